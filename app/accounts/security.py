@@ -1,0 +1,36 @@
+"""Password hashing (argon2) and opaque secrets (tokens, API keys) stored only as SHA-256 digests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+API_KEY_PREFIX = "emk_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    """Tokens and keys are high-entropy, so a plain SHA-256 is a safe lookup digest (no salt needed)."""
+    return hashlib.sha256(secret.encode()).hexdigest()

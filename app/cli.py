@@ -1,0 +1,175 @@
+"""The ``emonev`` command line. Bad input gets one clear line and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import scoring
+from app.settings import get_settings
+
+EXIT_INVALID = 1
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """A user-facing problem: printed as one line, exit code 2."""
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CliError(f"{path}: file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{path}: cannot read: {exc}") from exc
+
+
+def _parse_template_file(path: Path) -> scoring.Template:
+    try:
+        return scoring.parse_template(_read_text(path), source=str(path))
+    except scoring.TemplateError as exc:
+        raise CliError(
+            str(exc.problems[0]) if len(exc.problems) == 1 else "\n".join(map(str, exc.problems))
+        ) from exc
+
+
+def cmd_templates_validate(args: argparse.Namespace) -> int:
+    problems: list[str] = []
+    parsed: list[tuple[str, scoring.Template]] = []
+    for path in args.paths:
+        try:
+            parsed.append((str(path), scoring.parse_template(_read_text(path), source=str(path))))
+        except scoring.TemplateError as exc:
+            problems.extend(str(p) for p in exc.problems)
+        except CliError as exc:
+            problems.append(str(exc))
+    problems.extend(str(p) for p in scoring.check_versions(parsed))
+    for line in problems:
+        print(line, file=sys.stderr)
+    for source, template in parsed:
+        print(f"ok  {source}: {template.key} {template.version} ({len(template.questions())} questions)")
+    return EXIT_INVALID if problems else 0
+
+
+def cmd_templates_list(args: argparse.Namespace) -> int:
+    directory: Path = args.dir or get_settings().questionnaires_dir
+    for path in sorted(directory.rglob("*.yaml")):
+        template = _parse_template_file(path)
+        print(f"{template.key}\t{template.version}\t{len(template.questions())}\t{template.title}\t{path}")
+    return 0
+
+
+def cmd_templates_import(args: argparse.Namespace) -> int:
+    from app.db.session import get_engine, make_sessionmaker
+    from app.questionnaires.service import import_template, template_files
+
+    settings = get_settings()
+    paths = args.paths or template_files(settings.questionnaires_dir)
+    with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
+        for path in paths:
+            outcome = import_template(session=session, text=_read_text(path), source_name=str(path))
+            state = "imported" if outcome.created else "unchanged"
+            print(f"{state}  {outcome.version.key} {outcome.version.version}  ({path})")
+    return 0
+
+
+def _load_answers(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path}: malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
+        raise CliError(f'{path}: expected an object {{"answers": {{"<question code>": {{...}}}}}}')
+    answers: dict[str, Any] = data["answers"]
+    return answers
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    template = _parse_template_file(args.template)
+    raw = _load_answers(args.answers)
+    try:
+        answers = scoring.parse_answers(template, raw)
+    except scoring.AnswerError as exc:
+        raise CliError(
+            "; ".join(
+                f"{args.answers}: answers.{p.code}.{p.field}: {p.message}".replace("..", ".")
+                for p in exc.problems
+            )
+        ) from exc
+    print(json.dumps(scoring.score(template, answers).to_json(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from app.db.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    print("database is at the latest revision")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emonev", description="E-Monev SAQ scoring service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    templates = sub.add_parser("templates", help="SAQ template files").add_subparsers(
+        dest="action", required=True
+    )
+    p = templates.add_parser("validate", help="validate template files; exit 1 listing every problem")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.set_defaults(func=cmd_templates_validate)
+    p = templates.add_parser("list", help="list the template files in the questionnaires directory")
+    p.add_argument("--dir", type=Path)
+    p.set_defaults(func=cmd_templates_list)
+    p = templates.add_parser("import", help="import template files into the database (default: all bundled)")
+    p.add_argument("paths", nargs="*", type=Path)
+    p.set_defaults(func=cmd_templates_import)
+
+    p = sub.add_parser("score", help="score an answers file against a template file; prints JSON")
+    p.add_argument("--template", required=True, type=Path)
+    p.add_argument("--answers", required=True, type=Path)
+    p.set_defaults(func=cmd_score)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
+    p = db.add_parser("upgrade", help="apply every migration")
+    p.set_defaults(func=cmd_db_upgrade)
+
+    p = sub.add_parser("serve", help="run the HTTP service with uvicorn")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

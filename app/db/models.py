@@ -1,0 +1,407 @@
+"""ORM models. API schemas live in each domain's ``schemas.py``; these classes are storage only.
+
+Every ``*_at`` column is timezone-aware and stored in UTC; pages convert to the commission's time zone.
+Scores are never stored as floats: answers are stored as given and scored by ``scoring`` on read; published
+figures are frozen as ``Numeric(5, 2)`` in publication snapshots.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db.base import Base, CreatedAt, utcnow
+
+Score = Numeric(5, 2)
+Weight = Numeric(7, 3)
+
+
+class Commission(CreatedAt, Base):
+    __tablename__ = "commission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
+
+
+class BodyCategory(CreatedAt, Base):
+    __tablename__ = "body_category"
+    __table_args__ = (UniqueConstraint("commission_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commission_id: Mapped[int] = mapped_column(ForeignKey("commission.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class PublicBody(CreatedAt, Base):
+    __tablename__ = "public_body"
+    __table_args__ = (UniqueConstraint("commission_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commission_id: Mapped[int] = mapped_column(ForeignKey("commission.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("body_category.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    region_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("public_body.id"), index=True)
+    ppid_email: Mapped[str | None] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    category: Mapped[BodyCategory] = relationship(lazy="joined")
+
+
+class TemplateVersion(CreatedAt, Base):
+    """An imported SAQ template version. Immutable: (key, version) identifies it and content_hash pins it."""
+
+    __tablename__ = "template_version"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(300))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_name: Mapped[str] = mapped_column(String(300))
+    source_text: Mapped[str] = mapped_column(Text)
+    body_categories: Mapped[list[str]] = mapped_column(JSON)
+    question_count: Mapped[int] = mapped_column(Integer)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+
+class Round(CreatedAt, Base):
+    """A Monev round of one commission: its SAQ window, stages, gate and publication state."""
+
+    __tablename__ = "round"
+    __table_args__ = (UniqueConstraint("commission_id", "year", "title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commission_id: Mapped[int] = mapped_column(ForeignKey("commission.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    # draft -> open -> closed -> verification -> objection -> stages -> final -> published
+    status: Mapped[str] = mapped_column(String(32), default="draft")
+    saq_opens_at: Mapped[datetime]
+    saq_closes_at: Mapped[datetime]
+    objection_opens_at: Mapped[datetime | None]
+    objection_closes_at: Mapped[datetime | None]
+    results_released_at: Mapped[datetime | None]
+    saq_weight: Mapped[Decimal] = mapped_column(Weight, default=Decimal(100))
+    # What a body that did not reach a later stage gets: "zero" for the missing stage, or "saq_only".
+    missing_stage_policy: Mapped[str] = mapped_column(String(16), default="zero")
+    gate_min_score: Mapped[Decimal | None] = mapped_column(Score)
+    gate_top_n: Mapped[int | None] = mapped_column(Integer)
+
+
+class RoundTemplate(Base):
+    """Which template version a body category answers in a round."""
+
+    __tablename__ = "round_template"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("body_category.id"), primary_key=True)
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"), index=True)
+
+
+class Invitation(CreatedAt, Base):
+    """A body invited to a round. Invited but never submitted is reported as 'tidak mengikuti'."""
+
+    __tablename__ = "invitation"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("public_body.id"), primary_key=True, index=True)
+
+
+class DeadlineExtension(CreatedAt, Base):
+    """A plenary decision moving the SAQ closing instant for the whole round, some categories or bodies."""
+
+    __tablename__ = "deadline_extension"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), index=True)
+    closes_at: Mapped[datetime]
+    scope: Mapped[str] = mapped_column(String(16))  # round | categories | bodies
+    category_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    body_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+
+class Stage(CreatedAt, Base):
+    """A stage after the SAQ (presentation, site visit, interview) with its weight in the final score."""
+
+    __tablename__ = "stage"
+    __table_args__ = (UniqueConstraint("round_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # presentation | site_visit | interview
+    title: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[Decimal] = mapped_column(Weight)
+    aggregation: Mapped[str] = mapped_column(String(16), default="mean")
+    position: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Submission(CreatedAt, Base):
+    """One body's SAQ in one round, pinned to the template version it answers."""
+
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("round_id", "body_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), index=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("public_body.id"), index=True)
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_version.id"))
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | submitted
+    # Optimistic concurrency: bumped on every change, sent as the ETag.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class Answer(Base):
+    """A body's own answer to one question. Never overwritten by verification."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("submission_id", "question_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    question_code: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    evidence_links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+
+class EvidenceFile(CreatedAt, Base):
+    """An uploaded evidence document, stored content-addressed by its SHA-256 under the evidence directory."""
+
+    __tablename__ = "evidence_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    question_code: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100))
+    original_name: Mapped[str] = mapped_column(String(300))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    removed_at: Mapped[datetime | None]
+
+
+class Account(CreatedAt, Base):
+    """A person who logs in. Roles: system_admin, commission_admin, verifier, panelist, operator."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    commission_id: Mapped[int | None] = mapped_column(ForeignKey("commission.id"), index=True)
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("public_body.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AuthToken(CreatedAt, Base):
+    """An opaque bearer token (stored as its SHA-256) issued at login; expires and can be revoked."""
+
+    __tablename__ = "auth_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiKey(CreatedAt, Base):
+    """An integrator's key (stored as its SHA-256). Scope: ``read`` (commission read-only) or ``body``."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    commission_id: Mapped[int] = mapped_column(ForeignKey("commission.id"), index=True)
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("public_body.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Append-only: who changed what, when, with the values before and after."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    actor_label: Mapped[str] = mapped_column(String(320))
+    commission_id: Mapped[int | None] = mapped_column(ForeignKey("commission.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class IdempotentRequest(CreatedAt, Base):
+    """The stored response of a request sent with an Idempotency-Key, replayed when it is retried."""
+
+    __tablename__ = "idempotent_request"
+
+    actor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[Any] = mapped_column(JSON)
+
+
+# --- Verification, objections, stages and publication -------------------------------------------------
+
+
+class VerifierAssignment(CreatedAt, Base):
+    __tablename__ = "verifier_assignment"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("public_body.id"), primary_key=True)
+    verifier_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+
+
+class Verification(CreatedAt, Base):
+    __tablename__ = "verification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), unique=True)
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")  # in_progress | completed
+    completed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class VerifiedAnswer(Base):
+    """The verifier's value for one question, beside (never over) the body's own answer."""
+
+    __tablename__ = "verified_answer"
+    __table_args__ = (UniqueConstraint("verification_id", "question_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verification_id: Mapped[int] = mapped_column(ForeignKey("verification.id"), index=True)
+    question_code: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    evidence_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+
+class LinkCheck(Base):
+    __tablename__ = "link_check"
+    __table_args__ = (Index("ix_link_check_submission_url", "submission_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    url: Mapped[str] = mapped_column(Text)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Objection(CreatedAt, Base):
+    """A body's objection (sanggahan) to the verified value of one question, and the verifier's decision."""
+
+    __tablename__ = "objection"
+    __table_args__ = (UniqueConstraint("submission_id", "question_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    question_code: Mapped[str] = mapped_column(String(64))
+    explanation: Mapped[str] = mapped_column(Text)
+    evidence_links: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | accepted | rejected
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    decided_at: Mapped[datetime | None]
+
+
+class PanelScore(CreatedAt, Base):
+    """One judge's score of one body at one stage (optionally per criterion)."""
+
+    __tablename__ = "panel_score"
+    __table_args__ = (UniqueConstraint("stage_id", "body_id", "panelist_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stage.id"), index=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("public_body.id"), index=True)
+    panelist_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    score: Mapped[Decimal] = mapped_column(Score)
+    criteria: Mapped[Any] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Publication(CreatedAt, Base):
+    """A frozen revision of a round's results. A correction is a new revision, never an edit."""
+
+    __tablename__ = "publication"
+    __table_args__ = (UniqueConstraint("round_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    stage_weights: Mapped[Any] = mapped_column(JSON)
+
+
+class PublishedResult(Base):
+    """One body's row in a publication: the figures exactly as published."""
+
+    __tablename__ = "published_result"
+    __table_args__ = (
+        Index("ix_published_result_ranking", "publication_id", "category_id", "rank"),
+        UniqueConstraint("publication_id", "body_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publication.id"))
+    body_id: Mapped[int] = mapped_column(ForeignKey("public_body.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("body_category.id"))
+    participating: Mapped[bool] = mapped_column(Boolean)
+    self_score: Mapped[Decimal | None] = mapped_column(Score)
+    verified_score: Mapped[Decimal | None] = mapped_column(Score)
+    stage_scores: Mapped[Any] = mapped_column(JSON, default=dict)
+    aspect_scores: Mapped[Any] = mapped_column(JSON, default=dict)
+    final_score: Mapped[Decimal | None] = mapped_column(Score)
+    band: Mapped[str | None] = mapped_column(String(64))
+    rank: Mapped[int | None] = mapped_column(Integer)

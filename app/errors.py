@@ -1,0 +1,124 @@
+"""One error hierarchy for the domain, and its one mapping to RFC 9457 problem+json.
+
+Domain code raises these; it knows nothing of HTTP beyond the status each kind carries. Anything else that
+escapes is a bug and becomes a 500 (logged), never disguised as a client error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://emonev.example/problems/"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One offending field: where it is (a JSON-pointer-like path) and why it is wrong."""
+
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class EmonevError(Exception):
+    status: ClassVar[int] = 400
+    type_slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldProblem] = (), **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.extra = extra
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.type_slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [e.as_dict() for e in self.errors]
+        body.update(self.extra)
+        return body
+
+
+class InvalidInput(EmonevError):
+    status = 422
+    type_slug = "invalid-input"
+    title = "Invalid input"
+
+
+class NotFound(EmonevError):
+    status = 404
+    type_slug = "not-found"
+    title = "Not found"
+
+
+class Unauthenticated(EmonevError):
+    status = 401
+    type_slug = "unauthenticated"
+    title = "Authentication required"
+
+
+class Forbidden(EmonevError):
+    status = 403
+    type_slug = "forbidden"
+    title = "Forbidden"
+
+
+class Conflict(EmonevError):
+    status = 409
+    type_slug = "conflict"
+    title = "Conflict"
+
+
+class StaleVersion(EmonevError):
+    status = 412
+    type_slug = "stale-version"
+    title = "The resource changed since you read it"
+
+
+class PreconditionRequired(EmonevError):
+    status = 428
+    type_slug = "precondition-required"
+    title = "If-Match header required"
+
+
+class WindowClosed(EmonevError):
+    status = 409
+    type_slug = "window-closed"
+    title = "The window for this action is closed"
+
+
+class PayloadTooLarge(EmonevError):
+    status = 413
+    type_slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMedia(EmonevError):
+    status = 415
+    type_slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+@dataclass
+class ProblemCollector:
+    """Gathers every problem in an input before raising, so a user fixes all of them in one go."""
+
+    problems: list[FieldProblem] = field(default_factory=list)
+
+    def add(self, field_: str, message: str) -> None:
+        self.problems.append(FieldProblem(field_, message))
+
+    def raise_if_any(self, detail: str) -> None:
+        if self.problems:
+            raise InvalidInput(detail, errors=self.problems)

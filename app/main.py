@@ -1,0 +1,64 @@
+"""The FastAPI application: wiring only. Each domain brings its own router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.accounts.routes import router as accounts_router
+from app.bodies.routes import router as bodies_router
+from app.db.session import get_engine, make_sessionmaker
+from app.evidence.routes import router as evidence_router
+from app.problems import install_problem_handlers
+from app.questionnaires.routes import router as questionnaires_router
+from app.rounds.routes import router as rounds_router
+from app.settings import Settings, get_settings
+from app.submissions.routes import router as submissions_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if session_factory is None:
+            app.state.sessionmaker = make_sessionmaker(get_engine(settings.database_url))
+        yield
+
+    app = FastAPI(
+        title="E-Monev SAQ",
+        version="0.1.0",
+        description=(
+            "Self-assessment questionnaires, scoring, verification and rankings for the Information "
+            "Commissions' yearly E-Monev of public information disclosure (UU 14/2008). Errors are RFC 9457 "
+            "problem+json; messages are in English."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if session_factory is not None:
+        app.state.sessionmaker = session_factory
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["meta"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    for router in (
+        accounts_router,
+        bodies_router,
+        rounds_router,
+        submissions_router,
+        evidence_router,
+        questionnaires_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,86 @@
+"""The single place where errors become RFC 9457 ``application/problem+json`` responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import PROBLEM_BASE, EmonevError
+
+log = logging.getLogger("emonev")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        where, rest = parts[0], parts[1:]
+        return f"{where}:{'.'.join(rest)}" if rest and where != "body" else ".".join(rest) or where
+    return ".".join(parts)
+
+
+def _validation_message(err: dict[str, Any]) -> str:
+    if err.get("type") == "json_invalid":
+        ctx = err.get("ctx") or {}
+        return f"malformed JSON: {ctx.get('error', 'cannot be parsed')}"
+    return str(err.get("msg", "invalid value"))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(EmonevError)
+    async def _domain(request: Request, exc: EmonevError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(exc.problem(request.url.path), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field_path(tuple(e["loc"])), "message": _validation_message(e)} for e in exc.errors()
+        ]
+        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
+        return problem_response(
+            {
+                "type": PROBLEM_BASE + ("malformed-json" if malformed else "invalid-input"),
+                "title": "Malformed JSON" if malformed else "Invalid input",
+                "status": 400 if malformed else 422,
+                "detail": "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                "instance": request.url.path,
+                "errors": errors,
+            }
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem_response(
+            {
+                "type": PROBLEM_BASE + slug,
+                "title": str(exc.detail) if exc.status_code != 404 else "Not found",
+                "status": exc.status_code,
+                "detail": str(exc.detail),
+                "instance": request.url.path,
+            },
+            dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            {
+                "type": PROBLEM_BASE + "internal-error",
+                "title": "Internal server error",
+                "status": 500,
+                "detail": "An unexpected error occurred; it has been logged.",
+                "instance": request.url.path,
+            }
+        )

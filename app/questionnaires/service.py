@@ -1,0 +1,134 @@
+"""Template versions: import from ``questionnaires/`` files or uploads, look up, and preview scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import scoring
+from app.accounts.principal import Principal
+from app.audit.service import record
+from app.db.models import TemplateVersion
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
+
+
+@lru_cache(maxsize=256)
+def _parse_cached(content_hash: str, source_name: str, text: str) -> scoring.Template:
+    del content_hash  # part of the cache key only: the same text always parses to the same template
+    return scoring.parse_template(text, source=source_name)
+
+
+def parsed(version: TemplateVersion) -> scoring.Template:
+    """The scoring model of a stored template version (parsed once per process)."""
+    return _parse_cached(version.content_hash, version.source_name, version.source_text)
+
+
+def parse_or_422(text: str, source_name: str) -> scoring.Template:
+    try:
+        return scoring.parse_template(text, source=source_name)
+    except scoring.TemplateError as exc:
+        raise InvalidInput(
+            f"{source_name} is not a valid SAQ template",
+            errors=[FieldProblem(p.path, p.message) for p in exc.problems],
+        ) from exc
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    version: TemplateVersion
+    created: bool
+
+
+def import_template(
+    *, session: Session, text: str, source_name: str, by: Principal | None = None
+) -> ImportOutcome:
+    """Store a template version. Importing the same content again is a no-op; a (key, version) that
+    exists with other content is refused: a published version never changes."""
+    template = parse_or_422(text, source_name)
+    existing = session.scalar(
+        select(TemplateVersion).where(
+            TemplateVersion.key == template.key, TemplateVersion.version == template.version
+        )
+    )
+    if existing is not None:
+        if existing.content_hash != template.content_hash:
+            raise Conflict(
+                f"template {template.key} version {template.version} already exists with different content; "
+                "publish the change as a new version",
+                errors=[FieldProblem("version", "version string reused with different content")],
+            )
+        return ImportOutcome(existing, created=False)
+    row = TemplateVersion(
+        key=template.key,
+        version=template.version,
+        title=template.title,
+        content_hash=template.content_hash,
+        source_name=source_name,
+        source_text=text,
+        body_categories=list(template.body_categories),
+        question_count=len(template.questions()),
+        imported_by_id=by.account_id if by else None,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session=session,
+        actor=by,
+        action="template.import",
+        entity="template_version",
+        entity_id=row.id,
+        after={"key": row.key, "version": row.version, "content_hash": row.content_hash},
+    )
+    return ImportOutcome(row, created=True)
+
+
+def template_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*.yaml") if p.is_file())
+
+
+def import_directory(*, session: Session, directory: Path) -> list[ImportOutcome]:
+    return [
+        import_template(session=session, text=path.read_text(encoding="utf-8"), source_name=str(path))
+        for path in template_files(directory)
+    ]
+
+
+def get_version(*, session: Session, key: str, version: str) -> TemplateVersion:
+    row = session.scalar(
+        select(TemplateVersion).where(TemplateVersion.key == key, TemplateVersion.version == version)
+    )
+    if row is None:
+        raise NotFound(f"template {key} version {version} does not exist")
+    return row
+
+
+def list_versions(*, session: Session) -> Sequence[TemplateVersion]:
+    return session.scalars(
+        select(TemplateVersion).order_by(TemplateVersion.key, TemplateVersion.version)
+    ).all()
+
+
+def answers_or_422(
+    template: scoring.Template, raw: dict[str, Any], *, prefix: str = "answers"
+) -> dict[str, scoring.Answer]:
+    """Validate raw answers against a template, naming every bad field."""
+    try:
+        return scoring.parse_answers(template, raw)
+    except scoring.AnswerError as exc:
+        raise InvalidInput(
+            "some answers do not fit the template",
+            errors=[
+                FieldProblem(f"{prefix}.{p.code}.{p.field}".rstrip("."), p.message) for p in exc.problems
+            ],
+        ) from exc
+
+
+def preview(*, session: Session, key: str, version: str, raw_answers: dict[str, Any]) -> scoring.ScoreCard:
+    template = parsed(get_version(session=session, key=key, version=version))
+    return scoring.score(template, answers_or_422(template, raw_answers))

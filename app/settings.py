@@ -1,0 +1,52 @@
+"""Service settings: one place, read from the environment with the ``EMONEV_`` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-development-only"  # noqa: S105 - a placeholder refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EMONEV_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/emonev.sqlite3"
+    secret_key: str = DEFAULT_SECRET
+    # Where evidence files live, content-addressed; share this directory between app processes.
+    evidence_dir: Path = Path("var/evidence")
+    evidence_max_bytes: int = 2 * 1024 * 1024
+    questionnaires_dir: Path = Path("questionnaires")
+    demo_data: bool = True
+    token_ttl_hours: int = 12
+    upload_max_bytes: int = 10 * 1024 * 1024
+    link_check_timeout_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("EMONEV_SECRET_KEY must be set to a real secret outside development")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment != "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def _app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(_app_settings)]

@@ -1,0 +1,118 @@
+"""Test databases built by the real migrations; every test runs in a transaction that is rolled back.
+
+Database tests run on SQLite always and on PostgreSQL when ``EMONEV_TEST_POSTGRES_URL`` is set (``.ci/run``
+sets it). Under ``CI=true`` an unreachable PostgreSQL fails the run instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.session import _sqlite_pragmas
+from app.main import create_app
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("EMONEV_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def migrate(connection: Connection) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _fresh_postgres(url: str) -> Engine:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    return engine
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        eng = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+        event.listen(eng, "connect", _sqlite_pragmas)
+    else:
+        if not POSTGRES_URL:
+            if os.environ.get("CI") == "true":
+                pytest.fail("CI=true but EMONEV_TEST_POSTGRES_URL is not set")
+            pytest.skip("PostgreSQL suite skipped: set EMONEV_TEST_POSTGRES_URL to run it")
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        url = POSTGRES_URL if not worker else _worker_database(POSTGRES_URL, worker)
+        eng = _fresh_postgres(url)
+    with eng.begin() as conn:
+        migrate(conn)
+    yield eng
+    eng.dispose()
+
+
+def _worker_database(base_url: str, worker: str) -> str:
+    """Each xdist worker gets its own PostgreSQL database so schema resets never collide."""
+    name = f"emonev_test_{worker}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    outer = conn.begin()
+    try:
+        yield conn
+    finally:
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    # Sessions join the test's outer transaction; their commits only release savepoints.
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+    )
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    s = session_factory()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url="sqlite://",
+        evidence_dir=tmp_path / "evidence",
+        questionnaires_dir=ROOT / "questionnaires",
+        demo_data=False,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    app = create_app(settings, session_factory=session_factory)
+    with TestClient(app) as c:
+        yield c
