@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.session import _sqlite_pragmas
 from app.main import create_app
 from app.settings import Settings
+from tests.factories import World
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("EMONEV_TEST_POSTGRES_URL")
@@ -116,3 +117,8 @@ def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterat
     app = create_app(settings, session_factory=session_factory)
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    return World(session)

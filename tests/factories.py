@@ -1,0 +1,193 @@
+"""Plain factory functions for tests: ``make_x(session, **overrides)`` returns a flushed row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.accounts.security import digest, hash_password, new_token
+from app.db.models import (
+    Account,
+    AuthToken,
+    BodyCategory,
+    Commission,
+    Invitation,
+    PublicBody,
+    Round,
+    RoundTemplate,
+    Submission,
+    TemplateVersion,
+)
+from app.questionnaires.service import import_template
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+MINI_TEMPLATE = FIXTURES / "mini.yaml"
+_seq = count(1)
+PASSWORD = "rahasia-uji-123"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_commission(session: Session, **overrides: Any) -> Commission:
+    n = next(_seq)
+    row = Commission(
+        **{"code": f"ki-{n}", "name": f"Komisi Informasi {n}", "timezone": "Asia/Jakarta"} | overrides
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def make_category(session: Session, commission: Commission, **overrides: Any) -> BodyCategory:
+    n = next(_seq)
+    row = BodyCategory(
+        **{"commission_id": commission.id, "code": f"kategori-{n}", "name": f"Kategori {n}"} | overrides
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def make_body(session: Session, category: BodyCategory, **overrides: Any) -> PublicBody:
+    n = next(_seq)
+    row = PublicBody(
+        **{
+            "commission_id": category.commission_id,
+            "category_id": category.id,
+            "name": f"Kelurahan Uji {n}",
+            "ppid_email": f"ppid{n}@example.go.id",
+        }
+        | overrides
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def make_account(session: Session, role: str, **overrides: Any) -> Account:
+    n = next(_seq)
+    row = Account(
+        **{
+            "email": f"user{n}@example.go.id",
+            "name": f"Pengguna {n}",
+            "role": role,
+            "password_hash": hash_password(PASSWORD),
+        }
+        | overrides
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def make_token(session: Session, account: Account) -> str:
+    """A valid bearer token for the account, without going through the login endpoint."""
+    token = new_token()
+    session.add(
+        AuthToken(account_id=account.id, token_hash=digest(token), expires_at=now() + timedelta(hours=1))
+    )
+    session.flush()
+    return token
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def make_template(session: Session, path: Path = MINI_TEMPLATE) -> TemplateVersion:
+    return import_template(
+        session=session, text=path.read_text(encoding="utf-8"), source_name=str(path)
+    ).version
+
+
+def make_round(
+    session: Session,
+    commission: Commission,
+    *,
+    templates: dict[BodyCategory, TemplateVersion] | None = None,
+    invite: list[PublicBody] = (),  # type: ignore[assignment]
+    **overrides: Any,
+) -> Round:
+    """An open round (window from an hour ago to a week from now) unless overridden."""
+    n = next(_seq)
+    row = Round(
+        **{
+            "commission_id": commission.id,
+            "year": 2025,
+            "title": f"Monev 2025 ({n})",
+            "status": "open",
+            "saq_opens_at": now() - timedelta(hours=1),
+            "saq_closes_at": now() + timedelta(days=7),
+        }
+        | overrides
+    )
+    session.add(row)
+    session.flush()
+    for category, version in (templates or {}).items():
+        session.add(RoundTemplate(round_id=row.id, category_id=category.id, template_version_id=version.id))
+    for body in invite:
+        session.add(Invitation(round_id=row.id, body_id=body.id))
+    session.flush()
+    return row
+
+
+def make_submission(
+    session: Session, round_: Round, body: PublicBody, version: TemplateVersion, **overrides: Any
+) -> Submission:
+    row = Submission(
+        **{"round_id": round_.id, "body_id": body.id, "template_version_id": version.id} | overrides
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+class World:
+    """A commission, a category, two bodies invited to an open round (mini template), an account per role."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.commission = make_commission(session)
+        self.category = make_category(session, self.commission, code="kelurahan", name="Kelurahan")
+        self.body = make_body(session, self.category)
+        self.other_body = make_body(session, self.category)
+        self.template = make_template(session)
+        self.round = make_round(
+            session,
+            self.commission,
+            templates={self.category: self.template},
+            invite=[self.body, self.other_body],
+        )
+        cid = self.commission.id
+        self.admin = make_account(session, "commission_admin", commission_id=cid)
+        self.verifier = make_account(session, "verifier", commission_id=cid)
+        self.panelist = make_account(session, "panelist", commission_id=cid)
+        self.operator = make_account(session, "operator", commission_id=cid, body_id=self.body.id)
+        self.other_operator = make_account(session, "operator", commission_id=cid, body_id=self.other_body.id)
+        self.system_admin = make_account(session, "system_admin")
+
+    def token(self, account: Account) -> dict[str, str]:
+        return auth(make_token(self.session, account))
+
+
+def problem(response: Any) -> dict[str, Any]:
+    """Assert the response is problem+json and return its body."""
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == response.status_code
+    return body
+
+
+def get_json(client: TestClient, url: str, headers: dict[str, str]) -> Any:
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
