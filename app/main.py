@@ -10,13 +10,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.routes import router as accounts_router
 from app.bodies.routes import router as bodies_router
+from app.commissions.routes import router as commissions_router
 from app.db.session import get_engine, make_sessionmaker
 from app.evidence.routes import router as evidence_router
+from app.exports.routes import router as exports_router
 from app.problems import install_problem_handlers
 from app.questionnaires.routes import router as questionnaires_router
+from app.results.routes import router as results_router
 from app.rounds.routes import router as rounds_router
 from app.settings import Settings, get_settings
+from app.stages.routes import router as stages_router
 from app.submissions.routes import router as submissions_router
+from app.verification.routes import router as verification_router
 
 API_PREFIX = "/api/v1"
 
@@ -54,11 +59,16 @@ def create_app(
 
     for router in (
         accounts_router,
+        commissions_router,
         bodies_router,
         rounds_router,
         submissions_router,
         evidence_router,
         questionnaires_router,
+        verification_router,
+        stages_router,
+        results_router,
+        exports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app
