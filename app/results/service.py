@@ -1,0 +1,452 @@
+"""Results of a round: participation, publication snapshots, rankings and year-over-year history.
+
+This module is the read API other domains (Excel recaps, pages) build on; the figures it returns are the
+published ones, never recomputed.
+
+The publication snapshot
+------------------------
+``POST /api/v1/rounds/{id}/publish`` freezes the round's results as a new revision:
+
+- one ``Publication`` row: ``round_id``, ``revision`` (1, 2, ... per round), ``reason`` (why it was
+  published or corrected), ``published_by_id``, ``created_at`` and ``stage_weights``, the weights used, as
+  strings keyed by stage code with ``"saq"`` for the verified SAQ: ``{"saq": "70", "presentasi": "30"}``;
+- one ``PublishedResult`` row per body invited to the round:
+
+  - ``participating``: False means *tidak mengikuti* (invited but never submitted). Such a row has every
+    score, the band and the rank set to None and is reported apart, never as a zero score;
+  - ``self_score``: the self-assessed SAQ score (published, 2 dp);
+  - ``verified_score``: the verified SAQ score (published, 2 dp);
+  - ``stage_scores``: ``{"saq": "<verified score>", "<stage code>": "<stage score>"}``, 2-dp strings. A later
+    stage the body did not reach (it did not pass the gate) is absent from the mapping;
+  - ``aspect_scores``: ``{aspect code: verified aspect score}``, 2-dp strings;
+  - ``final_score``: ``scoring.final_score`` of the published stage scores with the round's weights (a stage
+    the body did not reach counts by the round's ``missing_stage_policy``: ``zero`` or ``saq_only``);
+  - ``band``: the band code decided on the published final score (``scoring.band_for``);
+  - ``rank``: standard competition rank within the body's category by final score (1, 2, 2, 4); None for a
+    body that did not take part;
+  - ``category_id``: the body's category when the revision was published.
+
+A correction is a new revision; earlier revisions stay as they were published. Readers take the latest
+revision unless a revision is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.db.models import (
+    Account,
+    BodyCategory,
+    Invitation,
+    Publication,
+    PublicBody,
+    PublishedResult,
+    Round,
+    RoundTemplate,
+    Submission,
+    TemplateVersion,
+    Verification,
+)
+from app.errors import NotFound
+from app.questionnaires.service import parsed
+
+SAQ = "saq"
+NOT_PARTICIPATING = "tidak_mengikuti"
+_CENT = Decimal("0.01")
+
+
+def percent(part: int, whole: int) -> Decimal:
+    """``part`` as a percentage of ``whole``, half-up to 2 decimals (0.00 when ``whole`` is 0)."""
+    if whole == 0:
+        return Decimal("0.00")
+    return (Decimal(100) * part / whole).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+# --- Participation ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParticipationRow:
+    """Participation of one body category in a round (or the round's total, ``category_id`` None).
+
+    - ``invited``: bodies invited to the round;
+    - ``registered``: invited bodies with at least one active PPID operator account, or a submission;
+    - ``submitted``: invited bodies that took part: their submission is ``submitted``, or (a draft after the
+      window closed) its verification was completed;
+    - ``verified``: invited bodies whose verification is completed;
+    - ``*_pct``: each as a percentage of ``invited``, half-up to 2 decimals.
+    """
+
+    category_id: int | None
+    category_code: str
+    category_name: str
+    invited: int
+    registered: int
+    submitted: int
+    verified: int
+    registered_pct: Decimal
+    submitted_pct: Decimal
+    verified_pct: Decimal
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        category_id: int | None,
+        code: str,
+        name: str,
+        invited: int,
+        registered: int,
+        submitted: int,
+        verified: int,
+    ) -> ParticipationRow:
+        return cls(
+            category_id=category_id,
+            category_code=code,
+            category_name=name,
+            invited=invited,
+            registered=registered,
+            submitted=submitted,
+            verified=verified,
+            registered_pct=percent(registered, invited),
+            submitted_pct=percent(submitted, invited),
+            verified_pct=percent(verified, invited),
+        )
+
+
+def participation(*, session: Session, round_: Round) -> list[ParticipationRow]:
+    """Participation per body category of the round, ordered by category code. Categories with no invited
+    body are left out. Live figures (not a publication): invitations and submissions as they are now."""
+    has_operator = exists().where(
+        Account.body_id == Invitation.body_id, Account.role == "operator", Account.active.is_(True)
+    )
+    completed = Verification.status == "completed"
+    registered = or_(has_operator, Submission.id.is_not(None))
+    submitted = or_(Submission.status == "submitted", completed)
+    stmt = (
+        select(
+            BodyCategory.id,
+            BodyCategory.code,
+            BodyCategory.name,
+            func.count(Invitation.body_id),
+            func.sum(case((registered, 1), else_=0)),
+            func.sum(case((submitted, 1), else_=0)),
+            func.sum(case((completed, 1), else_=0)),
+        )
+        .select_from(Invitation)
+        .join(PublicBody, PublicBody.id == Invitation.body_id)
+        .join(BodyCategory, BodyCategory.id == PublicBody.category_id)
+        .outerjoin(
+            Submission,
+            and_(Submission.round_id == Invitation.round_id, Submission.body_id == Invitation.body_id),
+        )
+        .outerjoin(Verification, Verification.submission_id == Submission.id)
+        .where(Invitation.round_id == round_.id)
+        .group_by(BodyCategory.id, BodyCategory.code, BodyCategory.name)
+        .order_by(BodyCategory.code)
+    )
+    return [
+        ParticipationRow.of(
+            category_id=cid,
+            code=code,
+            name=name,
+            invited=int(invited),
+            registered=int(reg or 0),
+            submitted=int(sub or 0),
+            verified=int(ver or 0),
+        )
+        for cid, code, name, invited, reg, sub, ver in session.execute(stmt).all()
+    ]
+
+
+def participation_total(rows: list[ParticipationRow]) -> ParticipationRow:
+    """The round's total over the category rows (``category_id`` None, code ``""``, name ``"Total"``)."""
+    return ParticipationRow.of(
+        category_id=None,
+        code="",
+        name="Total",
+        invited=sum(r.invited for r in rows),
+        registered=sum(r.registered for r in rows),
+        submitted=sum(r.submitted for r in rows),
+        verified=sum(r.verified for r in rows),
+    )
+
+
+# --- Publications -----------------------------------------------------------------------------------------
+
+
+def latest_publication(*, session: Session, round_: Round) -> Publication | None:
+    """The round's latest published revision, or None while the round is unpublished."""
+    return session.scalar(
+        select(Publication)
+        .where(Publication.round_id == round_.id)
+        .order_by(Publication.revision.desc())
+        .limit(1)
+    )
+
+
+def publication_revision(*, session: Session, round_: Round, revision: int | None) -> Publication:
+    """A given revision (the latest when ``revision`` is None); NotFound when the round has none (yet)."""
+    if revision is None:
+        latest = latest_publication(session=session, round_=round_)
+        if latest is None:
+            raise NotFound(f"the results of round {round_.title} are not published")
+        return latest
+    row = session.scalar(
+        select(Publication).where(Publication.round_id == round_.id, Publication.revision == revision)
+    )
+    if row is None:
+        raise NotFound(f"round {round_.title} has no published revision {revision}")
+    return row
+
+
+def stage_weights(publication: Publication) -> dict[str, Decimal]:
+    """The weights a publication used, ``"saq"`` first, in the order they were published."""
+    return {code: Decimal(w) for code, w in dict(publication.stage_weights).items()}
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One body's published row, with the names a report prints. Scores are the published 2-dp Decimals."""
+
+    publication_id: int
+    revision: int
+    body_id: int
+    body_name: str
+    region_code: str | None
+    category_id: int
+    category_code: str
+    category_name: str
+    participating: bool
+    self_score: Decimal | None
+    verified_score: Decimal | None
+    stage_scores: Mapping[str, Decimal] = field(default_factory=dict)
+    aspect_scores: Mapping[str, Decimal] = field(default_factory=dict)
+    final_score: Decimal | None = None
+    band: str | None = None
+    rank: int | None = None
+
+
+def _decimals(raw: Mapping[str, str] | None) -> dict[str, Decimal]:
+    return {k: Decimal(v) for k, v in (raw or {}).items()}
+
+
+def _result_row(pub: Publication, res: PublishedResult, body: PublicBody, cat: BodyCategory) -> ResultRow:
+    return ResultRow(
+        publication_id=pub.id,
+        revision=pub.revision,
+        body_id=body.id,
+        body_name=body.name,
+        region_code=body.region_code,
+        category_id=cat.id,
+        category_code=cat.code,
+        category_name=cat.name,
+        participating=res.participating,
+        self_score=res.self_score,
+        verified_score=res.verified_score,
+        stage_scores=_decimals(res.stage_scores),
+        aspect_scores=_decimals(res.aspect_scores),
+        final_score=res.final_score,
+        band=res.band,
+        rank=res.rank,
+    )
+
+
+def iter_published_results(
+    *, session: Session, publication: Publication, category_id: int | None = None, batch: int = 2000
+) -> Iterator[ResultRow]:
+    """Every row of a publication (optionally one category), ordered by category code, then rank (bodies
+    that did not take part last), then body name. Streams in batches, so memory stays flat on big rounds."""
+    stmt = (
+        select(PublishedResult, PublicBody, BodyCategory)
+        .join(PublicBody, PublicBody.id == PublishedResult.body_id)
+        .join(BodyCategory, BodyCategory.id == PublishedResult.category_id)
+        .where(PublishedResult.publication_id == publication.id)
+        .order_by(
+            BodyCategory.code,
+            PublishedResult.rank.is_(None),
+            PublishedResult.rank,
+            PublicBody.name,
+            PublicBody.id,
+        )
+        .execution_options(yield_per=batch)
+    )
+    if category_id is not None:
+        stmt = stmt.where(PublishedResult.category_id == category_id)
+    for res, body, cat in session.execute(stmt):
+        yield _result_row(publication, res, body, cat)
+
+
+@dataclass(frozen=True)
+class BandCountRow:
+    """How many bodies of a category fell in each band of a publication; ``not_participating`` apart."""
+
+    category_id: int
+    category_code: str
+    category_name: str
+    counts: Mapping[str, int]
+    not_participating: int
+    total: int
+
+
+def band_counts(
+    *, session: Session, publication: Publication, category_id: int | None = None
+) -> list[BandCountRow]:
+    """Counts per category x band of a publication, ordered by category code. ``counts`` holds only bands
+    that occur; callers lay out the template's bands (and ``tidak_mengikuti``) as columns."""
+    stmt = (
+        select(
+            BodyCategory.id,
+            BodyCategory.code,
+            BodyCategory.name,
+            PublishedResult.participating,
+            PublishedResult.band,
+            func.count(),
+        )
+        .select_from(PublishedResult)
+        .join(BodyCategory, BodyCategory.id == PublishedResult.category_id)
+        .where(PublishedResult.publication_id == publication.id)
+        .group_by(
+            BodyCategory.id,
+            BodyCategory.code,
+            BodyCategory.name,
+            PublishedResult.participating,
+            PublishedResult.band,
+        )
+        .order_by(BodyCategory.code)
+    )
+    if category_id is not None:
+        stmt = stmt.where(PublishedResult.category_id == category_id)
+    grouped: dict[int, tuple[str, str, dict[str, int], list[int]]] = {}
+    for cid, code, name, participating, band, n in session.execute(stmt).all():
+        _, _, counts, absent = grouped.setdefault(cid, (code, name, {}, [0]))
+        if participating and band is not None:
+            counts[band] = counts.get(band, 0) + int(n)
+        else:
+            absent[0] += int(n)
+    return [
+        BandCountRow(
+            category_id=cid,
+            category_code=code,
+            category_name=name,
+            counts=counts,
+            not_participating=absent[0],
+            total=sum(counts.values()) + absent[0],
+        )
+        for cid, (code, name, counts, absent) in grouped.items()
+    ]
+
+
+# --- Year over year ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A body's published result in one round (latest revision), and the change from the round before it.
+
+    ``band_change`` counts bands moved (+1 up, -2 down two bands) on the band order of the current round's
+    template; None when either round has no band for the body or a band is unknown to the order.
+    """
+
+    round_id: int
+    year: int
+    title: str
+    revision: int
+    published_at: datetime
+    participating: bool
+    final_score: Decimal | None
+    band: str | None
+    rank: int | None
+    score_change: Decimal | None
+    band_change: int | None
+
+
+def band_labels(*, session: Session, round_id: int) -> dict[str, str]:
+    """Band code -> label, highest band first, from the templates the round uses (the first template to name
+    a code gives its label)."""
+    versions = session.scalars(
+        select(TemplateVersion)
+        .join(RoundTemplate, RoundTemplate.template_version_id == TemplateVersion.id)
+        .where(RoundTemplate.round_id == round_id)
+        .order_by(TemplateVersion.id)
+    ).all()
+    labels: dict[str, str] = {}
+    for version in versions:
+        for band in parsed(version).bands:
+            labels.setdefault(band.code, band.label)
+    return labels
+
+
+def _band_order(session: Session, round_id: int) -> list[str]:
+    return list(band_labels(session=session, round_id=round_id))
+
+
+def body_history(*, session: Session, body: PublicBody) -> list[HistoryEntry]:
+    """The body's results in every published round of its commission, oldest first, each from the round's
+    latest revision, with the change from the previous published round the body was in."""
+    latest = (
+        select(Publication.round_id, func.max(Publication.revision).label("revision"))
+        .group_by(Publication.round_id)
+        .subquery()
+    )
+    stmt = (
+        select(Round, Publication, PublishedResult)
+        .join(Publication, Publication.round_id == Round.id)
+        .join(
+            latest, and_(latest.c.round_id == Publication.round_id, latest.c.revision == Publication.revision)
+        )
+        .join(PublishedResult, PublishedResult.publication_id == Publication.id)
+        .where(Round.commission_id == body.commission_id, PublishedResult.body_id == body.id)
+        .order_by(Round.year, Round.saq_opens_at, Round.id)
+    )
+    entries: list[HistoryEntry] = []
+    previous: PublishedResult | None = None
+    for round_, pub, res in session.execute(stmt).all():
+        score_change: Decimal | None = None
+        band_change: int | None = None
+        if previous is not None and previous.final_score is not None and res.final_score is not None:
+            score_change = res.final_score - previous.final_score
+        if previous is not None and previous.band and res.band:
+            order = _band_order(session, round_.id)
+            if previous.band in order and res.band in order:
+                # Bands are listed highest first: moving to a lower index is moving up.
+                band_change = order.index(previous.band) - order.index(res.band)
+        entries.append(
+            HistoryEntry(
+                round_id=round_.id,
+                year=round_.year,
+                title=round_.title,
+                revision=pub.revision,
+                published_at=pub.created_at,
+                participating=res.participating,
+                final_score=res.final_score,
+                band=res.band,
+                rank=res.rank,
+                score_change=score_change,
+                band_change=band_change,
+            )
+        )
+        previous = res
+    return entries
+
+
+def get_round(*, session: Session, round_id: int) -> Round:
+    round_ = session.get(Round, round_id)
+    if round_ is None:
+        raise NotFound(f"round {round_id} does not exist")
+    return round_
+
+
+def took_part(submission: Submission | None, verification: Verification | None) -> bool:
+    """A body took part when its submission was submitted, or verified after the window closed."""
+    if submission is None:
+        return False
+    return submission.status == "submitted" or (
+        verification is not None and verification.status == "completed"
+    )
