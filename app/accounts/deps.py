@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal, Role
 from app.accounts.security import API_KEY_PREFIX, digest
@@ -24,47 +25,62 @@ def _credential(request: Request) -> str | None:
     return key.strip() if key else None
 
 
-def principal_for_account(account: Account) -> Principal:
+def principal_for_account(account: Account, *, token_id: int | None = None) -> Principal:
     return Principal(
         role=Role(account.role),
         label=account.email,
         account_id=account.id,
+        token_id=token_id,
         commission_id=account.commission_id,
         body_id=account.body_id,
     )
 
 
+def _principal_for_key(session: Session, secret: str) -> Principal | None:
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(secret), ApiKey.revoked_at.is_(None)))
+    if key is None:
+        return None
+    return Principal(
+        role=Role.api_body if key.scope == "body" else Role.api_read,
+        label=f"api-key:{key.prefix}",
+        api_key_id=key.id,
+        commission_id=key.commission_id,
+        body_id=key.body_id,
+    )
+
+
+def _principal_for_token(session: Session, secret: str) -> Principal | None:
+    # Expiry is compared in SQL: SQLite hands instants back without an offset and PostgreSQL in the
+    # session's zone, so comparing in Python would need care on each backend.
+    row = session.execute(
+        select(AuthToken.id, Account)
+        .join(Account, Account.id == AuthToken.account_id)
+        .where(
+            AuthToken.token_hash == digest(secret),
+            AuthToken.revoked_at.is_(None),
+            AuthToken.expires_at > utcnow(),
+            Account.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    token_id, account = row
+    return principal_for_account(account, token_id=token_id)
+
+
 def get_optional_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The caller, or None when the request carries no credential. A credential that is unknown, expired,
+    revoked or belongs to a deactivated account is a 401, never silently anonymous."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     secret = _credential(request)
     if secret is None:
         return None
-    now = utcnow()
-    principal: Principal | None = None
     if secret.startswith(API_KEY_PREFIX):
-        key = session.scalar(
-            select(ApiKey).where(ApiKey.key_hash == digest(secret), ApiKey.revoked_at.is_(None))
-        )
-        if key is not None:
-            principal = Principal(
-                role=Role.api_body if key.scope == "body" else Role.api_read,
-                label=f"api-key:{key.prefix}",
-                api_key_id=key.id,
-                commission_id=key.commission_id,
-                body_id=key.body_id,
-            )
+        principal = _principal_for_key(session, secret)
     else:
-        row = session.execute(
-            select(AuthToken, Account)
-            .join(Account, Account.id == AuthToken.account_id)
-            .where(AuthToken.token_hash == digest(secret), AuthToken.revoked_at.is_(None))
-        ).first()
-        if row is not None:
-            token, account = row
-            if token.expires_at.replace(tzinfo=now.tzinfo) > now and account.active:
-                principal = principal_for_account(account)
+        principal = _principal_for_token(session, secret)
     if principal is None:
         raise Unauthenticated("the token or API key is invalid, expired or revoked")
     request.state.principal = principal

@@ -14,11 +14,13 @@ route with every role, so a new route cannot forget. Rules:
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 from sqlalchemy import ColumnElement, exists, select, true
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal, Role
-from app.db.models import PublicBody, VerifierAssignment
+from app.db.models import Account, PublicBody, VerifierAssignment
 from app.errors import Forbidden
 
 COMMISSION_STAFF = frozenset({Role.commission_admin, Role.verifier, Role.panelist, Role.api_read})
@@ -139,3 +141,72 @@ def visible_bodies(principal: Principal, commission_id: int) -> ColumnElement[bo
             select(VerifierAssignment.body_id).where(VerifierAssignment.verifier_id == principal.account_id)
         )
     return ~true()
+
+
+# --- Accounts, API keys and the audit log --------------------------------------------------------------
+
+COMMISSION_ACCOUNT_ROLES = frozenset({Role.commission_admin, Role.verifier, Role.panelist, Role.operator})
+ACCOUNT_ROLES = COMMISSION_ACCOUNT_ROLES | {Role.system_admin}
+# What anybody may change on their own account; the rest is an administrator's business.
+SELF_SERVICE_FIELDS = frozenset({"name", "password"})
+
+
+def can_manage_account(principal: Principal, *, role: Role, commission_id: int | None) -> bool:
+    """Create, read or change an account with this role in this commission. A commission administrator
+    manages the commission's administrators, verifiers, panel members and operators; only a system
+    administrator manages system administrators and accounts of any commission."""
+    if principal.is_system_admin:
+        return True
+    return (
+        principal.role is Role.commission_admin
+        and commission_id is not None
+        and principal.commission_id == commission_id
+        and role in COMMISSION_ACCOUNT_ROLES
+    )
+
+
+def ensure_manage_account(principal: Principal, *, role: Role, commission_id: int | None) -> None:
+    if not can_manage_account(principal, role=role, commission_id=commission_id):
+        if role is Role.system_admin or commission_id is None:
+            raise Forbidden("only a system administrator may manage system administrators")
+        raise Forbidden("only an administrator of this commission may manage its accounts")
+
+
+def ensure_read_account(principal: Principal, account: Account) -> None:
+    """An account is seen by its owner and by whoever manages it."""
+    if principal.account_id is not None and principal.account_id == account.id:
+        return
+    ensure_manage_account(principal, role=Role(account.role), commission_id=account.commission_id)
+
+
+def ensure_change_account(
+    principal: Principal, account: Account, *, fields: Set[str], new_role: Role
+) -> None:
+    """Change ``fields`` of ``account`` (``new_role`` is its role after the change). Owners change their
+    name and password; nobody changes their own role or deactivates themselves (no self lock-out);
+    administrators change the rest, and may not give a role they could not create."""
+    is_self = principal.account_id is not None and principal.account_id == account.id
+    if is_self and fields & {"role", "active"}:
+        raise Forbidden("you may not change your own role or deactivate your own account")
+    if is_self and fields <= SELF_SERVICE_FIELDS:
+        return
+    ensure_manage_account(principal, role=Role(account.role), commission_id=account.commission_id)
+    ensure_manage_account(principal, role=new_role, commission_id=account.commission_id)
+
+
+def ensure_audit_reader(principal: Principal, commission_id: int | None) -> None:
+    """The audit log: a system administrator reads all of it (``commission_id`` None), a commission
+    administrator its own commission's entries."""
+    if principal.is_system_admin:
+        return
+    if commission_id is None:
+        raise Forbidden("only a system administrator may read the whole audit log")
+    ensure_admin(principal, commission_id)
+
+
+def commission_scope(principal: Principal, requested: int | None) -> int | None:
+    """The commission a list is limited to: the one asked for, else the principal's own. ``None`` (every
+    commission) only for a system administrator; callers still check access to the scope they get."""
+    if requested is not None or principal.is_system_admin:
+        return requested
+    return principal.commission_id

@@ -1,5 +1,200 @@
+"""Logins, accounts, integrators' API keys and the audit log."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.accounts import service
+from app.accounts.deps import CurrentPrincipal
+from app.accounts.principal import Role
+from app.accounts.schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountPatch,
+    AccountRole,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    AuditEntryOut,
+    LoginIn,
+    MeOut,
+    TokenOut,
+)
+from app.db.session import SessionDep
+from app.pagination import Page, PageParamsDep
+from app.settings import SettingsDep
 
 router = APIRouter(tags=["accounts"])
+
+
+@router.post("/auth/login", response_model=TokenOut)
+def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
+    """Log in with email and password and get a bearer token for `Authorization: Bearer <token>`.
+
+    The token expires after the configured number of hours (`EMONEV_TOKEN_TTL_HOURS`, default 12) or at
+    logout. A wrong email and a wrong password get the same 401; a deactivated account gets 403.
+    """
+    result = service.login(
+        session=session, email=body.email, password=body.password, ttl_hours=settings.token_ttl_hours
+    )
+    return TokenOut(
+        access_token=result.token,
+        expires_at=result.expires_at,
+        account=AccountOut.model_validate(result.account),
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """Revoke the bearer token this request carries. API keys are revoked by an administrator instead."""
+    service.logout(session=session, by=principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/auth/me", response_model=MeOut)
+def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
+    """Who the request acts as: the logged-in account, or the API key and its scope."""
+    found = service.me(session=session, by=principal)
+    return MeOut(
+        role=found.principal.role,
+        commission_id=found.principal.commission_id,
+        body_id=found.principal.body_id,
+        account=AccountOut.model_validate(found.account) if found.account else None,
+        api_key=ApiKeyOut.model_validate(found.api_key) if found.api_key else None,
+    )
+
+
+@router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED)
+def create_account(body: AccountCreate, principal: CurrentPrincipal, session: SessionDep) -> AccountOut:
+    """Create an account (password at least 10 characters; emails are unique, a duplicate is a 409).
+
+    A commission administrator creates administrators, verifiers, panel members and PPID operators (with the
+    `body_id` of one of its public bodies) of its own commission; a system administrator also creates system
+    administrators and accounts of any commission.
+    """
+    account = service.create_account(
+        session=session,
+        by=principal,
+        email=body.email,
+        name=body.name,
+        role=Role(body.role),
+        password=body.password,
+        commission_id=body.commission_id,
+        body_id=body.body_id,
+    )
+    return AccountOut.model_validate(account)
+
+
+@router.get("/accounts", response_model=Page[AccountOut])
+def list_accounts(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: PageParamsDep,
+    commission_id: Annotated[int | None, Query(description="A system administrator's filter.")] = None,
+    role: AccountRole | None = None,
+    active: bool | None = None,
+    body_id: int | None = None,
+) -> Page[AccountOut]:
+    """The accounts you manage, by id: a commission administrator's commission, or (system administrator)
+    every account or one commission's."""
+    result = service.list_accounts(
+        session=session,
+        by=principal,
+        params=page,
+        commission_id=commission_id,
+        role=Role(role) if role else None,
+        active=active,
+        body_id=body_id,
+    )
+    return result.map(AccountOut.model_validate)
+
+
+@router.get("/accounts/{account_id}", response_model=AccountOut)
+def get_account(account_id: int, principal: CurrentPrincipal, session: SessionDep) -> AccountOut:
+    """One account: your own, or one you manage."""
+    return AccountOut.model_validate(
+        service.get_account(session=session, by=principal, account_id=account_id)
+    )
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountOut)
+def update_account(
+    account_id: int, body: AccountPatch, principal: CurrentPrincipal, session: SessionDep
+) -> AccountOut:
+    """Change an account; only the fields sent change. Accounts are deactivated (`active: false`), never
+    deleted.
+
+    You may change your own `name` and `password` (send `old_password` too). Administrators change the
+    rest of the accounts they manage and set a new password without the old one; nobody changes their own
+    role or deactivates themselves. A new password or a deactivation ends the account's other sessions.
+    """
+    account = service.update_account(
+        session=session, by=principal, account_id=account_id, changes=body.model_dump(exclude_unset=True)
+    )
+    return AccountOut.model_validate(account)
+
+
+@router.post("/api-keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
+def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, session: SessionDep) -> ApiKeyCreated:
+    """Issue an API key for an integrator (commission administrators). The key is in this response only;
+    the service keeps its digest and a short prefix.
+
+    Scope `read` reads everything of the commission and changes nothing; scope `body` acts as the PPID
+    operator of `body_id`. Send the key as `X-API-Key: <key>` or `Authorization: Bearer <key>`.
+    """
+    created = service.create_api_key(
+        session=session,
+        by=principal,
+        name=body.name,
+        scope=body.scope,
+        body_id=body.body_id,
+        commission_id=body.commission_id,
+    )
+    return ApiKeyCreated(**ApiKeyOut.model_validate(created.row).model_dump(), key=created.key)
+
+
+@router.get("/api-keys", response_model=Page[ApiKeyOut])
+def list_api_keys(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: PageParamsDep,
+    commission_id: Annotated[int | None, Query(description="A system administrator's filter.")] = None,
+) -> Page[ApiKeyOut]:
+    """The commission's API keys, revoked ones included (with `revoked_at`), without their secrets."""
+    result = service.list_api_keys(session=session, by=principal, params=page, commission_id=commission_id)
+    return result.map(ApiKeyOut.model_validate)
+
+
+@router.delete("/api-keys/{api_key_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_api_key(api_key_id: int, principal: CurrentPrincipal, session: SessionDep) -> Response:
+    """Revoke an API key: from now on it gets 401. Revoking a revoked key is a no-op."""
+    service.revoke_api_key(session=session, by=principal, key_id=api_key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/audit", response_model=Page[AuditEntryOut])
+def list_audit(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: PageParamsDep,
+    commission_id: Annotated[int | None, Query(description="A system administrator's filter.")] = None,
+    entity: Annotated[str | None, Query(description="e.g. `account`, `submission`.")] = None,
+    entity_id: str | None = None,
+    actor: Annotated[
+        str | None, Query(description="An account id, or an actor label (e-mail or `api-key:<prefix>`).")
+    ] = None,
+) -> Page[AuditEntryOut]:
+    """The append-only audit log, oldest first: who changed what, when, with the values before and after.
+    A commission administrator reads its commission's entries; a system administrator all of them."""
+    result = service.list_audit(
+        session=session,
+        by=principal,
+        params=page,
+        commission_id=commission_id,
+        entity=entity,
+        entity_id=entity_id,
+        actor=actor,
+    )
+    return result.map(AuditEntryOut.model_validate)

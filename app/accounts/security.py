@@ -23,12 +23,22 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than the current ones (rehash at next login)."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
 def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
 def new_api_key() -> str:
     return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def key_prefix(key: str) -> str:
+    """The start of an API key kept in clear so administrators can tell keys apart (never enough to use)."""
+    return key[:12]
 
 
 def digest(secret: str) -> str:

@@ -1,0 +1,523 @@
+"""Logins, accounts, API keys and reading the audit log.
+
+Every change is audited with the account's public fields only: a password hash, a token or a key never
+reaches the audit log (a password change shows as ``"password": "changed"``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.accounts import policy
+from app.accounts.principal import Principal, Role
+from app.accounts.security import (
+    digest,
+    hash_password,
+    key_prefix,
+    needs_rehash,
+    new_api_key,
+    new_token,
+    verify_password,
+)
+from app.audit.service import record
+from app.db.base import utcnow
+from app.db.models import Account, ApiKey, AuditEntry, AuthToken, Commission, PublicBody
+from app.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ProblemCollector,
+    Unauthenticated,
+)
+from app.pagination import PageParams, PageResult, paginate
+
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 1024
+BAD_LOGIN = "the email or password is wrong"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# --- Validation ------------------------------------------------------------------------------------------
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_email(problems: ProblemCollector, email: str, field: str = "email") -> str:
+    email = normalise_email(email)
+    if not _EMAIL.match(email) or len(email) > 320:
+        problems.add(field, "is not an email address")
+    return email
+
+
+def _check_name(problems: ProblemCollector, name: str) -> str:
+    name = name.strip()
+    if not name:
+        problems.add("name", "must not be empty")
+    elif len(name) > 200:
+        problems.add("name", "must be at most 200 characters")
+    return name
+
+
+def _check_password(problems: ProblemCollector, password: str, field: str = "password") -> None:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.add(field, f"must be at least {PASSWORD_MIN_LENGTH} characters")
+    elif len(password) > PASSWORD_MAX_LENGTH:
+        problems.add(field, f"must be at most {PASSWORD_MAX_LENGTH} characters")
+
+
+def _check_placement(
+    session: Session,
+    problems: ProblemCollector,
+    *,
+    role: Role,
+    commission_id: int | None,
+    body_id: int | None,
+) -> None:
+    """A system administrator belongs to no commission; every other account to one; an operator (only)
+    to one public body of that commission."""
+    if role is Role.system_admin:
+        if commission_id is not None:
+            problems.add("commission_id", "a system administrator belongs to no commission")
+    elif commission_id is None:
+        problems.add("commission_id", f"required for the role {role.value}")
+    elif session.get(Commission, commission_id) is None:
+        problems.add("commission_id", f"no commission with id {commission_id}")
+    if role is Role.operator:
+        if body_id is None:
+            problems.add("body_id", "required for an operator: the public body it answers for")
+        elif commission_id is not None:
+            body = session.get(PublicBody, body_id)
+            if body is None or body.commission_id != commission_id:
+                problems.add("body_id", f"no public body with id {body_id} in this commission")
+    elif body_id is not None:
+        problems.add("body_id", "only an operator belongs to a public body")
+
+
+def _email_taken(session: Session, email: str, *, except_id: int | None = None) -> bool:
+    stmt = select(Account.id).where(Account.email == email)
+    if except_id is not None:
+        stmt = stmt.where(Account.id != except_id)
+    return session.scalar(stmt) is not None
+
+
+def _email_conflict() -> Conflict:
+    return Conflict(
+        "an account with this email already exists",
+        errors=[FieldProblem("email", "is already used by another account")],
+    )
+
+
+def _flush_unique_email(session: Session) -> None:
+    """Flush, turning a concurrent insert of the same email (one that passed the pre-check) into the same 409
+    instead of a 500. The request's transaction is rolled back after either error."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if "email" in str(exc.orig).lower():
+            raise _email_conflict() from exc
+        raise
+
+
+def public_fields(account: Account) -> dict[str, Any]:
+    """What the audit log may keep of an account."""
+    return {
+        "email": account.email,
+        "name": account.name,
+        "role": account.role,
+        "commission_id": account.commission_id,
+        "body_id": account.body_id,
+        "active": account.active,
+    }
+
+
+# --- Login ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    expires_at: datetime
+    account: Account
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password-only-for-timing")
+
+
+def login(*, session: Session, email: str, password: str, ttl_hours: int) -> LoginResult:
+    """Check the credentials and issue an opaque bearer token (stored only as its digest). An unknown email
+    and a wrong password get the same answer, after the same work."""
+    account = session.scalar(select(Account).where(Account.email == normalise_email(email)))
+    if account is None:
+        verify_password(_dummy_hash(), password)
+        raise Unauthenticated(BAD_LOGIN)
+    if not verify_password(account.password_hash, password):
+        raise Unauthenticated(BAD_LOGIN)
+    if not account.active:
+        raise Forbidden("this account is deactivated; ask your administrator")
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    token = new_token()
+    expires_at = utcnow() + timedelta(hours=ttl_hours)
+    session.add(AuthToken(account_id=account.id, token_hash=digest(token), expires_at=expires_at))
+    session.flush()
+    return LoginResult(token=token, expires_at=expires_at, account=account)
+
+
+def logout(*, session: Session, by: Principal) -> None:
+    """Revoke the token the request came with."""
+    if by.token_id is None:
+        raise Forbidden(
+            "an API key cannot log out; an administrator revokes it (DELETE /api/v1/api-keys/{id})"
+        )
+    token = session.get(AuthToken, by.token_id)
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+
+
+def _revoke_tokens(session: Session, account_id: int, *, keep: int | None = None) -> None:
+    stmt = update(AuthToken).where(AuthToken.account_id == account_id, AuthToken.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(AuthToken.id != keep)
+    session.execute(stmt.values(revoked_at=utcnow()))
+
+
+@dataclass(frozen=True)
+class Me:
+    principal: Principal
+    account: Account | None
+    api_key: ApiKey | None
+
+
+def me(*, session: Session, by: Principal) -> Me:
+    return Me(
+        principal=by,
+        account=session.get(Account, by.account_id) if by.account_id is not None else None,
+        api_key=session.get(ApiKey, by.api_key_id) if by.api_key_id is not None else None,
+    )
+
+
+# --- Accounts ---------------------------------------------------------------------------------------------
+
+
+def create_account(
+    *,
+    session: Session,
+    by: Principal,
+    email: str,
+    name: str,
+    role: Role,
+    password: str,
+    commission_id: int | None = None,
+    body_id: int | None = None,
+) -> Account:
+    """Create an account. A commission administrator creates accounts of its own commission (the default);
+    a system administrator creates system administrators and accounts of any commission."""
+    if commission_id is None and role is not Role.system_admin:
+        commission_id = policy.commission_scope(by, None)
+    policy.ensure_manage_account(by, role=role, commission_id=commission_id)
+    problems = ProblemCollector()
+    email = _check_email(problems, email)
+    name = _check_name(problems, name)
+    _check_password(problems, password)
+    _check_placement(session, problems, role=role, commission_id=commission_id, body_id=body_id)
+    problems.raise_if_any("the account cannot be created")
+    if _email_taken(session, email):
+        raise _email_conflict()
+    account = Account(
+        email=email,
+        name=name,
+        role=role.value,
+        password_hash=hash_password(password),
+        commission_id=commission_id,
+        body_id=body_id,
+        active=True,
+    )
+    session.add(account)
+    _flush_unique_email(session)
+    record(
+        session=session,
+        actor=by,
+        action="account.create",
+        entity="account",
+        entity_id=account.id,
+        after=public_fields(account),
+        commission_id=account.commission_id,
+    )
+    session.flush()
+    return account
+
+
+def list_accounts(
+    *,
+    session: Session,
+    by: Principal,
+    params: PageParams,
+    commission_id: int | None = None,
+    role: Role | None = None,
+    active: bool | None = None,
+    body_id: int | None = None,
+) -> PageResult[Account]:
+    """Accounts a principal manages: a commission administrator its commission's, a system administrator
+    everybody's (or one commission's)."""
+    scope = policy.commission_scope(by, commission_id)
+    if scope is None:
+        policy.ensure_system_admin(by)
+    else:
+        policy.ensure_admin(by, scope)
+    stmt = select(Account)
+    if scope is not None:
+        stmt = stmt.where(Account.commission_id == scope)
+    if role is not None:
+        stmt = stmt.where(Account.role == role.value)
+    if active is not None:
+        stmt = stmt.where(Account.active.is_(active))
+    if body_id is not None:
+        stmt = stmt.where(Account.body_id == body_id)
+    return paginate(session=session, stmt=stmt, id_column=Account.id, params=params)
+
+
+def _account_or_404(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"no account with id {account_id}")
+    return account
+
+
+def get_account(*, session: Session, by: Principal, account_id: int) -> Account:
+    account = _account_or_404(session, account_id)
+    policy.ensure_read_account(by, account)
+    return account
+
+
+_NOT_NULL = ("name", "email", "role", "active", "password", "old_password")
+
+
+def update_account(
+    *, session: Session, by: Principal, account_id: int, changes: Mapping[str, Any]
+) -> Account:
+    """Apply the fields present in ``changes``. Changing one's own password needs the old one; a new
+    password or a deactivation ends the account's other sessions."""
+    account = _account_or_404(session, account_id)
+    fields = set(changes) - {"old_password"}
+    new_role = Role(changes.get("role") or account.role)
+    policy.ensure_change_account(by, account, fields=fields, new_role=new_role)
+
+    problems = ProblemCollector()
+    for field in _NOT_NULL:
+        if field in changes and changes[field] is None:
+            problems.add(field, "must not be null")
+    problems.raise_if_any("the account cannot be changed")
+
+    is_self = by.account_id == account.id
+    new: dict[str, Any] = {}
+    if "name" in changes:
+        new["name"] = _check_name(problems, changes["name"])
+    if "email" in changes:
+        new["email"] = _check_email(problems, changes["email"])
+    if "active" in changes:
+        new["active"] = bool(changes["active"])
+    if "role" in changes:
+        new["role"] = new_role.value
+    if "body_id" in changes:
+        new["body_id"] = changes["body_id"]
+    elif "role" in changes and new_role is not Role.operator:
+        new["body_id"] = None  # leaving the operator role leaves the body
+    if "role" in changes or "body_id" in changes:
+        _check_placement(
+            session,
+            problems,
+            role=new_role,
+            commission_id=account.commission_id,
+            body_id=new.get("body_id", account.body_id),
+        )
+    password: str | None = changes.get("password")
+    if password is not None:
+        _check_password(problems, password)
+        if is_self:
+            old = changes.get("old_password")
+            if old is None:
+                problems.add("old_password", "required to change your own password")
+            elif not verify_password(account.password_hash, old):
+                problems.add("old_password", "is wrong")
+    elif "old_password" in changes:
+        problems.add("old_password", "send it only together with a new password")
+    problems.raise_if_any("the account cannot be changed")
+    if "email" in new and new["email"] != account.email and _email_taken(session, new["email"]):
+        raise _email_conflict()
+
+    before = public_fields(account)
+    for key, value in new.items():
+        setattr(account, key, value)
+    after = public_fields(account)
+    changed = {key for key in after if after[key] != before[key]}
+    audit_before = {key: before[key] for key in sorted(changed)}
+    audit_after = {key: after[key] for key in sorted(changed)}
+    if password is not None:
+        account.password_hash = hash_password(password)
+        audit_after["password"] = "changed"  # noqa: S105 - the fact of a change, never the value
+        _revoke_tokens(session, account.id, keep=by.token_id if is_self else None)
+    if "active" in changed and not account.active:
+        _revoke_tokens(session, account.id)
+    _flush_unique_email(session)
+    if audit_after:
+        record(
+            session=session,
+            actor=by,
+            action="account.update",
+            entity="account",
+            entity_id=account.id,
+            before=audit_before,
+            after=audit_after,
+            commission_id=account.commission_id,
+        )
+        session.flush()
+    return account
+
+
+# --- API keys ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    row: ApiKey
+    key: str
+
+
+def create_api_key(
+    *,
+    session: Session,
+    by: Principal,
+    name: str,
+    scope: str,
+    body_id: int | None = None,
+    commission_id: int | None = None,
+) -> CreatedKey:
+    """Issue an integrator's key. Only its digest and a short prefix are kept: the key is shown once."""
+    commission_id = policy.commission_scope(by, commission_id)
+    if commission_id is None:
+        policy.ensure_system_admin(by)
+        raise InvalidInput(
+            "name the commission the key belongs to",
+            errors=[FieldProblem("commission_id", "required for a system administrator")],
+        )
+    policy.ensure_admin(by, commission_id)
+    problems = ProblemCollector()
+    name = _check_name(problems, name)
+    if session.get(Commission, commission_id) is None:
+        problems.add("commission_id", f"no commission with id {commission_id}")
+    elif scope == "body":
+        body = session.get(PublicBody, body_id) if body_id is not None else None
+        if body_id is None:
+            problems.add("body_id", "required for a body-scoped key")
+        elif body is None or body.commission_id != commission_id:
+            problems.add("body_id", f"no public body with id {body_id} in this commission")
+    elif body_id is not None:
+        problems.add("body_id", "only a body-scoped key names a public body")
+    problems.raise_if_any("the API key cannot be created")
+    key = new_api_key()
+    row = ApiKey(
+        name=name,
+        prefix=key_prefix(key),
+        key_hash=digest(key),
+        scope=scope,
+        commission_id=commission_id,
+        body_id=body_id if scope == "body" else None,
+        created_by_id=by.account_id,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session=session,
+        actor=by,
+        action="api_key.create",
+        entity="api_key",
+        entity_id=row.id,
+        after={"name": row.name, "scope": row.scope, "prefix": row.prefix, "body_id": row.body_id},
+        commission_id=commission_id,
+    )
+    session.flush()
+    return CreatedKey(row=row, key=key)
+
+
+def list_api_keys(
+    *, session: Session, by: Principal, params: PageParams, commission_id: int | None = None
+) -> PageResult[ApiKey]:
+    scope = policy.commission_scope(by, commission_id)
+    if scope is None:
+        policy.ensure_system_admin(by)
+    else:
+        policy.ensure_admin(by, scope)
+    stmt = select(ApiKey)
+    if scope is not None:
+        stmt = stmt.where(ApiKey.commission_id == scope)
+    return paginate(session=session, stmt=stmt, id_column=ApiKey.id, params=params)
+
+
+def revoke_api_key(*, session: Session, by: Principal, key_id: int) -> None:
+    """Revoke a key: it gets 401 from then on. Revoking a revoked key changes nothing."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no API key with id {key_id}")
+    policy.ensure_admin(by, key.commission_id)
+    if key.revoked_at is not None:
+        return
+    key.revoked_at = utcnow()
+    record(
+        session=session,
+        actor=by,
+        action="api_key.revoke",
+        entity="api_key",
+        entity_id=key.id,
+        before={"revoked": False},
+        after={"revoked": True},
+        commission_id=key.commission_id,
+    )
+    session.flush()
+
+
+# --- Audit log --------------------------------------------------------------------------------------------
+
+
+def list_audit(
+    *,
+    session: Session,
+    by: Principal,
+    params: PageParams,
+    commission_id: int | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+) -> PageResult[AuditEntry]:
+    """Audit entries, oldest first. ``actor`` is an account id or an actor label (an e-mail or
+    ``api-key:<prefix>``)."""
+    scope = policy.commission_scope(by, commission_id)
+    policy.ensure_audit_reader(by, scope)
+    stmt = select(AuditEntry)
+    if scope is not None:
+        stmt = stmt.where(AuditEntry.commission_id == scope)
+    if entity is not None:
+        stmt = stmt.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        stmt = stmt.where(AuditEntry.entity_id == entity_id)
+    if actor is not None:
+        if actor.isdigit():
+            stmt = stmt.where(AuditEntry.actor_id == int(actor))
+        else:
+            stmt = stmt.where(AuditEntry.actor_label == actor)
+    return paginate(session=session, stmt=stmt, id_column=AuditEntry.id, params=params)
