@@ -1,0 +1,409 @@
+"""Scoring many submissions at once with exact integer arithmetic in numpy.
+
+How it stays exact and equal to `score`:
+
+* Every answer value is interpreted by the same function `score` uses, once per distinct (question, value)
+  pair.
+* Within aspect a, each question's earnings are counted in integer units: fraction x weight x D_a / g_a, where
+  D_a clears every denominator of the aspect's weights and option, band and yes/no scores and g_a is the gcd
+  of all the resulting unit values. A multi_choice sum of option units stays whole, and so does its cap (the
+  weight itself). So E_a (earned) and M_a (maximum) are integers with 0 <= E_a <= M_a <= M_full_a, the
+  aspect's full maximum.
+* The published aspect score in cents is floor((20000 E_a + M_a) / (2 M_a)) (half-up of 10000 E_a / M_a, all
+  terms non-negative). int64 holds it when 20001 x M_full_a < 2**63; otherwise Python integers are used.
+* The SAQ score in cents is half-up of 10000 x sum_a(W_a E_a / M_a) / W over the applicable aspects (W their
+  weight sum, aspect weights scaled to integers). Submissions are grouped by their vector of maxima (one group
+  without conditions); per group, with L = lcm of the M_a and c_a = W_a L / M_a reduced together with K = W L
+  by their gcd, the score is floor((20000 N + K) / (2 K)) with N = sum_a c_a E_a <= K. int64 holds it when
+  20001 K < 2**63; otherwise that group uses Python integers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from scoring._compiled import CompiledTemplate, InvalidValue, evaluate
+from scoring.answers import AnswerError, AnswerProblem
+from scoring.template import Template
+
+__all__ = ["score_many"]
+
+INT64_LIMIT = 2**63
+COLUMNS = ("submission_id", "question_code", "value", "has_evidence")
+_DIRECT_TABLE_LIMIT = 1 << 22
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+ObjectArray = npt.NDArray[np.object_]
+
+
+@dataclass(frozen=True, slots=True)
+class _Units:
+    """The integer counting units of a template's questions (see the module docstring)."""
+
+    factor: tuple[Fraction, ...]
+    maximum: tuple[int, ...]
+    aspect_maximum: tuple[int, ...]
+    aspect_weight: tuple[int, ...]
+
+
+def _units(compiled: CompiledTemplate) -> _Units:
+    factor = [Fraction(0)] * len(compiled.questions)
+    maximum = [0] * len(compiled.questions)
+    aspect_maximum = []
+    for aspect in compiled.aspects:
+        scored = [compiled.questions[index] for index in aspect.questions if compiled.questions[index].scored]
+        scores = {
+            question.index: [*question.scores.values(), *(score for _, score in question.bands), Fraction(1)]
+            for question in scored
+        }
+        denominator = math.lcm(
+            1,
+            *(
+                question.weight.denominator
+                * math.lcm(*(score.denominator for score in scores[question.index]))
+                for question in scored
+            ),
+        )
+        divisor = math.gcd(
+            *(
+                int(score * question.weight * denominator)
+                for question in scored
+                for score in scores[question.index]
+                if score
+            )
+        )
+        for question in scored:
+            factor[question.index] = question.weight * denominator / divisor
+            maximum[question.index] = int(factor[question.index])
+        aspect_maximum.append(sum(maximum[index] for index in aspect.questions))
+    weights = [Fraction(aspect.weight) for aspect in compiled.aspects]
+    scale = math.lcm(*(weight.denominator for weight in weights))
+    return _Units(
+        factor=tuple(factor),
+        maximum=tuple(maximum),
+        aspect_maximum=tuple(aspect_maximum),
+        aspect_weight=tuple(int(weight * scale) for weight in weights),
+    )
+
+
+def score_many(
+    template: Template, answers: pd.DataFrame, *, submission_ids: Iterable[Hashable] = ()
+) -> pd.DataFrame:
+    """Score many submissions of one template at once; the figures equal `score`'s to the cent.
+
+    `answers` has one row per answer, as read from a database, with columns `submission_id`, `question_code`,
+    `value` and `has_evidence` (bool). `value` is read as `score` reads `Answer.value`: "yes"/"no", an option
+    value, for multi_choice a string of comma-separated option values (fastest) or a list of them, for number
+    a numeric string or a number, and None, NaN, "" or an empty list for unanswered. `has_evidence` stands for
+    the answer's evidence being non-empty. A (submission, question) pair may appear once. `submission_ids`
+    adds submissions that have no rows at all; they score as if nothing was answered.
+
+    Returns a DataFrame indexed by `submission_id` (sorted when the ids can be sorted) with columns `score`
+    (published Decimal), `band` (band code) and `aspect_<code>` for each aspect (published Decimal, None when
+    the aspect dropped out). Raises `AnswerError` for unknown question codes, duplicate answers and values
+    that do not fit their question, and ValueError for missing columns.
+    """
+    missing_columns = [column for column in COLUMNS if column not in answers.columns]
+    if missing_columns:
+        raise ValueError(f"answers lack the column(s) {', '.join(missing_columns)}")
+    compiled = template._compiled
+    units = _units(compiled)
+    count = len(compiled.questions)
+
+    ids, sub = _submissions(answers["submission_id"], submission_ids)
+    size = len(ids)
+    question = _question_indexes(compiled, answers["question_code"])
+    has_evidence = _bools(answers["has_evidence"])
+    rows = len(question)
+
+    cell = sub * count + question
+    cells = np.full(size * count, -1, dtype=np.int64)
+    cells[cell] = np.arange(rows, dtype=np.int64)
+    _check_duplicates(compiled, ids, sub, question, cells[cell] != np.arange(rows))
+
+    table = _PairTable.build(compiled, units, question, answers["value"], ids, sub)
+    earned = table.units[table.code]
+    earned *= ~table.needs_evidence[table.code] | has_evidence
+    earned_flat = np.zeros(size * count, dtype=np.int64)
+    earned_flat[cell] = earned
+    earned_cells = earned_flat.reshape(size, count)
+
+    question_maximum = np.array(units.maximum, dtype=np.int64)
+    conditional = [index for index in compiled.order if compiled.questions[index].condition is not None]
+    if conditional:
+        applicable = np.ones((size, count), dtype=bool)
+        answer_rows = cells.reshape(size, count)
+        for index in conditional:
+            condition = compiled.questions[index].condition
+            assert condition is not None
+            target = condition[0]
+            row = answer_rows[:, target]
+            code = np.where(row >= 0, table.code[row], table.missing[target])
+            applicable[:, index] = applicable[:, target] & table.matches[index][code]
+        earned_cells *= applicable
+        maximum_cells = applicable * question_maximum
+    else:
+        maximum_cells = np.broadcast_to(question_maximum, (size, count))
+
+    starts = np.array([aspect.questions[0] for aspect in compiled.aspects], dtype=np.intp)
+    aspect_earned = (
+        np.add.reduceat(earned_cells, starts, axis=1) if size else np.zeros((0, len(starts)), np.int64)
+    )
+    aspect_maximum = (
+        np.add.reduceat(maximum_cells, starts, axis=1) if size else np.zeros((0, len(starts)), np.int64)
+    )
+
+    aspect_cents = _aspect_cents(aspect_earned, aspect_maximum, max(units.aspect_maximum))
+    total_cents = _total_cents(aspect_earned, aspect_maximum, units)
+    return _frame(template, ids, total_cents, aspect_cents)
+
+
+def _submissions(column: pd.Series, extra: Iterable[Hashable]) -> tuple[pd.Index, IntArray]:
+    raw = column.to_numpy()
+    extra_ids = list(extra)
+    if pd.isna(raw).any():
+        raise ValueError("answers have rows without a submission_id")
+    extra_array = np.asarray(extra_ids) if extra_ids else np.zeros(0, dtype=raw.dtype)
+    if np.issubdtype(raw.dtype, np.integer) and (
+        not extra_ids or np.issubdtype(extra_array.dtype, np.integer)
+    ):
+        every = np.concatenate([raw.astype(np.int64), extra_array.astype(np.int64)])
+        if len(every) == 0:
+            return pd.Index(np.zeros(0, dtype=np.int64), name="submission_id"), np.zeros(0, dtype=np.int64)
+        low, high = int(every.min()), int(every.max())
+        if high - low < 4 * len(every) + 1024:
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[every - low] = True
+            rank = np.cumsum(present, dtype=np.int64) - 1
+            ids = np.flatnonzero(present).astype(np.int64) + low
+            return pd.Index(ids, name="submission_id"), rank[raw.astype(np.int64) - low]
+    codes, uniques = pd.factorize(raw)
+    unique_index = pd.Index(uniques)
+    if extra_ids:
+        extra_index = pd.Index(list(dict.fromkeys(extra_ids)), dtype=object)
+        new = extra_index[unique_index.get_indexer(extra_index) < 0]
+        if len(new):
+            unique_index = unique_index.append(new)
+    try:
+        order = unique_index.argsort()
+    except TypeError:
+        order = np.arange(len(unique_index))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    ids = unique_index[order]
+    ids.name = "submission_id"
+    return ids, rank[codes].astype(np.int64)
+
+
+def _question_indexes(compiled: CompiledTemplate, column: pd.Series) -> IntArray:
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object))
+    index_of = {question.code: question.index for question in compiled.questions}
+    mapping = np.array([index_of.get(code, -1) for code in uniques] + [-1], dtype=np.int64)
+    unknown = [code for code in uniques if code not in index_of]
+    problems = [AnswerProblem(str(code), "question_code", "unknown question code") for code in unknown]
+    if (codes < 0).any():
+        problems.append(AnswerProblem("", "question_code", "rows without a question code"))
+    if problems:
+        raise AnswerError(problems)
+    return mapping[codes]
+
+
+def _bools(column: pd.Series) -> BoolArray:
+    if column.dtype == bool:
+        return column.to_numpy(dtype=bool)
+    return column.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def _check_duplicates(
+    compiled: CompiledTemplate, ids: pd.Index, sub: IntArray, question: IntArray, duplicate: BoolArray
+) -> None:
+    if not duplicate.any():
+        return
+    problems = [
+        AnswerProblem(
+            compiled.questions[int(index)].code, "question_code", f"answered twice by submission {ids[s]!r}"
+        )
+        for s, index in dict.fromkeys(zip(sub[duplicate].tolist(), question[duplicate].tolist(), strict=True))
+    ]
+    raise AnswerError(problems[:100])
+
+
+@dataclass(frozen=True, slots=True)
+class _PairTable:
+    """What each distinct (question, value) pair means, looked up per row through `code`.
+
+    `missing[q]` is the code meaning "question q has no answer"; the tables hold 0 and False there.
+    `matches[q]` tells, for a conditional question q, whether a pair satisfies its condition.
+    """
+
+    code: IntArray
+    missing: IntArray
+    units: IntArray
+    needs_evidence: BoolArray
+    matches: dict[int, BoolArray]
+
+    @classmethod
+    def build(
+        cls,
+        compiled: CompiledTemplate,
+        units: _Units,
+        question: IntArray,
+        values: pd.Series,
+        ids: pd.Index,
+        sub: IntArray,
+    ) -> _PairTable:
+        count = len(compiled.questions)
+        scored = np.array([q.scored for q in compiled.questions], dtype=bool)[question]
+        every_row_scored = bool(scored.all())
+        scored_values = values.to_numpy(dtype=object)
+        scored_question, scored_sub = question, sub
+        if not every_row_scored:
+            scored_values, scored_question, scored_sub = scored_values[scored], question[scored], sub[scored]
+        try:
+            value_codes, uniques = pd.factorize(scored_values)
+        except TypeError:
+            value_codes, uniques = pd.factorize(_tuples(scored_values))
+        stride = len(uniques) + 1
+        key = scored_question * stride + (value_codes + 1)
+
+        if count * stride <= max(_DIRECT_TABLE_LIMIT, 2 * len(key)):
+            present = np.zeros(count * stride, dtype=bool)
+            present[key] = True
+            pairs = np.flatnonzero(present)
+            slots = pairs
+            scored_code = key
+            missing = np.arange(count, dtype=np.int64) * stride
+            size = count * stride
+        else:
+            factorized, pairs = pd.factorize(key)
+            scored_code = factorized.astype(np.int64)
+            slots = np.arange(len(pairs))
+            missing = np.full(count, len(pairs), dtype=np.int64)
+            size = len(pairs) + 1
+
+        table_units = np.zeros(size, dtype=np.int64)
+        needs_evidence = np.zeros(size, dtype=bool)
+        matches = {q.index: np.zeros(size, dtype=bool) for q in compiled.questions if q.condition is not None}
+        dependants: dict[int, list[int]] = {}
+        for q in compiled.questions:
+            if q.condition is not None:
+                dependants.setdefault(q.condition[0], []).append(q.index)
+
+        problems: list[tuple[str, str, int]] = []
+        for slot, pair in zip(slots.tolist(), pairs.tolist(), strict=True):
+            q = compiled.questions[pair // stride]
+            value_code = pair % stride - 1
+            try:
+                fraction, chosen = evaluate(q, None if value_code < 0 else uniques[value_code])
+            except InvalidValue as exc:
+                problems.append((q.code, str(exc), pair))
+                continue
+            if fraction is None:
+                continue
+            amount = fraction * units.factor[q.index]
+            if amount.denominator != 1:
+                raise AssertionError(f"{q.code}: a value is not a whole number of units")
+            table_units[slot] = amount.numerator
+            needs_evidence[slot] = bool(fraction) and q.evidence_required
+            for dependant in dependants.get(q.index, ()):
+                condition = compiled.questions[dependant].condition
+                assert condition is not None
+                matches[dependant][slot] = not condition[1].isdisjoint(chosen)
+        if problems:
+            raise AnswerError(_value_problems(problems, key, ids, scored_sub))
+
+        if every_row_scored:
+            code = scored_code
+        else:
+            code = missing[question]
+            code[scored] = scored_code
+        return cls(code, missing, table_units, needs_evidence, matches)
+
+
+def _tuples(values: ObjectArray) -> ObjectArray:
+    converted = values.copy()
+    for position, value in enumerate(values):
+        if isinstance(value, list):
+            converted[position] = tuple(value)
+    return converted
+
+
+def _value_problems(
+    problems: list[tuple[str, str, int]], key: IntArray, ids: pd.Index, sub: IntArray
+) -> list[AnswerProblem]:
+    result = []
+    for code, message, pair in problems:
+        rows = np.flatnonzero(key == pair)[:3]
+        examples = ", ".join(repr(ids[s]) for s in sub[rows].tolist())
+        result.append(AnswerProblem(code, "value", f"{message} (submission {examples})"))
+    return result
+
+
+def _aspect_cents(earned: IntArray, maximum: IntArray, bound: int) -> IntArray:
+    applicable = maximum > 0
+    if 20001 * bound < INT64_LIMIT:
+        safe = np.where(applicable, maximum, 1)
+        cents = (20000 * earned + safe) // (2 * safe)
+    else:
+        earned_objects = earned.astype(object)
+        safe_objects = np.where(applicable, maximum, 1).astype(object)
+        cents = ((20000 * earned_objects + safe_objects) // (2 * safe_objects)).astype(np.int64)
+    return np.where(applicable, cents, -1)
+
+
+def _total_cents(earned: IntArray, maximum: IntArray, units: _Units) -> IntArray:
+    size = len(earned)
+    cents = np.zeros(size, dtype=np.int64)
+    if size == 0:
+        return cents
+    patterns, group = np.unique(maximum, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(len(patterns) + 1))
+    for number, pattern in enumerate(patterns.tolist()):
+        members = order[bounds[number] : bounds[number + 1]]
+        applicable = [a for a, m in enumerate(pattern) if m > 0]
+        if not applicable:
+            continue
+        lcm = math.lcm(*(pattern[a] for a in applicable))
+        weight = sum(units.aspect_weight[a] for a in applicable)
+        coefficients = [
+            units.aspect_weight[a] * lcm // pattern[a] if pattern[a] else 0 for a in range(len(pattern))
+        ]
+        divisor = math.gcd(weight * lcm, *coefficients)
+        coefficients = [c // divisor for c in coefficients]
+        scale = weight * lcm // divisor
+        block = earned[members]
+        if 20001 * scale < INT64_LIMIT:
+            numerator = block @ np.array(coefficients, dtype=np.int64)
+            cents[members] = (20000 * numerator + scale) // (2 * scale)
+        else:
+            numerator_objects = block.astype(object) @ np.array(coefficients, dtype=object)
+            cents[members] = ((20000 * numerator_objects + scale) // (2 * scale)).astype(np.int64)
+    return cents
+
+
+def _frame(template: Template, ids: pd.Index, total: IntArray, aspects: IntArray) -> pd.DataFrame:
+    published = np.empty(10002, dtype=object)
+    published[:10001] = [Decimal(cents).scaleb(-2) for cents in range(10001)]
+    published[10001] = None
+    ascending = np.array([math.ceil(band.min * 100) for band in reversed(template.bands)], dtype=np.int64)
+    band_codes = np.array([band.code for band in reversed(template.bands)], dtype=object)
+    position = np.searchsorted(ascending, total, side="right") - 1
+    if (position < 0).any():
+        raise ValueError("a score falls below every band: the last band must have min 0")
+    columns: dict[str, object] = {"score": published[total], "band": band_codes[position]}
+    for number, aspect in enumerate(template.aspects):
+        columns[f"aspect_{aspect.code}"] = published[
+            np.where(aspects[:, number] < 0, 10001, aspects[:, number])
+        ]
+    return pd.DataFrame(columns, index=ids)
