@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.accounts.security import digest, hash_password, new_token
+from app.accounts.security import digest, hash_password, key_prefix, new_api_key, new_token
 from app.db.models import (
     Account,
+    ApiKey,
     AuthToken,
     BodyCategory,
     Commission,
@@ -72,6 +74,12 @@ def make_body(session: Session, category: BodyCategory, **overrides: Any) -> Pub
     return row
 
 
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    """PASSWORD hashed once per run: argon2 is slow on purpose and every World makes six accounts."""
+    return hash_password(PASSWORD)
+
+
 def make_account(session: Session, role: str, **overrides: Any) -> Account:
     n = next(_seq)
     row = Account(
@@ -79,7 +87,7 @@ def make_account(session: Session, role: str, **overrides: Any) -> Account:
             "email": f"user{n}@example.go.id",
             "name": f"Pengguna {n}",
             "role": role,
-            "password_hash": hash_password(PASSWORD),
+            "password_hash": password_hash(),
         }
         | overrides
     )
@@ -191,3 +199,22 @@ def get_json(client: TestClient, url: str, headers: dict[str, str]) -> Any:
     response = client.get(url, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def make_api_key(session: Session, commission: Commission, scope: str = "read", **overrides: Any) -> str:
+    """An API key of the commission (``scope`` "read", or "body" with ``body_id=``); returns the key."""
+    key = new_api_key()
+    session.add(
+        ApiKey(
+            **{
+                "name": f"Integrasi {next(_seq)}",
+                "prefix": key_prefix(key),
+                "key_hash": digest(key),
+                "scope": scope,
+                "commission_id": commission.id,
+            }
+            | overrides
+        )
+    )
+    session.flush()
+    return key
