@@ -1,5 +1,92 @@
+"""Commissions (Komisi Informasi) and the categories their public bodies are ranked in."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
+
+from app.accounts.deps import CurrentPrincipal
+from app.commissions import service
+from app.commissions.schemas import (
+    CategoryIn,
+    CategoryOut,
+    CommissionIn,
+    CommissionOut,
+    CommissionPatch,
+)
+from app.db.models import BodyCategory, Commission
+from app.db.session import SessionDep
+from app.pagination import Page, PageParamsDep, paginate
 
 router = APIRouter(tags=["commissions"])
+
+
+@router.post("/commissions", response_model=CommissionOut, status_code=status.HTTP_201_CREATED)
+def create_commission(body: CommissionIn, session: SessionDep, principal: CurrentPrincipal) -> CommissionOut:
+    """Create a commission (system administrators only). `code` is unique (409 naming `code` otherwise);
+    `timezone` is one of Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)."""
+    commission = service.create_commission(
+        session=session, code=body.code, name=body.name, timezone=body.timezone, by=principal
+    )
+    return CommissionOut.model_validate(commission)
+
+
+@router.get("/commissions", response_model=Page[CommissionOut])
+def list_commissions(
+    session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+) -> Page[CommissionOut]:
+    """Commissions you belong to (a system administrator sees all), ordered by id, paginated."""
+    result = paginate(
+        session=session, stmt=service.commissions_query(by=principal), id_column=Commission.id, params=page
+    )
+    return result.map(CommissionOut.model_validate)
+
+
+@router.get("/commissions/{commission_id}", response_model=CommissionOut)
+def get_commission(commission_id: int, session: SessionDep, principal: CurrentPrincipal) -> CommissionOut:
+    """One commission; any member of it may read it."""
+    return CommissionOut.model_validate(
+        service.get_commission(session=session, commission_id=commission_id, by=principal)
+    )
+
+
+@router.patch("/commissions/{commission_id}", response_model=CommissionOut)
+def update_commission(
+    commission_id: int, body: CommissionPatch, session: SessionDep, principal: CurrentPrincipal
+) -> CommissionOut:
+    """Rename a commission or change its time zone (its administrators). Stored instants do not move; only
+    how they are shown changes."""
+    commission = service.get_commission(session=session, commission_id=commission_id, by=principal)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    return CommissionOut.model_validate(
+        service.update_commission(session=session, commission=commission, changes=changes, by=principal)
+    )
+
+
+@router.post(
+    "/commissions/{commission_id}/categories", response_model=CategoryOut, status_code=status.HTTP_201_CREATED
+)
+def create_category(
+    commission_id: int, body: CategoryIn, session: SessionDep, principal: CurrentPrincipal
+) -> CategoryOut:
+    """Add a body category (kategori). `code` is lower case letters, digits and '-', unique in the
+    commission (409 naming `code` otherwise); templates list the codes they are meant for."""
+    commission = service.get_commission(session=session, commission_id=commission_id, by=principal)
+    category = service.create_category(
+        session=session, commission=commission, code=body.code, name=body.name, by=principal
+    )
+    return CategoryOut.model_validate(category)
+
+
+@router.get("/commissions/{commission_id}/categories", response_model=Page[CategoryOut])
+def list_categories(
+    commission_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+) -> Page[CategoryOut]:
+    """The commission's body categories, ordered by id, paginated; any member may read them."""
+    commission = service.get_commission(session=session, commission_id=commission_id, by=principal)
+    result = paginate(
+        session=session,
+        stmt=service.categories_query(commission=commission),
+        id_column=BodyCategory.id,
+        params=page,
+    )
+    return result.map(CategoryOut.model_validate)

@@ -1,0 +1,110 @@
+"""Commissions and their body categories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from app.accounts import policy
+from app.accounts.principal import Principal
+from app.audit.service import record
+from app.db.models import BodyCategory, Commission
+from app.errors import Conflict, FieldProblem, NotFound
+
+
+def get_commission(*, session: Session, commission_id: int, by: Principal) -> Commission:
+    """The commission, if the principal belongs to it (or is a system administrator)."""
+    commission = session.get(Commission, commission_id)
+    if commission is None:
+        raise NotFound(f"commission {commission_id} does not exist")
+    policy.ensure_member(by, commission.id)
+    return commission
+
+
+def create_commission(*, session: Session, code: str, name: str, timezone: str, by: Principal) -> Commission:
+    policy.ensure_system_admin(by)
+    if session.scalar(select(Commission.id).where(Commission.code == code)) is not None:
+        raise Conflict(
+            f"a commission with the code {code!r} already exists",
+            errors=[FieldProblem("code", "already used by another commission")],
+        )
+    commission = Commission(code=code, name=name, timezone=timezone)
+    session.add(commission)
+    session.flush()
+    record(
+        session=session,
+        actor=by,
+        action="commission.create",
+        entity="commission",
+        entity_id=commission.id,
+        after={"code": code, "name": name, "timezone": timezone},
+        commission_id=commission.id,
+    )
+    return commission
+
+
+def commissions_query(*, by: Principal) -> Select[Any]:
+    """Every commission for a system administrator; one's own for everyone else."""
+    stmt = select(Commission)
+    if not by.is_system_admin:
+        stmt = stmt.where(Commission.id == by.commission_id)
+    return stmt
+
+
+def update_commission(
+    *, session: Session, commission: Commission, changes: dict[str, Any], by: Principal
+) -> Commission:
+    policy.ensure_admin(by, commission.id)
+    before = {k: getattr(commission, k) for k in changes}
+    for key, value in changes.items():
+        setattr(commission, key, value)
+    session.flush()
+    record(
+        session=session,
+        actor=by,
+        action="commission.update",
+        entity="commission",
+        entity_id=commission.id,
+        before=before,
+        after=changes,
+        commission_id=commission.id,
+    )
+    return commission
+
+
+def create_category(
+    *, session: Session, commission: Commission, code: str, name: str, by: Principal
+) -> BodyCategory:
+    policy.ensure_admin(by, commission.id)
+    taken = session.scalar(
+        select(BodyCategory.id).where(BodyCategory.commission_id == commission.id, BodyCategory.code == code)
+    )
+    if taken is not None:
+        raise Conflict(
+            f"the category code {code!r} is already used in this commission",
+            errors=[FieldProblem("code", "already used by another category of this commission")],
+        )
+    category = BodyCategory(commission_id=commission.id, code=code, name=name)
+    session.add(category)
+    session.flush()
+    record(
+        session=session,
+        actor=by,
+        action="category.create",
+        entity="body_category",
+        entity_id=category.id,
+        after={"code": code, "name": name},
+        commission_id=commission.id,
+    )
+    return category
+
+
+def categories_query(*, commission: Commission) -> Select[Any]:
+    return select(BodyCategory).where(BodyCategory.commission_id == commission.id)
+
+
+def categories_by_code(*, session: Session, commission_id: int) -> dict[str, BodyCategory]:
+    rows = session.scalars(select(BodyCategory).where(BodyCategory.commission_id == commission_id))
+    return {c.code: c for c in rows}

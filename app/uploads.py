@@ -1,0 +1,83 @@
+"""Reading an uploaded file: a multipart field ``file`` or the raw request body, within a size limit."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from app.errors import FieldProblem, InvalidInput, PayloadTooLarge, UnsupportedMedia
+
+MULTIPART = "multipart/form-data"
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    filename: str | None
+    content_type: str
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _too_large(max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the upload is larger than the limit of {max_bytes} bytes")
+
+
+async def read_upload(request: Request, *, raw_types: Collection[str], max_bytes: int, what: str) -> Upload:
+    """The uploaded bytes: from the multipart form field ``file``, or the whole body when it is sent with one
+    of ``raw_types``. 415 for any other media type, 413 past ``max_bytes``, 422 when empty."""
+    kind = media_type(request)
+    if kind == MULTIPART:
+        form = await request.form(max_files=1, max_fields=10)
+        try:
+            item = form.get("file")
+            if not isinstance(item, UploadFile):
+                raise InvalidInput(
+                    f"send the {what} in the multipart form field 'file'",
+                    errors=[FieldProblem("file", "a file is required")],
+                )
+            data = await item.read(max_bytes + 1)
+            upload = Upload(data=data, filename=item.filename, content_type=item.content_type or "")
+        finally:
+            await form.close()
+    elif kind in raw_types:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            chunks.append(chunk)
+        upload = Upload(data=b"".join(chunks), filename=None, content_type=kind)
+    else:
+        raise UnsupportedMedia(
+            f"send the {what} as {MULTIPART} (field 'file') or as {' or '.join(sorted(raw_types))}",
+            received=kind or None,
+        )
+    if len(upload.data) > max_bytes:
+        raise _too_large(max_bytes)
+    if not upload.data.strip():
+        raise InvalidInput(f"the {what} is empty", errors=[FieldProblem("file", "empty")])
+    return upload
+
+
+def request_body_doc(raw_types: Collection[str], description: str) -> dict[str, Any]:
+    """OpenAPI ``requestBody`` for routes that read their upload with ``read_upload``."""
+    content: dict[str, Any] = {
+        MULTIPART: {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        }
+    }
+    for raw in raw_types:
+        content[raw] = {"schema": {"type": "string"}}
+    return {"requestBody": {"required": True, "description": description, "content": content}}

@@ -1,0 +1,146 @@
+"""Commissions and body categories over HTTP."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.factories import World, get_json, make_account, make_commission, problem
+
+API = "/api/v1"
+
+
+def test_system_admin_creates_a_commission(client: TestClient, world: World) -> None:
+    response = client.post(
+        f"{API}/commissions",
+        json={"code": "ki-papua", "name": "Komisi Informasi Provinsi Papua", "timezone": "Asia/Jayapura"},
+        headers=world.token(world.system_admin),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json() | {"id": 0, "created_at": ""} == {
+        "id": 0,
+        "code": "ki-papua",
+        "name": "Komisi Informasi Provinsi Papua",
+        "timezone": "Asia/Jayapura",
+        "created_at": "",
+    }
+
+
+def test_a_reused_commission_code_is_a_conflict_naming_code(client: TestClient, world: World) -> None:
+    response = client.post(
+        f"{API}/commissions",
+        json={"code": world.commission.code, "name": "Lagi"},
+        headers=world.token(world.system_admin),
+    )
+    assert response.status_code == 409
+    assert problem(response)["errors"][0]["field"] == "code"
+
+
+def test_only_a_system_admin_creates_commissions(client: TestClient, world: World) -> None:
+    response = client.post(
+        f"{API}/commissions", json={"code": "ki-x", "name": "X"}, headers=world.token(world.admin)
+    )
+    assert response.status_code == 403
+    assert client.post(f"{API}/commissions", json={"code": "ki-x", "name": "X"}).status_code == 401
+
+
+def test_a_timezone_outside_indonesia_is_refused(client: TestClient, world: World) -> None:
+    response = client.post(
+        f"{API}/commissions",
+        json={"code": "ki-x", "name": "X", "timezone": "Europe/Paris"},
+        headers=world.token(world.system_admin),
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in problem(response)["errors"]] == ["timezone"]
+
+
+def test_members_list_only_their_own_commission(client: TestClient, world: World, session: Session) -> None:
+    other = make_commission(session)
+    mine = get_json(client, f"{API}/commissions", world.token(world.verifier))
+    assert [c["id"] for c in mine["items"]] == [world.commission.id]
+    everything = get_json(client, f"{API}/commissions?limit=500", world.token(world.system_admin))
+    assert {world.commission.id, other.id} <= {c["id"] for c in everything["items"]}
+
+
+def test_another_commission_is_forbidden(client: TestClient, world: World, session: Session) -> None:
+    other = make_commission(session)
+    assert client.get(f"{API}/commissions/{other.id}", headers=world.token(world.admin)).status_code == 403
+    assert client.get(f"{API}/commissions/999999", headers=world.token(world.admin)).status_code == 404
+
+
+def test_an_admin_changes_the_time_zone(client: TestClient, world: World) -> None:
+    url = f"{API}/commissions/{world.commission.id}"
+    response = client.patch(url, json={"timezone": "Asia/Makassar"}, headers=world.token(world.admin))
+    assert response.status_code == 200, response.text
+    assert get_json(client, url, world.token(world.operator))["timezone"] == "Asia/Makassar"
+
+
+def test_a_verifier_cannot_change_the_commission(client: TestClient, world: World) -> None:
+    response = client.patch(
+        f"{API}/commissions/{world.commission.id}", json={"name": "X"}, headers=world.token(world.verifier)
+    )
+    assert response.status_code == 403
+
+
+def test_an_unknown_time_zone_in_a_patch_is_refused(client: TestClient, world: World) -> None:
+    response = client.patch(
+        f"{API}/commissions/{world.commission.id}",
+        json={"timezone": "Asia/Tokyo"},
+        headers=world.token(world.admin),
+    )
+    assert response.status_code == 422
+    assert problem(response)["errors"][0]["field"] == "timezone"
+
+
+def test_categories_are_created_and_listed(client: TestClient, world: World) -> None:
+    url = f"{API}/commissions/{world.commission.id}/categories"
+    response = client.post(url, json={"code": "dinas", "name": "Dinas"}, headers=world.token(world.admin))
+    assert response.status_code == 201, response.text
+    listed = get_json(client, url, world.token(world.panelist))
+    assert [c["code"] for c in listed["items"]] == ["kelurahan", "dinas"]
+
+
+def test_a_category_code_used_twice_is_a_conflict_naming_code(client: TestClient, world: World) -> None:
+    response = client.post(
+        f"{API}/commissions/{world.commission.id}/categories",
+        json={"code": "kelurahan", "name": "Kelurahan lagi"},
+        headers=world.token(world.admin),
+    )
+    assert response.status_code == 409
+    assert problem(response)["errors"] == [
+        {"field": "code", "message": "already used by another category of this commission"}
+    ]
+
+
+def test_the_same_category_code_is_fine_in_another_commission(
+    client: TestClient, world: World, session: Session
+) -> None:
+    other = make_commission(session)
+    admin = make_account(session, "commission_admin", commission_id=other.id)
+    response = client.post(
+        f"{API}/commissions/{other.id}/categories",
+        json={"code": "kelurahan", "name": "Kelurahan"},
+        headers=world.token(admin),
+    )
+    assert response.status_code == 201
+
+
+def test_a_category_code_must_be_lower_case_letters_digits_and_dashes(
+    client: TestClient, world: World
+) -> None:
+    response = client.post(
+        f"{API}/commissions/{world.commission.id}/categories",
+        json={"code": "Suku Dinas", "name": "Suku Dinas"},
+        headers=world.token(world.admin),
+    )
+    assert response.status_code == 422
+    assert problem(response)["errors"][0]["field"] == "code"
+
+
+def test_an_operator_cannot_add_categories(client: TestClient, world: World) -> None:
+    response = client.post(
+        f"{API}/commissions/{world.commission.id}/categories",
+        json={"code": "dinas", "name": "Dinas"},
+        headers=world.token(world.operator),
+    )
+    assert response.status_code == 403
