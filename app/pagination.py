@@ -96,7 +96,7 @@ class PageResult(Generic[R]):
 def paginate(
     *,
     session: Session,
-    stmt: Select[Any],
+    stmt: Select,  # type: ignore[type-arg]
     id_column: InstrumentedAttribute[int],
     params: PageParams,
     id_of: Callable[[Any], int] | None = None,

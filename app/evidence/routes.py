@@ -1,5 +1,114 @@
+"""Evidence files (data dukung): upload to a question, download, remove."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.accounts.deps import CurrentPrincipal
+from app.db.session import SessionDep
+from app.evidence import service
+from app.evidence.schemas import EvidenceFileOut
+from app.evidence.storage import receive_upload
+from app.settings import SettingsDep
 
 router = APIRouter(tags=["evidence"])
+
+
+@router.post(
+    "/submissions/{submission_id}/answers/{code}/files",
+    status_code=201,
+    responses={
+        413: {"description": "Larger than the evidence size limit (EMONEV_EVIDENCE_MAX_BYTES)"},
+        415: {"description": "Not a PDF, PNG or JPEG by content"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_file(
+    submission_id: int,
+    code: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+) -> EvidenceFileOut:
+    """Attach a document as evidence for question ``code`` (multipart/form-data, part ``file``).
+
+    PDF, PNG or JPEG, recognised by content (not by name or declared type), at most
+    ``EMONEV_EVIDENCE_MAX_BYTES`` (2 MB by default; larger uploads are cut off with 413 as soon as they pass
+    it). For the body's operator while the submission is a draft and the window is open. The file counts as
+    evidence for the question in the score until it is removed.
+    """
+    await run_in_threadpool(
+        lambda: service.ensure_can_attach(
+            session=session, submission_id=submission_id, question_code=code, by=principal
+        )
+    )
+    staged = await receive_upload(
+        content_type=request.headers.get("content-type"),
+        content_length=request.headers.get("content-length"),
+        chunks=request.stream(),
+        evidence_dir=settings.evidence_dir,
+        max_bytes=settings.evidence_max_bytes,
+    )
+    try:
+        return await run_in_threadpool(
+            lambda: service.attach(
+                session=session,
+                submission_id=submission_id,
+                question_code=code,
+                staged=staged,
+                by=principal,
+                evidence_dir=settings.evidence_dir,
+            )
+        )
+    finally:
+        staged.discard()
+
+
+@router.get(
+    "/evidence/{file_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
+)
+def download_file(
+    file_id: int, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
+) -> FileResponse:
+    """Download an evidence file; allowed to whoever may read the submission it belongs to."""
+    found = service.download(
+        session=session, file_id=file_id, by=principal, evidence_dir=settings.evidence_dir
+    )
+    ascii_name = found.name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(found.name)}"
+    return FileResponse(
+        found.path,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": disposition,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=0",
+        },
+    )
+
+
+@router.delete("/evidence/{file_id}", status_code=204, response_class=Response)
+def remove_file(file_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Remove an evidence file from a draft submission while the window is open (it no longer counts)."""
+    service.remove(session=session, file_id=file_id, by=principal)
+    return Response(status_code=204)

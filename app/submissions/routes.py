@@ -1,5 +1,165 @@
+"""Submissions: a body's SAQ in a round, its answers, its live score, and submitting it."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
+
+from app.accounts.deps import CurrentPrincipal
+from app.db.session import SessionDep
+from app.pagination import Page, PageParamsDep
+from app.submissions import service
+from app.submissions.schemas import (
+    AnswersPut,
+    Checklist,
+    SaveResult,
+    SubmissionOut,
+    SubmissionSummary,
+    SubmitResult,
+)
 
 router = APIRouter(tags=["submissions"])
+
+
+@router.post(
+    "/rounds/{round_id}/submissions",
+    response_model=SubmissionOut,
+    responses={200: {"description": "The body already had a submission in this round"}, 201: {}},
+    status_code=201,
+)
+def open_submission(
+    round_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response
+) -> SubmissionOut:
+    """Create the caller's body's submission in the round (201), or return it if it exists (200).
+
+    For the PPID operator of an invited body (or a body API key), while the SAQ window is open for the
+    body. The submission is pinned to the template version of the body's category in this round. The
+    ``ETag`` header carries its version.
+    """
+    out, created = service.open_submission(session=session, round_id=round_id, by=principal)
+    response.status_code = 201 if created else 200
+    response.headers["ETag"] = service.etag(out.version)
+    return out
+
+
+@router.get("/rounds/{round_id}/submissions")
+def list_submissions(
+    round_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageParamsDep,
+    category: Annotated[str | None, Query(description="Body category code, e.g. kelurahan.")] = None,
+    status: Annotated[Literal["draft", "submitted"] | None, Query()] = None,
+    region: Annotated[
+        str | None, Query(max_length=32, description="Region code prefix, e.g. 31.71 for Jakarta Pusat.")
+    ] = None,
+) -> Page[SubmissionSummary]:
+    """The submissions of a round the caller may see, in id order, paginated (``limit``, ``cursor``).
+
+    Commission administrators, panel members and read-only keys see all; a verifier sees its assigned
+    bodies; an operator its own body.
+    """
+    return service.list_for_round(
+        session=session,
+        round_id=round_id,
+        by=principal,
+        params=page,
+        category=category,
+        status=status,
+        region=region,
+    )
+
+
+@router.get("/submissions/{submission_id}")
+def get_submission(
+    submission_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response
+) -> SubmissionOut:
+    """A submission with every answer, its evidence links and files, status and version.
+
+    The ``ETag`` header is the version: send it back as ``If-Match`` when saving answers.
+    """
+    out = service.read(session=session, submission_id=submission_id, by=principal)
+    response.headers["ETag"] = service.etag(out.version)
+    return out
+
+
+@router.get("/submissions/{submission_id}/score")
+def get_score(submission_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """The self-assessed score computed now by the scoring engine from the stored answers and evidence.
+
+    Returns the published score (two decimals, as a string), the band (kualifikasi), every aspect and every
+    question with its earned and maximum weight, status (scored, unanswered, evidence_missing,
+    not_applicable, not_scored) and an explanation.
+    """
+    return service.score(session=session, submission_id=submission_id, by=principal)
+
+
+@router.get("/submissions/{submission_id}/checklist")
+def get_checklist(submission_id: int, session: SessionDep, principal: CurrentPrincipal) -> Checklist:
+    """What is left before submitting: questions not answered and answers lacking required evidence."""
+    return service.checklist(session=session, submission_id=submission_id, by=principal)
+
+
+@router.put(
+    "/submissions/{submission_id}/answers",
+    responses={
+        409: {"description": "The window is closed or the submission was submitted"},
+        412: {"description": "If-Match names an older version; the problem carries current_version"},
+        428: {"description": "If-Match is missing"},
+    },
+)
+def save_answers(
+    submission_id: int,
+    payload: AnswersPut,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: Annotated[str | None, Header(description='The version you read, e.g. "3".')] = None,
+) -> SaveResult:
+    """Save some answers (partial: questions left out keep their answers) of a draft submission.
+
+    Requires ``If-Match`` with the version you read (``ETag`` of GET): without it 428; if someone saved in
+    the meantime 412, whose body carries ``current_version`` so you can reload and merge. Every invalid
+    field (unknown question, wrong type, value outside the options, link that is not http(s)) is reported
+    at once as a 422 and nothing is saved. Returns the new version (also as ``ETag``) and the fresh score.
+    """
+    result = service.save_answers(
+        session=session,
+        submission_id=submission_id,
+        if_match=if_match,
+        answers=payload.answers,
+        by=principal,
+    )
+    response.headers["ETag"] = service.etag(result.version)
+    return result
+
+
+@router.post(
+    "/submissions/{submission_id}/submit",
+    response_model=SubmitResult,
+    responses={409: {"description": "Already submitted, or the window is closed"}},
+)
+def submit(
+    submission_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Any unique string; a retry with the same key returns the first response."),
+    ] = None,
+) -> JSONResponse:
+    """Submit the SAQ: its answers are locked and it counts for verification.
+
+    Allowed to the body's operator while the window is open. Send an ``Idempotency-Key`` so that a retried
+    request (e.g. after a network error) returns the first response instead of failing; reusing a key for
+    another request is a 422.
+    """
+    outcome = service.submit(
+        session=session, submission_id=submission_id, by=principal, idempotency_key=idempotency_key
+    )
+    headers = {"ETag": service.etag(outcome.body["version"])}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)

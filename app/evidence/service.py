@@ -1,0 +1,158 @@
+"""Evidence files (data dukung): attach to a question of a draft submission, download, remove.
+
+A file counts as evidence for its question in scoring while it is not removed (see
+``app.submissions.service.scoring_answers``). Removing marks the row; the blob stays, because other rows (of
+this or another submission) may hold the same content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.accounts import policy
+from app.accounts.principal import Principal
+from app.audit.service import record
+from app.db.base import utcnow
+from app.db.models import EvidenceFile, PublicBody, Submission
+from app.errors import Conflict, NotFound
+from app.evidence.schemas import EvidenceFileOut, file_out
+from app.evidence.storage import StagedUpload, blob_path
+from app.submissions.service import Context, load_for_edit, template_of, template_row
+
+MAX_FILES_PER_QUESTION = 10
+
+
+def _ensure_question(session: Session, ctx: Context, question_code: str) -> None:
+    template = template_of(session, template_row(session, ctx.submission.template_version_id))
+    try:
+        template.question(question_code)
+    except KeyError:
+        raise NotFound(
+            f"question {question_code} is not in the SAQ of submission {ctx.submission.id}"
+        ) from None
+
+
+def ensure_can_attach(
+    *, session: Session, submission_id: int, question_code: str, by: Principal, now: datetime | None = None
+) -> None:
+    """Checked before the upload is received, so nobody streams a file that would be refused anyway."""
+    ctx = load_for_edit(session=session, submission_id=submission_id, by=by, now=now, lock=False)
+    _ensure_question(session, ctx, question_code)
+    _ensure_room(session, submission_id, question_code)
+
+
+def _ensure_room(session: Session, submission_id: int, question_code: str) -> None:
+    count = session.scalar(
+        select(func.count(EvidenceFile.id)).where(
+            EvidenceFile.submission_id == submission_id,
+            EvidenceFile.question_code == question_code,
+            EvidenceFile.removed_at.is_(None),
+        )
+    )
+    if (count or 0) >= MAX_FILES_PER_QUESTION:
+        raise Conflict(
+            f"question {question_code} already has {MAX_FILES_PER_QUESTION} files; remove one first",
+            max_files=MAX_FILES_PER_QUESTION,
+        )
+
+
+def attach(
+    *,
+    session: Session,
+    submission_id: int,
+    question_code: str,
+    staged: StagedUpload,
+    by: Principal,
+    evidence_dir: Path,
+    now: datetime | None = None,
+) -> EvidenceFileOut:
+    """Store a received file as evidence for one question of a draft submission (checked again, locked)."""
+    now = now or utcnow()
+    ctx = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
+    _ensure_question(session, ctx, question_code)
+    _ensure_room(session, submission_id, question_code)
+    staged.commit(evidence_dir)
+    row = EvidenceFile(
+        submission_id=submission_id,
+        question_code=question_code,
+        sha256=staged.sha256,
+        size=staged.size,
+        content_type=staged.content_type,
+        original_name=staged.original_name,
+        uploaded_by_id=by.account_id,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session=session,
+        actor=by,
+        action="evidence.upload",
+        entity="evidence_file",
+        entity_id=row.id,
+        after={
+            "submission_id": submission_id,
+            "question_code": question_code,
+            "sha256": row.sha256,
+            "size": row.size,
+            "content_type": row.content_type,
+            "name": row.original_name,
+        },
+        commission_id=ctx.body.commission_id,
+    )
+    return file_out(row)
+
+
+def _file(session: Session, file_id: int) -> EvidenceFile:
+    row = session.get(EvidenceFile, file_id)
+    if row is None or row.removed_at is not None:
+        raise NotFound(f"evidence file {file_id} does not exist or was removed")
+    return row
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    name: str
+    content_type: str
+    size: int
+
+
+def download(*, session: Session, file_id: int, by: Principal, evidence_dir: Path) -> Download:
+    """The stored file, for whoever may read the submission it belongs to."""
+    row = _file(session, file_id)
+    body = session.scalar(
+        select(PublicBody)
+        .join(Submission, Submission.body_id == PublicBody.id)
+        .where(Submission.id == row.submission_id)
+    )
+    assert body is not None
+    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id)
+    path = blob_path(evidence_dir, row.sha256)
+    if not path.is_file():
+        raise NotFound(f"the content of evidence file {file_id} is missing from the evidence store")
+    return Download(path=path, name=row.original_name, content_type=row.content_type, size=row.size)
+
+
+def remove(*, session: Session, file_id: int, by: Principal, now: datetime | None = None) -> None:
+    """Withdraw a file from a draft submission while the window is open. The row is kept, marked removed."""
+    now = now or utcnow()
+    row = _file(session, file_id)
+    ctx = load_for_edit(session=session, submission_id=row.submission_id, by=by, now=now)
+    row.removed_at = now
+    session.flush()
+    record(
+        session=session,
+        actor=by,
+        action="evidence.remove",
+        entity="evidence_file",
+        entity_id=row.id,
+        before={"question_code": row.question_code, "sha256": row.sha256, "name": row.original_name},
+        after={"removed_at": now.isoformat()},
+        commission_id=ctx.body.commission_id,
+    )

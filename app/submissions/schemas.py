@@ -1,0 +1,127 @@
+"""API schemas of submissions: a body's SAQ in a round, its answers, saves, submit, score and checklist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.commissions.timezones import as_utc
+from app.evidence.schemas import EvidenceFileOut
+
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
+
+MAX_ANSWERS_PER_SAVE = 1000
+MAX_LINKS_PER_ANSWER = 20
+MAX_LINK_LENGTH = 2000
+MAX_NOTE_LENGTH = 4000
+
+
+class BodyRef(BaseModel):
+    id: int
+    name: str
+    category: str
+    region_code: str | None
+
+
+class TemplateRef(BaseModel):
+    key: str
+    version: str
+    title: str
+
+
+class AnswerOut(BaseModel):
+    value: Any = None
+    evidence: list[str] = Field(default_factory=list, description="Evidence links (http or https).")
+    files: list[EvidenceFileOut] = Field(default_factory=list, description="Uploaded evidence documents.")
+    note: str | None = None
+    updated_at: UtcDateTime | None = None
+    updated_by_id: int | None = None
+
+
+class SubmissionSummary(BaseModel):
+    id: int
+    round_id: int
+    body: BodyRef
+    status: str
+    version: int
+    template: TemplateRef
+    updated_at: UtcDateTime
+    submitted_at: UtcDateTime | None
+
+
+class SubmissionOut(SubmissionSummary):
+    """A submission with all its answers. ``version`` is also sent as the ``ETag`` header."""
+
+    created_at: UtcDateTime
+    submitted_by_id: int | None
+    closes_at: UtcDateTime = Field(
+        description="When the SAQ window closes for this body, extensions included."
+    )
+    answers: dict[str, AnswerOut]
+
+
+class AnswersPut(BaseModel):
+    """Answers to change, by question code; questions left out keep their answer.
+
+    Each answer may hold ``value``, ``evidence`` (a list of http(s) links) and ``note``. Fields sent replace
+    the stored ones, fields left out keep their stored value, and ``"value": null`` clears the value (links
+    and note stay). ``null`` instead of an object removes the whole answer. Every problem in the request is
+    reported at once (422) and nothing is written.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "answers": {
+                        "1.1.1": {"value": "yes", "evidence": ["https://ppid.example.go.id/dip"]},
+                        "1.1.2": {"value": "a", "note": "DIP 2024 lengkap"},
+                        "2.3": None,
+                    }
+                }
+            ]
+        },
+    )
+
+    answers: dict[str, dict[str, Any] | None] = Field(max_length=MAX_ANSWERS_PER_SAVE)
+
+
+class ScoreSummary(BaseModel):
+    score: str = Field(description="The published self-assessed score, two decimals.")
+    band: str = Field(description="The qualification (kualifikasi) code of that score.")
+    band_label: str
+
+
+class SaveResult(BaseModel):
+    """The outcome of a save: the new version (also the ``ETag`` header) and the fresh self-assessed score."""
+
+    submission_id: int
+    version: int
+    changed: list[str] = Field(description="Question codes whose stored answer changed.")
+    score: ScoreSummary
+
+
+class SubmitResult(BaseModel):
+    submission_id: int
+    status: str
+    version: int
+    submitted_at: UtcDateTime
+    submitted_by_id: int | None
+    score: ScoreSummary
+
+
+class ChecklistItem(BaseModel):
+    code: str
+    text: str
+
+
+class Checklist(BaseModel):
+    """What is left before submitting: questions without an answer and answers lacking required evidence."""
+
+    submission_id: int
+    complete: bool
+    unanswered: list[ChecklistItem]
+    evidence_missing: list[ChecklistItem]

@@ -1,0 +1,673 @@
+"""Submissions: one body's SAQ in one round, its answers, and submitting it.
+
+Concurrency: every change bumps ``Submission.version`` (the mapper's version counter, sent as the ETag).
+A save names the version it was based on; the submission row is locked (``SELECT ... FOR UPDATE`` on
+PostgreSQL) and a save based on an older version is refused with 412, so two operators saving at once never
+silently overwrite each other. Scores are never stored: ``scoring`` computes them from the stored answers
+on every read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.exc import StaleDataError
+
+import scoring
+from app.accounts import policy
+from app.accounts.principal import Principal
+from app.audit.service import record
+from app.db.base import utcnow
+from app.db.models import (
+    Answer,
+    BodyCategory,
+    EvidenceFile,
+    IdempotentRequest,
+    PublicBody,
+    Round,
+    Submission,
+    TemplateVersion,
+)
+from app.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionRequired,
+    StaleVersion,
+    WindowClosed,
+)
+from app.evidence.schemas import file_out
+from app.pagination import Page, PageParams, paginate
+from app.questionnaires.service import answers_or_422, parsed
+from app.rounds.service import effective_closes_at, ensure_window_open, is_invited, template_for
+from app.submissions.schemas import (
+    MAX_LINK_LENGTH,
+    MAX_LINKS_PER_ANSWER,
+    MAX_NOTE_LENGTH,
+    AnswerOut,
+    BodyRef,
+    Checklist,
+    ChecklistItem,
+    SaveResult,
+    ScoreSummary,
+    SubmissionOut,
+    SubmissionSummary,
+    SubmitResult,
+    TemplateRef,
+)
+
+EMPTY: dict[str, Any] = {"value": None, "evidence": [], "note": None}
+FILE_EVIDENCE_PREFIX = "file:"
+
+
+# --- ETags -------------------------------------------------------------------------------------------------
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(header: str | None) -> int:
+    """The version named by an ``If-Match`` header: 428 without one; ``*`` or a list is not enough, since a
+    save must say which version it was based on. An unparseable tag can match no version: 412."""
+    if header is None or not header.strip():
+        raise PreconditionRequired(
+            'send If-Match: "<version>" with the version (ETag) you read, so no one else\'s save is lost',
+            errors=[FieldProblem("header:If-Match", "missing")],
+        )
+    tag = header.strip()
+    if tag == "*" or "," in tag:
+        raise PreconditionRequired(
+            'If-Match must name the one version you read, e.g. If-Match: "3"',
+            errors=[FieldProblem("header:If-Match", "must be a single ETag")],
+        )
+    tag = tag.removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise StaleVersion(
+            f"If-Match {header!r} does not match any version of this submission",
+            errors=[FieldProblem("header:If-Match", "not an ETag of this submission")],
+        )
+    return int(tag)
+
+
+# --- Loading -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    submission: Submission
+    round: Round
+    body: PublicBody
+
+
+_TEMPLATES: dict[str, scoring.Template] = {}
+
+
+def template_row(session: Session, version_id: int) -> TemplateVersion:
+    row = session.get(TemplateVersion, version_id, options=[defer(TemplateVersion.source_text)])
+    assert row is not None, "a submission always points at its template version"
+    return row
+
+
+def template_of(session: Session, row: TemplateVersion) -> scoring.Template:
+    """The parsed template of a stored version. Versions are immutable, so the parse is cached by content
+    hash and the (large) source text is only loaded the first time a process meets a version."""
+    template = _TEMPLATES.get(row.content_hash)
+    if template is None:
+        template = _TEMPLATES[row.content_hash] = parsed(row)
+    return template
+
+
+def _load(session: Session, submission_id: int, *, for_update: bool = False) -> Context:
+    stmt = select(Submission).where(Submission.id == submission_id)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    submission = session.scalar(stmt)
+    if submission is None:
+        raise NotFound(f"submission {submission_id} does not exist")
+    round_ = session.get(Round, submission.round_id)
+    body = session.get(PublicBody, submission.body_id)
+    assert round_ is not None
+    assert body is not None
+    return Context(submission, round_, body)
+
+
+def load_for_read(*, session: Session, submission_id: int, by: Principal) -> Context:
+    ctx = _load(session, submission_id)
+    policy.ensure_read_body(session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
+    return ctx
+
+
+def load_for_edit(
+    *,
+    session: Session,
+    submission_id: int,
+    by: Principal,
+    now: datetime | None = None,
+    lock: bool = True,
+) -> Context:
+    """The submission, locked, for a change by its body's operator while the window is open and it is a
+    draft."""
+    ctx = _load(session, submission_id, for_update=lock)
+    policy.ensure_answer_for_body(by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
+    ensure_window_open(session=session, round_=ctx.round, body=ctx.body, now=now or utcnow())
+    if ctx.submission.status != "draft":
+        raise WindowClosed(
+            f"submission {ctx.submission.id} was submitted on "
+            f"{ctx.submission.submitted_at:%Y-%m-%d %H:%M} UTC and can no longer be changed",
+            submission_status=ctx.submission.status,
+        )
+    return ctx
+
+
+# --- Answers and scores ------------------------------------------------------------------------------------
+
+
+def _stored_answers(session: Session, submission_id: int) -> dict[str, dict[str, Any]]:
+    rows = session.execute(
+        select(Answer.question_code, Answer.value, Answer.evidence_links, Answer.note).where(
+            Answer.submission_id == submission_id
+        )
+    )
+    return {
+        code: {"value": value, "evidence": list(links or []), "note": note}
+        for code, value, links, note in rows
+    }
+
+
+def _active_files(session: Session, submission_id: int) -> list[EvidenceFile]:
+    return list(
+        session.scalars(
+            select(EvidenceFile)
+            .where(EvidenceFile.submission_id == submission_id, EvidenceFile.removed_at.is_(None))
+            .order_by(EvidenceFile.id)
+        )
+    )
+
+
+def _file_ids(session: Session, submission_id: int) -> dict[str, list[int]]:
+    rows = session.execute(
+        select(EvidenceFile.question_code, EvidenceFile.id)
+        .where(EvidenceFile.submission_id == submission_id, EvidenceFile.removed_at.is_(None))
+        .order_by(EvidenceFile.id)
+    )
+    files: dict[str, list[int]] = defaultdict(list)
+    for code, file_id in rows:
+        files[code].append(file_id)
+    return files
+
+
+def scoring_answers(
+    template: scoring.Template, raw: Mapping[str, Any], files: Mapping[str, Iterable[int]]
+) -> dict[str, scoring.Answer]:
+    """Stored answers as the engine reads them. An uploaded file is evidence just like a link: it is passed
+    as a ``file:<id>`` entry, so a question has evidence when it has a link or a file that is not removed."""
+    answers = scoring.parse_answers(template, raw)
+    for code, ids in files.items():
+        refs = tuple(f"{FILE_EVIDENCE_PREFIX}{i}" for i in ids)
+        if not refs:
+            continue
+        current = answers.get(code)
+        answers[code] = (
+            scoring.Answer(value=None, evidence=refs)
+            if current is None
+            else replace(current, evidence=current.evidence + refs)
+        )
+    return answers
+
+
+def _card(session: Session, ctx: Context) -> tuple[scoring.Template, scoring.ScoreCard]:
+    template = template_of(session, template_row(session, ctx.submission.template_version_id))
+    raw = _stored_answers(session, ctx.submission.id)
+    answers = scoring_answers(template, raw, _file_ids(session, ctx.submission.id))
+    return template, scoring.score(template, answers)
+
+
+def _summary(card: scoring.ScoreCard) -> ScoreSummary:
+    return ScoreSummary(score=str(card.score), band=card.band.code, band_label=card.band.label)
+
+
+_EXPLANATIONS = {
+    scoring.QuestionStatus.SCORED: "answered; earns {earned} of {max}",
+    scoring.QuestionStatus.UNANSWERED: "not answered; earns 0 of {max}",
+    scoring.QuestionStatus.EVIDENCE_MISSING: "the answer needs evidence (a link or a file) and has none; "
+    "earns 0 of {max}",
+    scoring.QuestionStatus.NOT_APPLICABLE: "not applicable (its condition is not met); not counted",
+    scoring.QuestionStatus.NOT_SCORED: "free text; not scored",
+}
+
+
+def score(*, session: Session, submission_id: int, by: Principal) -> dict[str, Any]:
+    """The self-assessed score computed now from the stored answers and evidence, with the reason each
+    question counted as it did."""
+    ctx = load_for_read(session=session, submission_id=submission_id, by=by)
+    template, card = _card(session, ctx)
+    body = card.to_json()
+    for question in body["questions"]:
+        question["text"] = template.question(question["code"]).text
+        question["explanation"] = _EXPLANATIONS[scoring.QuestionStatus(question["status"])].format(**question)
+    return {"submission_id": ctx.submission.id, "band_label": card.band.label, **body}
+
+
+def checklist(*, session: Session, submission_id: int, by: Principal) -> Checklist:
+    ctx = load_for_read(session=session, submission_id=submission_id, by=by)
+    template, card = _card(session, ctx)
+    stored = _stored_answers(session, ctx.submission.id)
+
+    def item(code: str) -> ChecklistItem:
+        return ChecklistItem(code=code, text=template.question(code).text)
+
+    unanswered = [
+        item(q.code)
+        for q in card.questions
+        if q.status is scoring.QuestionStatus.UNANSWERED
+        or (
+            q.status is scoring.QuestionStatus.NOT_SCORED
+            and stored.get(q.code, EMPTY)["value"] in (None, "", [])
+        )
+    ]
+    missing = [item(q.code) for q in card.questions if q.status is scoring.QuestionStatus.EVIDENCE_MISSING]
+    return Checklist(
+        submission_id=ctx.submission.id,
+        complete=not unanswered and not missing,
+        unanswered=unanswered,
+        evidence_missing=missing,
+    )
+
+
+# --- Reading -----------------------------------------------------------------------------------------------
+
+
+def _body_ref(body: PublicBody) -> BodyRef:
+    return BodyRef(id=body.id, name=body.name, category=body.category.code, region_code=body.region_code)
+
+
+def _template_ref(row: TemplateVersion) -> TemplateRef:
+    return TemplateRef(key=row.key, version=row.version, title=row.title)
+
+
+def detail(session: Session, ctx: Context) -> SubmissionOut:
+    sub = ctx.submission
+    answers: dict[str, AnswerOut] = {}
+    for row in session.scalars(
+        select(Answer).where(Answer.submission_id == sub.id).order_by(Answer.question_code)
+    ):
+        answers[row.question_code] = AnswerOut(
+            value=row.value,
+            evidence=list(row.evidence_links or []),
+            note=row.note,
+            updated_at=row.updated_at,
+            updated_by_id=row.updated_by_id,
+        )
+    for file in _active_files(session, sub.id):
+        answers.setdefault(file.question_code, AnswerOut()).files.append(file_out(file))
+    return SubmissionOut(
+        id=sub.id,
+        round_id=sub.round_id,
+        body=_body_ref(ctx.body),
+        status=sub.status,
+        version=sub.version,
+        template=_template_ref(template_row(session, sub.template_version_id)),
+        created_at=sub.created_at,
+        updated_at=sub.updated_at,
+        submitted_at=sub.submitted_at,
+        submitted_by_id=sub.submitted_by_id,
+        closes_at=effective_closes_at(session=session, round_=ctx.round, body=ctx.body),
+        answers=answers,
+    )
+
+
+def read(*, session: Session, submission_id: int, by: Principal) -> SubmissionOut:
+    return detail(session, load_for_read(session=session, submission_id=submission_id, by=by))
+
+
+def list_for_round(
+    *,
+    session: Session,
+    round_id: int,
+    by: Principal,
+    params: PageParams,
+    category: str | None = None,
+    status: str | None = None,
+    region: str | None = None,
+) -> Page[SubmissionSummary]:
+    """The submissions of a round that the principal may see, by id, filtered by body category code,
+    status and region code prefix."""
+    round_ = session.get(Round, round_id)
+    if round_ is None:
+        raise NotFound(f"round {round_id} does not exist")
+    policy.ensure_member(by, round_.commission_id)
+    stmt = (
+        select(Submission, PublicBody, TemplateVersion.key, TemplateVersion.version, TemplateVersion.title)
+        .join(PublicBody, PublicBody.id == Submission.body_id)
+        .join(TemplateVersion, TemplateVersion.id == Submission.template_version_id)
+        .where(Submission.round_id == round_id, policy.visible_bodies(by, round_.commission_id))
+    )
+    if category:
+        stmt = stmt.join(BodyCategory, BodyCategory.id == PublicBody.category_id).where(
+            BodyCategory.code == category
+        )
+    if status:
+        stmt = stmt.where(Submission.status == status)
+    if region:
+        stmt = stmt.where(PublicBody.region_code.startswith(region, autoescape=True))
+    result = paginate(
+        session=session, stmt=stmt, id_column=Submission.id, params=params, id_of=lambda row: row[0].id
+    )
+    return result.map(
+        lambda row: SubmissionSummary(
+            id=row[0].id,
+            round_id=row[0].round_id,
+            body=_body_ref(row[1]),
+            status=row[0].status,
+            version=row[0].version,
+            template=TemplateRef(key=row[2], version=row[3], title=row[4]),
+            updated_at=row[0].updated_at,
+            submitted_at=row[0].submitted_at,
+        )
+    )
+
+
+# --- Creating ----------------------------------------------------------------------------------------------
+
+
+def open_submission(
+    *, session: Session, round_id: int, by: Principal, now: datetime | None = None
+) -> tuple[SubmissionOut, bool]:
+    """The body's submission in the round, created (pinned to the body's template version) if it has none.
+    Returns it and whether it was created. Concurrent calls never create two: the database's unique
+    (round, body) constraint decides, and the loser returns the winner's row."""
+    round_ = session.get(Round, round_id)
+    if round_ is None:
+        raise NotFound(f"round {round_id} does not exist")
+    if by.body_id is None:
+        raise Forbidden("only a public body's PPID operator (or a body API key) opens its submission")
+    body = session.get(PublicBody, by.body_id)
+    if body is None:
+        raise NotFound(f"public body {by.body_id} does not exist")
+    policy.ensure_answer_for_body(by, commission_id=round_.commission_id, body_id=body.id)
+    if not is_invited(session=session, round_=round_, body=body):
+        raise Forbidden(f"{body.name} is not invited to round {round_.title}")
+    existing = _find(session, round_id, body.id)
+    if existing is not None:
+        return detail(session, Context(existing, round_, body)), False
+    ensure_window_open(session=session, round_=round_, body=body, now=now or utcnow())
+    version = template_for(session=session, round_=round_, body=body)
+    submission = Submission(round_id=round_.id, body_id=body.id, template_version_id=version.id)
+    try:
+        with session.begin_nested():
+            session.add(submission)
+            session.flush()
+    except IntegrityError:
+        winner = _find(session, round_id, body.id)
+        if winner is None:
+            raise
+        return detail(session, Context(winner, round_, body)), False
+    record(
+        session=session,
+        actor=by,
+        action="submission.create",
+        entity="submission",
+        entity_id=submission.id,
+        after={"round_id": round_.id, "body_id": body.id, "template_version_id": version.id},
+        commission_id=round_.commission_id,
+    )
+    session.flush()
+    return detail(session, Context(submission, round_, body)), True
+
+
+def _find(session: Session, round_id: int, body_id: int) -> Submission | None:
+    return session.scalar(
+        select(Submission)
+        .where(Submission.round_id == round_id, Submission.body_id == body_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+# --- Saving ------------------------------------------------------------------------------------------------
+
+
+def _limit_problems(patches: Mapping[str, Mapping[str, Any] | None]) -> list[FieldProblem]:
+    problems = []
+    for code, patch in patches.items():
+        if not patch:
+            continue
+        links = patch.get("evidence")
+        if isinstance(links, list):
+            if len(links) > MAX_LINKS_PER_ANSWER:
+                problems.append(
+                    FieldProblem(f"answers.{code}.evidence", f"at most {MAX_LINKS_PER_ANSWER} links")
+                )
+            problems.extend(
+                FieldProblem(f"answers.{code}.evidence[{i}]", f"longer than {MAX_LINK_LENGTH} characters")
+                for i, link in enumerate(links)
+                if isinstance(link, str) and len(link) > MAX_LINK_LENGTH
+            )
+        note = patch.get("note")
+        if isinstance(note, str) and len(note) > MAX_NOTE_LENGTH:
+            problems.append(FieldProblem(f"answers.{code}.note", f"longer than {MAX_NOTE_LENGTH} characters"))
+    return problems
+
+
+def _merge(before: dict[str, Any] | None, patch: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The answer after applying a patch; None when nothing (no value, link or note) is left."""
+    if patch is None:
+        return None
+    after = {**(before or EMPTY), **patch}
+    if after.get("evidence") is None:
+        after["evidence"] = []
+    if after.get("value") in ("", []):
+        after["value"] = None
+    if after == EMPTY:
+        return None
+    return after
+
+
+def _upsert_answers(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert or update answers in one statement (executemany), on the (submission, question) key."""
+    if session.get_bind().dialect.name == "postgresql":
+        insert: Any = pg_insert(Answer)
+    else:
+        insert = sqlite_insert(Answer)
+    columns = ("value", "evidence_links", "note", "updated_at", "updated_by_id")
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[Answer.submission_id, Answer.question_code],
+            set_={column: getattr(insert.excluded, column) for column in columns},
+        ),
+        rows,
+    )
+
+
+def save_answers(
+    *,
+    session: Session,
+    submission_id: int,
+    if_match: str | None,
+    answers: Mapping[str, Mapping[str, Any] | None],
+    by: Principal,
+    now: datetime | None = None,
+) -> SaveResult:
+    """Apply a partial change of answers, based on the version named by ``if_match`` (an If-Match header).
+
+    Refused unless the principal is the body's operator (403), the window is open and the submission is a
+    draft (409), and If-Match is present (428) and names the current version (412, with the current
+    version). Every bad
+    field is reported at once (422) and nothing is written. Each changed answer records who changed it and
+    when, and is audited with its value before and after; the submission's version always moves on.
+    """
+    now = now or utcnow()
+    ctx = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
+    sub = ctx.submission
+    expected_version = parse_if_match(if_match)
+    if sub.version != expected_version:
+        raise StaleVersion(
+            f"submission {sub.id} is at version {sub.version}, not {expected_version}: someone saved in "
+            "the meantime; reload it, merge your changes and save again",
+            current_version=sub.version,
+        )
+    template = template_of(session, template_row(session, sub.template_version_id))
+    stored = _stored_answers(session, sub.id)
+
+    merged = {code: _merge(stored.get(code), patch) for code, patch in answers.items()}
+    problems = _limit_problems(answers)
+    try:
+        answers_or_422(template, {code: after or {} for code, after in merged.items()})
+    except InvalidInput as exc:
+        problems = exc.errors + problems
+    if problems:
+        raise InvalidInput("some answers do not fit the template; nothing was saved", errors=problems)
+
+    changed = sorted(code for code, after in merged.items() if after != stored.get(code))
+    upserts = [
+        {
+            "submission_id": sub.id,
+            "question_code": code,
+            "value": after["value"],
+            "evidence_links": after["evidence"],
+            "note": after["note"],
+            "updated_at": now,
+            "updated_by_id": by.account_id,
+        }
+        for code in changed
+        if (after := merged[code]) is not None
+    ]
+    removed = [code for code in changed if merged[code] is None]
+    if upserts:
+        _upsert_answers(session, upserts)
+    if removed:
+        session.execute(
+            delete(Answer).where(Answer.submission_id == sub.id, Answer.question_code.in_(removed))
+        )
+    for code in changed:
+        record(
+            session=session,
+            actor=by,
+            action="answer.save" if merged[code] is not None else "answer.remove",
+            entity="answer",
+            entity_id=f"{sub.id}:{code}",
+            before=stored.get(code),
+            after=merged[code],
+            commission_id=ctx.body.commission_id,
+        )
+    sub.updated_at = now
+    try:
+        session.flush()
+    except StaleDataError as exc:  # another process saved between our read and our write (SQLite path)
+        raise StaleVersion(
+            f"submission {sub.id} changed while saving; reload it and save again", current_version=None
+        ) from exc
+
+    final = {code: after for code, after in stored.items()}
+    for code, after in merged.items():
+        if after is None:
+            final.pop(code, None)
+        else:
+            final[code] = after
+    card = scoring.score(template, scoring_answers(template, final, _file_ids(session, sub.id)))
+    return SaveResult(submission_id=sub.id, version=sub.version, changed=changed, score=_summary(card))
+
+
+# --- Submitting --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replayable:
+    """A response to send as is: either freshly made or replayed for a retried Idempotency-Key."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def _fingerprint(action: str, submission_id: int) -> str:
+    return hashlib.sha256(f"{action}:{submission_id}".encode()).hexdigest()
+
+
+def submit(
+    *,
+    session: Session,
+    submission_id: int,
+    by: Principal,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Replayable:
+    """Lock the submission's answers (status ``submitted``) while the window is open.
+
+    With an ``Idempotency-Key``, a retry by the same principal returns the stored first response, even after
+    the window closed; the same key used for another request is a 422. Without a key, submitting an
+    already-submitted submission is a 409.
+    """
+    now = now or utcnow()
+    ctx = _load(session, submission_id, for_update=True)
+    policy.ensure_answer_for_body(by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
+    fingerprint = _fingerprint("submit", submission_id)
+    if idempotency_key is not None:
+        if not idempotency_key or len(idempotency_key) > 200:
+            raise InvalidInput(
+                "Idempotency-Key must be 1 to 200 characters",
+                errors=[FieldProblem("header:Idempotency-Key", "1 to 200 characters")],
+            )
+        previous = session.get(IdempotentRequest, (by.actor_key, idempotency_key), populate_existing=True)
+        if previous is not None:
+            if previous.request_fingerprint != fingerprint:
+                raise InvalidInput(
+                    "this Idempotency-Key was already used for a different request; use a new key",
+                    errors=[FieldProblem("header:Idempotency-Key", "already used for another request")],
+                )
+            return Replayable(previous.status_code, previous.response_body, replayed=True)
+    sub = ctx.submission
+    if sub.status == "submitted":
+        raise Conflict(
+            f"submission {sub.id} was already submitted on {sub.submitted_at:%Y-%m-%d %H:%M} UTC",
+            submission_status=sub.status,
+        )
+    ensure_window_open(session=session, round_=ctx.round, body=ctx.body, now=now)
+    _, card = _card(session, ctx)
+    sub.status = "submitted"
+    sub.submitted_at = now
+    sub.submitted_by_id = by.account_id
+    sub.updated_at = now
+    session.flush()
+    record(
+        session=session,
+        actor=by,
+        action="submission.submit",
+        entity="submission",
+        entity_id=sub.id,
+        before={"status": "draft"},
+        after={"status": "submitted", "submitted_at": now.isoformat(), "score": str(card.score)},
+        commission_id=ctx.body.commission_id,
+    )
+    result = SubmitResult(
+        submission_id=sub.id,
+        status=sub.status,
+        version=sub.version,
+        submitted_at=now,
+        submitted_by_id=sub.submitted_by_id,
+        score=_summary(card),
+    ).model_dump(mode="json")
+    if idempotency_key is not None:
+        session.add(
+            IdempotentRequest(
+                actor=by.actor_key,
+                key=idempotency_key,
+                request_fingerprint=fingerprint,
+                status_code=200,
+                response_body=result,
+            )
+        )
+    session.flush()
+    return Replayable(200, result, replayed=False)
