@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -127,6 +128,67 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+_CLI_FIELDS = {
+    "email": "--email",
+    "name": "--name",
+    "password": "--password",
+    "commission_id": "--commission",
+    "body_id": "--body-id",
+}
+
+
+def _new_password(args: argparse.Namespace) -> str:
+    if args.password is not None:
+        password: str = args.password
+        return password
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise CliError("the two passwords differ")
+    return first
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from app.accounts.principal import SYSTEM, Role
+    from app.accounts.service import create_account
+    from app.db.models import Commission
+    from app.db.session import get_engine, make_sessionmaker
+    from app.errors import EmonevError
+
+    password = _new_password(args)
+    settings = get_settings()
+    try:
+        with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
+            commission_id = None
+            if args.commission is not None:
+                commission_id = session.scalar(
+                    select(Commission.id).where(Commission.code == args.commission)
+                )
+                if commission_id is None:
+                    raise CliError(f"--commission: no commission with code {args.commission!r}")
+            account = create_account(
+                session=session,
+                by=SYSTEM,
+                email=args.email,
+                name=args.name,
+                role=Role(args.role),
+                password=password,
+                commission_id=commission_id,
+                body_id=args.body_id,
+            )
+            created = f"created {account.role} {account.email} (id {account.id})"
+    except EmonevError as exc:
+        problems = "; ".join(f"{_CLI_FIELDS.get(e.field, e.field)}: {e.message}" for e in exc.errors)
+        raise CliError(problems or exc.detail) from exc
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise CliError(f"cannot use the database ({reason}); has `emonev db upgrade` been run?") from exc
+    print(created)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emonev", description="E-Monev SAQ scoring service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +214,24 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     p = db.add_parser("upgrade", help="apply every migration")
     p.set_defaults(func=cmd_db_upgrade)
+
+    users = sub.add_parser("users", help="accounts").add_subparsers(dest="action", required=True)
+    p = users.add_parser(
+        "create",
+        help="create an account (the first system administrator, say); the password is asked for twice "
+        "unless --password is given",
+    )
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument(
+        "--role",
+        required=True,
+        choices=["system_admin", "commission_admin", "verifier", "panelist", "operator"],
+    )
+    p.add_argument("--commission", metavar="CODE", help="the commission's code (every role but system_admin)")
+    p.add_argument("--body-id", type=int, help="the public body of an operator")
+    p.add_argument("--password", help="at least 10 characters; omit it to be prompted")
+    p.set_defaults(func=cmd_users_create)
 
     p = sub.add_parser("serve", help="run the HTTP service with uvicorn")
     p.add_argument("--host", default="127.0.0.1")
