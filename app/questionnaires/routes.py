@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.accounts.deps import CurrentPrincipal
 from app.db.session import SessionDep
 from app.questionnaires import service
 from app.questionnaires.schemas import (
@@ -15,7 +16,7 @@ router = APIRouter(tags=["templates"])
 
 
 @router.post("/score-preview", response_model=ScoreCardOut)
-def score_preview(body: ScorePreviewIn, session: SessionDep) -> ScoreCardOut:
+def score_preview(body: ScorePreviewIn, session: SessionDep, principal: CurrentPrincipal) -> ScoreCardOut:
     """Score answers against a stored template version without saving anything; explains every point."""
     card = service.preview(
         session=session,
@@ -27,6 +28,6 @@ def score_preview(body: ScorePreviewIn, session: SessionDep) -> ScoreCardOut:
 
 
 @router.get("/templates", response_model=list[TemplateVersionOut])
-def list_templates(session: SessionDep) -> list[TemplateVersionOut]:
+def list_templates(session: SessionDep, principal: CurrentPrincipal) -> list[TemplateVersionOut]:
     """Every imported template version."""
     return [TemplateVersionOut.model_validate(v) for v in service.list_versions(session=session)]
