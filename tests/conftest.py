@@ -33,14 +33,6 @@ def migrate(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-def _fresh_postgres(url: str) -> Engine:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    return engine
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     if request.param == "sqlite":
@@ -52,25 +44,31 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             if os.environ.get("CI") == "true":
                 pytest.fail("CI=true but EMONEV_TEST_POSTGRES_URL is not set")
             pytest.skip("PostgreSQL suite skipped: set EMONEV_TEST_POSTGRES_URL to run it")
-        worker = os.environ.get("PYTEST_XDIST_WORKER")
-        url = POSTGRES_URL if not worker else _worker_database(POSTGRES_URL, worker)
-        eng = _fresh_postgres(url)
+        name = f"emonev_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+        eng = create_engine(_own_database(POSTGRES_URL, name))
     with eng.begin() as conn:
         migrate(conn)
     yield eng
     eng.dispose()
+    if request.param == "postgresql":
+        _drop_database(POSTGRES_URL, name)
 
 
-def _worker_database(base_url: str, worker: str) -> str:
-    """Each xdist worker gets its own PostgreSQL database so schema resets never collide."""
-    name = f"emonev_test_{worker}"
+def _own_database(base_url: str, name: str) -> str:
+    """Every test process gets its own PostgreSQL database: parallel runs never reset each other's schema."""
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return base_url.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_database(base_url: str, name: str) -> None:
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,100 @@
+"""The ``emonev`` command line as a commission's staff would use it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.factories import MINI_TEMPLATE, ROOT
+
+BUNDLED = sorted((ROOT / "questionnaires").rglob("*.yaml"))
+BROKEN = ROOT / "tests" / "templates_broken"
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bundled_templates_validate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert len(BUNDLED) >= 3
+    assert main(["templates", "validate", *map(str, BUNDLED)]) == 0
+    out = capsys.readouterr().out
+    assert "kip-saq-kelurahan 2025.1" in out
+
+
+def test_validate_lists_every_problem_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = sorted(BROKEN.glob("*.yaml"))[:3]
+    assert len(broken) == 3
+    assert main(["templates", "validate", str(MINI_TEMPLATE), *map(str, broken)]) == 1
+    err = capsys.readouterr().err
+    for path in broken:
+        assert str(path) in err
+
+
+def test_validate_refuses_a_version_reused_with_other_content(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = write(
+        tmp_path, "mini-edited.yaml", MINI_TEMPLATE.read_text().replace("Apakah badan", "Apakah instansi")
+    )
+    assert main(["templates", "validate", str(MINI_TEMPLATE), str(changed)]) == 1
+    assert "test-mini" in capsys.readouterr().err
+
+
+def test_score_prints_the_published_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = write(
+        tmp_path,
+        "answers.json",
+        json.dumps(
+            {
+                "answers": {
+                    "1.1.1": {"value": "yes", "evidence": ["https://ppid.example.go.id/dip.pdf"]},
+                    "1.1.2": {"value": "b"},
+                    "2.1": {"value": ["ig", "fb", "yt"]},
+                    "2.2": {"value": 75},
+                }
+            }
+        ),
+    )
+    assert main(["score", "--template", str(MINI_TEMPLATE), "--answers", str(answers)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    # Aspect 1: (2 x 1 + 2 x 0.5) / 4 = 75.00. Aspect 2: (1 x 1 capped + 1 x 0.5) / 2 = 75.00.
+    # SAQ: 75 x 60 / 100 + 75 x 40 / 100 = 75.00 -> Cukup Informatif.
+    assert result["template_key"] == "test-mini"
+    assert result["score"] == "75.00"
+    assert result["band"] == "cukup-informatif"
+    assert [(a["code"], a["score"]) for a in result["aspects"]] == [("1", "75.00"), ("2", "75.00")]
+    statuses = {q["code"]: q["status"] for q in result["questions"]}
+    assert statuses["2.3"] == "not_scored"
+
+
+@pytest.mark.parametrize(
+    ("answers_text", "message"),
+    [
+        ("{not json", "malformed JSON"),
+        ('{"answers": {"9.9.9": {"value": "yes"}}}', "9.9.9"),
+        ('{"answers": {"1.1.2": {"value": "z"}}}', "1.1.2"),
+        ("[]", "expected an object"),
+    ],
+)
+def test_score_rejects_bad_answer_files_with_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], answers_text: str, message: str
+) -> None:
+    answers = write(tmp_path, "answers.json", answers_text)
+    assert main(["score", "--template", str(MINI_TEMPLATE), "--answers", str(answers)]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_score_names_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["score", "--template", str(tmp_path / "nope.yaml"), "--answers", str(tmp_path / "a.json")]) == 2
+    )
+    assert "nope.yaml: file not found" in capsys.readouterr().err
