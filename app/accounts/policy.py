@@ -44,6 +44,12 @@ def ensure_admin(principal: Principal, commission_id: int) -> None:
         raise Forbidden("only an administrator of this commission may do this")
 
 
+def ensure_template_admin(principal: Principal) -> None:
+    """Upload SAQ template versions (shared by every commission): system or commission administrators."""
+    if principal.role not in {Role.system_admin, Role.commission_admin}:
+        raise Forbidden("only an administrator may upload SAQ templates")
+
+
 def ensure_member(principal: Principal, commission_id: int) -> None:
     """Read the commission's general data (its rounds, categories, templates): any role of the commission."""
     if not _same_commission(principal, commission_id):
