@@ -81,3 +81,14 @@ def request_body_doc(raw_types: Collection[str], description: str) -> dict[str, 
     for raw in raw_types:
         content[raw] = {"schema": {"type": "string"}}
     return {"requestBody": {"required": True, "description": description, "content": content}}
+
+
+def upload_text(upload: Upload, *, what: str) -> str:
+    """The upload as UTF-8 text (a BOM is dropped); 422 naming ``file`` otherwise."""
+    try:
+        return upload.data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"the {what} is not UTF-8 text",
+            errors=[FieldProblem("file", f"invalid UTF-8 at byte {exc.start}")],
+        ) from exc

@@ -62,3 +62,12 @@ class TemplateVersionOut(BaseModel):
 
 def answers_payload(answers: dict[str, AnswerIn]) -> dict[str, Any]:
     return {code: a.model_dump(exclude_none=True) for code, a in answers.items()}
+
+
+class TemplateDetailOut(TemplateVersionOut):
+    """A template version with its parsed tree (aspects > groups > questions, defaults filled in), for
+    rendering forms. Weights and scores are strings, exact as written."""
+
+    description: str | None
+    bands: list[dict[str, Any]]
+    aspects: list[dict[str, Any]]
