@@ -216,3 +216,55 @@ def commission_scope(principal: Principal, requested: int | None) -> int | None:
     if requested is not None or principal.is_system_admin:
         return requested
     return principal.commission_id
+
+
+# --- Verification, stages and results -----------------------------------------------------------------
+
+
+def can_verify_body(session: Session, principal: Principal, *, commission_id: int, body_id: int) -> bool:
+    """The rule of ``ensure_verify_body`` as a test, for bulk work that skips rather than refuses."""
+    if principal.is_system_admin:
+        return True
+    if principal.commission_id != commission_id:
+        return False
+    if principal.role is Role.commission_admin:
+        return True
+    return principal.role is Role.verifier and is_assigned(session, principal, body_id)
+
+
+def ensure_verifier(principal: Principal) -> None:
+    """Act as a verifier on one's own assignments (a system administrator passes, and has none)."""
+    if principal.is_system_admin or principal.role is Role.verifier:
+        return
+    raise Forbidden("only a verifier has verification assignments")
+
+
+def ensure_bulk_verify(principal: Principal, commission_id: int) -> None:
+    """Bulk verification work over a round: administrators, and verifiers (limited by ``visible_bodies``
+    to their assigned bodies)."""
+    if principal.is_system_admin:
+        return
+    if principal.commission_id == commission_id and principal.role in {Role.commission_admin, Role.verifier}:
+        return
+    raise Forbidden("only a verifier or an administrator of this commission may do this")
+
+
+def ensure_read_verification(
+    session: Session, principal: Principal, *, commission_id: int, body_id: int, released: bool
+) -> None:
+    """Read a body's verification: those who verify it, the commission's readers (administrators, panel
+    members, read-only keys), and the body itself once the results were released to it."""
+    if can_verify_body(session, principal, commission_id=commission_id, body_id=body_id):
+        return
+    if principal.commission_id == commission_id and principal.role in {Role.panelist, Role.api_read}:
+        return
+    if (
+        released
+        and principal.role in BODY_SCOPED
+        and principal.commission_id == commission_id
+        and principal.body_id == body_id
+    ):
+        return
+    if principal.role in BODY_SCOPED and principal.body_id == body_id:
+        raise Forbidden("the verification results are not released to the body yet")
+    raise Forbidden("you may not see this body's verification")
