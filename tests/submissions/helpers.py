@@ -1,0 +1,68 @@
+"""Shared steps for submission and evidence tests: open a submission, save answers, count rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db.models import Answer, AuditEntry, EvidenceFile, Submission
+from tests.factories import World
+
+# Worked out by hand from tests/fixtures/mini.yaml:
+#   aspect 1 (weight 60): 1.1.1 yes with evidence earns 2 of 2, 1.1.2 "b" earns 0.5 x 2 = 1 of 2 -> 75
+#   aspect 2 (weight 40): 2.1 [ig] earns 0.5 of 1, 2.2 = 95 reaches band 90 -> 1 of 1 -> 75; 2.3 is text
+#   SAQ = 75 x 0.6 + 75 x 0.4 = 75.00, Cukup Informatif
+FULL_ANSWERS: dict[str, Any] = {
+    "1.1.1": {"value": "yes", "evidence": ["https://ppid.example.go.id/dip"]},
+    "1.1.2": {"value": "b"},
+    "2.1": {"value": ["ig"]},
+    "2.2": {"value": 95},
+    "2.3": {"value": "https://ppid.example.go.id"},
+}
+
+
+def open_submission(
+    client: TestClient, world: World, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    response = client.post(
+        f"/api/v1/rounds/{world.round.id}/submissions", headers=headers or world.token(world.operator)
+    )
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def put_answers(
+    client: TestClient,
+    submission_id: int,
+    headers: dict[str, str],
+    answers: dict[str, Any],
+    version: int | str | None,
+) -> Any:
+    extra = {} if version is None else {"If-Match": f'"{version}"' if isinstance(version, int) else version}
+    return client.put(
+        f"/api/v1/submissions/{submission_id}/answers", headers=headers | extra, json={"answers": answers}
+    )
+
+
+def snapshot(session: Session, submission_id: int) -> dict[str, Any]:
+    """What the database holds for a submission, to assert that a refused request changed nothing."""
+    session.expire_all()
+    sub = session.get_one(Submission, submission_id)
+    answers = session.execute(
+        select(Answer.question_code, Answer.value, Answer.evidence_links, Answer.note)
+        .where(Answer.submission_id == submission_id)
+        .order_by(Answer.question_code)
+    ).all()
+    return {
+        "version": sub.version,
+        "status": sub.status,
+        "answers": [tuple(row) for row in answers],
+        "files": session.scalar(
+            select(func.count(EvidenceFile.id)).where(EvidenceFile.submission_id == submission_id)
+        ),
+        "audit": session.scalar(select(func.count(AuditEntry.id))),
+    }
