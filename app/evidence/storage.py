@@ -88,7 +88,7 @@ class _FilePart:
 
     temp_dir: Path
     max_bytes: int
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, bytes] = field(default_factory=dict)
     _header_field: bytearray = field(default_factory=bytearray)
     _header_value: bytearray = field(default_factory=bytearray)
     in_file_part: bool = False
@@ -114,12 +114,12 @@ class _FilePart:
 
     def on_header_end(self) -> None:
         name = self._header_field.decode("latin-1").strip().lower()
-        self.headers[name] = self._header_value.decode("utf-8", errors="replace")
+        self.headers[name] = bytes(self._header_value)
         self._header_field.clear()
         self._header_value.clear()
 
     def on_headers_finished(self) -> None:
-        _, options = parse_options_header(self.headers.get("content-disposition", ""))
+        _, options = parse_options_header(self.headers.get("content-disposition", b""))
         if options.get(b"name", b"").decode("utf-8", errors="replace") != FILE_FIELD or self.seen_file:
             return
         self.in_file_part = True

@@ -1,0 +1,358 @@
+"""Evidence files: content-checked, size-limited while streaming, content-addressed, counted in the score."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import AuditEntry, EvidenceFile
+from app.settings import Settings
+from tests.factories import World, get_json, now, problem
+from tests.submissions.helpers import open_submission, put_answers, snapshot
+
+
+def tiny_pdf(text: str = "Laporan layanan informasi publik 2024") -> bytes:
+    """A small, well-formed one-page PDF."""
+    stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return out
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 white PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\xff\xff")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+JPEG_HEAD = (
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+)
+
+
+@pytest.fixture
+def sub(client: TestClient, world: World) -> dict[str, Any]:
+    return open_submission(client, world)
+
+
+@pytest.fixture
+def op(world: World) -> dict[str, str]:
+    return world.token(world.operator)
+
+
+def upload(
+    client: TestClient,
+    sub_id: int,
+    headers: dict[str, str],
+    content: bytes,
+    *,
+    code: str = "1.1.1",
+    name: str = "dip-2024.pdf",
+    declared: str = "application/pdf",
+) -> Any:
+    return client.post(
+        f"/api/v1/submissions/{sub_id}/answers/{code}/files",
+        headers=headers,
+        files={"file": (name, content, declared)},
+    )
+
+
+def stored_blobs(settings: Settings) -> list[str]:
+    root = settings.evidence_dir
+    return sorted(p.name for p in root.glob("*/*") if p.parent.name != "tmp") if root.exists() else []
+
+
+def leftover_temp_files(settings: Settings) -> list[str]:
+    tmp = settings.evidence_dir / "tmp"
+    return sorted(p.name for p in tmp.iterdir()) if tmp.exists() else []
+
+
+def test_a_pdf_is_stored_by_its_hash_and_downloads_intact(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], settings: Settings, world: World
+) -> None:
+    pdf = tiny_pdf()
+    sha = hashlib.sha256(pdf).hexdigest()
+
+    response = upload(client, sub["id"], op, pdf)
+
+    assert response.status_code == 201, response.text
+    meta = response.json()
+    assert meta["sha256"] == sha
+    assert (meta["size"], meta["content_type"], meta["name"]) == (len(pdf), "application/pdf", "dip-2024.pdf")
+    assert meta["uploaded_by_id"] == world.operator.id
+    assert (settings.evidence_dir / sha[:2] / sha).read_bytes() == pdf
+    assert leftover_temp_files(settings) == []
+
+    download = client.get(meta["url"], headers=op)
+    assert download.status_code == 200
+    assert download.content == pdf
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith('attachment; filename="dip-2024.pdf"')
+    assert download.headers["x-content-type-options"] == "nosniff"
+
+    answers = get_json(client, f"/api/v1/submissions/{sub['id']}", op)["answers"]
+    assert [f["id"] for f in answers["1.1.1"]["files"]] == [meta["id"]]
+
+
+def test_an_uploaded_file_counts_as_evidence_until_it_is_removed(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str]
+) -> None:
+    put_answers(client, sub["id"], op, {"1.1.1": {"value": "yes"}, "1.1.2": {"value": "a"}}, 1)
+    score_url = f"/api/v1/submissions/{sub['id']}/score"
+    # Aspect 1 without evidence: 1.1.1 0 of 2, 1.1.2 2 of 2 -> 50; aspect 2 unanswered -> 0; SAQ 30.00.
+    assert get_json(client, score_url, op)["score"] == "30.00"
+
+    meta = upload(client, sub["id"], op, tiny_pdf()).json()
+    # With the file: aspect 1 4 of 4 -> 100; SAQ = 100 x 0.6 = 60.00.
+    with_file = get_json(client, score_url, op)
+    assert (with_file["score"], with_file["band"]) == ("60.00", "cukup-informatif")
+    checklist = get_json(client, f"/api/v1/submissions/{sub['id']}/checklist", op)
+    assert checklist["evidence_missing"] == []
+
+    assert client.delete(meta["url"], headers=op).status_code == 204
+    assert get_json(client, score_url, op)["score"] == "30.00"
+    assert client.get(meta["url"], headers=op).status_code == 404
+
+
+def test_png_and_jpeg_are_recognised_by_content_whatever_their_name(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str]
+) -> None:
+    png = upload(client, sub["id"], op, tiny_png(), name="foto.pdf", declared="application/pdf")
+    jpeg = upload(client, sub["id"], op, JPEG_HEAD, name="ruang-layanan", declared="text/plain")
+
+    assert (png.status_code, png.json()["content_type"]) == (201, "image/png")
+    assert (jpeg.status_code, jpeg.json()["content_type"]) == (201, "image/jpeg")
+
+
+def test_a_text_file_named_pdf_is_415_and_nothing_is_kept(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], session: Session, settings: Settings
+) -> None:
+    before = snapshot(session, sub["id"])
+
+    response = upload(client, sub["id"], op, b"Ini bukan PDF, hanya teks.\n" * 10, name="laporan.pdf")
+
+    assert response.status_code == 415
+    assert problem(response)["errors"][0]["field"] == "file"
+    assert snapshot(session, sub["id"]) == before
+    assert stored_blobs(settings) == []
+    assert leftover_temp_files(settings) == []
+
+
+def test_an_oversize_file_is_413_and_nothing_is_kept(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], session: Session, settings: Settings
+) -> None:
+    settings.evidence_max_bytes = 4096
+    pdf = tiny_pdf()
+    big = pdf + b"%" + b"x" * (4096 - len(pdf))  # one byte over the limit
+    before = snapshot(session, sub["id"])
+
+    response = upload(client, sub["id"], op, big)
+
+    assert len(big) == 4097
+    assert response.status_code == 413
+    assert problem(response)["max_bytes"] == 4096
+    assert snapshot(session, sub["id"]) == before
+    assert stored_blobs(settings) == []
+    assert leftover_temp_files(settings) == []
+
+
+def test_a_file_of_exactly_the_limit_is_accepted(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], settings: Settings
+) -> None:
+    settings.evidence_max_bytes = 4096
+    pdf = tiny_pdf()
+    exact = pdf + b"%" + b"x" * (4095 - len(pdf))
+    assert upload(client, sub["id"], op, exact).status_code == 201
+
+
+def test_the_limit_holds_for_a_chunked_body_without_content_length(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], settings: Settings
+) -> None:
+    settings.evidence_max_bytes = 64 * 1024
+    boundary = "batas-uji"
+
+    def body() -> Iterator[bytes]:
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="besar.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode() + b"%PDF-1.4\n"
+        for _ in range(1000):  # 16 MB
+            yield b"0" * 16384
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = client.post(
+        f"/api/v1/submissions/{sub['id']}/answers/1.1.1/files",
+        headers=op | {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        content=body(),
+    )
+
+    assert response.status_code == 413
+    assert leftover_temp_files(settings) == []
+    assert stored_blobs(settings) == []
+
+
+def test_a_declared_content_length_over_the_limit_is_refused_before_reading(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], settings: Settings
+) -> None:
+    settings.evidence_max_bytes = 1024
+    response = client.post(
+        f"/api/v1/submissions/{sub['id']}/answers/1.1.1/files",
+        headers=op | {"Content-Type": "multipart/form-data; boundary=b"},
+        content=b"x" * (1024 + 64 * 1024),
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content", "status"),
+    [
+        ("application/pdf", tiny_pdf(), 415),
+        ("multipart/form-data", b"", 415),
+        (
+            "multipart/form-data; boundary=b",
+            b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--\r\n',
+            422,
+        ),
+        (
+            "multipart/form-data; boundary=b",
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n\r\n--b--\r\n',
+            422,
+        ),
+    ],
+    ids=["not-multipart", "no-boundary", "no-file-part", "empty-file"],
+)
+def test_bodies_without_a_usable_file_are_refused(
+    client: TestClient,
+    sub: dict[str, Any],
+    op: dict[str, str],
+    content_type: str,
+    content: bytes,
+    status: int,
+    settings: Settings,
+) -> None:
+    response = client.post(
+        f"/api/v1/submissions/{sub['id']}/answers/1.1.1/files",
+        headers=op | {"Content-Type": content_type},
+        content=content,
+    )
+    assert response.status_code == status
+    problem(response)
+    assert leftover_temp_files(settings) == []
+
+
+def test_a_question_outside_the_template_is_404(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str]
+) -> None:
+    response = upload(client, sub["id"], op, tiny_pdf(), code="9.9.9")
+    assert response.status_code == 404
+    problem(response)
+
+
+def test_another_bodys_operator_cannot_upload_download_or_remove(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], world: World, settings: Settings
+) -> None:
+    meta = upload(client, sub["id"], op, tiny_pdf()).json()
+    other = world.token(world.other_operator)
+
+    assert upload(client, sub["id"], other, tiny_pdf("lain")).status_code == 403
+    assert client.get(meta["url"], headers=other).status_code == 403
+    assert client.get(meta["url"], headers=world.token(world.verifier)).status_code == 403
+    assert client.delete(meta["url"], headers=other).status_code == 403
+    assert client.delete(meta["url"], headers=world.token(world.admin)).status_code == 403
+    assert client.get(meta["url"], headers=world.token(world.admin)).status_code == 200
+    assert len(stored_blobs(settings)) == 1
+
+
+def test_no_upload_or_removal_after_submitting(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str]
+) -> None:
+    meta = upload(client, sub["id"], op, tiny_pdf()).json()
+    assert client.post(f"/api/v1/submissions/{sub['id']}/submit", headers=op).status_code == 200
+
+    assert upload(client, sub["id"], op, tiny_pdf("baru")).status_code == 409
+    assert client.delete(meta["url"], headers=op).status_code == 409
+    assert client.get(meta["url"], headers=op).status_code == 200
+
+
+def test_no_upload_after_the_deadline(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], session: Session, world: World
+) -> None:
+    world.round.saq_closes_at = now() - timedelta(seconds=1)
+    session.flush()
+    response = upload(client, sub["id"], op, tiny_pdf())
+    assert response.status_code == 409
+    assert problem(response)["type"].endswith("/window-closed")
+
+
+def test_removing_one_copy_keeps_the_blob_of_another(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], settings: Settings
+) -> None:
+    pdf = tiny_pdf()
+    first = upload(client, sub["id"], op, pdf, code="1.1.1").json()
+    second = upload(client, sub["id"], op, pdf, code="1.1.2").json()
+
+    assert first["sha256"] == second["sha256"]
+    assert client.delete(first["url"], headers=op).status_code == 204
+    assert client.get(second["url"], headers=op).content == pdf
+    assert stored_blobs(settings) == [first["sha256"]]
+
+
+def test_names_are_sanitised(client: TestClient, sub: dict[str, Any], op: dict[str, str]) -> None:
+    traversal = upload(client, sub["id"], op, tiny_pdf(), name="../../etc/laporan.pdf").json()
+    unicode_name = upload(client, sub["id"], op, tiny_pdf("b"), name="Laporan Layanan – 2024.pdf").json()
+
+    assert traversal["name"] == "laporan.pdf"
+    download = client.get(unicode_name["url"], headers=op)
+    assert download.headers["content-disposition"] == (
+        'attachment; filename="Laporan Layanan _ 2024.pdf"; '
+        "filename*=UTF-8''Laporan%20Layanan%20%E2%80%93%202024.pdf"
+    )
+
+
+def test_uploads_and_removals_are_audited(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], session: Session
+) -> None:
+    meta = upload(client, sub["id"], op, tiny_pdf()).json()
+    client.delete(meta["url"], headers=op)
+
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.entity == "evidence_file").order_by(AuditEntry.id)
+    ).all()
+    assert [e.action for e in entries] == ["evidence.upload", "evidence.remove"]
+    assert entries[0].after["sha256"] == meta["sha256"]
+    row = session.get_one(EvidenceFile, meta["id"])
+    assert row.removed_at is not None
+
+
+def test_at_most_ten_files_per_question(client: TestClient, sub: dict[str, Any], op: dict[str, str]) -> None:
+    statuses = [upload(client, sub["id"], op, tiny_pdf(f"bukti {i}")).status_code for i in range(11)]
+    assert statuses == [201] * 10 + [409]
