@@ -22,6 +22,7 @@ from app.settings import Settings, get_settings
 from app.stages.routes import router as stages_router
 from app.submissions.routes import router as submissions_router
 from app.verification.routes import router as verification_router
+from app.web.routes import install as install_web_pages
 
 API_PREFIX = "/api/v1"
 
@@ -71,4 +72,5 @@ def create_app(
         exports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    install_web_pages(app)  # pages at /, outside the API prefix; HTML errors on page paths
     return app

@@ -1,0 +1,1 @@
+"""Server-rendered pages in Bahasa Indonesia for PPID operators, verifiers and the commission."""

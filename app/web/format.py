@@ -1,0 +1,133 @@
+"""How pages print instants, scores and states: Indonesian words, the commission's time zone,
+decimal commas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from app.commissions.timezones import ZONE_LABELS, as_utc, local
+
+MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+BAND_CLASSES = {
+    "informatif": "band-informatif",
+    "menuju-informatif": "band-menuju",
+    "cukup-informatif": "band-cukup",
+    "kurang-informatif": "band-kurang",
+    "tidak-informatif": "band-tidak",
+    "not_participating": "band-absen",
+    "tidak-mengikuti": "band-absen",
+}
+
+QUESTION_STATUS = {
+    "scored": "Dinilai",
+    "unanswered": "Belum dijawab",
+    "evidence_missing": "Data dukung belum ada",
+    "not_applicable": "Tidak berlaku",
+    "not_scored": "Tidak dinilai (isian keterangan)",
+}
+
+SUBMISSION_STATUS = {
+    "draft": "Sedang diisi",
+    "submitted": "Terkirim",
+    None: "Belum mulai mengisi",
+}
+
+ROUND_STATUS = {
+    "draft": "Draf",
+    "open": "Pengisian SAQ dibuka",
+    "closed": "Pengisian SAQ ditutup",
+    "verification": "Verifikasi",
+    "objection": "Masa sanggah",
+    "stages": "Tahap lanjutan",
+    "final": "Penetapan nilai akhir",
+    "published": "Hasil diumumkan",
+}
+
+VERIFICATION_STATUS = {
+    "in_progress": "Sedang diverifikasi",
+    "completed": "Verifikasi selesai",
+    None: "Belum diverifikasi",
+}
+
+OBJECTION_STATUS = {"open": "Menunggu jawaban", "accepted": "Diterima", "rejected": "Ditolak"}
+
+STAGE_KINDS = {"presentation": "Presentasi / Uji Publik", "site_visit": "Visitasi", "interview": "Wawancara"}
+
+
+def zone_label(timezone: str) -> str:
+    return ZONE_LABELS.get(timezone, timezone)
+
+
+def when(value: datetime | None, timezone: str, *, with_time: bool = True) -> str:
+    """``31 Agustus 2025 pukul 23.59 WIB`` in the commission's zone."""
+    if value is None:
+        return "-"
+    moment = local(value, timezone)
+    day = f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+    if not with_time:
+        return day
+    return f"{day} pukul {moment:%H.%M} {zone_label(timezone)}"
+
+
+def local_input(value: datetime | None, timezone: str) -> str:
+    """The value of an ``<input type="datetime-local">`` in the commission's zone."""
+    if value is None:
+        return ""
+    return local(value, timezone).strftime("%Y-%m-%dT%H:%M")
+
+
+def remaining(deadline: datetime, now: datetime) -> str:
+    """``3 hari 4 jam lagi`` until the deadline, or ``sudah lewat``."""
+    seconds = int((as_utc(deadline) - as_utc(now)).total_seconds())
+    if seconds <= 0:
+        return "sudah lewat"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} hari {hours} jam lagi"
+    if hours:
+        return f"{hours} jam {minutes} menit lagi"
+    return f"{max(minutes, 1)} menit lagi"
+
+
+def score(value: Decimal | str | None) -> str:
+    """A published figure with a decimal comma: ``85,83``; ``-`` when there is none."""
+    if value is None or value == "":
+        return "-"
+    figure = value if isinstance(value, Decimal) else Decimal(str(value))
+    return f"{figure:.2f}".replace(".", ",")
+
+
+def weight(value: Decimal | str | int | None) -> str:
+    """A weight without needless decimals: ``70``, ``12,5``."""
+    if value is None:
+        return "-"
+    figure = Decimal(str(value)).normalize()
+    text = f"{figure:f}"
+    return text.replace(".", ",")
+
+
+def band_class(code: str | None) -> str:
+    return BAND_CLASSES.get(code or "", "band-absen")
+
+
+def percent(part: int, whole: int) -> str:
+    if not whole:
+        return "-"
+    return f"{Decimal(part * 100) / Decimal(whole):.1f}".replace(".", ",") + "%"

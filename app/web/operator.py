@@ -1,0 +1,299 @@
+"""The PPID operator's pages: open a round's SAQ, fill it in with autosave, upload evidence, submit, results.
+
+The form saves through ``/web/pengisian/...`` JSON endpoints (CSRF header, session cookie) that call the
+submissions and evidence services with the version the page was based on; a stale version is a 412 the
+page's script turns into a conflict message without losing what was typed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from app.db.models import EvidenceFile, Publication
+from app.errors import FieldProblem, InvalidInput, NotFound
+from app.evidence import service as evidence
+from app.evidence.storage import receive_upload
+from app.settings import SettingsDep
+from app.submissions import service as submissions
+from app.submissions.schemas import AnswerOut, SubmissionOut
+from app.web.queries import timezone_of
+from app.web.render import redirect, render
+from app.web.saq import QuestionView, answers_as_json, panel, with_aspects
+from app.web.session import CurrentUser, PageSessionDep, PageUser, csrf_protect
+
+router = APIRouter()
+json_router = APIRouter(prefix="/web", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+
+MAX_ANSWERS = 1000
+
+
+# --- Helpers ------------------------------------------------------------------------------------------------
+
+
+def _view(session: Any, submission_id: int, user: PageUser) -> dict[str, Any]:
+    """The live panel computed now from the stored answers (the submissions service scores them)."""
+    ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
+    template = submissions.template_of(
+        session, submissions.template_row(session, ctx.submission.template_version_id)
+    )
+    card = with_aspects(
+        submissions.score(session=session, submission_id=submission_id, by=user.principal), template
+    )
+    stored = submissions.read(session=session, submission_id=submission_id, by=user.principal)
+    return panel(card, stored.answers)
+
+
+def _published(session: Any, round_id: int) -> bool:
+    return session.scalar(select(Publication.id).where(Publication.round_id == round_id).limit(1)) is not None
+
+
+# --- Pages --------------------------------------------------------------------------------------------------
+
+
+@router.post("/pengisian/mulai/{round_id}")
+def start(round_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Open (or create) the body's submission in the round and go to its form."""
+    sub, _created = submissions.open_submission(session=session, round_id=round_id, by=user.principal)
+    return redirect(f"/pengisian/{sub.id}")
+
+
+@router.get("/pengisian/{submission_id}")
+def form_page(submission_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """The SAQ form by aspect, with the live score panel; read-only once submitted."""
+    sub = submissions.read(session=session, submission_id=submission_id, by=user.principal)
+    ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
+    template = submissions.template_of(
+        session, submissions.template_row(session, ctx.submission.template_version_id)
+    )
+    card = with_aspects(
+        submissions.score(session=session, submission_id=submission_id, by=user.principal), template
+    )
+    view = panel(card, sub.answers)
+    questions = {
+        entry.question.code: QuestionView(
+            question=entry.question,
+            answer=sub.answers.get(entry.question.code) or AnswerOut(),
+            status=view["questions"][entry.question.code]["status"],
+        )
+        for entry in template.questions()
+    }
+    return render(
+        request,
+        "operator/form.html",
+        {
+            "sub": sub,
+            "round": ctx.round,
+            "body": ctx.body,
+            "template": template,
+            "questions": questions,
+            "view": view,
+            "answers_json": answers_as_json(sub),
+            "editable": sub.status == "draft" and ctx.round.status == "open",
+            "tz": timezone_of(session, ctx.body.commission_id),
+            "published": _published(session, ctx.round.id),
+        },
+    )
+
+
+def _links(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@router.post("/pengisian/{submission_id}/simpan")
+async def save_form(
+    submission_id: int, request: Request, session: PageSessionDep, user: CurrentUser
+) -> Response:
+    """Save the whole form at once (the form's button; used when scripts are off)."""
+    form = await request.form()
+    version = str(form.get("version") or "")
+    codes = [str(c) for c in form.getlist("code")][:MAX_ANSWERS]
+    patches: dict[str, dict[str, Any] | None] = {}
+    for code in codes:
+        values = [str(v) for v in form.getlist(f"value:{code}") if str(v) != ""]
+        kind = str(form.get(f"type:{code}") or "")
+        value: Any
+        if kind == "multi_choice":
+            value = values or None
+        elif kind == "number":
+            value = values[0].replace(",", ".") if values else None
+        else:
+            value = values[0] if values else None
+        patches[code] = {
+            "value": value,
+            "evidence": _links(str(form.get(f"links:{code}") or "")),
+            "note": str(form.get(f"note:{code}") or "") or None,
+        }
+    await run_in_threadpool(
+        lambda: submissions.save_answers(
+            session=session,
+            submission_id=submission_id,
+            if_match=f'"{version}"' if version.isdigit() else None,
+            answers=patches,
+            by=user.principal,
+        )
+    )
+    return redirect(f"/pengisian/{submission_id}", message="tersimpan")
+
+
+@router.get("/pengisian/{submission_id}/kirim")
+def submit_page(submission_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """The submit step: what is still unanswered or lacks evidence, before the answers are locked."""
+    sub = submissions.read(session=session, submission_id=submission_id, by=user.principal)
+    ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
+    checklist = submissions.checklist(session=session, submission_id=submission_id, by=user.principal)
+    card = submissions.score(session=session, submission_id=submission_id, by=user.principal)
+    return render(
+        request,
+        "operator/submit.html",
+        {
+            "sub": sub,
+            "round": ctx.round,
+            "body": ctx.body,
+            "checklist": checklist,
+            "card": card,
+            "idempotency_key": secrets.token_urlsafe(16),
+            "tz": timezone_of(session, ctx.body.commission_id),
+        },
+    )
+
+
+@router.post("/pengisian/{submission_id}/kirim")
+def submit(
+    submission_id: int,
+    session: PageSessionDep,
+    user: CurrentUser,
+    idempotency_key: Annotated[str, Form(max_length=200)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Lock the answers. A double click or a resent form replays the first result (idempotency key)."""
+    if confirm != "ya":
+        raise InvalidInput(
+            "tick the confirmation box before submitting",
+            errors=[FieldProblem("confirm", "Centang pernyataan bahwa jawaban sudah benar.")],
+        )
+    submissions.submit(
+        session=session,
+        submission_id=submission_id,
+        by=user.principal,
+        idempotency_key=idempotency_key or None,
+    )
+    return redirect(f"/pengisian/{submission_id}", message="terkirim")
+
+
+@router.get("/berkas/{file_id}")
+def download_evidence(
+    file_id: int, session: PageSessionDep, settings: SettingsDep, user: CurrentUser
+) -> Response:
+    """Download an evidence document (whoever may read its submission)."""
+    found = evidence.download(
+        session=session, file_id=file_id, by=user.principal, evidence_dir=settings.evidence_dir
+    )
+    ascii_name = found.name.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "_")
+    return FileResponse(
+        found.path,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(found.name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=0",
+        },
+    )
+
+
+# --- JSON endpoints of the form's script -------------------------------------------------------------------
+
+
+class SaveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+    answers: dict[str, dict[str, Any] | None] = Field(max_length=MAX_ANSWERS)
+
+
+@json_router.post("/pengisian/{submission_id}/jawaban")
+def save_json(
+    submission_id: int, payload: SaveIn, session: PageSessionDep, user: CurrentUser
+) -> JSONResponse:
+    """Autosave: apply the changed answers on top of ``version``; answers the new version and live panel."""
+    result = submissions.save_answers(
+        session=session,
+        submission_id=submission_id,
+        if_match=f'"{payload.version}"',
+        answers=payload.answers,
+        by=user.principal,
+    )
+    view = _view(session, submission_id, user)
+    return JSONResponse({"version": result.version, "changed": result.changed, "view": view})
+
+
+@json_router.get("/pengisian/{submission_id}/keadaan")
+def state_json(submission_id: int, session: PageSessionDep, user: CurrentUser) -> JSONResponse:
+    """The stored answers and version now, for merging after a conflict."""
+    sub: SubmissionOut = submissions.read(session=session, submission_id=submission_id, by=user.principal)
+    return JSONResponse(
+        {
+            "version": sub.version,
+            "status": sub.status,
+            "answers": answers_as_json(sub),
+            "view": _view(session, submission_id, user),
+        }
+    )
+
+
+@json_router.post("/pengisian/{submission_id}/berkas/{code}")
+async def upload_json(
+    submission_id: int,
+    code: str,
+    request: Request,
+    session: PageSessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> JSONResponse:
+    """Upload a PDF (or image) as evidence for one question; answers the file and the live panel."""
+    await run_in_threadpool(
+        lambda: evidence.ensure_can_attach(
+            session=session, submission_id=submission_id, question_code=code, by=user.principal
+        )
+    )
+    staged = await receive_upload(
+        content_type=request.headers.get("content-type"),
+        content_length=request.headers.get("content-length"),
+        chunks=request.stream(),
+        evidence_dir=settings.evidence_dir,
+        max_bytes=settings.evidence_max_bytes,
+    )
+    try:
+        stored = await run_in_threadpool(
+            lambda: evidence.attach(
+                session=session,
+                submission_id=submission_id,
+                question_code=code,
+                staged=staged,
+                by=user.principal,
+                evidence_dir=settings.evidence_dir,
+            )
+        )
+    finally:
+        staged.discard()
+    view = await run_in_threadpool(lambda: _view(session, submission_id, user))
+    return JSONResponse(
+        {"file": {"id": stored.id, "name": stored.name, "size": stored.size}, "view": view}, status_code=201
+    )
+
+
+@json_router.post("/pengisian/{submission_id}/berkas-hapus/{file_id}")
+def remove_json(submission_id: int, file_id: int, session: PageSessionDep, user: CurrentUser) -> JSONResponse:
+    """Withdraw an uploaded document; answers the live panel."""
+    row = session.get(EvidenceFile, file_id)
+    if row is None or row.submission_id != submission_id:
+        raise NotFound(f"evidence file {file_id} is not part of submission {submission_id}")
+    evidence.remove(session=session, file_id=file_id, by=user.principal)
+    return JSONResponse({"removed": file_id, "view": _view(session, submission_id, user)})

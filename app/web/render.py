@@ -1,0 +1,109 @@
+"""Rendering pages: one Jinja2 environment, the context every page gets, and flash messages by code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from app.accounts.principal import Role
+from app.settings import Settings
+from app.web import format as fmt
+from app.web.session import CSRF_FIELD, PageUser, csrf_token, set_presession_cookie
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+env = templates.env
+env.trim_blocks = True
+env.lstrip_blocks = True
+env.filters.update(
+    when=fmt.when,
+    score=fmt.score,
+    weight=fmt.weight,
+    band_class=fmt.band_class,
+    local_input=fmt.local_input,
+    zone_label=fmt.zone_label,
+)
+env.globals.update(
+    QUESTION_STATUS=fmt.QUESTION_STATUS,
+    SUBMISSION_STATUS=fmt.SUBMISSION_STATUS,
+    ROUND_STATUS=fmt.ROUND_STATUS,
+    VERIFICATION_STATUS=fmt.VERIFICATION_STATUS,
+    OBJECTION_STATUS=fmt.OBJECTION_STATUS,
+    STAGE_KINDS=fmt.STAGE_KINDS,
+    CSRF_FIELD=CSRF_FIELD,
+    percent=fmt.percent,
+    remaining=fmt.remaining,
+)
+
+ROLE_LABELS = {
+    Role.system_admin: "Administrator Sistem",
+    Role.commission_admin: "Administrator Komisi",
+    Role.verifier: "Verifikator",
+    Role.panelist: "Juri",
+    Role.operator: "PPID",
+}
+
+# Messages shown after a redirect, chosen by a code in the query string (never free text from the URL).
+FLASH = {
+    "masuk": "Selamat datang. Anda sudah masuk.",
+    "keluar": "Anda sudah keluar.",
+    "terkirim": "SAQ sudah dikirim dan dikunci. Terima kasih.",
+    "tersimpan": "Perubahan sudah disimpan.",
+    "diunggah": "Dokumen sudah diunggah.",
+    "verifikasi-selesai": "Verifikasi sudah ditandai selesai.",
+    "tautan-dicek": "Pemeriksaan tautan selesai.",
+    "sanggahan-dijawab": "Jawaban atas sanggahan sudah disimpan.",
+    "sanggahan-dikirim": "Sanggahan sudah dikirim.",
+    "ronde-dibuat": "Periode Monev sudah dibuat.",
+    "perpanjangan": "Perpanjangan batas waktu sudah dicatat.",
+    "diumumkan": "Hasil sudah diumumkan.",
+    "penugasan": "Penugasan verifikator sudah disimpan.",
+}
+
+
+def nav_items(user: PageUser | None) -> list[tuple[str, str]]:
+    if user is None:
+        return []
+    role = user.principal.role
+    items = [("/", "Beranda")]
+    if role is Role.verifier:
+        items.append(("/sanggahan", "Sanggahan"))
+    if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
+        items.append(("/ronde", "Periode Monev"))
+    return items
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    settings: Settings = request.app.state.settings
+    user: PageUser | None = getattr(request.state, "page_user", None)
+    flash_code = request.query_params.get("pesan")
+    full = {
+        "user": user,
+        "role_label": ROLE_LABELS.get(user.principal.role, "") if user else "",
+        "nav": nav_items(user),
+        "csrf": csrf_token(request, settings),
+        "flash": FLASH.get(flash_code or ""),
+        "path": request.url.path,
+    } | (context or {})
+    response = templates.TemplateResponse(request, name, full, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    set_presession_cookie(request, response, settings)
+    return response
+
+
+def redirect(url: str, *, message: str | None = None) -> RedirectResponse:
+    """303 See Other to a page (after a POST), optionally with a flash message code."""
+    if message:
+        base, hash_, fragment = url.partition("#")
+        url = f"{base}{'&' if '?' in base else '?'}pesan={message}{hash_}{fragment}"
+    return RedirectResponse(url, status_code=303)

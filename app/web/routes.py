@@ -1,0 +1,128 @@
+"""Server-rendered pages in Bahasa Indonesia: login, the dashboards, and the routers of each role's pages.
+
+Pages live outside ``/api/v1``. They authenticate with a session cookie (``app.web.session``), check CSRF on
+every POST through one router dependency, call the domain services directly and render Jinja2 templates.
+Errors on pages are Indonesian HTML pages (``app.web.errors``); the JSON endpoints the pages' scripts
+call live under ``/web/`` and answer problem+json like the API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from app.accounts import service as accounts
+from app.accounts.principal import Role
+from app.db.base import utcnow
+from app.db.models import PublicBody
+from app.errors import Forbidden, Unauthenticated
+from app.settings import SettingsDep
+from app.web import admin, operator, verifier
+from app.web.errors import install_page_errors
+from app.web.queries import assignments_of, rounds_of_body, rounds_of_commission, timezone_of
+from app.web.render import redirect, render
+from app.web.session import (
+    CurrentUser,
+    OptionalUser,
+    PageSessionDep,
+    clear_session_cookie,
+    csrf_protect,
+    set_session_cookie,
+)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (never ``//host`` or a scheme) may be the page after login."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/login")
+def login_page(request: Request, user: OptionalUser, next: str | None = None) -> Response:
+    if user is not None:
+        return redirect(_safe_next(next))
+    return render(request, "login.html", {"next": _safe_next(next), "email": "", "error": None})
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    session: PageSessionDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    try:
+        result = accounts.login(
+            session=session, email=email, password=password, ttl_hours=settings.token_ttl_hours
+        )
+    except Unauthenticated:
+        error = "Surel atau kata sandi salah."
+        return render(
+            request, "login.html", {"next": _safe_next(next), "email": email, "error": error}, status_code=401
+        )
+    except Forbidden:
+        error = "Akun ini dinonaktifkan. Hubungi administrator Komisi Informasi."
+        return render(
+            request, "login.html", {"next": _safe_next(next), "email": email, "error": error}, status_code=403
+        )
+    response = redirect(_safe_next(next))
+    set_session_cookie(response, result.token, settings)
+    return response
+
+
+@router.post("/logout")
+def logout(session: PageSessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
+    accounts.logout(session=session, by=user.principal)
+    response = redirect("/login", message="keluar")
+    clear_session_cookie(response, settings)
+    return response
+
+
+@router.get("/")
+def dashboard(request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Each role's starting page: the body's rounds, the verifier's bodies, or the commission's rounds."""
+    principal = user.principal
+    now = utcnow()
+    timezone = timezone_of(session, principal.commission_id)
+    if principal.role is Role.operator:
+        body = session.get(PublicBody, principal.body_id) if principal.body_id is not None else None
+        rounds = rounds_of_body(session, body) if body is not None else []
+        return render(
+            request,
+            "operator/dashboard.html",
+            {"body": body, "rounds": rounds, "now": now, "tz": timezone},
+        )
+    if principal.role is Role.verifier:
+        return render(
+            request,
+            "verifier/dashboard.html",
+            {"assignments": assignments_of(session, principal), "now": now, "tz": timezone},
+        )
+    return render(
+        request,
+        "admin/dashboard.html",
+        {"rounds": rounds_of_commission(session, principal), "now": now, "tz": timezone},
+    )
+
+
+router.include_router(operator.router)
+router.include_router(verifier.router)
+router.include_router(admin.router)
+
+
+def install(app: FastAPI) -> None:
+    """Serve the pages and their static files, and give page paths HTML error pages."""
+    app.include_router(router)
+    app.include_router(operator.json_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_page_errors(app)

@@ -1,0 +1,183 @@
+"""Page sessions: an opaque token in an HttpOnly cookie, and CSRF protection for every unsafe request.
+
+The cookie carries a bearer token of the ``auth_token`` table (stored there only as its SHA-256), issued by
+the accounts login service, so a page session expires and is revoked exactly like an API token.
+
+CSRF: a synchronizer token bound to the session, computed as HMAC(secret key, token digest); it is not
+stored, changes with every login and cannot be forged without the server's secret. Before login, the login
+form is bound the same way to a random pre-session cookie. One dependency (``csrf_protect``) checks every
+POST of the pages' routers: a form field ``csrf_token`` or, for fetch calls, the ``X-CSRF-Token`` header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.accounts.deps import principal_for_account
+from app.accounts.principal import Principal
+from app.accounts.security import digest
+from app.db.base import utcnow
+from app.db.models import Account, AuthToken
+from app.db.session import get_session
+from app.errors import Forbidden, Unauthenticated
+from app.settings import Settings, SettingsDep
+
+SESSION_COOKIE = "emonev_session"
+PRESESSION_COOKIE = "emonev_presession"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _function_scoped_session(request: Request) -> Iterator[Session]:
+    yield from get_session(request)
+
+
+# Pages commit BEFORE the response is sent (function scope): a redirect after a POST must never reach the
+# browser before the write it reports is committed, and a failed commit must not answer 200.
+PageSessionDep = Annotated[Session, Depends(_function_scoped_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class PageUser:
+    """Who is using the pages: the principal (for policy and services), the name shown and the session digest.
+    Plain values only, so an error page can still show them after the request's session was rolled back."""
+
+    principal: Principal
+    name: str
+    token_digest: str
+
+    @property
+    def role(self) -> str:
+        return self.principal.role.value
+
+
+def _csrf_for(secret_key: str, binding: str) -> str:
+    return hmac.new(secret_key.encode(), f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def session_user(request: Request, session: Session) -> PageUser | None:
+    """The logged-in user of a page request, or None when there is no valid session cookie."""
+    cached: PageUser | None = getattr(request.state, "page_user", None)
+    if cached is not None:
+        return cached
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    token_digest = digest(token)
+    # Expiry compared in SQL, as the API's bearer tokens are (instants come back differently per backend).
+    row = session.execute(
+        select(AuthToken.id, Account)
+        .join(Account, Account.id == AuthToken.account_id)
+        .where(
+            AuthToken.token_hash == token_digest,
+            AuthToken.revoked_at.is_(None),
+            AuthToken.expires_at > utcnow(),
+            Account.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    token_id, account = row
+    user = PageUser(
+        principal=principal_for_account(account, token_id=token_id),
+        name=account.name,
+        token_digest=token_digest,
+    )
+    request.state.page_user = user
+    return user
+
+
+def optional_user(request: Request, session: PageSessionDep) -> PageUser | None:
+    return session_user(request, session)
+
+
+def require_user(request: Request, session: PageSessionDep) -> PageUser:
+    user = session_user(request, session)
+    if user is None:
+        raise Unauthenticated("log in to use the pages")
+    return user
+
+
+OptionalUser = Annotated[PageUser | None, Depends(optional_user)]
+CurrentUser = Annotated[PageUser, Depends(require_user)]
+
+
+def csrf_token(request: Request, settings: Settings) -> str:
+    """The CSRF token pages put in their forms (and in a meta tag for scripts)."""
+    user: PageUser | None = getattr(request.state, "page_user", None)
+    if user is not None:
+        return _csrf_for(settings.secret_key, "session:" + user.token_digest)
+    presession = getattr(request.state, "presession", None) or request.cookies.get(PRESESSION_COOKIE)
+    if not presession:
+        presession = secrets.token_urlsafe(24)
+        request.state.presession_new = presession
+    request.state.presession = presession
+    return _csrf_for(settings.secret_key, "pre:" + presession)
+
+
+async def csrf_protect(request: Request, settings: SettingsDep, session: PageSessionDep) -> None:
+    """Refuse an unsafe request whose CSRF token does not match the session (403)."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            field = form.get(CSRF_FIELD)
+            sent = field if isinstance(field, str) else None
+    user = session_user(request, session)
+    if user is not None:
+        expected = _csrf_for(settings.secret_key, "session:" + user.token_digest)
+    else:
+        presession = request.cookies.get(PRESESSION_COOKIE)
+        expected = _csrf_for(settings.secret_key, "pre:" + presession) if presession else ""
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        raise Forbidden("the form has expired or did not come from this site (CSRF token missing or wrong)")
+
+
+def _secure(settings: Settings) -> bool:
+    return not settings.is_development
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(timedelta(hours=settings.token_ttl_hours).total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=_secure(settings),
+        path="/",
+    )
+    response.delete_cookie(PRESESSION_COOKIE, path="/")
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(settings))
+
+
+def set_presession_cookie(request: Request, response: Response, settings: Settings) -> None:
+    """Send the pre-session cookie the login form's CSRF token is bound to, when the page made a new one."""
+    value = getattr(request.state, "presession_new", None)
+    if value:
+        response.set_cookie(
+            PRESESSION_COOKIE,
+            value,
+            max_age=3600 * 12,
+            httponly=True,
+            samesite="lax",
+            secure=_secure(settings),
+            path="/",
+        )
