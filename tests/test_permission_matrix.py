@@ -1,0 +1,354 @@
+"""The permission matrix: every route of the app, called as every role, is allowed or refused as RULES says.
+
+HOW TO ADD A ROUTE: add one line to RULES, keyed by the method and the full path exactly as FastAPI lists
+it, naming the roles allowed (combine the sets below with ``|`` and ``-``)::
+
+    ("GET", "/api/v1/rounds/{round_id}"): allow(MEMBERS),
+    ("POST", "/api/v1/rounds/{round_id}/stages"): allow(ADMINS, json=lambda c: {"code": "visitasi"}),
+
+- Path parameters are filled from PARAMS (``name -> function(world)``, run once per database before any
+  test); add a resolver when your path uses a new name. A resolver may create rows and read earlier
+  resolved values from ``w.params``.
+- ``json=``, ``files=``, ``data=``, ``query=``, ``headers=`` and ``path=`` (path parameter overrides) take
+  a function of the context ``c`` (``c.world``, ``c.params``): send a body valid enough that an allowed
+  role passes validation. These functions must not touch the database (do that in a resolver).
+- A route anybody may call without credentials goes in PUBLIC instead.
+
+What is checked, for each route and role: a denied anonymous caller gets exactly 401 and any other denied
+role 403 or 404, as problem+json; an allowed role gets neither 401, 403, 404 nor a 5xx (``not_found_ok``
+lifts 404 for a route whose resolved resource may legitimately be absent). Redirects are not followed: a
+web page refusing anonymous visitors with a redirect to the login page says ``anonymous_status=303`` and,
+if it refuses with HTML, ``refusal_is_problem=False``. Each test runs in a savepoint
+that is rolled back, so one role's change never leaks into another's request.
+
+Roles: ``verifier`` is assigned to ``world.body`` (the body every body-level path points at);
+``other_verifier`` is assigned to ``world.other_body`` only; ``other_commission_admin`` administers another
+commission; ``api_read`` is a read-only key of the commission and ``api_body`` a key scoped to world.body.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.accounts.security import digest
+from app.db.models import ApiKey, VerifierAssignment
+from app.main import create_app
+from app.settings import Settings
+from tests.factories import (
+    World,
+    make_account,
+    make_api_key,
+    make_body,
+    make_category,
+    make_commission,
+    make_submission,
+    problem,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --- Roles ------------------------------------------------------------------------------------------------
+
+ROLES = (
+    "anonymous",
+    "system_admin",
+    "commission_admin",
+    "other_commission_admin",
+    "verifier",
+    "other_verifier",
+    "panelist",
+    "operator",
+    "other_operator",
+    "api_read",
+    "api_body",
+)
+NOBODY: frozenset[str] = frozenset()
+ANY_PRINCIPAL = frozenset(ROLES) - {"anonymous"}
+ACCOUNT_HOLDERS = ANY_PRINCIPAL - {"api_read", "api_body"}
+SYSTEM_ADMIN = frozenset({"system_admin"})
+ADMINS = frozenset({"system_admin", "commission_admin"})
+# Anyone of world.commission (policy.ensure_member).
+MEMBERS = ANY_PRINCIPAL - {"other_commission_admin"}
+# Reads all of the commission (policy.ensure_commission_reader).
+READERS = ADMINS | {"panelist", "api_read"}
+# Reads world.body's data (policy.can_read_body).
+BODY_READERS = READERS | {"verifier", "operator", "api_body"}
+# Answers world.body's SAQ (policy.ensure_answer_for_body).
+BODY_WRITERS = frozenset({"operator", "api_body"})
+# Verifies world.body (policy.ensure_verify_body).
+BODY_VERIFIERS = ADMINS | {"verifier"}
+# Scores stages (policy.ensure_panelist).
+PANEL = ADMINS | {"panelist"}
+
+
+# --- The world every request runs against -----------------------------------------------------------------
+
+
+class MatrixWorld(World):
+    """``World`` plus another commission's administrator, verifier assignments and two API keys."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.other_commission = make_commission(session)
+        other_category = make_category(session, self.other_commission, code="kelurahan", name="Kelurahan")
+        self.foreign_body = make_body(session, other_category)
+        self.other_admin = make_account(session, "commission_admin", commission_id=self.other_commission.id)
+        self.other_verifier = make_account(session, "verifier", commission_id=self.commission.id)
+        session.add_all(
+            [
+                VerifierAssignment(
+                    round_id=self.round.id, body_id=self.body.id, verifier_id=self.verifier.id
+                ),
+                VerifierAssignment(
+                    round_id=self.round.id, body_id=self.other_body.id, verifier_id=self.other_verifier.id
+                ),
+            ]
+        )
+        session.flush()
+        self.params: dict[str, Any] = {}
+        self.headers: dict[str, dict[str, str]] = {
+            "anonymous": {},
+            "system_admin": self.token(self.system_admin),
+            "commission_admin": self.token(self.admin),
+            "other_commission_admin": self.token(self.other_admin),
+            "verifier": self.token(self.verifier),
+            "other_verifier": self.token(self.other_verifier),
+            "panelist": self.token(self.panelist),
+            "operator": self.token(self.operator),
+            "other_operator": self.token(self.other_operator),
+            "api_read": {"X-API-Key": make_api_key(session, self.commission, "read")},
+            "api_body": {"X-API-Key": make_api_key(session, self.commission, "body", body_id=self.body.id)},
+        }
+
+
+def _api_key_id(w: MatrixWorld) -> int:
+    key = make_api_key(w.session, w.commission, "read")
+    return int(w.session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one())
+
+
+# Path parameter -> its value in the world; resolved once per database, in this order.
+PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
+    "commission_id": lambda w: w.commission.id,
+    "category_id": lambda w: w.category.id,
+    "body_id": lambda w: w.body.id,
+    "round_id": lambda w: w.round.id,
+    "submission_id": lambda w: make_submission(w.session, w.round, w.body, w.template).id,
+    "key": lambda w: w.template.key,
+    "version": lambda w: w.template.version,
+    "code": lambda w: "1.1.1",
+    # A verifier of world.commission that none of the roles is (so only its managers may touch it).
+    "account_id": lambda w: make_account(w.session, "verifier", commission_id=w.commission.id).id,
+    "api_key_id": _api_key_id,
+}
+
+
+@dataclass(frozen=True)
+class Ctx:
+    world: MatrixWorld
+    params: dict[str, Any]
+
+
+Build = Callable[[Ctx], Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset[str]
+    json: Build | None = None
+    files: Build | None = None
+    data: Build | None = None
+    query: Build | None = None
+    headers: Build | None = None
+    path: Build | None = None
+    not_found_ok: bool = False
+    # Web pages: an anonymous visitor may be redirected to the login page (303), and refusals may be HTML.
+    anonymous_status: int = 401
+    refusal_is_problem: bool = True
+
+
+def allow(allowed: frozenset[str], **request: Any) -> Rule:
+    unknown = allowed - set(ROLES)
+    assert not unknown, f"unknown roles {sorted(unknown)}"
+    return Rule(allowed=allowed, **request)
+
+
+NEW_PASSWORD = "kata-sandi-matriks-1"
+
+# --- The rules: one line per route ------------------------------------------------------------------------
+
+PUBLIC: set[tuple[str, str]] = {
+    ("GET", "/healthz"),
+    ("POST", "/api/v1/auth/login"),
+}
+
+RULES: dict[tuple[str, str], Rule] = {
+    # Accounts, API keys, audit log
+    ("POST", "/api/v1/auth/logout"): allow(ACCOUNT_HOLDERS),
+    ("GET", "/api/v1/auth/me"): allow(ANY_PRINCIPAL),
+    ("POST", "/api/v1/accounts"): allow(
+        ADMINS,
+        json=lambda c: {
+            "email": "matriks@example.go.id",
+            "name": "Akun Matriks",
+            "role": "verifier",
+            "password": NEW_PASSWORD,
+            "commission_id": c.world.commission.id,
+        },
+    ),
+    ("GET", "/api/v1/accounts"): allow(ADMINS, query=lambda c: {"commission_id": c.world.commission.id}),
+    ("GET", "/api/v1/accounts/{account_id}"): allow(ADMINS),
+    ("PATCH", "/api/v1/accounts/{account_id}"): allow(ADMINS, json=lambda c: {"name": "Nama Lain"}),
+    ("POST", "/api/v1/api-keys"): allow(
+        ADMINS, json=lambda c: {"name": "Dasbor", "scope": "read", "commission_id": c.world.commission.id}
+    ),
+    ("GET", "/api/v1/api-keys"): allow(ADMINS, query=lambda c: {"commission_id": c.world.commission.id}),
+    ("DELETE", "/api/v1/api-keys/{api_key_id}"): allow(ADMINS),
+    ("GET", "/api/v1/audit"): allow(ADMINS, query=lambda c: {"commission_id": c.world.commission.id}),
+    # Templates
+    ("GET", "/api/v1/templates"): allow(ANY_PRINCIPAL),
+    ("POST", "/api/v1/score-preview"): allow(
+        ANY_PRINCIPAL,
+        json=lambda c: {
+            "template_key": c.world.template.key,
+            "template_version": c.world.template.version,
+            "answers": {"1.1.1": {"value": "yes"}},
+        },
+    ),
+}
+
+
+# --- The machinery ----------------------------------------------------------------------------------------
+
+_SKIPPED_PATHS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def app_routes() -> list[tuple[str, str]]:
+    app = create_app(Settings(environment="test", database_url="sqlite://", demo_data=False))
+    found = set()
+    for context in iter_route_contexts(app.routes):
+        if not isinstance(context.original_route, APIRoute) or context.path in _SKIPPED_PATHS:
+            continue
+        for method in context.methods or ():
+            found.add((method, str(context.path)))
+    return sorted(found, key=lambda r: (r[1], r[0]))
+
+
+ROUTES = app_routes()
+CHECKED = [route for route in ROUTES if route not in PUBLIC]
+CASES = [(method, path, role) for method, path in CHECKED if (method, path) in RULES for role in ROLES]
+_PATH_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+@dataclass
+class Matrix:
+    client: TestClient
+    ctx: Ctx
+    connection: Any
+    savepoints: list[Any] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def matrix(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
+    """One world per database for the whole module; every test runs in a savepoint rolled back after it."""
+    connection = engine.connect()
+    outer = connection.begin()
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False, autoflush=False
+    )
+    session = factory()
+    world = MatrixWorld(session)
+    for name, resolve in PARAMS.items():
+        world.params[name] = resolve(world)
+    session.commit()
+    session.expunge_all()
+    settings = Settings(
+        environment="test",
+        database_url="sqlite://",
+        evidence_dir=tmp_path_factory.mktemp("matrix-evidence"),
+        questionnaires_dir=ROOT / "questionnaires",
+        demo_data=False,
+    )
+    try:
+        with TestClient(create_app(settings, session_factory=factory)) as client:
+            yield Matrix(client=client, ctx=Ctx(world=world, params=world.params), connection=connection)
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def isolated(matrix: Matrix) -> Iterator[Matrix]:
+    savepoint = matrix.connection.begin_nested()
+    try:
+        yield matrix
+    finally:
+        if savepoint.is_active:
+            savepoint.rollback()
+
+
+def _url(path: str, params: dict[str, Any]) -> str:
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in params:
+            pytest.fail(f"path parameter {{{name}}} has no resolver: add one to PARAMS in {__file__}")
+        return str(params[name])
+
+    return _PATH_PARAM.sub(fill, path)
+
+
+@pytest.mark.parametrize(("method", "path"), CHECKED, ids=[f"{m} {p}" for m, p in CHECKED])
+def test_every_route_has_a_rule(method: str, path: str) -> None:
+    if (method, path) not in RULES:
+        pytest.fail(
+            f"{method} {path} has no entry in RULES of tests/test_permission_matrix.py: add one line "
+            f'such as ("{method}", "{path}"): allow(MEMBERS), naming the roles that may call it '
+            "(or put it in PUBLIC if anybody may call it without logging in)."
+        )
+
+
+def test_every_rule_names_a_route_of_the_app() -> None:
+    stale = sorted(set(RULES) - set(ROUTES)) + sorted(PUBLIC - set(ROUTES))
+    assert not stale, f"RULES or PUBLIC name routes the app does not have (remove or fix them): {stale}"
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(("method", "path", "role"), CASES, ids=[f"{m} {p} as {r}" for m, p, r in CASES])
+def test_route_as_role(isolated: Matrix, method: str, path: str, role: str) -> None:
+    rule = RULES[(method, path)]
+    ctx = isolated.ctx
+    params = ctx.params | (rule.path(ctx) if rule.path else {})
+    response = isolated.client.request(
+        method,
+        _url(path, params),
+        json=rule.json(ctx) if rule.json else None,
+        files=rule.files(ctx) if rule.files else None,
+        data=rule.data(ctx) if rule.data else None,
+        params=rule.query(ctx) if rule.query else None,
+        headers=ctx.world.headers[role] | (rule.headers(ctx) if rule.headers else {}),
+        follow_redirects=False,
+    )
+    status = response.status_code
+    where = f"{method} {path} as {role}: got {status}: {response.text[:300]}"
+    if role in rule.allowed:
+        refused = {401, 403} if rule.not_found_ok else {401, 403, 404}
+        assert status not in refused, f"allowed, but {where}"
+        assert status < 500, f"allowed, but {where}"
+    elif role == "anonymous":
+        assert status == rule.anonymous_status, f"anonymous must get {rule.anonymous_status}, but {where}"
+        if rule.refusal_is_problem:
+            problem(response)
+    else:
+        assert status in {403, 404}, f"must be refused with 403 or 404, but {where}"
+        if rule.refusal_is_problem:
+            problem(response)
