@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.accounts.security import digest, hash_password, key_prefix, new_api_key, new_token
 from app.db.models import (
     Account,
+    Answer,
     ApiKey,
     AuthToken,
     BodyCategory,
@@ -24,6 +25,8 @@ from app.db.models import (
     RoundTemplate,
     Submission,
     TemplateVersion,
+    Verification,
+    VerifiedAnswer,
 )
 from app.questionnaires.service import import_template
 
@@ -218,3 +221,49 @@ def make_api_key(session: Session, commission: Commission, scope: str = "read", 
     )
     session.flush()
     return key
+
+
+def make_answers(session: Session, submission: Submission, answers: dict[str, dict[str, Any]]) -> None:
+    """Store a body's answers as given, e.g. ``{"1.1.1": {"value": "yes", "evidence": ["https://..."]}}``."""
+    for code, answer in answers.items():
+        session.add(
+            Answer(
+                submission_id=submission.id,
+                question_code=code,
+                value=answer.get("value"),
+                evidence_links=list(answer.get("evidence", [])),
+                note=answer.get("note"),
+            )
+        )
+    session.flush()
+
+
+def make_verification(
+    session: Session,
+    submission: Submission,
+    verifier: Account | None,
+    values: dict[str, dict[str, Any]],
+    *,
+    completed: bool = False,
+) -> Verification:
+    """A verification with verified values ``{code: {"value", "evidence_checked", "note"}}``."""
+    row = Verification(
+        submission_id=submission.id,
+        verifier_id=verifier.id if verifier else None,
+        status="completed" if completed else "in_progress",
+        completed_at=now() if completed else None,
+    )
+    session.add(row)
+    session.flush()
+    for code, v in values.items():
+        session.add(
+            VerifiedAnswer(
+                verification_id=row.id,
+                question_code=code,
+                value=v.get("value"),
+                evidence_checked=bool(v.get("evidence_checked", False)),
+                note=v.get("note"),
+            )
+        )
+    session.flush()
+    return row

@@ -1,5 +1,301 @@
+"""Verification: verifier assignments, verified values, bulk actions, the evidence link checker, the release
+of results to bodies, and objections (masa sanggah)."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from app.accounts.deps import CurrentPrincipal
+from app.db.session import SessionDep
+from app.pagination import Page, PageParamsDep
+from app.settings import SettingsDep
+from app.submissions.service import etag
+from app.verification import service
+from app.verification.linkcheck import LinkChecker
+from app.verification.schemas import (
+    AssignmentOut,
+    AssignmentsPut,
+    AssignmentsResult,
+    BulkIn,
+    BulkResult,
+    DecisionIn,
+    LinkCheckOut,
+    LinkCheckRun,
+    MyAssignment,
+    ObjectionIn,
+    ObjectionOut,
+    ReleaseOut,
+    SpreadIn,
+    SpreadResult,
+    VerificationOut,
+    VerifiedAnswersPut,
+)
 
 router = APIRouter(tags=["verification"])
+
+
+def get_link_checker(settings: SettingsDep) -> LinkChecker:
+    """The link checker with the configured timeout (tests override this dependency)."""
+    return LinkChecker(timeout=settings.link_check_timeout_seconds)
+
+
+LinkCheckerDep = Annotated[LinkChecker, Depends(get_link_checker)]
+
+
+# --- Assignments -------------------------------------------------------------------------------------------
+
+
+@router.put("/rounds/{round_id}/assignments")
+def put_assignments(
+    round_id: int, payload: AssignmentsPut, session: SessionDep, principal: CurrentPrincipal
+) -> AssignmentsResult:
+    """Assign verifiers to bodies by hand, ``{"assignments": {body_id: verifier_id}}`` (administrators).
+
+    Every body must be invited to the round and every verifier an active verifier of the commission;
+    otherwise 422 naming each bad entry and nothing changes. Reassigning moves an in-progress verification
+    to the new verifier. Every change is audited."""
+    return service.set_assignments(
+        session=session, round_id=round_id, assignments=payload.assignments, by=principal
+    )
+
+
+@router.post("/rounds/{round_id}/assignments/spread")
+def spread_assignments(
+    round_id: int, payload: SpreadIn, session: SessionDep, principal: CurrentPrincipal
+) -> SpreadResult:
+    """Spread a category's unassigned invited bodies evenly over the given verifiers (administrators).
+
+    Bodies are taken in id order; each goes to the verifier with the fewest bodies in this round so far
+    (ties: the first listed). Bodies already assigned keep their verifier."""
+    return service.spread_assignments(
+        session=session,
+        round_id=round_id,
+        category_code=payload.category_code,
+        verifier_ids=payload.verifier_ids,
+        by=principal,
+    )
+
+
+@router.get("/rounds/{round_id}/assignments")
+def list_assignments(
+    round_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+) -> Page[AssignmentOut]:
+    """The round's verifier assignments by body id, paginated (administrators)."""
+    return service.list_assignments(session=session, round_id=round_id, by=principal, params=page)
+
+
+@router.get("/verifier/assignments")
+def my_assignments(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageParamsDep,
+    round_id: Annotated[int | None, Query(description="Only this round.")] = None,
+) -> Page[MyAssignment]:
+    """The calling verifier's bodies, by round and body, with the SAQ status, the verification status and
+    how many questions were reviewed."""
+    return service.my_assignments(session=session, by=principal, round_id=round_id, params=page)
+
+
+# --- Verifying ---------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/submissions/{submission_id}/verification",
+    status_code=201,
+    responses={200: {"description": "The verification had already started"}, 201: {}},
+)
+def start_verification(
+    submission_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response
+) -> VerificationOut:
+    """Start verifying a submission (its assigned verifier or an administrator): 201, or 200 when it had
+    already started. Allowed once the body submitted or its SAQ window closed (409 before)."""
+    created = service.start(session=session, submission_id=submission_id, by=principal)
+    out = service.view(session=session, submission_id=submission_id, by=principal)
+    response.status_code = 201 if created else 200
+    if out.version is not None:
+        response.headers["ETag"] = etag(out.version)
+    return out
+
+
+@router.get("/submissions/{submission_id}/verification")
+def get_verification(
+    submission_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response
+) -> VerificationOut:
+    """The body's values and the verified values side by side, with the self-assessed and verified scores.
+
+    The verified score counts only reviewed questions (an unreviewed one is unanswered), and a reviewed
+    answer's evidence only when the verifier checked it. The body's operator sees this only after the
+    results were released (403 before). The ``ETag`` header is the verification's version."""
+    out = service.view(session=session, submission_id=submission_id, by=principal)
+    if out.version is not None:
+        response.headers["ETag"] = etag(out.version)
+    return out
+
+
+@router.put(
+    "/submissions/{submission_id}/verification/answers",
+    responses={
+        409: {"description": "The verification is not started or already completed"},
+        412: {"description": "If-Match names an older version"},
+        428: {"description": "If-Match is missing"},
+    },
+)
+def put_verified_answers(
+    submission_id: int,
+    payload: VerifiedAnswersPut,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: Annotated[
+        str | None, Header(description='The verification version you read, e.g. "3".')
+    ] = None,
+) -> VerificationOut:
+    """Record verified values ``{value, evidence_checked, note}`` per question (partial).
+
+    Values are validated against the template like answers (422 naming each bad field, nothing written).
+    The body's own answers are never changed. Each change is audited with before and after."""
+    out = service.save_answers(
+        session=session,
+        submission_id=submission_id,
+        by=principal,
+        if_match=if_match,
+        patches=payload.answers,
+    )
+    if out.version is not None:
+        response.headers["ETag"] = etag(out.version)
+    return out
+
+
+@router.post("/submissions/{submission_id}/verification/complete")
+def complete_verification(
+    submission_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> VerificationOut:
+    """Complete the verification. Every question applicable under the verified values must have been
+    reviewed: otherwise 422 whose ``missing`` lists the question codes."""
+    return service.complete(session=session, submission_id=submission_id, by=principal)
+
+
+@router.post("/rounds/{round_id}/verification/bulk")
+def bulk_verification(
+    round_id: int, payload: BulkIn, session: SessionDep, principal: CurrentPrincipal
+) -> BulkResult:
+    """Apply a bulk action over the round's verifications matching the filter (category code and/or body
+    ids). ``confirm_checked`` sets the verified value to the body's value for every reviewed question whose
+    evidence was checked and whose verified value is still empty. Reports how many answers changed and
+    which submissions failed, with a ``batch_id`` to undo it."""
+    return service.bulk(
+        session=session,
+        round_id=round_id,
+        by=principal,
+        action=payload.action,
+        category=payload.filter.category,
+        body_ids=payload.filter.body_ids,
+    )
+
+
+@router.post("/verification/bulk/{batch_id}/undo")
+def undo_bulk(batch_id: str, session: SessionDep, principal: CurrentPrincipal) -> BulkResult:
+    """Undo a bulk action from the audit trail: each value it set goes back to what it was, unless it
+    changed since (reported in ``failed``). A batch is undone once (409 after)."""
+    return service.undo_bulk(session=session, batch_id=batch_id, by=principal)
+
+
+# --- Link checks -------------------------------------------------------------------------------------------
+
+
+@router.post("/submissions/{submission_id}/link-check")
+def run_link_check(
+    submission_id: int, session: SessionDep, principal: CurrentPrincipal, checker: LinkCheckerDep
+) -> LinkCheckRun:
+    """Check every evidence link of the submission now and record status, content type and time.
+
+    Links to private, loopback, link-local and other non-public addresses, non-http(s) links and links with
+    credentials are recorded as ``blocked`` and never fetched. Redirects are followed (at most 5), each hop
+    checked again; at most 64 KB of a body is read; the timeout is configured."""
+    return service.run_link_check(session=session, submission_id=submission_id, by=principal, checker=checker)
+
+
+@router.get("/submissions/{submission_id}/link-checks")
+def list_link_checks(
+    submission_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+) -> Page[LinkCheckOut]:
+    """The latest check of each evidence link (outcome ok, broken, blocked or error), paginated."""
+    return service.latest_link_checks(session=session, submission_id=submission_id, by=principal, params=page)
+
+
+# --- Release and objections --------------------------------------------------------------------------------
+
+
+@router.post("/rounds/{round_id}/release-verification")
+def release_verification(round_id: int, session: SessionDep, principal: CurrentPrincipal) -> ReleaseOut:
+    """Release the verification results to the bodies (administrators). Every verification of a body that
+    took part must be completed (409 listing ``pending_submission_ids``). Objections are then accepted
+    within the round's objection window."""
+    round_ = service.release(session=session, round_id=round_id, by=principal)
+    assert round_.results_released_at is not None
+    return ReleaseOut(
+        round_id=round_.id,
+        results_released_at=round_.results_released_at,
+        objection_opens_at=round_.objection_opens_at,
+        objection_closes_at=round_.objection_closes_at,
+    )
+
+
+@router.post("/submissions/{submission_id}/objections", status_code=201)
+def create_objection(
+    submission_id: int, payload: ObjectionIn, session: SessionDep, principal: CurrentPrincipal
+) -> ObjectionOut:
+    """Object (sanggah) to the verified value of one question, with an explanation and new evidence links.
+
+    For the body's operator, after the results were released and inside the round's objection window
+    (409 otherwise); one objection per question."""
+    return service.create_objection(
+        session=session,
+        submission_id=submission_id,
+        by=principal,
+        question_code=payload.question_code,
+        explanation=payload.explanation,
+        evidence=payload.evidence,
+    )
+
+
+@router.get("/submissions/{submission_id}/objections")
+def list_objections(
+    submission_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> list[ObjectionOut]:
+    """A submission's objections and their decisions (at most one per question, so never long)."""
+    return service.list_objections(session=session, submission_id=submission_id, by=principal)
+
+
+@router.get("/rounds/{round_id}/objections")
+def list_round_objections(
+    round_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageParamsDep,
+    status: Annotated[Literal["open", "accepted", "rejected"] | None, Query()] = None,
+) -> Page[ObjectionOut]:
+    """The round's objections (a verifier sees those of its bodies), by id, paginated."""
+    return service.list_round_objections(
+        session=session, round_id=round_id, by=principal, status=status, params=page
+    )
+
+
+@router.post("/objections/{objection_id}/decision")
+def decide_objection(
+    objection_id: int, payload: DecisionIn, session: SessionDep, principal: CurrentPrincipal
+) -> ObjectionOut:
+    """Decide an objection (the body's verifier or an administrator), with a reason. Accepting sets the
+    verified value to ``value`` (validated against the question) with the evidence checked; rejecting
+    leaves it. Both are audited; a decided objection is final (409)."""
+    return service.decide_objection(
+        session=session,
+        objection_id=objection_id,
+        by=principal,
+        accept=payload.accept,
+        reason=payload.reason,
+        value=payload.value,
+        value_sent="value" in payload.model_fields_set,
+    )

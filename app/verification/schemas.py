@@ -1,0 +1,266 @@
+"""API schemas of verification: assignments, verified answers, bulk actions, link checks and objections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from app.commissions.timezones import as_utc
+
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
+
+MAX_NOTE_LENGTH = 4000
+MAX_ASSIGNMENTS = 10_000
+
+
+class AssignmentsPut(BaseModel):
+    """Assign verifiers by hand: ``{"assignments": {"<body id>": <verifier account id>}}``. A body already
+    assigned is reassigned; bodies left out keep their verifier."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"assignments": {"12": 5, "13": 5, "14": 6}}]}
+    )
+
+    assignments: dict[int, int] = Field(min_length=1, max_length=MAX_ASSIGNMENTS)
+
+
+class SpreadIn(BaseModel):
+    """Spread the category's unassigned invited bodies evenly over these verifiers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category_code: str = Field(min_length=1, max_length=64)
+    verifier_ids: list[int] = Field(min_length=1, max_length=500)
+
+
+class AssignmentOut(BaseModel):
+    round_id: int
+    body_id: int
+    body_name: str
+    category: str
+    verifier_id: int
+    verifier_name: str
+
+
+class AssignmentsResult(BaseModel):
+    """``changed``: how many bodies got a new verifier; ``assignments``: the bodies named in the request."""
+
+    changed: int
+    assignments: list[AssignmentOut]
+
+
+class SpreadResult(BaseModel):
+    """``assigned``: bodies newly assigned; ``per_verifier``: each verifier's bodies in the round now."""
+
+    assigned: int
+    per_verifier: dict[int, int]
+
+
+class MyAssignment(BaseModel):
+    """A body assigned to the calling verifier, with where its SAQ and its verification stand."""
+
+    round_id: int
+    round_title: str
+    body_id: int
+    body_name: str
+    category: str
+    submission_id: int | None
+    submission_status: str | None = Field(description="draft | submitted; null when the body never started.")
+    verification_status: str = Field(description="not_started | in_progress | completed")
+    reviewed: int = Field(description="Questions the verifier has reviewed so far.")
+
+
+class VerifiedAnswerIn(BaseModel):
+    """The verifier's review of one question. Fields sent replace the stored ones; fields left out keep
+    their stored value (or null / false on a first review). ``value`` follows the template like an answer;
+    null means no valid answer (it earns 0)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: Any = None
+    evidence_checked: bool | None = None
+    note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
+
+
+class VerifiedAnswersPut(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "answers": {
+                        "1.1.1": {"value": "yes", "evidence_checked": True},
+                        "1.1.2": {"value": "b", "evidence_checked": True, "note": "DIP belum memuat 2024"},
+                    }
+                }
+            ]
+        },
+    )
+
+    answers: dict[str, VerifiedAnswerIn] = Field(min_length=1, max_length=1000)
+
+
+class ScoreSummary(BaseModel):
+    score: str = Field(description="Published score, two decimals.")
+    band: str
+    band_label: str
+
+
+class AspectSide(BaseModel):
+    code: str
+    title: str
+    self_score: str | None
+    verified_score: str | None
+
+
+class SelfSide(BaseModel):
+    value: Any = None
+    evidence: list[str] = Field(default_factory=list)
+    file_ids: list[int] = Field(default_factory=list)
+    note: str | None = None
+    status: str = Field(description="How the question counted in the self-assessed score.")
+
+
+class VerifiedSide(BaseModel):
+    value: Any = None
+    evidence_checked: bool
+    note: str | None
+    updated_at: UtcDateTime
+    updated_by_id: int | None
+    status: str = Field(description="How the question counted in the verified score.")
+
+
+class QuestionSide(BaseModel):
+    code: str
+    aspect_code: str
+    text: str
+    type: str
+    evidence_rule: str
+    self: SelfSide
+    verified: VerifiedSide | None = Field(description="Null until the verifier reviews the question.")
+    differs: bool = Field(description="The verified value differs from the body's value.")
+    objection: str | None = Field(description="open | accepted | rejected, when the body objected.")
+
+
+class VerificationOut(BaseModel):
+    """Self-assessed and verified values side by side. ``version`` is also the ``ETag`` header.
+
+    The verified score counts only reviewed questions (an unreviewed question is unanswered), and a
+    reviewed answer's evidence only when ``evidence_checked`` is true."""
+
+    submission_id: int
+    verification_id: int | None
+    status: str = Field(description="not_started | in_progress | completed")
+    version: int | None
+    verifier_id: int | None
+    completed_at: UtcDateTime | None
+    self_score: ScoreSummary
+    verified_score: ScoreSummary
+    aspects: list[AspectSide]
+    reviewed: int
+    total: int
+    questions: list[QuestionSide]
+
+
+class CompleteProblem(BaseModel):
+    missing: list[str]
+
+
+BulkAction = Literal["confirm_checked"]
+
+
+class BulkFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: str | None = Field(default=None, max_length=64, description="A body category code.")
+    body_ids: list[int] | None = Field(default=None, max_length=MAX_ASSIGNMENTS)
+
+
+class BulkIn(BaseModel):
+    """``confirm_checked``: for every reviewed question whose evidence the verifier checked and whose
+    verified value is still empty, set the verified value to the body's own value. A value the verifier set
+    is never overwritten. Only verifications in progress change; a verifier reaches only its bodies."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"action": "confirm_checked", "filter": {"category": "kelurahan"}}]},
+    )
+
+    action: BulkAction
+    filter: BulkFilter = Field(default_factory=BulkFilter)
+
+
+class BulkFailure(BaseModel):
+    submission_id: int
+    reason: str
+
+
+class BulkResult(BaseModel):
+    """``changed``: verified answers changed; ``failed``: submissions left alone and why; ``batch_id``:
+    pass it to ``POST /verification/bulk/{batch_id}/undo``."""
+
+    batch_id: str
+    changed: int
+    failed: list[BulkFailure]
+
+
+class LinkCheckOut(BaseModel):
+    url: str
+    outcome: str = Field(description="ok | broken | blocked | error")
+    ok: bool
+    status_code: int | None
+    content_type: str | None
+    error: str | None
+    checked_at: UtcDateTime
+
+
+class LinkCheckRun(BaseModel):
+    submission_id: int
+    checked: int
+    ok: int
+    unchecked: int = Field(
+        description="Links left out because the submission has more than the checker's limit."
+    )
+    results: list[LinkCheckOut]
+
+
+class ObjectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question_code: str = Field(min_length=1, max_length=64)
+    explanation: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH)
+    evidence: list[str] = Field(default_factory=list, max_length=20, description="New evidence links.")
+
+
+class DecisionIn(BaseModel):
+    """Accept (``value`` required: the new verified value) or reject, with a reason either way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accept: bool
+    reason: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH)
+    value: Any = None
+
+
+class ObjectionOut(BaseModel):
+    id: int
+    submission_id: int
+    question_code: str
+    explanation: str
+    evidence: list[str]
+    created_by_id: int | None
+    created_at: UtcDateTime
+    status: str = Field(description="open | accepted | rejected")
+    decision_reason: str | None
+    decided_value: Any = None
+    decided_by_id: int | None
+    decided_at: UtcDateTime | None
+
+
+class ReleaseOut(BaseModel):
+    round_id: int
+    results_released_at: UtcDateTime
+    objection_opens_at: UtcDateTime | None
+    objection_closes_at: UtcDateTime | None

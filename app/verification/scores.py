@@ -1,0 +1,123 @@
+"""Self-assessed and verified answers as the scoring engine reads them, loaded in bulk.
+
+The verified SAQ score applies the one scoring rule to the verified values:
+
+- a question the verifier has not reviewed yet (no verified answer) counts as unanswered;
+- a reviewed question counts with the verifier's value; its evidence is the body's evidence (links and
+  uploaded files, plus the links of an accepted objection) only when the verifier ticked ``evidence_checked``,
+  so a "yes" that needs evidence counts only when the verifier confirmed the evidence.
+
+The self-assessed score is the body's own answers and evidence, scored as the submissions service does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import scoring
+from app.db.models import Answer, EvidenceFile, Objection, VerifiedAnswer
+from app.submissions.service import FILE_EVIDENCE_PREFIX, scoring_answers
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class VerifiedValue:
+    value: Any
+    evidence_checked: bool
+    note: str | None
+
+
+@dataclass
+class AnswerData:
+    """Everything stored about one submission's answers: the body's, the verifier's, accepted objections."""
+
+    raw: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    verified: dict[str, VerifiedValue] = field(default_factory=dict)
+    objection_links: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def self_evidence(self, code: str) -> tuple[str, ...]:
+        links = list(self.raw.get(code, {}).get("evidence") or [])
+        links += [f"{FILE_EVIDENCE_PREFIX}{i}" for i in self.files.get(code, [])]
+        links += self.objection_links.get(code, [])
+        return tuple(links)
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def load_answer_data(
+    *, session: Session, submissions: Iterable[tuple[int, int | None]]
+) -> dict[int, AnswerData]:
+    """Answer data per submission id, for ``(submission_id, verification_id or None)`` pairs, in a few
+    queries per chunk of submissions."""
+    pairs = list(submissions)
+    data: dict[int, AnswerData] = {sid: AnswerData() for sid, _ in pairs}
+    sub_ids = [sid for sid, _ in pairs]
+    by_verification = {vid: sid for sid, vid in pairs if vid is not None}
+    for chunk in _chunks(sub_ids):
+        for sid, code, value, links, note in session.execute(
+            select(
+                Answer.submission_id, Answer.question_code, Answer.value, Answer.evidence_links, Answer.note
+            ).where(Answer.submission_id.in_(chunk))
+        ):
+            data[sid].raw[code] = {"value": value, "evidence": list(links or []), "note": note}
+        for sid, code, file_id in session.execute(
+            select(EvidenceFile.submission_id, EvidenceFile.question_code, EvidenceFile.id)
+            .where(EvidenceFile.submission_id.in_(chunk), EvidenceFile.removed_at.is_(None))
+            .order_by(EvidenceFile.id)
+        ):
+            data[sid].files[code].append(file_id)
+        for sid, code, links in session.execute(
+            select(Objection.submission_id, Objection.question_code, Objection.evidence_links).where(
+                Objection.submission_id.in_(chunk), Objection.status == "accepted"
+            )
+        ):
+            data[sid].objection_links[code].extend(links or [])
+    verification_ids = list(by_verification)
+    for chunk in _chunks(verification_ids):
+        for vid, code, value, checked, note in session.execute(
+            select(
+                VerifiedAnswer.verification_id,
+                VerifiedAnswer.question_code,
+                VerifiedAnswer.value,
+                VerifiedAnswer.evidence_checked,
+                VerifiedAnswer.note,
+            ).where(VerifiedAnswer.verification_id.in_(chunk))
+        ):
+            data[by_verification[vid]].verified[code] = VerifiedValue(value, bool(checked), note)
+    return data
+
+
+def self_answers(template: scoring.Template, data: AnswerData) -> dict[str, scoring.Answer]:
+    return scoring_answers(template, data.raw, data.files)
+
+
+def verified_answers(template: scoring.Template, data: AnswerData) -> dict[str, scoring.Answer]:
+    """The verified values as answers: unreviewed questions are absent (unanswered); evidence counts only
+    where the verifier checked it."""
+    parsed = scoring.parse_answers(template, {code: {"value": v.value} for code, v in data.verified.items()})
+    return {
+        code: scoring.Answer(
+            value=answer.value,
+            evidence=data.self_evidence(code) if data.verified[code].evidence_checked else (),
+        )
+        for code, answer in parsed.items()
+    }
+
+
+def self_card(template: scoring.Template, data: AnswerData) -> scoring.ScoreCard:
+    return scoring.score(template, self_answers(template, data))
+
+
+def verified_card(template: scoring.Template, data: AnswerData) -> scoring.ScoreCard:
+    return scoring.score(template, verified_answers(template, data))

@@ -1,0 +1,254 @@
+"""Verifying a submission: starting, verified values beside the body's own, If-Match, scores, completing.
+
+The mini template (tests/fixtures/mini.yaml): aspect 1 (weight 60) has 1.1.1 yes_no weight 2 with required
+evidence and 1.1.2 choice weight 2 (a 1, b 0.5, c 0) applicable when 1.1.1 is yes; aspect 2 (weight 40) has
+2.1 multi_choice (ig, fb, yt 0.5 each, capped at 1), 2.2 number (>=90 1, >=50 0.5, else 0), 2.3 text.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Answer, AuditEntry, Submission, VerifiedAnswer, VerifierAssignment
+from tests.factories import World, get_json, make_answers, make_submission, now, problem
+
+# The body's answers: every question fully earned. Self score: aspect 1 = 100, aspect 2 = 100 -> 100.00.
+SELF = {
+    "1.1.1": {"value": "yes", "evidence": ["https://ppid.example.go.id/dip"]},
+    "1.1.2": {"value": "a"},
+    "2.1": {"value": ["ig", "fb"]},
+    "2.2": {"value": 95},
+    "2.3": {"value": "https://ppid.example.go.id"},
+}
+
+
+@pytest.fixture
+def submitted(session: Session, world: World) -> Submission:
+    sub = make_submission(
+        session, world.round, world.body, world.template, status="submitted", submitted_at=now()
+    )
+    make_answers(session, sub, SELF)
+    session.add(
+        VerifierAssignment(round_id=world.round.id, body_id=world.body.id, verifier_id=world.verifier.id)
+    )
+    session.flush()
+    return sub
+
+
+def start(client: TestClient, world: World, sub: Submission) -> str:
+    response = client.post(f"/api/v1/submissions/{sub.id}/verification", headers=world.token(world.verifier))
+    assert response.status_code == 201, response.text
+    return response.headers["ETag"]
+
+
+def put(client: TestClient, world: World, sub: Submission, etag: str, answers: dict) -> object:
+    return client.put(
+        f"/api/v1/submissions/{sub.id}/verification/answers",
+        json={"answers": answers},
+        headers=world.token(world.verifier) | {"If-Match": etag},
+    )
+
+
+def test_verification_starts_only_after_the_body_submitted_or_its_window_closed(
+    client: TestClient, session: Session, world: World
+) -> None:
+    draft = make_submission(session, world.round, world.body, world.template)
+    session.add(
+        VerifierAssignment(round_id=world.round.id, body_id=world.body.id, verifier_id=world.verifier.id)
+    )
+    session.flush()
+    url = f"/api/v1/submissions/{draft.id}/verification"
+
+    refused = client.post(url, headers=world.token(world.verifier))
+    assert refused.status_code == 409
+    assert "SAQ window closes" in problem(refused)["detail"]
+
+    world.round.saq_closes_at = now() - timedelta(minutes=1)
+    session.flush()
+    assert client.post(url, headers=world.token(world.verifier)).status_code == 201
+    again = client.post(url, headers=world.token(world.verifier))
+    assert again.status_code == 200
+    assert again.json()["status"] == "in_progress"
+
+
+def test_only_the_assigned_verifier_or_an_administrator_verifies(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    url = f"/api/v1/submissions/{submitted.id}/verification"
+    for account in (world.operator, world.panelist):
+        assert client.post(url, headers=world.token(account)).status_code == 403
+    assert client.post(url, headers=world.token(world.admin)).status_code == 201
+
+
+def test_side_by_side_view_before_any_review_has_a_verified_score_of_zero(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    start(client, world, submitted)
+    view = get_json(client, f"/api/v1/submissions/{submitted.id}/verification", world.token(world.verifier))
+    assert view["self_score"]["score"] == "100.00"
+    # Nothing reviewed: every question is unanswered in the verified score.
+    assert view["verified_score"] == {
+        "score": "0.00",
+        "band": "tidak-informatif",
+        "band_label": "Tidak Informatif",
+    }
+    assert (view["reviewed"], view["total"]) == (0, 5)
+    first = view["questions"][0]
+    assert first["code"] == "1.1.1"
+    assert first["self"]["value"] == "yes"
+    assert first["self"]["evidence"] == ["https://ppid.example.go.id/dip"]
+    assert first["verified"] is None
+
+
+def test_saving_verified_values_needs_the_current_version(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    url = f"/api/v1/submissions/{submitted.id}/verification/answers"
+    body = {"answers": {"1.1.1": {"value": "yes", "evidence_checked": True}}}
+
+    missing = client.put(url, json=body, headers=world.token(world.verifier))
+    assert missing.status_code == 428
+    saved = put(client, world, submitted, etag, body["answers"])
+    assert saved.status_code == 200, saved.text
+    assert saved.headers["ETag"] != etag
+    stale = put(client, world, submitted, etag, {"1.1.2": {"value": "b"}})
+    assert stale.status_code == 412
+    assert problem(stale)["errors"][0]["field"] == "header:If-Match"
+
+
+def test_verified_values_stand_beside_the_body_answers_and_score_by_the_same_rule(
+    client: TestClient, session: Session, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    saved = put(
+        client,
+        world,
+        submitted,
+        etag,
+        {
+            "1.1.1": {"value": "yes", "evidence_checked": True},
+            "1.1.2": {"value": "b", "evidence_checked": True, "note": "DIP belum lengkap"},
+            "2.1": {"value": ["ig"]},
+            "2.2": {"value": 60},
+            "2.3": {"value": "https://ppid.example.go.id"},
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    view = saved.json()
+    # Aspect 1: 1.1.1 earns 2 of 2, 1.1.2 "b" earns 0.5 x 2 = 1 of 2 -> 3/4 = 75.00.
+    # Aspect 2: 2.1 [ig] earns 0.5 of 1, 2.2 = 60 earns 0.5 of 1 -> 1/2 = 50.00.
+    # SAQ = 75 x 60/100 + 50 x 40/100 = 45 + 20 = 65.00 (Cukup Informatif, from 60).
+    assert view["verified_score"] == {
+        "score": "65.00",
+        "band": "cukup-informatif",
+        "band_label": "Cukup Informatif",
+    }
+    assert view["self_score"]["score"] == "100.00"
+    assert {a["code"]: a["verified_score"] for a in view["aspects"]} == {"1": "75.00", "2": "50.00"}
+    differs = {q["code"]: q["differs"] for q in view["questions"]}
+    assert differs == {"1.1.1": False, "1.1.2": True, "2.1": True, "2.2": True, "2.3": False}
+    note = next(q for q in view["questions"] if q["code"] == "1.1.2")["verified"]["note"]
+    assert note == "DIP belum lengkap"
+
+    # The body's own answers are untouched.
+    own = dict(
+        session.execute(
+            select(Answer.question_code, Answer.value).where(Answer.submission_id == submitted.id)
+        ).all()
+    )
+    assert own["1.1.2"] == "a"
+    assert own["2.2"] == 95
+    # Every change is audited with before and after.
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "verification.answer").order_by(AuditEntry.id)
+    ).all()
+    assert len(entries) == 5
+    assert entries[1].before is None
+    assert entries[1].after == {"value": "b", "evidence_checked": True, "note": "DIP belum lengkap"}
+    assert entries[1].actor_id == world.verifier.id
+
+
+def test_a_yes_counts_only_when_the_verifier_checked_its_evidence(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    view = put(client, world, submitted, etag, {"1.1.1": {"value": "yes"}, "1.1.2": {"value": "a"}}).json()
+    # 1.1.1 needs evidence; not checked -> evidence_missing, earns 0 of 2; 1.1.2 "a" earns 2 of 2 -> 50.00.
+    # Aspect 2 unreviewed -> 0. SAQ = 50 x 0.6 = 30.00.
+    assert view["verified_score"]["score"] == "30.00"
+    assert (
+        next(q for q in view["questions"] if q["code"] == "1.1.1")["verified"]["status"] == "evidence_missing"
+    )
+
+
+def test_a_partial_update_keeps_the_fields_left_out(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    first = put(client, world, submitted, etag, {"1.1.2": {"value": "b", "note": "sebagian"}})
+    second = put(client, world, submitted, first.headers["ETag"], {"1.1.2": {"evidence_checked": True}})
+    verified = next(q for q in second.json()["questions"] if q["code"] == "1.1.2")["verified"]
+    assert (verified["value"], verified["evidence_checked"], verified["note"]) == ("b", True, "sebagian")
+
+
+def test_invalid_verified_values_are_refused_naming_each_field_and_nothing_is_written(
+    client: TestClient, session: Session, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    response = put(
+        client,
+        world,
+        submitted,
+        etag,
+        {"1.1.1": {"value": "yes"}, "1.1.2": {"value": "z"}, "9.9": {"value": 1}},
+    )
+    assert response.status_code == 422
+    fields = {e["field"] for e in problem(response)["errors"]}
+    assert fields == {"answers.1.1.2.value", "answers.9.9"}
+    assert session.scalars(select(VerifiedAnswer)).all() == []
+
+
+def test_completing_needs_every_applicable_question_reviewed(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    url = f"/api/v1/submissions/{submitted.id}/verification/complete"
+    saved = put(client, world, submitted, etag, {"1.1.1": {"value": "no"}, "2.1": {"value": []}})
+
+    # 1.1.1 verified "no": 1.1.2 is not applicable and need not be reviewed; 2.2 and 2.3 are missing.
+    refused = client.post(url, headers=world.token(world.verifier))
+    assert refused.status_code == 422
+    assert problem(refused)["missing"] == ["2.2", "2.3"]
+
+    put(client, world, submitted, saved.headers["ETag"], {"2.2": {"value": 10}, "2.3": {"value": None}})
+    done = client.post(url, headers=world.token(world.verifier))
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "completed"
+    assert done.json()["completed_at"] is not None
+
+    later = put(
+        client,
+        world,
+        submitted,
+        done.headers.get("ETag", f'"{done.json()["version"]}"'),
+        {"2.2": {"value": 95}},
+    )
+    assert later.status_code == 409
+
+
+def test_operators_see_the_verification_only_once_released(
+    client: TestClient, session: Session, world: World, submitted: Submission
+) -> None:
+    start(client, world, submitted)
+    url = f"/api/v1/submissions/{submitted.id}/verification"
+    refused = client.get(url, headers=world.token(world.operator))
+    assert refused.status_code == 403
+    assert "not released" in problem(refused)["detail"]
+    assert client.get(url, headers=world.token(world.panelist)).status_code == 200
+    assert client.get(url, headers=world.token(world.other_operator)).status_code == 403
