@@ -25,6 +25,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +42,7 @@ COLUMNS = ("submission_id", "question_code", "value", "has_evidence")
 _DIRECT_TABLE_LIMIT = 1 << 22
 
 IntArray = npt.NDArray[np.int64]
+Ints = npt.NDArray[np.signedinteger[Any]]
 BoolArray = npt.NDArray[np.bool_]
 ObjectArray = npt.NDArray[np.object_]
 
@@ -118,6 +120,8 @@ def score_many(
     compiled = template._compiled
     units = _units(compiled)
     count = len(compiled.questions)
+    aspect_bound = max(units.aspect_maximum)
+    unit_type = np.int32 if aspect_bound < 2**31 else np.int64
 
     ids, sub = _submissions(answers["submission_id"], submission_ids)
     size = len(ids)
@@ -125,71 +129,80 @@ def score_many(
     has_evidence = _bools(answers["has_evidence"])
     rows = len(question)
 
-    cell = sub * count + question
-    cells = np.full(size * count, -1, dtype=np.int64)
-    cells[cell] = np.arange(rows, dtype=np.int64)
-    _check_duplicates(compiled, ids, sub, question, cells[cell] != np.arange(rows))
+    cell = sub * count if size * count < 2**31 else sub.astype(np.int64) * count
+    cell += question
+    row_type = np.int32 if rows < 2**31 else np.int64
+    row_numbers = np.arange(rows, dtype=row_type)
+    cells: Ints = np.full(size * count, -1, dtype=row_type)
+    cells[cell] = row_numbers
+    _check_duplicates(compiled, ids, sub, question, cells[cell] != row_numbers)
+    del row_numbers
 
-    table = _PairTable.build(compiled, units, question, answers["value"], ids, sub)
-    earned = table.units[table.code]
-    earned *= ~table.needs_evidence[table.code] | has_evidence
-    earned_flat = np.zeros(size * count, dtype=np.int64)
-    earned_flat[cell] = earned
-    earned_cells = earned_flat.reshape(size, count)
+    table = _PairTable.build(compiled, units, question, answers["value"], ids, sub, unit_type)
+    earned_flat = np.zeros(size * count, dtype=unit_type)
+    earned_flat[cell] = table.units[table.code] * (~table.needs_evidence[table.code] | has_evidence)
+    earned_cells = cast(Ints, earned_flat.reshape(size, count))
+    del cell
 
-    question_maximum = np.array(units.maximum, dtype=np.int64)
+    aspect_of = np.array([q.aspect for q in compiled.questions], dtype=np.intp)
+    aspect_maximum = np.broadcast_to(
+        np.array(units.aspect_maximum, dtype=np.int64), (size, len(compiled.aspects))
+    )
     conditional = [index for index in compiled.order if compiled.questions[index].condition is not None]
     if conditional:
         applicable = np.ones((size, count), dtype=bool)
-        answer_rows = cells.reshape(size, count)
+        answer_rows: Ints = cells.reshape(size, count)
         for index in conditional:
             condition = compiled.questions[index].condition
             assert condition is not None
             target = condition[0]
             row = answer_rows[:, target]
-            code = np.where(row >= 0, table.code[row], table.missing[target])
+            code = np.full(size, table.missing[target], dtype=np.int64)
+            answered = row >= 0
+            code[answered] = table.code[row[answered]]
             applicable[:, index] = applicable[:, target] & table.matches[index][code]
-        earned_cells *= applicable
-        maximum_cells = applicable * question_maximum
-    else:
-        maximum_cells = np.broadcast_to(question_maximum, (size, count))
+            earned_cells[:, index] *= applicable[:, index]
+        # The maximum an aspect loses through its not-applicable questions.
+        lost = np.zeros((len(conditional), len(compiled.aspects)), dtype=np.int64)
+        for position, index in enumerate(conditional):
+            lost[position, aspect_of[index]] = units.maximum[index]
+        aspect_maximum = aspect_maximum - (~applicable[:, conditional]).astype(np.int64) @ lost
 
     starts = np.array([aspect.questions[0] for aspect in compiled.aspects], dtype=np.intp)
-    aspect_earned = (
-        np.add.reduceat(earned_cells, starts, axis=1) if size else np.zeros((0, len(starts)), np.int64)
-    )
-    aspect_maximum = (
-        np.add.reduceat(maximum_cells, starts, axis=1) if size else np.zeros((0, len(starts)), np.int64)
-    )
+    if size:
+        aspect_earned = np.add.reduceat(earned_cells, starts, axis=1).astype(np.int64)
+    else:
+        aspect_earned = np.zeros((0, len(starts)), dtype=np.int64)
 
-    aspect_cents = _aspect_cents(aspect_earned, aspect_maximum, max(units.aspect_maximum))
+    aspect_cents = _aspect_cents(aspect_earned, aspect_maximum, aspect_bound)
     total_cents = _total_cents(aspect_earned, aspect_maximum, units)
     return _frame(template, ids, total_cents, aspect_cents)
 
 
-def _submissions(column: pd.Series, extra: Iterable[Hashable]) -> tuple[pd.Index, IntArray]:
+def _submissions(column: pd.Series, extra: Iterable[Hashable]) -> tuple[pd.Index, Ints]:
+    """The sorted submission ids, and for each row the position of its submission among them."""
     raw = column.to_numpy()
-    extra_ids = list(extra)
+    extra_ids = list(dict.fromkeys(extra))
     if pd.isna(raw).any():
         raise ValueError("answers have rows without a submission_id")
-    extra_array = np.asarray(extra_ids) if extra_ids else np.zeros(0, dtype=raw.dtype)
-    if np.issubdtype(raw.dtype, np.integer) and (
-        not extra_ids or np.issubdtype(extra_array.dtype, np.integer)
-    ):
-        every = np.concatenate([raw.astype(np.int64), extra_array.astype(np.int64)])
-        if len(every) == 0:
-            return pd.Index(np.zeros(0, dtype=np.int64), name="submission_id"), np.zeros(0, dtype=np.int64)
-        low, high = int(every.min()), int(every.max())
-        if high - low < 4 * len(every) + 1024:
-            present = np.zeros(high - low + 1, dtype=bool)
-            present[every - low] = True
-            rank = np.cumsum(present, dtype=np.int64) - 1
-            ids = np.flatnonzero(present).astype(np.int64) + low
-            return pd.Index(ids, name="submission_id"), rank[raw.astype(np.int64) - low]
+    extra_array = np.asarray(extra_ids) if extra_ids else np.zeros(0, dtype=np.int64)
+    if np.issubdtype(raw.dtype, np.integer) and np.issubdtype(extra_array.dtype, np.integer):
+        if len(raw) + len(extra_array) == 0:
+            return pd.Index(np.zeros(0, dtype=np.int64), name="submission_id"), np.zeros(0, dtype=np.int32)
+        low = min(int(array.min()) for array in (raw, extra_array) if len(array))
+        high = max(int(array.max()) for array in (raw, extra_array) if len(array))
+        offset = min(low, 0)
+        if high - offset < 4 * (len(raw) + len(extra_array)) + 1024:
+            present = np.zeros(high - offset + 1, dtype=bool)
+            present[raw - offset if offset else raw] = True
+            present[extra_array - offset] = True
+            rank = np.cumsum(present, dtype=np.int32 if len(present) < 2**31 else np.int64) - 1
+            ids = np.flatnonzero(present).astype(np.int64) + offset
+            return pd.Index(ids, name="submission_id"), rank[raw - offset if offset else raw]
     codes, uniques = pd.factorize(raw)
     unique_index = pd.Index(uniques)
     if extra_ids:
-        extra_index = pd.Index(list(dict.fromkeys(extra_ids)), dtype=object)
+        extra_index = pd.Index(extra_ids, dtype=object)
         new = extra_index[unique_index.get_indexer(extra_index) < 0]
         if len(new):
             unique_index = unique_index.append(new)
@@ -201,13 +214,13 @@ def _submissions(column: pd.Series, extra: Iterable[Hashable]) -> tuple[pd.Index
     rank[order] = np.arange(len(order), dtype=np.int64)
     ids = unique_index[order]
     ids.name = "submission_id"
-    return ids, rank[codes].astype(np.int64)
+    return ids, cast(Ints, rank[codes])
 
 
-def _question_indexes(compiled: CompiledTemplate, column: pd.Series) -> IntArray:
+def _question_indexes(compiled: CompiledTemplate, column: pd.Series) -> Ints:
     codes, uniques = pd.factorize(column.to_numpy(dtype=object))
     index_of = {question.code: question.index for question in compiled.questions}
-    mapping = np.array([index_of.get(code, -1) for code in uniques] + [-1], dtype=np.int64)
+    mapping = np.array([index_of.get(code, -1) for code in uniques] + [-1], dtype=np.int32)
     unknown = [code for code in uniques if code not in index_of]
     problems = [AnswerProblem(str(code), "question_code", "unknown question code") for code in unknown]
     if (codes < 0).any():
@@ -224,7 +237,7 @@ def _bools(column: pd.Series) -> BoolArray:
 
 
 def _check_duplicates(
-    compiled: CompiledTemplate, ids: pd.Index, sub: IntArray, question: IntArray, duplicate: BoolArray
+    compiled: CompiledTemplate, ids: pd.Index, sub: Ints, question: Ints, duplicate: BoolArray
 ) -> None:
     if not duplicate.any():
         return
@@ -245,9 +258,9 @@ class _PairTable:
     `matches[q]` tells, for a conditional question q, whether a pair satisfies its condition.
     """
 
-    code: IntArray
-    missing: IntArray
-    units: IntArray
+    code: Ints
+    missing: Ints
+    units: Ints
     needs_evidence: BoolArray
     matches: dict[int, BoolArray]
 
@@ -256,10 +269,11 @@ class _PairTable:
         cls,
         compiled: CompiledTemplate,
         units: _Units,
-        question: IntArray,
+        question: Ints,
         values: pd.Series,
         ids: pd.Index,
-        sub: IntArray,
+        sub: Ints,
+        unit_type: type[np.signedinteger[Any]],
     ) -> _PairTable:
         count = len(compiled.questions)
         scored = np.array([q.scored for q in compiled.questions], dtype=bool)[question]
@@ -273,7 +287,11 @@ class _PairTable:
         except TypeError:
             value_codes, uniques = pd.factorize(_tuples(scored_values))
         stride = len(uniques) + 1
-        key = scored_question * stride + (value_codes + 1)
+        key: Ints = value_codes
+        key += 1
+        key += (
+            scored_question * stride if count * stride < 2**31 else scored_question.astype(np.int64) * stride
+        )
 
         if count * stride <= max(_DIRECT_TABLE_LIMIT, 2 * len(key)):
             present = np.zeros(count * stride, dtype=bool)
@@ -284,13 +302,12 @@ class _PairTable:
             missing = np.arange(count, dtype=np.int64) * stride
             size = count * stride
         else:
-            factorized, pairs = pd.factorize(key)
-            scored_code = factorized.astype(np.int64)
+            scored_code, pairs = pd.factorize(key)
             slots = np.arange(len(pairs))
             missing = np.full(count, len(pairs), dtype=np.int64)
             size = len(pairs) + 1
 
-        table_units = np.zeros(size, dtype=np.int64)
+        table_units = np.zeros(size, dtype=unit_type)
         needs_evidence = np.zeros(size, dtype=bool)
         matches = {q.index: np.zeros(size, dtype=bool) for q in compiled.questions if q.condition is not None}
         dependants: dict[int, list[int]] = {}
@@ -338,7 +355,7 @@ def _tuples(values: ObjectArray) -> ObjectArray:
 
 
 def _value_problems(
-    problems: list[tuple[str, str, int]], key: IntArray, ids: pd.Index, sub: IntArray
+    problems: list[tuple[str, str, int]], key: Ints, ids: pd.Index, sub: Ints
 ) -> list[AnswerProblem]:
     result = []
     for code, message, pair in problems:
@@ -365,8 +382,10 @@ def _total_cents(earned: IntArray, maximum: IntArray, units: _Units) -> IntArray
     cents = np.zeros(size, dtype=np.int64)
     if size == 0:
         return cents
-    patterns, group = np.unique(maximum, axis=0, return_inverse=True)
-    group = group.reshape(-1)
+    if maximum.strides[0] == 0:
+        patterns, group = maximum[:1], np.zeros(size, dtype=np.intp)
+    else:
+        patterns, group = _patterns(maximum, units.aspect_maximum)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(len(patterns) + 1))
     for number, pattern in enumerate(patterns.tolist()):
@@ -382,14 +401,29 @@ def _total_cents(earned: IntArray, maximum: IntArray, units: _Units) -> IntArray
         divisor = math.gcd(weight * lcm, *coefficients)
         coefficients = [c // divisor for c in coefficients]
         scale = weight * lcm // divisor
-        block = earned[members]
+        block = earned if len(patterns) == 1 else earned[members]
         if 20001 * scale < INT64_LIMIT:
             numerator = block @ np.array(coefficients, dtype=np.int64)
-            cents[members] = (20000 * numerator + scale) // (2 * scale)
+            result = (20000 * numerator + scale) // (2 * scale)
         else:
             numerator_objects = block.astype(object) @ np.array(coefficients, dtype=object)
-            cents[members] = ((20000 * numerator_objects + scale) // (2 * scale)).astype(np.int64)
+            result = ((20000 * numerator_objects + scale) // (2 * scale)).astype(np.int64)
+        if len(patterns) == 1:
+            cents = result
+        else:
+            cents[members] = result
     return cents
+
+
+def _patterns(maximum: IntArray, bounds: tuple[int, ...]) -> tuple[IntArray, npt.NDArray[np.intp]]:
+    """The distinct rows of `maximum` and, for each row, the number of its pattern."""
+    radix = [math.prod(bound + 1 for bound in bounds[:a]) for a in range(len(bounds))]
+    if math.prod(bound + 1 for bound in bounds) < INT64_LIMIT:
+        keys = maximum @ np.array(radix, dtype=np.int64)
+        _, first, group = np.unique(keys, return_index=True, return_inverse=True)
+        return maximum[first], group.reshape(-1)
+    patterns, group = np.unique(maximum, axis=0, return_inverse=True)
+    return patterns, group.reshape(-1)
 
 
 def _frame(template: Template, ids: pd.Index, total: IntArray, aspects: IntArray) -> pd.DataFrame:

@@ -168,7 +168,7 @@ class Option(BaseModel):
 
 
 def _one_or_many(value: object) -> object:
-    return (value,) if isinstance(value, str) else value
+    return value if isinstance(value, list | tuple) else (value,)
 
 
 class Condition(BaseModel):
@@ -509,10 +509,14 @@ def _path(loc: Sequence[int | str]) -> str:
 
 
 def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    errors = exc.errors(include_url=False)
+    failed = {error["loc"][:prefix] for error in errors for prefix in range(len(error["loc"]))}
     problems = []
-    for error in exc.errors(include_url=False):
+    for error in errors:
         loc = error["loc"]
         kind = error["type"]
+        if kind == "too_short" and loc in failed:
+            continue  # a list whose items failed looks empty to pydantic: the items' own errors say why
         if kind == "extra_forbidden":
             key = str(loc[-1]) if loc else ""
             close = difflib.get_close_matches(key, _FIELD_NAMES, n=1)
@@ -520,8 +524,11 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
             message = f"unknown key '{key}'{hint}"
         elif kind == "missing":
             message = "required key is missing"
+        elif kind == "string_type" and isinstance(error["input"], bool):
+            written = "true" if error["input"] else "false"
+            message = f"must be a string, but YAML read the boolean {written}: write it in quotes"
         elif kind == "string_type" and isinstance(error["input"], int | float | Decimal):
-            message = f'must be a string: write it in quotes ("{error["input"]}")'
+            message = f"must be a string, but YAML read the number {error['input']}: write it in quotes"
         elif kind == "string_pattern_mismatch":
             message = _pattern_message(str(error.get("ctx", {}).get("pattern", "")), error["input"])
         else:
