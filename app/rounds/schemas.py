@@ -1,0 +1,192 @@
+"""API schemas of rounds: window, templates per category, invitations, status, stages, gate, extensions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+RoundStatus = Literal["draft", "open", "closed", "verification", "objection", "stages", "final", "published"]
+StageKind = Literal["presentation", "site_visit", "interview"]
+MissingStagePolicy = Literal["zero", "saq_only"]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            "a time without a UTC offset is ambiguous: give one, e.g. 2025-08-31T23:59:00+07:00 for 23:59 WIB"
+        )
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_aware)]
+Weight = Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=3)]
+GateScore = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
+
+
+class RoundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=2000, le=2100, examples=[2025])
+    title: Title = Field(examples=["Monev KIP 2025"])
+    saq_opens_at: Instant = Field(description="ISO 8601 with offset.", examples=["2025-08-01T00:00:00+07:00"])
+    saq_closes_at: Instant = Field(
+        description="ISO 8601 with offset.", examples=["2025-08-31T23:59:00+07:00"]
+    )
+    objection_opens_at: Instant | None = None
+    objection_closes_at: Instant | None = None
+    gate_min_score: GateScore | None = Field(default=None, description="Minimum verified SAQ score to go on.")
+    gate_top_n: int | None = Field(default=None, ge=1, description="Only the top N per category go on.")
+    missing_stage_policy: MissingStagePolicy = Field(
+        default="zero",
+        description="A body that did not reach a stage: 0 for it (zero) or its SAQ score only.",
+    )
+
+
+class RoundPatch(BaseModel):
+    """Only the fields sent change. `null` clears the objection dates and the gate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year: int | None = Field(default=None, ge=2000, le=2100)
+    title: Title | None = None
+    saq_opens_at: Instant | None = None
+    saq_closes_at: Instant | None = None
+    objection_opens_at: Instant | None = None
+    objection_closes_at: Instant | None = None
+    gate_min_score: GateScore | None = None
+    gate_top_n: int | None = Field(default=None, ge=1)
+    missing_stage_policy: MissingStagePolicy | None = None
+
+
+class TemplateRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(examples=["kip-saq-kelurahan"])
+    version: str = Field(examples=["2025.1"])
+
+
+class RoundTemplateOut(BaseModel):
+    category: str
+    template_version_id: int
+    key: str
+    version: str
+    title: str
+
+
+class StageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code = Field(examples=["presentasi"])
+    kind: StageKind
+    title: Title = Field(examples=["Presentasi / Uji Publik"])
+    weight: Weight = Field(examples=[30])
+    aggregation: Literal["mean"] = Field(default="mean", description="How the panel's scores combine.")
+
+
+class StagesIn(BaseModel):
+    """The weights of the SAQ and of every later stage; together they sum to exactly 100."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    saq_weight: Weight = Field(examples=[70])
+    stages: list[StageIn] = Field(default_factory=list, max_length=20)
+
+
+class StageOut(BaseModel):
+    id: int
+    code: str
+    kind: str
+    title: str
+    weight: str = Field(examples=["30"])
+    aggregation: str
+    position: int
+
+
+class RoundOut(BaseModel):
+    """A round. Instants are UTC ISO 8601; each has a `_local` rendering in the commission's time zone."""
+
+    id: int
+    commission_id: int
+    year: int
+    title: str
+    status: str
+    timezone: str = Field(examples=["Asia/Jakarta"])
+    saq_opens_at: datetime
+    saq_opens_at_local: str = Field(examples=["2025-08-01 00:00 WIB"])
+    saq_closes_at: datetime
+    saq_closes_at_local: str = Field(examples=["2025-08-31 23:59 WIB"])
+    objection_opens_at: datetime | None
+    objection_opens_at_local: str | None
+    objection_closes_at: datetime | None
+    objection_closes_at_local: str | None
+    saq_weight: str = Field(examples=["70"])
+    stages: list[StageOut]
+    gate_min_score: str | None = Field(examples=["65.00"])
+    gate_top_n: int | None
+    missing_stage_policy: str
+    templates: list[RoundTemplateOut]
+    your_closes_at: datetime | None = Field(
+        default=None, description="For a body's operator: the deadline for that body, with its extensions."
+    )
+    your_closes_at_local: str | None = None
+    created_at: datetime
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: RoundStatus
+
+
+class InvitationsIn(BaseModel):
+    """Either `body_ids` or `category_codes` (every active body of those categories)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body_ids: list[int] | None = Field(default=None, min_length=1, max_length=100_000)
+    category_codes: list[str] | None = Field(default=None, min_length=1, max_length=200)
+
+
+class InvitationsResultOut(BaseModel):
+    invited: int = Field(description="Bodies newly invited by this request.")
+    already_invited: int
+    body_ids: list[int] = Field(description="The bodies newly invited.")
+
+
+class InvitationOut(BaseModel):
+    body_id: int
+    name: str
+    category: str
+    region_code: str | None
+    active: bool
+    invited_at: datetime
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    closes_at: Instant = Field(examples=["2025-09-07T23:59:00+07:00"])
+    scope: Literal["round", "categories", "bodies"]
+    category_codes: list[str] = Field(default_factory=list, max_length=200)
+    body_ids: list[int] = Field(default_factory=list, max_length=100_000)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] = Field(
+        examples=["Keputusan Rapat Pleno KI DKI Jakarta tanggal 29 Agustus 2025"]
+    )
+
+
+class ExtensionOut(BaseModel):
+    id: int
+    closes_at: datetime
+    closes_at_local: str
+    scope: str
+    category_codes: list[str]
+    body_ids: list[int]
+    reason: str
+    decided_by_id: int | None
+    decided_by: str | None
+    created_at: datetime
