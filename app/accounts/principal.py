@@ -23,10 +23,10 @@ class Principal:
     label: str
     account_id: int | None = None
     api_key_id: int | None = None
-    # The login token this request came with (so logout can revoke exactly it).
-    token_id: int | None = None
     commission_id: int | None = None
     body_id: int | None = None
+    # The login token this request came with (so logout can revoke exactly it).
+    token_id: int | None = None
 
     @property
     def is_system_admin(self) -> bool:

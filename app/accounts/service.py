@@ -338,7 +338,9 @@ def update_account(
         new["body_id"] = changes["body_id"]
     elif "role" in changes and new_role is not Role.operator:
         new["body_id"] = None  # leaving the operator role leaves the body
-    if "role" in changes or "body_id" in changes:
+    if "role" in changes and (new_role is Role.system_admin) != (account.role == Role.system_admin.value):
+        problems.add("role", "a system administrator and a commission account cannot turn into each other")
+    elif "role" in changes or "body_id" in changes:
         _check_placement(
             session,
             problems,

@@ -362,3 +362,24 @@ def test_the_commission_of_an_account_is_not_patchable_and_nulls_are_refused(
     headers = world.token(world.admin)
     assert fields(patch(client, world.verifier, headers, commission_id=1)) == ["commission_id"]
     assert fields(patch(client, world.verifier, headers, name=None)) == ["name"]
+
+
+def test_a_system_admin_and_a_commission_account_do_not_turn_into_each_other(
+    client: TestClient, world: World
+) -> None:
+    headers = world.token(world.system_admin)
+    other_system_admin = make_account(world.session, "system_admin")
+    demoted = patch(client, other_system_admin, headers, role="commission_admin")
+    promoted = patch(client, world.admin, headers, role="system_admin")
+    assert demoted.status_code == promoted.status_code == 422
+    assert fields(demoted) == fields(promoted) == ["role"]
+
+
+def test_the_account_list_filters_on_active(client: TestClient, world: World) -> None:
+    headers = world.token(world.admin)
+    assert patch(client, world.panelist, headers, active=False).status_code == 200
+    inactive = client.get(ACCOUNTS, params={"active": "false"}, headers=headers).json()["items"]
+    active = client.get(ACCOUNTS, params={"active": "true"}, headers=headers).json()["items"]
+    assert [a["id"] for a in inactive] == [world.panelist.id]
+    assert world.panelist.id not in {a["id"] for a in active}
+    assert world.admin.id in {a["id"] for a in active}
