@@ -1,5 +1,117 @@
+"""Results: live final scores (administrators), publication revisions, rankings (members and public) and
+each body's year-over-year history."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.accounts.deps import CurrentPrincipal
+from app.db.session import SessionDep
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParamsDep
+from app.results import publication as publishing
+from app.results import service
+from app.results.schemas import HistoryOut, LiveResultsOut, PublicationOut, PublishIn, RankingOut
 
 router = APIRouter(tags=["results"])
+
+Category = Annotated[
+    str, Query(min_length=1, max_length=64, description="Body category code, e.g. kelurahan.")
+]
+Revision = Annotated[int | None, Query(ge=1, description="A published revision; the latest by default.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1 to 500).")]
+Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page.")]
+
+
+@router.get("/rounds/{round_id}/results")
+def live_results(
+    round_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageParamsDep,
+    category: Annotated[str | None, Query(max_length=64, description="Only this body category.")] = None,
+) -> LiveResultsOut:
+    """The round's final scores computed now, unpublished (commission administrators only).
+
+    Per body: the verified SAQ score, each stage score (the mean of its judges), whether it passed the gate,
+    the final score (published stage scores x the round's weights, half-up to 2 decimals once), the band
+    and the rank in its category. A body that did not pass the gate gets the round's missing-stage policy:
+    ``zero`` (the stages it missed count 0) or ``saq_only`` (its final score is its verified SAQ score).
+    ``incomplete`` names what still blocks publication."""
+    return publishing.live_results_view(
+        session=session, round_id=round_id, by=principal, category=category, params=page
+    )
+
+
+@router.post("/rounds/{round_id}/publish", status_code=201)
+def publish(
+    round_id: int, payload: PublishIn, session: SessionDep, principal: CurrentPrincipal
+) -> PublicationOut:
+    """Publish the round's results (commission administrators): freeze scores, bands and ranks as a new
+    revision with a reason. The first publication needs the round to be ``final`` and moves it to
+    ``published``; publishing again records a correction as the next revision, and is refused (409) when
+    nothing changed. Refused (409, listing ``incomplete``) while a result is incomplete."""
+    row = publishing.publish(session=session, round_id=round_id, by=principal, reason=payload.reason)
+    return service.publication_out(row)
+
+
+@router.get("/rounds/{round_id}/publications")
+def list_publications(
+    round_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+) -> Page[PublicationOut]:
+    """The round's published revisions, oldest first: when, by whom, why, with which weights."""
+    return service.publications(session=session, round_id=round_id, by=principal, params=page)
+
+
+@router.get("/rounds/{round_id}/rankings")
+def rankings(
+    round_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    category: Category,
+    revision: Revision = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> RankingOut:
+    """A category's published ranking (members of the commission): standard competition ranks by final
+    score (1, 2, 2, 4), then the bodies that did not take part. The first page carries the band counts
+    (with ``tidak_mengikuti``) and the category's participation. 404 until the round is published."""
+    return service.rankings(
+        session=session,
+        round_id=round_id,
+        by=principal,
+        category=category,
+        revision=revision,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/public/rounds/{round_id}/rankings")
+def public_rankings(
+    round_id: int,
+    session: SessionDep,
+    category: Category,
+    revision: Revision = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> RankingOut:
+    """PUBLIC, no login: a category's published ranking, read-only, for integrators and the press. The same
+    figures as the members' endpoint; 404 until the round is published."""
+    return service.rankings(
+        session=session,
+        round_id=round_id,
+        by=None,
+        category=category,
+        revision=revision,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/bodies/{body_id}/history")
+def body_history(body_id: int, session: SessionDep, principal: CurrentPrincipal) -> HistoryOut:
+    """A body's published final scores and bands in its commission's rounds, oldest first, each with the
+    change from the previous one (score difference and bands moved, e.g. "-2 bands")."""
+    return service.history(session=session, body_id=body_id, by=principal)

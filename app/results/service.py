@@ -32,14 +32,19 @@ revision unless a revision is asked for.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.accounts import policy
+from app.accounts.principal import Principal
 from app.db.models import (
     Account,
     BodyCategory,
@@ -53,8 +58,21 @@ from app.db.models import (
     TemplateVersion,
     Verification,
 )
-from app.errors import NotFound
+from app.errors import FieldProblem, InvalidInput, NotFound
+from app.pagination import Page, PageParams, paginate
 from app.questionnaires.service import parsed
+from app.results.schemas import (
+    NOT_PARTICIPATING_LABEL,
+    BandCount,
+    CategoryRef,
+    HistoryEntryOut,
+    HistoryOut,
+    ParticipationOut,
+    PublicationOut,
+    RankingItem,
+    RankingOut,
+    RankingSummary,
+)
 
 SAQ = "saq"
 NOT_PARTICIPATING = "tidak_mengikuti"
@@ -120,9 +138,12 @@ class ParticipationRow:
         )
 
 
-def participation(*, session: Session, round_: Round) -> list[ParticipationRow]:
-    """Participation per body category of the round, ordered by category code. Categories with no invited
-    body are left out. Live figures (not a publication): invitations and submissions as they are now."""
+def participation(
+    *, session: Session, round_: Round, category_id: int | None = None
+) -> list[ParticipationRow]:
+    """Participation per body category of the round (or of one category), ordered by category code.
+    Categories with no invited body are left out. Live figures (not a publication): invitations, accounts
+    and submissions as they are now."""
     has_operator = exists().where(
         Account.body_id == Invitation.body_id, Account.role == "operator", Account.active.is_(True)
     )
@@ -151,6 +172,8 @@ def participation(*, session: Session, round_: Round) -> list[ParticipationRow]:
         .group_by(BodyCategory.id, BodyCategory.code, BodyCategory.name)
         .order_by(BodyCategory.code)
     )
+    if category_id is not None:
+        stmt = stmt.where(PublicBody.category_id == category_id)
     return [
         ParticipationRow.of(
             category_id=cid,
@@ -231,6 +254,7 @@ class ResultRow:
     final_score: Decimal | None = None
     band: str | None = None
     rank: int | None = None
+    result_id: int = 0
 
 
 def _decimals(raw: Mapping[str, str] | None) -> dict[str, Decimal]:
@@ -255,6 +279,7 @@ def _result_row(pub: Publication, res: PublishedResult, body: PublicBody, cat: B
         final_score=res.final_score,
         band=res.band,
         rank=res.rank,
+        result_id=res.id,
     )
 
 
@@ -281,6 +306,73 @@ def iter_published_results(
         stmt = stmt.where(PublishedResult.category_id == category_id)
     for res, body, cat in session.execute(stmt):
         yield _result_row(publication, res, body, cat)
+
+
+@dataclass(frozen=True)
+class RankingPage:
+    rows: list[ResultRow]
+    next_cursor: str | None
+
+
+def _encode(rank: int | None, result_id: int) -> str:
+    text = f"n:{result_id}" if rank is None else f"r:{rank}:{result_id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[int | None, int]:
+    bad = InvalidInput(
+        "The cursor is not valid.", errors=[FieldProblem("cursor", "not a cursor from this API")]
+    )
+    try:
+        text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")).decode("ascii")
+    except (binascii.Error, UnicodeError) as exc:
+        raise bad from exc
+    parts = text.split(":")
+    if parts[0] == "n" and len(parts) == 2 and parts[1].isdigit():
+        return None, int(parts[1])
+    if parts[0] == "r" and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    raise bad
+
+
+def ranking_page(
+    *, session: Session, publication: Publication, category_id: int, limit: int, cursor: str | None
+) -> RankingPage:
+    """One page of a category's ranking in a publication: ranked bodies by rank (ties in published order,
+    which is by body name), then the bodies that did not take part. Keyset pagination on (rank, row id),
+    served by the index on (publication_id, category_id, rank)."""
+    base = (
+        select(PublishedResult, PublicBody, BodyCategory)
+        .join(PublicBody, PublicBody.id == PublishedResult.body_id)
+        .join(BodyCategory, BodyCategory.id == PublishedResult.category_id)
+        .where(PublishedResult.publication_id == publication.id, PublishedResult.category_id == category_id)
+    )
+    after = _decode(cursor) if cursor else None
+    want = limit + 1
+    rows: list[Any] = []
+    if after is None or after[0] is not None:
+        ranked = base.where(PublishedResult.rank.is_not(None))
+        if after is not None:
+            rank, last_id = after
+            ranked = ranked.where(
+                PublishedResult.rank >= rank,
+                or_(PublishedResult.rank > rank, PublishedResult.id > last_id),
+            )
+        rows = list(
+            session.execute(ranked.order_by(PublishedResult.rank, PublishedResult.id).limit(want)).all()
+        )
+    if len(rows) < want:
+        unranked = base.where(PublishedResult.rank.is_(None))
+        if after is not None and after[0] is None:
+            unranked = unranked.where(PublishedResult.id > after[1])
+        rows += session.execute(unranked.order_by(PublishedResult.id).limit(want - len(rows))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [_result_row(publication, res, body, cat) for res, body, cat in rows]
+    last = items[-1] if items else None
+    return RankingPage(
+        rows=items, next_cursor=_encode(last.rank, last.result_id) if more and last is not None else None
+    )
 
 
 @dataclass(frozen=True)
@@ -449,4 +541,163 @@ def took_part(submission: Submission | None, verification: Verification | None) 
         return False
     return submission.status == "submitted" or (
         verification is not None and verification.status == "completed"
+    )
+
+
+# --- API views ---------------------------------------------------------------------------------------------
+
+
+def _category(session: Session, round_: Round, code: str) -> BodyCategory:
+    category = session.scalar(
+        select(BodyCategory).where(
+            BodyCategory.commission_id == round_.commission_id, BodyCategory.code == code
+        )
+    )
+    if category is None:
+        raise NotFound(f"no body category {code!r} in this commission")
+    return category
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def rankings(
+    *,
+    session: Session,
+    round_id: int,
+    by: Principal | None,
+    category: str,
+    revision: int | None,
+    limit: int,
+    cursor: str | None,
+) -> RankingOut:
+    """A category's published ranking (``by`` None: the public endpoint). 404 while the round is
+    unpublished, for everybody."""
+    round_ = get_round(session=session, round_id=round_id)
+    if by is not None:
+        policy.ensure_member(by, round_.commission_id)
+    publication = publication_revision(session=session, round_=round_, revision=revision)
+    cat = _category(session, round_, category)
+    page = ranking_page(
+        session=session, publication=publication, category_id=cat.id, limit=limit, cursor=cursor
+    )
+    labels = band_labels(session=session, round_id=round_.id)
+    summary = None
+    if cursor is None:
+        counts = band_counts(session=session, publication=publication, category_id=cat.id)
+        row = counts[0] if counts else None
+        band_list = [
+            BandCount(code=code, label=label, count=row.counts.get(code, 0) if row else 0)
+            for code, label in labels.items()
+        ]
+        band_list.append(
+            BandCount(
+                code=NOT_PARTICIPATING,
+                label=NOT_PARTICIPATING_LABEL,
+                count=row.not_participating if row else 0,
+            )
+        )
+        rows = participation(session=session, round_=round_, category_id=cat.id)
+        summary = RankingSummary(
+            band_counts=band_list,
+            participation=ParticipationOut(
+                category=rows[0].category_code,
+                invited=rows[0].invited,
+                registered=rows[0].registered,
+                submitted=rows[0].submitted,
+                verified=rows[0].verified,
+                registered_pct=str(rows[0].registered_pct),
+                submitted_pct=str(rows[0].submitted_pct),
+                verified_pct=str(rows[0].verified_pct),
+            )
+            if rows
+            else None,
+        )
+    return RankingOut(
+        round_id=round_.id,
+        round_title=round_.title,
+        year=round_.year,
+        revision=publication.revision,
+        published_at=publication.created_at,
+        stage_weights=dict(publication.stage_weights),
+        category=CategoryRef(code=cat.code, name=cat.name),
+        summary=summary,
+        items=[
+            RankingItem(
+                rank=r.rank,
+                body_id=r.body_id,
+                body_name=r.body_name,
+                region_code=r.region_code,
+                participating=r.participating,
+                self_score=_text(r.self_score),
+                verified_score=_text(r.verified_score),
+                stage_scores={k: str(v) for k, v in r.stage_scores.items()},
+                final_score=_text(r.final_score),
+                band=r.band,
+                band_label=labels.get(r.band, r.band) if r.band else NOT_PARTICIPATING_LABEL,
+            )
+            for r in page.rows
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+def publications(
+    *, session: Session, round_id: int, by: Principal, params: PageParams
+) -> Page[PublicationOut]:
+    """The round's published revisions, oldest first."""
+    round_ = get_round(session=session, round_id=round_id)
+    policy.ensure_member(by, round_.commission_id)
+    stmt = select(Publication).where(Publication.round_id == round_.id)
+    return paginate(session=session, stmt=stmt, id_column=Publication.id, params=params).map(publication_out)
+
+
+def publication_out(row: Publication) -> PublicationOut:
+    return PublicationOut(
+        id=row.id,
+        round_id=row.round_id,
+        revision=row.revision,
+        reason=row.reason,
+        published_by_id=row.published_by_id,
+        published_at=row.created_at,
+        stage_weights=dict(row.stage_weights),
+    )
+
+
+def _bands_text(change: int | None) -> str | None:
+    if change is None:
+        return None
+    if change == 0:
+        return "same band"
+    unit = "band" if abs(change) == 1 else "bands"
+    return f"{change:+d} {unit}"
+
+
+def history(*, session: Session, body_id: int, by: Principal) -> HistoryOut:
+    """The body's published results over the years, with the change from one published round to the next."""
+    body = session.get(PublicBody, body_id)
+    if body is None:
+        raise NotFound(f"public body {body_id} does not exist")
+    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id)
+    return HistoryOut(
+        body_id=body.id,
+        body_name=body.name,
+        entries=[
+            HistoryEntryOut(
+                round_id=e.round_id,
+                year=e.year,
+                title=e.title,
+                revision=e.revision,
+                published_at=e.published_at,
+                participating=e.participating,
+                final_score=_text(e.final_score),
+                band=e.band,
+                rank=e.rank,
+                score_change=_text(e.score_change),
+                band_change=e.band_change,
+                band_change_text=_bands_text(e.band_change),
+            )
+            for e in body_history(session=session, body=body)
+        ],
     )

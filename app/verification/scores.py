@@ -21,7 +21,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
-from app.db.models import Answer, EvidenceFile, Objection, VerifiedAnswer
+from app.db.models import (
+    Answer,
+    EvidenceFile,
+    Objection,
+    PublicBody,
+    Submission,
+    TemplateVersion,
+    Verification,
+    VerifiedAnswer,
+)
+from app.questionnaires.service import parsed
 from app.submissions.service import FILE_EVIDENCE_PREFIX, scoring_answers
 
 CHUNK = 500
@@ -121,3 +131,67 @@ def self_card(template: scoring.Template, data: AnswerData) -> scoring.ScoreCard
 
 def verified_card(template: scoring.Template, data: AnswerData) -> scoring.ScoreCard:
     return scoring.score(template, verified_answers(template, data))
+
+
+@dataclass(frozen=True)
+class BodyCards:
+    """One submission of a round scored both ways, with where its verification stands."""
+
+    submission_id: int
+    body_id: int
+    category_id: int
+    took_part: bool
+    verification_status: str | None
+    template: scoring.Template
+    self_card: scoring.ScoreCard
+    verified_card: scoring.ScoreCard
+
+    @property
+    def verified(self) -> bool:
+        return self.verification_status == "completed"
+
+
+def round_cards(
+    *, session: Session, round_id: int, category_id: int | None = None, body_ids: Iterable[int] | None = None
+) -> dict[int, BodyCards]:
+    """Every submission of the round (or of one category, or of some bodies) scored self-assessed and
+    verified, keyed by body id."""
+    stmt = (
+        select(
+            Submission.id,
+            Submission.body_id,
+            Submission.status,
+            Submission.template_version_id,
+            PublicBody.category_id,
+            Verification.id,
+            Verification.status,
+        )
+        .join(PublicBody, PublicBody.id == Submission.body_id)
+        .outerjoin(Verification, Verification.submission_id == Submission.id)
+        .where(Submission.round_id == round_id)
+    )
+    if category_id is not None:
+        stmt = stmt.where(PublicBody.category_id == category_id)
+    if body_ids is not None:
+        stmt = stmt.where(Submission.body_id.in_(list(body_ids)))
+    rows = session.execute(stmt).all()
+    data = load_answer_data(session=session, submissions=[(r[0], r[5]) for r in rows])
+    templates: dict[int, scoring.Template] = {}
+    cards: dict[int, BodyCards] = {}
+    for sid, body_id, status, version_id, category, _vid, vstatus in rows:
+        template = templates.get(version_id)
+        if template is None:
+            row = session.get(TemplateVersion, version_id)
+            assert row is not None
+            template = templates[version_id] = parsed(row)
+        cards[body_id] = BodyCards(
+            submission_id=sid,
+            body_id=body_id,
+            category_id=category,
+            took_part=status == "submitted" or vstatus == "completed",
+            verification_status=vstatus,
+            template=template,
+            self_card=self_card(template, data[sid]),
+            verified_card=verified_card(template, data[sid]),
+        )
+    return cards

@@ -1,0 +1,371 @@
+"""Final scores of a round, computed live, and their publication as frozen revisions.
+
+The final score (``scoring.final_score``) is the sum of the published stage scores x the round's weights
+(``"saq"``: the verified SAQ score with ``round.saq_weight``; each later stage with its weight), published
+once. A body that took part but did not pass the gate keeps the score the round's ``missing_stage_policy``
+gives it: ``zero`` (each stage it did not reach counts 0) or ``saq_only`` (its final score is its verified
+SAQ score). A body that passed the gate needs a score for every stage; until then its result is
+incomplete and the round cannot be published. A body that did not take part (tidak mengikuti) gets no
+score, band or rank.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+import scoring
+from app.accounts import policy
+from app.accounts.principal import Principal
+from app.audit.service import record
+from app.db.models import (
+    BodyCategory,
+    Invitation,
+    Publication,
+    PublicBody,
+    PublishedResult,
+    Round,
+    RoundTemplate,
+    Stage,
+    TemplateVersion,
+)
+from app.errors import Conflict, NotFound
+from app.pagination import PageParams, encode_cursor
+from app.questionnaires.service import parsed
+from app.results.schemas import LiveResultOut, LiveResultsOut
+from app.results.service import SAQ, latest_publication
+from app.rounds.service import change_status
+from app.stages.service import competition_ranks, gate_results, round_stage_scores
+from app.verification.scores import round_cards
+
+PUBLISHABLE = frozenset({"final", "published"})
+
+
+@dataclass
+class LiveResult:
+    """One invited body's result as it stands now (not published)."""
+
+    body_id: int
+    body_name: str
+    region_code: str | None
+    category_id: int
+    category_code: str
+    participating: bool
+    verification_status: str | None = None
+    self_score: Decimal | None = None
+    verified_score: Decimal | None = None
+    aspect_scores: dict[str, Decimal] = field(default_factory=dict)
+    passed_gate: bool | None = None
+    stage_scores: dict[str, Decimal] = field(default_factory=dict)
+    missing_stages: list[str] = field(default_factory=list)
+    final_score: Decimal | None = None
+    band: str | None = None
+    rank: int | None = None
+    incomplete: str | None = None
+
+
+def weights_of(session: Session, round_: Round) -> dict[str, Decimal]:
+    """The weights of the final score: ``"saq"`` first, then each later stage by position."""
+    weights = {SAQ: Decimal(round_.saq_weight)}
+    for stage in session.scalars(
+        select(Stage).where(Stage.round_id == round_.id).order_by(Stage.position, Stage.id)
+    ):
+        weights[stage.code] = Decimal(stage.weight)
+    return weights
+
+
+def plain(value: Decimal) -> str:
+    """A weight as published: ``70`` for 70.000, ``12.5`` for 12.500."""
+    return format(value.normalize(), "f")
+
+
+def _bands_by_category(session: Session, round_: Round) -> dict[int, tuple[scoring.Band, ...]]:
+    rows = session.execute(
+        select(RoundTemplate.category_id, TemplateVersion)
+        .join(TemplateVersion, TemplateVersion.id == RoundTemplate.template_version_id)
+        .where(RoundTemplate.round_id == round_.id)
+    ).all()
+    return {category_id: parsed(version).bands for category_id, version in rows}
+
+
+def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
+    """Every invited body's result computed now, ordered by category code, rank (unranked last), body name."""
+    weights = weights_of(session, round_)
+    later = [code for code in weights if code != SAQ]
+    bodies = session.execute(
+        select(PublicBody, BodyCategory)
+        .join(Invitation, Invitation.body_id == PublicBody.id)
+        .join(BodyCategory, BodyCategory.id == PublicBody.category_id)
+        .where(Invitation.round_id == round_.id)
+    ).all()
+    cards = round_cards(session=session, round_id=round_.id)
+    gates = gate_results(session=session, round_=round_, cards=cards, body_ids=[b.id for b, _ in bodies])
+    _, stage_scores = round_stage_scores(session=session, round_=round_)
+    bands = _bands_by_category(session, round_)
+    results: list[LiveResult] = []
+    for body, category in bodies:
+        card = cards.get(body.id)
+        result = LiveResult(
+            body_id=body.id,
+            body_name=body.name,
+            region_code=body.region_code,
+            category_id=category.id,
+            category_code=category.code,
+            participating=card is not None and card.took_part,
+        )
+        results.append(result)
+        if card is None or not card.took_part:
+            continue
+        result.verification_status = card.verification_status
+        result.self_score = card.self_card.score
+        if not card.verified:
+            result.incomplete = "verification not completed"
+            continue
+        verified = card.verified_card
+        result.verified_score = verified.score
+        result.aspect_scores = {a.code: a.score for a in verified.aspects if a.score is not None}
+        gate = gates[body.id]
+        result.passed_gate = gate.passes
+        reached = stage_scores.get(body.id, {})
+        result.stage_scores = {SAQ: verified.score} | {
+            code: reached[code] for code in later if code in reached
+        }
+        result.missing_stages = [code for code in later if code not in reached]
+        if gate.passes and result.missing_stages:
+            result.incomplete = f"no panel score yet for {', '.join(result.missing_stages)}"
+            continue
+        if not gate.passes and round_.missing_stage_policy == "saq_only" and later:
+            result.final_score = scoring.final_score({SAQ: verified.score}, {SAQ: Decimal(100)})
+        else:
+            figures = {code: result.stage_scores.get(code, Decimal(0)) for code in weights}
+            result.final_score = scoring.final_score(figures, weights)
+        result.band = scoring.band_for(bands[category.id], result.final_score).code
+    _rank(results)
+    results.sort(key=lambda r: (r.category_code, r.rank is None, r.rank or 0, r.body_name, r.body_id))
+    return results
+
+
+def _rank(results: list[LiveResult]) -> None:
+    by_category: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for r in results:
+        if r.final_score is not None:
+            by_category[r.category_id][r.body_id] = r.final_score
+    ranks: dict[int, int] = {}
+    for scores in by_category.values():
+        ranks.update(competition_ranks(scores))
+    for r in results:
+        r.rank = ranks.get(r.body_id)
+
+
+def get_round_for_results(session: Session, round_id: int) -> Round:
+    round_ = session.get(Round, round_id)
+    if round_ is None:
+        raise NotFound(f"round {round_id} does not exist")
+    return round_
+
+
+def results_for_admin(*, session: Session, round_id: int, by: Principal) -> tuple[Round, list[LiveResult]]:
+    round_ = get_round_for_results(session, round_id)
+    policy.ensure_admin(by, round_.commission_id)
+    return round_, live_results(session=session, round_=round_)
+
+
+def _snapshot(result: LiveResult) -> dict[str, Any]:
+    def text(values: dict[str, Decimal]) -> dict[str, str]:
+        return {k: str(v) for k, v in values.items()}
+
+    if not result.participating:
+        return {
+            "body_id": result.body_id,
+            "category_id": result.category_id,
+            "participating": False,
+            "self_score": None,
+            "verified_score": None,
+            "stage_scores": {},
+            "aspect_scores": {},
+            "final_score": None,
+            "band": None,
+            "rank": None,
+        }
+    return {
+        "body_id": result.body_id,
+        "category_id": result.category_id,
+        "participating": True,
+        "self_score": result.self_score,
+        "verified_score": result.verified_score,
+        "stage_scores": text(result.stage_scores),
+        "aspect_scores": text(result.aspect_scores),
+        "final_score": result.final_score,
+        "band": result.band,
+        "rank": result.rank,
+    }
+
+
+def _comparable(row: dict[str, Any]) -> tuple[Any, ...]:
+    def dec(value: Any) -> Any:
+        return None if value is None else Decimal(value)
+
+    return (
+        row["body_id"],
+        row["category_id"],
+        row["participating"],
+        dec(row["self_score"]),
+        dec(row["verified_score"]),
+        tuple(sorted((k, Decimal(v)) for k, v in (row["stage_scores"] or {}).items())),
+        tuple(sorted((k, Decimal(v)) for k, v in (row["aspect_scores"] or {}).items())),
+        dec(row["final_score"]),
+        row["band"],
+        row["rank"],
+    )
+
+
+def _published_rows(session: Session, publication: Publication) -> set[tuple[Any, ...]]:
+    rows = session.scalars(select(PublishedResult).where(PublishedResult.publication_id == publication.id))
+    return {
+        _comparable(
+            {
+                "body_id": r.body_id,
+                "category_id": r.category_id,
+                "participating": r.participating,
+                "self_score": r.self_score,
+                "verified_score": r.verified_score,
+                "stage_scores": r.stage_scores,
+                "aspect_scores": r.aspect_scores,
+                "final_score": r.final_score,
+                "band": r.band,
+                "rank": r.rank,
+            }
+        )
+        for r in rows
+    }
+
+
+def publish(
+    *, session: Session, round_id: int, by: Principal, reason: str, now: datetime | None = None
+) -> Publication:
+    """Freeze the round's results as a new revision. Refused (409) unless the round is ``final`` (first
+    publication) or ``published`` (a correction), while a result is incomplete, or when nothing changed
+    since the latest revision. The first publication moves the round to ``published``."""
+    round_ = session.scalar(select(Round).where(Round.id == round_id).with_for_update())
+    if round_ is None:
+        raise NotFound(f"round {round_id} does not exist")
+    policy.ensure_admin(by, round_.commission_id)
+    if round_.status not in PUBLISHABLE:
+        raise Conflict(
+            f"a round is published once it is final; round {round_.title} is {round_.status}",
+            round_status=round_.status,
+        )
+    weights = weights_of(session, round_)
+    total = sum(weights.values(), Decimal(0))
+    if total != 100:
+        raise Conflict(f"the SAQ and stage weights sum to {plain(total)}, not 100: fix the round's stages")
+    results = live_results(session=session, round_=round_)
+    incomplete = [
+        {"body_id": r.body_id, "body_name": r.body_name, "reason": r.incomplete}
+        for r in results
+        if r.incomplete
+    ]
+    if incomplete:
+        raise Conflict(
+            f"{len(incomplete)} result(s) are not complete yet; see incomplete",
+            incomplete=incomplete[:100],
+        )
+    snapshot = [_snapshot(r) for r in results]
+    stage_weights = {code: plain(w) for code, w in weights.items()}
+    latest = latest_publication(session=session, round_=round_)
+    if (
+        latest is not None
+        and dict(latest.stage_weights) == stage_weights
+        and _published_rows(session, latest) == {_comparable(row) for row in snapshot}
+    ):
+        raise Conflict(
+            f"nothing changed since revision {latest.revision}: a new revision records a correction",
+            revision=latest.revision,
+        )
+    publication = Publication(
+        round_id=round_.id,
+        revision=(latest.revision + 1) if latest is not None else 1,
+        reason=reason,
+        published_by_id=by.account_id,
+        stage_weights=stage_weights,
+    )
+    if now is not None:
+        publication.created_at = now
+    session.add(publication)
+    session.flush()
+    # Inserted in ranking order, so a category's rows in id order are its ranking.
+    session.execute(insert(PublishedResult), [row | {"publication_id": publication.id} for row in snapshot])
+    record(
+        session=session,
+        actor=by,
+        action="round.publish",
+        entity="publication",
+        entity_id=publication.id,
+        before={"revision": latest.revision} if latest is not None else None,
+        after={
+            "round_id": round_.id,
+            "revision": publication.revision,
+            "reason": reason,
+            "stage_weights": stage_weights,
+            "bodies": len(snapshot),
+            "participating": sum(1 for r in snapshot if r["participating"]),
+        },
+        commission_id=round_.commission_id,
+    )
+    if round_.status == "final":
+        change_status(session=session, round_=round_, to="published", by=by)
+    session.flush()
+    return publication
+
+
+def _live_out(r: LiveResult) -> LiveResultOut:
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return LiveResultOut(
+        body_id=r.body_id,
+        body_name=r.body_name,
+        category=r.category_code,
+        participating=r.participating,
+        verification_status=r.verification_status,
+        self_score=text(r.self_score),
+        verified_score=text(r.verified_score),
+        passed_gate=r.passed_gate,
+        stage_scores={k: str(v) for k, v in r.stage_scores.items()},
+        missing_stages=r.missing_stages,
+        final_score=text(r.final_score),
+        band=r.band,
+        rank=r.rank,
+        incomplete=r.incomplete,
+    )
+
+
+def live_results_view(
+    *, session: Session, round_id: int, by: Principal, category: str | None, params: PageParams
+) -> LiveResultsOut:
+    """The round's results computed now (administrators only; never shown to bodies), in ranking order
+    (category, rank, name), paginated by position."""
+    round_ = get_round_for_results(session, round_id)
+    policy.ensure_admin(by, round_.commission_id)
+    results = live_results(session=session, round_=round_)
+    incomplete = sum(1 for r in results if r.incomplete)
+    if category is not None:
+        results = [r for r in results if r.category_code == category]
+    start = params.after_id or 0
+    page = results[start : start + params.limit]
+    more = start + params.limit < len(results)
+    return LiveResultsOut(
+        round_id=round_.id,
+        stage_weights={code: plain(w) for code, w in weights_of(session, round_).items()},
+        missing_stage_policy=round_.missing_stage_policy,
+        ready_to_publish=incomplete == 0,
+        incomplete=incomplete,
+        items=[_live_out(r) for r in page],
+        next_cursor=encode_cursor(start + params.limit) if more else None,
+    )
