@@ -114,9 +114,34 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_demo_data(base_url: str) -> None:
+    """On an empty database (and unless EMONEV_DEMO_DATA=false), create the demo data and print its logins."""
+    from sqlalchemy import inspect
+
+    from app.db.base import utcnow
+    from app.db.session import get_engine, make_sessionmaker
+    from app.demo import format_logins, seed_on_startup
+
+    settings = get_settings()
+    if not settings.demo_data:
+        return
+    if settings.environment == "production":
+        print("demo data: not seeded in production (EMONEV_DEMO_DATA is ignored)", file=sys.stderr)
+        return
+    engine = get_engine(settings.database_url)
+    if not inspect(engine).has_table("commission"):
+        raise CliError("the database has no tables yet: run `emonev db upgrade` first (`make run` does)")
+    with make_sessionmaker(engine).begin() as session:
+        report = seed_on_startup(session=session, settings=settings, now=utcnow())
+    engine.dispose()
+    if report is not None:
+        print(format_logins(report, base_url), flush=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    _seed_demo_data(f"http://{args.host}:{args.port}")
     uvicorn.run(
         "app.main:create_app",
         factory=True,
