@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -300,9 +299,9 @@ def write_recap(
     trend_row = trend_header + 1
     for r in rows:
         ranking.add(r)
-        sheet = per_category.get(r.category_id)
-        if sheet is not None:
-            sheet.add(r)
+        category_ranking = per_category.get(r.category_id)
+        if category_ranking is not None:
+            category_ranking.add(r)
         aspects.text(aspect_row, 0, r.body)
         aspects.text(aspect_row, 1, r.category)
         for i, code in enumerate(aspect_codes, start=2):
@@ -452,7 +451,7 @@ def _write_summary(workbook: Workbook, sheet: Sheet, data: RecapData, bands: Ban
 
     if data.band_counts:
         chart = workbook.add_chart({"type": "column", "subtype": "stacked"})
-        for i, name in enumerate(columns, start=1):
+        for i in range(1, len(columns) + 1):
             style = band_style(i - 1 if i <= len(bands.bands) else None)
             chart.add_series(
                 {

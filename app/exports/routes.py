@@ -1,5 +1,262 @@
+"""Excel recaps, result sheets, answer workbooks and workbook imports.
+
+Downloads are written to a temporary file and streamed from it (deleted after sending), so memory stays
+flat however large the round. Uploads are read within ``EMONEV_UPLOAD_MAX_BYTES`` and checked as untrusted
+(ZIP structure, uncompressed size, compression ratio, row count, no DTD) before openpyxl parses them.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from app.accounts import policy
+from app.accounts.deps import CurrentPrincipal
+from app.bodies.routes import body_out
+from app.bodies.schemas import ImportProblemOut, ImportReportOut
+from app.db.session import SessionDep
+from app.exports import service
+from app.exports.workbook_safety import XLSX_MEDIA_TYPE, UploadLimits
+from app.settings import SettingsDep
+from app.submissions.schemas import SaveResult
+from app.submissions.service import etag
+from app.uploads import Upload, read_upload, request_body_doc
 
 router = APIRouter(tags=["exports"])
+
+XLSX_TYPES = (XLSX_MEDIA_TYPE, "application/octet-stream")
+Revision = Annotated[
+    int | None, Query(ge=1, description="A published revision of the round; the latest when left out.")
+]
+_FILENAME = re.compile(r'filename="?([^";]+)"?')
+
+
+def _xlsx_response(description: str) -> dict[int | str, dict[str, object]]:
+    return {200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": description}}
+
+
+def _send(build: Callable[[Path], str], media_type: str, suffix: str) -> FileResponse:
+    """Run ``build`` on a fresh temporary file and stream that file back; it is deleted once sent (or at
+    once if ``build`` fails)."""
+    handle, name = tempfile.mkstemp(prefix="emonev-", suffix=suffix)
+    os.close(handle)
+    path = Path(name)
+    try:
+        filename = build(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=filename,
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@router.get(
+    "/rounds/{round_id}/recap.xlsx",
+    response_class=FileResponse,
+    responses=_xlsx_response("The recap workbook (Rekapitulasi)."),
+)
+def recap(
+    round_id: int, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
+) -> FileResponse:
+    """The round's recap workbook for the plenary, the governor's office and the press (the commission's
+    administrators, panel members and read-only keys).
+
+    Sheets: `Ringkasan` (stage weights, bodies per qualification and category with `Tidak Mengikuti`,
+    percentages, a chart), `Peringkat` (every body by category and rank), one sheet per category, `Per
+    Aspek`, `Partisipasi`, `Koreksi Verifikasi` (every verified value that differs from the body's own) and
+    `Tren` (final scores in earlier rounds and the change). Figures are those of the publication (the
+    latest, or `revision`), two decimals, as numbers; every sheet states when it was made and from which
+    revision. 409 while the round's results are unpublished."""
+    return _send(
+        lambda path: service.recap(
+            session=session, round_id=round_id, revision=revision, by=principal, target=path
+        ),
+        XLSX_MEDIA_TYPE,
+        ".xlsx",
+    )
+
+
+@router.get(
+    "/rounds/{round_id}/result-sheets.zip",
+    response_class=FileResponse,
+    responses={200: {"content": {service.ZIP_MEDIA_TYPE: {}}, "description": "A ZIP of result sheets."}},
+)
+def result_sheets(
+    round_id: int, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
+) -> FileResponse:
+    """A ZIP with the result sheet (Lembar Hasil Penilaian) of every body of the publication that has a
+    submission, one folder per category (the commission's readers). 409 while unpublished."""
+    return _send(
+        lambda path: service.result_sheets_zip(
+            session=session, round_id=round_id, revision=revision, by=principal, target=path
+        ),
+        service.ZIP_MEDIA_TYPE,
+        ".zip",
+    )
+
+
+@router.get(
+    "/submissions/{submission_id}/result.xlsx",
+    response_class=FileResponse,
+    responses=_xlsx_response("The body's result sheet."),
+)
+def result_sheet(
+    submission_id: int, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
+) -> FileResponse:
+    """A body's result sheet (Lembar Hasil Penilaian): its published scores and qualification, every
+    question with the answer, the evidence, the verified value and the verifier's note, and the
+    recommendations (questions that lost the most points). For whoever may read the body (its operator sees
+    it once the round is published); 409 while the round is unpublished."""
+    return _send(
+        lambda path: service.result_sheet(
+            session=session, submission_id=submission_id, revision=revision, by=principal, target=path
+        ),
+        XLSX_MEDIA_TYPE,
+        ".xlsx",
+    )
+
+
+@router.get(
+    "/submissions/{submission_id}/answers.xlsx",
+    response_class=FileResponse,
+    responses=_xlsx_response("The answer workbook."),
+)
+def answer_workbook(submission_id: int, session: SessionDep, principal: CurrentPrincipal) -> FileResponse:
+    """A workbook to fill the SAQ offline: every question with its allowed values (drop-down lists), and the
+    columns Jawaban, Tautan Data Dukung (one link per line) and Catatan, filled with the stored answers.
+    It is pinned to this submission, its version and its SAQ version; upload it back with POST."""
+    return _send(
+        lambda path: service.answer_workbook(
+            session=session, submission_id=submission_id, by=principal, target=path
+        ),
+        XLSX_MEDIA_TYPE,
+        ".xlsx",
+    )
+
+
+def _named(upload: Upload, request: Request) -> str:
+    if upload.filename:
+        return upload.filename
+    found = _FILENAME.search(request.headers.get("content-disposition", ""))
+    return found.group(1).strip() if found else "the uploaded file"
+
+
+async def answers_upload(
+    submission_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+) -> Upload:
+    # Refuse strangers before reading what they send.
+    await run_in_threadpool(
+        service.ensure_may_upload_answers, session=session, submission_id=submission_id, by=principal
+    )
+    upload = await read_upload(
+        request, raw_types=XLSX_TYPES, max_bytes=settings.upload_max_bytes, what="answer workbook (.xlsx)"
+    )
+    return Upload(data=upload.data, filename=_named(upload, request), content_type=upload.content_type)
+
+
+@router.post(
+    "/submissions/{submission_id}/answers.xlsx",
+    response_model=SaveResult,
+    openapi_extra=request_body_doc(XLSX_TYPES, "The filled answer workbook (.xlsx)."),
+)
+def upload_answers(
+    submission_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    upload: Annotated[Upload, Depends(answers_upload)],
+    response: Response,
+    if_match: Annotated[str | None, Header(description="Optional: the version (ETag) you read.")] = None,
+) -> SaveResult:
+    """Save the answers of a filled answer workbook (the body's operator), all or nothing, with the same
+    rules as `PUT /submissions/{id}/answers`: open window, draft submission, values within the options,
+    http(s) links. The workbook must be the one downloaded for this submission and SAQ version (else 422)
+    at the submission's current version (else 412: someone saved since; download it again); `If-Match` may
+    be sent and must then name the current version. Every problem is listed at once (422), each naming its
+    cell (`Jawaban!G7`) in `errors` and its sheet, row and column in `cells`. A row left blank clears that
+    answer (uploaded evidence files stay). Formulas are refused, never evaluated. Returns the new version
+    (also as `ETag`)."""
+    result = service.import_answer_workbook(
+        session=session,
+        submission_id=submission_id,
+        upload=BytesIO(upload.data),
+        name=upload.filename or "the uploaded file",
+        if_match=if_match,
+        by=principal,
+        limits=UploadLimits(max_bytes=settings.upload_max_bytes),
+    )
+    response.headers["ETag"] = etag(result.version)
+    return result
+
+
+async def bodies_upload(
+    commission_id: int, request: Request, settings: SettingsDep, principal: CurrentPrincipal
+) -> Upload:
+    policy.ensure_admin(principal, commission_id)
+    upload = await read_upload(
+        request, raw_types=XLSX_TYPES, max_bytes=settings.upload_max_bytes, what="workbook (.xlsx)"
+    )
+    return Upload(data=upload.data, filename=_named(upload, request), content_type=upload.content_type)
+
+
+@router.post(
+    "/commissions/{commission_id}/bodies/import.xlsx",
+    response_model=ImportReportOut,
+    openapi_extra=request_body_doc(
+        XLSX_TYPES,
+        "An .xlsx whose first sheet has the header name, category, region_code, parent, ppid_email "
+        "(or Nama Badan Publik, Kategori, Kode Wilayah, Induk, Email PPID).",
+    ),
+    responses={
+        201: {"model": ImportReportOut, "description": "Every row was valid; the bodies were created."}
+    },
+)
+def import_bodies(
+    commission_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    upload: Annotated[Upload, Depends(bodies_upload)],
+    response: Response,
+    dry_run: Annotated[bool, Query(description="Only check the file; write nothing.")] = True,
+) -> ImportReportOut:
+    """Register many bodies from an Excel workbook (commission administrators), all or nothing: the same
+    rules and report as the CSV import (`POST /commissions/{id}/bodies/import`), with row numbers as the
+    sheet shows them. The first sheet is read; a formula cell is refused (formulas are never evaluated)."""
+    report = service.import_bodies_workbook(
+        session=session,
+        commission_id=commission_id,
+        upload=BytesIO(upload.data),
+        name=upload.filename or "the uploaded file",
+        dry_run=dry_run,
+        by=principal,
+        limits=UploadLimits(max_bytes=settings.upload_max_bytes),
+    )
+    if report.created:
+        response.status_code = status.HTTP_201_CREATED
+    return ImportReportOut(
+        dry_run=report.dry_run,
+        valid=report.valid,
+        rows=report.rows,
+        created=len(report.created),
+        problems=[ImportProblemOut(row=p.row, column=p.column, message=p.message) for p in report.problems],
+        bodies=[body_out(b) for b in report.created],
+    )

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import AsyncIterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from tempfile import SpooledTemporaryFile
-from typing import IO, Any, Protocol
-from xml.etree.ElementTree import ParseError, XMLPullParser
+from typing import IO, Any, Protocol, cast
+from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -88,51 +87,39 @@ class UploadLimits:
     ratio_floor: int = MIB  # members smaller than this are not judged by their ratio
 
 
-def unsupported_media(name: str, content_type: str, expected: str) -> InvalidInput:
-    return InvalidInput(
-        f"{name}: expected {expected}, got Content-Type {content_type or '(none)'}",
-        errors=[FieldProblem("file", f"send the file as {expected}")],
-    )
-
-
-def _too_large(name: str, limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"{name} is larger than the upload limit of {_size(limit)}",
-        errors=[FieldProblem("file", f"larger than {_size(limit)}")],
-    )
-
-
 def _size(n: int) -> str:
     return f"{n / MIB:.1f} MiB" if n >= MIB else f"{n} bytes"
 
 
-async def receive_upload(
-    chunks: AsyncIterable[bytes], *, name: str, limit: int, declared_length: str | None = None
-) -> IO[bytes]:
-    """Spool a request body to a temporary file, refusing (413) as soon as it passes ``limit`` bytes.
-
-    The declared Content-Length is checked first so an honest oversized upload is refused before it is read.
-    The caller closes the returned file.
-    """
-    if declared_length is not None and declared_length.isdigit() and int(declared_length) > limit:
-        raise _too_large(name, limit)
-    spool: IO[bytes] = SpooledTemporaryFile(max_size=MIB)  # noqa: SIM115 - handed to the caller, who closes it
-    received = 0
-    try:
-        async for chunk in chunks:
-            received += len(chunk)
-            if received > limit:
-                raise _too_large(name, limit)
-            spool.write(chunk)
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
-    return spool
-
-
 def bad_file(name: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{name}: {reason}", errors=[FieldProblem("file", reason)])
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A problem in one cell of an uploaded workbook, as a spreadsheet shows it (row 1 is the first)."""
+
+    sheet: str
+    row: int
+    column: str
+    message: str
+
+    @property
+    def cell(self) -> str:
+        return f"{self.sheet}!{self.column}{self.row}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column, "message": self.message}
+
+
+def cell_problems(name: str, problems: list[CellProblem], detail: str) -> InvalidInput:
+    """A 422 listing every cell problem: ``errors`` name the cell (``Jawaban!G7``), ``cells`` give sheet,
+    row and column apart."""
+    return InvalidInput(
+        f"{name}: {detail}",
+        errors=[FieldProblem(p.cell, p.message) for p in problems],
+        cells=[p.as_dict() for p in problems],
+    )
 
 
 @dataclass
@@ -180,7 +167,7 @@ def _sniff(head: bytes) -> str:
 
 
 def inspect_xlsx(file: IO[bytes], *, name: str, limits: UploadLimits) -> WorkbookScan:
-    """Check an uploaded workbook before parsing it; raise a 413/422 problem naming ``name`` and the reason."""
+    """Check an upload before parsing it; raise a 413/422 problem naming ``name`` and the reason."""
     file.seek(0)
     head = file.read(4096)
     file.seek(0)
@@ -244,20 +231,27 @@ def _refuse_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, name: str) -
             tail = chunk[-16:]
 
 
-def _parse_small(archive: zipfile.ZipFile, member: str, *, name: str) -> Any:
+def _parse_small(archive: zipfile.ZipFile, member: str, *, name: str) -> Iterator[tuple[str, Element]]:
     info = archive.getinfo(member)
     if info.file_size > _SMALL_PART:
         raise bad_file(name, f"{member} is implausibly large")
     data = archive.read(member)
     if _DTD.search(data):
         raise bad_file(name, f"{member} declares a DTD, which an .xlsx workbook never does")
-    parser = XMLPullParser(events=("end",))
+    parser: XMLPullParser[Element] = XMLPullParser(events=("end",))
     try:
         parser.feed(data)
         parser.close()
     except ParseError as exc:
         raise bad_file(name, f"{member} is not well-formed XML: {exc}") from exc
-    return parser.read_events()
+    return _elements(parser)
+
+
+def _elements(parser: XMLPullParser[Element]) -> Iterator[tuple[str, Element]]:
+    for item in parser.read_events():
+        event, element = cast(tuple[str, Any], item)
+        if isinstance(element, Element):
+            yield event, element
 
 
 def _sheet_parts(archive: zipfile.ZipFile, *, name: str) -> dict[str, str]:
@@ -281,7 +275,7 @@ def _scan_sheet(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, name: str, limits: UploadLimits
 ) -> SheetScan:
     scan = SheetScan()
-    parser = XMLPullParser(events=("start", "end"))
+    parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
     row_tag, cell_tag, formula_tag = f"{{{_MAIN_NS}}}row", f"{{{_MAIN_NS}}}c", f"{{{_MAIN_NS}}}f"
     cell = ""
     tail = b""
@@ -294,7 +288,7 @@ def _scan_sheet(
                     )
                 tail = chunk[-16:]
                 parser.feed(chunk)
-                for event, element in parser.read_events():
+                for event, element in _elements(parser):
                     if event == "start":
                         if element.tag == cell_tag:
                             cell = element.get("r", "")

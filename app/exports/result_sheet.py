@@ -1,0 +1,230 @@
+"""A body's result sheet (Lembar Hasil Penilaian): its published scores, every question with the answer, the
+evidence and the verification, and the recommendations: the questions that cost the most points.
+
+Pure: takes :class:`ResultSheetData` and writes one small workbook (XlsxWriter, in memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+
+from app.exports.layout import SCORE_FORMAT, Formats, Sheet, Stamp
+
+RESULT_SHEET = "Lembar Hasil Penilaian"
+QUESTION_HEADERS = (
+    "Kode",
+    "Pertanyaan",
+    "Jawaban",
+    "Data Dukung",
+    "Nilai Verifikasi",
+    "Data Dukung Diperiksa",
+    "Catatan Verifikator",
+    "Poin",
+    "Poin Maksimal",
+)
+RECOMMENDATION_HEADERS = (
+    "Kode",
+    "Pertanyaan",
+    "Indikator",
+    "Keterangan",
+    "Poin Maksimal",
+    "Poin Diperoleh",
+    "Poin Hilang",
+)
+SCORE_HEADERS = ("Komponen", "Bobot (%)", "Nilai")
+ASPECT_HEADERS = ("Indikator", "Bobot (%)", "Nilai Verifikasi")
+RECOMMENDATIONS_TITLE = "Rekomendasi"
+
+
+@dataclass(frozen=True)
+class StageLine:
+    title: str
+    weight: Decimal | None
+    score: Decimal | None
+
+
+@dataclass(frozen=True)
+class QuestionLine:
+    code: str
+    text: str
+    answer: str | Decimal | None
+    evidence: Sequence[str]
+    verified: str | Decimal | None
+    evidence_checked: bool | None
+    note: str | None
+    earned: Decimal | None
+    maximum: Decimal | None
+
+
+@dataclass(frozen=True)
+class AspectBlock:
+    code: str
+    title: str
+    weight: Decimal
+    score: Decimal | None
+    questions: Sequence[QuestionLine]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    code: str
+    text: str
+    aspect: str
+    reason: str
+    maximum: Decimal
+    earned: Decimal
+    lost: Decimal
+
+
+@dataclass(frozen=True)
+class ResultSheetData:
+    commission: str
+    round_title: str
+    stamp: Stamp
+    body: str
+    category: str
+    region_code: str | None
+    participating: bool
+    rank: int | None
+    self_score: Decimal | None
+    verified_score: Decimal | None
+    saq_weight: Decimal | None
+    stages: Sequence[StageLine]
+    final_score: Decimal | None
+    band_label: str
+    band_index: int | None
+    aspects: Sequence[AspectBlock]
+    recommendations: Sequence[Recommendation]
+
+
+def write_result_sheet(target: str | Path | IO[bytes], data: ResultSheetData) -> None:
+    workbook = Workbook(target if not isinstance(target, Path) else str(target), {"in_memory": True})
+    workbook.set_properties(
+        {
+            "title": f"Lembar Hasil Penilaian {data.body}",
+            "company": data.commission,
+            "comments": data.round_title,
+        }
+    )
+    f = Formats(workbook)
+    sheet = Sheet(workbook, f, RESULT_SHEET)
+    ws = sheet.ws
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    bold = f.get(bold=True)
+    wrap = f.get(text_wrap=True, valign="top")
+    top = f.get(valign="top")
+    score_top = f.get(num_format=SCORE_FORMAT, valign="top")
+
+    row = sheet.stamp(f"Lembar Hasil Penilaian — {data.body}", data.stamp)
+    for label, text in (
+        ("Komisi Informasi", data.commission),
+        ("Periode", data.round_title),
+        ("Badan Publik", data.body),
+        ("Kategori", data.category),
+        ("Kode Wilayah", data.region_code),
+    ):
+        ws.write_string(row, 0, label, bold)
+        sheet.text(row, 1, text)
+        row += 1
+    row += 1
+
+    sheet.header(row, SCORE_HEADERS, wrap=False)
+    row += 1
+    lines: list[tuple[str, Decimal | None, Decimal | None]] = [
+        ("Nilai Mandiri (SAQ)", None, data.self_score),
+        ("Nilai Verifikasi (SAQ)", data.saq_weight, data.verified_score),
+        *((stage.title, stage.weight, stage.score) for stage in data.stages),
+    ]
+    for label, weight, value in lines:
+        ws.write_string(row, 0, label)
+        sheet.score(row, 1, weight)
+        sheet.score(row, 2, value)
+        row += 1
+    ws.write_string(row, 0, "Nilai Akhir", bold)
+    sheet.score(row, 2, data.final_score, f.get(bold=True, num_format=SCORE_FORMAT))
+    row += 1
+    ws.write_string(row, 0, "Kualifikasi", bold)
+    sheet.text(row, 2, data.band_label, f.band(data.band_index if data.participating else None))
+    row += 1
+    ws.write_string(row, 0, "Peringkat dalam Kategori", bold)
+    if data.rank is not None:
+        ws.write_number(row, 2, data.rank)
+    row += 2
+
+    if data.aspects:
+        sheet.header(row, ASPECT_HEADERS, wrap=False)
+        row += 1
+        for aspect in data.aspects:
+            sheet.text(row, 0, f"{aspect.code}. {aspect.title}")
+            sheet.score(row, 1, aspect.weight)
+            sheet.score(row, 2, aspect.score)
+            row += 1
+        row += 1
+
+    for aspect in data.aspects:
+        ws.write_string(row, 0, f"Indikator {aspect.code}. {aspect.title}", f.get(bold=True, font_size=12))
+        row += 1
+        sheet.header(row, QUESTION_HEADERS)
+        row += 1
+        for q in aspect.questions:
+            sheet.text(row, 0, q.code, top)
+            sheet.text(row, 1, q.text, wrap)
+            _value(sheet, row, 2, q.answer, wrap)
+            sheet.text(row, 3, "\n".join(q.evidence) or None, wrap)
+            _value(sheet, row, 4, q.verified, wrap)
+            if q.evidence_checked is not None:
+                ws.write_string(row, 5, "Ya" if q.evidence_checked else "Tidak", top)
+            sheet.text(row, 6, q.note, wrap)
+            sheet.score(row, 7, q.earned, score_top)
+            sheet.score(row, 8, q.maximum, score_top)
+            row += 1
+        row += 1
+
+    ws.write_string(row, 0, RECOMMENDATIONS_TITLE, f.get(bold=True, font_size=12))
+    row += 1
+    if not data.participating:
+        ws.write_string(
+            row, 0, "Badan publik ini tidak mengikuti penilaian pada periode ini.", f.get(italic=True)
+        )
+    elif not data.recommendations:
+        ws.write_string(row, 0, "Semua pertanyaan memperoleh poin penuh.", f.get(italic=True))
+    else:
+        ws.write_string(
+            row,
+            0,
+            "Pertanyaan yang paling banyak mengurangi nilai, diurutkan menurut poin yang hilang "
+            "(poin maksimal dikurangi poin terverifikasi), untuk diperbaiki sebelum periode berikutnya.",
+            f.get(italic=True),
+        )
+        row += 1
+        sheet.header(row, RECOMMENDATION_HEADERS)
+        row += 1
+        for rec in data.recommendations:
+            sheet.text(row, 0, rec.code, top)
+            sheet.text(row, 1, rec.text, wrap)
+            sheet.text(row, 2, rec.aspect, wrap)
+            sheet.text(row, 3, rec.reason, wrap)
+            sheet.score(row, 4, rec.maximum, score_top)
+            sheet.score(row, 5, rec.earned, score_top)
+            sheet.score(row, 6, rec.lost, f.get(num_format=SCORE_FORMAT, valign="top", bold=True))
+            row += 1
+
+    sheet.fixed.update({0: 26, 1: 55, 2: 22, 3: 40, 4: 18, 5: 14, 6: 35, 7: 10, 8: 10})
+    sheet.finish()
+    workbook.close()
+
+
+def _value(sheet: Sheet, row: int, col: int, value: str | Decimal | None, fmt: Format) -> None:
+    if isinstance(value, Decimal):
+        sheet.number(row, col, value)
+    else:
+        sheet.text(row, col, value, fmt)
