@@ -1,7 +1,509 @@
-"""The commission's pages: rounds, set-up, extensions, participation, ranking, publication, downloads."""
+"""The commission's pages: rounds and their set-up, extensions, participation, ranking, publication and
+downloads.
+
+Every change goes through the rounds, verification, results and exports services, which check the policy
+and the round's status; these routes only turn form fields into typed values (times are read in the
+commission's time zone) and say in Indonesian which field could not be read.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from app.accounts import policy
+from app.accounts.principal import Role
+from app.commissions.service import get_commission
+from app.db.models import Account, DeadlineExtension, Round, TemplateVersion
+from app.errors import FieldProblem, InvalidInput
+from app.questionnaires.service import list_versions
+from app.results import publication as publication_service
+from app.results import service as results
+from app.rounds import service as rounds
+from app.verification import service as verification
+from app.web import charts
+from app.web import format as fmt
+from app.web.queries import (
+    categories_of,
+    participation_bodies,
+    round_for_staff,
+    rounds_of_commission,
+    timezone_of,
+)
+from app.web.render import redirect, render
+from app.web.session import CurrentUser, PageSessionDep, PageUser
 
 router = APIRouter()
+
+STAGE_ROWS = 3
+
+
+# --- Reading form fields ----------------------------------------------------------------------------------
+
+
+class FormReader:
+    """Typed values out of a submitted form, gathering every unreadable field before refusing (422)."""
+
+    def __init__(self, form: FormData, timezone: str) -> None:
+        self.form = form
+        self.zone = ZoneInfo(timezone)
+        self.problems: list[FieldProblem] = []
+
+    def text(self, name: str) -> str:
+        return str(self.form.get(name) or "").strip()
+
+    def texts(self, name: str) -> list[str]:
+        return [str(v).strip() for v in self.form.getlist(name) if str(v).strip()]
+
+    def instant(self, name: str, label: str, *, required: bool = True) -> datetime | None:
+        raw = self.text(name)
+        if not raw:
+            if required:
+                self.problems.append(FieldProblem(name, f"{label} wajib diisi."))
+            return None
+        try:
+            return datetime.fromisoformat(raw).replace(tzinfo=self.zone)
+        except ValueError:
+            self.problems.append(FieldProblem(name, f"{label} bukan tanggal dan jam yang sah."))
+            return None
+
+    def integer(self, name: str, label: str, *, required: bool = True) -> int | None:
+        raw = self.text(name)
+        if not raw:
+            if required:
+                self.problems.append(FieldProblem(name, f"{label} wajib diisi."))
+            return None
+        if not raw.isdigit():
+            self.problems.append(FieldProblem(name, f"{label} harus bilangan bulat."))
+            return None
+        return int(raw)
+
+    def decimal(self, name: str, label: str, *, required: bool = True) -> Decimal | None:
+        raw = self.text(name).replace(",", ".")
+        if not raw:
+            if required:
+                self.problems.append(FieldProblem(name, f"{label} wajib diisi."))
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            self.problems.append(FieldProblem(name, f"{label} harus berupa angka."))
+            return None
+        if not value.is_finite():
+            self.problems.append(FieldProblem(name, f"{label} harus berupa angka."))
+            return None
+        return value
+
+    def check(self) -> None:
+        if self.problems:
+            raise InvalidInput("some form fields cannot be read", errors=self.problems)
+
+
+async def _reader(request: Request, session: Session, round_: Round) -> FormReader:
+    return FormReader(await request.form(), rounds.timezone_of(session=session, round_=round_))
+
+
+# --- Rounds -----------------------------------------------------------------------------------------------
+
+
+def _is_admin(user: PageUser) -> bool:
+    return user.principal.role in {Role.commission_admin, Role.system_admin}
+
+
+@router.get("/ronde")
+def rounds_page(request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """The commission's rounds; administrators also get the form for a new one."""
+    timezone = timezone_of(session, user.principal.commission_id)
+    return render(
+        request,
+        "admin/rounds.html",
+        {
+            "rounds": rounds_of_commission(session, user.principal),
+            "tz": timezone,
+            "is_admin": _is_admin(user),
+        },
+    )
+
+
+@router.post("/ronde")
+async def create_round(request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Create a round (draft) from the form; its set-up continues on the round's page."""
+    if user.principal.commission_id is None:
+        raise InvalidInput(
+            "a system administrator creates rounds through the API, naming the commission",
+            errors=[FieldProblem("commission", "Administrator sistem membuat periode melalui API.")],
+        )
+    commission = get_commission(
+        session=session, commission_id=user.principal.commission_id, by=user.principal
+    )
+    reader = FormReader(await request.form(), commission.timezone)
+    data = {
+        "year": reader.integer("year", "Tahun"),
+        "title": reader.text("title"),
+        "saq_opens_at": reader.instant("saq_opens_at", "Pembukaan pengisian SAQ"),
+        "saq_closes_at": reader.instant("saq_closes_at", "Batas waktu pengisian SAQ"),
+        "missing_stage_policy": "zero",
+    }
+    if not data["title"]:
+        reader.problems.append(FieldProblem("title", "Nama periode wajib diisi."))
+    reader.check()
+    round_ = rounds.create_round(session=session, commission=commission, data=data, by=user.principal)
+    return redirect(f"/ronde/{round_.id}", message="ronde-dibuat")
+
+
+def _round_context(session: Session, round_: Round, user: PageUser) -> dict[str, Any]:
+    timezone = rounds.timezone_of(session=session, round_=round_)
+    categories = categories_of(session, round_.commission_id)
+    mapping = {
+        category.id: version for category, version in rounds.round_templates(session=session, round_=round_)
+    }
+    versions = list_versions(session=session)
+    extensions = session.scalars(
+        rounds.extensions_query(round_=round_, by=user.principal).order_by(DeadlineExtension.id.desc())
+    ).all()
+    verifiers = session.scalars(
+        select(Account)
+        .where(
+            Account.commission_id == round_.commission_id,
+            Account.role == "verifier",
+            Account.active.is_(True),
+        )
+        .order_by(Account.name)
+    ).all()
+    category_names = {c.id: c.name for c in categories}
+    return {
+        "round": round_,
+        "tz": timezone,
+        "categories": categories,
+        "category_names": category_names,
+        "mapping": mapping,
+        "versions": versions,
+        "stages": rounds.stages_of(session=session, round_=round_),
+        "stage_rows": STAGE_ROWS,
+        "extensions": extensions,
+        "verifiers": verifiers,
+        "next_status": rounds.NEXT_STATUS.get(round_.status),
+        "is_admin": _is_admin(user),
+        "editable": {
+            "window": round_.status in rounds.WINDOW_EDITABLE,
+            "templates": round_.status in rounds.TEMPLATES_EDITABLE,
+            "invitations": round_.status in rounds.INVITATIONS_OPEN,
+            "stages": round_.status in rounds.STAGES_EDITABLE,
+            "rules": round_.status in rounds.RULES_EDITABLE,
+            "extensions": round_.status in rounds.EXTENSIONS_OPEN,
+        },
+        "published": results.latest_publication(session=session, round_=round_),
+        "template_choices": template_choices,
+    }
+
+
+@router.get("/ronde/{round_id}")
+def round_page(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """A round's set-up: status, schedule, templates per category, invitations, stages and weights, gate,
+    verifiers, extensions."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    participation = results.participation(session=session, round_=round_)
+    context = _round_context(session, round_, user)
+    context["participation_total"] = results.participation_total(participation)
+    return render(request, "admin/round.html", context)
+
+
+@router.post("/ronde/{round_id}/status")
+async def change_status(
+    round_id: int, request: Request, session: PageSessionDep, user: CurrentUser
+) -> Response:
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_)
+    rounds.request_status(session=session, round_=round_, to=reader.text("to"), by=user.principal)
+    return redirect(f"/ronde/{round_id}", message="tersimpan")
+
+
+@router.post("/ronde/{round_id}/jadwal")
+async def schedule(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Title, year and dates (the SAQ window only while the round is a draft; the objection window)."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_)
+    changes: dict[str, Any] = {}
+    if "title" in reader.form:
+        changes["title"] = reader.text("title")
+        changes["year"] = reader.integer("year", "Tahun")
+    if "saq_opens_at" in reader.form:
+        changes["saq_opens_at"] = reader.instant("saq_opens_at", "Pembukaan pengisian SAQ")
+        changes["saq_closes_at"] = reader.instant("saq_closes_at", "Batas waktu pengisian SAQ")
+    if "objection_opens_at" in reader.form:
+        changes["objection_opens_at"] = reader.instant(
+            "objection_opens_at", "Pembukaan sanggahan", required=False
+        )
+        changes["objection_closes_at"] = reader.instant(
+            "objection_closes_at", "Penutupan sanggahan", required=False
+        )
+    reader.check()
+    rounds.update_round(session=session, round_=round_, changes=changes, by=user.principal)
+    return redirect(f"/ronde/{round_id}#jadwal", message="tersimpan")
+
+
+@router.post("/ronde/{round_id}/templat")
+async def templates(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Which template version each category answers (``template:<category code>`` = ``key|version``)."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_)
+    mapping: dict[str, tuple[str, str]] = {}
+    for category in categories_of(session, round_.commission_id):
+        chosen = reader.text(f"template:{category.code}")
+        if chosen:
+            key, _, version = chosen.partition("|")
+            mapping[category.code] = (key, version)
+    rounds.set_templates(session=session, round_=round_, mapping=mapping, by=user.principal)
+    return redirect(f"/ronde/{round_id}#templat", message="tersimpan")
+
+
+@router.post("/ronde/{round_id}/undangan")
+async def invite(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Invite every active body of the chosen categories."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_)
+    codes = reader.texts("category")
+    if not codes:
+        raise InvalidInput(
+            "choose a category", errors=[FieldProblem("category", "Pilih minimal satu kategori.")]
+        )
+    rounds.invite(session=session, round_=round_, body_ids=None, category_codes=codes, by=user.principal)
+    return redirect(f"/ronde/{round_id}#undangan", message="tersimpan")
+
+
+@router.post("/ronde/{round_id}/tahap")
+async def stages(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """The SAQ weight and the later stages (code, kind, title, weight) that together weigh 100."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_)
+    saq_weight = reader.decimal("saq_weight", "Bobot SAQ")
+    rows: list[dict[str, Any]] = []
+    for i in range(int(reader.text("rows") or STAGE_ROWS)):
+        code = reader.text(f"stage_code_{i}")
+        if not code:
+            continue
+        weight = reader.decimal(f"stage_weight_{i}", f"Bobot tahap {code}")
+        kind = reader.text(f"stage_kind_{i}")
+        if kind not in fmt.STAGE_KINDS:
+            reader.problems.append(FieldProblem(f"stage_kind_{i}", f"Jenis tahap {code} belum dipilih."))
+        rows.append(
+            {
+                "code": code,
+                "kind": kind,
+                "title": reader.text(f"stage_title_{i}") or fmt.STAGE_KINDS.get(kind, code),
+                "weight": weight,
+            }
+        )
+    reader.check()
+    assert saq_weight is not None
+    rounds.set_stages(session=session, round_=round_, saq_weight=saq_weight, stages=rows, by=user.principal)
+    return redirect(f"/ronde/{round_id}#tahap", message="tersimpan")
+
+
+@router.post("/ronde/{round_id}/gerbang")
+async def gate(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Who goes on to the later stages (minimum verified SAQ score and/or top N per category), and what a
+    body that does not go on gets for the stages it missed."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_)
+    changes = {
+        "gate_min_score": reader.decimal("gate_min_score", "Nilai minimum", required=False),
+        "gate_top_n": reader.integer("gate_top_n", "Peringkat teratas", required=False),
+        "missing_stage_policy": reader.text("missing_stage_policy") or "zero",
+    }
+    reader.check()
+    rounds.update_round(session=session, round_=round_, changes=changes, by=user.principal)
+    return redirect(f"/ronde/{round_id}#gerbang", message="tersimpan")
+
+
+@router.post("/ronde/{round_id}/penugasan")
+async def assign(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Spread a category's unassigned bodies evenly over the chosen verifiers."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_)
+    verifier_ids = [int(v) for v in reader.texts("verifier") if v.isdigit()]
+    if not verifier_ids:
+        reader.problems.append(FieldProblem("verifier", "Pilih minimal satu verifikator."))
+    reader.check()
+    verification.spread_assignments(
+        session=session,
+        round_id=round_.id,
+        category_code=reader.text("category"),
+        verifier_ids=verifier_ids,
+        by=user.principal,
+    )
+    return redirect(f"/ronde/{round_id}#penugasan", message="penugasan")
+
+
+@router.post("/ronde/{round_id}/perpanjangan")
+async def extend(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Record a plenary decision moving the SAQ deadline, with its reason."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_)
+    closes_at = reader.instant("closes_at", "Batas waktu baru")
+    scope = reader.text("scope") or "round"
+    reason = reader.text("reason")
+    if not reason:
+        reader.problems.append(FieldProblem("reason", "Alasan (keputusan pleno) wajib diisi."))
+    body_ids = [int(v) for v in re.split(r"[\s,;]+", reader.text("body_ids")) if v.isdigit()]
+    reader.check()
+    assert closes_at is not None
+    rounds.add_extension(
+        session=session,
+        round_=round_,
+        closes_at=closes_at,
+        scope=scope,
+        category_codes=reader.texts("category_codes") if scope == "categories" else [],
+        body_ids=body_ids if scope == "bodies" else [],
+        reason=reason,
+        by=user.principal,
+    )
+    return redirect(f"/ronde/{round_id}#perpanjangan", message="perpanjangan")
+
+
+@router.post("/ronde/{round_id}/rilis-verifikasi")
+def release(round_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Release the verification results to the bodies (opens the way to objections)."""
+    verification.release(session=session, round_id=round_id, by=user.principal)
+    return redirect(f"/ronde/{round_id}", message="tersimpan")
+
+
+# --- Participation and results ----------------------------------------------------------------------------
+
+
+@router.get("/ronde/{round_id}/partisipasi")
+def participation_page(
+    round_id: int,
+    request: Request,
+    session: PageSessionDep,
+    user: CurrentUser,
+    keadaan: str | None = None,
+    kategori: str | None = None,
+) -> Response:
+    """Participation at a glance: per category, and the bodies that have not registered, not submitted or
+    not been verified yet."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    policy.ensure_commission_reader(user.principal, round_.commission_id)
+    rows = results.participation(session=session, round_=round_)
+    bodies = participation_bodies(session, round_, state=keadaan, category=kategori)
+    return render(
+        request,
+        "admin/participation.html",
+        {
+            "round": round_,
+            "rows": rows,
+            "total": results.participation_total(rows),
+            "bodies": bodies,
+            "state": keadaan or "",
+            "category": kategori or "",
+            "categories": categories_of(session, round_.commission_id),
+            "tz": rounds.timezone_of(session=session, round_=round_),
+        },
+    )
+
+
+def _bands(session: Session, round_: Round) -> list[tuple[str, str]]:
+    """The round's bands, highest first, as (code, label)."""
+    return list(results.band_labels(session=session, round_id=round_.id).items())
+
+
+@router.get("/ronde/{round_id}/peringkat")
+def ranking_page(
+    round_id: int,
+    request: Request,
+    session: PageSessionDep,
+    user: CurrentUser,
+    kategori: str | None = None,
+    kualifikasi: str | None = None,
+) -> Response:
+    """The published ranking per category with band colours and filters, and the band distribution chart."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    policy.ensure_commission_reader(user.principal, round_.commission_id)
+    publication = results.latest_publication(session=session, round_=round_)
+    categories = categories_of(session, round_.commission_id)
+    context: dict[str, Any] = {
+        "round": round_,
+        "publication": publication,
+        "categories": categories,
+        "category": kategori or "",
+        "band": kualifikasi or "",
+        "tz": rounds.timezone_of(session=session, round_=round_),
+    }
+    if publication is not None:
+        bands = _bands(session, round_)
+        category = next((c for c in categories if c.code == kategori), None)
+        rows = [
+            row
+            for row in results.iter_published_results(
+                session=session, publication=publication, category_id=category.id if category else None
+            )
+            if not kualifikasi
+            or row.band == kualifikasi
+            or (kualifikasi == results.NOT_PARTICIPATING and not row.participating)
+        ]
+        counts = results.band_counts(session=session, publication=publication)
+        context.update(
+            rows=rows,
+            bands=bands,
+            band_labels=dict(bands),
+            counts=counts,
+            chart=charts.band_distribution(counts, bands),
+            stage_codes=sorted({code for row in rows for code in row.stage_scores}, key=_stage_order),
+        )
+    return render(request, "admin/ranking.html", context)
+
+
+def _stage_order(code: str) -> tuple[int, str]:
+    return (0 if code == results.SAQ else 1, code)
+
+
+def template_choices(versions: Sequence[TemplateVersion], category_code: str) -> list[TemplateVersion]:
+    return [v for v in versions if category_code in (v.body_categories or [])]
+
+
+# --- Publication and downloads ----------------------------------------------------------------------------
+
+
+@router.get("/ronde/{round_id}/publikasi")
+def publication_page(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """The results as they stand now (before publication) or as published, the publication form and the
+    Excel downloads."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    policy.ensure_commission_reader(user.principal, round_.commission_id)
+    context: dict[str, Any] = {
+        "round": round_,
+        "tz": rounds.timezone_of(session=session, round_=round_),
+        "is_admin": _is_admin(user),
+        "publication": results.latest_publication(session=session, round_=round_),
+        "live": None,
+        "weights": publication_service.weights_of(session, round_),
+        "categories": categories_of(session, round_.commission_id),
+    }
+    if _is_admin(user):
+        _, live = publication_service.results_for_admin(session=session, round_id=round_id, by=user.principal)
+        context["live"] = live
+        context["incomplete"] = [r for r in live if r.incomplete]
+        context["band_labels"] = results.band_labels(session=session, round_id=round_.id)
+    return render(request, "admin/publication.html", context)
+
+
+@router.post("/ronde/{round_id}/publikasi")
+async def publish(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Freeze the results as a new published revision (the first publication, or a recorded correction)."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_)
+    reason = reader.text("reason")
+    if not reason:
+        reader.problems.append(FieldProblem("reason", "Dasar penetapan (mis. keputusan pleno) wajib diisi."))
+    reader.check()
+    publication_service.publish(session=session, round_id=round_.id, by=user.principal, reason=reason)
+    return redirect(f"/ronde/{round_id}/publikasi", message="diumumkan")

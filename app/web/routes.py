@@ -22,7 +22,7 @@ from app.errors import Forbidden, Unauthenticated
 from app.settings import SettingsDep
 from app.web import admin, operator, verifier
 from app.web.errors import install_page_errors
-from app.web.queries import assignments_of, rounds_of_body, rounds_of_commission, timezone_of
+from app.web.queries import rounds_of_body, rounds_of_commission, timezone_of
 from app.web.render import redirect, render
 from app.web.session import (
     CurrentUser,
@@ -106,7 +106,7 @@ def dashboard(request: Request, session: PageSessionDep, user: CurrentUser) -> R
         return render(
             request,
             "verifier/dashboard.html",
-            {"assignments": assignments_of(session, principal), "now": now, "tz": timezone},
+            {"assignments": verifier.assignments(session, user), "now": now, "tz": timezone},
         )
     return render(
         request,

@@ -22,8 +22,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.accounts.deps import principal_for_account
+from app.accounts.deps import get_optional_principal, principal_for_account
 from app.accounts.principal import Principal
 from app.accounts.security import digest
 from app.db.base import utcnow
@@ -37,6 +38,7 @@ PRESESSION_COOKIE = "emonev_presession"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOGIN_PATH = "/login"
 
 
 def _function_scoped_session(request: Request) -> Iterator[Session]:
@@ -98,12 +100,30 @@ def session_user(request: Request, session: Session) -> PageUser | None:
     return user
 
 
+def _has_api_credential(request: Request) -> bool:
+    return bool(request.headers.get("authorization") or request.headers.get("x-api-key"))
+
+
+def _api_user(request: Request, session: Session) -> PageUser | None:
+    """Without a session cookie, a request may carry the API's credential (a bearer token or an API key):
+    the pages then act for that principal, refused by the same policy as the API. Such requests carry no
+    ambient credential, so they need no CSRF token."""
+    if request.cookies.get(SESSION_COOKIE) or not _has_api_credential(request):
+        return None
+    principal = get_optional_principal(request, session)
+    if principal is None:
+        return None
+    user = PageUser(principal=principal, name=principal.label, token_digest="")
+    request.state.page_user = user
+    return user
+
+
 def optional_user(request: Request, session: PageSessionDep) -> PageUser | None:
-    return session_user(request, session)
+    return session_user(request, session) or _api_user(request, session)
 
 
 def require_user(request: Request, session: PageSessionDep) -> PageUser:
-    user = session_user(request, session)
+    user = session_user(request, session) or _api_user(request, session)
     if user is None:
         raise Unauthenticated("log in to use the pages")
     return user
@@ -126,9 +146,27 @@ def csrf_token(request: Request, settings: Settings) -> str:
     return _csrf_for(settings.secret_key, "pre:" + presession)
 
 
+def _expected_csrf(request: Request, settings: Settings, session: Session) -> str | None:
+    """The token an unsafe request must carry; None when it needs none (API credentials, no cookie).
+    A request with neither a valid session nor an API credential must log in first (except the login form,
+    which is bound to the pre-session cookie)."""
+    user = session_user(request, session)
+    if user is not None:
+        return _csrf_for(settings.secret_key, "session:" + user.token_digest)
+    if not request.cookies.get(SESSION_COOKIE) and _has_api_credential(request):
+        return None
+    if request.url.path == LOGIN_PATH:
+        presession = request.cookies.get(PRESESSION_COOKIE)
+        return _csrf_for(settings.secret_key, "pre:" + presession) if presession else ""
+    raise Unauthenticated("log in to use the pages")
+
+
 async def csrf_protect(request: Request, settings: SettingsDep, session: PageSessionDep) -> None:
     """Refuse an unsafe request whose CSRF token does not match the session (403)."""
     if request.method in SAFE_METHODS:
+        return
+    expected = await run_in_threadpool(_expected_csrf, request, settings, session)
+    if expected is None:
         return
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
@@ -137,12 +175,6 @@ async def csrf_protect(request: Request, settings: SettingsDep, session: PageSes
             form = await request.form()
             field = form.get(CSRF_FIELD)
             sent = field if isinstance(field, str) else None
-    user = session_user(request, session)
-    if user is not None:
-        expected = _csrf_for(settings.secret_key, "session:" + user.token_digest)
-    else:
-        presession = request.cookies.get(PRESESSION_COOKIE)
-        expected = _csrf_for(settings.secret_key, "pre:" + presession) if presession else ""
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise Forbidden("the form has expired or did not come from this site (CSRF token missing or wrong)")
 

@@ -328,6 +328,8 @@
     if (!view) return;
     var score = document.getElementById("score");
     if (score) score.textContent = view.score;
+    var mini = document.querySelector("[data-score-mini]");
+    if (mini) mini.textContent = view.score;
     var band = document.getElementById("band");
     if (band) { band.textContent = view.band_label; band.className = "band " + view.band_class; }
     (view.aspects || []).forEach(function (a) {
