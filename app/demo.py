@@ -78,8 +78,16 @@ class DemoReport:
     password: str = DEMO_PASSWORD
 
 
+# Short names the PPID mailboxes use for the dinas.
+SHORT_NAMES = {
+    "Dinas Komunikasi, Informatika dan Statistik": "diskominfotik",
+    "Dinas Pendidikan": "disdik",
+    "Dinas Kesehatan": "dinkes",
+}
+
+
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return SHORT_NAMES.get(name) or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def seed_demo(*, session: Session, settings: Settings, now: datetime) -> DemoReport:
