@@ -140,7 +140,7 @@ class LinkChecker:
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
             trust_env=False,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
         )
 
     def check_many(self, urls: Sequence[str]) -> list[LinkResult]:
@@ -228,11 +228,13 @@ class LinkChecker:
                     except (httpx.InvalidURL, ValueError) as exc:
                         return result(ok=False, status_code=status, error=f"bad redirect location: {exc}")
                     continue
-                read = 0
-                for chunk in response.iter_raw():
-                    read += len(chunk)
-                    if read >= self.max_bytes or time.monotonic() > deadline:
-                        break
+                if not response.is_stream_consumed:
+                    # Raw bytes (no decompression), so a compressed bomb cannot blow up past the limit.
+                    read = 0
+                    for chunk in response.iter_raw():
+                        read += len(chunk)
+                        if read >= self.max_bytes or time.monotonic() > deadline:
+                            break
                 if time.monotonic() > deadline:
                     return result(ok=False, status_code=status, content_type=content_type, error="timed out")
                 ok = 200 <= status < 300
