@@ -23,6 +23,7 @@ from app.db.models import (
     PublicBody,
     Round,
     RoundTemplate,
+    Stage,
     Submission,
     TemplateVersion,
     Verification,
@@ -267,3 +268,59 @@ def make_verification(
         )
     session.flush()
     return row
+
+
+def make_stage(session: Session, round_: Round, **overrides: Any) -> Stage:
+    """A later stage of the round (presentation, weight 30 unless overridden)."""
+    n = next(_seq)
+    row = Stage(
+        **{
+            "round_id": round_.id,
+            "code": f"presentasi-{n}",
+            "kind": "presentation",
+            "title": "Presentasi / Uji Publik",
+            "weight": 30,
+            "position": n,
+        }
+        | overrides
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+# The mini template answered in full: aspect 1 = 100, aspect 2 = 100, SAQ 100.00.
+MINI_FULL: dict[str, dict[str, Any]] = {
+    "1.1.1": {"value": "yes", "evidence": ["https://ppid.example.go.id/dip"]},
+    "1.1.2": {"value": "a"},
+    "2.1": {"value": ["ig", "fb"]},
+    "2.2": {"value": 95},
+    "2.3": {"value": "https://ppid.example.go.id"},
+}
+
+
+def make_verified_submission(
+    session: Session,
+    round_: Round,
+    body: PublicBody,
+    version: TemplateVersion,
+    verifier: Account | None,
+    changes: dict[str, Any] | None = None,
+    *,
+    answers: dict[str, dict[str, Any]] | None = None,
+    completed: bool = True,
+) -> Submission:
+    """A submitted mini-template SAQ (``answers``, MINI_FULL by default) with a verification whose values
+    are the body's own except ``changes`` (``{code: value}``), every evidence checked."""
+    answers = answers if answers is not None else MINI_FULL
+    submission = make_submission(session, round_, body, version, status="submitted", submitted_at=now())
+    make_answers(session, submission, answers)
+    values = {code: a.get("value") for code, a in answers.items()} | (changes or {})
+    make_verification(
+        session,
+        submission,
+        verifier,
+        {code: {"value": v, "evidence_checked": True} for code, v in values.items()},
+        completed=completed,
+    )
+    return submission
