@@ -214,6 +214,39 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_recap(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from app.accounts.principal import SYSTEM
+    from app.db.session import get_engine, make_sessionmaker
+    from app.errors import EmonevError
+    from app.exports.service import recap
+
+    out: Path = args.out
+    if not out.parent.is_dir():
+        raise CliError(f"--out: the directory {out.parent} does not exist")
+    handle, name = tempfile.mkstemp(prefix=".emonev-", suffix=".xlsx", dir=out.parent)
+    os.close(handle)
+    partial = Path(name)
+    settings = get_settings()
+    try:
+        with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
+            recap(session=session, round_id=args.round, revision=args.revision, by=SYSTEM, target=partial)
+        partial.replace(out)
+    except EmonevError as exc:
+        raise CliError(exc.detail) from exc
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise CliError(f"cannot use the database ({reason}); has `emonev db upgrade` been run?") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emonev", description="E-Monev SAQ scoring service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -257,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body-id", type=int, help="the public body of an operator")
     p.add_argument("--password", help="at least 10 characters; omit it to be prompted")
     p.set_defaults(func=cmd_users_create)
+
+    export = sub.add_parser("export", help="Excel exports").add_subparsers(dest="action", required=True)
+    p = export.add_parser("recap", help="write a round's recap workbook (its latest publication by default)")
+    p.add_argument("--round", required=True, type=int, metavar="ID", help="the round's id")
+    p.add_argument("--revision", type=int, metavar="N", help="a published revision (default: the latest)")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="the .xlsx file to write")
+    p.set_defaults(func=cmd_export_recap)
 
     p = sub.add_parser("serve", help="run the HTTP service with uvicorn")
     p.add_argument("--host", default="127.0.0.1")

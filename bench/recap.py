@@ -350,7 +350,8 @@ def main() -> None:
         return
     seconds, mb, size = measure(["recap", "--n", str(args.n), "--seed", str(args.seed)])
     print(
-        f"recap of {args.n} bodies (all sheets): {seconds:.2f} s, peak RSS {mb:.1f} MB, file {size / 1e6:.1f} MB"
+        f"recap of {args.n} bodies (all sheets): {seconds:.2f} s, "
+        f"peak RSS {mb:.1f} MB, file {size / 1e6:.1f} MB"
     )
 
 

@@ -206,7 +206,8 @@ class Sheet:
             self._fit(first_col + i, min(max(len(word) for word in label.split()) + 2, 24) if label else 4)
 
     def stamp(self, title: str, stamp: Stamp) -> int:
-        """The block every sheet starts with; returns the first free row (after one blank row)."""
+        """The block every sheet starts with, three columns wide (so a table under it sets the sheet's width);
+        returns the first free row (after one blank row)."""
         self.ws.write_string(0, 0, title, self.f.get(bold=True, font_size=14))
         label = self.f.get(bold=True)
         self.ws.write_string(1, 0, "Dibuat", label)
@@ -217,10 +218,10 @@ class Sheet:
         self.ws.write_string(2, 0, "Revisi Penetapan", label)
         self.ws.write_number(2, 1, stamp.revision, self.f.get(align="left"))
         if stamp.published_at is not None:
-            self.ws.write_string(2, 2, "Ditetapkan", label)
-            self.when(2, 3, stamp.local(stamp.published_at))
-            self.ws.write_string(2, 4, stamp.zone)
-        return 4
+            self.ws.write_string(3, 0, "Ditetapkan", label)
+            self.when(3, 1, stamp.local(stamp.published_at))
+            self.ws.write_string(3, 2, stamp.zone)
+        return 5
 
     def table(self, header_row: int, last_row: int, columns: int, *, freeze_cols: int = 0) -> None:
         """Freeze everything above the data and put an auto-filter on the header row."""
