@@ -108,7 +108,10 @@ class FormReader:
             raise InvalidInput("some form fields cannot be read", errors=self.problems)
 
 
-async def _reader(request: Request, session: Session, round_: Round) -> FormReader:
+async def _reader(request: Request, session: Session, round_: Round, user: PageUser) -> FormReader:
+    """The form of a change to a round: only its commission's administrators get as far as reading it (the
+    service checks again), so a refusal never depends on what the form holds."""
+    policy.ensure_admin(user.principal, round_.commission_id)
     return FormReader(await request.form(), rounds.timezone_of(session=session, round_=round_))
 
 
@@ -211,6 +214,7 @@ def round_page(round_id: int, request: Request, session: PageSessionDep, user: C
     """A round's set-up: status, schedule, templates per category, invitations, stages and weights, gate,
     verifiers, extensions."""
     round_ = round_for_staff(session, user.principal, round_id)
+    policy.ensure_commission_reader(user.principal, round_.commission_id)
     participation = results.participation(session=session, round_=round_)
     context = _round_context(session, round_, user)
     context["participation_total"] = results.participation_total(participation)
@@ -222,7 +226,7 @@ async def change_status(
     round_id: int, request: Request, session: PageSessionDep, user: CurrentUser
 ) -> Response:
     round_ = round_for_staff(session, user.principal, round_id)
-    reader = await _reader(request, session, round_)
+    reader = await _reader(request, session, round_, user)
     rounds.request_status(session=session, round_=round_, to=reader.text("to"), by=user.principal)
     return redirect(f"/ronde/{round_id}", message="tersimpan")
 
@@ -231,7 +235,7 @@ async def change_status(
 async def schedule(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """Title, year and dates (the SAQ window only while the round is a draft; the objection window)."""
     round_ = round_for_staff(session, user.principal, round_id)
-    reader = await _reader(request, session, round_)
+    reader = await _reader(request, session, round_, user)
     changes: dict[str, Any] = {}
     if "title" in reader.form:
         changes["title"] = reader.text("title")
@@ -255,7 +259,7 @@ async def schedule(round_id: int, request: Request, session: PageSessionDep, use
 async def templates(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """Which template version each category answers (``template:<category code>`` = ``key|version``)."""
     round_ = round_for_staff(session, user.principal, round_id)
-    reader = await _reader(request, session, round_)
+    reader = await _reader(request, session, round_, user)
     mapping: dict[str, tuple[str, str]] = {}
     for category in categories_of(session, round_.commission_id):
         chosen = reader.text(f"template:{category.code}")
@@ -270,7 +274,7 @@ async def templates(round_id: int, request: Request, session: PageSessionDep, us
 async def invite(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """Invite every active body of the chosen categories."""
     round_ = round_for_staff(session, user.principal, round_id)
-    reader = await _reader(request, session, round_)
+    reader = await _reader(request, session, round_, user)
     codes = reader.texts("category")
     if not codes:
         raise InvalidInput(
@@ -284,7 +288,7 @@ async def invite(round_id: int, request: Request, session: PageSessionDep, user:
 async def stages(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """The SAQ weight and the later stages (code, kind, title, weight) that together weigh 100."""
     round_ = round_for_staff(session, user.principal, round_id)
-    reader = await _reader(request, session, round_)
+    reader = await _reader(request, session, round_, user)
     saq_weight = reader.decimal("saq_weight", "Bobot SAQ")
     rows: list[dict[str, Any]] = []
     for i in range(int(reader.text("rows") or STAGE_ROWS)):
@@ -314,7 +318,7 @@ async def gate(round_id: int, request: Request, session: PageSessionDep, user: C
     """Who goes on to the later stages (minimum verified SAQ score and/or top N per category), and what a
     body that does not go on gets for the stages it missed."""
     round_ = round_for_staff(session, user.principal, round_id)
-    reader = await _reader(request, session, round_)
+    reader = await _reader(request, session, round_, user)
     changes = {
         "gate_min_score": reader.decimal("gate_min_score", "Nilai minimum", required=False),
         "gate_top_n": reader.integer("gate_top_n", "Peringkat teratas", required=False),
@@ -329,7 +333,7 @@ async def gate(round_id: int, request: Request, session: PageSessionDep, user: C
 async def assign(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """Spread a category's unassigned bodies evenly over the chosen verifiers."""
     round_ = round_for_staff(session, user.principal, round_id)
-    reader = await _reader(request, session, round_)
+    reader = await _reader(request, session, round_, user)
     verifier_ids = [int(v) for v in reader.texts("verifier") if v.isdigit()]
     if not verifier_ids:
         reader.problems.append(FieldProblem("verifier", "Pilih minimal satu verifikator."))
@@ -348,7 +352,7 @@ async def assign(round_id: int, request: Request, session: PageSessionDep, user:
 async def extend(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """Record a plenary decision moving the SAQ deadline, with its reason."""
     round_ = round_for_staff(session, user.principal, round_id)
-    reader = await _reader(request, session, round_)
+    reader = await _reader(request, session, round_, user)
     closes_at = reader.instant("closes_at", "Batas waktu baru")
     scope = reader.text("scope") or "round"
     reason = reader.text("reason")
@@ -373,6 +377,7 @@ async def extend(round_id: int, request: Request, session: PageSessionDep, user:
 @router.post("/ronde/{round_id}/rilis-verifikasi")
 def release(round_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
     """Release the verification results to the bodies (opens the way to objections)."""
+    round_for_staff(session, user.principal, round_id)
     verification.release(session=session, round_id=round_id, by=user.principal)
     return redirect(f"/ronde/{round_id}", message="tersimpan")
 
@@ -500,7 +505,7 @@ def publication_page(round_id: int, request: Request, session: PageSessionDep, u
 async def publish(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """Freeze the results as a new published revision (the first publication, or a recorded correction)."""
     round_ = round_for_staff(session, user.principal, round_id)
-    reader = await _reader(request, session, round_)
+    reader = await _reader(request, session, round_, user)
     reason = reader.text("reason")
     if not reason:
         reader.problems.append(FieldProblem("reason", "Dasar penetapan (mis. keputusan pleno) wajib diisi."))

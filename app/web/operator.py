@@ -14,17 +14,17 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from app.db.models import EvidenceFile, Publication
+from app.db.models import EvidenceFile
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.evidence import service as evidence
 from app.evidence.storage import receive_upload
+from app.results import service as results
 from app.settings import SettingsDep
 from app.submissions import service as submissions
 from app.submissions.schemas import AnswerOut, SubmissionOut
-from app.web.queries import timezone_of
+from app.web.queries import published_result, timezone_of
 from app.web.render import redirect, render
 from app.web.saq import QuestionView, answers_as_json, panel, with_aspects
 from app.web.session import CurrentUser, PageSessionDep, PageUser, csrf_protect
@@ -49,10 +49,6 @@ def _view(session: Any, submission_id: int, user: PageUser) -> dict[str, Any]:
     )
     stored = submissions.read(session=session, submission_id=submission_id, by=user.principal)
     return panel(card, stored.answers)
-
-
-def _published(session: Any, round_id: int) -> bool:
-    return session.scalar(select(Publication.id).where(Publication.round_id == round_id).limit(1)) is not None
 
 
 # --- Pages --------------------------------------------------------------------------------------------------
@@ -98,7 +94,7 @@ def form_page(submission_id: int, request: Request, session: PageSessionDep, use
             "answers_json": answers_as_json(sub),
             "editable": sub.status == "draft" and ctx.round.status == "open",
             "tz": timezone_of(session, ctx.body.commission_id),
-            "published": _published(session, ctx.round.id),
+            "published": results.latest_publication(session=session, round_=ctx.round) is not None,
         },
     )
 
@@ -186,6 +182,28 @@ def submit(
         idempotency_key=idempotency_key or None,
     )
     return redirect(f"/pengisian/{submission_id}", message="terkirim")
+
+
+@router.get("/pengisian/{submission_id}/hasil")
+def result_page(submission_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+    """After publication: the body's final result, its result sheet and the recommendations."""
+    ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
+    publication = results.latest_publication(session=session, round_=ctx.round)
+    row = published_result(session, publication, ctx.body.id) if publication is not None else None
+    labels = results.band_labels(session=session, round_id=ctx.round.id) if row is not None else {}
+    return render(
+        request,
+        "operator/result.html",
+        {
+            "round": ctx.round,
+            "body": ctx.body,
+            "submission": ctx.submission,
+            "publication": publication,
+            "row": row,
+            "band_label": labels.get(row.band or "", row.band) if row is not None else None,
+            "tz": timezone_of(session, ctx.body.commission_id),
+        },
+    )
 
 
 @router.get("/berkas/{file_id}")

@@ -94,7 +94,7 @@ def dashboard(request: Request, session: PageSessionDep, user: CurrentUser) -> R
     principal = user.principal
     now = utcnow()
     timezone = timezone_of(session, principal.commission_id)
-    if principal.role is Role.operator:
+    if principal.role in {Role.operator, Role.api_body}:
         body = session.get(PublicBody, principal.body_id) if principal.body_id is not None else None
         rounds = rounds_of_body(session, body) if body is not None else []
         return render(

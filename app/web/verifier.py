@@ -14,9 +14,10 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts import policy
 from app.accounts.principal import Role
 from app.db.models import Objection, PublicBody, Round, Submission
-from app.errors import FieldProblem, Forbidden, InvalidInput, NotFound
+from app.errors import FieldProblem, InvalidInput, NotFound
 from app.pagination import PageParams
 from app.verification import service as verification
 from app.verification.routes import LinkCheckerDep
@@ -158,8 +159,8 @@ def complete(submission_id: int, session: PageSessionDep, user: CurrentUser) -> 
 @router.get("/sanggahan")
 def objections_page(request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """The objections (sanggahan) of the verifier's bodies, open ones first, each with a decision form."""
-    if user.principal.role not in {Role.verifier, Role.commission_admin, Role.system_admin}:
-        raise Forbidden("only verifiers and administrators answer objections")
+    if not user.principal.is_system_admin:
+        policy.ensure_bulk_verify(user.principal, user.principal.commission_id or 0)
     if user.principal.role is Role.verifier:
         round_ids = sorted({a.round_id for a in assignments(session, user)}, reverse=True)
     else:
