@@ -41,7 +41,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
-from app.db.models import ApiKey, VerifierAssignment
+from app.db.models import ApiKey, EvidenceFile, Objection, VerifierAssignment
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import (
@@ -131,6 +131,31 @@ class MatrixWorld(World):
         }
 
 
+def _evidence_file_id(w: MatrixWorld) -> int:
+    """An uploaded evidence file of world.body's submission (its blob is not on disk)."""
+    row = EvidenceFile(
+        submission_id=w.params["submission_id"],
+        question_code="1.1.1",
+        sha256="0" * 64,
+        size=9,
+        content_type="application/pdf",
+        original_name="bukti.pdf",
+    )
+    w.session.add(row)
+    w.session.flush()
+    return row.id
+
+
+def _objection_id(w: MatrixWorld) -> int:
+    """An open objection to question 1.1.1 of world.body's submission."""
+    row = Objection(
+        submission_id=w.params["submission_id"], question_code="1.1.1", explanation="Sudah ada DIP"
+    )
+    w.session.add(row)
+    w.session.flush()
+    return row.id
+
+
 def _api_key_id(w: MatrixWorld) -> int:
     key = make_api_key(w.session, w.commission, "read")
     return int(w.session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one())
@@ -149,6 +174,8 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     # A verifier of world.commission that none of the roles is (so only its managers may touch it).
     "account_id": lambda w: make_account(w.session, "verifier", commission_id=w.commission.id).id,
     "api_key_id": _api_key_id,
+    "file_id": _evidence_file_id,
+    "objection_id": _objection_id,
 }
 
 
@@ -182,6 +209,11 @@ def allow(allowed: frozenset[str], **request: Any) -> Rule:
     return Rule(allowed=allowed, **request)
 
 
+def page(allowed: frozenset[str], **request: Any) -> Rule:
+    """A web page: anonymous visitors are redirected to /login and refusals are Indonesian HTML pages."""
+    return allow(allowed, anonymous_status=303, refusal_is_problem=False, **request)
+
+
 NEW_PASSWORD = "kata-sandi-matriks-1"
 
 # --- The rules: one line per route ------------------------------------------------------------------------
@@ -189,6 +221,9 @@ NEW_PASSWORD = "kata-sandi-matriks-1"
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/healthz"),
     ("POST", "/api/v1/auth/login"),
+    # Web pages: the login form (its POST is bound to a pre-session CSRF cookie)
+    ("GET", "/login"),
+    ("POST", "/login"),
 }
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -224,6 +259,66 @@ RULES: dict[tuple[str, str], Rule] = {
             "answers": {"1.1.1": {"value": "yes"}},
         },
     ),
+    # Web pages (HTML; anonymous visitors go to /login) and the JSON endpoints of their scripts (/web/...)
+    ("GET", "/"): page(ANY_PRINCIPAL),
+    ("POST", "/logout"): page(ACCOUNT_HOLDERS),
+    ("POST", "/pengisian/mulai/{round_id}"): page(BODY_WRITERS | {"other_operator"}),
+    ("GET", "/pengisian/{submission_id}"): page(BODY_READERS),
+    ("POST", "/pengisian/{submission_id}/simpan"): page(BODY_WRITERS, data=lambda c: {"version": "1"}),
+    ("GET", "/pengisian/{submission_id}/kirim"): page(BODY_READERS),
+    ("POST", "/pengisian/{submission_id}/kirim"): page(BODY_WRITERS, data=lambda c: {"confirm": "ya"}),
+    ("GET", "/pengisian/{submission_id}/hasil"): page(BODY_READERS),
+    ("GET", "/berkas/{file_id}"): page(BODY_READERS, not_found_ok=True),
+    ("POST", "/web/pengisian/{submission_id}/jawaban"): allow(
+        BODY_WRITERS, json=lambda c: {"version": 1, "answers": {}}
+    ),
+    ("GET", "/web/pengisian/{submission_id}/keadaan"): allow(BODY_READERS),
+    ("POST", "/web/pengisian/{submission_id}/berkas/{code}"): allow(
+        BODY_WRITERS, files=lambda c: {"file": ("bukti.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
+    ),
+    ("POST", "/web/pengisian/{submission_id}/berkas-hapus/{file_id}"): allow(BODY_WRITERS),
+    ("GET", "/verifikasi/{submission_id}"): page(BODY_VERIFIERS | {"panelist", "api_read"}),
+    ("POST", "/verifikasi/{submission_id}/mulai"): page(BODY_VERIFIERS),
+    ("POST", "/verifikasi/{submission_id}/butir/{code}"): page(
+        BODY_VERIFIERS, data=lambda c: {"version": "1", "type": "yes_no", "value": "no"}
+    ),
+    ("POST", "/verifikasi/{submission_id}/cek-tautan"): page(BODY_VERIFIERS),
+    ("POST", "/verifikasi/{submission_id}/selesai"): page(BODY_VERIFIERS),
+    ("GET", "/sanggahan"): page(ADMINS | {"verifier", "other_verifier", "other_commission_admin"}),
+    ("POST", "/sanggahan/{objection_id}"): page(
+        BODY_VERIFIERS, data=lambda c: {"decision": "tolak", "reason": "Bukti tidak memadai"}
+    ),
+    ("GET", "/ronde"): page(ANY_PRINCIPAL),
+    ("POST", "/ronde"): page(
+        ADMINS | {"other_commission_admin"},
+        data=lambda c: {
+            "title": "Periode Matriks",
+            "year": "2031",
+            "saq_opens_at": "2031-01-01T00:00",
+            "saq_closes_at": "2031-02-01T23:59",
+        },
+    ),
+    ("GET", "/ronde/{round_id}"): page(READERS),
+    ("POST", "/ronde/{round_id}/status"): page(ADMINS, data=lambda c: {"to": "closed"}),
+    ("POST", "/ronde/{round_id}/jadwal"): page(
+        ADMINS, data=lambda c: {"title": "Monev Matriks", "year": "2025"}
+    ),
+    ("POST", "/ronde/{round_id}/templat"): page(ADMINS),
+    ("POST", "/ronde/{round_id}/undangan"): page(ADMINS, data=lambda c: {"category": "kelurahan"}),
+    ("POST", "/ronde/{round_id}/tahap"): page(ADMINS, data=lambda c: {"saq_weight": "100"}),
+    ("POST", "/ronde/{round_id}/gerbang"): page(ADMINS, data=lambda c: {"missing_stage_policy": "zero"}),
+    ("POST", "/ronde/{round_id}/penugasan"): page(
+        ADMINS, data=lambda c: {"category": "kelurahan", "verifier": str(c.world.verifier.id)}
+    ),
+    ("POST", "/ronde/{round_id}/perpanjangan"): page(
+        ADMINS,
+        data=lambda c: {"closes_at": "2099-01-01T23:59", "scope": "round", "reason": "Keputusan pleno"},
+    ),
+    ("POST", "/ronde/{round_id}/rilis-verifikasi"): page(ADMINS),
+    ("GET", "/ronde/{round_id}/partisipasi"): page(READERS),
+    ("GET", "/ronde/{round_id}/peringkat"): page(READERS),
+    ("GET", "/ronde/{round_id}/publikasi"): page(READERS),
+    ("POST", "/ronde/{round_id}/publikasi"): page(ADMINS, data=lambda c: {"reason": "Keputusan pleno"}),
 }
 
 
