@@ -243,7 +243,9 @@ def _check_duplicates(
         return
     problems = [
         AnswerProblem(
-            compiled.questions[int(index)].code, "question_code", f"answered twice by submission {ids[s]!r}"
+            compiled.questions[int(index)].code,
+            "question_code",
+            f"answered twice by submission {_shown(ids[s])}",
         )
         for s, index in dict.fromkeys(zip(sub[duplicate].tolist(), question[duplicate].tolist(), strict=True))
     ]
@@ -360,9 +362,13 @@ def _value_problems(
     result = []
     for code, message, pair in problems:
         rows = np.flatnonzero(key == pair)[:3]
-        examples = ", ".join(repr(ids[s]) for s in sub[rows].tolist())
+        examples = ", ".join(_shown(ids[s]) for s in sub[rows].tolist())
         result.append(AnswerProblem(code, "value", f"{message} (submission {examples})"))
     return result
+
+
+def _shown(identifier: object) -> str:
+    return repr(identifier.item() if isinstance(identifier, np.generic) else identifier)
 
 
 def _aspect_cents(earned: IntArray, maximum: IntArray, bound: int) -> IntArray:
