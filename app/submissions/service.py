@@ -10,14 +10,14 @@ on every read.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
@@ -26,11 +26,12 @@ from sqlalchemy.orm.exc import StaleDataError
 import scoring
 from app.accounts import policy
 from app.accounts.principal import Principal
-from app.audit.service import record
+from app.audit.service import Change, record, record_many
 from app.db.base import utcnow
 from app.db.models import (
     Answer,
     BodyCategory,
+    Commission,
     EvidenceFile,
     IdempotentRequest,
     PublicBody,
@@ -110,6 +111,9 @@ class Context:
     submission: Submission
     round: Round
     body: PublicBody
+    # Held so they stay in the session's (weak) identity map for the window rules and template look-ups.
+    commission: Commission | None = None
+    template: TemplateVersion | None = None
 
 
 _TEMPLATES: dict[str, scoring.Template] = {}
@@ -131,17 +135,26 @@ def template_of(session: Session, row: TemplateVersion) -> scoring.Template:
 
 
 def _load(session: Session, submission_id: int, *, for_update: bool = False) -> Context:
-    stmt = select(Submission).where(Submission.id == submission_id)
+    """The submission with its round and body in one query; ``for_update`` locks the submission row.
+
+    The round's commission and the template version come in the same query, so the later look-ups of
+    the window rules and of the template are answered from the session without another round trip.
+    """
+    stmt = (
+        select(Submission, Round, PublicBody, Commission, TemplateVersion)
+        .join(Round, Round.id == Submission.round_id)
+        .join(PublicBody, PublicBody.id == Submission.body_id)
+        .join(Commission, Commission.id == Round.commission_id)
+        .join(TemplateVersion, TemplateVersion.id == Submission.template_version_id)
+        .options(defer(TemplateVersion.source_text))
+        .where(Submission.id == submission_id)
+    )
     if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    submission = session.scalar(stmt)
-    if submission is None:
+        stmt = stmt.with_for_update(of=Submission).execution_options(populate_existing=True)
+    row = session.execute(stmt).unique().first()
+    if row is None:
         raise NotFound(f"submission {submission_id} does not exist")
-    round_ = session.get(Round, submission.round_id)
-    body = session.get(PublicBody, submission.body_id)
-    assert round_ is not None
-    assert body is not None
-    return Context(submission, round_, body)
+    return Context(*row)
 
 
 def load_for_read(*, session: Session, submission_id: int, by: Principal) -> Context:
@@ -209,12 +222,11 @@ def _file_ids(session: Session, submission_id: int) -> dict[str, list[int]]:
     return files
 
 
-def scoring_answers(
-    template: scoring.Template, raw: Mapping[str, Any], files: Mapping[str, Iterable[int]]
+def with_files(
+    answers: dict[str, scoring.Answer], files: Mapping[str, Iterable[int]]
 ) -> dict[str, scoring.Answer]:
-    """Stored answers as the engine reads them. An uploaded file is evidence just like a link: it is passed
-    as a ``file:<id>`` entry, so a question has evidence when it has a link or a file that is not removed."""
-    answers = scoring.parse_answers(template, raw)
+    """Add uploaded files to the answers' evidence. A file is evidence just like a link: it is passed to the
+    engine as a ``file:<id>`` entry, so a question has evidence when it has a link or a file not removed."""
     for code, ids in files.items():
         refs = tuple(f"{FILE_EVIDENCE_PREFIX}{i}" for i in ids)
         if not refs:
@@ -226,6 +238,13 @@ def scoring_answers(
             else replace(current, evidence=current.evidence + refs)
         )
     return answers
+
+
+def scoring_answers(
+    template: scoring.Template, raw: Mapping[str, Any], files: Mapping[str, Iterable[int]]
+) -> dict[str, scoring.Answer]:
+    """Stored answers (and files) as the engine reads them."""
+    return with_files(scoring.parse_answers(template, raw), files)
 
 
 def _card(session: Session, ctx: Context) -> tuple[scoring.Template, scoring.ScoreCard]:
@@ -301,15 +320,25 @@ def _template_ref(row: TemplateVersion) -> TemplateRef:
 def detail(session: Session, ctx: Context) -> SubmissionOut:
     sub = ctx.submission
     answers: dict[str, AnswerOut] = {}
-    for row in session.scalars(
-        select(Answer).where(Answer.submission_id == sub.id).order_by(Answer.question_code)
-    ):
-        answers[row.question_code] = AnswerOut(
-            value=row.value,
-            evidence=list(row.evidence_links or []),
-            note=row.note,
-            updated_at=row.updated_at,
-            updated_by_id=row.updated_by_id,
+    rows = session.execute(
+        select(
+            Answer.question_code,
+            Answer.value,
+            Answer.evidence_links,
+            Answer.note,
+            Answer.updated_at,
+            Answer.updated_by_id,
+        )
+        .where(Answer.submission_id == sub.id)
+        .order_by(Answer.question_code)
+    )
+    for code, value, links, note, updated_at, updated_by_id in rows:
+        answers[code] = AnswerOut(
+            value=value,
+            evidence=list(links or []),
+            note=note,
+            updated_at=updated_at,
+            updated_by_id=updated_by_id,
         )
     for file in _active_files(session, sub.id):
         answers.setdefault(file.question_code, AnswerOut()).files.append(file_out(file))
@@ -475,19 +504,61 @@ def _merge(before: dict[str, Any] | None, patch: Mapping[str, Any] | None) -> di
     return after
 
 
-def _upsert_answers(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert or update answers in one statement (executemany), on the (submission, question) key."""
+# One statement with one parameter whatever the number of answers, so PostgreSQL prepares it once.
+_PG_UPSERT = text(
+    """
+    INSERT INTO answer (submission_id, question_code, value, evidence_links, note, updated_at, updated_by_id)
+    SELECT :submission_id, r.question_code, r.value, r.evidence_links, r.note, :updated_at, :updated_by_id
+    FROM json_to_recordset(CAST(:rows AS json))
+        AS r(question_code varchar, value json, evidence_links json, note text)
+    ON CONFLICT (submission_id, question_code) DO UPDATE SET
+        value = excluded.value,
+        evidence_links = excluded.evidence_links,
+        note = excluded.note,
+        updated_at = excluded.updated_at,
+        updated_by_id = excluded.updated_by_id
+    """
+)
+
+
+def _upsert_answers(
+    session: Session,
+    *,
+    submission_id: int,
+    answers: Mapping[str, dict[str, Any]],
+    at: datetime,
+    by: int | None,
+) -> None:
+    """Insert or update answers on the (submission, question) key in one statement."""
     if session.get_bind().dialect.name == "postgresql":
-        insert: Any = pg_insert(Answer)
-    else:
-        insert = sqlite_insert(Answer)
+        rows = [
+            {"question_code": code, "value": a["value"], "evidence_links": a["evidence"], "note": a["note"]}
+            for code, a in answers.items()
+        ]
+        session.execute(
+            _PG_UPSERT,
+            {"submission_id": submission_id, "rows": json.dumps(rows), "updated_at": at, "updated_by_id": by},
+        )
+        return
+    insert = sqlite_insert(Answer)
     columns = ("value", "evidence_links", "note", "updated_at", "updated_by_id")
     session.execute(
         insert.on_conflict_do_update(
             index_elements=[Answer.submission_id, Answer.question_code],
             set_={column: getattr(insert.excluded, column) for column in columns},
         ),
-        rows,
+        [
+            {
+                "submission_id": submission_id,
+                "question_code": code,
+                "value": a["value"],
+                "evidence_links": a["evidence"],
+                "note": a["note"],
+                "updated_at": at,
+                "updated_by_id": by,
+            }
+            for code, a in answers.items()
+        ],
     )
 
 
@@ -524,44 +595,37 @@ def save_answers(
     merged = {code: _merge(stored.get(code), patch) for code, patch in answers.items()}
     problems = _limit_problems(answers)
     try:
-        answers_or_422(template, {code: after or {} for code, after in merged.items()})
+        fresh = answers_or_422(template, {code: after or {} for code, after in merged.items()})
     except InvalidInput as exc:
         problems = exc.errors + problems
     if problems:
         raise InvalidInput("some answers do not fit the template; nothing was saved", errors=problems)
 
     changed = sorted(code for code, after in merged.items() if after != stored.get(code))
-    upserts = [
-        {
-            "submission_id": sub.id,
-            "question_code": code,
-            "value": after["value"],
-            "evidence_links": after["evidence"],
-            "note": after["note"],
-            "updated_at": now,
-            "updated_by_id": by.account_id,
-        }
-        for code in changed
-        if (after := merged[code]) is not None
-    ]
+    upserts = {code: after for code in changed if (after := merged[code]) is not None}
     removed = [code for code in changed if merged[code] is None]
     if upserts:
-        _upsert_answers(session, upserts)
+        _upsert_answers(session, submission_id=sub.id, answers=upserts, at=now, by=by.account_id)
     if removed:
         session.execute(
             delete(Answer).where(Answer.submission_id == sub.id, Answer.question_code.in_(removed))
         )
-    for code in changed:
-        record(
-            session=session,
-            actor=by,
-            action="answer.save" if merged[code] is not None else "answer.remove",
-            entity="answer",
-            entity_id=f"{sub.id}:{code}",
-            before=stored.get(code),
-            after=merged[code],
-            commission_id=ctx.body.commission_id,
-        )
+    record_many(
+        session=session,
+        actor=by,
+        changes=[
+            Change(
+                action="answer.save" if merged[code] is not None else "answer.remove",
+                entity="answer",
+                entity_id=f"{sub.id}:{code}",
+                before=stored.get(code),
+                after=merged[code],
+            )
+            for code in changed
+        ],
+        commission_id=ctx.body.commission_id,
+        at=now,
+    )
     sub.updated_at = now
     try:
         session.flush()
@@ -570,13 +634,11 @@ def save_answers(
             f"submission {sub.id} changed while saving; reload it and save again", current_version=None
         ) from exc
 
-    final = {code: after for code, after in stored.items()}
-    for code, after in merged.items():
-        if after is None:
-            final.pop(code, None)
-        else:
-            final[code] = after
-    card = scoring.score(template, scoring_answers(template, final, _file_ids(session, sub.id)))
+    # The score of the submission as it now stands: the answers just validated plus the untouched ones.
+    untouched = {code: after for code, after in stored.items() if code not in merged}
+    final = scoring.parse_answers(template, untouched) if untouched else {}
+    final.update({code: answer for code, answer in fresh.items() if merged[code] is not None})
+    card = scoring.score(template, with_files(final, _file_ids(session, sub.id)))
     return SaveResult(submission_id=sub.id, version=sub.version, changed=changed, score=_summary(card))
 
 
