@@ -14,16 +14,21 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.db.models import EvidenceFile
+from app.db.models import EvidenceFile, Submission, Verification
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.evidence import service as evidence
 from app.evidence.storage import receive_upload
+from app.exports import service as exports
+from app.exports.result_sheet import Recommendation
 from app.results import service as results
 from app.settings import SettingsDep
 from app.submissions import service as submissions
 from app.submissions.schemas import AnswerOut, SubmissionOut
+from app.verification.scores import load_answer_data, verified_card
 from app.web.queries import published_result, timezone_of
 from app.web.render import redirect, render
 from app.web.saq import QuestionView, answers_as_json, panel, with_aspects
@@ -33,6 +38,7 @@ router = APIRouter()
 json_router = APIRouter(prefix="/web", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 MAX_ANSWERS = 1000
+RECOMMENDATIONS = 15
 
 
 # --- Helpers ------------------------------------------------------------------------------------------------
@@ -184,6 +190,18 @@ def submit(
     return redirect(f"/pengisian/{submission_id}", message="terkirim")
 
 
+def recommendations_for(session: Session, submission: Submission) -> list[Recommendation]:
+    """What the body lost points on, most first (the exports service's rule, on the verified score card)."""
+    found = session.scalar(select(Verification).where(Verification.submission_id == submission.id))
+    if found is None:
+        return []
+    data = load_answer_data(session=session, submissions=[(submission.id, found.id)])[submission.id]
+    template = submissions.template_of(
+        session, submissions.template_row(session, submission.template_version_id)
+    )
+    return exports.recommendations(template, verified_card(template, data))[:RECOMMENDATIONS]
+
+
 @router.get("/pengisian/{submission_id}/hasil")
 def result_page(submission_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """After publication: the body's final result, its result sheet and the recommendations."""
@@ -191,6 +209,7 @@ def result_page(submission_id: int, request: Request, session: PageSessionDep, u
     publication = results.latest_publication(session=session, round_=ctx.round)
     row = published_result(session, publication, ctx.body.id) if publication is not None else None
     labels = results.band_labels(session=session, round_id=ctx.round.id) if row is not None else {}
+    advice = recommendations_for(session, ctx.submission) if row is not None and row.participating else []
     return render(
         request,
         "operator/result.html",
@@ -201,6 +220,7 @@ def result_page(submission_id: int, request: Request, session: PageSessionDep, u
             "publication": publication,
             "row": row,
             "band_label": labels.get(row.band or "", row.band) if row is not None else None,
+            "recommendations": advice,
             "tz": timezone_of(session, ctx.body.commission_id),
         },
     )

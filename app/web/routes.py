@@ -20,7 +20,7 @@ from app.db.base import utcnow
 from app.db.models import PublicBody
 from app.errors import Forbidden, Unauthenticated
 from app.settings import SettingsDep
-from app.web import admin, operator, verifier
+from app.web import admin, downloads, operator, verifier
 from app.web.errors import install_page_errors
 from app.web.queries import rounds_of_body, rounds_of_commission, timezone_of
 from app.web.render import redirect, render
@@ -118,6 +118,7 @@ def dashboard(request: Request, session: PageSessionDep, user: CurrentUser) -> R
 router.include_router(operator.router)
 router.include_router(verifier.router)
 router.include_router(admin.router)
+router.include_router(downloads.router)
 
 
 def install(app: FastAPI) -> None:

@@ -1,0 +1,85 @@
+"""Excel downloads from the pages: the exports service writes the workbook to a temporary file, which is
+streamed to the browser and deleted once sent."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from app.exports import service as exports
+from app.exports.workbook_safety import XLSX_MEDIA_TYPE
+from app.web.session import CurrentUser, PageSessionDep
+
+router = APIRouter()
+
+
+def send_file(build: Callable[[Path], str], media_type: str, suffix: str) -> FileResponse:
+    """Run ``build`` on a fresh temporary file (it returns the download's name) and stream the file."""
+    handle, name = tempfile.mkstemp(prefix="emonev-web-", suffix=suffix)
+    os.close(handle)
+    path = Path(name)
+    try:
+        filename = build(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=filename,
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@router.get("/ronde/{round_id}/unduh/rekapitulasi.xlsx")
+def recap(round_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
+    """The round's recap workbook (Rekapitulasi) of its latest publication."""
+    return send_file(
+        lambda path: exports.recap(
+            session=session, round_id=round_id, revision=None, by=user.principal, target=path
+        ),
+        XLSX_MEDIA_TYPE,
+        ".xlsx",
+    )
+
+
+@router.get("/ronde/{round_id}/unduh/lembar-hasil.zip")
+def result_sheets(round_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
+    """Every body's result sheet of the latest publication, in a ZIP."""
+    return send_file(
+        lambda path: exports.result_sheets_zip(
+            session=session, round_id=round_id, revision=None, by=user.principal, target=path
+        ),
+        exports.ZIP_MEDIA_TYPE,
+        ".zip",
+    )
+
+
+@router.get("/pengisian/{submission_id}/lembar-hasil.xlsx")
+def result_sheet(submission_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
+    """The body's result sheet (Lembar Hasil Penilaian) of the latest publication."""
+    return send_file(
+        lambda path: exports.result_sheet(
+            session=session, submission_id=submission_id, revision=None, by=user.principal, target=path
+        ),
+        XLSX_MEDIA_TYPE,
+        ".xlsx",
+    )
+
+
+@router.get("/pengisian/{submission_id}/jawaban.xlsx")
+def answer_workbook(submission_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
+    """A workbook of the SAQ with the stored answers, to fill in offline."""
+    return send_file(
+        lambda path: exports.answer_workbook(
+            session=session, submission_id=submission_id, by=user.principal, target=path
+        ),
+        XLSX_MEDIA_TYPE,
+        ".xlsx",
+    )
