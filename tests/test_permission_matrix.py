@@ -319,6 +319,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ronde/{round_id}/peringkat"): page(READERS),
     ("GET", "/ronde/{round_id}/publikasi"): page(READERS),
     ("POST", "/ronde/{round_id}/publikasi"): page(ADMINS, data=lambda c: {"reason": "Keputusan pleno"}),
+    ("GET", "/ronde/{round_id}/unduh/rekapitulasi.xlsx"): page(READERS),
+    ("GET", "/ronde/{round_id}/unduh/lembar-hasil.zip"): page(READERS),
+    ("GET", "/pengisian/{submission_id}/lembar-hasil.xlsx"): page(BODY_READERS),
+    ("GET", "/pengisian/{submission_id}/jawaban.xlsx"): page(BODY_READERS),
 }
 
 
