@@ -729,11 +729,6 @@ def import_answer_workbook(
             "it was made for; download the answer workbook of this submission and fill that one",
             errors=[FieldProblem("file", "no submission and template pin")],
         )
-    if pin.get("submission_id") != str(submission.id):
-        raise InvalidInput(
-            f"{name} was made for submission {pin.get('submission_id')}, not {submission.id}",
-            errors=[FieldProblem("file", "made for another submission")],
-        )
     expected = (row.key, row.version, row.content_hash)
     found = (pin.get("template_key"), pin.get("template_version"), pin.get("template_hash"))
     if found != expected:
@@ -741,6 +736,11 @@ def import_answer_workbook(
             f"{name} was made for SAQ {found[0]} version {found[1]}, but this submission answers {row.key} "
             f"version {row.version}: download a new answer workbook",
             errors=[FieldProblem("file", "made for another template version")],
+        )
+    if pin.get("submission_id") != str(submission.id):
+        raise InvalidInput(
+            f"{name} was made for submission {pin.get('submission_id')}, not {submission.id}",
+            errors=[FieldProblem("file", "made for another submission")],
         )
     pinned = pin.get("submission_version")
     if pinned is not None and pinned != str(submission.version):

@@ -33,6 +33,7 @@ from app.db.models import (
     RoundTemplate,
     Stage,
     Submission,
+    VerifierAssignment,
 )
 from tests.factories import (
     World,
@@ -151,6 +152,7 @@ def publish_world(world: World) -> Published:
             "2.3": {"value": FORMULA_TEXT},
         },
     )
+    session.add(VerifierAssignment(round_id=round_.id, body_id=world.body.id, verifier_id=world.verifier.id))
     make_verification(
         session,
         submission,
