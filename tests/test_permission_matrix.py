@@ -214,6 +214,7 @@ def page(allowed: frozenset[str], **request: Any) -> Rule:
     return allow(allowed, anonymous_status=303, refusal_is_problem=False, **request)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NEW_PASSWORD = "kata-sandi-matriks-1"
 
 # --- The rules: one line per route ------------------------------------------------------------------------
@@ -258,6 +259,17 @@ RULES: dict[tuple[str, str], Rule] = {
             "template_version": c.world.template.version,
             "answers": {"1.1.1": {"value": "yes"}},
         },
+    ),
+    # Excel: recaps and result sheets (409 until published), answer workbooks, imports from .xlsx
+    ("GET", "/api/v1/rounds/{round_id}/recap.xlsx"): allow(READERS),
+    ("GET", "/api/v1/rounds/{round_id}/result-sheets.zip"): allow(READERS),
+    ("GET", "/api/v1/submissions/{submission_id}/result.xlsx"): allow(BODY_READERS),
+    ("GET", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(BODY_READERS),
+    ("POST", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(
+        BODY_WRITERS, files=lambda c: {"file": ("jawaban.xlsx", b"PK\x03\x04 rusak", XLSX)}
+    ),
+    ("POST", "/api/v1/commissions/{commission_id}/bodies/import.xlsx"): allow(
+        ADMINS, query=lambda c: {"dry_run": "true"}, files=lambda c: {"file": ("badan.xlsx", b"rusak", XLSX)}
     ),
     # Web pages (HTML; anonymous visitors go to /login) and the JSON endpoints of their scripts (/web/...)
     ("GET", "/"): page(ANY_PRINCIPAL),
