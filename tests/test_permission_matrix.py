@@ -216,6 +216,7 @@ def page(allowed: frozenset[str], **request: Any) -> Rule:
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NEW_PASSWORD = "kata-sandi-matriks-1"
+MINI_YAML = (ROOT / "tests" / "fixtures" / "mini.yaml").read_bytes()
 
 # --- The rules: one line per route ------------------------------------------------------------------------
 
@@ -260,6 +261,69 @@ RULES: dict[tuple[str, str], Rule] = {
             "answers": {"1.1.1": {"value": "yes"}},
         },
     ),
+    # Template upload and read-back (any administrator; templates are shared by every commission)
+    ("POST", "/api/v1/templates"): allow(
+        ADMINS | {"other_commission_admin"},
+        files=lambda c: {"file": ("mini.yaml", MINI_YAML, "text/yaml")},
+    ),
+    ("GET", "/api/v1/templates/{key}/{version}"): allow(ANY_PRINCIPAL),
+    # Commissions and categories
+    ("POST", "/api/v1/commissions"): allow(
+        SYSTEM_ADMIN, json=lambda c: {"code": "ki-matriks", "name": "KI Matriks"}
+    ),
+    ("GET", "/api/v1/commissions"): allow(ANY_PRINCIPAL),
+    ("GET", "/api/v1/commissions/{commission_id}"): allow(MEMBERS),
+    ("PATCH", "/api/v1/commissions/{commission_id}"): allow(ADMINS, json=lambda c: {"name": "KI Matriks"}),
+    ("POST", "/api/v1/commissions/{commission_id}/categories"): allow(
+        ADMINS, json=lambda c: {"code": "matriks", "name": "Matriks"}
+    ),
+    ("GET", "/api/v1/commissions/{commission_id}/categories"): allow(MEMBERS),
+    # Public bodies (lists are filtered through policy.visible_bodies)
+    ("POST", "/api/v1/commissions/{commission_id}/bodies"): allow(
+        ADMINS, json=lambda c: {"name": "Badan Matriks", "category": "kelurahan"}
+    ),
+    ("GET", "/api/v1/commissions/{commission_id}/bodies"): allow(MEMBERS),
+    ("POST", "/api/v1/commissions/{commission_id}/bodies/import"): allow(
+        ADMINS,
+        query=lambda c: {"dry_run": "true"},
+        files=lambda c: {"file": ("badan.csv", b"name,category\nBadan Impor,kelurahan\n", "text/csv")},
+    ),
+    ("GET", "/api/v1/bodies/{body_id}"): allow(BODY_READERS),
+    ("PATCH", "/api/v1/bodies/{body_id}"): allow(ADMINS, json=lambda c: {"active": True}),
+    # Rounds
+    ("POST", "/api/v1/commissions/{commission_id}/rounds"): allow(
+        ADMINS,
+        json=lambda c: {
+            "year": 2031,
+            "title": "Monev Matriks",
+            "saq_opens_at": "2031-08-01T00:00:00+07:00",
+            "saq_closes_at": "2031-08-31T23:59:00+07:00",
+        },
+    ),
+    ("GET", "/api/v1/commissions/{commission_id}/rounds"): allow(MEMBERS),
+    ("GET", "/api/v1/rounds/{round_id}"): allow(MEMBERS),
+    ("PATCH", "/api/v1/rounds/{round_id}"): allow(ADMINS, json=lambda c: {"gate_top_n": 3}),
+    ("POST", "/api/v1/rounds/{round_id}/status"): allow(ADMINS, json=lambda c: {"status": "closed"}),
+    ("PUT", "/api/v1/rounds/{round_id}/templates"): allow(
+        ADMINS,
+        json=lambda c: {"kelurahan": {"key": c.world.template.key, "version": c.world.template.version}},
+    ),
+    ("PUT", "/api/v1/rounds/{round_id}/stages"): allow(
+        ADMINS,
+        json=lambda c: {
+            "saq_weight": 70,
+            "stages": [{"code": "presentasi", "kind": "presentation", "title": "Presentasi", "weight": 30}],
+        },
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/invitations"): allow(
+        ADMINS, json=lambda c: {"category_codes": ["kelurahan"]}
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/invitations"): allow(MEMBERS),
+    ("POST", "/api/v1/rounds/{round_id}/extensions"): allow(
+        ADMINS,
+        json=lambda c: {"closes_at": "2099-12-31T23:59:00+07:00", "scope": "round", "reason": "Rapat pleno"},
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/extensions"): allow(MEMBERS),
     # Excel: recaps and result sheets (409 until published), answer workbooks, imports from .xlsx
     ("GET", "/api/v1/rounds/{round_id}/recap.xlsx"): allow(READERS),
     ("GET", "/api/v1/rounds/{round_id}/result-sheets.zip"): allow(READERS),
