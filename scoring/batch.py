@@ -121,7 +121,9 @@ def score_many(
     units = _units(compiled)
     count = len(compiled.questions)
     aspect_bound = max(units.aspect_maximum)
-    unit_type = np.int32 if aspect_bound < 2**31 else np.int64
+    # Sums of units stay below the aspect bound: int32 or int64 hold them, else exact Python integers do.
+    wide_type: type[Any] = np.int64 if aspect_bound < 2**62 else object
+    unit_type: type[Any] = np.int32 if aspect_bound < 2**31 else wide_type
 
     ids, sub = _submissions(answers["submission_id"], submission_ids)
     size = len(ids)
@@ -146,7 +148,7 @@ def score_many(
 
     aspect_of = np.array([q.aspect for q in compiled.questions], dtype=np.intp)
     aspect_maximum = np.broadcast_to(
-        np.array(units.aspect_maximum, dtype=np.int64), (size, len(compiled.aspects))
+        np.array(units.aspect_maximum, dtype=wide_type), (size, len(compiled.aspects))
     )
     conditional = [index for index in compiled.order if compiled.questions[index].condition is not None]
     if conditional:
@@ -163,19 +165,19 @@ def score_many(
             applicable[:, index] = applicable[:, target] & table.matches[index][code]
             earned_cells[:, index] *= applicable[:, index]
         # The maximum an aspect loses through its not-applicable questions.
-        lost = np.zeros((len(conditional), len(compiled.aspects)), dtype=np.int64)
+        lost = np.zeros((len(conditional), len(compiled.aspects)), dtype=wide_type)
         for position, index in enumerate(conditional):
             lost[position, aspect_of[index]] = units.maximum[index]
-        aspect_maximum = aspect_maximum - (~applicable[:, conditional]).astype(np.int64) @ lost
+        aspect_maximum = aspect_maximum - (~applicable[:, conditional]).astype(wide_type) @ lost
 
     starts = np.array([aspect.questions[0] for aspect in compiled.aspects], dtype=np.intp)
     if size:
-        aspect_earned = np.add.reduceat(earned_cells, starts, axis=1).astype(np.int64)
+        aspect_earned = np.add.reduceat(earned_cells, starts, axis=1).astype(wide_type)
     else:
-        aspect_earned = np.zeros((0, len(starts)), dtype=np.int64)
+        aspect_earned = np.zeros((0, len(starts)), dtype=wide_type)
 
     aspect_cents = _aspect_cents(aspect_earned, aspect_maximum, aspect_bound)
-    total_cents = _total_cents(aspect_earned, aspect_maximum, units)
+    total_cents = _total_cents(aspect_earned, aspect_maximum, units, uniform=not conditional)
     return _frame(template, ids, total_cents, aspect_cents)
 
 
@@ -383,18 +385,19 @@ def _aspect_cents(earned: IntArray, maximum: IntArray, bound: int) -> IntArray:
     return np.where(applicable, cents, -1)
 
 
-def _total_cents(earned: IntArray, maximum: IntArray, units: _Units) -> IntArray:
+def _total_cents(earned: IntArray, maximum: IntArray, units: _Units, *, uniform: bool) -> IntArray:
+    """The published SAQ score in cents; `uniform` says every submission has the same aspect maxima."""
     size = len(earned)
     cents = np.zeros(size, dtype=np.int64)
     if size == 0:
         return cents
-    if maximum.strides[0] == 0:
-        patterns, group = maximum[:1], np.zeros(size, dtype=np.intp)
+    if uniform:
+        patterns, group = [maximum[0].tolist()], np.zeros(size, dtype=np.intp)
     else:
         patterns, group = _patterns(maximum, units.aspect_maximum)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(len(patterns) + 1))
-    for number, pattern in enumerate(patterns.tolist()):
+    for number, pattern in enumerate(patterns):
         members = order[bounds[number] : bounds[number + 1]]
         applicable = [a for a, m in enumerate(pattern) if m > 0]
         if not applicable:
@@ -415,21 +418,24 @@ def _total_cents(earned: IntArray, maximum: IntArray, units: _Units) -> IntArray
             numerator_objects = block.astype(object) @ np.array(coefficients, dtype=object)
             result = ((20000 * numerator_objects + scale) // (2 * scale)).astype(np.int64)
         if len(patterns) == 1:
-            cents = result
+            cents[:] = result
         else:
             cents[members] = result
     return cents
 
 
-def _patterns(maximum: IntArray, bounds: tuple[int, ...]) -> tuple[IntArray, npt.NDArray[np.intp]]:
+def _patterns(maximum: IntArray, bounds: tuple[int, ...]) -> tuple[list[list[int]], npt.NDArray[np.intp]]:
     """The distinct rows of `maximum` and, for each row, the number of its pattern."""
     radix = [math.prod(bound + 1 for bound in bounds[:a]) for a in range(len(bounds))]
     if math.prod(bound + 1 for bound in bounds) < INT64_LIMIT:
         keys = maximum @ np.array(radix, dtype=np.int64)
         _, first, group = np.unique(keys, return_index=True, return_inverse=True)
-        return maximum[first], group.reshape(-1)
-    patterns, group = np.unique(maximum, axis=0, return_inverse=True)
-    return patterns, group.reshape(-1)
+        return maximum[first].tolist(), group.reshape(-1)
+    numbers: dict[tuple[int, ...], int] = {}
+    group = np.array(
+        [numbers.setdefault(tuple(row), len(numbers)) for row in maximum.tolist()], dtype=np.intp
+    )
+    return [list(pattern) for pattern in numbers], group
 
 
 def _frame(template: Template, ids: pd.Index, total: IntArray, aspects: IntArray) -> pd.DataFrame:

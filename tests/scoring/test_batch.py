@@ -148,3 +148,29 @@ def test_templates_too_big_for_int64_fall_back_to_exact_python_integers() -> Non
     result = score_many(wild, rows(submissions), submission_ids=[3])
     for sid, answers in submissions.items():
         assert list(result.loc[sid]) == published(wild, answers)
+
+
+def test_templates_too_big_even_for_int64_sums_use_python_integers_throughout() -> None:
+    # Weights from 10^-20 to 10^18 in one aspect: its units no longer fit int64 at all; a condition makes the
+    # maxima differ between submissions too.
+    huge = template(
+        aspect(
+            "1",
+            "50",
+            yes_no("1.1", weight="999999999999999999"),
+            yes_no("1.2", weight="0.00000000000000000001", when=when("1.1", "yes")),
+            choice("1.3", {"a": "0.3333333", "b": "1"}, weight="7"),
+        ),
+        aspect(
+            "2", "50", yes_no("2.1", weight="0.00000000000000000003"), yes_no("2.2", when=when("1.1", "no"))
+        ),
+    )
+    assert max(_units(huge._compiled).aspect_maximum) >= 2**64
+    submissions = {
+        1: {"1.1": answer("yes"), "1.2": answer("yes"), "1.3": answer("a"), "2.1": answer("no")},
+        2: {"1.1": answer("no"), "1.2": answer("yes"), "1.3": answer("b"), "2.2": answer("yes")},
+        3: {"1.3": answer("a"), "2.1": answer("yes")},
+    }
+    result = score_many(huge, rows(submissions))
+    for sid, answers in submissions.items():
+        assert list(result.loc[sid]) == published(huge, answers)

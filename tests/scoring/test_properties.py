@@ -34,8 +34,17 @@ SCORES = st.one_of(
 )
 WEIGHTS = st.one_of(
     st.integers(1, 5).map(Decimal),
+    # The two extremes push score_many past int64 onto its exact Python-integer fallbacks.
     st.sampled_from(
-        [Decimal("0.5"), Decimal("1.25"), Decimal("0.333"), Decimal("179.99"), Decimal("0.000001")]
+        [
+            Decimal("0.5"),
+            Decimal("1.25"),
+            Decimal("0.333"),
+            Decimal("179.99"),
+            Decimal("0.000001"),
+            Decimal("123456789012.3456789"),
+            Decimal("0.000000000000000000007"),
+        ]
     ),
 )
 CONDITION_TARGETS = (QuestionType.YES_NO, QuestionType.CHOICE, QuestionType.MULTI_CHOICE)

@@ -1,0 +1,159 @@
+"""Benchmark: `score` in a loop against `score_many` on N synthetic submissions of the bundled kelurahan SAQ.
+
+    .venv/bin/python bench/scoring.py [--n 100000] [--sample 2000] [--seed 2025] [--repeat 3] [--all-answered]
+
+Answers are drawn at random (seeded). Each submission gets a diligence p drawn from Beta(4, 1.5): it answers
+each question with probability 0.8 + 0.2p (all with --all-answered), says "yes" or picks the best option with
+probability p (otherwise a random value), and attaches evidence with probability p. Conditional questions are
+answered regardless of their condition, as operators may answer them before changing the answer a condition
+depends on. The answer table is built before timing, one row per answer as the database returns it. `score` is
+timed on a sample and extrapolated to N; `score_many` is timed on all N. The published figures of the sample
+are compared to the cent.
+"""
+
+import argparse
+import sys
+import time
+from decimal import Decimal
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# This script is named like the package: put the repository first so that `import scoring` finds the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scoring import Answer, QuestionType, Template, parse_template, score, score_many
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "questionnaires" / "kip-2025" / "kelurahan.yaml"
+TEXTS = ["ada", "tidak ada", "lihat lampiran", "sedang disusun", "https://ppid.example.go.id/ppid"]
+
+
+def candidates(template: Template, code: str) -> tuple[np.ndarray, str]:
+    """The values an answer to a question is drawn from, and the value a diligent body gives."""
+    question = template.question(code)
+    options = [option.value for option in sorted(question.options, key=lambda option: -option.score)]
+    if question.type is QuestionType.YES_NO:
+        pool, best = ["yes", "no"], "yes"
+    elif question.type is QuestionType.CHOICE:
+        pool, best = options, options[0]
+    elif question.type is QuestionType.MULTI_CHOICE:
+        pool = [",".join(c) for size in range(1, len(options) + 1) for c in combinations(options, size)]
+        best = pool[-1]
+    elif question.type is QuestionType.NUMBER:
+        pool = [str(n) for n in range(60)]
+        best = str(max(band.min for band in question.bands))
+    else:
+        pool, best = TEXTS, TEXTS[0]
+    return np.array(pool, dtype=object), best
+
+
+def answer_table(template: Template, n: int, seed: int, *, all_answered: bool = False) -> pd.DataFrame:
+    """One row per answer of n submissions (ids 1..n), in submission order as a database returns them."""
+    rng = np.random.default_rng(seed)
+    codes = [question.code for _, question in template.questions()]
+    count = len(codes)
+    diligence = rng.beta(4, 1.5, size=(n, 1))
+    values = np.empty((n, count), dtype=object)
+    for column, code in enumerate(codes):
+        pool, best = candidates(template, code)
+        drawn = pool[rng.integers(0, len(pool), n)]
+        values[:, column] = np.where(rng.random(n) < diligence[:, 0], best, drawn)
+    answered = (
+        np.ones((n, count), dtype=bool) if all_answered else rng.random((n, count)) < 0.8 + 0.2 * diligence
+    )
+    evidence = rng.random((n, count)) < diligence
+    ids = np.repeat(np.arange(1, n + 1, dtype=np.int64), count).reshape(n, count)
+    return pd.DataFrame(
+        {
+            "submission_id": ids[answered],
+            "question_code": np.broadcast_to(np.array(codes, dtype=object), (n, count))[answered],
+            "value": values[answered],
+            "has_evidence": evidence[answered],
+        }
+    )
+
+
+def answers_of(template: Template, rows: pd.DataFrame) -> dict[str, Answer]:
+    """The rows of one submission as `score` takes them."""
+    answers = {}
+    for code, value, has_evidence in zip(
+        rows["question_code"], rows["value"], rows["has_evidence"], strict=True
+    ):
+        kind = template.question(code).type
+        parsed: str | list[str] | Decimal = value
+        if kind is QuestionType.MULTI_CHOICE:
+            parsed = value.split(",")
+        elif kind is QuestionType.NUMBER:
+            parsed = Decimal(value)
+        answers[code] = Answer(parsed, ("https://ppid.example.go.id/dokumen.pdf",) if has_evidence else ())
+    return answers
+
+
+def main() -> None:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="submissions (default 100000)")
+    parser.add_argument(
+        "--sample", type=int, default=2_000, help="submissions scored with score (default 2000)"
+    )
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="score_many runs; the best is reported (default 3)"
+    )
+    parser.add_argument(
+        "--all-answered", action="store_true", help="answer every question of every submission"
+    )
+    args = parser.parse_args()
+
+    template = parse_template(TEMPLATE.read_text(encoding="utf-8"), source=str(TEMPLATE))
+    print(f"template {template.key} {template.version}: {len(template.questions())} questions")
+    started = time.perf_counter()
+    table = answer_table(template, args.n, args.seed, all_answered=args.all_answered)
+    rows = len(table)
+    print(
+        f"{args.n} submissions, {rows} answer rows ({rows / args.n:.1f} per submission), "
+        f"built in {time.perf_counter() - started:.1f} s"
+    )
+
+    sample = min(args.sample, args.n)
+    sample_rows = table[table["submission_id"] <= sample]
+    per_submission = {sid: answers_of(template, group) for sid, group in sample_rows.groupby("submission_id")}
+    started = time.perf_counter()
+    cards = {sid: score(template, answers) for sid, answers in per_submission.items()}
+    loop_seconds = time.perf_counter() - started
+    loop_rate = len(sample_rows) / loop_seconds
+    print(
+        f"score in a loop: {sample} submissions in {loop_seconds:.2f} s, {loop_rate:,.0f} answers/s, "
+        f"extrapolated to {args.n}: {loop_seconds * args.n / sample:.1f} s"
+    )
+
+    timings = []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        result = score_many(template, table)
+        timings.append(time.perf_counter() - started)
+    many_seconds = min(timings)
+    many_rate = rows / many_seconds
+    print(
+        f"score_many: {args.n} submissions in {many_seconds:.2f} s (best of {args.repeat}: "
+        f"{', '.join(f'{t:.2f}' for t in timings)}), {many_rate:,.0f} answers/s"
+    )
+    print(f"ratio: score_many is {many_rate / loop_rate:.0f}x faster per answer")
+
+    mismatches = 0
+    for sid, card in cards.items():
+        row = result.loc[sid]
+        expected = [card.score, card.band.code, *(aspect.score for aspect in card.aspects)]
+        if list(row) != expected:
+            mismatches += 1
+    print(f"equal to the cent on the sample: {'yes' if mismatches == 0 else f'NO, {mismatches} differ'}")
+    bands = result["band"].value_counts()
+    print("bands: " + ", ".join(f"{band.code} {bands.get(band.code, 0)}" for band in template.bands))
+    if mismatches:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
