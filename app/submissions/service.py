@@ -721,15 +721,22 @@ def submit(
         submitted_by_id=sub.submitted_by_id,
         score=_summary(card),
     ).model_dump(mode="json")
-    if idempotency_key is not None:
-        session.add(
-            IdempotentRequest(
-                actor=by.actor_key,
-                key=idempotency_key,
-                request_fingerprint=fingerprint,
-                status_code=200,
-                response_body=result,
-            )
-        )
     session.flush()
+    if idempotency_key is not None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    IdempotentRequest(
+                        actor=by.actor_key,
+                        key=idempotency_key,
+                        request_fingerprint=fingerprint,
+                        status_code=200,
+                        response_body=result,
+                    )
+                )
+        except IntegrityError as exc:  # the same key, at the same moment, for another submission
+            raise Conflict(
+                "another request with this Idempotency-Key is being processed; retry it",
+                errors=[FieldProblem("header:Idempotency-Key", "in use by a concurrent request")],
+            ) from exc
     return Replayable(200, result, replayed=False)
