@@ -159,8 +159,18 @@ def score(template: Template, answers: Mapping[str, Answer]) -> ScoreCard:
     status: list[QuestionStatus] = [QuestionStatus.NOT_APPLICABLE] * count
     chosen: list[tuple[str, ...]] = [()] * count
 
+    invalid: list[tuple[int, AnswerProblem]] = []
     for index in compiled.order:
         question = compiled.questions[index]
+        answer = answers.get(question.code)
+        fraction: Fraction | None = None
+        values: tuple[str, ...] = ()
+        if question.scored:
+            try:
+                fraction, values = evaluate(question, None if answer is None else answer.value)
+            except InvalidValue as exc:
+                invalid.append((index, AnswerProblem(question.code, "value", str(exc))))
+                continue
         if question.condition is not None:
             target, equals = question.condition
             if not applicable[target] or equals.isdisjoint(chosen[target]):
@@ -169,12 +179,7 @@ def score(template: Template, answers: Mapping[str, Answer]) -> ScoreCard:
         if not question.scored:
             status[index] = QuestionStatus.NOT_SCORED
             continue
-        answer = answers.get(question.code)
-        try:
-            fraction, chosen[index] = evaluate(question, None if answer is None else answer.value)
-        except InvalidValue as exc:
-            problems.append(AnswerProblem(question.code, "value", str(exc)))
-            continue
+        chosen[index] = values
         maximum[index] = question.weight
         if fraction is None:
             status[index] = QuestionStatus.UNANSWERED
@@ -183,6 +188,7 @@ def score(template: Template, answers: Mapping[str, Answer]) -> ScoreCard:
         else:
             status[index] = QuestionStatus.SCORED
             earned[index] = fraction * question.weight
+    problems.extend(problem for _, problem in sorted(invalid, key=lambda item: item[0]))
     if problems:
         raise AnswerError(problems)
 

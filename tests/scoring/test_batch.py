@@ -174,3 +174,12 @@ def test_templates_too_big_even_for_int64_sums_use_python_integers_throughout() 
     result = score_many(huge, rows(submissions))
     for sid, answers in submissions.items():
         assert list(result.loc[sid]) == published(huge, answers)
+
+
+def test_a_wrong_value_is_refused_even_where_its_question_does_not_apply() -> None:
+    # 1.2 does not apply (1.1 is no), yet its value "z" is no option: both engines refuse it.
+    answers = {"1.1": answer("no"), "1.2": answer("z")}
+    with pytest.raises(AnswerError, match=r"1\.2: value: 'z' is not an option"):
+        score(SAQ, answers)
+    with pytest.raises(AnswerError, match=r"1\.2: value: 'z' is not an option"):
+        score_many(SAQ, rows({1: answers}))

@@ -321,3 +321,11 @@ def test_the_json_form_has_two_decimal_strings() -> None:
         "aspects": [{"code": "1", "title": "Aspek 1", "score": "50.00", "weight": "100.00"}],
         "questions": [{"code": "1.1", "earned": "1.50", "max": "3.00", "status": "scored"}],
     }
+
+
+def test_a_condition_may_name_a_question_further_down() -> None:
+    # 1.1 (w2) asks only if 1.2 is yes. 1.2 yes (w1) = 1, 1.1 yes = 2: 100 x 3/3 = 100.00.
+    # With 1.2 no, 1.1 does not apply: 100 x 0/1 = 0.00.
+    saq = template(aspect("1", 100, yes_no("1.1", weight=2, when=when("1.2", "yes")), yes_no("1.2")))
+    assert score(saq, {"1.1": answer("yes"), "1.2": answer("yes")}).score == Decimal("100.00")
+    assert score(saq, {"1.1": answer("yes"), "1.2": answer("no")}).score == Decimal("0.00")
