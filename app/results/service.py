@@ -34,14 +34,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased, defer
 
 from app.accounts import policy
 from app.accounts.principal import Principal
@@ -60,7 +61,6 @@ from app.db.models import (
 )
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.pagination import Page, PageParams, paginate
-from app.questionnaires.service import parsed
 from app.results.schemas import (
     NOT_PARTICIPATING_LABEL,
     BandCount,
@@ -73,6 +73,7 @@ from app.results.schemas import (
     RankingOut,
     RankingSummary,
 )
+from app.submissions.service import template_of
 
 SAQ = "saq"
 NOT_PARTICIPATING = "tidak_mengikuti"
@@ -261,25 +262,59 @@ def _decimals(raw: Mapping[str, str] | None) -> dict[str, Decimal]:
     return {k: Decimal(v) for k, v in (raw or {}).items()}
 
 
-def _result_row(pub: Publication, res: PublishedResult, body: PublicBody, cat: BodyCategory) -> ResultRow:
+_RESULT_COLUMNS = (
+    PublishedResult.id,
+    PublishedResult.body_id,
+    PublicBody.name,
+    PublicBody.region_code,
+    BodyCategory.id,
+    BodyCategory.code,
+    BodyCategory.name,
+    PublishedResult.participating,
+    PublishedResult.self_score,
+    PublishedResult.verified_score,
+    PublishedResult.stage_scores,
+    PublishedResult.final_score,
+    PublishedResult.band,
+    PublishedResult.rank,
+)
+
+
+def _result_row(pub: Publication, row: Any, aspects: Mapping[str, str] | None) -> ResultRow:
+    # Plain columns, not ORM entities: a ranking page or a 100,000-row recap builds no mapped objects.
+    rid, body_id, name, region, cat_id, cat_code, cat_name, participating, own, verified, stages, final = row[
+        :12
+    ]
+    band, rank = row[12], row[13]
     return ResultRow(
         publication_id=pub.id,
         revision=pub.revision,
-        body_id=body.id,
-        body_name=body.name,
-        region_code=body.region_code,
-        category_id=cat.id,
-        category_code=cat.code,
-        category_name=cat.name,
-        participating=res.participating,
-        self_score=res.self_score,
-        verified_score=res.verified_score,
-        stage_scores=_decimals(res.stage_scores),
-        aspect_scores=_decimals(res.aspect_scores),
-        final_score=res.final_score,
-        band=res.band,
-        rank=res.rank,
-        result_id=res.id,
+        body_id=body_id,
+        body_name=name,
+        region_code=region,
+        category_id=cat_id,
+        category_code=cat_code,
+        category_name=cat_name,
+        participating=participating,
+        self_score=own,
+        verified_score=verified,
+        stage_scores=_decimals(stages),
+        aspect_scores=_decimals(aspects),
+        final_score=final,
+        band=band,
+        rank=rank,
+        result_id=rid,
+    )
+
+
+def _result_select(publication: Publication, *, with_aspects: bool) -> Select[Any]:
+    columns: tuple[Any, ...] = _RESULT_COLUMNS + ((PublishedResult.aspect_scores,) if with_aspects else ())
+    return (
+        select(*columns)
+        .select_from(PublishedResult)
+        .join(PublicBody, PublicBody.id == PublishedResult.body_id)
+        .join(BodyCategory, BodyCategory.id == PublishedResult.category_id)
+        .where(PublishedResult.publication_id == publication.id)
     )
 
 
@@ -289,10 +324,7 @@ def iter_published_results(
     """Every row of a publication (optionally one category), ordered by category code, then rank (bodies
     that did not take part last), then body name. Streams in batches, so memory stays flat on big rounds."""
     stmt = (
-        select(PublishedResult, PublicBody, BodyCategory)
-        .join(PublicBody, PublicBody.id == PublishedResult.body_id)
-        .join(BodyCategory, BodyCategory.id == PublishedResult.category_id)
-        .where(PublishedResult.publication_id == publication.id)
+        _result_select(publication, with_aspects=True)
         .order_by(
             BodyCategory.code,
             PublishedResult.rank.is_(None),
@@ -304,8 +336,8 @@ def iter_published_results(
     )
     if category_id is not None:
         stmt = stmt.where(PublishedResult.category_id == category_id)
-    for res, body, cat in session.execute(stmt):
-        yield _result_row(publication, res, body, cat)
+    for row in session.execute(stmt):
+        yield _result_row(publication, row[:-1], row[-1])
 
 
 @dataclass(frozen=True)
@@ -340,13 +372,9 @@ def ranking_page(
 ) -> RankingPage:
     """One page of a category's ranking in a publication: ranked bodies by rank (ties in published order,
     which is by body name), then the bodies that did not take part. Keyset pagination on (rank, row id),
-    served by the index on (publication_id, category_id, rank)."""
-    base = (
-        select(PublishedResult, PublicBody, BodyCategory)
-        .join(PublicBody, PublicBody.id == PublishedResult.body_id)
-        .join(BodyCategory, BodyCategory.id == PublishedResult.category_id)
-        .where(PublishedResult.publication_id == publication.id, PublishedResult.category_id == category_id)
-    )
+    served by the index on (publication_id, category_id, rank). Rows carry no aspect scores (use
+    ``iter_published_results`` for those)."""
+    base = _result_select(publication, with_aspects=False).where(PublishedResult.category_id == category_id)
     after = _decode(cursor) if cursor else None
     want = limit + 1
     rows: list[Any] = []
@@ -368,7 +396,7 @@ def ranking_page(
         rows += session.execute(unranked.order_by(PublishedResult.id).limit(want - len(rows))).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [_result_row(publication, res, body, cat) for res, body, cat in rows]
+    items = [_result_row(publication, row, None) for row in rows]
     last = items[-1] if items else None
     return RankingPage(
         rows=items, next_cursor=_encode(last.rank, last.result_id) if more and last is not None else None
@@ -435,6 +463,60 @@ def band_counts(
     ]
 
 
+def published_participation(
+    *, session: Session, publication: Publication, category_id: int, counts: BandCountRow | None = None
+) -> ParticipationRow:
+    """A category's participation as a publication froze it: invited = its rows; submitted = verified = the
+    bodies that took part (a round is published only once every participating body is verified); registered
+    adds the bodies that did not take part but have an active PPID account or a (draft) submission now.
+    Pass the category's ``band_counts`` row when you have it, to spare a query."""
+    if counts is None:
+        found = band_counts(session=session, publication=publication, category_id=category_id)
+        counts = found[0] if found else None
+    participating = sum(counts.counts.values()) if counts else 0
+    absent = counts.not_participating if counts else 0
+    absent_registered = 0
+    if absent:
+        operator = aliased(Account)
+        draft = aliased(Submission)
+        absent_registered = int(
+            session.scalar(
+                select(func.count(func.distinct(PublishedResult.body_id)))
+                .select_from(PublishedResult)
+                .outerjoin(
+                    operator,
+                    and_(
+                        operator.body_id == PublishedResult.body_id,
+                        operator.role == "operator",
+                        operator.active.is_(True),
+                    ),
+                )
+                .outerjoin(
+                    draft,
+                    and_(draft.round_id == publication.round_id, draft.body_id == PublishedResult.body_id),
+                )
+                .where(
+                    PublishedResult.publication_id == publication.id,
+                    PublishedResult.category_id == category_id,
+                    PublishedResult.participating.is_(False),
+                    or_(operator.id.is_not(None), draft.id.is_not(None)),
+                )
+            )
+            or 0
+        )
+    category = session.get(BodyCategory, category_id)
+    assert category is not None
+    return ParticipationRow.of(
+        category_id=category_id,
+        code=category.code,
+        name=category.name,
+        invited=participating + absent,
+        registered=participating + absent_registered,
+        submitted=participating,
+        verified=participating,
+    )
+
+
 # --- Year over year ---------------------------------------------------------------------------------------
 
 
@@ -467,10 +549,11 @@ def band_labels(*, session: Session, round_id: int) -> dict[str, str]:
         .join(RoundTemplate, RoundTemplate.template_version_id == TemplateVersion.id)
         .where(RoundTemplate.round_id == round_id)
         .order_by(TemplateVersion.id)
+        .options(defer(TemplateVersion.source_text))
     ).all()
     labels: dict[str, str] = {}
     for version in versions:
-        for band in parsed(version).bands:
+        for band in template_of(session, version).bands:
             labels.setdefault(band.code, band.label)
     return labels
 
@@ -562,6 +645,57 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+SUMMARY_TTL_SECONDS = 300.0
+_SUMMARIES: dict[tuple[int, str, int], tuple[float, dict[str, str], RankingSummary]] = {}
+
+
+def _ranking_summary(
+    session: Session, publication: Publication, category: BodyCategory
+) -> tuple[dict[str, str], RankingSummary]:
+    """Band labels and the first page's summary (band counts, participation) of a publication's category.
+
+    A publication never changes and neither do a published round's templates, so both are kept per process
+    for ``SUMMARY_TTL_SECONDS``; only the registered count of bodies that did not take part is live, and may
+    lag that long."""
+    key = (publication.id, publication.created_at.isoformat(), category.id)
+    now = time.monotonic()
+    cached = _SUMMARIES.get(key)
+    if cached is not None and now - cached[0] < SUMMARY_TTL_SECONDS:
+        return cached[1], cached[2]
+    labels = band_labels(session=session, round_id=publication.round_id)
+    counts = band_counts(session=session, publication=publication, category_id=category.id)
+    row = counts[0] if counts else None
+    band_list = [
+        BandCount(code=code, label=label, count=row.counts.get(code, 0) if row else 0)
+        for code, label in labels.items()
+    ]
+    band_list.append(
+        BandCount(
+            code=NOT_PARTICIPATING, label=NOT_PARTICIPATING_LABEL, count=row.not_participating if row else 0
+        )
+    )
+    share = published_participation(
+        session=session, publication=publication, category_id=category.id, counts=row
+    )
+    summary = RankingSummary(
+        band_counts=band_list,
+        participation=ParticipationOut(
+            category=category.code,
+            invited=share.invited,
+            registered=share.registered,
+            submitted=share.submitted,
+            verified=share.verified,
+            registered_pct=str(share.registered_pct),
+            submitted_pct=str(share.submitted_pct),
+            verified_pct=str(share.verified_pct),
+        ),
+    )
+    if len(_SUMMARIES) >= 512:
+        _SUMMARIES.pop(next(iter(_SUMMARIES)))
+    _SUMMARIES[key] = (now, labels, summary)
+    return labels, summary
+
+
 def rankings(
     *,
     session: Session,
@@ -582,38 +716,8 @@ def rankings(
     page = ranking_page(
         session=session, publication=publication, category_id=cat.id, limit=limit, cursor=cursor
     )
-    labels = band_labels(session=session, round_id=round_.id)
-    summary = None
-    if cursor is None:
-        counts = band_counts(session=session, publication=publication, category_id=cat.id)
-        row = counts[0] if counts else None
-        band_list = [
-            BandCount(code=code, label=label, count=row.counts.get(code, 0) if row else 0)
-            for code, label in labels.items()
-        ]
-        band_list.append(
-            BandCount(
-                code=NOT_PARTICIPATING,
-                label=NOT_PARTICIPATING_LABEL,
-                count=row.not_participating if row else 0,
-            )
-        )
-        rows = participation(session=session, round_=round_, category_id=cat.id)
-        summary = RankingSummary(
-            band_counts=band_list,
-            participation=ParticipationOut(
-                category=rows[0].category_code,
-                invited=rows[0].invited,
-                registered=rows[0].registered,
-                submitted=rows[0].submitted,
-                verified=rows[0].verified,
-                registered_pct=str(rows[0].registered_pct),
-                submitted_pct=str(rows[0].submitted_pct),
-                verified_pct=str(rows[0].verified_pct),
-            )
-            if rows
-            else None,
-        )
+    labels, first_page_summary = _ranking_summary(session, publication, cat)
+    summary = first_page_summary if cursor is None else None
     return RankingOut(
         round_id=round_.id,
         round_title=round_.title,
