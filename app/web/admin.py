@@ -493,6 +493,7 @@ def publication_page(round_id: int, request: Request, session: PageSessionDep, u
         "weights": publication_service.weights_of(session, round_),
         "categories": categories_of(session, round_.commission_id),
     }
+    context["category_names"] = {c.code: c.name for c in context["categories"]}
     if _is_admin(user):
         _, live = publication_service.results_for_admin(session=session, round_id=round_id, by=user.principal)
         context["live"] = live

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from app.db.models import Account
 from tests.factories import PASSWORD
@@ -50,3 +60,128 @@ class Pages:
 @pytest.fixture
 def pages(client: TestClient) -> Pages:
     return Pages(client)
+
+
+# --- Browser tests: a real uvicorn server and Debian's Chromium --------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+DEMO_PASSWORD = "demo-emonev-2025"
+STARTUP_SECONDS = 60
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium; skipped (with the reason) when it is not installed, unless CI=true."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but /usr/bin/chromium is missing: apt-get install chromium")
+        pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def live_server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``emonev serve`` (uvicorn, the app as deployed) on a free loopback port, on a temporary SQLite file
+    migrated with ``emonev db upgrade`` and seeded by ``tests.web.seed`` (the demo data plus later rounds)."""
+    root = tmp_path_factory.mktemp("live")
+    env = os.environ | {
+        "EMONEV_DATABASE_URL": f"sqlite:///{root / 'web.sqlite3'}",
+        "EMONEV_EVIDENCE_DIR": str(root / "evidence"),
+        "EMONEV_ENVIRONMENT": "test",
+        "EMONEV_DEMO_DATA": "false",
+        "EMONEV_SECRET_KEY": "kunci-rahasia-uji-halaman",
+    }
+    cli = [sys.executable, "-m", "app.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    seed = [sys.executable, "-m", "tests.web.seed"]
+    subprocess.run(seed, env=env, cwd=ROOT, check=True, capture_output=True)
+    port = _free_port()
+    log = root / "server.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, server, log)
+        yield LiveServer(url=url, log=log)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    pytest.fail(f"the server did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(base_url=live_server.url, viewport=DESKTOP, locale="id-ID")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    """A desktop page that accepts confirmation dialogs (as a user clicking OK would)."""
+    new = context.new_page()
+    new.on("dialog", lambda dialog: dialog.accept())
+    return new
+
+
+def log_in(page: Page, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Surel").fill(email)
+    page.get_by_label("Kata sandi").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page.get_by_role("button", name="Keluar")).to_be_visible()
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save the page at desktop and phone widths to tests/screenshots/ (ignored by git) for review."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}-desktop.png", full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True)
+    page.set_viewport_size(DESKTOP)

@@ -58,51 +58,55 @@
     return out;
   }
 
-  function collect(code) {
-    var type = questions[code].getAttribute("data-type");
-    var value = null;
-    if (type === "multi_choice") {
-      var chosen = chosenOf(code);
-      value = chosen.length ? chosen : null;
-    } else if (type === "yes_no" || type === "choice") {
-      value = chosenOf(code)[0] || null;
-    } else {
+  var FIELDS = { value: "value", links: "evidence", note: "note" };
+
+  function fieldOf(target) {
+    var name = target.getAttribute("name") || "";
+    var prefix = name.split(":")[0];
+    return FIELDS[prefix] || null;
+  }
+
+  function collectField(code, field) {
+    if (field === "value") {
+      var type = questions[code].getAttribute("data-type");
+      if (type === "multi_choice") {
+        var chosen = chosenOf(code);
+        return chosen.length ? chosen : null;
+      }
+      if (type === "yes_no" || type === "choice") return chosenOf(code)[0] || null;
       var input = inputsOf(code, "value")[0];
       var text = input ? input.value.trim() : "";
       if (type === "number") text = text.replace(",", ".");
-      value = text === "" ? null : text;
+      return text === "" ? null : text;
     }
-    var answer = { value: value };
-    var links = inputsOf(code, "links")[0];
-    if (links) {
-      answer.evidence = links.value.split(/\r?\n/).map(function (s) { return s.trim(); })
-        .filter(function (s) { return s !== ""; });
+    if (field === "evidence") {
+      var links = inputsOf(code, "links")[0];
+      return links ? links.value.split(/\r?\n/).map(function (s) { return s.trim(); })
+        .filter(function (s) { return s !== ""; }) : [];
     }
     var note = inputsOf(code, "note")[0];
-    if (note) answer.note = note.value.trim() === "" ? null : note.value;
-    return answer;
+    return note && note.value.trim() !== "" ? note.value : null;
   }
 
-  function fill(code, answer) {
+  /* Put an answer into the inputs; fields named in `keep` (typed here, not yet saved) stay as they are. */
+  function fill(code, answer, keep) {
     answer = answer || { value: null, evidence: [], note: null };
-    var type = questions[code].getAttribute("data-type");
-    var value = answer.value;
-    var values = value === null || value === undefined ? [] : (Array.isArray(value) ? value : [String(value)]);
-    inputsOf(code, "value").forEach(function (input) {
-      if (input.type === "radio" || input.type === "checkbox") {
-        input.checked = values.indexOf(input.value) !== -1;
-      } else {
-        input.value = values.length ? String(values[0]) : "";
-      }
-    });
-    if (type === "number" || type === "text") {
-      var first = inputsOf(code, "value")[0];
-      if (first) first.value = value === null || value === undefined ? "" : String(value);
+    keep = keep || {};
+    if (!("value" in keep)) {
+      var value = answer.value;
+      var values = value === null || value === undefined ? [] : (Array.isArray(value) ? value.map(String) : [String(value)]);
+      inputsOf(code, "value").forEach(function (input) {
+        if (input.type === "radio" || input.type === "checkbox") {
+          input.checked = values.indexOf(input.value) !== -1;
+        } else {
+          input.value = values.length ? values[0] : "";
+        }
+      });
     }
     var links = inputsOf(code, "links")[0];
-    if (links) links.value = (answer.evidence || []).join("\n");
+    if (links && !("evidence" in keep)) links.value = (answer.evidence || []).join("\n");
     var note = inputsOf(code, "note")[0];
-    if (note) note.value = answer.note || "";
+    if (note && !("note" in keep)) note.value = answer.note || "";
     if (answer.files) renderFiles(code, answer.files);
   }
 
@@ -160,9 +164,10 @@
 
   /* --- Saving ----------------------------------------------------------------------------------------- */
 
-  function changed(code) {
-    if (!editable) return;
-    pending[code] = collect(code);
+  function changed(code, field) {
+    if (!editable || !field) return;
+    pending[code] = Object.assign({}, invalid[code] || {}, pending[code] || {});
+    pending[code][field] = collectField(code, field);
     if (invalid[code]) { delete invalid[code]; showError(code, ""); }
     persist();
     if (!conflict) setState("pending");
@@ -205,7 +210,7 @@
     var batch = {};
     var codes = Object.keys(pending);
     if (!codes.length) { if (!Object.keys(invalid).length) setState("saved"); return; }
-    codes.forEach(function (code) { batch[code] = pending[code]; });
+    codes.forEach(function (code) { batch[code] = JSON.parse(JSON.stringify(pending[code])); });
     inflight = true;
     setState("saving");
     fetch(base + "/jawaban", {
@@ -228,7 +233,12 @@
         var versionInput = form.querySelector('input[name="version"]');
         if (versionInput) versionInput.value = String(version);
         codes.forEach(function (code) {
-          if (JSON.stringify(pending[code]) === JSON.stringify(batch[code])) delete pending[code];
+          var now = pending[code];
+          if (!now) return;
+          Object.keys(batch[code]).forEach(function (field) {
+            if (JSON.stringify(now[field]) === JSON.stringify(batch[code][field])) delete now[field];
+          });
+          if (!Object.keys(now).length) delete pending[code];
         });
         persist();
         applyView(data.view);
@@ -280,7 +290,7 @@
     if (conflictEl) {
       conflictEl.hidden = false;
       var list = conflictEl.querySelector('[data-role="conflict-codes"]');
-      if (list) list.textContent = codes.length ? "Jawaban Anda yang belum terkirim: " + codes.join(", ") + "." : "";
+      if (list) list.textContent = codes.length ? "Jawaban yang belum terkirim dari tab ini: " + codes.join(", ") + "." : "";
       conflictEl.focus();
     }
   }
@@ -295,12 +305,8 @@
       })
       .then(function (data) {
         order.forEach(function (code) {
-          var server = data.answers[code];
-          if (pending[code] || invalid[code]) {
-            if (server && server.files) renderFiles(code, server.files);
-            return;
-          }
-          fill(code, server);
+          var keep = Object.assign({}, invalid[code] || {}, pending[code] || {});
+          fill(code, data.answers[code], keep);
         });
         version = data.version;
         form.setAttribute("data-version", String(version));
@@ -494,7 +500,7 @@
     var code = codeOf(target);
     if (!code) return;
     if (target.type === "radio" || target.type === "checkbox") return;
-    changed(code);
+    changed(code, fieldOf(target));
   });
 
   form.addEventListener("change", function (event) {
@@ -504,7 +510,7 @@
     if (target.type === "file") { upload(target); return; }
     if (target.type === "radio" || target.type === "checkbox") {
       applyConditions();
-      changed(code);
+      changed(code, fieldOf(target));
       schedule(150);
     }
   });
@@ -518,7 +524,7 @@
         if (input.type === "radio" || input.type === "checkbox") input.checked = false; else input.value = "";
       });
       applyConditions();
-      changed(code);
+      changed(code, "value");
     } else if (target.hasAttribute("data-remove-file")) {
       removeFile(target);
     }
@@ -544,13 +550,19 @@
     var saved = null;
     try { saved = JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { saved = null; }
     if (saved && (Object.keys(saved.pending || {}).length || Object.keys(saved.invalid || {}).length)) {
-      var restored = Object.assign({}, saved.invalid || {}, saved.pending || {});
+      var restored = {};
+      [saved.invalid || {}, saved.pending || {}].forEach(function (source) {
+        Object.keys(source).forEach(function (code) {
+          restored[code] = Object.assign(restored[code] || {}, source[code]);
+        });
+      });
       Object.keys(restored).forEach(function (code) {
         if (!questions[code]) return;
-        var files = currentFiles(code);
-        fill(code, restored[code]);
-        renderFiles(code, files);
-        pending[code] = restored[code];
+        var typed = restored[code];
+        var skip = {};
+        ["value", "evidence", "note"].forEach(function (f) { if (!(f in typed)) skip[f] = true; });
+        fill(code, { value: typed.value, evidence: typed.evidence, note: typed.note }, skip);
+        pending[code] = typed;
       });
       applyConditions();
       if (saved.version && saved.version !== version) {

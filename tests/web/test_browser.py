@@ -1,0 +1,172 @@
+"""The pages in headless Chromium against a real uvicorn server (see ``live_server``): the PPID operator's
+SAQ, a stale second tab, the verifier and the commission. Screenshots go to tests/screenshots/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.web.conftest import log_in, screenshot
+
+pytestmark = pytest.mark.browser
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+SAVED = "Tersimpan"
+
+
+def question(page: Page, code: str):  # type: ignore[no-untyped-def]
+    return page.locator(f'[id="q-{code}"]')
+
+
+def save_of(page: Page):  # type: ignore[no-untyped-def]
+    """Wait for the next autosave the page sends to answer 200."""
+    return page.expect_response(lambda r: r.url.endswith("/jawaban") and r.status == 200)
+
+
+def test_operator_fills_in_uploads_evidence_sees_the_score_and_submits(page: Page, tmp_path: Path) -> None:
+    log_in(page, "ppid.kelurahan-menteng@demo.emonev.id")
+    screenshot(page, "operator-dashboard")
+    page.get_by_role("button", name="Mulai mengisi SAQ").click()
+    expect(page).to_have_url(re.compile(r"/pengisian/\d+$"))
+    score = page.locator("#score")
+    expect(score).to_have_text("0,00")
+
+    # A conditional question appears only when its condition holds, and hides again.
+    expect(question(page, "1.1.2")).to_be_hidden()
+    with save_of(page):
+        question(page, "1.1.1").get_by_label("Ya", exact=True).check()
+    expect(question(page, "1.1.2")).to_be_visible()
+    expect(page.locator("#save-state")).to_have_text(SAVED)
+    expect(question(page, "1.1.1").locator("[data-role=explain]")).to_contain_text("memerlukan data dukung")
+    expect(score).to_have_text("0,00")
+    with save_of(page):
+        question(page, "1.1.1").get_by_label("Tidak", exact=True).check()
+    expect(question(page, "1.1.2")).to_be_hidden()
+    with save_of(page):
+        question(page, "1.1.1").get_by_label("Ya", exact=True).check()
+    expect(question(page, "1.1.2")).to_be_visible()
+
+    # Uploading the evidence makes the answer count, and the score moves live.
+    pdf = tmp_path / "sk-dip-2024.pdf"
+    pdf.write_bytes(PDF)
+    question(page, "1.1.1").get_by_label("Unggah dokumen PDF").set_input_files(pdf)
+    expect(question(page, "1.1.1").locator("[data-role=upload-state]")).to_contain_text("sudah diunggah")
+    expect(question(page, "1.1.1").get_by_role("link", name="sk-dip-2024.pdf")).to_be_visible()
+    expect(question(page, "1.1.1").locator("[data-role=explain]")).to_have_text("Memperoleh 3 dari 3.")
+    expect(score).not_to_have_text("0,00")
+
+    # A "Ya" without its required evidence is flagged before submitting.
+    with save_of(page):
+        question(page, "1.1.2").get_by_label("Ya", exact=True).check()
+    expect(page.locator("#save-state")).to_have_text(SAVED)
+    screenshot(page, "operator-saq-form")
+    page.get_by_role("link", name="Periksa dan kirim SAQ").first.click()
+    expect(page.locator("#evidence-missing")).to_contain_text("1.1.2")
+    expect(page.locator("#evidence-missing")).not_to_contain_text("1.1.1 ")
+    expect(page.locator("#unanswered")).to_be_visible()
+    screenshot(page, "operator-submit-check")
+
+    page.get_by_label("Saya menyatakan jawaban dan data dukung sudah benar.").check()
+    page.get_by_role("button", name="Kirim SAQ").click()
+    expect(page.get_by_role("status").filter(has_text="sudah dikirim")).to_have_count(2)
+    expect(question(page, "1.1.1").get_by_label("Ya", exact=True)).to_be_disabled()
+    expect(question(page, "1.1.1").get_by_label("Ya", exact=True)).to_be_checked()
+
+
+def test_a_stale_tab_gets_a_clear_conflict_message_and_loses_nothing(context: BrowserContext) -> None:
+    first = context.new_page()
+    log_in(first, "ppid.kelurahan-gondangdia@demo.emonev.id")
+    first.get_by_role("button", name="Mulai mengisi SAQ").click()
+    expect(first).to_have_url(re.compile(r"/pengisian/\d+$"))
+    second = context.new_page()
+    second.goto(first.url)
+
+    with save_of(first):
+        question(first, "1.1.1").get_by_label("Ya", exact=True).check()
+
+    # The second tab still holds the old version: its save is refused, and it says why.
+    link = "https://ppid.gondangdia.example.go.id/dip-2024"
+    with second.expect_response(lambda r: r.url.endswith("/jawaban") and r.status == 412):
+        question(second, "1.1.1").get_by_label("Tautan data dukung").fill(link)
+    conflict = second.locator("#conflict")
+    expect(conflict).to_be_visible()
+    expect(conflict).to_contain_text("Data telah diubah di tab/perangkat lain")
+    expect(second.locator("#save-state")).to_have_attribute("data-state", "conflict")
+    expect(question(second, "1.1.1").get_by_label("Tautan data dukung")).to_have_value(link)
+    screenshot(second, "operator-conflict")
+
+    # Merging loads the other tab's answer and keeps (and saves) what was typed here.
+    with save_of(second):
+        second.get_by_role("button", name="Muat ulang dan gabungkan").click()
+    expect(conflict).to_be_hidden()
+    expect(second.locator("#save-state")).to_have_text(SAVED)
+    expect(question(second, "1.1.1").get_by_label("Ya", exact=True)).to_be_checked()
+    expect(question(second, "1.1.1").get_by_label("Tautan data dukung")).to_have_value(link)
+
+    first.reload()
+    expect(question(first, "1.1.1").get_by_label("Ya", exact=True)).to_be_checked()
+    expect(question(first, "1.1.1").get_by_label("Tautan data dukung")).to_have_value(link)
+    expect(question(first, "1.1.1").locator("[data-role=explain]")).to_have_text("Memperoleh 3 dari 3.")
+
+
+def test_a_verifier_overrules_an_answer(page: Page) -> None:
+    log_in(page, "verifikator@demo.emonev.id")
+    row = page.get_by_role("row").filter(has_text="Kelurahan Cikini").filter(has_text="Monev KIP 2025")
+    expect(row).to_contain_text("Terkirim")
+    expect(row).to_contain_text("Belum diverifikasi")
+    screenshot(page, "verifier-dashboard")
+    page.get_by_role("link", name="Buka verifikasi Kelurahan Cikini, Monev KIP 2025").click()
+    page.get_by_role("button", name="Mulai verifikasi").click()
+
+    item = page.locator('[id="v-1.1.1"]')
+    expect(item.locator("[data-role=self-value]")).to_have_text("Ya")
+    item.get_by_label("Tidak", exact=True).check()
+    item.get_by_label("Data dukung sudah diperiksa dan sah").check()
+    item.get_by_label("Catatan verifikator").fill("SK penetapan DIP belum ditandatangani Lurah.")
+    item.get_by_role("button", name="Simpan verifikasi 1.1.1").click()
+
+    item = page.locator('[id="v-1.1.1"]')
+    expect(item).to_contain_text("Diubah verifikator")
+    expect(item).to_contain_text("Sudah ditinjau")
+    expect(item.get_by_label("Tidak", exact=True)).to_be_checked()
+    expect(item.locator("[data-role=self-value]")).to_have_text("Ya")
+    expect(page.locator("#reviewed")).to_have_text("1")
+    screenshot(page, "verifier-verification")
+
+
+def test_the_commission_publishes_and_downloads_the_recap(page: Page, tmp_path: Path) -> None:
+    log_in(page, "admin.dki@demo.emonev.id")
+    screenshot(page, "commission-dashboard")
+    page.get_by_role("link", name="Monev KIP 2024").first.click()
+    screenshot(page, "commission-round-setup")
+    page.get_by_role("link", name="Partisipasi", exact=True).click()
+    expect(page.locator("#participation-bodies")).to_contain_text("Kecamatan Tanah Abang")
+    screenshot(page, "commission-participation")
+
+    page.get_by_role("link", name="Penetapan & Unduhan").click()
+    expect(page.locator("#published-state")).to_contain_text("Belum diumumkan")
+    page.get_by_label("Dasar penetapan").fill("Keputusan Rapat Pleno KI DKI Nomor 12/2024")
+    page.get_by_role("button", name="Umumkan hasil").click()
+    expect(page.locator("#published-state")).to_contain_text("Diumumkan")
+    screenshot(page, "commission-publication")
+
+    with page.expect_download() as download:
+        page.locator("#download-recap").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.read_bytes()[:2] == b"PK"  # an XLSX is a ZIP package
+
+    page.get_by_role("link", name="Peringkat", exact=True).click()
+    expect(page.locator("svg.chart")).to_be_visible()
+    first = page.locator("#ranking tbody tr").filter(has_text="Kelurahan Menteng")
+    expect(first).to_contain_text("Informatif")
+    expect(first.locator("td").first).to_have_text("1")
+    page.get_by_label("Kategori", exact=True).select_option("kecamatan")
+    page.get_by_role("button", name="Saring").click()
+    expect(page.locator("#ranking tbody tr")).to_have_count(3)
+    expect(page.locator("#ranking")).to_contain_text("Tidak Mengikuti")
+    screenshot(page, "commission-ranking")
