@@ -12,6 +12,7 @@ are compared to the cent.
 """
 
 import argparse
+import os
 import sys
 import time
 from decimal import Decimal
@@ -107,6 +108,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     template = parse_template(TEMPLATE.read_text(encoding="utf-8"), source=str(TEMPLATE))
     print(f"template {template.key} {template.version}: {len(template.questions())} questions")
     started = time.perf_counter()
@@ -151,6 +153,7 @@ def main() -> None:
     print(f"equal to the cent on the sample: {'yes' if mismatches == 0 else f'NO, {mismatches} differ'}")
     bands = result["band"].value_counts()
     print("bands: " + ", ".join(f"{band.code} {bands.get(band.code, 0)}" for band in template.bands))
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
     if mismatches:
         sys.exit(1)
 

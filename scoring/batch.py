@@ -103,11 +103,12 @@ def score_many(
     """Score many submissions of one template at once; the figures equal `score`'s to the cent.
 
     `answers` has one row per answer, as read from a database, with columns `submission_id`, `question_code`,
-    `value` and `has_evidence` (bool). `value` is read as `score` reads `Answer.value`: "yes"/"no", an option
-    value, for multi_choice a string of comma-separated option values (fastest) or a list of them, for number
-    a numeric string or a number, and None, NaN, "" or an empty list for unanswered. `has_evidence` stands for
-    the answer's evidence being non-empty. A (submission, question) pair may appear once. `submission_ids`
-    adds submissions that have no rows at all; they score as if nothing was answered.
+    `value` and `has_evidence` (bool); `question_code` and `value` may be categorical. `value` is read as
+    `score` reads `Answer.value`: "yes"/"no", an option value, for multi_choice a string of comma-separated
+    option values (fastest) or a list of them, for number a numeric string or a number, and None, NaN, "" or
+    an empty list for unanswered. `has_evidence` stands for the answer's evidence being non-empty. A
+    (submission, question) pair may appear once. `submission_ids` adds submissions that have no rows at all;
+    they score as if nothing was answered.
 
     Returns a DataFrame indexed by `submission_id` (sorted when the ids can be sorted) with columns `score`
     (published Decimal), `band` (band code) and `aspect_<code>` for each aspect (published Decimal, None when
@@ -219,8 +220,25 @@ def _submissions(column: pd.Series, extra: Iterable[Hashable]) -> tuple[pd.Index
     return ids, cast(Ints, rank[codes])
 
 
+def _factorized(column: pd.Series, rows: BoolArray | None = None) -> tuple[Ints, ObjectArray]:
+    """Codes (-1 for missing) and distinct values of a column, restricted to `rows` when given.
+
+    A categorical column is used as it is, without hashing its values again.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        return (codes if rows is None else codes[rows]), column.cat.categories.to_numpy(dtype=object)
+    values = column.to_numpy(dtype=object)
+    if rows is not None:
+        values = values[rows]
+    try:
+        return pd.factorize(values)
+    except TypeError:
+        return pd.factorize(_tuples(values))
+
+
 def _question_indexes(compiled: CompiledTemplate, column: pd.Series) -> Ints:
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object))
+    codes, uniques = _factorized(column)
     index_of = {question.code: question.index for question in compiled.questions}
     mapping = np.array([index_of.get(code, -1) for code in uniques] + [-1], dtype=np.int32)
     unknown = [code for code in uniques if code not in index_of]
@@ -282,14 +300,10 @@ class _PairTable:
         count = len(compiled.questions)
         scored = np.array([q.scored for q in compiled.questions], dtype=bool)[question]
         every_row_scored = bool(scored.all())
-        scored_values = values.to_numpy(dtype=object)
         scored_question, scored_sub = question, sub
         if not every_row_scored:
-            scored_values, scored_question, scored_sub = scored_values[scored], question[scored], sub[scored]
-        try:
-            value_codes, uniques = pd.factorize(scored_values)
-        except TypeError:
-            value_codes, uniques = pd.factorize(_tuples(scored_values))
+            scored_question, scored_sub = question[scored], sub[scored]
+        value_codes, uniques = _factorized(values, None if every_row_scored else scored)
         stride = len(uniques) + 1
         key: Ints = value_codes
         key += 1

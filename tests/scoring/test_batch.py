@@ -183,3 +183,9 @@ def test_a_wrong_value_is_refused_even_where_its_question_does_not_apply() -> No
         score(SAQ, answers)
     with pytest.raises(AnswerError, match=r"1\.2: value: 'z' is not an option"):
         score_many(SAQ, rows({1: answers}))
+
+
+def test_categorical_columns_give_the_same_figures() -> None:
+    table = rows(SUBMISSIONS)
+    categorical = table.astype({"question_code": "category", "value": "category"})
+    assert score_many(SAQ, categorical).equals(score_many(SAQ, table))
