@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import JSON, Integer, Text, cast, delete, null, select, text, union_all
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
@@ -188,16 +188,33 @@ def load_for_edit(
 # --- Answers and scores ------------------------------------------------------------------------------------
 
 
-def _stored_answers(session: Session, submission_id: int) -> dict[str, dict[str, Any]]:
-    rows = session.execute(
-        select(Answer.question_code, Answer.value, Answer.evidence_links, Answer.note).where(
-            Answer.submission_id == submission_id
-        )
-    )
-    return {
-        code: {"value": value, "evidence": list(links or []), "note": note}
-        for code, value, links, note in rows
-    }
+def _stored(session: Session, submission_id: int) -> tuple[dict[str, dict[str, Any]], dict[str, list[int]]]:
+    """The stored answers (``{code: {value, evidence, note}}``) and the ids of the files not removed, by
+    question, in one round trip."""
+    answers = select(
+        Answer.question_code,
+        Answer.value,
+        Answer.evidence_links,
+        Answer.note,
+        cast(null(), Integer).label("file_id"),
+    ).where(Answer.submission_id == submission_id)
+    files = select(
+        EvidenceFile.question_code,
+        cast(null(), JSON),
+        cast(null(), JSON),
+        cast(null(), Text),
+        EvidenceFile.id,
+    ).where(EvidenceFile.submission_id == submission_id, EvidenceFile.removed_at.is_(None))
+    stored: dict[str, dict[str, Any]] = {}
+    file_ids: dict[str, list[int]] = defaultdict(list)
+    for code, value, links, note, file_id in session.execute(union_all(answers, files)):
+        if file_id is None:
+            stored[code] = {"value": value, "evidence": list(links or []), "note": note}
+        else:
+            file_ids[code].append(file_id)
+    for ids in file_ids.values():
+        ids.sort()
+    return stored, file_ids
 
 
 def _active_files(session: Session, submission_id: int) -> list[EvidenceFile]:
@@ -208,18 +225,6 @@ def _active_files(session: Session, submission_id: int) -> list[EvidenceFile]:
             .order_by(EvidenceFile.id)
         )
     )
-
-
-def _file_ids(session: Session, submission_id: int) -> dict[str, list[int]]:
-    rows = session.execute(
-        select(EvidenceFile.question_code, EvidenceFile.id)
-        .where(EvidenceFile.submission_id == submission_id, EvidenceFile.removed_at.is_(None))
-        .order_by(EvidenceFile.id)
-    )
-    files: dict[str, list[int]] = defaultdict(list)
-    for code, file_id in rows:
-        files[code].append(file_id)
-    return files
 
 
 def with_files(
@@ -247,11 +252,12 @@ def scoring_answers(
     return with_files(scoring.parse_answers(template, raw), files)
 
 
-def _card(session: Session, ctx: Context) -> tuple[scoring.Template, scoring.ScoreCard]:
+def _card(
+    session: Session, ctx: Context
+) -> tuple[scoring.Template, scoring.ScoreCard, dict[str, dict[str, Any]]]:
     template = template_of(session, template_row(session, ctx.submission.template_version_id))
-    raw = _stored_answers(session, ctx.submission.id)
-    answers = scoring_answers(template, raw, _file_ids(session, ctx.submission.id))
-    return template, scoring.score(template, answers)
+    raw, files = _stored(session, ctx.submission.id)
+    return template, scoring.score(template, scoring_answers(template, raw, files)), raw
 
 
 def _summary(card: scoring.ScoreCard) -> ScoreSummary:
@@ -272,7 +278,7 @@ def score(*, session: Session, submission_id: int, by: Principal) -> dict[str, A
     """The self-assessed score computed now from the stored answers and evidence, with the reason each
     question counted as it did."""
     ctx = load_for_read(session=session, submission_id=submission_id, by=by)
-    template, card = _card(session, ctx)
+    template, card, _ = _card(session, ctx)
     body = card.to_json()
     for question in body["questions"]:
         question["text"] = template.question(question["code"]).text
@@ -282,8 +288,7 @@ def score(*, session: Session, submission_id: int, by: Principal) -> dict[str, A
 
 def checklist(*, session: Session, submission_id: int, by: Principal) -> Checklist:
     ctx = load_for_read(session=session, submission_id=submission_id, by=by)
-    template, card = _card(session, ctx)
-    stored = _stored_answers(session, ctx.submission.id)
+    template, card, stored = _card(session, ctx)
 
     def item(code: str) -> ChecklistItem:
         return ChecklistItem(code=code, text=template.question(code).text)
@@ -590,7 +595,7 @@ def save_answers(
             current_version=sub.version,
         )
     template = template_of(session, template_row(session, sub.template_version_id))
-    stored = _stored_answers(session, sub.id)
+    stored, files = _stored(session, sub.id)
 
     merged = {code: _merge(stored.get(code), patch) for code, patch in answers.items()}
     problems = _limit_problems(answers)
@@ -638,7 +643,7 @@ def save_answers(
     untouched = {code: after for code, after in stored.items() if code not in merged}
     final = scoring.parse_answers(template, untouched) if untouched else {}
     final.update({code: answer for code, answer in fresh.items() if merged[code] is not None})
-    card = scoring.score(template, with_files(final, _file_ids(session, sub.id)))
+    card = scoring.score(template, with_files(final, files))
     return SaveResult(submission_id=sub.id, version=sub.version, changed=changed, score=_summary(card))
 
 
@@ -697,7 +702,7 @@ def submit(
             submission_status=sub.status,
         )
     ensure_window_open(session=session, round_=ctx.round, body=ctx.body, now=now)
-    _, card = _card(session, ctx)
+    _, card, _ = _card(session, ctx)
     sub.status = "submitted"
     sub.submitted_at = now
     sub.submitted_by_id = by.account_id
