@@ -326,6 +326,16 @@ class Template(BaseModel):
 
         return compile_template(self)
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with `update` (not validated, as in pydantic) the cached hash and indexes are dropped."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            for cached in _CACHED_PROPERTIES:
+                copied.__dict__.pop(cached, None)
+        return copied
+
+
+_CACHED_PROPERTIES = ("_index", "content_hash", "_compiled")
 
 Group.model_rebuild()
 Aspect.model_rebuild()

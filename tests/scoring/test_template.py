@@ -198,3 +198,12 @@ def test_the_bundled_templates_do_not_reuse_a_version() -> None:
         (str(path), parse_template(path.read_text(encoding="utf-8"), source=str(path))) for path in paths
     ]
     assert check_versions(parsed) == []
+
+
+def test_a_changed_copy_does_not_keep_the_original_hash() -> None:
+    template = base()
+    original = template.content_hash
+    assert template.questions()
+    changed = template.model_copy(update={"version": "2025.2"})
+    assert changed.content_hash != original
+    assert changed.questions() == template.questions()
