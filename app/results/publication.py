@@ -42,7 +42,7 @@ from app.results.schemas import LiveResultOut, LiveResultsOut
 from app.results.service import SAQ, latest_publication
 from app.rounds.service import change_status
 from app.stages.service import competition_ranks, gate_results, round_stage_scores
-from app.verification.scores import round_cards
+from app.verification.scores import round_scores
 
 PUBLISHABLE = frozenset({"final", "published"})
 
@@ -104,7 +104,7 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
         .join(BodyCategory, BodyCategory.id == PublicBody.category_id)
         .where(Invitation.round_id == round_.id)
     ).all()
-    cards = round_cards(session=session, round_id=round_.id)
+    cards = round_scores(session=session, round_id=round_.id)
     gates = gate_results(session=session, round_=round_, cards=cards, body_ids=[b.id for b, _ in bodies])
     _, stage_scores = round_stage_scores(session=session, round_=round_)
     bands = _bands_by_category(session, round_)
@@ -123,17 +123,16 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
         if card is None or not card.took_part:
             continue
         result.verification_status = card.verification_status
-        result.self_score = card.self_card.score
+        result.self_score = card.self_score
         if not card.verified:
             result.incomplete = "verification not completed"
             continue
-        verified = card.verified_card
-        result.verified_score = verified.score
-        result.aspect_scores = {a.code: a.score for a in verified.aspects if a.score is not None}
+        result.verified_score = card.verified_score
+        result.aspect_scores = dict(card.verified_aspects)
         gate = gates[body.id]
         result.passed_gate = gate.passes
         reached = stage_scores.get(body.id, {})
-        result.stage_scores = {SAQ: verified.score} | {
+        result.stage_scores = {SAQ: card.verified_score} | {
             code: reached[code] for code in later if code in reached
         }
         result.missing_stages = [code for code in later if code not in reached]
@@ -141,7 +140,7 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
             result.incomplete = f"no panel score yet for {', '.join(result.missing_stages)}"
             continue
         if not gate.passes and round_.missing_stage_policy == "saq_only" and later:
-            result.final_score = scoring.final_score({SAQ: verified.score}, {SAQ: Decimal(100)})
+            result.final_score = scoring.final_score({SAQ: card.verified_score}, {SAQ: Decimal(100)})
         else:
             figures = {code: result.stage_scores.get(code, Decimal(0)) for code in weights}
             result.final_score = scoring.final_score(figures, weights)

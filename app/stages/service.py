@@ -30,7 +30,7 @@ from app.db.models import Account, BodyCategory, Invitation, PanelScore, PublicB
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.pagination import PageParams, encode_cursor
 from app.stages.schemas import BodyStageScores, GateOut, GateRow, JudgeScore, PanelScoreOut
-from app.verification.scores import BodyCards, round_cards
+from app.verification.scores import BodyScores, round_scores
 
 
 def _stage(session: Session, stage_id: int) -> tuple[Stage, Round]:
@@ -74,14 +74,14 @@ class GateResult:
 
 
 def gate_results(
-    *, session: Session, round_: Round, cards: Mapping[int, BodyCards], body_ids: Iterable[int]
+    *, session: Session, round_: Round, cards: Mapping[int, BodyScores], body_ids: Iterable[int]
 ) -> dict[int, GateResult]:
     """The gate for the given bodies, from the scored submissions of the round (``cards`` must hold every
     submission of each category involved when the round has a top-N gate)."""
     eligible = {b: c for b, c in cards.items() if c.took_part and c.verified}
     by_category: dict[int, dict[int, Decimal]] = defaultdict(dict)
     for body_id, eligible_card in eligible.items():
-        by_category[eligible_card.category_id][body_id] = eligible_card.verified_card.score
+        by_category[eligible_card.category_id][body_id] = eligible_card.verified_score
     ranks: dict[int, int] = {}
     for scores in by_category.values():
         ranks.update(competition_ranks(scores))
@@ -97,7 +97,7 @@ def gate_results(
                 body_id, card.category_id, None, None, False, "verification not completed"
             )
             continue
-        score, rank = card.verified_card.score, ranks[body_id]
+        score, rank = card.verified_score, ranks[body_id]
         reasons = []
         if minimum is not None and score < minimum:
             reasons.append(f"verified score {score} is below the minimum {minimum}")
@@ -110,7 +110,7 @@ def gate_results(
 
 
 def passes_gate(*, session: Session, round_: Round, body: PublicBody) -> GateResult:
-    cards = round_cards(
+    cards = round_scores(
         session=session,
         round_id=round_.id,
         category_id=body.category_id if round_.gate_top_n is not None else None,
@@ -134,7 +134,7 @@ def gate(
         .where(Invitation.round_id == round_.id)
         .order_by(PublicBody.id)
     ).all()
-    cards = round_cards(session=session, round_id=round_.id)
+    cards = round_scores(session=session, round_id=round_.id)
     results = gate_results(session=session, round_=round_, cards=cards, body_ids=[b[0] for b in bodies])
     rows = [
         GateRow(
