@@ -41,7 +41,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
-from app.db.models import ApiKey, EvidenceFile, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import (
@@ -51,6 +51,7 @@ from tests.factories import (
     make_body,
     make_category,
     make_commission,
+    make_stage,
     make_submission,
     problem,
 )
@@ -156,6 +157,29 @@ def _objection_id(w: MatrixWorld) -> int:
     return row.id
 
 
+def _stage_id(w: MatrixWorld) -> int:
+    """A presentation stage of world.round (SAQ 70 + presentasi 30)."""
+    w.round.saq_weight = 70
+    return make_stage(w.session, w.round, code="presentasi", weight=30).id
+
+
+def _batch_id(w: MatrixWorld) -> str:
+    """A recorded bulk verification action on world.body's submission (nothing left to restore)."""
+    w.session.add(
+        AuditEntry(
+            actor_label="matrix",
+            commission_id=w.commission.id,
+            action="verification.bulk.confirm_checked",
+            entity="verification_bulk",
+            entity_id="matrixbatch",
+            before={"submission_id": w.params["submission_id"], "answers": {}},
+            after={"submission_id": w.params["submission_id"], "answers": {}},
+        )
+    )
+    w.session.flush()
+    return "matrixbatch"
+
+
 def _api_key_id(w: MatrixWorld) -> int:
     key = make_api_key(w.session, w.commission, "read")
     return int(w.session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one())
@@ -174,6 +198,8 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     # A verifier of world.commission that none of the roles is (so only its managers may touch it).
     "account_id": lambda w: make_account(w.session, "verifier", commission_id=w.commission.id).id,
     "api_key_id": _api_key_id,
+    "stage_id": _stage_id,
+    "batch_id": _batch_id,
     "file_id": _evidence_file_id,
     "objection_id": _objection_id,
 }
@@ -223,6 +249,8 @@ MINI_YAML = (ROOT / "tests" / "fixtures" / "mini.yaml").read_bytes()
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/healthz"),
     ("POST", "/api/v1/auth/login"),
+    # The published ranking of a round, read-only, for integrators and the press (404 until published)
+    ("GET", "/api/v1/public/rounds/{round_id}/rankings"),
     # Web pages: the login form (its POST is bound to a pre-session CSRF cookie)
     ("GET", "/login"),
     ("POST", "/login"),
@@ -335,6 +363,59 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/commissions/{commission_id}/bodies/import.xlsx"): allow(
         ADMINS, query=lambda c: {"dry_run": "true"}, files=lambda c: {"file": ("badan.xlsx", b"rusak", XLSX)}
     ),
+    # Verification: assignments, verified values, bulk actions, link checks, release, objections
+    ("PUT", "/api/v1/rounds/{round_id}/assignments"): allow(
+        ADMINS, json=lambda c: {"assignments": {str(c.world.body.id): c.world.verifier.id}}
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/assignments/spread"): allow(
+        ADMINS, json=lambda c: {"category_code": "kelurahan", "verifier_ids": [c.world.verifier.id]}
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/assignments"): allow(ADMINS),
+    ("GET", "/api/v1/verifier/assignments"): allow(SYSTEM_ADMIN | {"verifier", "other_verifier"}),
+    ("POST", "/api/v1/submissions/{submission_id}/verification"): allow(BODY_VERIFIERS),
+    # Bodies read their verification only once released (world.round's is not).
+    ("GET", "/api/v1/submissions/{submission_id}/verification"): allow(
+        BODY_VERIFIERS | {"panelist", "api_read"}
+    ),
+    ("PUT", "/api/v1/submissions/{submission_id}/verification/answers"): allow(
+        BODY_VERIFIERS,
+        json=lambda c: {"answers": {"1.1.1": {"value": "yes"}}},
+        headers=lambda c: {"If-Match": '"1"'},
+    ),
+    ("POST", "/api/v1/submissions/{submission_id}/verification/complete"): allow(BODY_VERIFIERS),
+    ("POST", "/api/v1/rounds/{round_id}/verification/bulk"): allow(
+        ADMINS | {"verifier", "other_verifier"}, json=lambda c: {"action": "confirm_checked"}
+    ),
+    ("POST", "/api/v1/verification/bulk/{batch_id}/undo"): allow(ADMINS | {"verifier", "other_verifier"}),
+    ("POST", "/api/v1/submissions/{submission_id}/link-check"): allow(BODY_VERIFIERS),
+    ("GET", "/api/v1/submissions/{submission_id}/link-checks"): allow(
+        BODY_VERIFIERS | {"panelist", "api_read"}
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/release-verification"): allow(ADMINS),
+    ("POST", "/api/v1/submissions/{submission_id}/objections"): allow(
+        BODY_WRITERS, json=lambda c: {"question_code": "1.1.2", "explanation": "DIP kami lengkap"}
+    ),
+    ("GET", "/api/v1/submissions/{submission_id}/objections"): allow(
+        BODY_VERIFIERS | {"panelist", "api_read"}
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/objections"): allow(ADMINS | {"verifier", "other_verifier"}),
+    ("POST", "/api/v1/objections/{objection_id}/decision"): allow(
+        BODY_VERIFIERS, json=lambda c: {"accept": False, "reason": "Bukti tidak memadai"}
+    ),
+    # Stages and the gate
+    ("PUT", "/api/v1/stages/{stage_id}/scores/{body_id}"): allow(PANEL, json=lambda c: {"score": "80"}),
+    ("GET", "/api/v1/stages/{stage_id}/scores"): allow(PANEL),
+    ("GET", "/api/v1/rounds/{round_id}/gate"): allow(PANEL),
+    # Results: live (administrators), publication, rankings (404 until published), history
+    ("GET", "/api/v1/rounds/{round_id}/results"): allow(ADMINS),
+    ("POST", "/api/v1/rounds/{round_id}/publish"): allow(
+        ADMINS, json=lambda c: {"reason": "Keputusan pleno"}
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/publications"): allow(MEMBERS),
+    ("GET", "/api/v1/rounds/{round_id}/rankings"): allow(
+        MEMBERS, query=lambda c: {"category": "kelurahan"}, not_found_ok=True
+    ),
+    ("GET", "/api/v1/bodies/{body_id}/history"): allow(BODY_READERS),
     # Web pages (HTML; anonymous visitors go to /login) and the JSON endpoints of their scripts (/web/...)
     ("GET", "/"): page(ANY_PRINCIPAL),
     ("POST", "/logout"): page(ACCOUNT_HOLDERS),
