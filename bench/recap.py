@@ -303,9 +303,9 @@ def _write_engine(engine: str, data: list[RecapRow], out: Path) -> None:
         wb.close()
 
 
-def measure(args: list[str]) -> tuple[float, float, int]:
-    """Run this script as a child with ``args``; return (seconds, the child's peak RSS in MB, output size).
-    The seconds are the child's WRITE_S when it prints one, else the child's whole wall time."""
+def measure(args: list[str]) -> tuple[float, float, float, int]:
+    """Run this script as a child with ``args``; return (seconds, the child's CPU seconds, its peak RSS in MB,
+    output size). The seconds are the child's WRITE_S when it prints one, else the child's whole wall time."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.xlsx"
         start = time.perf_counter()
@@ -317,9 +317,10 @@ def measure(args: list[str]) -> tuple[float, float, int]:
         )
         elapsed = time.perf_counter() - start
         peak_kb = int(done.stdout.split("PEAK_KB ")[1].split()[0])
+        cpu = float(done.stdout.split("CPU_S ")[1].split()[0])
         if "WRITE_S " in done.stdout:
             elapsed = float(done.stdout.split("WRITE_S ")[1].split()[0])
-        return elapsed, peak_kb / 1024, out.stat().st_size
+        return elapsed, cpu, peak_kb / 1024, out.stat().st_size
 
 
 def main() -> None:
@@ -337,20 +338,23 @@ def main() -> None:
             child_recap(args.n, args.seed, args.out)
         else:
             child_engine(args.child, args.n, args.seed, args.out)
-        print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print("PEAK_KB", usage.ru_maxrss)
+        print("CPU_S", usage.ru_utime + usage.ru_stime)
         return
-    print(f"machine: {os.cpu_count()} cpus; python {sys.version.split()[0]}")
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cpus, load average {load:.2f}; python {sys.version.split()[0]}")
     if args.engines:
         for engine in ("openpyxl", "xlsxwriter", "xlsxwriter-constant"):
-            seconds, mb, size = measure([engine, "--n", str(args.n), "--seed", str(args.seed)])
+            seconds, _, mb, size = measure([engine, "--n", str(args.n), "--seed", str(args.seed)])
             print(
                 f"{engine:20s} {args.n:>7} rows: {seconds:6.2f} s  {args.n / seconds:8.0f} rows/s  "
                 f"peak {mb:6.1f} MB  file {size / 1e6:.1f} MB"
             )
         return
-    seconds, mb, size = measure(["recap", "--n", str(args.n), "--seed", str(args.seed)])
+    seconds, cpu, mb, size = measure(["recap", "--n", str(args.n), "--seed", str(args.seed)])
     print(
-        f"recap of {args.n} bodies (all sheets): {seconds:.2f} s, "
+        f"recap of {args.n} bodies (all sheets): {seconds:.2f} s wall, {cpu:.2f} s CPU, "
         f"peak RSS {mb:.1f} MB, file {size / 1e6:.1f} MB"
     )
 
