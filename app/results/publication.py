@@ -31,7 +31,6 @@ from app.db.models import (
     PublicBody,
     PublishedResult,
     Round,
-    RoundTemplate,
     Stage,
     TemplateVersion,
 )
@@ -85,13 +84,15 @@ def plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _bands_by_category(session: Session, round_: Round) -> dict[int, tuple[scoring.Band, ...]]:
-    rows = session.execute(
-        select(RoundTemplate.category_id, TemplateVersion)
-        .join(TemplateVersion, TemplateVersion.id == RoundTemplate.template_version_id)
-        .where(RoundTemplate.round_id == round_.id)
-    ).all()
-    return {category_id: parsed(version).bands for category_id, version in rows}
+def _bands_of(
+    session: Session, version_id: int, cache: dict[int, tuple[scoring.Band, ...]]
+) -> tuple[scoring.Band, ...]:
+    bands = cache.get(version_id)
+    if bands is None:
+        version = session.get(TemplateVersion, version_id)
+        assert version is not None
+        bands = cache[version_id] = parsed(version).bands
+    return bands
 
 
 def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
@@ -107,7 +108,9 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
     cards = round_scores(session=session, round_id=round_.id)
     gates = gate_results(session=session, round_=round_, cards=cards, body_ids=[b.id for b, _ in bodies])
     _, stage_scores = round_stage_scores(session=session, round_=round_)
-    bands = _bands_by_category(session, round_)
+    bands: dict[int, tuple[scoring.Band, ...]] = {}
+    total = sum(weights.values(), Decimal(0))
+    bad_weights = None if total == 100 else f"the SAQ and stage weights sum to {plain(total)}, not 100"
     results: list[LiveResult] = []
     for body, category in bodies:
         card = cards.get(body.id)
@@ -131,7 +134,9 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
         result.aspect_scores = dict(card.verified_aspects)
         gate = gates[body.id]
         result.passed_gate = gate.passes
-        reached = stage_scores.get(body.id, {})
+        # A body that did not pass the gate reached no later stage, even if a judge scored it before the gate
+        # changed: the missing-stage policy decides its final score.
+        reached = stage_scores.get(body.id, {}) if gate.passes else {}
         result.stage_scores = {SAQ: card.verified_score} | {
             code: reached[code] for code in later if code in reached
         }
@@ -139,12 +144,17 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
         if gate.passes and result.missing_stages:
             result.incomplete = f"no panel score yet for {', '.join(result.missing_stages)}"
             continue
+        if bad_weights:
+            result.incomplete = bad_weights
+            continue
         if not gate.passes and round_.missing_stage_policy == "saq_only" and later:
             result.final_score = scoring.final_score({SAQ: card.verified_score}, {SAQ: Decimal(100)})
         else:
             figures = {code: result.stage_scores.get(code, Decimal(0)) for code in weights}
             result.final_score = scoring.final_score(figures, weights)
-        result.band = scoring.band_for(bands[category.id], result.final_score).code
+        result.band = scoring.band_for(
+            _bands_of(session, card.template_version_id, bands), result.final_score
+        ).code
     _rank(results)
     results.sort(key=lambda r: (r.category_code, r.rank is None, r.rank or 0, r.body_name, r.body_id))
     return results
@@ -299,7 +309,10 @@ def publish(
     session.add(publication)
     session.flush()
     # Inserted in ranking order, so a category's rows in id order are its ranking.
-    session.execute(insert(PublishedResult), [row | {"publication_id": publication.id} for row in snapshot])
+    if snapshot:
+        session.execute(
+            insert(PublishedResult), [row | {"publication_id": publication.id} for row in snapshot]
+        )
     record(
         session=session,
         actor=by,

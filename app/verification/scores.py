@@ -143,6 +143,7 @@ class BodyScores:
     submission_id: int
     body_id: int
     category_id: int
+    template_version_id: int
     took_part: bool
     verification_status: str | None
     self_score: Decimal
@@ -206,6 +207,7 @@ def round_scores(
                     submission_id=sid,
                     body_id=body_id,
                     category_id=category,
+                    template_version_id=version_id,
                     took_part=status == "submitted" or vstatus == "completed",
                     verification_status=vstatus,
                     self_score=own_scores.loc[sid, "score"],

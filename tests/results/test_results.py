@@ -400,3 +400,40 @@ def test_history_shows_each_published_year_and_the_change_in_bands(
 def test_the_latest_publication_is_none_before_publishing(session: Session, world: World) -> None:
     assert latest_publication(session=session, round_=world.round) is None
     assert session.scalars(select(Publication)).all() == []
+
+
+def test_a_body_outside_the_gate_keeps_the_policy_score_even_if_a_judge_scored_it(
+    client: TestClient, session: Session, world: World, season: Season
+) -> None:
+    # C was scored before the gate was raised to 82: its 95 does not count, the zero policy does.
+    session.add(
+        PanelScore(stage_id=season.stage.id, body_id=season.c.id, panelist_id=world.panelist.id, score=95)
+    )
+    session.flush()
+    rows = {
+        r["body_id"]: r
+        for r in get_json(client, f"/api/v1/rounds/{world.round.id}/results", world.token(world.admin))[
+            "items"
+        ]
+    }
+    assert (rows[season.c.id]["final_score"], rows[season.c.id]["stage_scores"]) == (
+        "56.00",
+        {"saq": "80.00"},
+    )
+
+
+def test_weights_that_do_not_sum_to_100_block_final_scores(
+    client: TestClient, session: Session, world: World, season: Season
+) -> None:
+    season.stage.weight = Decimal(20)
+    session.flush()
+    live = get_json(client, f"/api/v1/rounds/{world.round.id}/results", world.token(world.admin))
+    assert live["ready_to_publish"] is False
+    assert {r["incomplete"] for r in live["items"] if r["participating"]} == {
+        "the SAQ and stage weights sum to 90, not 100"
+    }
+    response = client.post(
+        f"/api/v1/rounds/{world.round.id}/publish", json={"reason": "x"}, headers=world.token(world.admin)
+    )
+    assert response.status_code == 409
+    assert "sum to 90" in problem(response)["detail"]
