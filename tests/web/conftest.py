@@ -178,10 +178,11 @@ def log_in(page: Page, email: str) -> None:
     expect(page.get_by_role("button", name="Keluar")).to_be_visible()
 
 
-def screenshot(page: Page, name: str) -> None:
-    """Save the page at desktop and phone widths to tests/screenshots/ (ignored by git) for review."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+    """Save the page at desktop and phone widths to tests/screenshots/ (ignored by git) for review; long
+    forms only as far as the screen shows."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}-desktop.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}-desktop.png", full_page=full_page)
     page.set_viewport_size(PHONE)
-    page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=full_page)
     page.set_viewport_size(DESKTOP)

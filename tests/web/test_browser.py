@@ -62,11 +62,11 @@ def test_operator_fills_in_uploads_evidence_sees_the_score_and_submits(page: Pag
     with save_of(page):
         question(page, "1.1.2").get_by_label("Ya", exact=True).check()
     expect(page.locator("#save-state")).to_have_text(SAVED)
-    screenshot(page, "operator-saq-form")
+    screenshot(page, "operator-saq-form", full_page=False)
     page.get_by_role("link", name="Periksa dan kirim SAQ").first.click()
     expect(page.locator("#evidence-missing")).to_contain_text("1.1.2")
     expect(page.locator("#evidence-missing")).not_to_contain_text("1.1.1 ")
-    expect(page.locator("#unanswered")).to_be_visible()
+    expect(page.locator("#unanswered-block")).to_contain_text("Belum dijawab")
     screenshot(page, "operator-submit-check")
 
     page.get_by_label("Saya menyatakan jawaban dan data dukung sudah benar.").check()
@@ -96,7 +96,7 @@ def test_a_stale_tab_gets_a_clear_conflict_message_and_loses_nothing(context: Br
     expect(conflict).to_contain_text("Data telah diubah di tab/perangkat lain")
     expect(second.locator("#save-state")).to_have_attribute("data-state", "conflict")
     expect(question(second, "1.1.1").get_by_label("Tautan data dukung")).to_have_value(link)
-    screenshot(second, "operator-conflict")
+    screenshot(second, "operator-conflict", full_page=False)
 
     # Merging loads the other tab's answer and keeps (and saves) what was typed here.
     with save_of(second):
@@ -134,7 +134,7 @@ def test_a_verifier_overrules_an_answer(page: Page) -> None:
     expect(item.get_by_label("Tidak", exact=True)).to_be_checked()
     expect(item.locator("[data-role=self-value]")).to_have_text("Ya")
     expect(page.locator("#reviewed")).to_have_text("1")
-    screenshot(page, "verifier-verification")
+    screenshot(page, "verifier-verification", full_page=False)
 
 
 def test_the_commission_publishes_and_downloads_the_recap(page: Page, tmp_path: Path) -> None:

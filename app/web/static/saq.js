@@ -136,7 +136,7 @@
     pending: "Ada perubahan yang belum disimpan…",
     saving: "Menyimpan…",
     error: "Gagal menyimpan",
-    conflict: "Belum disimpan: data telah diubah di tab/perangkat lain"
+    conflict: "Belum disimpan: lihat pesan bentrok data"
   };
 
   function setState(state, detail) {

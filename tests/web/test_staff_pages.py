@@ -1,0 +1,176 @@
+"""Verifier and commission pages in process: verification side by side, objections, round set-up,
+extensions, participation and ranking."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Answer, DeadlineExtension, Round, Submission, VerifierAssignment
+from app.results.service import BandCountRow
+from app.web.charts import band_distribution
+from app.web.format import remaining, score, when
+from tests.factories import World, make_submission
+from tests.web.conftest import Pages
+
+BANDS = [("informatif", "Informatif"), ("cukup-informatif", "Cukup Informatif")]
+
+
+def submitted(world: World, session: Session) -> Submission:
+    sub = make_submission(session, world.round, world.body, world.template, status="submitted")
+    session.add(
+        Answer(
+            submission_id=sub.id,
+            question_code="1.1.1",
+            value="yes",
+            evidence_links=["https://ppid.example.go.id/dip"],
+        )
+    )
+    session.add(
+        VerifierAssignment(round_id=world.round.id, body_id=world.body.id, verifier_id=world.verifier.id)
+    )
+    session.flush()
+    return sub
+
+
+@pytest.mark.db
+def test_the_verifier_sees_its_bodies_and_overrules_an_answer(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    pages.login(world.verifier)
+    home = pages.get("/")
+    assert world.body.name in home.text
+    assert world.other_body.name not in home.text
+    assert pages.post(f"/verifikasi/{sub.id}/mulai", follow_redirects=False).status_code == 303
+    page = pages.get(f"/verifikasi/{sub.id}")
+    assert "Jawaban badan publik" in page.text
+    assert "https://ppid.example.go.id/dip" in page.text
+    assert "Belum diperiksa" in page.text
+    saved = pages.post(
+        f"/verifikasi/{sub.id}/butir/1.1.1",
+        {"version": "1", "type": "yes_no", "value": "no", "evidence_checked": "ya", "note": "SK belum ada"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    page = pages.get(f"/verifikasi/{sub.id}")
+    assert "Diubah verifikator" in page.text
+    assert "SK belum ada" in page.text
+
+
+@pytest.mark.db
+def test_a_verifier_form_on_a_stale_version_says_so(pages: Pages, world: World, session: Session) -> None:
+    sub = submitted(world, session)
+    pages.login(world.verifier)
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    form = {"version": "1", "type": "yes_no", "value": "yes"}
+    assert pages.post(f"/verifikasi/{sub.id}/butir/1.1.1", form, follow_redirects=False).status_code == 303
+    stale = pages.post(f"/verifikasi/{sub.id}/butir/1.1.1", form | {"value": "no"})
+    assert stale.status_code == 412
+    assert "Data telah diubah di tab/perangkat lain" in stale.text
+
+
+@pytest.mark.db
+def test_completing_lists_the_questions_not_reviewed(pages: Pages, world: World, session: Session) -> None:
+    sub = submitted(world, session)
+    pages.login(world.verifier)
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    response = pages.post(f"/verifikasi/{sub.id}/selesai", follow_redirects=False)
+    assert response.status_code == 303
+    assert "belum=1.1.1," in response.headers["location"]
+    page = pages.get(response.headers["location"])
+    assert "belum ditinjau" in page.text
+
+
+@pytest.mark.db
+def test_a_round_is_created_with_times_read_in_the_commission_zone(
+    pages: Pages, world: World, session: Session
+) -> None:
+    pages.login(world.admin)
+    response = pages.post(
+        "/ronde",
+        {
+            "title": "Monev 2026",
+            "year": "2026",
+            "saq_opens_at": "2026-08-01T00:00",
+            "saq_closes_at": "2026-08-31T23:59",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    round_ = session.scalar(select(Round).where(Round.title == "Monev 2026"))
+    assert round_ is not None
+    assert round_.saq_closes_at == datetime(2026, 8, 31, 16, 59, tzinfo=UTC)  # 23:59 WIB
+    page = pages.get(response.headers["location"])
+    assert "31 Agustus 2026 pukul 23.59 WIB" in page.text
+
+
+@pytest.mark.db
+def test_unreadable_form_fields_are_named_in_indonesian(pages: Pages, world: World) -> None:
+    pages.login(world.admin)
+    response = pages.post("/ronde", {"title": "", "year": "dua ribu", "saq_opens_at": "besok"})
+    assert response.status_code == 422
+    assert "Tahun harus bilangan bulat." in response.text
+    assert "Pembukaan pengisian SAQ bukan tanggal dan jam yang sah." in response.text
+    assert "Batas waktu pengisian SAQ wajib diisi." in response.text
+
+
+@pytest.mark.db
+def test_an_extension_is_recorded_with_its_reason(pages: Pages, world: World, session: Session) -> None:
+    pages.login(world.admin)
+    response = pages.post(
+        f"/ronde/{world.round.id}/perpanjangan",
+        {"closes_at": "2099-01-05T23:59", "scope": "round", "reason": "Keputusan pleno 3/2025"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    extension = session.scalar(select(DeadlineExtension).where(DeadlineExtension.round_id == world.round.id))
+    assert extension is not None
+    assert extension.reason == "Keputusan pleno 3/2025"
+    page = pages.get(f"/ronde/{world.round.id}")
+    assert "5 Januari 2099 pukul 23.59 WIB" in page.text
+
+
+@pytest.mark.db
+def test_participation_lists_who_has_not_taken_part(pages: Pages, world: World, session: Session) -> None:
+    submitted(world, session)
+    pages.login(world.admin)
+    page = pages.get(f"/ronde/{world.round.id}/partisipasi?keadaan=belum-diverifikasi")
+    assert world.body.name in page.text
+    assert world.other_body.name not in page.text
+    assert pages.get(f"/ronde/{world.round.id}/peringkat").text.count("belum ditetapkan") == 1
+
+
+@pytest.mark.db
+def test_operators_do_not_see_the_commission_pages(pages: Pages, world: World) -> None:
+    pages.login(world.operator)
+    assert pages.get(f"/ronde/{world.round.id}/partisipasi").status_code == 403
+    assert pages.get("/sanggahan").status_code == 403
+
+
+def test_the_band_chart_draws_one_bar_per_category_with_absent_bodies_apart() -> None:
+    rows = [
+        BandCountRow(1, "kelurahan", "Kelurahan", {"informatif": 3, "cukup-informatif": 1}, 4, 8),
+        BandCountRow(2, "dinas", "Dinas <Utama>", {}, 2, 2),
+    ]
+    chart = band_distribution(rows, BANDS)
+    assert chart.svg.startswith('<svg class="chart"')
+    assert chart.svg.count('class="band-informatif"') == 1
+    assert chart.svg.count('class="band-absen"') == 2
+    assert 'width="180.00"' in chart.svg  # 3 of 8 bodies on a 480 px bar
+    assert 'width="240.00"' in chart.svg  # 4 of 8 did not take part
+    assert "Dinas &lt;Utama&gt;" in chart.svg
+    assert [label for _, label, _ in chart.legend] == ["Informatif", "Cukup Informatif", "Tidak Mengikuti"]
+
+
+def test_pages_print_local_times_and_decimal_commas() -> None:
+    instant = datetime(2025, 8, 31, 15, 59, tzinfo=UTC)
+    assert when(instant, "Asia/Makassar") == "31 Agustus 2025 pukul 23.59 WITA"
+    assert when(instant, "Asia/Jayapura") == "1 September 2025 pukul 00.59 WIT"
+    assert score(Decimal("85.83")) == "85,83"
+    assert score(None) == "-"
+    assert remaining(instant, datetime(2025, 8, 28, 12, 0, tzinfo=UTC)) == "3 hari 3 jam lagi"
