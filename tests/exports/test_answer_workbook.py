@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -114,6 +115,8 @@ def test_the_workbook_lists_every_question_with_its_allowed_values(
     assert not ws["G7"].protection.locked
     assert ws["A7"].protection.locked
     assert ws.freeze_panes == "B7"
+    assert isinstance(ws["B2"].value, dt.datetime)
+    assert ws["C2"].value == "WIB"
     pin = {row[0].value: row[1].value for row in wb["_emonev"].iter_rows()}
     assert pin == {
         "submission_id": str(submission.id),

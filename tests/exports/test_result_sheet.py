@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from typing import Any
@@ -62,6 +63,9 @@ def test_the_header_carries_the_published_scores(client: TestClient, published: 
     world = published.world
     assert ws["A1"].value == f"Lembar Hasil Penilaian — {world.body.name}"
     assert (ws["A3"].value, ws["B3"].value) == ("Revisi Penetapan", 1)
+    assert isinstance(ws["B2"].value, dt.datetime)
+    assert ws["B4"].value == dt.datetime(2025, 12, 10, 10, 0, tzinfo=dt.UTC).replace(tzinfo=None)
+    assert ws["B4"].number_format == "dd/mm/yyyy hh:mm"
     info = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(6, 11)}
     assert info == {
         "Komisi Informasi": world.commission.name,
