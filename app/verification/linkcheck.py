@@ -140,6 +140,9 @@ class LinkChecker:
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
             trust_env=False,
+            # No pooled connections: a connection is keyed by the pinned IP, so reusing one could carry a
+            # request for another host name over a TLS session verified for the first.
+            limits=httpx.Limits(max_keepalive_connections=0),
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
         )
 
