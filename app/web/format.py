@@ -92,18 +92,19 @@ def local_input(value: datetime | None, timezone: str) -> str:
 
 
 def remaining(deadline: datetime, now: datetime) -> str:
-    """``3 hari 4 jam lagi`` until the deadline, or ``sudah lewat``."""
+    """``(sisa 3 hari 4 jam)`` until the deadline, or ``(sudah lewat)``; the page's script keeps it current
+    with the same words."""
     seconds = int((as_utc(deadline) - as_utc(now)).total_seconds())
     if seconds <= 0:
-        return "sudah lewat"
+        return "(sudah lewat)"
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     if days:
-        return f"{days} hari {hours} jam lagi"
+        return f"(sisa {days} hari {hours} jam)"
     if hours:
-        return f"{hours} jam {minutes} menit lagi"
-    return f"{max(minutes, 1)} menit lagi"
+        return f"(sisa {hours} jam {minutes} menit)"
+    return f"(sisa {max(minutes, 1)} menit)"
 
 
 def score(value: Decimal | str | None) -> str:

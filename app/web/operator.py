@@ -18,6 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.accounts import policy
+from app.commissions.timezones import as_utc
+from app.db.base import utcnow
 from app.db.models import EvidenceFile, Submission, Verification
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.evidence import service as evidence
@@ -28,6 +31,7 @@ from app.results import service as results
 from app.settings import SettingsDep
 from app.submissions import service as submissions
 from app.submissions.schemas import AnswerOut, SubmissionOut
+from app.verification import service as verification
 from app.verification.scores import load_answer_data, verified_card
 from app.web.queries import published_result, timezone_of
 from app.web.render import redirect, render
@@ -101,6 +105,7 @@ def form_page(submission_id: int, request: Request, session: PageSessionDep, use
             "editable": sub.status == "draft" and ctx.round.status == "open",
             "tz": timezone_of(session, ctx.body.commission_id),
             "published": results.latest_publication(session=session, round_=ctx.round) is not None,
+            "now": utcnow(),
         },
     )
 
@@ -176,6 +181,7 @@ def submit(
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Lock the answers. A double click or a resent form replays the first result (idempotency key)."""
+    submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
     if confirm != "ya":
         raise InvalidInput(
             "tick the confirmation box before submitting",
@@ -224,6 +230,70 @@ def result_page(submission_id: int, request: Request, session: PageSessionDep, u
             "tz": timezone_of(session, ctx.body.commission_id),
         },
     )
+
+
+@router.get("/pengisian/{submission_id}/sanggahan")
+def objections_page(
+    submission_id: int, request: Request, session: PageSessionDep, user: CurrentUser
+) -> Response:
+    """Once the verification results are released: each question's verified value beside the body's answer,
+    and during the objection window (masa sanggah) a form to object to it."""
+    ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
+    out = verification.view(session=session, submission_id=submission_id, by=user.principal)
+    objections = {
+        o.question_code: o
+        for o in verification.list_objections(session=session, submission_id=submission_id, by=user.principal)
+    }
+    now = utcnow()
+    round_ = ctx.round
+    window_open = (
+        round_.objection_opens_at is not None
+        and round_.objection_closes_at is not None
+        and as_utc(round_.objection_opens_at) <= now < as_utc(round_.objection_closes_at)
+    )
+    template = submissions.template_of(
+        session, submissions.template_row(session, ctx.submission.template_version_id)
+    )
+    return render(
+        request,
+        "operator/objections.html",
+        {
+            "out": out,
+            "sub": ctx.submission,
+            "round": round_,
+            "body": ctx.body,
+            "template": template,
+            "objections": objections,
+            "window_open": window_open,
+            "can_object": window_open and user.principal.body_id == ctx.body.id,
+            "tz": timezone_of(session, ctx.body.commission_id),
+        },
+    )
+
+
+@router.post("/pengisian/{submission_id}/sanggahan/{code}")
+async def object_to(
+    submission_id: int, code: str, request: Request, session: PageSessionDep, user: CurrentUser
+) -> Response:
+    """File an objection to the verified value of one question, with an explanation and evidence links."""
+    ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
+    policy.ensure_answer_for_body(user.principal, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
+    form = await request.form()
+    explanation = str(form.get("explanation") or "").strip()
+    if not explanation:
+        raise InvalidInput(
+            "an objection needs an explanation",
+            errors=[FieldProblem("explanation", "Tuliskan alasan sanggahan.")],
+        )
+    verification.create_objection(
+        session=session,
+        submission_id=submission_id,
+        by=user.principal,
+        question_code=code,
+        explanation=explanation,
+        evidence=_links(str(form.get("evidence") or "")),
+    )
+    return redirect(f"/pengisian/{submission_id}/sanggahan#s-{code}", message="sanggahan-dikirim")
 
 
 @router.get("/berkas/{file_id}")

@@ -196,6 +196,11 @@ def _objection_item(session: Session, objection: ObjectionOut) -> dict[str, Any]
 @router.post("/sanggahan/{objection_id}")
 async def decide(objection_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
     """Accept (with the new verified value) or reject an objection, with a reason."""
+    row = session.get(Objection, objection_id)
+    if row is None:
+        raise NotFound(f"objection {objection_id} does not exist")
+    _, _, body = _context(session, row.submission_id)
+    policy.ensure_verify_body(session, user.principal, commission_id=body.commission_id, body_id=body.id)
     form = await request.form()
     decision = str(form.get("decision") or "")
     reason = str(form.get("reason") or "").strip()
@@ -206,9 +211,6 @@ async def decide(objection_id: int, request: Request, session: PageSessionDep, u
         if not reason:
             problems.append(FieldProblem("alasan", "Tuliskan alasan keputusan."))
         raise InvalidInput("the decision form is incomplete", errors=problems)
-    row = session.get(Objection, objection_id)
-    if row is None:
-        raise NotFound(f"objection {objection_id} does not exist")
     accept = decision == "terima"
     value = _value_from_form(str(form.get("type") or ""), [str(v) for v in form.getlist("value")])
     verification.decide_objection(

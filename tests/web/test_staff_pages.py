@@ -3,18 +3,27 @@ extensions, participation and ranking."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Answer, DeadlineExtension, Round, Submission, VerifierAssignment
+from app.db.models import (
+    Answer,
+    DeadlineExtension,
+    Objection,
+    Round,
+    Submission,
+    Verification,
+    VerifiedAnswer,
+    VerifierAssignment,
+)
 from app.results.service import BandCountRow
 from app.web.charts import band_distribution
 from app.web.format import remaining, score, when
-from tests.factories import World, make_submission
+from tests.factories import World, make_submission, now
 from tests.web.conftest import Pages
 
 BANDS = [("informatif", "Informatif"), ("cukup-informatif", "Cukup Informatif")]
@@ -173,4 +182,50 @@ def test_pages_print_local_times_and_decimal_commas() -> None:
     assert when(instant, "Asia/Jayapura") == "1 September 2025 pukul 00.59 WIT"
     assert score(Decimal("85.83")) == "85,83"
     assert score(None) == "-"
-    assert remaining(instant, datetime(2025, 8, 28, 12, 0, tzinfo=UTC)) == "3 hari 3 jam lagi"
+    assert remaining(instant, datetime(2025, 8, 28, 12, 0, tzinfo=UTC)) == "(sisa 3 hari 3 jam)"
+
+
+@pytest.mark.db
+def test_a_body_objects_during_the_window_and_the_verifier_accepts(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    checked = Verification(submission_id=sub.id, verifier_id=world.verifier.id, status="completed")
+    session.add(checked)
+    session.flush()
+    session.add(
+        VerifiedAnswer(verification_id=checked.id, question_code="1.1.1", value="no", note="SK belum ada")
+    )
+    world.round.results_released_at = now() - timedelta(hours=2)
+    world.round.objection_opens_at = now() - timedelta(hours=1)
+    world.round.objection_closes_at = now() + timedelta(days=3)
+    session.flush()
+
+    pages.login(world.operator)
+    page = pages.get(f"/pengisian/{sub.id}/sanggahan")
+    assert "Diubah verifikator" in page.text
+    assert "SK belum ada" in page.text
+    filed = pages.post(
+        f"/pengisian/{sub.id}/sanggahan/1.1.1",
+        {"explanation": "SK DIP terlampir", "evidence": "https://ppid.example.go.id/sk-dip"},
+        follow_redirects=False,
+    )
+    assert filed.status_code == 303, filed.text
+    assert "Sanggahan: Menunggu jawaban" in pages.get(f"/pengisian/{sub.id}/sanggahan").text
+
+    pages.client.cookies.clear()
+    pages.login(world.verifier)
+    listing = pages.get("/sanggahan")
+    assert "SK DIP terlampir" in listing.text
+    objection = session.scalar(select(Objection).where(Objection.submission_id == sub.id))
+    assert objection is not None
+    decided = pages.post(
+        f"/sanggahan/{objection.id}",
+        {"decision": "terima", "type": "yes_no", "value": "yes", "reason": "SK sah"},
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303, decided.text
+    session.refresh(objection)
+    assert objection.status == "accepted"
+    value = session.scalar(select(VerifiedAnswer.value).where(VerifiedAnswer.verification_id == checked.id))
+    assert value == "yes"
