@@ -480,6 +480,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ronde/{round_id}/unduh/lembar-hasil.zip"): page(READERS),
     ("GET", "/pengisian/{submission_id}/lembar-hasil.xlsx"): page(BODY_READERS),
     ("GET", "/pengisian/{submission_id}/jawaban.xlsx"): page(BODY_READERS),
+    ("GET", "/pengisian/{submission_id}/sanggahan"): page(BODY_VERIFIERS | {"panelist", "api_read"}),
+    ("POST", "/pengisian/{submission_id}/sanggahan/{code}"): page(
+        BODY_WRITERS,
+        data=lambda c: {"explanation": "DIP sudah ditetapkan", "evidence": "https://ppid.example.go.id/sk"},
+    ),
 }
 
 
