@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
+from app.main import create_app
+from app.settings import Settings
 from tests.factories import PASSWORD, World
 from tests.web.conftest import csrf_of
 
@@ -85,3 +88,34 @@ def test_unknown_pages_are_html_while_the_api_keeps_problem_json(client: TestCli
     api = client.get("/api/v1/tidak-ada")
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_login_returns_to_the_page_asked_for_and_never_off_site(client: TestClient, world: World) -> None:
+    page = client.get("/login?next=%2Fronde")
+    assert 'name="next" value="/ronde"' in page.text
+    form = {"email": world.operator.email, "password": PASSWORD, "csrf_token": csrf_of(page.text)}
+    response = client.post("/login", data=form | {"next": "/ronde"}, follow_redirects=False)
+    assert response.headers["location"] == "/ronde"
+    client.cookies.clear()
+    page = client.get("/login")
+    form["csrf_token"] = csrf_of(page.text)
+    response = client.post("/login", data=form | {"next": "//evil.example/"}, follow_redirects=False)
+    assert response.headers["location"] == "/"
+
+
+def test_the_session_cookie_is_secure_in_production(
+    world: World, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    production = settings.model_copy(
+        update={"environment": "production", "secret_key": "a-real-secret-0123456789"}
+    )
+    app = create_app(production, session_factory=session_factory)
+    with TestClient(app, base_url="https://testserver") as client:  # Secure cookies travel over HTTPS only
+        page = client.get("/login")
+        response = client.post(
+            "/login",
+            data={"email": world.operator.email, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
+            follow_redirects=False,
+        )
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"]
