@@ -14,6 +14,8 @@ What it does:
      and of the members' endpoint (bearer token), ``--requests`` times each;
    - full walks of the ranking with ``cursor`` (limit 500: 20 pages; limit 50: 200 pages), timing each
      page and each walk, and checking that every body comes exactly once and ranks never go down;
+   - in process, the first page with the summary cache emptied before each call (the cost of the first
+     request after a publication);
 4. reports p50 / p95 / p99 latency per kind of request. Target: p95 under 50 ms.
 """
 
@@ -56,6 +58,7 @@ from app.db.models import (  # noqa: E402
     Verification,
 )
 from app.questionnaires.service import import_template  # noqa: E402
+from app.results import service as results  # noqa: E402
 from app.stages.service import competition_ranks  # noqa: E402
 
 DB_NAME = "emonev_bench_ranking"
@@ -333,6 +336,30 @@ def walk(client: httpx.Client, url: str, limit: int, expected: int) -> tuple[flo
     return time.perf_counter() - started, pages
 
 
+def cold_summaries(url: str, round_id: int, times: int) -> list[float]:
+    """The first page computed in process with the per-process summary cache emptied each time: what the
+    first request after a publication (or after the cache expires) costs, HTTP excluded."""
+    engine = create_engine(url)
+    samples = []
+    with Session(engine) as session:
+        for _ in range(times):
+            results._SUMMARIES.clear()
+            started = time.perf_counter()
+            results.rankings(
+                session=session,
+                round_id=round_id,
+                by=None,
+                category="kelurahan",
+                revision=None,
+                limit=50,
+                cursor=None,
+            )
+            samples.append(time.perf_counter() - started)
+            session.rollback()
+    engine.dispose()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -348,6 +375,7 @@ def main() -> None:
     round_id, token = seed(url, args.bodies)
     print(f"seeded {args.bodies} bodies, 2 revisions, in {time.perf_counter() - started:.1f} s")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     port = free_port()
     server = start_server(url, port)
     base = f"http://127.0.0.1:{port}/api/v1"
@@ -380,8 +408,11 @@ def main() -> None:
                 pages_50 += pages
     finally:
         stop_server(server)
+    cold = cold_summaries(url, round_id, 50)
+    print("load average after:  {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(f"first page, limit 50, public        {percentiles(first_public)}")
     print(f"first page, limit 50, members       {percentiles(first_members)}")
+    print(f"first page, summary not cached (in process, no HTTP) {percentiles(cold)}")
     print(f"first page, limit 500, public       {percentiles(first_500)}")
     print(f"walk pages, limit 500 (20 per walk) {percentiles(pages_500)}")
     print(f"walk pages, limit 50 (200 per walk) {percentiles(pages_50)}")
