@@ -14,10 +14,10 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.session import _sqlite_pragmas
+from app.db.session import create_sqlite_engine
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import World
@@ -37,8 +37,7 @@ def migrate(connection: Connection) -> None:
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        eng = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
-        event.listen(eng, "connect", _sqlite_pragmas)
+        eng = create_sqlite_engine(f"sqlite:///{path}")
     else:
         if not POSTGRES_URL:
             if os.environ.get("CI") == "true":
