@@ -352,6 +352,24 @@ RULES: dict[tuple[str, str], Rule] = {
         json=lambda c: {"closes_at": "2099-12-31T23:59:00+07:00", "scope": "round", "reason": "Rapat pleno"},
     ),
     ("GET", "/api/v1/rounds/{round_id}/extensions"): allow(MEMBERS),
+    # Submissions: open, read, score, checklist, save, submit (policy.ensure_answer_for_body, can_read_body)
+    ("POST", "/api/v1/rounds/{round_id}/submissions"): allow(BODY_WRITERS | {"other_operator"}),
+    ("GET", "/api/v1/rounds/{round_id}/submissions"): allow(MEMBERS),
+    ("GET", "/api/v1/submissions/{submission_id}"): allow(BODY_READERS),
+    ("GET", "/api/v1/submissions/{submission_id}/score"): allow(BODY_READERS),
+    ("GET", "/api/v1/submissions/{submission_id}/checklist"): allow(BODY_READERS),
+    ("PUT", "/api/v1/submissions/{submission_id}/answers"): allow(
+        BODY_WRITERS,
+        json=lambda c: {"answers": {"2.2": {"value": 95}}},
+        headers=lambda c: {"If-Match": '"1"'},
+    ),
+    ("POST", "/api/v1/submissions/{submission_id}/submit"): allow(BODY_WRITERS),
+    # Evidence files (the resolved file's blob is not on disk: a reader may get 404 for the content)
+    ("POST", "/api/v1/submissions/{submission_id}/answers/{code}/files"): allow(
+        BODY_WRITERS, files=lambda c: {"file": ("bukti.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
+    ),
+    ("GET", "/api/v1/evidence/{file_id}"): allow(BODY_READERS, not_found_ok=True),
+    ("DELETE", "/api/v1/evidence/{file_id}"): allow(BODY_WRITERS),
     # Excel: recaps and result sheets (409 until published), answer workbooks, imports from .xlsx
     ("GET", "/api/v1/rounds/{round_id}/recap.xlsx"): allow(READERS),
     ("GET", "/api/v1/rounds/{round_id}/result-sheets.zip"): allow(READERS),
