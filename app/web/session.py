@@ -7,6 +7,9 @@ CSRF: a synchronizer token bound to the session, computed as HMAC(secret key, to
 stored, changes with every login and cannot be forged without the server's secret. Before login, the login
 form is bound the same way to a random pre-session cookie. One dependency (``csrf_protect``) checks every
 POST of the pages' routers: a form field ``csrf_token`` or, for fetch calls, the ``X-CSRF-Token`` header.
+
+Without the cookie, a request may carry the API's own credential (``Authorization: Bearer`` or ``X-API-Key``):
+the pages then act for that principal under the same policy, and need no CSRF token (no ambient credential).
 """
 
 from __future__ import annotations
