@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -250,7 +250,7 @@ def _batches(rows: Iterable[ResultRow], size: int) -> Iterator[list[ResultRow]]:
 @dataclass(frozen=True)
 class _Earlier:
     round_id: int
-    final_score: Any
+    final_score: Decimal | None
     band: str | None
 
 
