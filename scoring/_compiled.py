@@ -29,10 +29,7 @@ class CompiledQuestion:
     scores: Mapping[str, Fraction]
     bands: tuple[tuple[Decimal, Fraction], ...]
     condition: tuple[int, frozenset[str]] | None
-
-    @property
-    def scored(self) -> bool:
-        return self.type is not QuestionType.TEXT
+    scored: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +74,7 @@ def compile_template(template: Template) -> CompiledTemplate:
                 scores=scores,
                 bands=tuple((band.min, Fraction(band.score)) for band in question.bands),
                 condition=condition,
+                scored=question.type is not QuestionType.TEXT,
             )
         )
     aspects = tuple(
