@@ -59,4 +59,5 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent, so a 200 always means the write is stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

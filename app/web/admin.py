@@ -24,6 +24,7 @@ from app.accounts import policy
 from app.accounts.principal import Role
 from app.commissions.service import get_commission
 from app.db.models import Account, DeadlineExtension, Round, TemplateVersion
+from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput
 from app.questionnaires.service import list_versions
 from app.results import publication as publication_service
@@ -40,7 +41,7 @@ from app.web.queries import (
     timezone_of,
 )
 from app.web.render import redirect, render
-from app.web.session import CurrentUser, PageSessionDep, PageUser
+from app.web.session import CurrentUser, PageUser
 
 router = APIRouter()
 
@@ -123,7 +124,7 @@ def _is_admin(user: PageUser) -> bool:
 
 
 @router.get("/ronde")
-def rounds_page(request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+def rounds_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The commission's rounds; administrators also get the form for a new one."""
     timezone = timezone_of(session, user.principal.commission_id)
     return render(
@@ -138,7 +139,7 @@ def rounds_page(request: Request, session: PageSessionDep, user: CurrentUser) ->
 
 
 @router.post("/ronde")
-async def create_round(request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def create_round(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Create a round (draft) from the form; its set-up continues on the round's page."""
     if user.principal.commission_id is None:
         raise InvalidInput(
@@ -210,7 +211,7 @@ def _round_context(session: Session, round_: Round, user: PageUser) -> dict[str,
 
 
 @router.get("/ronde/{round_id}")
-def round_page(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+def round_page(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """A round's set-up: status, schedule, templates per category, invitations, stages and weights, gate,
     verifiers, extensions."""
     round_ = round_for_staff(session, user.principal, round_id)
@@ -222,9 +223,7 @@ def round_page(round_id: int, request: Request, session: PageSessionDep, user: C
 
 
 @router.post("/ronde/{round_id}/status")
-async def change_status(
-    round_id: int, request: Request, session: PageSessionDep, user: CurrentUser
-) -> Response:
+async def change_status(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
     rounds.request_status(session=session, round_=round_, to=reader.text("to"), by=user.principal)
@@ -232,7 +231,7 @@ async def change_status(
 
 
 @router.post("/ronde/{round_id}/jadwal")
-async def schedule(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def schedule(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Title, year and dates (the SAQ window only while the round is a draft; the objection window)."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -256,7 +255,7 @@ async def schedule(round_id: int, request: Request, session: PageSessionDep, use
 
 
 @router.post("/ronde/{round_id}/templat")
-async def templates(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def templates(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Which template version each category answers (``template:<category code>`` = ``key|version``)."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -271,7 +270,7 @@ async def templates(round_id: int, request: Request, session: PageSessionDep, us
 
 
 @router.post("/ronde/{round_id}/undangan")
-async def invite(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def invite(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Invite every active body of the chosen categories."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -285,7 +284,7 @@ async def invite(round_id: int, request: Request, session: PageSessionDep, user:
 
 
 @router.post("/ronde/{round_id}/tahap")
-async def stages(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def stages(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The SAQ weight and the later stages (code, kind, title, weight) that together weigh 100."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -314,7 +313,7 @@ async def stages(round_id: int, request: Request, session: PageSessionDep, user:
 
 
 @router.post("/ronde/{round_id}/gerbang")
-async def gate(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def gate(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Who goes on to the later stages (minimum verified SAQ score and/or top N per category), and what a
     body that does not go on gets for the stages it missed."""
     round_ = round_for_staff(session, user.principal, round_id)
@@ -330,7 +329,7 @@ async def gate(round_id: int, request: Request, session: PageSessionDep, user: C
 
 
 @router.post("/ronde/{round_id}/penugasan")
-async def assign(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def assign(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Spread a category's unassigned bodies evenly over the chosen verifiers."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -349,7 +348,7 @@ async def assign(round_id: int, request: Request, session: PageSessionDep, user:
 
 
 @router.post("/ronde/{round_id}/perpanjangan")
-async def extend(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def extend(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Record a plenary decision moving the SAQ deadline, with its reason."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -375,7 +374,7 @@ async def extend(round_id: int, request: Request, session: PageSessionDep, user:
 
 
 @router.post("/ronde/{round_id}/rilis-verifikasi")
-def release(round_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
+def release(round_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """Release the verification results to the bodies (opens the way to objections)."""
     round_for_staff(session, user.principal, round_id)
     verification.release(session=session, round_id=round_id, by=user.principal)
@@ -389,7 +388,7 @@ def release(round_id: int, session: PageSessionDep, user: CurrentUser) -> Respon
 def participation_page(
     round_id: int,
     request: Request,
-    session: PageSessionDep,
+    session: SessionDep,
     user: CurrentUser,
     keadaan: str | None = None,
     kategori: str | None = None,
@@ -425,7 +424,7 @@ def _bands(session: Session, round_: Round) -> list[tuple[str, str]]:
 def ranking_page(
     round_id: int,
     request: Request,
-    session: PageSessionDep,
+    session: SessionDep,
     user: CurrentUser,
     kategori: str | None = None,
     kualifikasi: str | None = None,
@@ -479,7 +478,7 @@ def template_choices(versions: Sequence[TemplateVersion], category_code: str) ->
 
 
 @router.get("/ronde/{round_id}/publikasi")
-def publication_page(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+def publication_page(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The results as they stand now (before publication) or as published, the publication form and the
     Excel downloads."""
     round_ = round_for_staff(session, user.principal, round_id)
@@ -503,7 +502,7 @@ def publication_page(round_id: int, request: Request, session: PageSessionDep, u
 
 
 @router.post("/ronde/{round_id}/publikasi")
-async def publish(round_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def publish(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Freeze the results as a new published revision (the first publication, or a recorded correction)."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)

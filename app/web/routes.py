@@ -18,20 +18,14 @@ from app.accounts import service as accounts
 from app.accounts.principal import Role
 from app.db.base import utcnow
 from app.db.models import PublicBody
+from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
 from app.settings import SettingsDep
 from app.web import admin, downloads, operator, verifier
 from app.web.errors import install_page_errors
 from app.web.queries import rounds_of_body, rounds_of_commission, timezone_of
 from app.web.render import redirect, render
-from app.web.session import (
-    CurrentUser,
-    OptionalUser,
-    PageSessionDep,
-    clear_session_cookie,
-    csrf_protect,
-    set_session_cookie,
-)
+from app.web.session import CurrentUser, OptionalUser, clear_session_cookie, csrf_protect, set_session_cookie
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -55,7 +49,7 @@ def login_page(request: Request, user: OptionalUser, next: str | None = None) ->
 @router.post("/login")
 def login_submit(
     request: Request,
-    session: PageSessionDep,
+    session: SessionDep,
     settings: SettingsDep,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
@@ -81,7 +75,7 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(session: PageSessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
+def logout(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
     accounts.logout(session=session, by=user.principal)
     response = redirect("/login", message="keluar")
     clear_session_cookie(response, settings)
@@ -89,7 +83,7 @@ def logout(session: PageSessionDep, settings: SettingsDep, user: CurrentUser) ->
 
 
 @router.get("/")
-def dashboard(request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Each role's starting page: the body's rounds, the verifier's bodies, or the commission's rounds."""
     principal = user.principal
     now = utcnow()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -32,7 +31,7 @@ from app.accounts.principal import Principal
 from app.accounts.security import digest
 from app.db.base import utcnow
 from app.db.models import Account, AuthToken
-from app.db.session import get_session
+from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
 from app.settings import Settings, SettingsDep
 
@@ -42,15 +41,6 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN_PATH = "/login"
-
-
-def _function_scoped_session(request: Request) -> Iterator[Session]:
-    yield from get_session(request)
-
-
-# Pages commit BEFORE the response is sent (function scope): a redirect after a POST must never reach the
-# browser before the write it reports is committed, and a failed commit must not answer 200.
-PageSessionDep = Annotated[Session, Depends(_function_scoped_session, scope="function")]
 
 
 @dataclass(frozen=True)
@@ -121,11 +111,11 @@ def _api_user(request: Request, session: Session) -> PageUser | None:
     return user
 
 
-def optional_user(request: Request, session: PageSessionDep) -> PageUser | None:
+def optional_user(request: Request, session: SessionDep) -> PageUser | None:
     return session_user(request, session) or _api_user(request, session)
 
 
-def require_user(request: Request, session: PageSessionDep) -> PageUser:
+def require_user(request: Request, session: SessionDep) -> PageUser:
     user = session_user(request, session) or _api_user(request, session)
     if user is None:
         raise Unauthenticated("log in to use the pages")
@@ -164,7 +154,7 @@ def _expected_csrf(request: Request, settings: Settings, session: Session) -> st
     raise Unauthenticated("log in to use the pages")
 
 
-async def csrf_protect(request: Request, settings: SettingsDep, session: PageSessionDep) -> None:
+async def csrf_protect(request: Request, settings: SettingsDep, session: SessionDep) -> None:
     """Refuse an unsafe request whose CSRF token does not match the session (403)."""
     if request.method in SAFE_METHODS:
         return

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.accounts import policy
 from app.accounts.principal import Role
 from app.db.models import Objection, PublicBody, Round, Submission
+from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.pagination import PageParams
 from app.verification import service as verification
@@ -24,7 +25,7 @@ from app.verification.routes import LinkCheckerDep
 from app.verification.schemas import MyAssignment, ObjectionOut, VerifiedAnswerIn
 from app.web.queries import timezone_of
 from app.web.render import redirect, render
-from app.web.session import CurrentUser, PageSessionDep, PageUser
+from app.web.session import CurrentUser, PageUser
 
 router = APIRouter()
 
@@ -70,7 +71,7 @@ def _link_checks(session: Session, submission_id: int, user: PageUser) -> dict[s
 def verify_page(
     submission_id: int,
     request: Request,
-    session: PageSessionDep,
+    session: SessionDep,
     user: CurrentUser,
     belum: str | None = None,
 ) -> Response:
@@ -102,14 +103,14 @@ def verify_page(
 
 
 @router.post("/verifikasi/{submission_id}/mulai")
-def start(submission_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
+def start(submission_id: int, session: SessionDep, user: CurrentUser) -> Response:
     verification.start(session=session, submission_id=submission_id, by=user.principal)
     return redirect(f"/verifikasi/{submission_id}")
 
 
 @router.post("/verifikasi/{submission_id}/butir/{code}")
 async def save_question(
-    submission_id: int, code: str, request: Request, session: PageSessionDep, user: CurrentUser
+    submission_id: int, code: str, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """Record the verified value, whether the evidence was checked, and a note for one question."""
     form = await request.form()
@@ -130,7 +131,7 @@ async def save_question(
 
 @router.post("/verifikasi/{submission_id}/cek-tautan")
 def check_links(
-    submission_id: int, session: PageSessionDep, user: CurrentUser, checker: LinkCheckerDep
+    submission_id: int, session: SessionDep, user: CurrentUser, checker: LinkCheckerDep
 ) -> Response:
     """Check every evidence link of the submission now (the verification service's safe link checker)."""
     verification.run_link_check(
@@ -140,7 +141,7 @@ def check_links(
 
 
 @router.post("/verifikasi/{submission_id}/selesai")
-def complete(submission_id: int, session: PageSessionDep, user: CurrentUser) -> Response:
+def complete(submission_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """Complete the verification; when questions are not reviewed yet, list them on the page."""
     try:
         verification.complete(session=session, submission_id=submission_id, by=user.principal)
@@ -157,7 +158,7 @@ def complete(submission_id: int, session: PageSessionDep, user: CurrentUser) -> 
 
 
 @router.get("/sanggahan")
-def objections_page(request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+def objections_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The objections (sanggahan) of the verifier's bodies, open ones first, each with a decision form."""
     if not user.principal.is_system_admin:
         policy.ensure_bulk_verify(user.principal, user.principal.commission_id or 0)
@@ -194,7 +195,7 @@ def _objection_item(session: Session, objection: ObjectionOut) -> dict[str, Any]
 
 
 @router.post("/sanggahan/{objection_id}")
-async def decide(objection_id: int, request: Request, session: PageSessionDep, user: CurrentUser) -> Response:
+async def decide(objection_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Accept (with the new verified value) or reject an objection, with a reason."""
     row = session.get(Objection, objection_id)
     if row is None:
