@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,21 @@ from app.audit.service import record
 from app.db.models import TemplateVersion
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
-
-@lru_cache(maxsize=256)
-def _parse_cached(content_hash: str, source_name: str, text: str) -> scoring.Template:
-    del content_hash  # part of the cache key only: the same text always parses to the same template
-    return scoring.parse_template(text, source=source_name)
+# Stored versions never change, so the content hash alone identifies the parsed template. A dict keyed by the
+# hash (not an lru_cache over the source text, which would hash the whole text on every call).
+_PARSED: dict[str, scoring.Template] = {}
+_PARSED_LIMIT = 256
 
 
 def parsed(version: TemplateVersion) -> scoring.Template:
     """The scoring model of a stored template version (parsed once per process)."""
-    return _parse_cached(version.content_hash, version.source_name, version.source_text)
+    template = _PARSED.get(version.content_hash)
+    if template is None:
+        template = scoring.parse_template(version.source_text, source=version.source_name)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[version.content_hash] = template
+    return template
 
 
 def parse_or_422(text: str, source_name: str) -> scoring.Template:
