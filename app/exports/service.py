@@ -321,18 +321,11 @@ def recap_corrections(
     *, session: Session, round_: Round, categories: dict[str, str]
 ) -> Iterator[CorrectionRow]:
     """Every verified value that differs from the body's own, with values shown as the sheets show them."""
-    version_of = {
-        sid: vid
-        for sid, vid in session.execute(
-            select(Submission.id, Submission.template_version_id).where(Submission.round_id == round_.id)
-        )
-    }
     templates: dict[int, scoring.Template] = {}
     for c in iter_corrections(session=session, round_=round_):
-        version_id = version_of[c.submission_id]
-        template = templates.get(version_id)
+        template = templates.get(c.template_version_id)
         if template is None:
-            template = templates[version_id] = template_of(session, version_id)
+            template = templates[c.template_version_id] = template_of(session, c.template_version_id)
         question = template.question(c.question_code)
         yield CorrectionRow(
             body=c.body_name,
