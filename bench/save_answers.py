@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import create_engine, select, text
@@ -180,6 +181,63 @@ def random_answers(template: scoring.Template, rng: random.Random) -> dict[str, 
 # --- Load -----------------------------------------------------------------------------------------------
 
 
+class RawResponse:
+    def __init__(self, status_code: int, headers: dict[str, str], body: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = body
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 client (one connection), so the load generator spends little of the
+    shared CPU: httpx costs several milliseconds of CPU per request on this machine."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, url: str, headers: dict[str, str], content: bytes = b""
+    ) -> RawResponse:
+        try:
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            assert self.reader is not None
+            lines = [f"{method} {urlsplit(url).path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+            lines += [f"{k}: {v}" for k, v in headers.items()]
+            lines.append(f"Content-Length: {len(content)}")
+            self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + content)
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            status_line, *header_lines = head.decode("latin-1").split("\r\n")
+            received = {}
+            for line in header_lines:
+                if line:
+                    name, _, value = line.partition(":")
+                    received[name.strip().lower()] = value.strip()
+            body = await self.reader.readexactly(int(received.get("content-length", "0")))
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            await self.close()
+            raise httpx.ReadError(str(exc)) from exc
+        received["ETag"] = received.get("etag", "")
+        return RawResponse(int(status_line.split()[1]), received, body)
+
+    async def get(self, url: str, *, headers: dict[str, str]) -> RawResponse:
+        return await self.request("GET", url, headers)
+
+    async def put(self, url: str, *, content: bytes, headers: dict[str, str]) -> RawResponse:
+        return await self.request("PUT", url, headers, content)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
 @dataclass
 class ClientResult:
     submission_id: int
@@ -193,9 +251,7 @@ class ClientResult:
     transport_errors: int = 0
 
 
-async def landed(
-    http: httpx.AsyncClient, url: str, headers: dict[str, str], version: int, answers: dict[str, Any]
-) -> bool:
+async def landed(http: Any, url: str, headers: dict[str, str], version: int, answers: dict[str, Any]) -> bool:
     for _ in range(5):
         try:
             got = await http.get(url, headers=headers)
@@ -212,7 +268,7 @@ async def landed(
 
 
 async def run_client(
-    http: httpx.AsyncClient,
+    http: Any,
     base: str,
     submission_id: int,
     token: str,
@@ -263,8 +319,8 @@ async def run_client(
         if put.status_code == 200:
             result.saves += 1
             result.last_sent = answers
-            result.last_version = put.json()["version"]
             etag = put.headers["ETag"]
+            result.last_version = int(etag.strip('"'))
         elif put.status_code == 412:
             result.stale += 1
             etag = None
@@ -275,28 +331,37 @@ async def run_client(
 
 
 async def load(
-    base: str, seeded: Seeded, *, seconds: float, max_saves: int, get_every: int
-) -> tuple[list[ClientResult], float]:
+    base: str,
+    seeded: Seeded,
+    *,
+    seconds: float,
+    max_saves: int,
+    get_every: int,
+    meter: CpuMeter,
+    raw: bool,
+) -> tuple[list[ClientResult], float, dict[str, float]]:
     rng = random.Random(2026)
     pools = []
     for _ in seeded.tokens:
         variants = [random_answers(seeded.template, rng) for _ in range(8)]
         pools.append([(json.dumps({"answers": a}).encode(), a) for a in variants])
     limits = httpx.Limits(max_connections=len(seeded.tokens), max_keepalive_connections=len(seeded.tokens))
-    async with httpx.AsyncClient(limits=limits, timeout=30.0) as http:
+    async with httpx.AsyncClient(limits=limits, timeout=30.0) as shared:
+        clients: list[Any] = [RawClient(base) if raw else shared for _ in seeded.tokens]
         # Warm up: every worker parses the template and fills its connection pool before timing starts.
         await asyncio.gather(
             *(
                 http.get(f"{base}/api/v1/submissions/{sid}", headers={"Authorization": f"Bearer {tok}"})
-                for sid, tok in zip(seeded.submission_ids, seeded.tokens, strict=True)
+                for http, sid, tok in zip(clients, seeded.submission_ids, seeded.tokens, strict=True)
             )
         )
+        before = meter.snapshot()
         started = time.perf_counter()
         deadline = started + seconds
         results = await asyncio.gather(
             *(
                 run_client(
-                    http,
+                    clients[index],
                     base,
                     sid,
                     tok,
@@ -310,7 +375,79 @@ async def load(
             )
         )
         elapsed = time.perf_counter() - started
-    return list(results), elapsed
+        used = meter.since(before)
+        for client in clients:
+            if isinstance(client, RawClient):
+                await client.close()
+    return list(results), elapsed, used
+
+
+# --- CPU accounting -------------------------------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU seconds used by the app server (its process group), the PostgreSQL backends serving the bench
+    database, this client, and the whole machine, so the cost of a save can be stated even when other work
+    shares the machine."""
+
+    def __init__(self, server_pgid: int, url: str, database: str) -> None:
+        self.server_pgid = server_pgid
+        self.database = database
+        self.engine = create_engine(url)
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _stat(self, pid: int) -> tuple[int, float] | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return int(fields[2]), (int(fields[11]) + int(fields[12])) / self.tick  # pgrp, utime + stime
+
+    def _server(self) -> float:
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                stat = self._stat(int(entry.name))
+                if stat and stat[0] == self.server_pgid:
+                    total += stat[1]
+        return total
+
+    def _postgres(self) -> dict[int, float]:
+        with self.engine.connect() as conn:
+            pids = conn.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.database}
+            ).all()
+        return {pid: stat[1] for pid in pids if (stat := self._stat(pid))}
+
+    @staticmethod
+    def _machine() -> tuple[float, float]:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        tick = os.sysconf("SC_CLK_TCK")
+        idle = (values[3] + values[4]) / tick
+        return sum(values) / tick - idle, idle
+
+    def snapshot(self) -> dict[str, Any]:
+        busy, idle = self._machine()
+        return {
+            "server": self._server(),
+            "postgres": self._postgres(),
+            "client": time.process_time(),
+            "busy": busy,
+            "idle": idle,
+        }
+
+    def since(self, before: dict[str, Any]) -> dict[str, float]:
+        now = self.snapshot()
+        postgres = sum(cpu - before["postgres"].get(pid, 0.0) for pid, cpu in now["postgres"].items())
+        used = {
+            "server": now["server"] - before["server"],
+            "postgres": postgres,
+            "client": now["client"] - before["client"],
+            "busy": now["busy"] - before["busy"],
+            "idle": now["idle"] - before["idle"],
+        }
+        used["others"] = max(0.0, used["busy"] - used["server"] - used["postgres"] - used["client"])
+        return used
 
 
 # --- Verification ---------------------------------------------------------------------------------------
@@ -421,6 +558,11 @@ def main() -> int:
     parser.add_argument("--max-saves", type=int, default=2000, help="per client, whatever the time")
     parser.add_argument("--get-every", type=int, default=1, help="GET the ETag before every Nth save")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--raw-client",
+        action="store_true",
+        help="a minimal HTTP/1.1 client instead of httpx, leaving more of the CPU to the service",
+    )
     parser.add_argument("--port", type=int, default=0, help="default: a free loopback port")
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--database", default="emonev_bench")
@@ -431,14 +573,17 @@ def main() -> int:
     questions = len(seeded.template.questions())
     port = args.port or free_port()
     server = start_server(url, port, args.workers, ROOT / "var" / "bench-evidence")
+    meter = CpuMeter(server.pid, url, args.database)
     try:
-        results, elapsed = asyncio.run(
+        results, elapsed, used = asyncio.run(
             load(
                 f"http://127.0.0.1:{port}",
                 seeded,
                 seconds=args.seconds,
                 max_saves=args.max_saves,
                 get_every=args.get_every,
+                meter=meter,
+                raw=args.raw_client,
             )
         )
     finally:
@@ -463,7 +608,8 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()}")
     print(f"template: {TEMPLATE.relative_to(ROOT)} ({questions} questions, all answered in every save)")
     print(
-        f"clients: {args.clients}, uvicorn workers: {args.workers}, GET before every "
+        f"clients: {args.clients} ({'raw HTTP/1.1' if args.raw_client else 'httpx'}), "
+        f"uvicorn workers: {args.workers}, GET before every "
         f"{args.get_every} save(s), {elapsed:.1f} s"
     )
     print(
@@ -480,6 +626,17 @@ def main() -> int:
             f"GET latency ms: p50 {percentile(gets, 50) * 1000:.0f}, p95 {percentile(gets, 95) * 1000:.0f} "
             f"({len(gets) / elapsed:.0f} GET/s)"
         )
+    per_save = {k: used[k] / max(saves, 1) * 1000 for k in ("server", "postgres", "client")}
+    cost = per_save["server"] + per_save["postgres"]
+    print(
+        f"CPU per save ms: app {per_save['server']:.1f}, PostgreSQL {per_save['postgres']:.1f}, "
+        f"load client {per_save['client']:.1f}; machine {used['busy'] / elapsed:.2f} of {os.cpu_count()} "
+        f"cores busy, {used['others'] / elapsed:.2f} of them by other work"
+    )
+    print(
+        f"capacity of {os.cpu_count()} cores for the service alone (app + PostgreSQL): "
+        f"{(os.cpu_count() or 1) * 1000 / cost:.0f} saves/s"
+    )
     if problems:
         print("LOST OR DUPLICATED WRITES:")
         for problem in problems:
