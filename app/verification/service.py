@@ -1151,11 +1151,13 @@ class CorrectionRow:
 
 
 def _differing_values(
-    session: Session, verification_ids: list[int]
+    session: Session, verification_ids: list[int], submission_ids: list[int]
 ) -> dict[int, list[tuple[str, Any, Any, str | None]]]:
-    """``(question code, own value, verified value, note)`` per verification id, for the verified answers
-    whose stored JSON differs from the body's answer (or that have no answer). Equal JSON is the same value,
-    so only the few candidates are fetched and decoded; ``same_value`` decides on the rest."""
+    """``(question code, own value, verified value, note)`` per verification id (of the submissions given),
+    for the verified answers whose stored JSON differs from the body's answer (or that have no answer).
+    Equal JSON is the same value, so only the few candidates are fetched and decoded; ``same_value`` decides
+    on the rest. Every table is narrowed to the chunk's ids, so each chunk costs the same however big the
+    round is."""
     found: dict[int, list[tuple[str, Any, Any, str | None]]] = {}
     rows = session.execute(
         select(
@@ -1171,9 +1173,11 @@ def _differing_values(
             and_(
                 Answer.submission_id == Verification.submission_id,
                 Answer.question_code == VerifiedAnswer.question_code,
+                Answer.submission_id.in_(submission_ids),
             ),
         )
         .where(
+            Verification.id.in_(verification_ids),
             VerifiedAnswer.verification_id.in_(verification_ids),
             cast(Answer.value, Text).is_distinct_from(cast(VerifiedAnswer.value, Text)),
         )
@@ -1211,7 +1215,7 @@ def iter_corrections(*, session: Session, round_: Round, batch: int = 1000) -> I
     )
     templates: dict[int, tuple[scoring.Template, dict[str, int]]] = {}
     for chunk in heads.partitions():
-        differing = _differing_values(session, [row[5] for row in chunk])
+        differing = _differing_values(session, [row[5] for row in chunk], [row[0] for row in chunk])
         for sid, version_id, body_id, body_name, category_code, vid, verifier_id, verifier_name in chunk:
             candidates = differing.get(vid)
             if not candidates:
