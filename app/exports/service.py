@@ -528,7 +528,9 @@ def result_sheet(
     round_ = session.get(Round, submission.round_id)
     assert body is not None
     assert round_ is not None
-    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id)
+    policy.ensure_read_body(
+        session, by, commission_id=body.commission_id, body_id=body.id, round_id=round_.id
+    )
     publication = _publication(session, round_, revision)
     result = session.scalar(
         select(PublishedResult).where(
@@ -572,6 +574,7 @@ def result_sheets_zip(
     policy.ensure_commission_reader(by, round_.commission_id)
     publication = _publication(session, round_, revision)
     ctx = _sheet_context(session, round_, publication, now)
+    # Streamed BATCH rows at a time (a 100,000-body round never sits in memory as ORM objects).
     rows = session.execute(
         select(Submission, PublicBody, PublishedResult, BodyCategory, Verification.id)
         .join(PublicBody, PublicBody.id == Submission.body_id)
@@ -584,15 +587,20 @@ def result_sheets_zip(
         .outerjoin(Verification, Verification.submission_id == Submission.id)
         .where(Submission.round_id == round_.id)
         .order_by(BodyCategory.code, PublicBody.name, PublicBody.id)
-    ).all()
+        .execution_options(yield_per=BATCH)
+    )
+    templates: dict[int, scoring.Template] = {}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
-        for start in range(0, len(rows), BATCH):
-            chunk = rows[start : start + BATCH]
+        for chunk in rows.partitions():
             answers = load_answer_data(
                 session=session, submissions=[(s.id, vid) for s, _, _, _, vid in chunk]
             )
             files = _file_names(session, [s.id for s, *_ in chunk])
             for submission, body, result, category, verification_id in chunk:
+                version_id = submission.template_version_id
+                template = templates.get(version_id)
+                if template is None:
+                    template = templates[version_id] = template_of(session, version_id)
                 buffer = io.BytesIO()
                 write_result_sheet(
                     buffer,
@@ -601,7 +609,7 @@ def result_sheets_zip(
                         body=body,
                         category_name=category.name,
                         result=result,
-                        template=template_of(session, submission.template_version_id),
+                        template=template,
                         answers=answers[submission.id],
                         files=files.get(submission.id, {}),
                         verified=verification_id is not None,
