@@ -3,10 +3,18 @@
     .venv/bin/python bench/recap.py                 # 10,000 bodies
     .venv/bin/python bench/recap.py --n 100000      # 100,000 bodies
     .venv/bin/python bench/recap.py --engines       # openpyxl write-only vs XlsxWriter on the ranking rows
+    .venv/bin/python bench/recap.py --db postgresql+psycopg://postgres@127.0.0.1:5432/emonev_bench_recap
+                                                    # 10,000 bodies through the database
 
 Each measurement runs in a fresh child process; the parent reports the child's wall time and peak resident
-memory (``ru_maxrss`` of the child), interpreter and imports included. Targets: 10k bodies under 8 s, 100k
-under 90 s, both under 300 MB peak.
+memory (``VmHWM`` of the child, interpreter and imports included; not ``ru_maxrss``, which Linux carries
+over from the parent across ``exec``, so a parent grown by seeding would inflate it).
+
+With ``--db`` the parent seeds a published round of N bodies in that PostgreSQL database (created, and
+dropped afterwards unless ``--keep``; its name must start with ``emonev_bench``; ``--reuse`` measures a kept
+one again), then the child writes the recap with ``app.exports.service.recap`` (``--corrections-only``: only
+the ``Koreksi Verifikasi`` rows of ``iter_corrections``, timed alone). See ``bench/recap_db.py``.
+Targets: 10k bodies under 8 s, 100k under 90 s, both under 300 MB peak.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from app.exports.recap_workbook import (  # noqa: E402
     write_recap,
 )
 from app.results.service import percent  # noqa: E402
+from bench import recap_db  # noqa: E402
 
 BANDS = (
     scoring.Band(code="informatif", label="Informatif", min=Decimal(90)),
@@ -303,6 +312,16 @@ def _write_engine(engine: str, data: list[RecapRow], out: Path) -> None:
         wb.close()
 
 
+def peak_kb() -> int:
+    """This process's peak resident set in KB."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def measure(args: list[str]) -> tuple[float, float, float, int]:
     """Run this script as a child with ``args``; return (seconds, the child's CPU seconds, its peak RSS in MB,
     output size). The seconds are the child's WRITE_S when it prints one, else the child's whole wall time."""
@@ -320,7 +339,26 @@ def measure(args: list[str]) -> tuple[float, float, float, int]:
         cpu = float(done.stdout.split("CPU_S ")[1].split()[0])
         if "WRITE_S " in done.stdout:
             elapsed = float(done.stdout.split("WRITE_S ")[1].split()[0])
-        return elapsed, cpu, peak_kb / 1024, out.stat().st_size
+        return elapsed, cpu, peak_kb / 1024, out.stat().st_size if out.exists() else 0
+
+
+def database(args: argparse.Namespace) -> None:
+    round_id = recap_db.published_round(args.db) if args.reuse and recap_db.database_exists(args.db) else None
+    if round_id is None:
+        round_id = recap_db.seed(args.db, args.n, args.seed)
+    kind = "db-corrections" if args.corrections_only else "db-recap"
+    what = "Koreksi Verifikasi rows only" if args.corrections_only else "recap through app.exports.service"
+    try:
+        for _ in range(args.runs):
+            load = os.getloadavg()[0]
+            seconds, cpu, mb, size = measure([kind, "--db", args.db, "--round", str(round_id)])
+            print(
+                f"{what}, {args.n} bodies: {seconds:.2f} s, {cpu:.2f} s CPU (child), "
+                f"peak RSS {mb:.1f} MB, file {size / 1e6:.1f} MB, load average {load:.2f}"
+            )
+    finally:
+        if not args.keep:
+            recap_db.drop_database(args.db)
 
 
 def main() -> None:
@@ -330,20 +368,36 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=20251126)
     parser.add_argument("--engines", action="store_true")
-    parser.add_argument("--child", choices=["recap", "openpyxl", "xlsxwriter", "xlsxwriter-constant"])
+    parser.add_argument(
+        "--child",
+        choices=["recap", "openpyxl", "xlsxwriter", "xlsxwriter-constant", "db-recap", "db-corrections"],
+    )
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--db", help="a PostgreSQL URL whose database (emonev_bench*) is created and dropped")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database (with --db)")
+    parser.add_argument("--reuse", action="store_true", help="measure a kept database without seeding again")
+    parser.add_argument("--runs", type=int, default=1, help="measurements of the seeded round (with --db)")
+    parser.add_argument("--corrections-only", action="store_true")
+    parser.add_argument("--round", type=int)
     args = parser.parse_args()
     if args.child:
         if args.child == "recap":
             child_recap(args.n, args.seed, args.out)
+        elif args.child == "db-recap":
+            recap_db.child_recap(args.db, args.round, args.out)
+        elif args.child == "db-corrections":
+            recap_db.child_corrections(args.db, args.round)
         else:
             child_engine(args.child, args.n, args.seed, args.out)
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        print("PEAK_KB", usage.ru_maxrss)
+        print("PEAK_KB", peak_kb())
         print("CPU_S", usage.ru_utime + usage.ru_stime)
         return
     load = os.getloadavg()[0]
     print(f"machine: {os.cpu_count()} cpus, load average {load:.2f}; python {sys.version.split()[0]}")
+    if args.db:
+        database(args)
+        return
     if args.engines:
         for engine in ("openpyxl", "xlsxwriter", "xlsxwriter-constant"):
             seconds, _, mb, size = measure([engine, "--n", str(args.n), "--seed", str(args.seed)])
