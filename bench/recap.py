@@ -11,9 +11,10 @@ memory (``VmHWM`` of the child, interpreter and imports included; not ``ru_maxrs
 over from the parent across ``exec``, so a parent grown by seeding would inflate it).
 
 With ``--db`` the parent seeds a published round of N bodies in that PostgreSQL database (created, and
-dropped afterwards unless ``--keep``; its name must start with ``emonev_bench``; ``--reuse`` measures a kept
-one again), then the child writes the recap with ``app.exports.service.recap`` (``--corrections-only``: only
-the ``Koreksi Verifikasi`` rows of ``iter_corrections``, timed alone). See ``bench/recap_db.py``.
+dropped afterwards unless ``--keep``; its name must start with ``emonev_bench_recap``; ``--reuse``
+measures a kept one again), then the child writes the recap with ``app.exports.service.recap``
+(``--corrections-only``: only the ``Koreksi Verifikasi`` rows of ``iter_corrections``, timed alone).
+See ``bench/recap_db.py``.
 Targets: 10k bodies under 8 s, 100k under 90 s, both under 300 MB peak.
 """
 
@@ -373,7 +374,9 @@ def main() -> None:
         choices=["recap", "openpyxl", "xlsxwriter", "xlsxwriter-constant", "db-recap", "db-corrections"],
     )
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--db", help="a PostgreSQL URL whose database (emonev_bench*) is created and dropped")
+    parser.add_argument(
+        "--db", help="a PostgreSQL URL whose database (emonev_bench_recap*) is created and dropped"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the seeded database (with --db)")
     parser.add_argument("--reuse", action="store_true", help="measure a kept database without seeding again")
     parser.add_argument("--runs", type=int, default=1, help="measurements of the seeded round (with --db)")

@@ -52,7 +52,7 @@ TEMPLATES = ("kelurahan", "kecamatan", "dinas")
 KINDS = ("Kelurahan", "Kecamatan", "Dinas", "Puskesmas", "Suku Dinas", "UPT", "Kota/Kabupaten Adm.")
 WEIGHTS = {"saq": Decimal(70), "presentasi": Decimal(30)}
 VERIFIERS = 40
-DB_PREFIX = "emonev_bench"
+DB_PREFIX = "emonev_bench_recap"
 
 
 def _admin_url(url: str) -> tuple[str, str]:
