@@ -6,7 +6,9 @@ route with every role, so a new route cannot forget. Rules:
 - a system administrator may do anything;
 - everything else belongs to one commission: nobody reaches another commission's data;
 - a commission administrator manages the commission's rounds, bodies, accounts and results;
-- a verifier sees the commission's rounds and only the bodies assigned to it (in any round);
+- a verifier sees the commission's rounds and only the bodies assigned to it: for a round's data
+  (submissions, verification, objections, link checks, invitations) only the bodies assigned to it in that
+  round; for a body's own record, bodies assigned to it in any round;
 - a panel member sees the commission's rounds and scores stages;
 - a PPID operator, and a body-scoped API key, see and edit only their own body;
 - a read-only API key reads the whole commission and changes nothing.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from sqlalchemy import ColumnElement, exists, select, true
+from sqlalchemy import ColumnElement, and_, exists, select, true
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal, Role
@@ -66,20 +68,22 @@ def ensure_commission_reader(principal: Principal, commission_id: int) -> None:
         raise Forbidden("you may not read all of this commission's data")
 
 
-def is_assigned(session: Session, principal: Principal, body_id: int) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    VerifierAssignment.verifier_id == principal.account_id,
-                    VerifierAssignment.body_id == body_id,
-                )
-            )
-        )
+def is_assigned(session: Session, principal: Principal, body_id: int, *, round_id: int | None) -> bool:
+    """Whether the verifier is assigned to the body in round ``round_id``; with ``None`` (no round in
+    question, as for the body's own record), in any round."""
+    condition = and_(
+        VerifierAssignment.verifier_id == principal.account_id, VerifierAssignment.body_id == body_id
     )
+    if round_id is not None:
+        condition = and_(condition, VerifierAssignment.round_id == round_id)
+    return bool(session.scalar(select(exists().where(condition))))
 
 
-def can_read_body(session: Session, principal: Principal, *, commission_id: int, body_id: int) -> bool:
+def can_read_body(
+    session: Session, principal: Principal, *, commission_id: int, body_id: int, round_id: int | None
+) -> bool:
+    """Read a body's data; ``round_id`` is the round the data belongs to (a submission's, an evidence
+    file's), ``None`` for the body's own record or data of every round."""
     if principal.is_system_admin:
         return True
     if principal.commission_id != commission_id:
@@ -89,12 +93,14 @@ def can_read_body(session: Session, principal: Principal, *, commission_id: int,
     if principal.role in BODY_SCOPED:
         return principal.body_id == body_id
     if principal.role is Role.verifier:
-        return is_assigned(session, principal, body_id)
+        return is_assigned(session, principal, body_id, round_id=round_id)
     return False
 
 
-def ensure_read_body(session: Session, principal: Principal, *, commission_id: int, body_id: int) -> None:
-    if not can_read_body(session, principal, commission_id=commission_id, body_id=body_id):
+def ensure_read_body(
+    session: Session, principal: Principal, *, commission_id: int, body_id: int, round_id: int | None
+) -> None:
+    if not can_read_body(session, principal, commission_id=commission_id, body_id=body_id, round_id=round_id):
         raise Forbidden("you may not see this public body's data")
 
 
@@ -109,16 +115,17 @@ def ensure_answer_for_body(principal: Principal, *, commission_id: int, body_id:
     raise Forbidden("only this body's PPID operator may change its answers")
 
 
-def ensure_verify_body(session: Session, principal: Principal, *, commission_id: int, body_id: int) -> None:
-    """Verify a body's answers: its assigned verifier, or an administrator of the commission."""
-    if principal.is_system_admin:
-        return
-    if principal.commission_id == commission_id:
-        if principal.role is Role.commission_admin:
-            return
-        if principal.role is Role.verifier and is_assigned(session, principal, body_id):
-            return
-    raise Forbidden("only the verifier assigned to this body, or an administrator, may verify it")
+def ensure_verify_body(
+    session: Session, principal: Principal, *, commission_id: int, body_id: int, round_id: int
+) -> None:
+    """Verify a body's answers in a round: the verifier assigned to it in that round, or an administrator
+    of the commission."""
+    if not can_verify_body(
+        session, principal, commission_id=commission_id, body_id=body_id, round_id=round_id
+    ):
+        raise Forbidden(
+            "only the verifier assigned to this body in this round, or an administrator, may verify it"
+        )
 
 
 def ensure_panelist(principal: Principal, commission_id: int) -> None:
@@ -131,8 +138,10 @@ def ensure_panelist(principal: Principal, commission_id: int) -> None:
         raise Forbidden("only a panel member of this commission may score stages")
 
 
-def visible_bodies(principal: Principal, commission_id: int) -> ColumnElement[bool]:
-    """A WHERE clause on ``PublicBody`` limiting a list to what the principal may see."""
+def visible_bodies(principal: Principal, commission_id: int, *, round_id: int | None) -> ColumnElement[bool]:
+    """A WHERE clause on ``PublicBody`` limiting a list to what the principal may see: for a list of a
+    round's data pass ``round_id`` (a verifier sees the bodies assigned to it in that round), for a list of
+    bodies themselves ``None`` (assigned in any round)."""
     if principal.is_system_admin or (
         principal.commission_id == commission_id
         and principal.role in {Role.commission_admin, Role.panelist, Role.api_read}
@@ -143,9 +152,12 @@ def visible_bodies(principal: Principal, commission_id: int) -> ColumnElement[bo
     if principal.role in BODY_SCOPED:
         return PublicBody.id == principal.body_id
     if principal.role is Role.verifier:
-        return PublicBody.id.in_(
-            select(VerifierAssignment.body_id).where(VerifierAssignment.verifier_id == principal.account_id)
+        assigned = select(VerifierAssignment.body_id).where(
+            VerifierAssignment.verifier_id == principal.account_id
         )
+        if round_id is not None:
+            assigned = assigned.where(VerifierAssignment.round_id == round_id)
+        return PublicBody.id.in_(assigned)
     return ~true()
 
 
@@ -221,7 +233,9 @@ def commission_scope(principal: Principal, requested: int | None) -> int | None:
 # --- Verification, stages and results -----------------------------------------------------------------
 
 
-def can_verify_body(session: Session, principal: Principal, *, commission_id: int, body_id: int) -> bool:
+def can_verify_body(
+    session: Session, principal: Principal, *, commission_id: int, body_id: int, round_id: int
+) -> bool:
     """The rule of ``ensure_verify_body`` as a test, for bulk work that skips rather than refuses."""
     if principal.is_system_admin:
         return True
@@ -229,7 +243,7 @@ def can_verify_body(session: Session, principal: Principal, *, commission_id: in
         return False
     if principal.role is Role.commission_admin:
         return True
-    return principal.role is Role.verifier and is_assigned(session, principal, body_id)
+    return principal.role is Role.verifier and is_assigned(session, principal, body_id, round_id=round_id)
 
 
 def ensure_verifier(principal: Principal) -> None:
@@ -250,11 +264,11 @@ def ensure_bulk_verify(principal: Principal, commission_id: int) -> None:
 
 
 def ensure_read_verification(
-    session: Session, principal: Principal, *, commission_id: int, body_id: int, released: bool
+    session: Session, principal: Principal, *, commission_id: int, body_id: int, round_id: int, released: bool
 ) -> None:
-    """Read a body's verification: those who verify it, the commission's readers (administrators, panel
-    members, read-only keys), and the body itself once the results were released to it."""
-    if can_verify_body(session, principal, commission_id=commission_id, body_id=body_id):
+    """Read a body's verification in a round: those who verify it, the commission's readers
+    (administrators, panel members, read-only keys), and the body itself once the results were released."""
+    if can_verify_body(session, principal, commission_id=commission_id, body_id=body_id, round_id=round_id):
         return
     if principal.commission_id == commission_id and principal.role in {Role.panelist, Role.api_read}:
         return

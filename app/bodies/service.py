@@ -48,7 +48,7 @@ def get_body(*, session: Session, body_id: int, by: Principal) -> PublicBody:
     body = session.get(PublicBody, body_id)
     if body is None:
         raise NotFound(f"public body {body_id} does not exist")
-    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id)
+    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id, round_id=None)
     return body
 
 
@@ -186,7 +186,7 @@ def bodies_query(
     active flag, and a case-insensitive search in the name."""
     policy.ensure_member(by, commission.id)
     stmt = select(PublicBody).where(
-        PublicBody.commission_id == commission.id, policy.visible_bodies(by, commission.id)
+        PublicBody.commission_id == commission.id, policy.visible_bodies(by, commission.id, round_id=None)
     )
     if filters.category is not None:
         stmt = stmt.join(BodyCategory, BodyCategory.id == PublicBody.category_id).where(

@@ -126,13 +126,13 @@ class Download:
 def download(*, session: Session, file_id: int, by: Principal, evidence_dir: Path) -> Download:
     """The stored file, for whoever may read the submission it belongs to."""
     row = _file(session, file_id)
-    body = session.scalar(
-        select(PublicBody)
+    found = session.execute(
+        select(PublicBody, Submission.round_id)
         .join(Submission, Submission.body_id == PublicBody.id)
         .where(Submission.id == row.submission_id)
-    )
-    assert body is not None
-    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id)
+    ).one()
+    body, round_id = found
+    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id, round_id=round_id)
     path = blob_path(evidence_dir, row.sha256)
     if not path.is_file():
         raise NotFound(f"the content of evidence file {file_id} is missing from the evidence store")

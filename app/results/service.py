@@ -783,7 +783,7 @@ def history(*, session: Session, body_id: int, by: Principal) -> HistoryOut:
     body = session.get(PublicBody, body_id)
     if body is None:
         raise NotFound(f"public body {body_id} does not exist")
-    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id)
+    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id, round_id=None)
     return HistoryOut(
         body_id=body.id,
         body_name=body.name,

@@ -670,7 +670,10 @@ def invitations_query(*, round_: Round, category: str | None, by: Principal) -> 
     stmt = (
         select(PublicBody, Invitation.created_at)
         .join(Invitation, Invitation.body_id == PublicBody.id)
-        .where(Invitation.round_id == round_.id, policy.visible_bodies(by, round_.commission_id))
+        .where(
+            Invitation.round_id == round_.id,
+            policy.visible_bodies(by, round_.commission_id, round_id=round_.id),
+        )
     )
     if category is not None:
         stmt = stmt.join(BodyCategory, BodyCategory.id == PublicBody.category_id).where(

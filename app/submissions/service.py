@@ -159,7 +159,9 @@ def _load(session: Session, submission_id: int, *, for_update: bool = False) -> 
 
 def load_for_read(*, session: Session, submission_id: int, by: Principal) -> Context:
     ctx = _load(session, submission_id)
-    policy.ensure_read_body(session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
+    policy.ensure_read_body(
+        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+    )
     return ctx
 
 
@@ -387,7 +389,10 @@ def list_for_round(
         select(Submission, PublicBody, TemplateVersion.key, TemplateVersion.version, TemplateVersion.title)
         .join(PublicBody, PublicBody.id == Submission.body_id)
         .join(TemplateVersion, TemplateVersion.id == Submission.template_version_id)
-        .where(Submission.round_id == round_id, policy.visible_bodies(by, round_.commission_id))
+        .where(
+            Submission.round_id == round_id,
+            policy.visible_bodies(by, round_.commission_id, round_id=round_id),
+        )
     )
     if category:
         stmt = stmt.join(BodyCategory, BodyCategory.id == PublicBody.category_id).where(

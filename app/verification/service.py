@@ -416,7 +416,9 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
     """Start verifying a submission; True when it was started now, False when it already was."""
     now = as_utc(now or utcnow())
     ctx = _context(session, submission_id, for_update=True)
-    policy.ensure_verify_body(session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
+    policy.ensure_verify_body(
+        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+    )
     if _verification(session, submission_id) is not None:
         return False
     if ctx.submission.status != "submitted":
@@ -549,13 +551,20 @@ def view(*, session: Session, submission_id: int, by: Principal) -> Verification
         and verification.status == "completed"
     )
     policy.ensure_read_verification(
-        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, released=released
+        session,
+        by,
+        commission_id=ctx.body.commission_id,
+        body_id=ctx.body.id,
+        round_id=ctx.round.id,
+        released=released,
     )
     return _view(session, ctx, verification)
 
 
 def _in_progress(session: Session, ctx: Context, by: Principal) -> Verification:
-    policy.ensure_verify_body(session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
+    policy.ensure_verify_body(
+        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+    )
     verification = _verification(session, ctx.submission.id, for_update=True)
     if verification is None:
         raise Conflict(f"the verification of submission {ctx.submission.id} has not started")
@@ -695,7 +704,10 @@ def bulk(
         select(Submission, Verification)
         .join(PublicBody, PublicBody.id == Submission.body_id)
         .outerjoin(Verification, Verification.submission_id == Submission.id)
-        .where(Submission.round_id == round_.id, policy.visible_bodies(by, round_.commission_id))
+        .where(
+            Submission.round_id == round_.id,
+            policy.visible_bodies(by, round_.commission_id, round_id=round_.id),
+        )
         .order_by(Submission.id)
     )
     if category is not None:
@@ -783,7 +795,9 @@ def undo_bulk(*, session: Session, batch_id: str, by: Principal) -> BulkResult:
     for entry in done:
         submission_id = int(entry.after["submission_id"])
         ctx = _context(session, submission_id)
-        if not policy.can_verify_body(session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id):
+        if not policy.can_verify_body(
+            session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+        ):
             failed.append(BulkFailure(submission_id=submission_id, reason="you may not verify this body"))
             continue
         verification = _verification(session, submission_id, for_update=True)
@@ -1020,7 +1034,9 @@ def decide_objection(
     if row is None:
         raise NotFound(f"objection {objection_id} does not exist")
     ctx = _context(session, row.submission_id)
-    policy.ensure_verify_body(session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
+    policy.ensure_verify_body(
+        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+    )
     if row.status != "open":
         raise Conflict(f"objection {objection_id} was already decided ({row.status})")
     now = as_utc(now or utcnow())
@@ -1096,7 +1112,12 @@ def list_objections(*, session: Session, submission_id: int, by: Principal) -> l
     verification = _verification(session, submission_id)
     released = ctx.round.results_released_at is not None and verification is not None
     policy.ensure_read_verification(
-        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, released=released
+        session,
+        by,
+        commission_id=ctx.body.commission_id,
+        body_id=ctx.body.id,
+        round_id=ctx.round.id,
+        released=released,
     )
     rows = session.scalars(
         select(Objection).where(Objection.submission_id == submission_id).order_by(Objection.question_code)
@@ -1114,7 +1135,10 @@ def list_round_objections(
         select(Objection)
         .join(Submission, Submission.id == Objection.submission_id)
         .join(PublicBody, PublicBody.id == Submission.body_id)
-        .where(Submission.round_id == round_.id, policy.visible_bodies(by, round_.commission_id))
+        .where(
+            Submission.round_id == round_.id,
+            policy.visible_bodies(by, round_.commission_id, round_id=round_.id),
+        )
     )
     if status is not None:
         stmt = stmt.where(Objection.status == status)
@@ -1285,7 +1309,9 @@ def run_link_check(
 ) -> LinkCheckRun:
     """Check every evidence link of the submission now (at most ``MAX_LINKS``) and record each result."""
     ctx = _context(session, submission_id)
-    policy.ensure_verify_body(session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
+    policy.ensure_verify_body(
+        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+    )
     links = evidence_links(session, submission_id)
     checked = checker.check_many(links[:MAX_LINKS])
     now = utcnow()
@@ -1318,7 +1344,12 @@ def latest_link_checks(
     """The latest check of each URL of the submission, in the order they were checked."""
     ctx = _context(session, submission_id)
     policy.ensure_read_verification(
-        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, released=False
+        session,
+        by,
+        commission_id=ctx.body.commission_id,
+        body_id=ctx.body.id,
+        round_id=ctx.round.id,
+        released=False,
     )
     latest = (
         select(func.max(LinkCheck.id))

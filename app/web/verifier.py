@@ -200,8 +200,10 @@ async def decide(objection_id: int, request: Request, session: SessionDep, user:
     row = session.get(Objection, objection_id)
     if row is None:
         raise NotFound(f"objection {objection_id} does not exist")
-    _, _, body = _context(session, row.submission_id)
-    policy.ensure_verify_body(session, user.principal, commission_id=body.commission_id, body_id=body.id)
+    _, round_, body = _context(session, row.submission_id)
+    policy.ensure_verify_body(
+        session, user.principal, commission_id=body.commission_id, body_id=body.id, round_id=round_.id
+    )
     form = await request.form()
     decision = str(form.get("decision") or "")
     reason = str(form.get("reason") or "").strip()
