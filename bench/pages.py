@@ -24,7 +24,6 @@ import argparse
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,19 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.db.models import PublicBody, Round, Submission  # noqa: E402
+from bench.harness import free_port, wait_until_healthy  # noqa: E402
 
 PASSWORD = "demo-emonev-2025"
 OPERATOR = "ppid.kelurahan-gambir@demo.emonev.id"
 VERIFIER = "verifikator@demo.emonev.id"
 ADMIN = "admin.dki@demo.emonev.id"
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def log_in(base: str, email: str) -> tuple[httpx.Client, str]:
@@ -120,16 +113,7 @@ def main() -> None:
         [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT, stdout=log, stderr=log
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-
+        wait_until_healthy(server, port, seconds=60)
         admin, admin_csrf = log_in(base, ADMIN)
         published = admin.post(
             f"/ronde/{past_round}/publikasi",

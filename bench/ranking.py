@@ -25,10 +25,7 @@ import argparse
 import os
 import platform
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -60,19 +57,11 @@ from app.db.models import (  # noqa: E402
 from app.questionnaires.service import import_template  # noqa: E402
 from app.results import service as results  # noqa: E402
 from app.stages.service import competition_ranks  # noqa: E402
+from bench.harness import free_port, fresh_database, percentile, start_server, stop_server  # noqa: E402
 
 DB_NAME = "emonev_bench_ranking"
 TEMPLATE = ROOT / "questionnaires" / "kip-2025" / "kelurahan.yaml"
 BANDS = ((90, "informatif"), (80, "menuju-informatif"), (60, "cukup-informatif"), (40, "kurang-informatif"))
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 def band(score: int) -> str:
@@ -248,56 +237,12 @@ def seed(url: str, n: int) -> tuple[int, str]:
     return round_id, token
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {"EMONEV_DATABASE_URL": url, "EMONEV_DEMO_DATA": "false", "EMONEV_ENVIRONMENT": "test"}
-    command = [
-        str(ROOT / ".venv" / "bin" / "uvicorn"),
-        "app.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    for _ in range(200):
-        if server.poll() is not None:
-            raise SystemExit(f"uvicorn exited with status {server.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    stop_server(server)
-    raise SystemExit("uvicorn did not start")
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-
-
 def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-
     def at(p: float) -> float:
-        return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000
+        return percentile(samples, p) * 1000
 
     return (
-        f"n={len(samples):5d}  p50 {at(0.50):6.1f} ms  p95 {at(0.95):6.1f} ms  p99 {at(0.99):6.1f} ms  "
+        f"n={len(samples):5d}  p50 {at(50):6.1f} ms  p95 {at(95):6.1f} ms  p99 {at(99):6.1f} ms  "
         f"mean {statistics.fmean(samples) * 1000:6.1f} ms"
     )
 
@@ -377,7 +322,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     port = free_port()
-    server = start_server(url, port)
+    server = start_server(url, port, env={"EMONEV_ENVIRONMENT": "test"})
     base = f"http://127.0.0.1:{port}/api/v1"
     public = f"{base}/public/rounds/{round_id}/rankings?category=kelurahan"
     members = f"{base}/rounds/{round_id}/rankings?category=kelurahan"

@@ -27,10 +27,7 @@ import json
 import os
 import platform
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -62,21 +59,13 @@ from app.db.models import (  # noqa: E402
     Submission,
 )
 from app.questionnaires.service import import_template  # noqa: E402
+from bench.harness import free_port, fresh_database, percentile, start_server, stop_server  # noqa: E402
 
 TEMPLATE = ROOT / "questionnaires" / "kip-2025" / "kelurahan.yaml"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 # --- Database -------------------------------------------------------------------------------------------
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 @dataclass
@@ -486,69 +475,6 @@ def verify(url: str, results: list[ClientResult]) -> list[str]:
     return problems
 
 
-# --- Server ---------------------------------------------------------------------------------------------
-
-
-def start_server(url: str, port: int, workers: int, evidence_dir: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "EMONEV_DATABASE_URL": url,
-        "EMONEV_DEMO_DATA": "false",
-        "EMONEV_EVIDENCE_DIR": str(evidence_dir),
-    }
-    command = [
-        str(ROOT / ".venv" / "bin" / "uvicorn"),
-        "app.main:create_app",
-        "--factory",
-        "--workers",
-        str(workers),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--timeout-keep-alive",
-        "120",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    for _ in range(200):
-        if server.poll() is not None:
-            raise SystemExit(f"uvicorn exited with status {server.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    stop_server(server)
-    raise SystemExit("uvicorn did not start")
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (another server on a fixed port would answer our health check)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -572,7 +498,13 @@ def main() -> int:
     seeded = seed(url, args.clients)
     questions = len(seeded.template.questions())
     port = args.port or free_port()
-    server = start_server(url, port, args.workers, ROOT / "var" / "bench-evidence")
+    server = start_server(
+        url,
+        port,
+        workers=args.workers,
+        env={"EMONEV_EVIDENCE_DIR": str(ROOT / "var" / "bench-evidence")},
+        options=["--timeout-keep-alive", "120"],
+    )
     meter = CpuMeter(server.pid, url, args.database)
     try:
         results, elapsed, used = asyncio.run(
