@@ -49,22 +49,29 @@ def _principal_for_key(session: Session, secret: str) -> Principal | None:
     )
 
 
-def _principal_for_token(session: Session, secret: str) -> Principal | None:
+def live_token(session: Session, token_digest: str) -> tuple[int, Account] | None:
+    """The id and account of the bearer token with this digest, if it is neither expired nor revoked and its
+    account is active: the one check for API tokens and page sessions alike."""
     # Expiry is compared in SQL: SQLite hands instants back without an offset and PostgreSQL in the
     # session's zone, so comparing in Python would need care on each backend.
     row = session.execute(
         select(AuthToken.id, Account)
         .join(Account, Account.id == AuthToken.account_id)
         .where(
-            AuthToken.token_hash == digest(secret),
+            AuthToken.token_hash == token_digest,
             AuthToken.revoked_at.is_(None),
             AuthToken.expires_at > utcnow(),
             Account.active.is_(True),
         )
     ).first()
-    if row is None:
+    return None if row is None else (row[0], row[1])
+
+
+def _principal_for_token(session: Session, secret: str) -> Principal | None:
+    found = live_token(session, digest(secret))
+    if found is None:
         return None
-    token_id, account = row
+    token_id, account = found
     return principal_for_account(account, token_id=token_id)
 
 

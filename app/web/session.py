@@ -22,15 +22,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.deps import get_optional_principal, principal_for_account
+from app.accounts.deps import get_optional_principal, live_token, principal_for_account
 from app.accounts.principal import Principal
 from app.accounts.security import digest
-from app.db.base import utcnow
-from app.db.models import Account, AuthToken
 from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
 from app.settings import Settings, SettingsDep
@@ -70,20 +67,10 @@ def session_user(request: Request, session: Session) -> PageUser | None:
     if not token:
         return None
     token_digest = digest(token)
-    # Expiry compared in SQL, as the API's bearer tokens are (instants come back differently per backend).
-    row = session.execute(
-        select(AuthToken.id, Account)
-        .join(Account, Account.id == AuthToken.account_id)
-        .where(
-            AuthToken.token_hash == token_digest,
-            AuthToken.revoked_at.is_(None),
-            AuthToken.expires_at > utcnow(),
-            Account.active.is_(True),
-        )
-    ).first()
-    if row is None:
+    found = live_token(session, token_digest)
+    if found is None:
         return None
-    token_id, account = row
+    token_id, account = found
     user = PageUser(
         principal=principal_for_account(account, token_id=token_id),
         name=account.name,
