@@ -23,6 +23,12 @@ def get_commission(*, session: Session, commission_id: int, by: Principal) -> Co
     return commission
 
 
+def commission_timezone(session: Session, commission_id: int | None) -> str:
+    """The zone the commission's users read instants in (WIB when there is no commission to ask)."""
+    commission = session.get(Commission, commission_id) if commission_id is not None else None
+    return commission.timezone if commission is not None else "Asia/Jakarta"
+
+
 def create_commission(*, session: Session, code: str, name: str, timezone: str, by: Principal) -> Commission:
     policy.ensure_system_admin(by)
     if session.scalar(select(Commission.id).where(Commission.code == code)) is not None:

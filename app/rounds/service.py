@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
-from app.commissions.service import categories_by_code
+from app.commissions.service import categories_by_code, commission_timezone
 from app.commissions.timezones import as_utc, format_local
 from app.db.models import (
     BodyCategory,
@@ -41,11 +41,6 @@ from app.errors import (
 )
 
 DEADLINE_PATTERN = "%d-%m-%Y %H:%M"
-
-
-def _timezone(session: Session, round_: Round) -> str:
-    commission = session.get(Commission, round_.commission_id)
-    return commission.timezone if commission is not None else "Asia/Jakarta"
 
 
 def extensions_covering(*, session: Session, round_: Round, body: PublicBody) -> list[DeadlineExtension]:
@@ -87,7 +82,7 @@ def ensure_window_open(*, session: Session, round_: Round, body: PublicBody, now
     invited = is_invited(session=session, round_=round_, body=body)
     if body.commission_id != round_.commission_id or not invited:
         raise Forbidden(f"{body.name} is not invited to round {round_.title}")
-    timezone = _timezone(session, round_)
+    timezone = timezone_of(session=session, round_=round_)
     if round_.status != "open":
         raise WindowClosed(
             f"the SAQ window of round {round_.title} is not open (round status: {round_.status})",
@@ -137,7 +132,7 @@ INSTANT_FIELDS = ("saq_opens_at", "saq_closes_at", "objection_opens_at", "object
 
 
 def timezone_of(*, session: Session, round_: Round) -> str:
-    return _timezone(session, round_)
+    return commission_timezone(session, round_.commission_id)
 
 
 def get_round(*, session: Session, round_id: int, by: Principal) -> Round:
@@ -273,7 +268,7 @@ def update_round(*, session: Session, round_: Round, changes: Mapping[str, Any],
                 for k in sorted(rules & changes.keys())
             ],
         )
-    timezone = _timezone(session, round_)
+    timezone = timezone_of(session=session, round_=round_)
     merged = {k: getattr(round_, k) for k in INSTANT_FIELDS} | {
         k: v for k, v in changes.items() if k in INSTANT_FIELDS
     }
@@ -705,7 +700,7 @@ def add_extension(
             f"a round that is {round_.status} takes no deadline extension",
             errors=[FieldProblem("closes_at", f"the round is {round_.status}")],
         )
-    timezone = _timezone(session, round_)
+    timezone = timezone_of(session=session, round_=round_)
     problems = ProblemCollector()
     closes_at = as_utc(closes_at)
     if closes_at <= as_utc(round_.saq_closes_at):

@@ -37,7 +37,6 @@ from app.db.models import (
     Answer,
     AuditEntry,
     BodyCategory,
-    Commission,
     Invitation,
     LinkCheck,
     Objection,
@@ -60,7 +59,7 @@ from app.errors import (
 )
 from app.pagination import Page, PageParams, decode_cursor, encode_cursor, paginate
 from app.questionnaires.service import parsed
-from app.rounds.service import effective_closes_at
+from app.rounds.service import effective_closes_at, timezone_of
 from app.submissions.service import parse_if_match
 from app.verification.linkcheck import MAX_LINKS, LinkChecker, outcome
 from app.verification.schemas import (
@@ -126,11 +125,6 @@ def _verification(session: Session, submission_id: int, *, for_update: bool = Fa
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalar(stmt)
-
-
-def _timezone(session: Session, round_: Round) -> str:
-    commission = session.get(Commission, round_.commission_id)
-    return commission.timezone if commission is not None else "Asia/Jakarta"
 
 
 def _bump(session: Session, verification: Verification) -> None:
@@ -426,7 +420,7 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
         if now < closes:
             raise Conflict(
                 "verification starts once the body submits or its SAQ window closes "
-                f"({format_local(closes, _timezone(session, ctx.round))})",
+                f"({format_local(closes, timezone_of(session=session, round_=ctx.round))})",
                 submission_status=ctx.submission.status,
             )
     assignment = session.get(VerifierAssignment, (ctx.round.id, ctx.body.id))
@@ -927,7 +921,7 @@ def _objection_out(row: Objection) -> ObjectionOut:
 
 
 def _ensure_objection_window(session: Session, round_: Round, now: datetime) -> None:
-    timezone = _timezone(session, round_)
+    timezone = timezone_of(session=session, round_=round_)
     if round_.results_released_at is None:
         raise WindowClosed("the verification results of this round are not released yet")
     opens, closes = round_.objection_opens_at, round_.objection_closes_at

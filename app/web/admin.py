@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 
 from app.accounts import policy
 from app.accounts.principal import Role
-from app.commissions.service import get_commission
+from app.commissions.service import commission_timezone, get_commission
 from app.db.models import Account, DeadlineExtension, Round, TemplateVersion
 from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput
@@ -38,7 +38,6 @@ from app.web.queries import (
     participation_bodies,
     round_for_staff,
     rounds_of_commission,
-    timezone_of,
 )
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, PageUser
@@ -126,7 +125,7 @@ def _is_admin(user: PageUser) -> bool:
 @router.get("/ronde")
 def rounds_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The commission's rounds; administrators also get the form for a new one."""
-    timezone = timezone_of(session, user.principal.commission_id)
+    timezone = commission_timezone(session, user.principal.commission_id)
     return render(
         request,
         "admin/rounds.html",

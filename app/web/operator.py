@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts import policy
+from app.commissions.service import commission_timezone
 from app.commissions.timezones import as_utc
 from app.db.base import utcnow
 from app.db.models import EvidenceFile, Submission, Verification
@@ -34,7 +35,7 @@ from app.submissions import service as submissions
 from app.submissions.schemas import AnswerOut, SubmissionOut
 from app.verification import service as verification
 from app.verification.scores import load_answer_data, verified_card
-from app.web.queries import published_result, timezone_of
+from app.web.queries import published_result
 from app.web.render import redirect, render
 from app.web.saq import QuestionView, answers_as_json, panel, with_aspects
 from app.web.session import CurrentUser, PageUser, csrf_protect
@@ -104,7 +105,7 @@ def form_page(submission_id: int, request: Request, session: SessionDep, user: C
             "view": view,
             "answers_json": answers_as_json(sub),
             "editable": sub.status == "draft" and ctx.round.status == "open",
-            "tz": timezone_of(session, ctx.body.commission_id),
+            "tz": commission_timezone(session, ctx.body.commission_id),
             "published": results.latest_publication(session=session, round_=ctx.round) is not None,
             "now": utcnow(),
         },
@@ -166,7 +167,7 @@ def submit_page(submission_id: int, request: Request, session: SessionDep, user:
             "checklist": checklist,
             "card": card,
             "idempotency_key": secrets.token_urlsafe(16),
-            "tz": timezone_of(session, ctx.body.commission_id),
+            "tz": commission_timezone(session, ctx.body.commission_id),
         },
     )
 
@@ -226,7 +227,7 @@ def result_page(submission_id: int, request: Request, session: SessionDep, user:
             "row": row,
             "band_label": labels.get(row.band or "", row.band) if row is not None else None,
             "recommendations": advice,
-            "tz": timezone_of(session, ctx.body.commission_id),
+            "tz": commission_timezone(session, ctx.body.commission_id),
         },
     )
 
@@ -263,7 +264,7 @@ def objections_page(submission_id: int, request: Request, session: SessionDep, u
             "objections": objections,
             "window_open": window_open,
             "can_object": window_open and user.principal.body_id == ctx.body.id,
-            "tz": timezone_of(session, ctx.body.commission_id),
+            "tz": commission_timezone(session, ctx.body.commission_id),
         },
     )
 

@@ -18,7 +18,6 @@ from app.accounts.principal import Principal
 from app.db.models import (
     Account,
     BodyCategory,
-    Commission,
     Invitation,
     Publication,
     PublicBody,
@@ -30,11 +29,6 @@ from app.db.models import (
 )
 from app.errors import NotFound
 from app.rounds.service import effective_closes_at
-
-
-def timezone_of(session: Session, commission_id: int | None) -> str:
-    commission = session.get(Commission, commission_id) if commission_id is not None else None
-    return commission.timezone if commission is not None else "Asia/Jakarta"
 
 
 @dataclass(frozen=True)

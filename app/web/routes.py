@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.accounts import service as accounts
 from app.accounts.principal import Role
+from app.commissions.service import commission_timezone
 from app.db.base import utcnow
 from app.db.models import PublicBody
 from app.db.session import SessionDep
@@ -23,7 +24,7 @@ from app.errors import Forbidden, Unauthenticated
 from app.settings import SettingsDep
 from app.web import admin, downloads, operator, verifier
 from app.web.errors import install_page_errors
-from app.web.queries import rounds_of_body, rounds_of_commission, timezone_of
+from app.web.queries import rounds_of_body, rounds_of_commission
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, OptionalUser, clear_session_cookie, csrf_protect, set_session_cookie
 
@@ -87,7 +88,7 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Respo
     """Each role's starting page: the body's rounds, the verifier's bodies, or the commission's rounds."""
     principal = user.principal
     now = utcnow()
-    timezone = timezone_of(session, principal.commission_id)
+    timezone = commission_timezone(session, principal.commission_id)
     if principal.role in {Role.operator, Role.api_body}:
         body = session.get(PublicBody, principal.body_id) if principal.body_id is not None else None
         rounds = rounds_of_body(session, body) if body is not None else []

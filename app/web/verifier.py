@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import policy
 from app.accounts.principal import Role
+from app.commissions.service import commission_timezone
 from app.db.models import Objection, PublicBody, Round, Submission
 from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput, NotFound
@@ -23,7 +24,6 @@ from app.pagination import PageParams
 from app.verification import service as verification
 from app.verification.routes import LinkCheckerDep
 from app.verification.schemas import MyAssignment, ObjectionOut, VerifiedAnswerIn
-from app.web.queries import timezone_of
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, PageUser
 
@@ -95,7 +95,7 @@ def verify_page(
             "template": template,
             "checks": _link_checks(session, submission_id, user),
             "objections": objections,
-            "tz": timezone_of(session, body.commission_id),
+            "tz": commission_timezone(session, body.commission_id),
             "missing": missing,
             "NO_VALUE": NO_VALUE,
         },
@@ -179,7 +179,11 @@ def objections_page(request: Request, session: SessionDep, user: CurrentUser) ->
     return render(
         request,
         "verifier/objections.html",
-        {"items": items, "tz": timezone_of(session, user.principal.commission_id), "NO_VALUE": NO_VALUE},
+        {
+            "items": items,
+            "tz": commission_timezone(session, user.principal.commission_id),
+            "NO_VALUE": NO_VALUE,
+        },
     )
 
 
