@@ -100,7 +100,7 @@ def get_round(session: Session, round_id: int) -> Round:
     return round_
 
 
-def _context(session: Session, submission_id: int, *, for_update: bool = False) -> Context:
+def submission_context(session: Session, submission_id: int, *, for_update: bool = False) -> Context:
     stmt = select(Submission).where(Submission.id == submission_id)
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
@@ -409,7 +409,7 @@ def my_assignments(
 def start(*, session: Session, submission_id: int, by: Principal, now: datetime | None = None) -> bool:
     """Start verifying a submission; True when it was started now, False when it already was."""
     now = as_utc(now or utcnow())
-    ctx = _context(session, submission_id, for_update=True)
+    ctx = submission_context(session, submission_id, for_update=True)
     policy.ensure_verify_body(
         session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
     )
@@ -537,7 +537,7 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
 
 def view(*, session: Session, submission_id: int, by: Principal) -> VerificationOut:
     """Self-assessed and verified values side by side, with both scores."""
-    ctx = _context(session, submission_id)
+    ctx = submission_context(session, submission_id)
     verification = _verification(session, submission_id)
     released = (
         ctx.round.results_released_at is not None
@@ -579,7 +579,7 @@ def save_answers(
     patches: Mapping[str, VerifiedAnswerIn],
 ) -> VerificationOut:
     """Record verified values. Fields sent replace the stored ones; every change is audited."""
-    ctx = _context(session, submission_id)
+    ctx = submission_context(session, submission_id)
     verification = _in_progress(session, ctx, by)
     expected = parse_if_match(if_match)
     if expected != verification.version:
@@ -640,7 +640,7 @@ def complete(
     *, session: Session, submission_id: int, by: Principal, now: datetime | None = None
 ) -> VerificationOut:
     """Complete a verification: every question applicable under the verified values must be reviewed."""
-    ctx = _context(session, submission_id)
+    ctx = submission_context(session, submission_id)
     verification = _in_progress(session, ctx, by)
     template = template_of(session, ctx.submission.template_version_id)
     data = load_answer_data(session=session, submissions=[(ctx.submission.id, verification.id)])[
@@ -788,7 +788,7 @@ def undo_bulk(*, session: Session, batch_id: str, by: Principal) -> BulkResult:
     now = utcnow()
     for entry in done:
         submission_id = int(entry.after["submission_id"])
-        ctx = _context(session, submission_id)
+        ctx = submission_context(session, submission_id)
         if not policy.can_verify_body(
             session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
         ):
@@ -961,7 +961,7 @@ def create_objection(
 ) -> ObjectionOut:
     """A body objects to the verified value of one question, inside the round's objection window."""
     now = as_utc(now or utcnow())
-    ctx = _context(session, submission_id)
+    ctx = submission_context(session, submission_id)
     policy.ensure_answer_for_body(by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
     _ensure_objection_window(session, ctx.round, now)
     verification = _verification(session, submission_id)
@@ -1027,7 +1027,7 @@ def decide_objection(
     row = session.get(Objection, objection_id)
     if row is None:
         raise NotFound(f"objection {objection_id} does not exist")
-    ctx = _context(session, row.submission_id)
+    ctx = submission_context(session, row.submission_id)
     policy.ensure_verify_body(
         session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
     )
@@ -1102,7 +1102,7 @@ def decide_objection(
 
 def list_objections(*, session: Session, submission_id: int, by: Principal) -> list[ObjectionOut]:
     """A submission's objections (at most one per question), by question code."""
-    ctx = _context(session, submission_id)
+    ctx = submission_context(session, submission_id)
     verification = _verification(session, submission_id)
     released = ctx.round.results_released_at is not None and verification is not None
     policy.ensure_read_verification(
@@ -1302,7 +1302,7 @@ def run_link_check(
     *, session: Session, submission_id: int, by: Principal, checker: LinkChecker
 ) -> LinkCheckRun:
     """Check every evidence link of the submission now (at most ``MAX_LINKS``) and record each result."""
-    ctx = _context(session, submission_id)
+    ctx = submission_context(session, submission_id)
     policy.ensure_verify_body(
         session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
     )
@@ -1336,7 +1336,7 @@ def latest_link_checks(
     *, session: Session, submission_id: int, by: Principal, params: PageParams
 ) -> Page[LinkCheckOut]:
     """The latest check of each URL of the submission, in the order they were checked."""
-    ctx = _context(session, submission_id)
+    ctx = submission_context(session, submission_id)
     policy.ensure_read_verification(
         session,
         by,

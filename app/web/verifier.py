@@ -39,14 +39,8 @@ def assignments(session: Session, user: PageUser) -> list[MyAssignment]:
 
 
 def _context(session: Session, submission_id: int) -> tuple[Submission, Round, PublicBody]:
-    sub = session.get(Submission, submission_id)
-    if sub is None:
-        raise NotFound(f"submission {submission_id} does not exist")
-    round_ = session.get(Round, sub.round_id)
-    body = session.get(PublicBody, sub.body_id)
-    assert round_ is not None
-    assert body is not None
-    return sub, round_, body
+    ctx = verification.submission_context(session, submission_id)
+    return ctx.submission, ctx.round, ctx.body
 
 
 def _value_from_form(kind: str, values: Sequence[str]) -> Any:
