@@ -56,6 +56,7 @@ from app.db.models import (  # noqa: E402
 )
 from app.questionnaires.service import import_template  # noqa: E402
 from app.results import service as results  # noqa: E402
+from app.results.publication import absent_snapshot  # noqa: E402
 from app.stages.service import competition_ranks  # noqa: E402
 from bench.harness import free_port, fresh_database, percentile, start_server, stop_server  # noqa: E402
 
@@ -94,22 +95,7 @@ def _results(
                 "rank": ranks[b],
             }
         )
-    rows += [
-        {
-            "publication_id": publication_id,
-            "body_id": b,
-            "category_id": category_id,
-            "participating": False,
-            "self_score": None,
-            "verified_score": None,
-            "stage_scores": {},
-            "aspect_scores": {},
-            "final_score": None,
-            "band": None,
-            "rank": None,
-        }
-        for b in absent
-    ]
+    rows += [{"publication_id": publication_id} | absent_snapshot(b, category_id) for b in absent]
     return rows
 
 

@@ -45,6 +45,7 @@ from app.db.models import (
 )
 from app.db.session import get_engine, make_sessionmaker
 from app.questionnaires.service import import_template, parsed
+from app.results.publication import absent_snapshot
 from app.stages.service import competition_ranks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -387,21 +388,7 @@ def _published_rows(
     for b, category in enumerate(body_category):
         body_id = b + 1
         if not present[b]:
-            rows.append(
-                {
-                    "publication_id": publication_id,
-                    "body_id": body_id,
-                    "category_id": category.id,
-                    "participating": False,
-                    "self_score": None,
-                    "verified_score": None,
-                    "stage_scores": {},
-                    "aspect_scores": {},
-                    "final_score": None,
-                    "band": None,
-                    "rank": None,
-                }
-            )
+            rows.append({"publication_id": publication_id} | absent_snapshot(body_id, category.id))
             continue
         own = _cents(rng, 3000)
         verified = min(own, _cents(rng, 2000))

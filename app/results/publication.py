@@ -185,23 +185,28 @@ def results_for_admin(*, session: Session, round_id: int, by: Principal) -> tupl
     return round_, live_results(session=session, round_=round_)
 
 
+def absent_snapshot(body_id: int, category_id: int) -> dict[str, Any]:
+    """The published row of an invited body that took no part (tidak mengikuti): no score, band or rank."""
+    return {
+        "body_id": body_id,
+        "category_id": category_id,
+        "participating": False,
+        "self_score": None,
+        "verified_score": None,
+        "stage_scores": {},
+        "aspect_scores": {},
+        "final_score": None,
+        "band": None,
+        "rank": None,
+    }
+
+
 def _snapshot(result: LiveResult) -> dict[str, Any]:
     def text(values: dict[str, Decimal]) -> dict[str, str]:
         return {k: str(v) for k, v in values.items()}
 
     if not result.participating:
-        return {
-            "body_id": result.body_id,
-            "category_id": result.category_id,
-            "participating": False,
-            "self_score": None,
-            "verified_score": None,
-            "stage_scores": {},
-            "aspect_scores": {},
-            "final_score": None,
-            "band": None,
-            "rank": None,
-        }
+        return absent_snapshot(result.body_id, result.category_id)
     return {
         "body_id": result.body_id,
         "category_id": result.category_id,
