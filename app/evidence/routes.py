@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentPrincipal
 from app.db.session import SessionDep
+from app.downloads import stored_file
 from app.evidence import service
 from app.evidence.schemas import EvidenceFileOut
 from app.evidence.storage import receive_upload
@@ -94,17 +93,7 @@ def download_file(
     found = service.download(
         session=session, file_id=file_id, by=principal, evidence_dir=settings.evidence_dir
     )
-    ascii_name = found.name.encode("ascii", "replace").decode("ascii").replace("?", "_")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(found.name)}"
-    return FileResponse(
-        found.path,
-        media_type=found.content_type,
-        headers={
-            "Content-Disposition": disposition,
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=0",
-        },
-    )
+    return stored_file(found.path, name=found.name, content_type=found.content_type, disposition="attachment")
 
 
 @router.delete("/evidence/{file_id}", status_code=204, response_class=Response)

@@ -7,24 +7,20 @@ flat however large the round. Uploads are read within ``EMONEV_UPLOAD_MAX_BYTES`
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from collections.abc import Callable
 from io import BytesIO
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
 from app.bodies.routes import body_out
 from app.bodies.schemas import ImportProblemOut, ImportReportOut
 from app.db.session import SessionDep
+from app.downloads import send_file
 from app.exports import service
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE, UploadLimits
 from app.settings import SettingsDep
@@ -45,25 +41,6 @@ def _xlsx_response(description: str) -> dict[int | str, dict[str, object]]:
     return {200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": description}}
 
 
-def _send(build: Callable[[Path], str], media_type: str, suffix: str) -> FileResponse:
-    """Run ``build`` on a fresh temporary file and stream that file back; it is deleted once sent (or at
-    once if ``build`` fails)."""
-    handle, name = tempfile.mkstemp(prefix="emonev-", suffix=suffix)
-    os.close(handle)
-    path = Path(name)
-    try:
-        filename = build(path)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return FileResponse(
-        path,
-        media_type=media_type,
-        filename=filename,
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
-
-
 @router.get(
     "/rounds/{round_id}/recap.xlsx",
     response_class=FileResponse,
@@ -81,7 +58,7 @@ def recap(
     `Tren` (final scores in earlier rounds and the change). Figures are those of the publication (the
     latest, or `revision`), two decimals, as numbers; every sheet states when it was made and from which
     revision. 409 while the round's results are unpublished."""
-    return _send(
+    return send_file(
         lambda path: service.recap(
             session=session, round_id=round_id, revision=revision, by=principal, target=path
         ),
@@ -100,7 +77,7 @@ def result_sheets(
 ) -> FileResponse:
     """A ZIP with the result sheet (Lembar Hasil Penilaian) of every body of the publication that has a
     submission, one folder per category (the commission's readers). 409 while unpublished."""
-    return _send(
+    return send_file(
         lambda path: service.result_sheets_zip(
             session=session, round_id=round_id, revision=revision, by=principal, target=path
         ),
@@ -121,7 +98,7 @@ def result_sheet(
     question with the answer, the evidence, the verified value and the verifier's note, and the
     recommendations (questions that lost the most points). For whoever may read the body (its operator sees
     it once the round is published); 409 while the round is unpublished."""
-    return _send(
+    return send_file(
         lambda path: service.result_sheet(
             session=session, submission_id=submission_id, revision=revision, by=principal, target=path
         ),
@@ -139,7 +116,7 @@ def answer_workbook(submission_id: int, session: SessionDep, principal: CurrentP
     """A workbook to fill the SAQ offline: every question with its allowed values (drop-down lists), and the
     columns Jawaban, Tautan Data Dukung (one link per line) and Catatan, filled with the stored answers.
     It is pinned to this submission, its version and its SAQ version; upload it back with POST."""
-    return _send(
+    return send_file(
         lambda path: service.answer_workbook(
             session=session, submission_id=submission_id, by=principal, target=path
         ),

@@ -3,39 +3,15 @@ streamed to the browser and deleted once sent."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from app.db.session import SessionDep
+from app.downloads import send_file
 from app.exports import service as exports
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE
 from app.web.session import CurrentUser
 
 router = APIRouter()
-
-
-def send_file(build: Callable[[Path], str], media_type: str, suffix: str) -> FileResponse:
-    """Run ``build`` on a fresh temporary file (it returns the download's name) and stream the file."""
-    handle, name = tempfile.mkstemp(prefix="emonev-web-", suffix=suffix)
-    os.close(handle)
-    path = Path(name)
-    try:
-        filename = build(path)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return FileResponse(
-        path,
-        media_type=media_type,
-        filename=filename,
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
 
 
 @router.get("/ronde/{round_id}/unduh/rekapitulasi.xlsx")

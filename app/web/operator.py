@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +23,7 @@ from app.commissions.timezones import as_utc
 from app.db.base import utcnow
 from app.db.models import EvidenceFile, Submission, Verification
 from app.db.session import SessionDep
+from app.downloads import stored_file
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.evidence import service as evidence
 from app.evidence.storage import receive_upload
@@ -302,16 +302,7 @@ def download_evidence(
     found = evidence.download(
         session=session, file_id=file_id, by=user.principal, evidence_dir=settings.evidence_dir
     )
-    ascii_name = found.name.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "_")
-    return FileResponse(
-        found.path,
-        media_type=found.content_type,
-        headers={
-            "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(found.name)}",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=0",
-        },
-    )
+    return stored_file(found.path, name=found.name, content_type=found.content_type, disposition="inline")
 
 
 # --- JSON endpoints of the form's script -------------------------------------------------------------------

@@ -1,0 +1,55 @@
+"""Files sent to the caller, by the API and the pages alike.
+
+A generated file (workbook, ZIP) is written to a temporary file and streamed from it, then deleted, so memory
+stays flat however large the round. A stored evidence file goes out with a Content-Disposition that survives
+any name (an ASCII fallback and the UTF-8 name), ``nosniff`` and no shared caching.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+
+def send_file(build: Callable[[Path], str], media_type: str, suffix: str) -> FileResponse:
+    """Run ``build`` on a fresh temporary file (it writes the file and returns the download's name) and
+    stream that file back; it is deleted once sent, or at once if ``build`` fails."""
+    handle, name = tempfile.mkstemp(prefix="emonev-", suffix=suffix)
+    os.close(handle)
+    path = Path(name)
+    try:
+        filename = build(path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=filename,
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+def stored_file(
+    path: Path, *, name: str, content_type: str, disposition: Literal["attachment", "inline"]
+) -> FileResponse:
+    """A stored file under its original ``name``: saved (``attachment``) or shown in the browser
+    (``inline``)."""
+    ascii_name = name.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "_")
+    header = f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return FileResponse(
+        path,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": header,
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=0",
+        },
+    )
