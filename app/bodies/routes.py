@@ -99,6 +99,20 @@ def update_body(body_id: int, body: BodyPatch, session: SessionDep, principal: C
     return body_out(service.update_body(session=session, body=row, changes=changes, by=principal))
 
 
+def import_report_out(report: service.ImportReport, response: Response) -> ImportReportOut:
+    """The report of a bulk import (CSV or workbook), answered with 201 when bodies were created."""
+    if report.created:
+        response.status_code = status.HTTP_201_CREATED
+    return ImportReportOut(
+        dry_run=report.dry_run,
+        valid=report.valid,
+        rows=report.rows,
+        created=len(report.created),
+        problems=[ImportProblemOut(row=p.row, column=p.column, message=p.message) for p in report.problems],
+        bodies=[body_out(b) for b in report.created],
+    )
+
+
 async def csv_upload(
     commission_id: int, request: Request, settings: SettingsDep, principal: CurrentPrincipal
 ) -> Upload:
@@ -140,13 +154,4 @@ def import_bodies(
     report = service.import_bodies(
         session=session, commission=commission, rows=rows, dry_run=dry_run, by=principal, row_numbers=numbers
     )
-    if report.created:
-        response.status_code = status.HTTP_201_CREATED
-    return ImportReportOut(
-        dry_run=report.dry_run,
-        valid=report.valid,
-        rows=report.rows,
-        created=len(report.created),
-        problems=[ImportProblemOut(row=p.row, column=p.column, message=p.message) for p in report.problems],
-        bodies=[body_out(b) for b in report.created],
-    )
+    return import_report_out(report, response)

@@ -11,14 +11,14 @@ import re
 from io import BytesIO
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
-from app.bodies.routes import body_out
-from app.bodies.schemas import ImportProblemOut, ImportReportOut
+from app.bodies.routes import import_report_out
+from app.bodies.schemas import ImportReportOut
 from app.db.session import SessionDep
 from app.downloads import send_file
 from app.exports import service
@@ -227,13 +227,4 @@ def import_bodies(
         by=principal,
         limits=UploadLimits(max_bytes=settings.upload_max_bytes),
     )
-    if report.created:
-        response.status_code = status.HTTP_201_CREATED
-    return ImportReportOut(
-        dry_run=report.dry_run,
-        valid=report.valid,
-        rows=report.rows,
-        created=len(report.created),
-        problems=[ImportProblemOut(row=p.row, column=p.column, message=p.message) for p in report.problems],
-        bodies=[body_out(b) for b in report.created],
-    )
+    return import_report_out(report, response)
