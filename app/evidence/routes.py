@@ -4,17 +4,52 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentPrincipal
+from app.accounts.principal import Principal
 from app.db.session import SessionDep
 from app.downloads import stored_file
 from app.evidence import service
 from app.evidence.schemas import EvidenceFileOut
 from app.evidence.storage import receive_upload
-from app.settings import SettingsDep
+from app.settings import Settings, SettingsDep
 
 router = APIRouter(tags=["evidence"])
+
+
+async def receive_evidence(
+    request: Request, *, session: Session, settings: Settings, submission_id: int, code: str, by: Principal
+) -> EvidenceFileOut:
+    """Attach the file streamed in ``request`` to question ``code``, for the API and the pages alike:
+    strangers are refused before a byte is read, the upload is staged within the size limit and checked by
+    content, and the staged copy is discarded whatever happens."""
+    await run_in_threadpool(
+        lambda: service.ensure_can_attach(
+            session=session, submission_id=submission_id, question_code=code, by=by
+        )
+    )
+    staged = await receive_upload(
+        content_type=request.headers.get("content-type"),
+        content_length=request.headers.get("content-length"),
+        chunks=request.stream(),
+        evidence_dir=settings.evidence_dir,
+        max_bytes=settings.evidence_max_bytes,
+    )
+    try:
+        return await run_in_threadpool(
+            lambda: service.attach(
+                session=session,
+                submission_id=submission_id,
+                question_code=code,
+                staged=staged,
+                by=by,
+                evidence_dir=settings.evidence_dir,
+            )
+        )
+    finally:
+        staged.discard()
 
 
 @router.post(
@@ -54,31 +89,9 @@ async def upload_file(
     it). For the body's operator while the submission is a draft and the window is open. The file counts as
     evidence for the question in the score until it is removed.
     """
-    await run_in_threadpool(
-        lambda: service.ensure_can_attach(
-            session=session, submission_id=submission_id, question_code=code, by=principal
-        )
+    return await receive_evidence(
+        request, session=session, settings=settings, submission_id=submission_id, code=code, by=principal
     )
-    staged = await receive_upload(
-        content_type=request.headers.get("content-type"),
-        content_length=request.headers.get("content-length"),
-        chunks=request.stream(),
-        evidence_dir=settings.evidence_dir,
-        max_bytes=settings.evidence_max_bytes,
-    )
-    try:
-        return await run_in_threadpool(
-            lambda: service.attach(
-                session=session,
-                submission_id=submission_id,
-                question_code=code,
-                staged=staged,
-                by=principal,
-                evidence_dir=settings.evidence_dir,
-            )
-        )
-    finally:
-        staged.discard()
 
 
 @router.get(

@@ -26,7 +26,7 @@ from app.db.session import SessionDep
 from app.downloads import stored_file
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.evidence import service as evidence
-from app.evidence.storage import receive_upload
+from app.evidence.routes import receive_evidence
 from app.exports import service as exports
 from app.exports.result_sheet import Recommendation
 from app.results import service as results
@@ -353,31 +353,9 @@ async def upload_json(
     user: CurrentUser,
 ) -> JSONResponse:
     """Upload a PDF (or image) as evidence for one question; answers the file and the live panel."""
-    await run_in_threadpool(
-        lambda: evidence.ensure_can_attach(
-            session=session, submission_id=submission_id, question_code=code, by=user.principal
-        )
+    stored = await receive_evidence(
+        request, session=session, settings=settings, submission_id=submission_id, code=code, by=user.principal
     )
-    staged = await receive_upload(
-        content_type=request.headers.get("content-type"),
-        content_length=request.headers.get("content-length"),
-        chunks=request.stream(),
-        evidence_dir=settings.evidence_dir,
-        max_bytes=settings.evidence_max_bytes,
-    )
-    try:
-        stored = await run_in_threadpool(
-            lambda: evidence.attach(
-                session=session,
-                submission_id=submission_id,
-                question_code=code,
-                staged=staged,
-                by=user.principal,
-                evidence_dir=settings.evidence_dir,
-            )
-        )
-    finally:
-        staged.discard()
     view = await run_in_threadpool(lambda: _view(session, submission_id, user))
     return JSONResponse(
         {"file": {"id": stored.id, "name": stored.name, "size": stored.size}, "view": view}, status_code=201
