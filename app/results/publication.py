@@ -38,7 +38,7 @@ from app.errors import Conflict, NotFound
 from app.pagination import PageParams, encode_cursor
 from app.questionnaires.service import parsed
 from app.results.schemas import LiveResultOut, LiveResultsOut
-from app.results.service import SAQ, latest_publication
+from app.results.service import SAQ, latest_publication, score_text, scores_text
 from app.rounds.service import change_status
 from app.stages.service import competition_ranks, gate_results, round_stage_scores
 from app.verification.scores import round_scores
@@ -202,9 +202,6 @@ def absent_snapshot(body_id: int, category_id: int) -> dict[str, Any]:
 
 
 def _snapshot(result: LiveResult) -> dict[str, Any]:
-    def text(values: dict[str, Decimal]) -> dict[str, str]:
-        return {k: str(v) for k, v in values.items()}
-
     if not result.participating:
         return absent_snapshot(result.body_id, result.category_id)
     return {
@@ -213,8 +210,8 @@ def _snapshot(result: LiveResult) -> dict[str, Any]:
         "participating": True,
         "self_score": result.self_score,
         "verified_score": result.verified_score,
-        "stage_scores": text(result.stage_scores),
-        "aspect_scores": text(result.aspect_scores),
+        "stage_scores": scores_text(result.stage_scores),
+        "aspect_scores": scores_text(result.aspect_scores),
         "final_score": result.final_score,
         "band": result.band,
         "rank": result.rank,
@@ -342,21 +339,18 @@ def publish(
 
 
 def _live_out(r: LiveResult) -> LiveResultOut:
-    def text(value: Decimal | None) -> str | None:
-        return None if value is None else str(value)
-
     return LiveResultOut(
         body_id=r.body_id,
         body_name=r.body_name,
         category=r.category_code,
         participating=r.participating,
         verification_status=r.verification_status,
-        self_score=text(r.self_score),
-        verified_score=text(r.verified_score),
+        self_score=score_text(r.self_score),
+        verified_score=score_text(r.verified_score),
         passed_gate=r.passed_gate,
-        stage_scores={k: str(v) for k, v in r.stage_scores.items()},
+        stage_scores=scores_text(r.stage_scores),
         missing_stages=r.missing_stages,
-        final_score=text(r.final_score),
+        final_score=score_text(r.final_score),
         band=r.band,
         rank=r.rank,
         incomplete=r.incomplete,

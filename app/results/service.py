@@ -641,8 +641,14 @@ def _category(session: Session, round_: Round, code: str) -> BodyCategory:
     return category
 
 
-def _text(value: Decimal | None) -> str | None:
+def score_text(value: Decimal | None) -> str | None:
+    """A score as the API writes it: the Decimal's digits (``"87.50"``), or None."""
     return None if value is None else str(value)
+
+
+def scores_text(values: Mapping[str, Decimal]) -> dict[str, str]:
+    """Scores by stage or aspect code, as the API writes them."""
+    return {k: str(v) for k, v in values.items()}
 
 
 SUMMARY_TTL_SECONDS = 300.0
@@ -734,10 +740,10 @@ def rankings(
                 body_name=r.body_name,
                 region_code=r.region_code,
                 participating=r.participating,
-                self_score=_text(r.self_score),
-                verified_score=_text(r.verified_score),
-                stage_scores={k: str(v) for k, v in r.stage_scores.items()},
-                final_score=_text(r.final_score),
+                self_score=score_text(r.self_score),
+                verified_score=score_text(r.verified_score),
+                stage_scores=scores_text(r.stage_scores),
+                final_score=score_text(r.final_score),
                 band=r.band,
                 band_label=labels.get(r.band, r.band) if r.band else NOT_PARTICIPATING_LABEL,
             )
@@ -795,10 +801,10 @@ def history(*, session: Session, body_id: int, by: Principal) -> HistoryOut:
                 revision=e.revision,
                 published_at=e.published_at,
                 participating=e.participating,
-                final_score=_text(e.final_score),
+                final_score=score_text(e.final_score),
                 band=e.band,
                 rank=e.rank,
-                score_change=_text(e.score_change),
+                score_change=score_text(e.score_change),
                 band_change=e.band_change,
                 band_change_text=_bands_text(e.band_change),
             )
