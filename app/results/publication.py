@@ -38,7 +38,7 @@ from app.errors import Conflict, NotFound
 from app.pagination import PageParams, encode_cursor
 from app.questionnaires.service import parsed
 from app.results.schemas import LiveResultOut, LiveResultsOut
-from app.results.service import SAQ, latest_publication, score_text, scores_text
+from app.results.service import SAQ, get_round, latest_publication, score_text, scores_text
 from app.rounds.service import change_status
 from app.stages.service import competition_ranks, gate_results, round_stage_scores
 from app.verification.scores import round_scores
@@ -172,15 +172,8 @@ def _rank(results: list[LiveResult]) -> None:
         r.rank = ranks.get(r.body_id)
 
 
-def get_round_for_results(session: Session, round_id: int) -> Round:
-    round_ = session.get(Round, round_id)
-    if round_ is None:
-        raise NotFound(f"round {round_id} does not exist")
-    return round_
-
-
 def results_for_admin(*, session: Session, round_id: int, by: Principal) -> tuple[Round, list[LiveResult]]:
-    round_ = get_round_for_results(session, round_id)
+    round_ = get_round(session=session, round_id=round_id)
     policy.ensure_admin(by, round_.commission_id)
     return round_, live_results(session=session, round_=round_)
 
@@ -362,7 +355,7 @@ def live_results_view(
 ) -> LiveResultsOut:
     """The round's results computed now (administrators only; never shown to bodies), in ranking order
     (category, rank, name), paginated by position."""
-    round_ = get_round_for_results(session, round_id)
+    round_ = get_round(session=session, round_id=round_id)
     policy.ensure_admin(by, round_.commission_id)
     results = live_results(session=session, round_=round_)
     incomplete = sum(1 for r in results if r.incomplete)
