@@ -13,6 +13,7 @@ The rule, applied by this one engine everywhere (API, pages, recaps):
   score is 0).
 * SAQ score = sum of aspect score x aspect weight / 100. The verified SAQ score applies the same rule to the
   verified values.
+* A later stage's score is the mean of its judges' scores (``panel_score``).
 * Final score = sum of published stage scores x stage weights / 100 (the SAQ is a stage; weights per round).
 * Arithmetic is exact; a figure is rounded half-up to 2 decimals once, when it is published (89.995 becomes
   90.00, 89.985 becomes 89.99). The band is decided on the published figure, so a printed score and its label
@@ -30,6 +31,7 @@ from scoring.engine import (
     ScoreCard,
     band_for,
     final_score,
+    panel_score,
     publish,
     score,
 )
@@ -75,6 +77,7 @@ __all__ = [
     "band_for",
     "check_versions",
     "final_score",
+    "panel_score",
     "parse_answers",
     "parse_template",
     "publish",

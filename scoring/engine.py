@@ -249,6 +249,17 @@ def score(template: Template, answers: Mapping[str, Answer]) -> ScoreCard:
     )
 
 
+def panel_score(judge_scores: Sequence[Decimal], aggregation: str = "mean") -> Decimal | None:
+    """A later stage's score from its judges' scores: their exact mean (``mean``, the one aggregation so far),
+    published once; None when no judge scored. Raises ValueError for an unknown aggregation.
+    """
+    if not judge_scores:
+        return None
+    if aggregation != "mean":
+        raise ValueError(f"unknown aggregation {aggregation!r}")
+    return publish(sum((Fraction(s) for s in judge_scores), ZERO) / len(judge_scores))
+
+
 def final_score(stage_scores: Mapping[str, Decimal], weights: Mapping[str, Decimal | int]) -> Decimal:
     """The final score of a round: the sum of published stage scores x stage weights / 100, published once.
 

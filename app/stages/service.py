@@ -12,10 +12,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
@@ -49,15 +48,6 @@ def competition_ranks(scores: Mapping[int, Decimal]) -> dict[int, int]:
     for index, value in enumerate(ordered, start=1):
         first.setdefault(value, index)
     return {key: first[value] for key, value in scores.items()}
-
-
-def stage_score(scores: Sequence[Decimal], aggregation: str = "mean") -> Decimal | None:
-    """The published stage score of a body from its judges' scores (None without any)."""
-    if not scores:
-        return None
-    if aggregation != "mean":
-        raise ValueError(f"unknown aggregation {aggregation!r}")
-    return scoring.publish(sum((Fraction(s) for s in scores), Fraction(0)) / len(scores))
 
 
 # --- The gate ----------------------------------------------------------------------------------------------
@@ -291,7 +281,7 @@ def list_scores(
         values[row.body_id].append(row.score)
     if not own_only:
         for body_id, entry in grouped.items():
-            published = stage_score(values[body_id], stage.aggregation)
+            published = scoring.panel_score(values[body_id], stage.aggregation)
             entry.stage_score = None if published is None else str(published)
     items = [grouped[b] for b in body_ids if b in grouped]
     return items, encode_cursor(body_ids[-1]) if more and body_ids else None
@@ -318,7 +308,7 @@ def round_stage_scores(
     for body_id, per_stage in raw.items():
         result[body_id] = {}
         for stage_id, scores in per_stage.items():
-            published = stage_score(scores, by_id[stage_id].aggregation)
+            published = scoring.panel_score(scores, by_id[stage_id].aggregation)
             if published is not None:
                 result[body_id][by_id[stage_id].code] = published
     return stages, result

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditEntry, Invitation, PublicBody, Stage
-from app.stages.service import competition_ranks, stage_score
+from app.stages.service import competition_ranks
+from scoring import panel_score
 from tests.factories import (
     World,
     get_json,
@@ -36,12 +37,12 @@ def test_competition_ranking_shares_ranks_and_skips_after_ties() -> None:
 
 def test_the_stage_score_is_the_exact_mean_rounded_once() -> None:
     # (85 + 80 + 82.5) / 3 = 247.5 / 3 = 82.5 -> 82.50.
-    assert stage_score([Decimal("85"), Decimal("80"), Decimal("82.5")]) == Decimal("82.50")
+    assert panel_score([Decimal("85"), Decimal("80"), Decimal("82.5")]) == Decimal("82.50")
     # (80.01 + 80.02 + 80.02) / 3 = 240.05 / 3 = 80.01666... -> 80.02.
-    assert stage_score([Decimal("80.01"), Decimal("80.02"), Decimal("80.02")]) == Decimal("80.02")
+    assert panel_score([Decimal("80.01"), Decimal("80.02"), Decimal("80.02")]) == Decimal("80.02")
     # (70.01 + 70.00) / 2 = 70.005: exactly half a cent -> half-up 70.01 (no earlier rounding of either).
-    assert stage_score([Decimal("70.01"), Decimal("70.00")]) == Decimal("70.01")
-    assert stage_score([]) is None
+    assert panel_score([Decimal("70.01"), Decimal("70.00")]) == Decimal("70.01")
+    assert panel_score([]) is None
 
 
 @pytest.fixture
