@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 import scoring
 from app.accounts.principal import Principal
@@ -113,8 +113,11 @@ def get_version(*, session: Session, key: str, version: str) -> TemplateVersion:
 
 
 def list_versions(*, session: Session) -> Sequence[TemplateVersion]:
+    """Every template version, without its YAML source (tens of kilobytes each, and not listed)."""
     return session.scalars(
-        select(TemplateVersion).order_by(TemplateVersion.key, TemplateVersion.version)
+        select(TemplateVersion)
+        .options(defer(TemplateVersion.source_text))
+        .order_by(TemplateVersion.key, TemplateVersion.version)
     ).all()
 
 
