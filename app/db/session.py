@@ -23,7 +23,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front: a deferred transaction that reads, then writes after another
+    # writer committed fails at once with "database is locked" (busy_timeout cannot help it), which would turn
+    # two operators saving at the same moment into a 500 instead of one waiting for the other.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sqlite_engine(url: str) -> Engine:
