@@ -323,9 +323,10 @@ def peak_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure(args: list[str]) -> tuple[float, float, float, int]:
+def measure(args: list[str]) -> tuple[float, float, float, int, float | None]:
     """Run this script as a child with ``args``; return (seconds, the child's CPU seconds, its peak RSS in MB,
-    output size). The seconds are the child's WRITE_S when it prints one, else the child's whole wall time."""
+    output size, its database backend's CPU seconds if it printed them). The seconds are the child's WRITE_S
+    when it prints one, else the child's whole wall time."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.xlsx"
         start = time.perf_counter()
@@ -336,11 +337,13 @@ def measure(args: list[str]) -> tuple[float, float, float, int]:
             text=True,
         )
         elapsed = time.perf_counter() - start
-        peak_kb = int(done.stdout.split("PEAK_KB ")[1].split()[0])
-        cpu = float(done.stdout.split("CPU_S ")[1].split()[0])
-        if "WRITE_S " in done.stdout:
-            elapsed = float(done.stdout.split("WRITE_S ")[1].split()[0])
-        return elapsed, cpu, peak_kb / 1024, out.stat().st_size if out.exists() else 0
+        printed = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+        peak_kb = int(printed["PEAK_KB"])
+        cpu = float(printed["CPU_S"])
+        if "WRITE_S" in printed:
+            elapsed = float(printed["WRITE_S"])
+        db_cpu = float(printed["DB_CPU_S"]) if "DB_CPU_S" in printed else None
+        return elapsed, cpu, peak_kb / 1024, out.stat().st_size if out.exists() else 0, db_cpu
 
 
 def database(args: argparse.Namespace) -> None:
@@ -352,10 +355,11 @@ def database(args: argparse.Namespace) -> None:
     try:
         for _ in range(args.runs):
             load = os.getloadavg()[0]
-            seconds, cpu, mb, size = measure([kind, "--db", args.db, "--round", str(round_id)])
+            seconds, cpu, mb, size, db_cpu = measure([kind, "--db", args.db, "--round", str(round_id)])
             print(
                 f"{what}, {args.n} bodies: {seconds:.2f} s, {cpu:.2f} s CPU (child), "
-                f"peak RSS {mb:.1f} MB, file {size / 1e6:.1f} MB, load average {load:.2f}"
+                f"{db_cpu or 0:.2f} s CPU (PostgreSQL backend), peak RSS {mb:.1f} MB, "
+                f"file {size / 1e6:.1f} MB, load average {load:.2f}"
             )
     finally:
         if not args.keep:
@@ -403,13 +407,13 @@ def main() -> None:
         return
     if args.engines:
         for engine in ("openpyxl", "xlsxwriter", "xlsxwriter-constant"):
-            seconds, _, mb, size = measure([engine, "--n", str(args.n), "--seed", str(args.seed)])
+            seconds, _, mb, size, _ = measure([engine, "--n", str(args.n), "--seed", str(args.seed)])
             print(
                 f"{engine:20s} {args.n:>7} rows: {seconds:6.2f} s  {args.n / seconds:8.0f} rows/s  "
                 f"peak {mb:6.1f} MB  file {size / 1e6:.1f} MB"
             )
         return
-    seconds, cpu, mb, size = measure(["recap", "--n", str(args.n), "--seed", str(args.seed)])
+    seconds, cpu, mb, size, _ = measure(["recap", "--n", str(args.n), "--seed", str(args.seed)])
     print(
         f"recap of {args.n} bodies (all sheets): {seconds:.2f} s wall, {cpu:.2f} s CPU, "
         f"peak RSS {mb:.1f} MB, file {size / 1e6:.1f} MB"

@@ -18,6 +18,7 @@ The seeded round, for N bodies (every row written with ``COPY`` or multi-row ins
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -426,13 +427,30 @@ def published_round(url: str) -> int | None:
     return found
 
 
+def _backend_pid(session: Session) -> int:
+    return int(session.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds used so far by a PostgreSQL backend on this machine (0 when it cannot be read)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return 0.0
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def child_recap(url: str, round_id: int, out: Path) -> None:
-    """The recap exactly as ``emonev export recap`` writes it."""
+    """The recap exactly as ``emonev export recap`` writes it; also prints the CPU time its PostgreSQL
+    backend spent (the database's share, which the child's own CPU time leaves out)."""
     from app.exports.service import recap
 
     engine = get_engine(url)
     with make_sessionmaker(engine)() as session:
+        pid = _backend_pid(session)
+        before = _backend_cpu(pid)
         recap(session=session, round_id=round_id, revision=None, by=SYSTEM, target=out)
+        print("DB_CPU_S", _backend_cpu(pid) - before)
 
 
 def child_corrections(url: str, round_id: int) -> None:
@@ -441,8 +459,11 @@ def child_corrections(url: str, round_id: int) -> None:
 
     engine = get_engine(url)
     with make_sessionmaker(engine)() as session:
+        pid = _backend_pid(session)
+        before = _backend_cpu(pid)
         round_ = get_round(session, round_id)
         start = time.perf_counter()
         count = sum(1 for _ in iter_corrections(session=session, round_=round_))
         print("WRITE_S", time.perf_counter() - start)
+        print("DB_CPU_S", _backend_cpu(pid) - before)
         print("ROWS", count)
