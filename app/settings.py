@@ -44,7 +44,8 @@ def get_settings() -> Settings:
     return Settings()
 
 
-def _app_settings(request: Request) -> Settings:
+async def _app_settings(request: Request) -> Settings:
+    # async: it does no I/O, and a sync dependency would cost a thread-pool hop on every request.
     settings: Settings = request.app.state.settings
     return settings
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NamedTuple, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy import select
@@ -25,7 +25,40 @@ def _credential(request: Request) -> str | None:
     return key.strip() if key else None
 
 
-def principal_for_account(account: Account, *, token_id: int | None = None) -> Principal:
+class AccountFields(Protocol):
+    """What a principal is made of: an ``Account`` row or the columns :func:`live_token` reads."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def commission_id(self) -> int | None: ...
+    @property
+    def body_id(self) -> int | None: ...
+
+
+class LiveAccount(NamedTuple):
+    """The columns of a token's account that authentication and the pages need."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    commission_id: int | None
+    body_id: int | None
+
+
+# Authentication runs on every request: these look-ups select plain table columns (Core), not ORM
+# entities, which saves building and tracking an ORM object per request.
+_ACCOUNT = Account.__table__.c
+_TOKEN = AuthToken.__table__.c
+_KEY = ApiKey.__table__.c
+
+
+def principal_for_account(account: AccountFields, *, token_id: int | None = None) -> Principal:
     return Principal(
         role=Role(account.role),
         label=account.email,
@@ -37,7 +70,11 @@ def principal_for_account(account: Account, *, token_id: int | None = None) -> P
 
 
 def _principal_for_key(session: Session, secret: str) -> Principal | None:
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(secret), ApiKey.revoked_at.is_(None)))
+    key = session.execute(
+        select(_KEY.id, _KEY.prefix, _KEY.scope, _KEY.commission_id, _KEY.body_id).where(
+            _KEY.key_hash == digest(secret), _KEY.revoked_at.is_(None)
+        )
+    ).first()
     if key is None:
         return None
     return Principal(
@@ -49,22 +86,30 @@ def _principal_for_key(session: Session, secret: str) -> Principal | None:
     )
 
 
-def live_token(session: Session, token_digest: str) -> tuple[int, Account] | None:
+def live_token(session: Session, token_digest: str) -> tuple[int, LiveAccount] | None:
     """The id and account of the bearer token with this digest, if it is neither expired nor revoked and its
     account is active: the one check for API tokens and page sessions alike."""
     # Expiry is compared in SQL: SQLite hands instants back without an offset and PostgreSQL in the
     # session's zone, so comparing in Python would need care on each backend.
     row = session.execute(
-        select(AuthToken.id, Account)
-        .join(Account, Account.id == AuthToken.account_id)
+        select(
+            _TOKEN.id,
+            _ACCOUNT.id,
+            _ACCOUNT.email,
+            _ACCOUNT.name,
+            _ACCOUNT.role,
+            _ACCOUNT.commission_id,
+            _ACCOUNT.body_id,
+        )
+        .select_from(AuthToken.__table__.join(Account.__table__, _ACCOUNT.id == _TOKEN.account_id))
         .where(
-            AuthToken.token_hash == token_digest,
-            AuthToken.revoked_at.is_(None),
-            AuthToken.expires_at > utcnow(),
-            Account.active.is_(True),
+            _TOKEN.token_hash == token_digest,
+            _TOKEN.revoked_at.is_(None),
+            _TOKEN.expires_at > utcnow(),
+            _ACCOUNT.active.is_(True),
         )
     ).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], LiveAccount(*row[1:]))
 
 
 def _principal_for_token(session: Session, secret: str) -> Principal | None:
@@ -94,7 +139,10 @@ def get_optional_principal(request: Request, session: SessionDep) -> Principal |
     return principal
 
 
-def require_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:
+async def require_principal(
+    principal: Annotated[Principal | None, Depends(get_optional_principal)],
+) -> Principal:
+    # async: it does no I/O, and a sync dependency would cost a thread-pool hop on every request.
     if principal is None:
         raise Unauthenticated("log in (POST /api/v1/auth/login) or send an API key")
     return principal
