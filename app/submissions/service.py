@@ -193,6 +193,8 @@ def load_for_edit(
 def _stored(session: Session, submission_id: int) -> tuple[dict[str, dict[str, Any]], dict[str, list[int]]]:
     """The stored answers (``{code: {value, evidence, note}}``) and the ids of the files not removed, by
     question, in one round trip."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _stored_pg(session, submission_id)
     answers = select(
         Answer.question_code,
         Answer.value,
@@ -214,6 +216,36 @@ def _stored(session: Session, submission_id: int) -> tuple[dict[str, dict[str, A
             stored[code] = {"value": value, "evidence": list(links or []), "note": note}
         else:
             file_ids[code].append(file_id)
+    for ids in file_ids.values():
+        ids.sort()
+    return stored, file_ids
+
+
+# Each answer as one JSON array in one JSON document: psycopg then decodes one document instead of three
+# JSON values per answer, which took most of a save's time reading the stored answers (about 1.1 ms of CPU
+# for a full SAQ).
+_PG_STORED = text(
+    """
+    SELECT
+        (SELECT coalesce(json_agg(json_build_array(question_code, value, evidence_links, note)), '[]')
+         FROM answer WHERE submission_id = :submission_id),
+        (SELECT coalesce(json_agg(json_build_array(question_code, id)), '[]')
+         FROM evidence_file WHERE submission_id = :submission_id AND removed_at IS NULL)
+    """
+)
+
+
+def _stored_pg(
+    session: Session, submission_id: int
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[int]]]:
+    answers, files = session.execute(_PG_STORED, {"submission_id": submission_id}).one()
+    stored = {
+        code: {"value": value, "evidence": list(links or []), "note": note}
+        for code, value, links, note in answers
+    }
+    file_ids: dict[str, list[int]] = defaultdict(list)
+    for code, file_id in files:
+        file_ids[code].append(file_id)
     for ids in file_ids.values():
         ids.sort()
     return stored, file_ids
