@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,15 +34,16 @@ class Body:
 
 
 def receive(body: Body, tmp_path: Path, max_bytes: int) -> StagedUpload:
-    return asyncio.run(
-        receive_upload(
-            content_type=f"multipart/form-data; boundary={BOUNDARY}",
-            content_length=None,
-            chunks=body.stream(),
-            evidence_dir=tmp_path,
-            max_bytes=max_bytes,
-        )
+    upload = receive_upload(
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        content_length=None,
+        chunks=body.stream(),
+        evidence_dir=tmp_path,
+        max_bytes=max_bytes,
     )
+    # A fresh thread has no running event loop, even when a browser test's loop runs in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, upload).result()
 
 
 def test_reading_stops_as_soon_as_the_file_passes_the_limit(tmp_path: Path) -> None:
