@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.routes import router as accounts_router
@@ -14,6 +14,7 @@ from app.commissions.routes import router as commissions_router
 from app.db.session import get_engine, make_sessionmaker
 from app.evidence.routes import router as evidence_router
 from app.exports.routes import router as exports_router
+from app.inputs import refuse_unstorable_input
 from app.problems import install_problem_handlers
 from app.questionnaires.routes import router as questionnaires_router
 from app.results.routes import router as results_router
@@ -47,6 +48,7 @@ def create_app(
             "problem+json; messages are in English."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unstorable_input)],  # NUL, NaN: a 422 naming the field
     )
     app.state.settings = settings
     if session_factory is not None:

@@ -25,6 +25,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.errors import FieldProblem, InvalidInput
+from app.inputs import MAX_BIGINT, parse_digits
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -55,9 +56,11 @@ def decode_cursor(cursor: str) -> int:
         text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
     except (binascii.Error, UnicodeError) as exc:
         raise bad from exc
-    if not text.startswith(_CURSOR_PREFIX) or not text[len(_CURSOR_PREFIX) :].isdigit():
+    # A cursor may pack two ids into one number (verification's round and body), so up to 64 bits.
+    last_id = parse_digits(text.removeprefix(_CURSOR_PREFIX), limit=MAX_BIGINT)
+    if not text.startswith(_CURSOR_PREFIX) or last_id is None:
         raise bad
-    return int(text[len(_CURSOR_PREFIX) :])
+    return last_id
 
 
 @dataclass(frozen=True)

@@ -393,14 +393,26 @@ class TemplateError(Exception):
 
 
 class _Loader(yaml.SafeLoader):
-    """A safe YAML loader with YAML 1.2 booleans (only true/false) that records duplicate keys.
+    """A safe YAML loader with YAML 1.2 booleans (only true/false) that records duplicate keys and control
+    characters written as escapes (the reader refuses them written as they are).
 
     With YAML 1.1 an unquoted `equals: yes` would read as a boolean; here it reads as the string "yes".
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self.duplicate_keys: list[str] = []
+        self.problems: list[str] = []
+
+    def construct_scalar(self, node: yaml.ScalarNode | yaml.MappingNode) -> str:
+        value = super().construct_scalar(node)
+        found = yaml.reader.Reader.NON_PRINTABLE.search(value)
+        if found:
+            # A database cannot store every one of them (PostgreSQL refuses NUL), and no template needs one.
+            self.problems.append(
+                f"the control character U+{ord(found.group()):04X} at line {node.start_mark.line + 1} "
+                "is not allowed"
+            )
+        return value
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         first_line: dict[tuple[str, str], int] = {}
@@ -410,7 +422,7 @@ class _Loader(yaml.SafeLoader):
             line = key_node.start_mark.line + 1
             seen = first_line.setdefault((key_node.tag, key_node.value), line)
             if seen != line:
-                self.duplicate_keys.append(
+                self.problems.append(
                     f"duplicate key '{key_node.value}' at line {line} (first at line {seen})"
                 )
         return super().construct_mapping(node, deep=deep)
@@ -434,7 +446,13 @@ def parse_template(text: str, *, source: str) -> Template:
     at 0 or with duplicate codes, choice questions without options, option scores outside 0..1, number
     questions without bands, and conditions (`when`) naming an unknown question or forming a cycle.
     """
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        # The reader refuses control characters (NUL included) before any parsing, in the constructor.
+        line = text[: exc.position].count("\n") + 1
+        reason = f"the control character U+{exc.character:04X} is not allowed"
+        raise TemplateError([TemplateProblem(source, "", f"invalid YAML at line {line}: {reason}")]) from exc
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
@@ -447,7 +465,7 @@ def parse_template(text: str, *, source: str) -> Template:
     finally:
         loader.dispose()
 
-    problems = [TemplateProblem(source, "", message) for message in loader.duplicate_keys]
+    problems = [TemplateProblem(source, "", message) for message in loader.problems]
     if not isinstance(data, Mapping):
         problems.append(TemplateProblem(source, "", "a template must be a YAML mapping (key: value pairs)"))
         raise TemplateError(problems)

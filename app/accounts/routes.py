@@ -23,6 +23,7 @@ from app.accounts.schemas import (
     TokenOut,
 )
 from app.db.session import SessionDep
+from app.inputs import Id
 from app.pagination import Page, PageParamsDep
 from app.settings import SettingsDep
 
@@ -92,10 +93,10 @@ def list_accounts(
     principal: CurrentPrincipal,
     session: SessionDep,
     page: PageParamsDep,
-    commission_id: Annotated[int | None, Query(description="A system administrator's filter.")] = None,
+    commission_id: Annotated[Id | None, Query(description="A system administrator's filter.")] = None,
     role: AccountRole | None = None,
     active: bool | None = None,
-    body_id: int | None = None,
+    body_id: Id | None = None,
 ) -> Page[AccountOut]:
     """The accounts you manage, by id: a commission administrator's commission, or (system administrator)
     every account or one commission's."""
@@ -112,7 +113,7 @@ def list_accounts(
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)
-def get_account(account_id: int, principal: CurrentPrincipal, session: SessionDep) -> AccountOut:
+def get_account(account_id: Id, principal: CurrentPrincipal, session: SessionDep) -> AccountOut:
     """One account: your own, or one you manage."""
     return AccountOut.model_validate(
         service.get_account(session=session, by=principal, account_id=account_id)
@@ -121,7 +122,7 @@ def get_account(account_id: int, principal: CurrentPrincipal, session: SessionDe
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)
 def update_account(
-    account_id: int, body: AccountPatch, principal: CurrentPrincipal, session: SessionDep
+    account_id: Id, body: AccountPatch, principal: CurrentPrincipal, session: SessionDep
 ) -> AccountOut:
     """Change an account; only the fields sent change. Accounts are deactivated (`active: false`), never
     deleted.
@@ -160,7 +161,7 @@ def list_api_keys(
     principal: CurrentPrincipal,
     session: SessionDep,
     page: PageParamsDep,
-    commission_id: Annotated[int | None, Query(description="A system administrator's filter.")] = None,
+    commission_id: Annotated[Id | None, Query(description="A system administrator's filter.")] = None,
 ) -> Page[ApiKeyOut]:
     """The commission's API keys, revoked ones included (with `revoked_at`), without their secrets."""
     result = service.list_api_keys(session=session, by=principal, params=page, commission_id=commission_id)
@@ -168,7 +169,7 @@ def list_api_keys(
 
 
 @router.delete("/api-keys/{api_key_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_api_key(api_key_id: int, principal: CurrentPrincipal, session: SessionDep) -> Response:
+def revoke_api_key(api_key_id: Id, principal: CurrentPrincipal, session: SessionDep) -> Response:
     """Revoke an API key: from now on it gets 401. Revoking a revoked key is a no-op."""
     service.revoke_api_key(session=session, by=principal, key_id=api_key_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -179,7 +180,7 @@ def list_audit(
     principal: CurrentPrincipal,
     session: SessionDep,
     page: PageParamsDep,
-    commission_id: Annotated[int | None, Query(description="A system administrator's filter.")] = None,
+    commission_id: Annotated[Id | None, Query(description="A system administrator's filter.")] = None,
     entity: Annotated[str | None, Query(description="e.g. `account`, `submission`.")] = None,
     entity_id: str | None = None,
     actor: Annotated[

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.accounts.principal import Role
+from app.inputs import Id
 
 
 def _utc(value: datetime) -> datetime:
@@ -54,12 +55,12 @@ class AccountCreate(BaseModel):
     name: str = Field(max_length=200, examples=["Siti Rahmawati"])
     role: AccountRole
     password: str = Field(max_length=1024, description="At least 10 characters.")
-    commission_id: int | None = Field(
+    commission_id: Id | None = Field(
         default=None,
         description="Required for every role but system_admin; a commission administrator may leave it out "
         "(its own commission).",
     )
-    body_id: int | None = Field(
+    body_id: Id | None = Field(
         default=None, description="Required for an operator: a public body of the commission."
     )
 
@@ -73,7 +74,7 @@ class AccountPatch(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     role: AccountRole | None = None
-    body_id: int | None = None
+    body_id: Id | None = None
     active: bool | None = Field(
         default=None, description="false deactivates: the account can no longer log in."
     )
@@ -91,8 +92,8 @@ class ApiKeyCreate(BaseModel):
         description="`read`: reads the whole commission, changes nothing. `body`: acts as the PPID operator "
         "of one public body (`body_id`)."
     )
-    body_id: int | None = None
-    commission_id: int | None = Field(
+    body_id: Id | None = None
+    commission_id: Id | None = Field(
         default=None, description="A system administrator must name it; a commission administrator's own."
     )
 

@@ -13,6 +13,7 @@ from app.bodies.schemas import BodyIn, BodyOut, BodyPatch, ImportProblemOut, Imp
 from app.commissions.service import get_commission
 from app.db.models import PublicBody
 from app.db.session import SessionDep
+from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.settings import SettingsDep
 from app.uploads import Upload, read_upload, request_body_doc
@@ -40,9 +41,7 @@ def body_out(body: PublicBody) -> BodyOut:
 @router.post(
     "/commissions/{commission_id}/bodies", response_model=BodyOut, status_code=status.HTTP_201_CREATED
 )
-def create_body(
-    commission_id: int, body: BodyIn, session: SessionDep, principal: CurrentPrincipal
-) -> BodyOut:
+def create_body(commission_id: Id, body: BodyIn, session: SessionDep, principal: CurrentPrincipal) -> BodyOut:
     """Register a public body (commission administrators). `category` is a category code of the commission;
     `parent_id` a body of the same commission; `region_code` a Kemendagri code (31.71.01.1001). A name
     already used in the commission (ignoring case) is a 409 naming `name`."""
@@ -55,7 +54,7 @@ def create_body(
 
 @router.get("/commissions/{commission_id}/bodies", response_model=Page[BodyOut])
 def list_bodies(
-    commission_id: int,
+    commission_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
@@ -63,7 +62,7 @@ def list_bodies(
     region: Annotated[
         str | None, Query(description="A region code prefix: 31.71 gives 31.71 and everything under it.")
     ] = None,
-    parent: Annotated[int | None, Query(description="Only the direct children of this body.")] = None,
+    parent: Annotated[Id | None, Query(description="Only the direct children of this body.")] = None,
     active: Annotated[
         bool | None, Query(description="Only active (true) or inactive (false) bodies.")
     ] = None,
@@ -84,13 +83,13 @@ def list_bodies(
 
 
 @router.get("/bodies/{body_id}", response_model=BodyOut)
-def get_body(body_id: int, session: SessionDep, principal: CurrentPrincipal) -> BodyOut:
+def get_body(body_id: Id, session: SessionDep, principal: CurrentPrincipal) -> BodyOut:
     """One public body, if you may see it."""
     return body_out(service.get_body(session=session, body_id=body_id, by=principal))
 
 
 @router.patch("/bodies/{body_id}", response_model=BodyOut)
-def update_body(body_id: int, body: BodyPatch, session: SessionDep, principal: CurrentPrincipal) -> BodyOut:
+def update_body(body_id: Id, body: BodyPatch, session: SessionDep, principal: CurrentPrincipal) -> BodyOut:
     """Change a body (commission administrators): send only the fields to change; `null` clears
     `region_code`, `parent_id` or `ppid_email`. The parent must be a body of the same commission and may not
     be the body itself or one of its descendants."""
@@ -114,7 +113,7 @@ def import_report_out(report: service.ImportReport, response: Response) -> Impor
 
 
 async def csv_upload(
-    commission_id: int, request: Request, settings: SettingsDep, principal: CurrentPrincipal
+    commission_id: Id, request: Request, settings: SettingsDep, principal: CurrentPrincipal
 ) -> Upload:
     # Refuse strangers before reading what they send.
     policy.ensure_admin(principal, commission_id)
@@ -135,7 +134,7 @@ async def csv_upload(
     },
 )
 def import_bodies(
-    commission_id: int,
+    commission_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     upload: Annotated[Upload, Depends(csv_upload)],

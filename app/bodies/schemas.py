@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.bodies.validation import check_email, check_region_code
+from app.inputs import Id
 
 BodyName = Annotated[
     str,
@@ -28,7 +29,7 @@ class BodyIn(BaseModel):
     region_code: RegionCode | None = Field(
         default=None, description="Kemendagri kode wilayah, e.g. 31.71.01.1001.", examples=["31.71.01.1001"]
     )
-    parent_id: int | None = Field(
+    parent_id: Id | None = Field(
         default=None, description="A body of the same commission, e.g. its kecamatan."
     )
     ppid_email: Email | None = Field(default=None, examples=["ppid.gondangdia@jakarta.go.id"])
@@ -41,7 +42,7 @@ class BodyPatch(BaseModel):
     name: BodyName | None = None
     category: str | None = None
     region_code: RegionCode | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
     ppid_email: Email | None = None
     active: bool | None = None
 

@@ -402,6 +402,13 @@ def read_csv(data: bytes) -> tuple[list[dict[str, str]], list[int]]:
             "the file is not UTF-8 text; save the CSV as 'CSV UTF-8'",
             errors=[FieldProblem("file", f"invalid UTF-8 at byte {exc.start}")],
         ) from exc
+    if "\x00" in text:
+        # PostgreSQL cannot store it; a file full of them is UTF-16 ("Unicode text") read as UTF-8.
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InvalidInput(
+            "the file contains NUL characters; save the CSV as 'CSV UTF-8'",
+            errors=[FieldProblem("file", f"NUL character (U+0000) on line {line}")],
+        )
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     try:

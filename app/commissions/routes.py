@@ -15,6 +15,7 @@ from app.commissions.schemas import (
 )
 from app.db.models import BodyCategory, Commission
 from app.db.session import SessionDep
+from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 
 router = APIRouter(tags=["commissions"])
@@ -42,7 +43,7 @@ def list_commissions(
 
 
 @router.get("/commissions/{commission_id}", response_model=CommissionOut)
-def get_commission(commission_id: int, session: SessionDep, principal: CurrentPrincipal) -> CommissionOut:
+def get_commission(commission_id: Id, session: SessionDep, principal: CurrentPrincipal) -> CommissionOut:
     """One commission; any member of it may read it."""
     return CommissionOut.model_validate(
         service.get_commission(session=session, commission_id=commission_id, by=principal)
@@ -51,7 +52,7 @@ def get_commission(commission_id: int, session: SessionDep, principal: CurrentPr
 
 @router.patch("/commissions/{commission_id}", response_model=CommissionOut)
 def update_commission(
-    commission_id: int, body: CommissionPatch, session: SessionDep, principal: CurrentPrincipal
+    commission_id: Id, body: CommissionPatch, session: SessionDep, principal: CurrentPrincipal
 ) -> CommissionOut:
     """Rename a commission or change its time zone (its administrators). Stored instants do not move; only
     how they are shown changes."""
@@ -66,7 +67,7 @@ def update_commission(
     "/commissions/{commission_id}/categories", response_model=CategoryOut, status_code=status.HTTP_201_CREATED
 )
 def create_category(
-    commission_id: int, body: CategoryIn, session: SessionDep, principal: CurrentPrincipal
+    commission_id: Id, body: CategoryIn, session: SessionDep, principal: CurrentPrincipal
 ) -> CategoryOut:
     """Add a body category (kategori). `code` is lower case letters, digits and '-', unique in the
     commission (409 naming `code` otherwise); templates list the codes they are meant for."""
@@ -79,7 +80,7 @@ def create_category(
 
 @router.get("/commissions/{commission_id}/categories", response_model=Page[CategoryOut])
 def list_categories(
-    commission_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+    commission_id: Id, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
 ) -> Page[CategoryOut]:
     """The commission's body categories, ordered by id, paginated; any member may read them."""
     commission = service.get_commission(session=session, commission_id=commission_id, by=principal)

@@ -14,6 +14,7 @@ from app.downloads import stored_file
 from app.evidence import service
 from app.evidence.schemas import EvidenceFileOut
 from app.evidence.storage import receive_upload
+from app.inputs import Id
 from app.settings import Settings, SettingsDep
 
 router = APIRouter(tags=["evidence"])
@@ -75,7 +76,7 @@ async def receive_evidence(
     },
 )
 async def upload_file(
-    submission_id: int,
+    submission_id: Id,
     code: str,
     request: Request,
     session: SessionDep,
@@ -100,7 +101,7 @@ async def upload_file(
     responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
 )
 def download_file(
-    file_id: int, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
+    file_id: Id, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
 ) -> FileResponse:
     """Download an evidence file; allowed to whoever may read the submission it belongs to."""
     found = service.download(
@@ -110,7 +111,7 @@ def download_file(
 
 
 @router.delete("/evidence/{file_id}", status_code=204, response_class=Response)
-def remove_file(file_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def remove_file(file_id: Id, session: SessionDep, principal: CurrentPrincipal) -> Response:
     """Remove an evidence file from a draft submission while the window is open (it no longer counts)."""
     service.remove(session=session, file_id=file_id, by=principal)
     return Response(status_code=204)

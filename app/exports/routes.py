@@ -23,6 +23,7 @@ from app.db.session import SessionDep
 from app.downloads import send_file
 from app.exports import service
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE, UploadLimits
+from app.inputs import Id
 from app.settings import SettingsDep
 from app.submissions.schemas import SaveResult
 from app.submissions.service import etag
@@ -32,7 +33,7 @@ router = APIRouter(tags=["exports"])
 
 XLSX_TYPES = (XLSX_MEDIA_TYPE, "application/octet-stream")
 Revision = Annotated[
-    int | None, Query(ge=1, description="A published revision of the round; the latest when left out.")
+    Id | None, Query(description="A published revision of the round; the latest when left out.")
 ]
 _FILENAME = re.compile(r'filename="?([^";]+)"?')
 
@@ -47,7 +48,7 @@ def _xlsx_response(description: str) -> dict[int | str, dict[str, object]]:
     responses=_xlsx_response("The recap workbook (Rekapitulasi)."),
 )
 def recap(
-    round_id: int, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
+    round_id: Id, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
 ) -> FileResponse:
     """The round's recap workbook for the plenary, the governor's office and the press (the commission's
     administrators, panel members and read-only keys).
@@ -73,7 +74,7 @@ def recap(
     responses={200: {"content": {service.ZIP_MEDIA_TYPE: {}}, "description": "A ZIP of result sheets."}},
 )
 def result_sheets(
-    round_id: int, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
+    round_id: Id, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
 ) -> FileResponse:
     """A ZIP with the result sheet (Lembar Hasil Penilaian) of every body of the publication that has a
     submission, one folder per category (the commission's readers). 409 while unpublished."""
@@ -92,7 +93,7 @@ def result_sheets(
     responses=_xlsx_response("The body's result sheet."),
 )
 def result_sheet(
-    submission_id: int, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
 ) -> FileResponse:
     """A body's result sheet (Lembar Hasil Penilaian): its published scores and qualification, every
     question with the answer, the evidence, the verified value and the verifier's note, and the
@@ -112,7 +113,7 @@ def result_sheet(
     response_class=FileResponse,
     responses=_xlsx_response("The answer workbook."),
 )
-def answer_workbook(submission_id: int, session: SessionDep, principal: CurrentPrincipal) -> FileResponse:
+def answer_workbook(submission_id: Id, session: SessionDep, principal: CurrentPrincipal) -> FileResponse:
     """A workbook to fill the SAQ offline: every question with its allowed values (drop-down lists), and the
     columns Jawaban, Tautan Data Dukung (one link per line) and Catatan, filled with the stored answers.
     It is pinned to this submission, its version and its SAQ version; upload it back with POST."""
@@ -133,7 +134,7 @@ def _named(upload: Upload, request: Request) -> str:
 
 
 async def answers_upload(
-    submission_id: int,
+    submission_id: Id,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -155,7 +156,7 @@ async def answers_upload(
     openapi_extra=request_body_doc(XLSX_TYPES, "The filled answer workbook (.xlsx)."),
 )
 def upload_answers(
-    submission_id: int,
+    submission_id: Id,
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -185,7 +186,7 @@ def upload_answers(
 
 
 async def bodies_upload(
-    commission_id: int, request: Request, settings: SettingsDep, principal: CurrentPrincipal
+    commission_id: Id, request: Request, settings: SettingsDep, principal: CurrentPrincipal
 ) -> Upload:
     policy.ensure_admin(principal, commission_id)
     upload = await read_upload(
@@ -207,7 +208,7 @@ async def bodies_upload(
     },
 )
 def import_bodies(
-    commission_id: int,
+    commission_id: Id,
     session: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,

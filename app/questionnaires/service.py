@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Session, defer
 
 import scoring
 from app.accounts.principal import Principal
 from app.audit.service import record
 from app.db.models import TemplateVersion
-from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, ProblemCollector
 
 # Stored versions never change, so the content hash alone identifies the parsed template. A dict keyed by the
 # hash (not an lru_cache over the source text, which would hash the whole text on every call).
@@ -43,6 +43,30 @@ def parse_or_422(text: str, source_name: str) -> scoring.Template:
         ) from exc
 
 
+def _column_length(name: str) -> int:
+    column_type = TemplateVersion.__table__.c[name].type
+    assert isinstance(column_type, String)
+    assert column_type.length is not None
+    return column_type.length
+
+
+def _source_label(name: str) -> str:
+    """The source name as stored and shown in problems: printable characters only (it may be an upload's
+    file name) and no longer than its column, keeping the end, where the file name is."""
+    label = "".join(ch for ch in name if ch.isprintable())
+    return label[-_column_length("source_name") :] or "upload.yaml"
+
+
+def _ensure_storable(template: scoring.Template) -> None:
+    """The key, version and title fit their columns (PostgreSQL refuses longer text; SQLite would keep it)."""
+    problems = ProblemCollector()
+    for field in ("key", "version", "title"):
+        limit = _column_length(field)
+        if len(getattr(template, field)) > limit:
+            problems.add(field, f"at most {limit} characters")
+    problems.raise_if_any("; ".join(f"{p.field}: {p.message}" for p in problems.problems))
+
+
 @dataclass(frozen=True)
 class ImportOutcome:
     version: TemplateVersion
@@ -54,7 +78,9 @@ def import_template(
 ) -> ImportOutcome:
     """Store a template version. Importing the same content again is a no-op; a (key, version) that
     exists with other content is refused: a published version never changes."""
+    source_name = _source_label(source_name)
     template = parse_or_422(text, source_name)
+    _ensure_storable(template)
     existing = session.scalar(
         select(TemplateVersion).where(
             TemplateVersion.key == template.key, TemplateVersion.version == template.version

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from app.accounts.deps import CurrentPrincipal
 from app.db.session import SessionDep
+from app.inputs import Id
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParamsDep
 from app.results import publication as publishing
 from app.results import service
@@ -19,14 +20,14 @@ router = APIRouter(tags=["results"])
 Category = Annotated[
     str, Query(min_length=1, max_length=64, description="Body category code, e.g. kelurahan.")
 ]
-Revision = Annotated[int | None, Query(ge=1, description="A published revision; the latest by default.")]
+Revision = Annotated[Id | None, Query(description="A published revision; the latest by default.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1 to 500).")]
 Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page.")]
 
 
 @router.get("/rounds/{round_id}/results")
 def live_results(
-    round_id: int,
+    round_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
@@ -46,7 +47,7 @@ def live_results(
 
 @router.post("/rounds/{round_id}/publish", status_code=201)
 def publish(
-    round_id: int, payload: PublishIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id, payload: PublishIn, session: SessionDep, principal: CurrentPrincipal
 ) -> PublicationOut:
     """Publish the round's results (commission administrators): freeze scores, bands and ranks as a new
     revision with a reason. The first publication needs the round to be ``final`` and moves it to
@@ -58,7 +59,7 @@ def publish(
 
 @router.get("/rounds/{round_id}/publications")
 def list_publications(
-    round_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+    round_id: Id, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
 ) -> Page[PublicationOut]:
     """The round's published revisions, oldest first: when, by whom, why, with which weights."""
     return service.publications(session=session, round_id=round_id, by=principal, params=page)
@@ -66,7 +67,7 @@ def list_publications(
 
 @router.get("/rounds/{round_id}/rankings")
 def rankings(
-    round_id: int,
+    round_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     category: Category,
@@ -90,7 +91,7 @@ def rankings(
 
 @router.get("/public/rounds/{round_id}/rankings")
 def public_rankings(
-    round_id: int,
+    round_id: Id,
     session: SessionDep,
     category: Category,
     revision: Revision = None,
@@ -111,7 +112,7 @@ def public_rankings(
 
 
 @router.get("/bodies/{body_id}/history")
-def body_history(body_id: int, session: SessionDep, principal: CurrentPrincipal) -> HistoryOut:
+def body_history(body_id: Id, session: SessionDep, principal: CurrentPrincipal) -> HistoryOut:
     """A body's published final scores and bands in its commission's rounds, oldest first, each with the
     change from the previous one (score difference and bands moved, e.g. "-2 bands")."""
     return service.history(session=session, body_id=body_id, by=principal)

@@ -60,6 +60,7 @@ from app.db.models import (
     Verification,
 )
 from app.errors import FieldProblem, InvalidInput, NotFound
+from app.inputs import parse_digits
 from app.pagination import Page, PageParams, paginate
 from app.results.schemas import (
     NOT_PARTICIPATING_LABEL,
@@ -359,11 +360,14 @@ def _decode(cursor: str) -> tuple[int | None, int]:
         text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")).decode("ascii")
     except (binascii.Error, UnicodeError) as exc:
         raise bad from exc
-    parts = text.split(":")
-    if parts[0] == "n" and len(parts) == 2 and parts[1].isdigit():
-        return None, int(parts[1])
-    if parts[0] == "r" and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-        return int(parts[1]), int(parts[2])
+    kind, *rest = text.split(":")
+    numbers = [number for number in map(parse_digits, rest) if number is not None]
+    if len(numbers) != len(rest):
+        raise bad
+    if kind == "n" and len(numbers) == 1:
+        return None, numbers[0]
+    if kind == "r" and len(numbers) == 2:
+        return numbers[0], numbers[1]
     raise bad
 
 

@@ -16,6 +16,7 @@ from app.commissions.service import categories_by_code, get_commission
 from app.commissions.timezones import as_utc, format_local
 from app.db.models import Account, DeadlineExtension, PublicBody, Round
 from app.db.session import SessionDep
+from app.inputs import DbInt, Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.rounds import service
 from app.rounds.schemas import (
@@ -100,7 +101,7 @@ def round_out(session: Session, round_: Round, principal: Principal) -> RoundOut
     "/commissions/{commission_id}/rounds", response_model=RoundOut, status_code=status.HTTP_201_CREATED
 )
 def create_round(
-    commission_id: int, body: RoundIn, session: SessionDep, principal: CurrentPrincipal
+    commission_id: Id, body: RoundIn, session: SessionDep, principal: CurrentPrincipal
 ) -> RoundOut:
     """Create a round in status `draft` (commission administrators). Instants need a UTC offset
     (`2025-08-31T23:59:00+07:00`); a time without one is refused. `saq_closes_at` comes after
@@ -114,11 +115,11 @@ def create_round(
 
 @router.get("/commissions/{commission_id}/rounds", response_model=Page[RoundOut])
 def list_rounds(
-    commission_id: int,
+    commission_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
-    year: Annotated[int | None, Query()] = None,
+    year: Annotated[DbInt | None, Query()] = None,
     status: Annotated[RoundStatus | None, Query()] = None,
 ) -> Page[RoundOut]:
     """The commission's rounds (any member), optionally of one year or status, ordered by id, paginated."""
@@ -129,14 +130,14 @@ def list_rounds(
 
 
 @router.get("/rounds/{round_id}", response_model=RoundOut)
-def get_round(round_id: int, session: SessionDep, principal: CurrentPrincipal) -> RoundOut:
+def get_round(round_id: Id, session: SessionDep, principal: CurrentPrincipal) -> RoundOut:
     """One round. For a body's operator, `your_closes_at` is that body's deadline with its extensions."""
     return round_out(session, service.get_round(session=session, round_id=round_id, by=principal), principal)
 
 
 @router.patch("/rounds/{round_id}", response_model=RoundOut)
 def update_round(
-    round_id: int, body: RoundPatch, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id, body: RoundPatch, session: SessionDep, principal: CurrentPrincipal
 ) -> RoundOut:
     """Change a round (commission administrators): title, year, the SAQ window (only while a draft; later a
     deadline moves by an extension), the objection window, the gate (`gate_min_score`, `gate_top_n`) and
@@ -152,9 +153,7 @@ def update_round(
 
 
 @router.post("/rounds/{round_id}/status", response_model=RoundOut)
-def change_status(
-    round_id: int, body: StatusIn, session: SessionDep, principal: CurrentPrincipal
-) -> RoundOut:
+def change_status(round_id: Id, body: StatusIn, session: SessionDep, principal: CurrentPrincipal) -> RoundOut:
     """Move the round one step: draft -> open -> closed -> verification -> objection -> stages -> final
     (commission administrators; audited). Any other move is a 409 naming the legal next status. Opening
     needs invitations and a template for every invited category. `published` comes with publishing results."""
@@ -165,7 +164,7 @@ def change_status(
 
 @router.put("/rounds/{round_id}/templates", response_model=list[RoundTemplateOut])
 def set_templates(
-    round_id: int, body: dict[str, TemplateRef], session: SessionDep, principal: CurrentPrincipal
+    round_id: Id, body: dict[str, TemplateRef], session: SessionDep, principal: CurrentPrincipal
 ) -> list[RoundTemplateOut]:
     """Set which template version each body category answers: `{"kelurahan": {"key": ..., "version": ...}}`
     replaces the whole mapping (commission administrators, while draft or open). The template's
@@ -186,7 +185,7 @@ def set_templates(
 
 
 @router.put("/rounds/{round_id}/stages", response_model=RoundOut)
-def set_stages(round_id: int, body: StagesIn, session: SessionDep, principal: CurrentPrincipal) -> RoundOut:
+def set_stages(round_id: Id, body: StagesIn, session: SessionDep, principal: CurrentPrincipal) -> RoundOut:
     """Set the SAQ weight and the later stages (presentation, site_visit, interview) with their weights, which
     sum to 100: `{"saq_weight": 70, "stages": [{"code": "presentasi", "kind": "presentation", "title":
     "Presentasi", "weight": 30}]}`. Replaces the list (commission administrators, until the stages begin)."""
@@ -203,7 +202,7 @@ def set_stages(round_id: int, body: StagesIn, session: SessionDep, principal: Cu
 
 @router.post("/rounds/{round_id}/invitations", response_model=InvitationsResultOut)
 def invite(
-    round_id: int, body: InvitationsIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id, body: InvitationsIn, session: SessionDep, principal: CurrentPrincipal
 ) -> InvitationsResultOut:
     """Invite bodies: `{"body_ids": [...]}` or every active body of some categories: `{"category_codes":
     [...]}` (commission administrators, while draft or open). Already invited bodies are counted apart."""
@@ -222,7 +221,7 @@ def invite(
 
 @router.get("/rounds/{round_id}/invitations", response_model=Page[InvitationOut])
 def list_invitations(
-    round_id: int,
+    round_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
@@ -278,7 +277,7 @@ def _category_codes(session: Session, round_: Round) -> dict[int, str]:
     "/rounds/{round_id}/extensions", response_model=ExtensionOut, status_code=status.HTTP_201_CREATED
 )
 def add_extension(
-    round_id: int, body: ExtensionIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id, body: ExtensionIn, session: SessionDep, principal: CurrentPrincipal
 ) -> ExtensionOut:
     """Record a deadline extension decided in plenary (commission administrators): the new closing instant
     (with offset) for the whole round (`scope: round`), some categories (`category_codes`) or some invited
@@ -305,7 +304,7 @@ def add_extension(
 
 @router.get("/rounds/{round_id}/extensions", response_model=Page[ExtensionOut])
 def list_extensions(
-    round_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+    round_id: Id, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
 ) -> Page[ExtensionOut]:
     """The history of the round's deadline extensions, oldest first, paginated (any member)."""
     round_ = service.get_round(session=session, round_id=round_id, by=principal)

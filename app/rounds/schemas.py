@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.inputs import MAX_INT, Id
 
 RoundStatus = Literal["draft", "open", "closed", "verification", "objection", "stages", "final", "published"]
 StageKind = Literal["presentation", "site_visit", "interview"]
 MissingStagePolicy = Literal["zero", "saq_only"]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+StageTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+# The years a round may have. Beyond them an instant is a typo, and near the calendar's ends converting it
+# to UTC or to WIB overflows (9999-12-31T23:59-12:00 is in the year 10000 in UTC).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)
 
 
 def _aware(value: datetime) -> datetime:
@@ -20,6 +29,9 @@ def _aware(value: datetime) -> datetime:
         raise ValueError(
             "a time without a UTC offset is ambiguous: give one, e.g. 2025-08-31T23:59:00+07:00 for 23:59 WIB"
         )
+    # Aware datetimes compare without converting, so this cannot overflow.
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("must be in the years 2000 to 2100")
     return value
 
 
@@ -40,7 +52,9 @@ class RoundIn(BaseModel):
     objection_opens_at: Instant | None = None
     objection_closes_at: Instant | None = None
     gate_min_score: GateScore | None = Field(default=None, description="Minimum verified SAQ score to go on.")
-    gate_top_n: int | None = Field(default=None, ge=1, description="Only the top N per category go on.")
+    gate_top_n: int | None = Field(
+        default=None, ge=1, le=MAX_INT, description="Only the top N per category go on."
+    )
     missing_stage_policy: MissingStagePolicy = Field(
         default="zero",
         description="A body that did not reach a stage: 0 for it (zero) or its SAQ score only.",
@@ -59,7 +73,7 @@ class RoundPatch(BaseModel):
     objection_opens_at: Instant | None = None
     objection_closes_at: Instant | None = None
     gate_min_score: GateScore | None = None
-    gate_top_n: int | None = Field(default=None, ge=1)
+    gate_top_n: int | None = Field(default=None, ge=1, le=MAX_INT)
     missing_stage_policy: MissingStagePolicy | None = None
 
 
@@ -83,7 +97,7 @@ class StageIn(BaseModel):
 
     code: Code = Field(examples=["presentasi"])
     kind: StageKind
-    title: Title = Field(examples=["Presentasi / Uji Publik"])
+    title: StageTitle = Field(examples=["Presentasi / Uji Publik"])
     weight: Weight = Field(examples=[30])
     aggregation: Literal["mean"] = Field(default="mean", description="How the panel's scores combine.")
 
@@ -148,7 +162,7 @@ class InvitationsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body_ids: list[int] | None = Field(default=None, min_length=1, max_length=100_000)
+    body_ids: list[Id] | None = Field(default=None, min_length=1, max_length=100_000)
     category_codes: list[str] | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -173,7 +187,7 @@ class ExtensionIn(BaseModel):
     closes_at: Instant = Field(examples=["2025-09-07T23:59:00+07:00"])
     scope: Literal["round", "categories", "bodies"]
     category_codes: list[str] = Field(default_factory=list, max_length=200)
-    body_ids: list[int] = Field(default_factory=list, max_length=100_000)
+    body_ids: list[Id] = Field(default_factory=list, max_length=100_000)
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] = Field(
         examples=["Keputusan Rapat Pleno KI DKI Jakarta tanggal 29 Agustus 2025"]
     )

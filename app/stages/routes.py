@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.accounts.deps import CurrentPrincipal
 from app.db.session import SessionDep
+from app.inputs import Id
 from app.pagination import Page, PageParamsDep
 from app.stages import service
 from app.stages.schemas import BodyStageScores, GateOut, PanelScoreIn, PanelScoreOut
@@ -20,8 +21,8 @@ router = APIRouter(tags=["stages"])
     responses={201: {"description": "The judge's first score of this body"}, 200: {}},
 )
 def put_panel_score(
-    stage_id: int,
-    body_id: int,
+    stage_id: Id,
+    body_id: Id,
     payload: PanelScoreIn,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -45,7 +46,7 @@ def put_panel_score(
 
 @router.get("/stages/{stage_id}/scores")
 def list_panel_scores(
-    stage_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+    stage_id: Id, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
 ) -> Page[BodyStageScores]:
     """The stage's scores per body (by body id, paginated): every judge's score and the stage score, the
     exact mean of the judges' scores rounded half-up to two decimals once. A panel member sees only its
@@ -56,7 +57,7 @@ def list_panel_scores(
 
 @router.get("/rounds/{round_id}/gate")
 def get_gate(
-    round_id: int,
+    round_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CurrentPrincipal
 from app.db.session import SessionDep
+from app.inputs import Id
 from app.pagination import Page, PageParamsDep
 from app.submissions import service
 from app.submissions.schemas import (
@@ -30,7 +31,7 @@ router = APIRouter(tags=["submissions"])
     status_code=201,
 )
 def open_submission(
-    round_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response
+    round_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> SubmissionOut:
     """Create the caller's body's submission in the round (201), or return it if it exists (200).
 
@@ -46,7 +47,7 @@ def open_submission(
 
 @router.get("/rounds/{round_id}/submissions")
 def list_submissions(
-    round_id: int,
+    round_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
@@ -74,7 +75,7 @@ def list_submissions(
 
 @router.get("/submissions/{submission_id}")
 def get_submission(
-    submission_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> SubmissionOut:
     """A submission with every answer, its evidence links and files, status and version.
 
@@ -86,7 +87,7 @@ def get_submission(
 
 
 @router.get("/submissions/{submission_id}/score")
-def get_score(submission_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_score(submission_id: Id, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """The self-assessed score computed now by the scoring engine from the stored answers and evidence.
 
     Returns the published score (two decimals, as a string), the band (kualifikasi), every aspect and every
@@ -97,7 +98,7 @@ def get_score(submission_id: int, session: SessionDep, principal: CurrentPrincip
 
 
 @router.get("/submissions/{submission_id}/checklist")
-def get_checklist(submission_id: int, session: SessionDep, principal: CurrentPrincipal) -> Checklist:
+def get_checklist(submission_id: Id, session: SessionDep, principal: CurrentPrincipal) -> Checklist:
     """What is left before submitting: questions not answered and answers lacking required evidence."""
     return service.checklist(session=session, submission_id=submission_id, by=principal)
 
@@ -111,7 +112,7 @@ def get_checklist(submission_id: int, session: SessionDep, principal: CurrentPri
     },
 )
 def save_answers(
-    submission_id: int,
+    submission_id: Id,
     payload: AnswersPut,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -142,7 +143,7 @@ def save_answers(
     responses={409: {"description": "Already submitted, or the window is closed"}},
 )
 def submit(
-    submission_id: int,
+    submission_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     idempotency_key: Annotated[

@@ -50,6 +50,7 @@ from app.errors import (
     WindowClosed,
 )
 from app.evidence.schemas import file_out
+from app.inputs import parse_digits
 from app.pagination import Page, PageParams, paginate
 from app.questionnaires.service import answers_or_422, parsed
 from app.rounds.service import effective_closes_at, ensure_window_open, is_invited, template_for
@@ -94,13 +95,13 @@ def parse_if_match(header: str | None) -> int:
             'If-Match must name the one version you read, e.g. If-Match: "3"',
             errors=[FieldProblem("header:If-Match", "must be a single ETag")],
         )
-    tag = tag.removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    version = parse_digits(tag.removeprefix("W/").strip('"'))
+    if version is None:
         raise StaleVersion(
             f"If-Match {header!r} does not match any version of this submission",
             errors=[FieldProblem("header:If-Match", "not an ETag of this submission")],
         )
-    return int(tag)
+    return version
 
 
 # --- Loading -----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from app.accounts.deps import CurrentPrincipal
 from app.db.session import SessionDep
+from app.inputs import Id
 from app.pagination import Page, PageParamsDep
 from app.settings import SettingsDep
 from app.submissions.service import etag
@@ -49,7 +50,7 @@ LinkCheckerDep = Annotated[LinkChecker, Depends(get_link_checker)]
 
 @router.put("/rounds/{round_id}/assignments")
 def put_assignments(
-    round_id: int, payload: AssignmentsPut, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id, payload: AssignmentsPut, session: SessionDep, principal: CurrentPrincipal
 ) -> AssignmentsResult:
     """Assign verifiers to bodies by hand, ``{"assignments": {body_id: verifier_id}}`` (administrators).
 
@@ -63,7 +64,7 @@ def put_assignments(
 
 @router.post("/rounds/{round_id}/assignments/spread")
 def spread_assignments(
-    round_id: int, payload: SpreadIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id, payload: SpreadIn, session: SessionDep, principal: CurrentPrincipal
 ) -> SpreadResult:
     """Spread a category's unassigned invited bodies evenly over the given verifiers (administrators).
 
@@ -80,7 +81,7 @@ def spread_assignments(
 
 @router.get("/rounds/{round_id}/assignments")
 def list_assignments(
-    round_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+    round_id: Id, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
 ) -> Page[AssignmentOut]:
     """The round's verifier assignments by body id, paginated (administrators)."""
     return service.list_assignments(session=session, round_id=round_id, by=principal, params=page)
@@ -91,7 +92,7 @@ def my_assignments(
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
-    round_id: Annotated[int | None, Query(description="Only this round.")] = None,
+    round_id: Annotated[Id | None, Query(description="Only this round.")] = None,
 ) -> Page[MyAssignment]:
     """The calling verifier's bodies, by round and body, with the SAQ status, the verification status and
     how many questions were reviewed."""
@@ -107,7 +108,7 @@ def my_assignments(
     responses={200: {"description": "The verification had already started"}, 201: {}},
 )
 def start_verification(
-    submission_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> VerificationOut:
     """Start verifying a submission (its assigned verifier or an administrator): 201, or 200 when it had
     already started. Allowed once the body submitted or its SAQ window closed (409 before)."""
@@ -121,7 +122,7 @@ def start_verification(
 
 @router.get("/submissions/{submission_id}/verification")
 def get_verification(
-    submission_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> VerificationOut:
     """The body's values and the verified values side by side, with the self-assessed and verified scores.
 
@@ -143,7 +144,7 @@ def get_verification(
     },
 )
 def put_verified_answers(
-    submission_id: int,
+    submission_id: Id,
     payload: VerifiedAnswersPut,
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -170,7 +171,7 @@ def put_verified_answers(
 
 @router.post("/submissions/{submission_id}/verification/complete")
 def complete_verification(
-    submission_id: int, session: SessionDep, principal: CurrentPrincipal
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal
 ) -> VerificationOut:
     """Complete the verification. Every question applicable under the verified values must have been
     reviewed: otherwise 422 whose ``missing`` lists the question codes."""
@@ -179,7 +180,7 @@ def complete_verification(
 
 @router.post("/rounds/{round_id}/verification/bulk")
 def bulk_verification(
-    round_id: int, payload: BulkIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id, payload: BulkIn, session: SessionDep, principal: CurrentPrincipal
 ) -> BulkResult:
     """Apply a bulk action over the round's verifications matching the filter (category code and/or body
     ids). ``confirm_checked`` sets the verified value to the body's value for every reviewed question whose
@@ -207,7 +208,7 @@ def undo_bulk(batch_id: str, session: SessionDep, principal: CurrentPrincipal) -
 
 @router.post("/submissions/{submission_id}/link-check")
 def run_link_check(
-    submission_id: int, session: SessionDep, principal: CurrentPrincipal, checker: LinkCheckerDep
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, checker: LinkCheckerDep
 ) -> LinkCheckRun:
     """Check every evidence link of the submission now and record status, content type and time.
 
@@ -219,7 +220,7 @@ def run_link_check(
 
 @router.get("/submissions/{submission_id}/link-checks")
 def list_link_checks(
-    submission_id: int, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
 ) -> Page[LinkCheckOut]:
     """The latest check of each evidence link (outcome ok, broken, blocked or error), paginated."""
     return service.latest_link_checks(session=session, submission_id=submission_id, by=principal, params=page)
@@ -229,7 +230,7 @@ def list_link_checks(
 
 
 @router.post("/rounds/{round_id}/release-verification")
-def release_verification(round_id: int, session: SessionDep, principal: CurrentPrincipal) -> ReleaseOut:
+def release_verification(round_id: Id, session: SessionDep, principal: CurrentPrincipal) -> ReleaseOut:
     """Release the verification results to the bodies (administrators). Every verification of a body that
     took part must be completed (409 listing ``pending_submission_ids``). Objections are then accepted
     within the round's objection window."""
@@ -245,7 +246,7 @@ def release_verification(round_id: int, session: SessionDep, principal: CurrentP
 
 @router.post("/submissions/{submission_id}/objections", status_code=201)
 def create_objection(
-    submission_id: int, payload: ObjectionIn, session: SessionDep, principal: CurrentPrincipal
+    submission_id: Id, payload: ObjectionIn, session: SessionDep, principal: CurrentPrincipal
 ) -> ObjectionOut:
     """Object (sanggah) to the verified value of one question, with an explanation and new evidence links.
 
@@ -263,7 +264,7 @@ def create_objection(
 
 @router.get("/submissions/{submission_id}/objections")
 def list_objections(
-    submission_id: int, session: SessionDep, principal: CurrentPrincipal
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal
 ) -> list[ObjectionOut]:
     """A submission's objections and their decisions (at most one per question, so never long)."""
     return service.list_objections(session=session, submission_id=submission_id, by=principal)
@@ -271,7 +272,7 @@ def list_objections(
 
 @router.get("/rounds/{round_id}/objections")
 def list_round_objections(
-    round_id: int,
+    round_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
@@ -285,7 +286,7 @@ def list_round_objections(
 
 @router.post("/objections/{objection_id}/decision")
 def decide_objection(
-    objection_id: int, payload: DecisionIn, session: SessionDep, principal: CurrentPrincipal
+    objection_id: Id, payload: DecisionIn, session: SessionDep, principal: CurrentPrincipal
 ) -> ObjectionOut:
     """Decide an objection (the body's verifier or an administrator), with a reason. Accepting sets the
     verified value to ``value`` (validated against the question) with the evidence checked; rejecting

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.commissions.timezones import as_utc
+from app.inputs import Id
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
@@ -23,7 +24,7 @@ class AssignmentsPut(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"assignments": {"12": 5, "13": 5, "14": 6}}]}
     )
 
-    assignments: dict[int, int] = Field(min_length=1, max_length=MAX_ASSIGNMENTS)
+    assignments: dict[Id, Id] = Field(min_length=1, max_length=MAX_ASSIGNMENTS)
 
 
 class SpreadIn(BaseModel):
@@ -32,7 +33,7 @@ class SpreadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category_code: str = Field(min_length=1, max_length=64)
-    verifier_ids: list[int] = Field(min_length=1, max_length=500)
+    verifier_ids: list[Id] = Field(min_length=1, max_length=500)
 
 
 class AssignmentOut(BaseModel):
@@ -175,7 +176,7 @@ class BulkFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: str | None = Field(default=None, max_length=64, description="A body category code.")
-    body_ids: list[int] | None = Field(default=None, max_length=MAX_ASSIGNMENTS)
+    body_ids: list[Id] | None = Field(default=None, max_length=MAX_ASSIGNMENTS)
 
 
 class BulkIn(BaseModel):

@@ -16,6 +16,7 @@ Ranks: A 1, B 2, E 2, C 4 (B and E tie at 86.50; the next rank is 4).
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -437,3 +438,17 @@ def test_weights_that_do_not_sum_to_100_block_final_scores(
     )
     assert response.status_code == 409
     assert "sum to 90" in problem(response)["detail"]
+
+
+def test_a_ranking_cursor_past_the_integer_range_is_not_a_cursor(
+    client: TestClient, world: World, season: Season
+) -> None:
+    # Both were 500s: the rank overflowed SQLite's INTEGER, and int() refuses more than 4,300 digits.
+    publish(client, world)
+    for text in (f"r:{2**63}:1", "n:" + "9" * 5000):
+        cursor = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        bad = client.get(
+            f"/api/v1/rounds/{world.round.id}/rankings?category=kelurahan&cursor={cursor}",
+            headers=world.token(world.admin),
+        )
+        assert problem(bad)["errors"] == [{"field": "cursor", "message": "not a cursor from this API"}]

@@ -13,6 +13,8 @@ Q112 = "aspects[0].items[0].items[1]"
 
 EXPECTED: dict[str, list[tuple[str, str]]] = {
     "invalid-yaml.yaml": [("", "invalid YAML at line 9, column 5: expected ',' or '}', but got '{'")],
+    "control-character.yaml": [("", "invalid YAML at line 4: the control character U+0007 is not allowed")],
+    "control-character-escaped.yaml": [("", "the control character U+0000 at line 4 is not allowed")],
     "not-a-mapping.yaml": [("", "a template must be a YAML mapping (key: value pairs)")],
     "unknown-key.yaml": [(f"{Q111}.wieght", "unknown key 'wieght' (did you mean 'weight'?)")],
     "missing-key.yaml": [(f"{Q111}.text", "required key is missing")],

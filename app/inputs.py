@@ -1,0 +1,120 @@
+"""Input rules shared by every route: values the database can store, or a 422 naming the field.
+
+Row ids are PostgreSQL ``INTEGER`` columns (1 to 2**31 - 1). A larger id in a path, a query or a body would
+overflow in the database driver (a 500, on SQLite as on PostgreSQL); typed ``Id``, it is refused by
+validation with the field and the allowed range before any query runs. ``DbInt`` is any other integer that
+is compared with or stored in an ``INTEGER`` column.
+
+PostgreSQL text cannot hold the NUL character (U+0000), and no real input contains one, so
+``refuse_unstorable_input`` (a dependency of the whole app) refuses it anywhere in a request's text: path
+and query parameters, headers, and every key and string of a JSON or form body; and JSON numbers that are
+not finite. SQLite could store both; the rule is the same on both, so an input valid in development is
+valid in production.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from email.message import Message
+from typing import Annotated, Any
+
+from annotated_types import Interval
+from fastapi import Request
+from fastapi.params import Form
+from fastapi.routing import APIRoute
+
+from app.errors import ProblemCollector
+
+MAX_INT = 2**31 - 1
+MIN_INT = -(2**31)
+MAX_BIGINT = 2**63 - 1  # the largest integer either database driver binds
+
+Id = Annotated[int, Interval(ge=1, le=MAX_INT)]
+DbInt = Annotated[int, Interval(ge=MIN_INT, le=MAX_INT)]
+
+NUL = "\x00"
+NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+NOT_FINITE_MESSAGE = "must be a finite number (NaN and Infinity are not JSON)"
+
+
+def parse_digits(text: str, *, limit: int = MAX_INT) -> int | None:
+    """The number ``text`` spells in ASCII digits (a cursor's or an ETag's), or None when it spells none or
+    one past ``limit``: then it is no value this API issued.
+
+    ``str.isdigit`` alone also accepts "²" and other digits ``int()`` refuses, and ``int()`` refuses more
+    than 4,300 digits: both would raise ValueError (a 500) instead of saying the input is not ours."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(limit)):
+        return None
+    value = int(text)
+    return value if value <= limit else None
+
+
+def _json_problems(document: Any) -> Iterator[tuple[str, str]]:
+    """Where a parsed JSON body holds a NUL in a key or string, or a number that is not finite. Walked
+    with a stack, not recursion: a body nested as deep as the JSON parser allows must not overflow here."""
+    stack: list[tuple[tuple[str, ...], Any]] = [((), document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if NUL in value:
+                yield ".".join(path) or "body", NUL_MESSAGE
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                yield ".".join(path) or "body", NOT_FINITE_MESSAGE
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if NUL in key:
+                    yield ".".join((*path, key)), NUL_MESSAGE
+                stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*path, str(index)), item) for index, item in reversed(list(enumerate(value))))
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    message = Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+async def _body_problems(request: Request) -> list[tuple[str, str]]:
+    """Only a body FastAPI has already read and parsed for the route (JSON or a form) is looked at: an
+    upload that the route reads itself is streamed within its size limit, never buffered here."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return []
+    if isinstance(route.body_field.field_info, Form):
+        form = await request.form()
+        return [
+            (name, NUL_MESSAGE)
+            for name, value in form.multi_items()
+            if isinstance(value, str) and NUL in value
+        ]
+    if not _is_json(request.headers.get("content-type")) or not await request.body():
+        return []
+    return list(_json_problems(await request.json()))
+
+
+async def refuse_unstorable_input(request: Request) -> None:
+    """422 naming every field of the request that no column can store: text holding a NUL character
+    (path and query parameters, headers, JSON keys and strings, form fields), and JSON numbers that are
+    not finite (Python's JSON parser reads ``NaN``, ``Infinity`` and ``1e400`` as floats; PostgreSQL's
+    JSON refuses them and they are no JSON of RFC 8259)."""
+    problems = ProblemCollector()
+    for name, value in request.path_params.items():
+        if NUL in str(value):
+            problems.add(f"path:{name}", NUL_MESSAGE)
+    for name, value in request.query_params.multi_items():
+        if NUL in name or NUL in value:
+            problems.add(f"query:{name}", NUL_MESSAGE)
+    for name, value in request.headers.items():
+        if NUL in value:
+            problems.add(f"header:{name}", NUL_MESSAGE)
+    for field, message in await _body_problems(request):
+        problems.add(field, message)
+    problems.raise_if_any("; ".join(f"{p.field}: {p.message}" for p in problems.problems))

@@ -1,0 +1,128 @@
+"""Input no database column can hold is a 422 naming the field, on SQLite as on PostgreSQL (app/inputs.py).
+
+Each case was a 500 before: ids past the INTEGER range overflowed the driver (found by
+tests/test_api_fuzz.py), PostgreSQL refused text with a NUL character, and Python's JSON parser let NaN,
+Infinity and 1e400 through to PostgreSQL's JSON columns.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db.models import Answer, AuditEntry, Commission, IdempotentRequest, Submission
+from tests.factories import World, make_submission, problem
+
+API = "/api/v1"
+HUGE = 2**63  # past SQLite's 64-bit INTEGER too
+LIMIT = "Input should be less than or equal to 2147483647"
+
+
+def errors(response: object) -> list[dict[str, str]]:
+    body = problem(response)
+    assert body["status"] == 422, body
+    return list(body["errors"])
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "field"),
+    [
+        ("post", f"{API}/rounds/{HUGE}/extensions", "path:round_id"),
+        ("get", f"{API}/rounds/{HUGE}/results", "path:round_id"),
+        ("post", f"{API}/commissions/{HUGE}/bodies/import.xlsx", "path:commission_id"),
+        ("get", f"{API}/submissions/{2**31}", "path:submission_id"),
+        ("get", f"{API}/accounts?commission_id={HUGE}", "query:commission_id"),
+        ("get", f"{API}/rounds/1/rankings?category=kelurahan&revision={2**31}", "query:revision"),
+    ],
+)
+def test_an_id_past_the_integer_range_is_422_naming_the_parameter(
+    client: TestClient, world: World, method: str, url: str, field: str
+) -> None:
+    response = client.request(method, url, headers=world.token(world.system_admin))
+    assert {"field": field, "message": LIMIT} in errors(response)
+
+
+def test_an_id_past_the_integer_range_in_a_body_is_422_naming_the_item(
+    client: TestClient, world: World
+) -> None:
+    response = client.post(
+        f"{API}/rounds/{world.round.id}/invitations",
+        json={"body_ids": [world.body.id, HUGE]},
+        headers=world.token(world.admin),
+    )
+    assert errors(response) == [{"field": "body_ids.1", "message": LIMIT}]
+
+
+def test_a_cursor_past_the_integer_range_is_not_a_cursor(client: TestClient, world: World) -> None:
+    for last_id in (str(HUGE), "9" * 5000):
+        cursor = base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+        response = client.get(f"{API}/commissions?cursor={cursor}", headers=world.token(world.system_admin))
+        assert errors(response) == [{"field": "cursor", "message": "not a cursor from this API"}]
+
+
+def test_a_nul_character_in_a_json_body_is_422_and_nothing_is_written(
+    client: TestClient, world: World, session: Session
+) -> None:
+    before = session.scalar(select(func.count()).select_from(Commission))
+    response = client.post(
+        f"{API}/commissions",
+        json={"code": "ki-nul", "name": "Komisi\x00Informasi"},
+        headers=world.token(world.system_admin),
+    )
+    assert errors(response) == [{"field": "name", "message": "must not contain the NUL character (U+0000)"}]
+    assert problem(response)["detail"] == "name: must not contain the NUL character (U+0000)"
+    assert session.scalar(select(func.count()).select_from(Commission)) == before
+
+
+def test_a_nul_character_is_named_wherever_it_is(client: TestClient, world: World) -> None:
+    admin = world.token(world.admin)
+    nested = client.post(
+        f"{API}/rounds/{world.round.id}/extensions",
+        json={
+            "closes_at": "2099-12-31T23:59:00+07:00",
+            "scope": "categories",
+            "category_codes": ["a\x00"],
+            "reason": "x",
+        },
+        headers=admin,
+    )
+    query = client.get(f"{API}/commissions/{world.commission.id}/bodies?q=Kel%00", headers=admin)
+    path = client.get(f"{API}/templates/test-mini%00/1", headers=admin)
+    assert errors(nested)[0]["field"] == "category_codes.0"
+    assert errors(query)[0]["field"] == "query:q"
+    assert errors(path)[0]["field"] == "path:key"
+
+
+def test_a_nul_character_in_an_idempotency_key_is_422_and_nothing_is_stored(
+    client: TestClient, world: World, session: Session
+) -> None:
+    submission = make_submission(session, world.round, world.body, world.template)
+    response = client.post(
+        f"{API}/submissions/{submission.id}/submit",
+        headers=world.token(world.operator) | {"Idempotency-Key": "kunci\x00"},
+    )
+    assert errors(response)[0]["field"] == "header:idempotency-key"
+    assert session.scalar(select(func.count()).select_from(IdempotentRequest)) == 0
+    assert session.scalar(select(Submission.status).where(Submission.id == submission.id)) == "draft"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_number_json_cannot_hold_is_422_and_nothing_is_written(
+    client: TestClient, world: World, session: Session, number: str
+) -> None:
+    submission = make_submission(session, world.round, world.body, world.template)
+    audit_before = session.scalar(select(func.count()).select_from(AuditEntry))
+    response = client.put(
+        f"{API}/submissions/{submission.id}/answers",
+        content=f'{{"answers": {{"2.2": {{"value": {number}}}}}}}'.encode(),
+        headers=world.token(world.operator) | {"If-Match": '"1"', "Content-Type": "application/json"},
+    )
+    assert errors(response) == [
+        {"field": "answers.2.2.value", "message": "must be a finite number (NaN and Infinity are not JSON)"}
+    ]
+    assert session.scalar(select(func.count()).select_from(Answer)) == 0
+    assert session.scalar(select(func.count()).select_from(AuditEntry)) == audit_before
