@@ -13,6 +13,9 @@ Half of the cases use the path parameters of the seeded rows, so generated bodie
 other half use generated ones (zero, negative, past the id range). Each call runs in a savepoint that is
 rolled back, so every case starts from the same world and the run is deterministic (derandomized).
 
+Random integers seldom reach 2**31, so a static check of the same OpenAPI document backs the fuzz: every
+integer input has a maximum an INTEGER column holds.
+
 Runs on SQLite (set ``EMONEV_FUZZ_POSTGRES=1`` to fuzz PostgreSQL too, by hand; what PostgreSQL alone
 refused is pinned by regression tests in each domain). For a deeper run by hand:
 ``EMONEV_FUZZ_EXAMPLES=100`` (cases per operation, 20 by default) and ``EMONEV_FUZZ_COVERAGE=1`` (adds
@@ -42,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.accounts.security import digest
 from app.db.base import Base
 from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
+from app.inputs import MAX_INT
 from app.main import create_app
 from app.settings import Settings
 from app.verification.linkcheck import LinkChecker
@@ -56,9 +60,8 @@ PROBLEM_JSON = "application/problem+json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # The operations are read from an app that touches no database: OpenAPI needs none.
-SCHEMA = schemathesis.openapi.from_dict(
-    create_app(Settings(environment="test", database_url="sqlite://", demo_data=False)).openapi()
-)
+SPEC = create_app(Settings(environment="test", database_url="sqlite://", demo_data=False)).openapi()
+SCHEMA = schemathesis.openapi.from_dict(SPEC)
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 
 
@@ -253,3 +256,41 @@ def test_bad_input_is_a_problem_never_a_server_error(
         for n, case in enumerate(coverage_cases(operation)):
             run = example(case=case, caller=CALLERS[n % len(CALLERS)])(run)
     run()
+
+
+def unbounded_integers(node: Any, where: str, seen: frozenset[str] = frozenset()) -> Iterator[str]:
+    """Where an input schema takes an integer without a maximum (``$ref``s followed once per path)."""
+    if not isinstance(node, dict):
+        return
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        if name not in seen:
+            yield from unbounded_integers(SPEC["components"]["schemas"][name], where, seen | {name})
+        return
+    if node.get("type") == "integer" and not node.get("maximum", MAX_INT + 1) <= MAX_INT:
+        yield where
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in node.get(key, []):
+            yield from unbounded_integers(option, where, seen)
+    for name, child in node.get("properties", {}).items():
+        yield from unbounded_integers(child, f"{where}.{name}", seen)
+    yield from unbounded_integers(node.get("items"), f"{where}[]", seen)
+    yield from unbounded_integers(node.get("additionalProperties"), f"{where}{{}}", seen)
+
+
+def unbounded_integer_inputs() -> Iterator[str]:
+    for path, operations in SPEC["paths"].items():
+        for method, operation in operations.items():
+            label = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                where = f"{label} {parameter['in']}:{parameter['name']}"
+                yield from unbounded_integers(parameter["schema"], where)
+            for content in (operation.get("requestBody") or {}).get("content", {}).values():
+                yield from unbounded_integers(content.get("schema"), f"{label} body")
+
+
+def test_every_integer_input_has_a_maximum_an_integer_column_holds() -> None:
+    """Random integers rarely reach 2**31, so the fuzz alone would not notice a new ``int`` id: every
+    integer a request may carry is bounded in the schema (use ``app.inputs.Id`` or ``DbInt``)."""
+    # A preview's answer values are scored, never stored; the scoring engine takes any integer.
+    assert list(unbounded_integer_inputs()) == ["POST /api/v1/score-preview body.answers{}.value"]
