@@ -26,6 +26,7 @@ from app.commissions.service import commission_timezone, get_commission
 from app.db.models import Account, DeadlineExtension, Round, TemplateVersion
 from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput
+from app.inputs import Id, parse_digits
 from app.questionnaires.service import list_versions
 from app.results import publication as publication_service
 from app.results import service as results
@@ -45,6 +46,7 @@ from app.web.session import CurrentUser, PageUser
 router = APIRouter()
 
 STAGE_ROWS = 3
+MAX_STAGE_ROWS = 20  # as many stages as the API takes (StagesIn)
 
 
 # --- Reading form fields ----------------------------------------------------------------------------------
@@ -82,10 +84,10 @@ class FormReader:
             if required:
                 self.problems.append(FieldProblem(name, f"{label} wajib diisi."))
             return None
-        if not raw.isdigit():
+        value = parse_digits(raw)
+        if value is None:
             self.problems.append(FieldProblem(name, f"{label} harus bilangan bulat."))
-            return None
-        return int(raw)
+        return value
 
     def decimal(self, name: str, label: str, *, required: bool = True) -> Decimal | None:
         raw = self.text(name).replace(",", ".")
@@ -210,7 +212,7 @@ def _round_context(session: Session, round_: Round, user: PageUser) -> dict[str,
 
 
 @router.get("/ronde/{round_id}")
-def round_page(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def round_page(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """A round's set-up: status, schedule, templates per category, invitations, stages and weights, gate,
     verifiers, extensions."""
     round_ = round_for_staff(session, user.principal, round_id)
@@ -222,7 +224,7 @@ def round_page(round_id: int, request: Request, session: SessionDep, user: Curre
 
 
 @router.post("/ronde/{round_id}/status")
-async def change_status(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def change_status(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
     rounds.request_status(session=session, round_=round_, to=reader.text("to"), by=user.principal)
@@ -230,7 +232,7 @@ async def change_status(round_id: int, request: Request, session: SessionDep, us
 
 
 @router.post("/ronde/{round_id}/jadwal")
-async def schedule(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def schedule(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Title, year and dates (the SAQ window only while the round is a draft; the objection window)."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -254,7 +256,7 @@ async def schedule(round_id: int, request: Request, session: SessionDep, user: C
 
 
 @router.post("/ronde/{round_id}/templat")
-async def templates(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def templates(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Which template version each category answers (``template:<category code>`` = ``key|version``)."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -269,7 +271,7 @@ async def templates(round_id: int, request: Request, session: SessionDep, user: 
 
 
 @router.post("/ronde/{round_id}/undangan")
-async def invite(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def invite(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Invite every active body of the chosen categories."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -283,13 +285,13 @@ async def invite(round_id: int, request: Request, session: SessionDep, user: Cur
 
 
 @router.post("/ronde/{round_id}/tahap")
-async def stages(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def stages(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The SAQ weight and the later stages (code, kind, title, weight) that together weigh 100."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
     saq_weight = reader.decimal("saq_weight", "Bobot SAQ")
     rows: list[dict[str, Any]] = []
-    for i in range(int(reader.text("rows") or STAGE_ROWS)):
+    for i in range(min(parse_digits(reader.text("rows")) or STAGE_ROWS, MAX_STAGE_ROWS)):
         code = reader.text(f"stage_code_{i}")
         if not code:
             continue
@@ -312,7 +314,7 @@ async def stages(round_id: int, request: Request, session: SessionDep, user: Cur
 
 
 @router.post("/ronde/{round_id}/gerbang")
-async def gate(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def gate(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Who goes on to the later stages (minimum verified SAQ score and/or top N per category), and what a
     body that does not go on gets for the stages it missed."""
     round_ = round_for_staff(session, user.principal, round_id)
@@ -328,11 +330,11 @@ async def gate(round_id: int, request: Request, session: SessionDep, user: Curre
 
 
 @router.post("/ronde/{round_id}/penugasan")
-async def assign(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def assign(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Spread a category's unassigned bodies evenly over the chosen verifiers."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
-    verifier_ids = [int(v) for v in reader.texts("verifier") if v.isdigit()]
+    verifier_ids = [i for i in map(parse_digits, reader.texts("verifier")) if i is not None]
     if not verifier_ids:
         reader.problems.append(FieldProblem("verifier", "Pilih minimal satu verifikator."))
     reader.check()
@@ -347,7 +349,7 @@ async def assign(round_id: int, request: Request, session: SessionDep, user: Cur
 
 
 @router.post("/ronde/{round_id}/perpanjangan")
-async def extend(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def extend(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Record a plenary decision moving the SAQ deadline, with its reason."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
@@ -356,7 +358,7 @@ async def extend(round_id: int, request: Request, session: SessionDep, user: Cur
     reason = reader.text("reason")
     if not reason:
         reader.problems.append(FieldProblem("reason", "Alasan (keputusan pleno) wajib diisi."))
-    body_ids = [int(v) for v in re.split(r"[\s,;]+", reader.text("body_ids")) if v.isdigit()]
+    body_ids = [i for i in map(parse_digits, re.split(r"[\s,;]+", reader.text("body_ids"))) if i is not None]
     reader.check()
     assert closes_at is not None
     rounds.add_extension(
@@ -373,7 +375,7 @@ async def extend(round_id: int, request: Request, session: SessionDep, user: Cur
 
 
 @router.post("/ronde/{round_id}/rilis-verifikasi")
-def release(round_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def release(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Release the verification results to the bodies (opens the way to objections)."""
     round_for_staff(session, user.principal, round_id)
     verification.release(session=session, round_id=round_id, by=user.principal)
@@ -385,7 +387,7 @@ def release(round_id: int, session: SessionDep, user: CurrentUser) -> Response:
 
 @router.get("/ronde/{round_id}/partisipasi")
 def participation_page(
-    round_id: int,
+    round_id: Id,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -421,7 +423,7 @@ def _bands(session: Session, round_: Round) -> list[tuple[str, str]]:
 
 @router.get("/ronde/{round_id}/peringkat")
 def ranking_page(
-    round_id: int,
+    round_id: Id,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -477,7 +479,7 @@ def template_choices(versions: Sequence[TemplateVersion], category_code: str) ->
 
 
 @router.get("/ronde/{round_id}/publikasi")
-def publication_page(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def publication_page(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The results as they stand now (before publication) or as published, the publication form and the
     Excel downloads."""
     round_ = round_for_staff(session, user.principal, round_id)
@@ -501,7 +503,7 @@ def publication_page(round_id: int, request: Request, session: SessionDep, user:
 
 
 @router.post("/ronde/{round_id}/publikasi")
-async def publish(round_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def publish(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Freeze the results as a new published revision (the first publication, or a recorded correction)."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)

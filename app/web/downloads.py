@@ -9,13 +9,14 @@ from app.db.session import SessionDep
 from app.downloads import send_file
 from app.exports import service as exports
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE
+from app.inputs import Id
 from app.web.session import CurrentUser
 
 router = APIRouter()
 
 
 @router.get("/ronde/{round_id}/unduh/rekapitulasi.xlsx")
-def recap(round_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def recap(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """The round's recap workbook (Rekapitulasi) of its latest publication."""
     return send_file(
         lambda path: exports.recap(
@@ -27,7 +28,7 @@ def recap(round_id: int, session: SessionDep, user: CurrentUser) -> Response:
 
 
 @router.get("/ronde/{round_id}/unduh/lembar-hasil.zip")
-def result_sheets(round_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def result_sheets(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Every body's result sheet of the latest publication, in a ZIP."""
     return send_file(
         lambda path: exports.result_sheets_zip(
@@ -39,7 +40,7 @@ def result_sheets(round_id: int, session: SessionDep, user: CurrentUser) -> Resp
 
 
 @router.get("/pengisian/{submission_id}/lembar-hasil.xlsx")
-def result_sheet(submission_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def result_sheet(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """The body's result sheet (Lembar Hasil Penilaian) of the latest publication."""
     return send_file(
         lambda path: exports.result_sheet(
@@ -51,7 +52,7 @@ def result_sheet(submission_id: int, session: SessionDep, user: CurrentUser) -> 
 
 
 @router.get("/pengisian/{submission_id}/jawaban.xlsx")
-def answer_workbook(submission_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def answer_workbook(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """A workbook of the SAQ with the stored answers, to fill in offline."""
     return send_file(
         lambda path: exports.answer_workbook(

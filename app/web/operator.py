@@ -29,6 +29,7 @@ from app.evidence import service as evidence
 from app.evidence.routes import receive_evidence
 from app.exports import service as exports
 from app.exports.result_sheet import Recommendation
+from app.inputs import Id
 from app.results import service as results
 from app.settings import SettingsDep
 from app.submissions import service as submissions
@@ -67,14 +68,14 @@ def _view(session: Any, submission_id: int, user: PageUser) -> dict[str, Any]:
 
 
 @router.post("/pengisian/mulai/{round_id}")
-def start(round_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def start(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Open (or create) the body's submission in the round and go to its form."""
     sub, _created = submissions.open_submission(session=session, round_id=round_id, by=user.principal)
     return redirect(f"/pengisian/{sub.id}")
 
 
 @router.get("/pengisian/{submission_id}")
-def form_page(submission_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def form_page(submission_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The SAQ form by aspect, with the live score panel; read-only once submitted."""
     sub = submissions.read(session=session, submission_id=submission_id, by=user.principal)
     ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
@@ -117,7 +118,7 @@ def _links(text: str) -> list[str]:
 
 
 @router.post("/pengisian/{submission_id}/simpan")
-async def save_form(submission_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def save_form(submission_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Save the whole form at once (the form's button; used when scripts are off)."""
     form = await request.form()
     version = str(form.get("version") or "")
@@ -151,7 +152,7 @@ async def save_form(submission_id: int, request: Request, session: SessionDep, u
 
 
 @router.get("/pengisian/{submission_id}/kirim")
-def submit_page(submission_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def submit_page(submission_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The submit step: what is still unanswered or lacks evidence, before the answers are locked."""
     sub = submissions.read(session=session, submission_id=submission_id, by=user.principal)
     ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
@@ -174,7 +175,7 @@ def submit_page(submission_id: int, request: Request, session: SessionDep, user:
 
 @router.post("/pengisian/{submission_id}/kirim")
 def submit(
-    submission_id: int,
+    submission_id: Id,
     session: SessionDep,
     user: CurrentUser,
     idempotency_key: Annotated[str, Form(max_length=200)] = "",
@@ -209,7 +210,7 @@ def recommendations_for(session: Session, submission: Submission) -> list[Recomm
 
 
 @router.get("/pengisian/{submission_id}/hasil")
-def result_page(submission_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def result_page(submission_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """After publication: the body's final result, its result sheet and the recommendations."""
     ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
     publication = results.latest_publication(session=session, round_=ctx.round)
@@ -233,7 +234,7 @@ def result_page(submission_id: int, request: Request, session: SessionDep, user:
 
 
 @router.get("/pengisian/{submission_id}/sanggahan")
-def objections_page(submission_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def objections_page(submission_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Once the verification results are released: each question's verified value beside the body's answer,
     and during the objection window (masa sanggah) a form to object to it."""
     ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
@@ -271,7 +272,7 @@ def objections_page(submission_id: int, request: Request, session: SessionDep, u
 
 @router.post("/pengisian/{submission_id}/sanggahan/{code}")
 async def object_to(
-    submission_id: int, code: str, request: Request, session: SessionDep, user: CurrentUser
+    submission_id: Id, code: str, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """File an objection to the verified value of one question, with an explanation and evidence links."""
     ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
@@ -295,9 +296,7 @@ async def object_to(
 
 
 @router.get("/berkas/{file_id}")
-def download_evidence(
-    file_id: int, session: SessionDep, settings: SettingsDep, user: CurrentUser
-) -> Response:
+def download_evidence(file_id: Id, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
     """Download an evidence document (whoever may read its submission)."""
     found = evidence.download(
         session=session, file_id=file_id, by=user.principal, evidence_dir=settings.evidence_dir
@@ -316,7 +315,7 @@ class SaveIn(BaseModel):
 
 
 @json_router.post("/pengisian/{submission_id}/jawaban")
-def save_json(submission_id: int, payload: SaveIn, session: SessionDep, user: CurrentUser) -> JSONResponse:
+def save_json(submission_id: Id, payload: SaveIn, session: SessionDep, user: CurrentUser) -> JSONResponse:
     """Autosave: apply the changed answers on top of ``version``; answers the new version and live panel."""
     result = submissions.save_answers(
         session=session,
@@ -330,7 +329,7 @@ def save_json(submission_id: int, payload: SaveIn, session: SessionDep, user: Cu
 
 
 @json_router.get("/pengisian/{submission_id}/keadaan")
-def state_json(submission_id: int, session: SessionDep, user: CurrentUser) -> JSONResponse:
+def state_json(submission_id: Id, session: SessionDep, user: CurrentUser) -> JSONResponse:
     """The stored answers and version now, for merging after a conflict."""
     sub: SubmissionOut = submissions.read(session=session, submission_id=submission_id, by=user.principal)
     return JSONResponse(
@@ -345,7 +344,7 @@ def state_json(submission_id: int, session: SessionDep, user: CurrentUser) -> JS
 
 @json_router.post("/pengisian/{submission_id}/berkas/{code}")
 async def upload_json(
-    submission_id: int,
+    submission_id: Id,
     code: str,
     request: Request,
     session: SessionDep,
@@ -363,7 +362,7 @@ async def upload_json(
 
 
 @json_router.post("/pengisian/{submission_id}/berkas-hapus/{file_id}")
-def remove_json(submission_id: int, file_id: int, session: SessionDep, user: CurrentUser) -> JSONResponse:
+def remove_json(submission_id: Id, file_id: Id, session: SessionDep, user: CurrentUser) -> JSONResponse:
     """Withdraw an uploaded document; answers the live panel."""
     row = session.get(EvidenceFile, file_id)
     if row is None or row.submission_id != submission_id:

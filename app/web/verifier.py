@@ -20,6 +20,7 @@ from app.commissions.service import commission_timezone
 from app.db.models import Objection, PublicBody, Round, Submission
 from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput, NotFound
+from app.inputs import Id
 from app.pagination import PageParams
 from app.verification import service as verification
 from app.verification.routes import LinkCheckerDep
@@ -63,7 +64,7 @@ def _link_checks(session: Session, submission_id: int, user: PageUser) -> dict[s
 
 @router.get("/verifikasi/{submission_id}")
 def verify_page(
-    submission_id: int,
+    submission_id: Id,
     request: Request,
     session: SessionDep,
     user: CurrentUser,
@@ -97,14 +98,14 @@ def verify_page(
 
 
 @router.post("/verifikasi/{submission_id}/mulai")
-def start(submission_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def start(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     verification.start(session=session, submission_id=submission_id, by=user.principal)
     return redirect(f"/verifikasi/{submission_id}")
 
 
 @router.post("/verifikasi/{submission_id}/butir/{code}")
 async def save_question(
-    submission_id: int, code: str, request: Request, session: SessionDep, user: CurrentUser
+    submission_id: Id, code: str, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """Record the verified value, whether the evidence was checked, and a note for one question."""
     form = await request.form()
@@ -125,7 +126,7 @@ async def save_question(
 
 @router.post("/verifikasi/{submission_id}/cek-tautan")
 def check_links(
-    submission_id: int, session: SessionDep, user: CurrentUser, checker: LinkCheckerDep
+    submission_id: Id, session: SessionDep, user: CurrentUser, checker: LinkCheckerDep
 ) -> Response:
     """Check every evidence link of the submission now (the verification service's safe link checker)."""
     verification.run_link_check(
@@ -135,7 +136,7 @@ def check_links(
 
 
 @router.post("/verifikasi/{submission_id}/selesai")
-def complete(submission_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def complete(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Complete the verification; when questions are not reviewed yet, list them on the page."""
     try:
         verification.complete(session=session, submission_id=submission_id, by=user.principal)
@@ -193,7 +194,7 @@ def _objection_item(session: Session, objection: ObjectionOut) -> dict[str, Any]
 
 
 @router.post("/sanggahan/{objection_id}")
-async def decide(objection_id: int, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+async def decide(objection_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Accept (with the new verified value) or reject an objection, with a reason."""
     row = session.get(Objection, objection_id)
     if row is None:
