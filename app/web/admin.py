@@ -34,6 +34,7 @@ from app.rounds import service as rounds
 from app.verification import service as verification
 from app.web import charts
 from app.web import format as fmt
+from app.web.forms import read_form
 from app.web.queries import (
     categories_of,
     participation_bodies,
@@ -114,7 +115,7 @@ async def _reader(request: Request, session: Session, round_: Round, user: PageU
     """The form of a change to a round: only its commission's administrators get as far as reading it (the
     service checks again), so a refusal never depends on what the form holds."""
     policy.ensure_admin(user.principal, round_.commission_id)
-    return FormReader(await request.form(), rounds.timezone_of(session=session, round_=round_))
+    return FormReader(await read_form(request), rounds.timezone_of(session=session, round_=round_))
 
 
 # --- Rounds -----------------------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ async def create_round(request: Request, session: SessionDep, user: CurrentUser)
     commission = get_commission(
         session=session, commission_id=user.principal.commission_id, by=user.principal
     )
-    reader = FormReader(await request.form(), commission.timezone)
+    reader = FormReader(await read_form(request), commission.timezone)
     data = {
         "year": reader.integer("year", "Tahun"),
         "title": reader.text("title"),

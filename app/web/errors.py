@@ -17,7 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import EmonevError, Unauthenticated
+from app.errors import EmonevError, FieldProblem, Unauthenticated
+from app.inputs import NUL_MESSAGE
 from app.web.render import render
 
 log = logging.getLogger("emonev.web")
@@ -46,7 +47,13 @@ HEADINGS: dict[int, tuple[str, str]] = {
         "Maaf, terjadi kesalahan yang tidak terduga. Kesalahan sudah dicatat; silakan coba lagi nanti.",
     ),
 }
+# The shared input rules' messages (app/inputs.py, English for the API) as a page lists them.
+PAGE_MESSAGES = {NUL_MESSAGE: "Isian ini tidak boleh memuat karakter NUL (U+0000)."}
 WINDOW_CLOSED = ("Batas waktu sudah lewat", "Tahap ini tidak sedang dibuka, atau batas waktunya sudah lewat.")
+
+
+def _on_page(problem: FieldProblem) -> dict[str, str]:
+    return {"field": problem.field, "message": PAGE_MESSAGES.get(problem.message, problem.message)}
 
 
 def is_page_request(request: Request) -> bool:
@@ -113,7 +120,7 @@ def install_page_errors(app: FastAPI) -> None:
             request,
             exc.status,
             detail=exc.detail,
-            problems=[e.as_dict() for e in exc.errors],
+            problems=[_on_page(e) for e in exc.errors],
             heading=heading,
         )
 

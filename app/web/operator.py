@@ -36,6 +36,7 @@ from app.submissions import service as submissions
 from app.submissions.schemas import AnswerOut, SubmissionOut
 from app.verification import service as verification
 from app.verification.scores import load_answer_data, verified_card
+from app.web.forms import read_form
 from app.web.queries import published_result
 from app.web.render import redirect, render
 from app.web.saq import QuestionView, answers_as_json, panel, with_aspects
@@ -120,7 +121,7 @@ def _links(text: str) -> list[str]:
 @router.post("/pengisian/{submission_id}/simpan")
 async def save_form(submission_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Save the whole form at once (the form's button; used when scripts are off)."""
-    form = await request.form()
+    form = await read_form(request)
     version = str(form.get("version") or "")
     codes = [str(c) for c in form.getlist("code")][:MAX_ANSWERS]
     patches: dict[str, dict[str, Any] | None] = {}
@@ -277,7 +278,7 @@ async def object_to(
     """File an objection to the verified value of one question, with an explanation and evidence links."""
     ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
     policy.ensure_answer_for_body(user.principal, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
-    form = await request.form()
+    form = await read_form(request)
     explanation = str(form.get("explanation") or "").strip()
     if not explanation:
         raise InvalidInput(

@@ -25,6 +25,7 @@ from app.pagination import PageParams
 from app.verification import service as verification
 from app.verification.routes import LinkCheckerDep
 from app.verification.schemas import MyAssignment, ObjectionOut, VerifiedAnswerIn
+from app.web.forms import read_form
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, PageUser
 
@@ -108,7 +109,7 @@ async def save_question(
     submission_id: Id, code: str, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """Record the verified value, whether the evidence was checked, and a note for one question."""
-    form = await request.form()
+    form = await read_form(request)
     version = str(form.get("version") or "")
     kind = str(form.get("type") or "")
     value = _value_from_form(kind, [str(v) for v in form.getlist("value")])
@@ -203,7 +204,7 @@ async def decide(objection_id: Id, request: Request, session: SessionDep, user: 
     policy.ensure_verify_body(
         session, user.principal, commission_id=body.commission_id, body_id=body.id, round_id=round_.id
     )
-    form = await request.form()
+    form = await read_form(request)
     decision = str(form.get("decision") or "")
     reason = str(form.get("reason") or "").strip()
     if decision not in {"terima", "tolak"} or not reason:
