@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-development-only"  # noqa: S105 - a placeholder refused outside development
@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     questionnaires_dir: Path = Path("questionnaires")
     demo_data: bool = True
     token_ttl_hours: int = 12
+    # Login throttling per e-mail: this many failed logins within the window refuse further attempts (429)
+    # until the oldest of them is older than the window.
+    login_max_failures: int = Field(default=10, ge=1, le=1000)
+    login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     upload_max_bytes: int = 10 * 1024 * 1024
     link_check_timeout_seconds: float = 5.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.accounts import service
 from app.accounts.deps import CurrentPrincipal
@@ -22,24 +22,51 @@ from app.accounts.schemas import (
     MeOut,
     TokenOut,
 )
+from app.accounts.throttle import LoginThrottle, LoginThrottled
 from app.db.session import SessionDep
+from app.errors import Unauthenticated
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep
+from app.problems import problem_response
 from app.settings import SettingsDep
 
 router = APIRouter(tags=["accounts"])
 
 
-@router.post("/auth/login", response_model=TokenOut)
-def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
+@router.post(
+    "/auth/login",
+    response_model=TokenOut,
+    responses={
+        429: {
+            "description": "Too many failed logins with this email: try again after `Retry-After` seconds",
+            "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+        }
+    },
+)
+def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> Response | TokenOut:
     """Log in with email and password and get a bearer token for `Authorization: Bearer <token>`.
 
     The token expires after the configured number of hours (`EMONEV_TOKEN_TTL_HOURS`, default 12) or at
     logout. A wrong email and a wrong password get the same 401; a deactivated account gets 403.
+
+    After `EMONEV_LOGIN_MAX_FAILURES` (10) failed logins with one email within
+    `EMONEV_LOGIN_FAILURE_WINDOW_MINUTES` (15), further logins with it get 429 with a `Retry-After` header,
+    whatever the password, until the oldest failure is older than the window. A successful login clears them.
     """
-    result = service.login(
-        session=session, email=body.email, password=body.password, ttl_hours=settings.token_ttl_hours
-    )
+    try:
+        result = service.login(
+            session=session,
+            email=body.email,
+            password=body.password,
+            ttl_hours=settings.token_ttl_hours,
+            throttle=LoginThrottle.from_settings(settings),
+        )
+    except Unauthenticated:
+        # The request's transaction is rolled back on an error, but the failure must stay counted.
+        session.commit()
+        raise
+    except LoginThrottled as exc:
+        return problem_response(exc.problem(request.url.path), {"Retry-After": str(exc.retry_after)})
     return TokenOut(
         access_token=result.token,
         expires_at=result.expires_at,

@@ -11,13 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts import policy
+from app.accounts import throttle as throttling
 from app.accounts.principal import Principal, Role
 from app.accounts.security import (
     digest,
@@ -28,6 +29,7 @@ from app.accounts.security import (
     new_token,
     verify_password,
 )
+from app.accounts.throttle import LoginThrottle
 from app.audit.service import record
 from app.db.base import utcnow
 from app.db.models import Account, ApiKey, AuditEntry, AuthToken, Commission, PublicBody
@@ -158,24 +160,65 @@ def _dummy_hash() -> str:
     return hash_password("not-a-real-password-only-for-timing")
 
 
-def login(*, session: Session, email: str, password: str, ttl_hours: int) -> LoginResult:
+def login(
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    ttl_hours: int,
+    throttle: LoginThrottle,
+    now: datetime | None = None,
+) -> LoginResult:
     """Check the credentials and issue an opaque bearer token (stored only as its digest). An unknown email
-    and a wrong password get the same answer, after the same work."""
-    account = session.scalar(select(Account).where(Account.email == normalise_email(email)))
+    and a wrong password get the same answer, after the same work, and count alike towards throttling the
+    email: while it is throttled (:class:`LoginThrottled`) the password is not checked at all.
+
+    A failed login writes its failure before raising ``Unauthenticated``: the caller must commit it."""
+    now = now or utcnow()
+    email = normalise_email(email)
+    key = throttling.email_hash(email)
+    throttling.ensure_allowed(session, key=key, throttle=throttle, now=now)
+    account = session.scalar(select(Account).where(Account.email == email))
     if account is None:
         verify_password(_dummy_hash(), password)
-        raise Unauthenticated(BAD_LOGIN)
-    if not verify_password(account.password_hash, password):
-        raise Unauthenticated(BAD_LOGIN)
+        _login_failed(session, key=key, throttle=throttle, now=now, account=None)
+    elif not verify_password(account.password_hash, password):
+        _login_failed(session, key=key, throttle=throttle, now=now, account=account)
     if not account.active:
         raise Forbidden("this account is deactivated; ask your administrator")
+    throttling.clear(session, key=key)
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
     token = new_token()
-    expires_at = utcnow() + timedelta(hours=ttl_hours)
+    expires_at = now + timedelta(hours=ttl_hours)
     session.add(AuthToken(account_id=account.id, token_hash=digest(token), expires_at=expires_at))
     session.flush()
     return LoginResult(token=token, expires_at=expires_at, account=account)
+
+
+def _login_failed(
+    session: Session, *, key: str, throttle: LoginThrottle, now: datetime, account: Account | None
+) -> NoReturn:
+    """Count the failure, audit the start of throttling, and refuse the login."""
+    until = throttling.record_failure(session, key=key, throttle=throttle, now=now)
+    if until is not None:
+        window = {
+            "failures": throttle.max_failures,
+            "window_minutes": int(throttle.window.total_seconds() // 60),
+            "until": until.isoformat(),
+        }
+        # An unknown email is kept only as its digest: what was typed may be someone's password.
+        record(
+            session=session,
+            actor=None,
+            action="login.throttle",
+            entity="account" if account else "login",
+            entity_id=account.id if account else key,
+            after=({"email": account.email} if account else {"email_sha256": key}) | window,
+            commission_id=account.commission_id if account else None,
+        )
+        session.flush()
+    raise Unauthenticated(BAD_LOGIN)
 
 
 def logout(*, session: Session, by: Principal) -> None:

@@ -270,6 +270,18 @@ class AuditEntry(Base):
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
+class LoginFailure(Base):
+    """One failed login, kept only while it counts towards throttling logins with that e-mail. The e-mail is
+    kept as the SHA-256 of its normalised form: the table needs to match attempts, not to know addresses."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_email_hash_at", "email_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class IdempotentRequest(CreatedAt, Base):
     """The stored response of a request sent with an Idempotency-Key, replayed when it is retried."""
 

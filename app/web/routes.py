@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.accounts import service as accounts
 from app.accounts.principal import Role
+from app.accounts.throttle import LoginThrottle, LoginThrottled
 from app.commissions.service import commission_timezone
 from app.db.base import utcnow
 from app.db.models import PublicBody
@@ -58,8 +59,22 @@ def login_submit(
 ) -> Response:
     try:
         result = accounts.login(
-            session=session, email=email, password=password, ttl_hours=settings.token_ttl_hours
+            session=session,
+            email=email,
+            password=password,
+            ttl_hours=settings.token_ttl_hours,
+            throttle=LoginThrottle.from_settings(settings),
         )
+    except LoginThrottled as exc:
+        error = (
+            "Terlalu banyak percobaan masuk yang gagal dengan surel ini. "
+            f"Coba lagi dalam {exc.retry_after_minutes} menit."
+        )
+        page = render(
+            request, "login.html", {"next": _safe_next(next), "email": email, "error": error}, status_code=429
+        )
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     except Unauthenticated:
         error = "Surel atau kata sandi salah."
         return render(

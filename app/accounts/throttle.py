@@ -1,0 +1,119 @@
+"""Login throttling: too many failed logins with one e-mail within a sliding window refuse further attempts.
+
+The state is in the database (``login_failure``), so every app process behind one database sees the same
+counts. While an e-mail is throttled its password is not checked at all: the answer cannot tell a right
+password from a wrong one, and no argon2 work is spent. Unknown e-mails are counted like known ones, so the
+throttle does not reveal which accounts exist.
+
+Attempts with the same e-mail are serialised: on PostgreSQL by a transaction-level advisory lock on the
+e-mail, on SQLite by the write lock every transaction takes (``BEGIN IMMEDIATE``). So a burst of parallel
+guesses cannot all pass the check before any of them is counted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from app.accounts.security import digest
+from app.db.models import LoginFailure
+from app.errors import EmonevError
+from app.settings import Settings
+
+# Expired rows of any e-mail deleted with each failure: the table holds about one window of failures.
+_PURGE_BATCH = 100
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """``max_failures`` failed logins within ``window`` throttle an e-mail until the oldest of them leaves the
+    window."""
+
+    max_failures: int
+    window: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginThrottle:
+        return cls(
+            max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_failure_window_minutes),
+        )
+
+
+class LoginThrottled(EmonevError):
+    status = 429
+    type_slug = "login-throttled"
+    title = "Too many failed logins"
+
+    def __init__(self, *, until: datetime, now: datetime) -> None:
+        self.until = until
+        self.retry_after = max(1, math.ceil((until - now).total_seconds()))
+        self.retry_after_minutes = math.ceil(self.retry_after / 60)
+        at = until.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        plural = "" if self.retry_after_minutes == 1 else "s"
+        super().__init__(
+            f"too many failed logins with this email; try again in {self.retry_after_minutes} minute{plural}"
+            f" (after {at})",
+            retry_after=self.retry_after,
+        )
+
+
+def email_hash(normalised_email: str) -> str:
+    """The key failures are counted under: the table needs to match attempts, not to know addresses."""
+    return digest(normalised_email)
+
+
+def _lock(session: Session, key: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Waits for another attempt with this e-mail to finish (its transaction to end), never for others.
+        session.execute(select(func.pg_advisory_xact_lock(int(key[:16], 16) - 2**63)))
+
+
+def _throttled_until(session: Session, key: str, throttle: LoginThrottle, now: datetime) -> datetime | None:
+    """When the e-mail may try again, if it has ``max_failures`` failures in the window: when the
+    ``max_failures``-th newest of them leaves it."""
+    oldest_counted = session.scalar(
+        select(LoginFailure.at)
+        .where(LoginFailure.email_hash == key, LoginFailure.at > now - throttle.window)
+        .order_by(LoginFailure.at.desc())
+        .offset(throttle.max_failures - 1)
+        .limit(1)
+    )
+    return None if oldest_counted is None else oldest_counted + throttle.window
+
+
+def ensure_allowed(session: Session, *, key: str, throttle: LoginThrottle, now: datetime) -> None:
+    """Raise :class:`LoginThrottled` if the e-mail is throttled. Call before anything else of a login: it
+    also takes the e-mail's lock for the rest of the transaction."""
+    _lock(session, key)
+    until = _throttled_until(session, key, throttle, now)
+    if until is not None:
+        raise LoginThrottled(until=until, now=now)
+
+
+def record_failure(session: Session, *, key: str, throttle: LoginThrottle, now: datetime) -> datetime | None:
+    """Count a failed login (after :func:`ensure_allowed` let it through). Returns when the e-mail may try
+    again if this failure started throttling it, else None. Also deletes a batch of expired failures."""
+    session.execute(insert(LoginFailure).values(email_hash=key, at=now))
+    expired = (
+        select(LoginFailure.id)
+        .where(LoginFailure.at <= now - throttle.window)
+        .order_by(LoginFailure.at)
+        .limit(_PURGE_BATCH)
+        # Rows another login is deleting are left to it: a failed login never waits for another one.
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(
+        delete(LoginFailure).where(LoginFailure.id.in_(expired)).execution_options(synchronize_session=False)
+    )
+    return _throttled_until(session, key, throttle, now)
+
+
+def clear(session: Session, *, key: str) -> None:
+    """Forget the e-mail's failures (after a successful login)."""
+    stmt = delete(LoginFailure).where(LoginFailure.email_hash == key)
+    session.execute(stmt.execution_options(synchronize_session=False))
