@@ -31,6 +31,7 @@ from app.questionnaires.service import list_versions
 from app.results import publication as publication_service
 from app.results import service as results
 from app.rounds import service as rounds
+from app.rounds.schemas import EARLIEST, LATEST
 from app.verification import service as verification
 from app.web import charts
 from app.web import format as fmt
@@ -74,10 +75,15 @@ class FormReader:
                 self.problems.append(FieldProblem(name, f"{label} wajib diisi."))
             return None
         try:
-            return datetime.fromisoformat(raw).replace(tzinfo=self.zone)
+            value = datetime.fromisoformat(raw).replace(tzinfo=self.zone)
         except ValueError:
             self.problems.append(FieldProblem(name, f"{label} bukan tanggal dan jam yang sah."))
             return None
+        if not EARLIEST <= value < LATEST:  # the API's range for instants (Instant in app/rounds/schemas.py)
+            years = f"{EARLIEST.year} dan {LATEST.year - 1}"
+            self.problems.append(FieldProblem(name, f"{label} harus di antara tahun {years}."))
+            return None
+        return value
 
     def integer(self, name: str, label: str, *, required: bool = True) -> int | None:
         raw = self.text(name)

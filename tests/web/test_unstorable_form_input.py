@@ -1,7 +1,8 @@
 """Pages that read their own forms refuse what no column can store, as the API does, with the Indonesian 422.
 
 Each was a 500 on PostgreSQL (its text cannot hold U+0000) and a stored NUL on SQLite: the app-wide NUL check
-sees only the bodies FastAPI parses, and these handlers read ``request.form()`` themselves.
+sees only the bodies FastAPI parses, and these handlers read ``request.form()`` themselves. An extension's
+date in the year 1 overflowed converting to UTC (a 500) and one in 9999 was stored as the deadline.
 """
 
 from __future__ import annotations
@@ -286,3 +287,53 @@ def test_forms_fastapi_reads_get_the_same_indonesian_message(
     assert submit.status_code == 422
     assert f"<li><strong>idempotency_key</strong>: {NUL_PAGE_MESSAGE}</li>" in submit.text
     assert session.scalar(select(Submission.status).where(Submission.id == sub.id)) == "draft"
+
+
+@pytest.mark.parametrize(
+    "closes_at", ["0001-01-01T00:00", "1999-12-31T23:59", "2101-01-01T07:00", "9999-12-31T23:59"]
+)
+def test_an_extension_outside_the_years_2000_to_2100_is_named_and_not_recorded(
+    closes_at: str, pages: Pages, world: World, session: Session
+) -> None:
+    pages.login(world.admin)
+    refused = pages.post(
+        f"/ronde/{world.round.id}/perpanjangan",
+        {"closes_at": closes_at, "scope": "round", "reason": "Keputusan pleno 3/2025"},
+    )
+    assert refused.status_code == 422, refused.text
+    assert (
+        "<li><strong>closes_at</strong>: Batas waktu baru harus di antara tahun 2000 dan 2100.</li>"
+        in refused.text
+    )
+    assert count(session, DeadlineExtension) == 0
+
+
+def test_the_last_minute_of_2100_is_still_a_deadline(pages: Pages, world: World, session: Session) -> None:
+    pages.login(world.admin)
+    accepted = pages.post(
+        f"/ronde/{world.round.id}/perpanjangan",
+        {"closes_at": "2100-12-31T23:59", "scope": "round", "reason": "Keputusan pleno 3/2025"},
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303, accepted.text
+    assert count(session, DeadlineExtension) == 1
+
+
+def test_a_new_round_outside_the_years_2000_to_2100_is_named_and_not_created(
+    pages: Pages, world: World, session: Session
+) -> None:
+    pages.login(world.admin)
+    before = count(session, Round)
+    refused = pages.post(
+        "/ronde",
+        {
+            "title": "Monev 2026",
+            "year": "2026",
+            "saq_opens_at": "0001-01-01T00:00",
+            "saq_closes_at": "9999-12-31T23:59",
+        },
+    )
+    assert refused.status_code == 422, refused.text
+    assert "Pembukaan pengisian SAQ harus di antara tahun 2000 dan 2100." in refused.text
+    assert "Batas waktu pengisian SAQ harus di antara tahun 2000 dan 2100." in refused.text
+    assert count(session, Round) == before
