@@ -28,6 +28,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -475,6 +476,21 @@ def verify(url: str, results: list[ClientResult]) -> list[str]:
     return problems
 
 
+def profile_workers(server_pid: int, directory: Path, seconds: float) -> list[subprocess.Popen[bytes]]:
+    """py-spy recorders, one per uvicorn worker, sampling for the length of the load."""
+    directory.mkdir(parents=True, exist_ok=True)
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    return [
+        subprocess.Popen(
+            ["py-spy", "record", "--pid", pid, "--format", "raw", "--rate", "250", "--nonblocking"]
+            + ["--duration", str(int(seconds)), "--output", str(directory / f"worker-{pid}.txt")],
+            stdout=subprocess.DEVNULL,
+        )
+        for pid in children
+        if "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text()
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -492,6 +508,12 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="default: a free loopback port")
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--database", default="emonev_bench")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record each worker with py-spy (must be installed) into DIR as collapsed stacks",
+    )
     args = parser.parse_args()
 
     url = fresh_database(args.admin_url, args.database)
@@ -506,6 +528,7 @@ def main() -> int:
         options=["--timeout-keep-alive", "120"],
     )
     meter = CpuMeter(server.pid, url, args.database)
+    profilers = profile_workers(server.pid, args.profile, args.seconds) if args.profile else []
     try:
         results, elapsed, used = asyncio.run(
             load(
@@ -519,6 +542,8 @@ def main() -> int:
             )
         )
     finally:
+        for profiler in profilers:
+            profiler.wait()
         stop_server(server)
 
     saves = sum(r.saves for r in results)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, NamedTuple, Protocol
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.accounts.principal import Principal, Role
@@ -69,12 +69,34 @@ def principal_for_account(account: AccountFields, *, token_id: int | None = None
     )
 
 
+# Built once: constructing a select costs more CPU than running it, and these run on every request.
+_LIVE_KEY = select(_KEY.id, _KEY.prefix, _KEY.scope, _KEY.commission_id, _KEY.body_id).where(
+    _KEY.key_hash == bindparam("digest"), _KEY.revoked_at.is_(None)
+)
+# Expiry is compared in SQL: SQLite hands instants back without an offset and PostgreSQL in the session's
+# zone, so comparing in Python would need care on each backend.
+_LIVE_TOKEN = (
+    select(
+        _TOKEN.id,
+        _ACCOUNT.id,
+        _ACCOUNT.email,
+        _ACCOUNT.name,
+        _ACCOUNT.role,
+        _ACCOUNT.commission_id,
+        _ACCOUNT.body_id,
+    )
+    .select_from(AuthToken.__table__.join(Account.__table__, _ACCOUNT.id == _TOKEN.account_id))
+    .where(
+        _TOKEN.token_hash == bindparam("digest"),
+        _TOKEN.revoked_at.is_(None),
+        _TOKEN.expires_at > bindparam("now"),
+        _ACCOUNT.active.is_(True),
+    )
+)
+
+
 def _principal_for_key(session: Session, secret: str) -> Principal | None:
-    key = session.execute(
-        select(_KEY.id, _KEY.prefix, _KEY.scope, _KEY.commission_id, _KEY.body_id).where(
-            _KEY.key_hash == digest(secret), _KEY.revoked_at.is_(None)
-        )
-    ).first()
+    key = session.execute(_LIVE_KEY, {"digest": digest(secret)}).first()
     if key is None:
         return None
     return Principal(
@@ -89,26 +111,7 @@ def _principal_for_key(session: Session, secret: str) -> Principal | None:
 def live_token(session: Session, token_digest: str) -> tuple[int, LiveAccount] | None:
     """The id and account of the bearer token with this digest, if it is neither expired nor revoked and its
     account is active: the one check for API tokens and page sessions alike."""
-    # Expiry is compared in SQL: SQLite hands instants back without an offset and PostgreSQL in the
-    # session's zone, so comparing in Python would need care on each backend.
-    row = session.execute(
-        select(
-            _TOKEN.id,
-            _ACCOUNT.id,
-            _ACCOUNT.email,
-            _ACCOUNT.name,
-            _ACCOUNT.role,
-            _ACCOUNT.commission_id,
-            _ACCOUNT.body_id,
-        )
-        .select_from(AuthToken.__table__.join(Account.__table__, _ACCOUNT.id == _TOKEN.account_id))
-        .where(
-            _TOKEN.token_hash == token_digest,
-            _TOKEN.revoked_at.is_(None),
-            _TOKEN.expires_at > utcnow(),
-            _ACCOUNT.active.is_(True),
-        )
-    ).first()
+    row = session.execute(_LIVE_TOKEN, {"digest": token_digest, "now": utcnow()}).first()
     return None if row is None else (row[0], LiveAccount(*row[1:]))
 
 

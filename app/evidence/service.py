@@ -22,18 +22,18 @@ from app.db.models import EvidenceFile, PublicBody, Submission
 from app.errors import Conflict, NotFound
 from app.evidence.schemas import EvidenceFileOut, file_out
 from app.evidence.storage import StagedUpload, blob_path
-from app.submissions.service import Context, load_for_edit, template_of, template_row
+from app.submissions.service import Draft, load_for_edit, parsed_version
 
 MAX_FILES_PER_QUESTION = 10
 
 
-def _ensure_question(session: Session, ctx: Context, question_code: str) -> None:
-    template = template_of(session, template_row(session, ctx.submission.template_version_id))
+def _ensure_question(session: Session, draft: Draft, question_code: str) -> None:
+    template = parsed_version(session, draft.template_version_id, draft.template_hash)
     try:
         template.question(question_code)
     except KeyError:
         raise NotFound(
-            f"question {question_code} is not in the SAQ of submission {ctx.submission.id}"
+            f"question {question_code} is not in the SAQ of submission {draft.id}"
         ) from None
 
 
@@ -41,8 +41,8 @@ def ensure_can_attach(
     *, session: Session, submission_id: int, question_code: str, by: Principal, now: datetime | None = None
 ) -> None:
     """Checked before the upload is received, so nobody streams a file that would be refused anyway."""
-    ctx = load_for_edit(session=session, submission_id=submission_id, by=by, now=now, lock=False)
-    _ensure_question(session, ctx, question_code)
+    draft = load_for_edit(session=session, submission_id=submission_id, by=by, now=now, lock=False)
+    _ensure_question(session, draft, question_code)
     _ensure_room(session, submission_id, question_code)
 
 
@@ -73,8 +73,8 @@ def attach(
 ) -> EvidenceFileOut:
     """Store a received file as evidence for one question of a draft submission (checked again, locked)."""
     now = now or utcnow()
-    ctx = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
-    _ensure_question(session, ctx, question_code)
+    draft = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
+    _ensure_question(session, draft, question_code)
     _ensure_room(session, submission_id, question_code)
     staged.commit(evidence_dir)
     row = EvidenceFile(
@@ -103,7 +103,7 @@ def attach(
             "content_type": row.content_type,
             "name": row.original_name,
         },
-        commission_id=ctx.body.commission_id,
+        commission_id=draft.commission_id,
     )
     return file_out(row)
 
@@ -143,7 +143,7 @@ def remove(*, session: Session, file_id: int, by: Principal, now: datetime | Non
     """Withdraw a file from a draft submission while the window is open. The row is kept, marked removed."""
     now = now or utcnow()
     row = _file(session, file_id)
-    ctx = load_for_edit(session=session, submission_id=row.submission_id, by=by, now=now)
+    draft = load_for_edit(session=session, submission_id=row.submission_id, by=by, now=now)
     row.removed_at = now
     session.flush()
     record(
@@ -154,5 +154,5 @@ def remove(*, session: Session, file_id: int, by: Principal, now: datetime | Non
         entity_id=row.id,
         before={"question_code": row.question_code, "sha256": row.sha256, "name": row.original_name},
         after={"removed_at": now.isoformat()},
-        commission_id=ctx.body.commission_id,
+        commission_id=draft.commission_id,
     )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, select
+from sqlalchemy import Select, bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.accounts import policy
@@ -43,28 +43,115 @@ from app.errors import (
 DEADLINE_PATTERN = "%d-%m-%Y %H:%M"
 
 
-def extensions_covering(*, session: Session, round_: Round, body: PublicBody) -> list[DeadlineExtension]:
-    """Every extension of the round that applies to the body: round-wide, for its category, or for it."""
-    rows = session.scalars(
-        select(DeadlineExtension)
-        .where(DeadlineExtension.round_id == round_.id)
-        .order_by(DeadlineExtension.id)
-    ).all()
-    return [
-        ext
-        for ext in rows
-        if ext.scope == "round"
-        or (ext.scope == "categories" and body.category_id in (ext.category_ids or []))
-        or (ext.scope == "bodies" and body.id in (ext.body_ids or []))
+@dataclass(frozen=True)
+class Window:
+    """Whether and until when one body may fill in its SAQ in one round: what the window rules decide on."""
+
+    round_title: str
+    round_status: str
+    opens_at: datetime
+    closes_at: datetime  # the round's own close or the latest extension covering the body, whichever is later
+    timezone: str  # the commission's, for the deadline in messages
+    body_name: str
+    invited: bool  # invited, and a body of the round's commission
+
+    def ensure_open(self, now: datetime) -> None:
+        """Refuse unless the body may fill in its SAQ at ``now``: it is invited (else Forbidden), the round
+        is ``open`` and ``opens_at <= now < closes_at`` (else WindowClosed, giving the deadline in the
+        commission's local time)."""
+        if not self.invited:
+            raise Forbidden(f"{self.body_name} is not invited to round {self.round_title}")
+        if self.round_status != "open":
+            raise WindowClosed(
+                f"the SAQ window of round {self.round_title} is not open (round status: {self.round_status})",
+                round_status=self.round_status,
+            )
+        now = as_utc(now)
+        if now < self.opens_at:
+            raise WindowClosed(
+                "the SAQ window opens on "
+                f"{format_local(self.opens_at, self.timezone, pattern=DEADLINE_PATTERN)}",
+                opens_at=self.opens_at.isoformat(),
+            )
+        if now >= self.closes_at:
+            raise WindowClosed(
+                "the SAQ window closed on "
+                f"{format_local(self.closes_at, self.timezone, pattern=DEADLINE_PATTERN)}",
+                closes_at=self.closes_at.isoformat(),
+            )
+
+
+def _covers(
+    scope: str, category_ids: list[int] | None, body_ids: list[int] | None, *, category_id: int, body_id: int
+) -> bool:
+    """Whether an extension applies to a body: round-wide, for its category, or for it."""
+    return (
+        scope == "round"
+        or (scope == "categories" and category_id in (category_ids or []))
+        or (scope == "bodies" and body_id in (body_ids or []))
+    )
+
+
+_R = Round.__table__.c
+_B = PublicBody.__table__.c
+_E = DeadlineExtension.__table__.c
+_C = Commission.__table__.c
+_I = Invitation.__table__.c
+
+
+# Built once: constructing a select costs several times more CPU than running it, and every save asks.
+_WINDOW = (
+    select(
+        _R.title,
+        _R.status,
+        _R.saq_opens_at,
+        _R.saq_closes_at,
+        _C.timezone,
+        _B.name,
+        _B.category_id,
+        (_B.commission_id == _R.commission_id) & exists().where(_I.round_id == _R.id, _I.body_id == _B.id),
+        _E.closes_at,
+        _E.scope,
+        _E.category_ids,
+        _E.body_ids,
+    )
+    .select_from(
+        Round.__table__.join(Commission.__table__, _C.id == _R.commission_id)
+        .join(PublicBody.__table__, _B.id == bindparam("body_id"))
+        .outerjoin(DeadlineExtension.__table__, _E.round_id == _R.id)
+    )
+    .where(_R.id == bindparam("round_id"))
+)
+
+
+def window_for(*, session: Session, round_id: int, body_id: int) -> Window:
+    """The SAQ window of one body in one round, in one query (a row per extension of the round)."""
+    rows = session.execute(_WINDOW, {"round_id": round_id, "body_id": body_id}).all()
+    if not rows:
+        raise NotFound(f"round {round_id} or public body {body_id} does not exist")
+    first = rows[0]
+    closes = [as_utc(first.saq_closes_at)]
+    closes += [
+        as_utc(row.closes_at)
+        for row in rows
+        if row.scope is not None
+        and _covers(row.scope, row.category_ids, row.body_ids, category_id=first.category_id, body_id=body_id)
     ]
+    return Window(
+        round_title=first.title,
+        round_status=first.status,
+        opens_at=as_utc(first.saq_opens_at),
+        closes_at=max(closes),
+        timezone=first.timezone,
+        body_name=first.name,
+        invited=bool(first[7]),
+    )
 
 
 def effective_closes_at(*, session: Session, round_: Round, body: PublicBody) -> datetime:
     """The instant (aware, UTC) the SAQ window closes for this body: the latest of the round's own close
     and every extension covering the body."""
-    instants = [as_utc(round_.saq_closes_at)]
-    instants += [as_utc(e.closes_at) for e in extensions_covering(session=session, round_=round_, body=body)]
-    return max(instants)
+    return window_for(session=session, round_id=round_.id, body_id=body.id).closes_at
 
 
 def is_invited(*, session: Session, round_: Round, body: PublicBody) -> bool:
@@ -76,31 +163,8 @@ def is_invited(*, session: Session, round_: Round, body: PublicBody) -> bool:
 
 
 def ensure_window_open(*, session: Session, round_: Round, body: PublicBody, now: datetime) -> None:
-    """Refuse unless the body may fill in its SAQ at ``now``: it is invited (else Forbidden), the round
-    is ``open`` and ``saq_opens_at <= now < effective_closes_at`` (else WindowClosed, giving the deadline
-    in the commission's local time)."""
-    invited = is_invited(session=session, round_=round_, body=body)
-    if body.commission_id != round_.commission_id or not invited:
-        raise Forbidden(f"{body.name} is not invited to round {round_.title}")
-    timezone = timezone_of(session=session, round_=round_)
-    if round_.status != "open":
-        raise WindowClosed(
-            f"the SAQ window of round {round_.title} is not open (round status: {round_.status})",
-            round_status=round_.status,
-        )
-    now = as_utc(now)
-    opens_at = as_utc(round_.saq_opens_at)
-    if now < opens_at:
-        raise WindowClosed(
-            f"the SAQ window opens on {format_local(opens_at, timezone, pattern=DEADLINE_PATTERN)}",
-            opens_at=opens_at.isoformat(),
-        )
-    closes_at = effective_closes_at(session=session, round_=round_, body=body)
-    if now >= closes_at:
-        raise WindowClosed(
-            f"the SAQ window closed on {format_local(closes_at, timezone, pattern=DEADLINE_PATTERN)}",
-            closes_at=closes_at.isoformat(),
-        )
+    """Refuse unless the body may fill in its SAQ at ``now`` (see :meth:`Window.ensure_open`)."""
+    window_for(session=session, round_id=round_.id, body_id=body.id).ensure_open(now)
 
 
 def template_for(*, session: Session, round_: Round, body: PublicBody) -> TemplateVersion:

@@ -11,17 +11,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import typing
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, Text, cast, delete, null, select, text, union_all
+from sqlalchemy import (
+    JSON,
+    Integer,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
-from sqlalchemy.orm.exc import StaleDataError
 
 import scoring
 from app.accounts import policy
@@ -53,7 +66,13 @@ from app.evidence.schemas import file_out
 from app.inputs import parse_digits
 from app.pagination import Page, PageParams, paginate
 from app.questionnaires.service import answers_or_422, parsed
-from app.rounds.service import effective_closes_at, ensure_window_open, is_invited, template_for
+from app.rounds.service import (
+    effective_closes_at,
+    ensure_window_open,
+    is_invited,
+    template_for,
+    window_for,
+)
 from app.submissions.schemas import (
     MAX_LINK_LENGTH,
     MAX_LINKS_PER_ANSWER,
@@ -127,11 +146,19 @@ def template_row(session: Session, version_id: int) -> TemplateVersion:
 
 
 def template_of(session: Session, row: TemplateVersion) -> scoring.Template:
-    """The parsed template of a stored version. Versions are immutable, so the parse is cached by content
-    hash and the (large) source text is only loaded the first time a process meets a version."""
-    template = _TEMPLATES.get(row.content_hash)
+    """The parsed template of a stored version."""
+    return parsed_version(session, row.id, row.content_hash)
+
+
+def parsed_version(session: Session, version_id: int, content_hash: str) -> scoring.Template:
+    """The parsed template of the stored version with this id and content hash. Versions are immutable, so
+    the parse is cached by content hash and the (large) source text is only loaded the first time a process
+    meets a version."""
+    template = _TEMPLATES.get(content_hash)
     if template is None:
-        template = _TEMPLATES[row.content_hash] = parsed(row)
+        row = session.get(TemplateVersion, version_id)
+        assert row is not None, "a submission always points at its template version"
+        template = _TEMPLATES[content_hash] = parsed(row)
     return template
 
 
@@ -166,6 +193,55 @@ def load_for_read(*, session: Session, submission_id: int, by: Principal) -> Con
     return ctx
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A draft submission open for a change by its body's operator: the columns a change needs."""
+
+    id: int
+    version: int
+    round_id: int
+    body_id: int
+    commission_id: int
+    template_version_id: int
+    template_hash: str
+
+
+_SUBMISSION = typing.cast(Table, Submission.__table__)
+_ANSWER = typing.cast(Table, Answer.__table__)
+_S = _SUBMISSION.c
+_B = PublicBody.__table__.c
+_T = TemplateVersion.__table__.c
+
+
+# Built once (building a select costs more CPU than running it; every save runs these).
+_DRAFT = (
+    select(
+        _S.id,
+        _S.version,
+        _S.status,
+        _S.submitted_at,
+        _S.round_id,
+        _S.body_id,
+        _B.commission_id,
+        _S.template_version_id,
+        _T.content_hash,
+    )
+    .select_from(
+        _SUBMISSION.join(PublicBody.__table__, _B.id == _S.body_id).join(
+            TemplateVersion.__table__, _T.id == _S.template_version_id
+        )
+    )
+    .where(_S.id == bindparam("submission_id"))
+)
+_DRAFT_LOCKED = _DRAFT.with_for_update(of=_SUBMISSION)
+_NEXT_VERSION = (
+    update(_SUBMISSION)
+    .where(_S.id == bindparam("submission_id"), _S.version == bindparam("version"))
+    .values(version=_S.version + 1, updated_at=bindparam("at"))
+    .returning(_S.version)
+)
+
+
 def load_for_edit(
     *,
     session: Session,
@@ -173,19 +249,30 @@ def load_for_edit(
     by: Principal,
     now: datetime | None = None,
     lock: bool = True,
-) -> Context:
-    """The submission, locked, for a change by its body's operator while the window is open and it is a
-    draft."""
-    ctx = _load(session, submission_id, for_update=lock)
-    policy.ensure_answer_for_body(by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
-    ensure_window_open(session=session, round_=ctx.round, body=ctx.body, now=now or utcnow())
-    if ctx.submission.status != "draft":
+) -> Draft:
+    """The submission, locked (``SELECT ... FOR UPDATE`` on PostgreSQL), for a change by its body's
+    operator while the window is open and it is a draft. Plain columns, not ORM entities, in two queries
+    (the submission, then its window): every save of answers goes through here."""
+    row = session.execute(_DRAFT_LOCKED if lock else _DRAFT, {"submission_id": submission_id}).first()
+    if row is None:
+        raise NotFound(f"submission {submission_id} does not exist")
+    policy.ensure_answer_for_body(by, commission_id=row.commission_id, body_id=row.body_id)
+    window_for(session=session, round_id=row.round_id, body_id=row.body_id).ensure_open(now or utcnow())
+    if row.status != "draft":
         raise WindowClosed(
-            f"submission {ctx.submission.id} was submitted on "
-            f"{ctx.submission.submitted_at:%Y-%m-%d %H:%M} UTC and can no longer be changed",
-            submission_status=ctx.submission.status,
+            f"submission {row.id} was submitted on {row.submitted_at:%Y-%m-%d %H:%M} UTC and can no "
+            "longer be changed",
+            submission_status=row.status,
         )
-    return ctx
+    return Draft(
+        id=row.id,
+        version=row.version,
+        round_id=row.round_id,
+        body_id=row.body_id,
+        commission_id=row.commission_id,
+        template_version_id=row.template_version_id,
+        template_hash=row.content_hash,
+    )
 
 
 # --- Answers and scores ------------------------------------------------------------------------------------
@@ -623,17 +710,16 @@ def save_answers(
     when, and is audited with its value before and after; the submission's version always moves on.
     """
     now = now or utcnow()
-    ctx = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
-    sub = ctx.submission
+    draft = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
     expected_version = parse_if_match(if_match)
-    if sub.version != expected_version:
+    if draft.version != expected_version:
         raise StaleVersion(
-            f"submission {sub.id} is at version {sub.version}, not {expected_version}: someone saved in "
+            f"submission {draft.id} is at version {draft.version}, not {expected_version}: someone saved in "
             "the meantime; reload it, merge your changes and save again",
-            current_version=sub.version,
+            current_version=draft.version,
         )
-    template = template_of(session, template_row(session, sub.template_version_id))
-    stored, files = _stored(session, sub.id)
+    template = parsed_version(session, draft.template_version_id, draft.template_hash)
+    stored, files = _stored(session, draft.id)
 
     merged = {code: _merge(stored.get(code), patch) for code, patch in answers.items()}
     problems = _limit_problems(answers)
@@ -648,10 +734,10 @@ def save_answers(
     upserts = {code: after for code in changed if (after := merged[code]) is not None}
     removed = [code for code in changed if merged[code] is None]
     if upserts:
-        _upsert_answers(session, submission_id=sub.id, answers=upserts, at=now, by=by.account_id)
+        _upsert_answers(session, submission_id=draft.id, answers=upserts, at=now, by=by.account_id)
     if removed:
         session.execute(
-            delete(Answer).where(Answer.submission_id == sub.id, Answer.question_code.in_(removed))
+            delete(_ANSWER).where(_ANSWER.c.submission_id == draft.id, _ANSWER.c.question_code.in_(removed))
         )
     record_many(
         session=session,
@@ -660,29 +746,29 @@ def save_answers(
             Change(
                 action="answer.save" if merged[code] is not None else "answer.remove",
                 entity="answer",
-                entity_id=f"{sub.id}:{code}",
+                entity_id=f"{draft.id}:{code}",
                 before=stored.get(code),
                 after=merged[code],
             )
             for code in changed
         ],
-        commission_id=ctx.body.commission_id,
+        commission_id=draft.commission_id,
         at=now,
     )
-    sub.updated_at = now
-    try:
-        session.flush()
-    except StaleDataError as exc:  # another process saved between our read and our write (SQLite path)
+    version = session.scalar(_NEXT_VERSION, {"submission_id": draft.id, "version": draft.version, "at": now})
+    if (
+        version is None
+    ):  # another process saved between our read and our write (the row is locked on PostgreSQL)
         raise StaleVersion(
-            f"submission {sub.id} changed while saving; reload it and save again", current_version=None
-        ) from exc
+            f"submission {draft.id} changed while saving; reload it and save again", current_version=None
+        )
 
     # The score of the submission as it now stands: the answers just validated plus the untouched ones.
     untouched = {code: after for code, after in stored.items() if code not in merged}
     final = scoring.parse_answers(template, untouched) if untouched else {}
     final.update({code: answer for code, answer in fresh.items() if merged[code] is not None})
     card = scoring.score(template, with_files(final, files))
-    return SaveResult(submission_id=sub.id, version=sub.version, changed=changed, score=_summary(card))
+    return SaveResult(submission_id=draft.id, version=version, changed=changed, score=_summary(card))
 
 
 # --- Submitting --------------------------------------------------------------------------------------------
