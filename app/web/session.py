@@ -155,7 +155,8 @@ async def csrf_protect(request: Request, settings: SettingsDep, session: Session
             form = await request.form()
             field = form.get(CSRF_FIELD)
             sent = field if isinstance(field, str) else None
-    if not sent or not expected or not hmac.compare_digest(sent, expected):
+    # As bytes: compare_digest raises TypeError (a 500) on a str holding anything but ASCII.
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         raise Forbidden("the form has expired or did not come from this site (CSRF token missing or wrong)")
 
 

@@ -2,7 +2,8 @@
 
 Each was a 500 on PostgreSQL (its text cannot hold U+0000) and a stored NUL on SQLite: the app-wide NUL check
 sees only the bodies FastAPI parses, and these handlers read ``request.form()`` themselves. An extension's
-date in the year 1 overflowed converting to UTC (a 500) and one in 9999 was stored as the deadline.
+date in the year 1 overflowed converting to UTC (a 500) and one in 9999 was stored as the deadline. A CSRF
+token holding a character beyond ASCII made the token comparison raise TypeError (a 500 on every page POST).
 """
 
 from __future__ import annotations
@@ -337,3 +338,16 @@ def test_a_new_round_outside_the_years_2000_to_2100_is_named_and_not_created(
     assert "Pembukaan pengisian SAQ harus di antara tahun 2000 dan 2100." in refused.text
     assert "Batas waktu pengisian SAQ harus di antara tahun 2000 dan 2100." in refused.text
     assert count(session, Round) == before
+
+
+def test_a_csrf_token_that_is_not_ascii_is_refused_not_a_500(
+    pages: Pages, world: World, session: Session
+) -> None:
+    pages.login(world.admin)
+    url = f"/ronde/{world.round.id}/status"
+    in_form = pages.client.post(url, data={"csrf_token": "tóken", "to": "closed"})
+    header = {"X-CSRF-Token": "tóken".encode("latin-1")}  # as a browser may send it
+    in_header = pages.client.post(url, data={"to": "closed"}, headers=header)
+    assert (in_form.status_code, in_header.status_code) == (403, 403)
+    assert "Akses ditolak" in in_form.text
+    assert session.scalar(select(Round.status).where(Round.id == world.round.id)) == "open"
