@@ -18,7 +18,9 @@ redirect hop:
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,10 +35,12 @@ MAX_LINKS = 500
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "E-Monev link checker (+https://emonev.example)"
 BLOCKED = "blocked: "
+BAD_REDIRECT = "the server's redirect address is not valid"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+log = logging.getLogger(__name__)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -92,6 +96,28 @@ class LinkResult:
     @property
     def blocked(self) -> bool:
         return bool(self.error and self.error.startswith(BLOCKED))
+
+
+def request_failure(exc: httpx.HTTPError) -> str:
+    """What a user reads when the request failed (the library's own text goes only to the log)."""
+    if isinstance(exc, httpx.ConnectError):
+        cause: BaseException | None = exc
+        for _ in range(8):  # httpx wraps httpcore's error, which wraps ssl's
+            if cause is None:
+                break
+            if isinstance(cause, ssl.SSLCertVerificationError):
+                return "the server's security certificate is not valid"
+            cause = cause.__cause__ or cause.__context__
+        return "could not connect to the server"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        # httpx parses a redirect's Location header itself, even when it does not follow redirects, and
+        # reports a bad one this way (httpx 0.28); any other wording still gets the plain message below.
+        if str(exc).startswith("Invalid URL in location header"):
+            return BAD_REDIRECT
+        return "the server's answer could not be understood"
+    if isinstance(exc, httpx.NetworkError):
+        return "the connection to the server was interrupted"
+    return "the request failed"
 
 
 class _Refused(Exception):
@@ -220,7 +246,8 @@ class LinkChecker:
             except httpx.TimeoutException:
                 return result(ok=False, error="timed out")
             except httpx.HTTPError as exc:
-                return result(ok=False, error=f"request failed: {type(exc).__name__}: {exc}")
+                log.warning("link check of %r failed: %s: %s", url_text, type(exc).__name__, exc)
+                return result(ok=False, error=request_failure(exc))
             try:
                 status = response.status_code
                 content_type = response.headers.get("content-type")
@@ -229,7 +256,14 @@ class LinkChecker:
                     try:
                         url = url.join(location)
                     except (httpx.InvalidURL, ValueError) as exc:
-                        return result(ok=False, status_code=status, error=f"bad redirect location: {exc}")
+                        log.warning(
+                            "link check of %r: redirect location %r: %s: %s",
+                            url_text,
+                            location,
+                            type(exc).__name__,
+                            exc,
+                        )
+                        return result(ok=False, status_code=status, error=BAD_REDIRECT)
                     continue
                 if not response.is_stream_consumed:
                     # Raw bytes (no decompression), so a compressed bomb cannot blow up past the limit.
@@ -250,7 +284,8 @@ class LinkChecker:
             except httpx.TimeoutException:
                 return result(ok=False, error="timed out")
             except httpx.HTTPError as exc:
-                return result(ok=False, error=f"request failed: {type(exc).__name__}: {exc}")
+                log.warning("link check of %r failed: %s: %s", url_text, type(exc).__name__, exc)
+                return result(ok=False, error=request_failure(exc))
             finally:
                 response.close()
         return result(ok=False, error=f"more than {self.max_redirects} redirects")

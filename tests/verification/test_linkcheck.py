@@ -7,6 +7,8 @@ names to public documentation-free addresses, and the blocking tests never conne
 from __future__ import annotations
 
 import ipaddress
+import logging
+import ssl
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -14,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.verification.linkcheck import LinkChecker, refusal
+from app.verification.linkcheck import LinkChecker, outcome, refusal
 from app.verification.routes import get_link_checker
 from tests.factories import World, get_json, make_answers, make_submission, now
 
@@ -203,6 +205,63 @@ def test_timeouts_and_unknown_hosts_are_errors_not_crashes() -> None:
     assert not unknown.ok
     assert not unknown.blocked
     assert "does not resolve" in (unknown.error or "")
+
+
+def _refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+
+def _bad_certificate(request: httpx.Request) -> httpx.Response:
+    cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate has expired")
+    raise httpx.ConnectError(str(cause), request=request) from cause
+
+
+def _cut_off(request: httpx.Request) -> httpx.Response:
+    raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+
+
+def _reset(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+
+
+@pytest.mark.parametrize(
+    ("handler", "error", "cause"),
+    [
+        (_refused, "could not connect to the server", "Connection refused"),
+        (_bad_certificate, "the server's security certificate is not valid", "CERTIFICATE_VERIFY_FAILED"),
+        (_cut_off, "the server's answer could not be understood", "Server disconnected"),
+        (_reset, "the connection to the server was interrupted", "Connection reset by peer"),
+    ],
+    ids=["refused", "certificate", "protocol", "reset"],
+)
+def test_a_failed_request_is_told_in_plain_words_and_its_cause_is_logged(
+    handler: Callable[[httpx.Request], httpx.Response],
+    error: str,
+    cause: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="app.verification.linkcheck")
+    result = LinkChecker(
+        timeout=2.0,
+        transport=httpx.MockTransport(handler),
+        resolver=fake_resolver({"ppid.example.go.id": [PUBLIC_IP]}),
+    ).check("https://ppid.example.go.id/dip")
+    assert (result.ok, result.status_code, result.error) == (False, None, error)
+    assert outcome(result.ok, result.status_code, result.error) == "error"
+    (logged,) = caplog.records
+    assert "'https://ppid.example.go.id/dip'" in logged.getMessage()
+    assert cause in logged.getMessage()
+
+
+def test_a_redirect_to_an_invalid_address_is_told_in_plain_words(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="app.verification.linkcheck")
+    recorder = Recorder({"/pindah": answer(302, headers={"location": "http://[::1"})})
+    result = checker(recorder).check("http://ppid.example.go.id/pindah")
+    assert (result.ok, result.error) == (False, "the server's redirect address is not valid")
+    assert not result.blocked
+    (logged,) = caplog.records
+    assert "'http://ppid.example.go.id/pindah'" in logged.getMessage()
+    assert "Invalid URL in location header" in logged.getMessage()
 
 
 @pytest.fixture
