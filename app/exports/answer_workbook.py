@@ -133,8 +133,12 @@ def write_answer_workbook(target: str | Path | IO[bytes], data: AnswerSheetData)
         sheet.text(
             row, 5, EVIDENCE_LABELS[q.evidence] if q.type is not scoring.QuestionType.TEXT else "-", top
         )
-        if isinstance(line.value, Decimal):
+        if isinstance(line.value, Decimal) and _fits_a_number_cell(line.value):
             ws.write_number(row, 6, float(line.value), unlocked_number)
+        elif isinstance(line.value, Decimal):
+            # More digits than a spreadsheet number keeps: shown as text, so that uploading the workbook
+            # unchanged gives back the stored number, not a rounded one.
+            sheet.text(row, 6, str(line.value), unlocked)
         else:
             sheet.text(row, 6, line.value, unlocked)
         sheet.text(row, 7, "\n".join(line.links) or None, unlocked)
@@ -187,6 +191,11 @@ def write_answer_workbook(target: str | Path | IO[bytes], data: AnswerSheetData)
     meta.very_hidden()
     meta.protect()
     workbook.close()
+
+
+def _fits_a_number_cell(value: Decimal) -> bool:
+    """True when a number cell holds ``value`` exactly: XlsxWriter writes 16 significant digits."""
+    return Decimal(f"{float(value):.16G}") == value
 
 
 # --- Reading --------------------------------------------------------------------------------------------

@@ -30,6 +30,9 @@ EVIDENCE_LABELS = {
 MULTI_SEPARATOR = "; "
 _SPLIT_MULTI = re.compile(r"[;\n]")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+MAX_INTEGER_DIGITS = 1000
+"""A whole number with more digits is passed on as its text (the engine reads it exactly): an int that
+long costs time to build and JSON cannot write one past 4,300 digits."""
 
 
 def is_blank(value: Any) -> bool:
@@ -66,7 +69,9 @@ def display(question: scoring.Question, value: Any) -> str | Decimal | None:
 
 def _plain(cell: Any) -> str:
     if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
+        # Decimal(repr(...)) gives the digits the file holds (1.23456789012346E+19); int(cell) would add
+        # the binary float's own digits (12345678901234599936).
+        return str(int(Decimal(repr(cell))))
     if isinstance(cell, datetime):
         return cell.isoformat(sep=" ", timespec="minutes")
     if isinstance(cell, date):
@@ -89,18 +94,7 @@ def from_cell(question: scoring.Question, cell: Any) -> Any:
         return None
     kind = question.type
     if kind is scoring.QuestionType.NUMBER:
-        if isinstance(cell, bool):
-            return str(cell)
-        if isinstance(cell, int | float):
-            return int(cell) if float(cell).is_integer() else cell
-        text = _plain(cell)
-        if _DECIMAL_COMMA.match(text):
-            text = text.replace(",", ".")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            return text
-        return int(number) if number == number.to_integral_value() else float(number)
+        return _number(cell)
     if kind is scoring.QuestionType.TEXT:
         return _plain(cell)
     table = _lookup(question)
@@ -111,6 +105,32 @@ def from_cell(question: scoring.Question, cell: Any) -> Any:
         cell = "yes" if cell else "no"
     text = _plain(cell)
     return table.get(text.lower(), text)
+
+
+def _number(cell: Any) -> int | float | str:
+    """A number cell as the value the user typed: a whole number as an int, a fraction as a float only
+    when the float is exactly the typed number, otherwise (and for anything that is not a finite number)
+    the typed text, which the engine reads exactly or refuses naming it."""
+    if isinstance(cell, bool):
+        return str(cell)
+    if isinstance(cell, int):
+        return cell
+    if isinstance(cell, float):
+        text = repr(cell)  # the shortest text that gives this float: the number as the file writes it
+    else:
+        text = _plain(cell)
+        if _DECIMAL_COMMA.match(text):
+            text = text.replace(",", ".")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
+    if not number.is_finite():
+        return text
+    if number == number.to_integral_value():
+        return int(number) if number.adjusted() < MAX_INTEGER_DIGITS else text
+    approximate = float(number)
+    return approximate if Decimal(repr(approximate)) == number else text
 
 
 def links_from_cell(cell: Any) -> list[str]:

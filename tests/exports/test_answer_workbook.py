@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -156,6 +158,92 @@ def test_a_filled_workbook_saves_every_answer(
         "2.2": (75.5, [], None),
         "2.3": ("https://ppid.example.go.id", [], "Situs utama"),
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "saved", "earned"),
+    [
+        (95, 95, "1.00"),
+        ("95", 95, "1.00"),
+        ("75,5", 75.5, "0.50"),
+        # 19 digits typed in a number cell are kept to 15 by the spreadsheet: the digits it shows arrive
+        # (not 1234567890123459968, the binary float's).
+        (1.23456789012346e18, 1234567890123460000, "1.00"),
+        # Below 90 by a hair: read through a float it became 90.0 and earned the top band.
+        ("89,99999999999999999", "89.99999999999999999", "0.50"),
+    ],
+)
+def test_a_number_typed_in_the_workbook_is_saved_as_typed(
+    client: TestClient, world: World, submission: Submission, typed: Any, saved: Any, earned: str
+) -> None:
+    response = upload(client, world, submission, edit(download(client, world, submission), {"G10": typed}))
+    assert response.status_code == 200, response.text
+    value = stored(client, world, submission)["2.2"][0]
+    assert value == saved
+    assert type(value) is type(saved)
+    score = get_json(client, f"/api/v1/submissions/{submission.id}/score", world.token(world.operator))
+    (question,) = [q for q in score["questions"] if q["code"] == "2.2"]
+    assert question["earned"] == earned
+
+
+@pytest.mark.parametrize("typed", ["NaN", "Infinity", "-inf"])
+def test_a_number_cell_that_is_no_finite_number_is_refused_naming_the_cell(
+    client: TestClient, world: World, submission: Submission, typed: str
+) -> None:
+    before = stored(client, world, submission)
+    response = upload(client, world, submission, edit(download(client, world, submission), {"G10": typed}))
+    assert response.status_code == 422
+    cells = {e["field"]: e["message"] for e in problem(response)["errors"]}
+    assert cells == {"Jawaban!G10": f"question 2.2: {typed!r} is not a finite number"}
+    assert stored(client, world, submission) == before
+
+
+def test_a_long_stored_number_comes_back_unchanged_from_an_untouched_workbook(
+    client: TestClient, world: World
+) -> None:
+    row = make_submission(world.session, world.round, world.body, world.template)
+    make_answers(world.session, row, {"2.2": {"value": 1234567890123456789}})
+    data = download(client, world, row)
+    # A number cell keeps 16 digits: the stored number is written as text, so that it comes back whole.
+    assert open_xlsx(data)["Jawaban"]["G10"].value == "1234567890123456789"
+    response = upload(client, world, row, data)
+    assert response.status_code == 200, response.text
+    assert response.json()["changed"] == []
+    assert stored(client, world, row)["2.2"][0] == 1234567890123456789
+
+
+@pytest.mark.soffice
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_numbers_in_a_workbook_saved_by_libreoffice_arrive_as_it_shows_them(
+    client: TestClient, world: World, submission: Submission, tmp_path: Path
+) -> None:
+    source = tmp_path / "jawaban.xlsx"
+    source.write_bytes(
+        edit(download(client, world, submission), {"G8": "Lengkap", "G10": 1234567890123456789})
+    )
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(tmp_path / "out"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    data = (tmp_path / "out" / "jawaban.xlsx").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert b"<v>1.23456789012346E+018</v>" in archive.read("xl/worksheets/sheet1.xml")
+    response = upload(client, world, submission, data)
+    assert response.status_code == 200, response.text
+    saved = stored(client, world, submission)
+    assert saved["2.2"][0] == 1234567890123460000  # what LibreOffice shows: 1.23456789012346E+18
+    assert saved["1.1.2"][0] == "a"
 
 
 def test_a_cleared_row_clears_the_answer(client: TestClient, world: World, submission: Submission) -> None:
