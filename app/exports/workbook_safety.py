@@ -23,8 +23,10 @@ Reading
 
 from __future__ import annotations
 
+import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -41,6 +43,8 @@ EXCEL_MAX_STRING = 32767
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 MIB = 1024 * 1024
+DAMAGED = "is damaged and cannot be opened; save it again in the spreadsheet program and upload that file"
+log = logging.getLogger(__name__)
 
 
 class _Worksheet(Protocol):
@@ -176,7 +180,8 @@ def inspect_xlsx(file: IO[bytes], *, name: str, limits: UploadLimits) -> Workboo
     try:
         archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        raise bad_file(name, f"is corrupt: {exc}") from exc
+        log.warning("upload %r: its ZIP container cannot be read: %s: %s", name, type(exc).__name__, exc)
+        raise bad_file(name, DAMAGED) from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > limits.max_members:
@@ -203,8 +208,9 @@ def inspect_xlsx(file: IO[bytes], *, name: str, limits: UploadLimits) -> Workboo
                 )
         try:
             return _scan_parts(archive, infos, name=name, limits=limits)
-        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
-            raise bad_file(name, f"is corrupt: {exc}") from exc
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+            log.warning("upload %r: a part cannot be unpacked: %s: %s", name, type(exc).__name__, exc)
+            raise bad_file(name, DAMAGED) from exc
 
 
 def _scan_parts(

@@ -369,7 +369,7 @@ def test_the_upload_size_is_limited(
     ("name", "status", "message"),
     [
         ("csv-renamed.xlsx", 422, "csv-renamed.xlsx: is a text (CSV?) file, not an .xlsx workbook"),
-        ("corrupt.xlsx", 422, "corrupt.xlsx: is corrupt"),
+        ("corrupt.xlsx", 422, "corrupt.xlsx: is damaged and cannot be opened"),
         ("doctype.xlsx", 422, "declares a DTD"),
     ],
 )

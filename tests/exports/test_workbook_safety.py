@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import subprocess
 import sys
 import zipfile
@@ -80,7 +81,7 @@ def test_sheet_names_are_valid_unique_and_short() -> None:
 
 
 CORPUS = [
-    ("corrupt.xlsx", InvalidInput, "corrupt.xlsx: is corrupt"),
+    ("corrupt.xlsx", InvalidInput, "corrupt.xlsx: is damaged and cannot be opened"),
     ("csv-renamed.xlsx", InvalidInput, "csv-renamed.xlsx: is a text (CSV?) file, not an .xlsx workbook"),
     ("not-a-workbook.xlsx", InvalidInput, "not an .xlsx workbook (it has no [Content_Types].xml)"),
     ("encrypted.xlsx", InvalidInput, "is an old .xls workbook or an encrypted file"),
@@ -112,6 +113,46 @@ def test_formula_cells_are_found_without_evaluating_them() -> None:
         workbook.close()
     assert scan.formulas("Badan Publik") == {"C2"}
     assert scan.sheets["Badan Publik"].rows == 3
+
+
+DAMAGED = "is damaged and cannot be opened; save it again in the spreadsheet program and upload that file"
+
+
+def _damaged_sheet() -> bytes:
+    """A workbook whose worksheet's compressed data is overwritten in the middle (a broken download)."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet("Badan Publik")
+    for row in range(200):
+        sheet.write_string(row, 0, f"Kelurahan {row} " * 5)
+    workbook.close()
+    data = bytearray(buffer.getvalue())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/worksheets/sheet1.xml")
+    middle = info.header_offset + 30 + len(info.filename) + len(info.extra) + info.compress_size // 2
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "cause"),
+    [
+        ((BROKEN / "corrupt.xlsx").read_bytes(), "File is not a zip file"),
+        (_damaged_sheet(), "Error -3 while decompressing data"),
+    ],
+    ids=["cut-short", "damaged-data"],
+)
+def test_a_damaged_upload_is_named_in_plain_words_and_the_cause_is_logged(
+    data: bytes, cause: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="app.exports.workbook_safety")
+    with pytest.raises(InvalidInput) as raised:
+        inspect_xlsx(io.BytesIO(data), name="rusak.xlsx", limits=LIMITS)
+    assert raised.value.detail == f"rusak.xlsx: {DAMAGED}"
+    assert [(e.field, e.message) for e in raised.value.errors] == [("file", DAMAGED)]
+    assert cause not in raised.value.detail
+    (logged,) = caplog.records
+    assert "'rusak.xlsx'" in logged.getMessage()
+    assert cause in logged.getMessage()
 
 
 def _xlsx_shell(**members: bytes) -> io.BytesIO:
