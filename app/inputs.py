@@ -15,6 +15,7 @@ valid in production.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from email.message import Message
 from typing import Annotated, Any
@@ -71,6 +72,13 @@ def _json_problems(document: Any) -> Iterator[tuple[str, str]]:
             stack.extend(((*path, str(index)), item) for index, item in reversed(list(enumerate(value))))
 
 
+# Strict JSON text (Python's parser refuses raw control characters in strings) can only give a NUL through
+# the escape \u0000, and a number that is not finite only through NaN, Infinity or a float literal past
+# 1.8e308 (an exponent, or 309 digits or more). A body with none of these cannot hold either, so the walk
+# over the parsed document, which costs about 0.3 ms for a full SAQ, is skipped for nearly every request.
+_MAYBE_UNSTORABLE = re.compile(rb"\\u0000|NaN|Infinity|\d[eE][+-]?\d|\d{300}")
+
+
 def _is_json(content_type: str | None) -> bool:
     if not content_type:
         return False
@@ -95,7 +103,10 @@ async def _body_problems(request: Request) -> list[tuple[str, str]]:
             for name, value in form.multi_items()
             if isinstance(value, str) and NUL in value
         ]
-    if not _is_json(request.headers.get("content-type")) or not await request.body():
+    if not _is_json(request.headers.get("content-type")):
+        return []
+    body = await request.body()
+    if not body or not _MAYBE_UNSTORABLE.search(body):
         return []
     return list(_json_problems(await request.json()))
 

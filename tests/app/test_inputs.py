@@ -8,13 +8,18 @@ Infinity and 1e400 through to PostgreSQL's JSON columns.
 from __future__ import annotations
 
 import base64
+import json
+import math
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Answer, AuditEntry, Commission, IdempotentRequest, Submission
+from app.inputs import _MAYBE_UNSTORABLE, _json_problems
 from tests.factories import World, make_submission, problem
 
 API = "/api/v1"
@@ -126,3 +131,47 @@ def test_a_number_json_cannot_hold_is_422_and_nothing_is_written(
     ]
     assert session.scalar(select(func.count()).select_from(Answer)) == 0
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == audit_before
+
+
+# The check skips the walk over a parsed body when the raw text cannot hold a NUL or a number that is not
+# finite; these properties are what makes that safe.
+_JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),  # NaN, infinities and huge values included
+    st.text(alphabet=st.sampled_from("a\x00\\u0e9\u00e9 .")),
+    st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: float(d)),
+)
+_JSON = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.text(alphabet=st.sampled_from("k\x00u0"), max_size=3), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500)
+@given(document=_JSON, ascii_only=st.booleans())
+def test_a_body_the_fast_check_passes_holds_nothing_unstorable(document: object, ascii_only: bool) -> None:
+    text = json.dumps(document, ensure_ascii=ascii_only).encode()
+    if _MAYBE_UNSTORABLE.search(text) is None:
+        assert list(_json_problems(json.loads(text))) == []
+
+
+@settings(max_examples=300)
+@given(
+    digits=st.integers(min_value=1, max_value=400),
+    fraction=st.booleans(),
+    exponent=st.integers(min_value=-400, max_value=400) | st.none(),
+)
+def test_a_float_literal_past_the_float_range_is_looked_at(
+    digits: int, fraction: bool, exponent: int | None
+) -> None:
+    literal = "9" * digits + (".5" if fraction else "") + ("" if exponent is None else f"e{exponent}")
+    text = f'{{"value": {literal}}}'.encode()
+    value = json.loads(text)["value"]
+    if isinstance(value, float) and not math.isfinite(value):
+        assert _MAYBE_UNSTORABLE.search(text) is not None

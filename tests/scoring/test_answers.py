@@ -1,10 +1,14 @@
 """Validating answers as they come from the API and the forms."""
 
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring import Answer, AnswerError, AnswerProblem, parse_answers, score
+from scoring.answers import _is_web_link
 from tests.scoring.builders import LINK, aspect, choice, multi_choice, number, template, text, yes_no
 
 SAQ = template(
@@ -114,3 +118,28 @@ def test_score_refuses_answers_that_do_not_fit_their_question() -> None:
         "1.2: value: 'z' is not an option (options: a, b)",
         "1.4: value: 'x' is not a number",
     ]
+
+
+def _reference_is_web_link(link: str) -> bool:
+    """The rule as first written: what urlsplit makes of the link, and no whitespace anywhere."""
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in link)
+
+
+_LINK_CHARS = st.sampled_from(list("hHtTpPsS:/.?#[]@-_aZ09 \t\n\x85\u00a0\u3000%é"))
+
+
+@settings(max_examples=3000)
+@given(
+    link=st.text(_LINK_CHARS)
+    | st.builds(
+        str.__add__,
+        st.sampled_from(["http://", "https://", "HTTP://", "hTTps://", "http:///", "https://[", "http://a:"]),
+        st.text(_LINK_CHARS),
+    )
+)
+def test_the_quick_link_check_accepts_exactly_the_links_the_full_check_accepts(link: str) -> None:
+    assert _is_web_link(link) is _reference_is_web_link(link)
