@@ -26,6 +26,9 @@ from app.settings import Settings
 
 # Expired rows of any e-mail deleted with each failure: the table holds about one window of failures.
 _PURGE_BATCH = 100
+# The first key of this feature's PostgreSQL advisory locks (the second is the e-mail's), so other locks of
+# the application cannot collide with them.
+_LOCK_NAMESPACE = 0x4C4F47  # "LOG"
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,9 @@ def email_hash(normalised_email: str) -> str:
 
 def _lock(session: Session, key: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        # Waits for another attempt with this e-mail to finish (its transaction to end), never for others.
-        session.execute(select(func.pg_advisory_xact_lock(int(key[:16], 16) - 2**63)))
+        # Waits for another attempt with this e-mail to finish (its transaction to end), not for other e-mails
+        # (but for the one in four billion sharing the first 32 bits of its digest).
+        session.execute(select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, int(key[:8], 16) - 2**31)))
 
 
 def _throttled_until(session: Session, key: str, throttle: LoginThrottle, now: datetime) -> datetime | None:
