@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from app.db.json_text import json_text
+
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite opens transactions lazily and never for SAVEPOINT, so releasing the first savepoint would
@@ -48,7 +50,12 @@ def get_engine(url: str) -> Engine:
     # timeout), and a connection found dead mid-request is invalidated by SQLAlchemy (disconnect detection
     # drops the whole pool), so that request fails once with a 500 and the next ones get fresh connections.
     return create_engine(
-        url, pool_size=10, max_overflow=20, pool_recycle=3600, connect_args={"options": "-c jit=off"}
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_recycle=3600,
+        connect_args={"options": "-c jit=off"},
+        json_serializer=json_text,
     )
 
 

@@ -10,7 +10,6 @@ on every read.
 from __future__ import annotations
 
 import hashlib
-import json
 import typing
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -41,6 +40,7 @@ from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import Change, record, record_many
 from app.db.base import utcnow
+from app.db.json_text import json_text
 from app.db.models import (
     Answer,
     BodyCategory,
@@ -667,7 +667,7 @@ def _upsert_answers(
         ]
         session.execute(
             _PG_UPSERT,
-            {"submission_id": submission_id, "rows": json.dumps(rows), "updated_at": at, "updated_by_id": by},
+            {"submission_id": submission_id, "rows": json_text(rows), "updated_at": at, "updated_by_id": by},
         )
         return
     insert = sqlite_insert(Answer)
