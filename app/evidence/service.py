@@ -32,9 +32,7 @@ def _ensure_question(session: Session, draft: Draft, question_code: str) -> None
     try:
         template.question(question_code)
     except KeyError:
-        raise NotFound(
-            f"question {question_code} is not in the SAQ of submission {draft.id}"
-        ) from None
+        raise NotFound(f"question {question_code} is not in the SAQ of submission {draft.id}") from None
 
 
 def ensure_can_attach(
