@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import yaml
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
@@ -63,6 +64,7 @@ from app.questionnaires.service import import_template  # noqa: E402
 from bench.harness import free_port, fresh_database, percentile, start_server, stop_server  # noqa: E402
 
 TEMPLATE = ROOT / "questionnaires" / "kip-2025" / "kelurahan.yaml"
+QUESTIONS = 100  # the issue's "full 100-answer SAQ"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -76,11 +78,38 @@ class Seeded:
     template: scoring.Template
 
 
+def hundred_question_saq() -> str:
+    """The bundled kelurahan SAQ (78 questions) grown to 100: yes/no questions asking for evidence (the most
+    common kind) are added to its last aspect, so every save carries a full 100-answer SAQ."""
+    document = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    document["key"] = "bench-saq-100"
+    count = len(
+        scoring.parse_template(TEMPLATE.read_text(encoding="utf-8"), source=str(TEMPLATE)).questions()
+    )
+    document["aspects"][-1]["items"].append(
+        {
+            "code": "bench",
+            "title": "Pertanyaan tambahan (benchmark)",
+            "items": [
+                {
+                    "code": f"bench.{n}",
+                    "text": f"Pertanyaan tambahan {n}?",
+                    "type": "yes_no",
+                    "weight": 1,
+                    "evidence": "required",
+                }
+                for n in range(1, QUESTIONS - count + 1)
+            ],
+        }
+    )
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
 def seed(url: str, clients: int) -> Seeded:
     upgrade(url)
     engine = create_engine(url)
-    text_ = TEMPLATE.read_text(encoding="utf-8")
-    template = scoring.parse_template(text_, source=str(TEMPLATE))
+    text_ = hundred_question_saq()
+    template = scoring.parse_template(text_, source="bench-saq-100")
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
         commission = Commission(code="ki-bench", name="KI Bench", timezone="Asia/Jakarta")
@@ -89,7 +118,7 @@ def seed(url: str, clients: int) -> Seeded:
         category = BodyCategory(commission_id=commission.id, code="kelurahan", name="Kelurahan")
         session.add(category)
         session.flush()
-        version = import_template(session=session, text=text_, source_name=str(TEMPLATE)).version
+        version = import_template(session=session, text=text_, source_name="bench-saq-100.yaml").version
         round_ = Round(
             commission_id=commission.id,
             year=2025,
@@ -338,10 +367,11 @@ async def load(
     limits = httpx.Limits(max_connections=len(seeded.tokens), max_keepalive_connections=len(seeded.tokens))
     async with httpx.AsyncClient(limits=limits, timeout=30.0) as shared:
         clients: list[Any] = [RawClient(base) if raw else shared for _ in seeded.tokens]
-        # Warm up: every worker parses the template and fills its connection pool before timing starts.
+        # Warm up: every worker parses the template (reading a score does) and fills its connection pool
+        # before timing starts.
         await asyncio.gather(
             *(
-                http.get(f"{base}/api/v1/submissions/{sid}", headers={"Authorization": f"Bearer {tok}"})
+                http.get(f"{base}/api/v1/submissions/{sid}/score", headers={"Authorization": f"Bearer {tok}"})
                 for http, sid, tok in zip(clients, seeded.submission_ids, seeded.tokens, strict=True)
             )
         )
@@ -482,8 +512,10 @@ def profile_workers(server_pid: int, directory: Path, seconds: float) -> list[su
     children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
     return [
         subprocess.Popen(
-            ["py-spy", "record", "--pid", pid, "--format", "raw", "--rate", "250", "--nonblocking"]
-            + ["--duration", str(int(seconds)), "--output", str(directory / f"worker-{pid}.txt")],
+            [
+                *("py-spy", "record", "--pid", pid, "--format", "raw", "--rate", "250", "--nonblocking"),
+                *("--gil", "--duration", str(int(seconds)), "--output", str(directory / f"worker-{pid}.txt")),
+            ],
             stdout=subprocess.DEVNULL,
         )
         for pid in children
@@ -563,7 +595,9 @@ def main() -> int:
         platform.processor(),
     )
     print(f"machine: {os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()}")
-    print(f"template: {TEMPLATE.relative_to(ROOT)} ({questions} questions, all answered in every save)")
+    print(
+        f"template: {TEMPLATE.relative_to(ROOT)} grown to {questions} questions, all answered in every save"
+    )
     print(
         f"clients: {args.clients} ({'raw HTTP/1.1' if args.raw_client else 'httpx'}), "
         f"uvicorn workers: {args.workers}, GET before every "

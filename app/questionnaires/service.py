@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +23,28 @@ _PARSED: dict[str, scoring.Template] = {}
 _PARSED_LIMIT = 256
 
 
+# Parsing a bundled SAQ takes about a second: the first requests after a start, arriving together, wait for
+# one parse instead of each parsing the same text.
+_PARSE_LOCK = threading.Lock()
+
+
 def parsed(version: TemplateVersion) -> scoring.Template:
     """The scoring model of a stored template version (parsed once per process)."""
     template = _PARSED.get(version.content_hash)
     if template is None:
-        template = scoring.parse_template(version.source_text, source=version.source_name)
-        if len(_PARSED) >= _PARSED_LIMIT:
-            _PARSED.pop(next(iter(_PARSED)))
-        _PARSED[version.content_hash] = template
+        with _PARSE_LOCK:
+            template = _PARSED.get(version.content_hash)
+            if template is None:
+                template = scoring.parse_template(version.source_text, source=version.source_name)
+                if len(_PARSED) >= _PARSED_LIMIT:
+                    _PARSED.pop(next(iter(_PARSED)))
+                _PARSED[version.content_hash] = template
     return template
+
+
+def parsed_if_known(content_hash: str) -> scoring.Template | None:
+    """The scoring model of the version with this content hash, if this process has parsed it already."""
+    return _PARSED.get(content_hash)
 
 
 def parse_or_422(text: str, source_name: str) -> scoring.Template:

@@ -149,24 +149,41 @@ def test_a_save_that_changes_nothing_still_moves_the_version_but_audits_nothing(
     assert snapshot(session, sub["id"])["audit"] == audits
 
 
-def test_each_changed_answer_is_audited_with_before_and_after(
+def test_each_save_is_audited_with_every_changed_answer_before_and_after(
     client: TestClient, sub: dict[str, Any], op: dict[str, str], session: Session, world: World
 ) -> None:
     put_answers(client, sub["id"], op, FULL_ANSWERS, 1)
-    put_answers(client, sub["id"], op, {"2.2": {"value": 40}, "2.3": None}, 2)
+    # 2.2 changes, 2.3 is removed, 1.1.2 is sent unchanged.
+    put_answers(client, sub["id"], op, {"2.2": {"value": 40}, "2.3": None, "1.1.2": {"value": "b"}}, 2)
 
     entries = session.scalars(
-        select(AuditEntry).where(AuditEntry.entity == "answer").order_by(AuditEntry.id)
+        select(AuditEntry)
+        .where(AuditEntry.entity == "submission", AuditEntry.entity_id == str(sub["id"]))
+        .where(AuditEntry.action == "answers.save")
+        .order_by(AuditEntry.id)
     ).all()
 
-    assert len(entries) == 7
-    saved, removed = entries[-2], entries[-1]
-    assert (saved.action, saved.entity_id) == ("answer.save", f"{sub['id']}:2.2")
-    assert saved.before == {"value": 95, "evidence": [], "note": None}
-    assert saved.after == {"value": 40, "evidence": [], "note": None}
-    assert (removed.action, removed.after) == ("answer.remove", None)
-    assert saved.actor_id == world.operator.id
-    assert saved.commission_id == world.commission.id
+    assert len(entries) == 2
+    first, second = entries
+    assert set(first.after) == set(FULL_ANSWERS)
+    assert all(before is None for before in first.before.values())
+    assert second.before == {
+        "2.2": {"value": 95, "evidence": [], "note": None},
+        "2.3": {"value": "https://ppid.example.go.id", "evidence": [], "note": None},
+    }
+    assert second.after == {"2.2": {"value": 40, "evidence": [], "note": None}, "2.3": None}
+    assert second.actor_id == world.operator.id
+    assert second.commission_id == world.commission.id
+
+
+def test_a_save_that_changes_nothing_writes_no_audit_entry(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], session: Session
+) -> None:
+    put_answers(client, sub["id"], op, FULL_ANSWERS, 1)
+    put_answers(client, sub["id"], op, FULL_ANSWERS, 2)
+
+    saves = session.scalars(select(AuditEntry.id).where(AuditEntry.action == "answers.save")).all()
+    assert len(saves) == 1
 
 
 # --- Validation matrix: each bad input -> its status, its field, and nothing written ----------------------
