@@ -305,13 +305,17 @@ def _stored(session: Session, submission_id: int) -> tuple[dict[str, dict[str, A
     return stored, file_ids
 
 
-# Each answer as one JSON array in one JSON document: psycopg then decodes one document instead of three
-# JSON values per answer, which took most of a save's time reading the stored answers (about 1.1 ms of CPU
-# for a full SAQ).
+# The answers as one JSON object in the shape the service works with ({code: {value, evidence, note}}):
+# psycopg decodes one document and nothing is rebuilt in Python (reading three JSON values per answer took
+# about 1.1 ms of CPU for a full SAQ, rebuilding the dictionaries another 0.3 ms).
 _PG_STORED = text(
     """
     SELECT
-        (SELECT coalesce(json_agg(json_build_array(question_code, value, evidence_links, note)), '[]')
+        (SELECT coalesce(
+            json_object_agg(
+                question_code, json_build_object('value', value, 'evidence', evidence_links, 'note', note)
+            ),
+            '{}')
          FROM answer WHERE submission_id = :submission_id),
         (SELECT coalesce(json_agg(json_build_array(question_code, id)), '[]')
          FROM evidence_file WHERE submission_id = :submission_id AND removed_at IS NULL)
@@ -322,11 +326,7 @@ _PG_STORED = text(
 def _stored_pg(
     session: Session, submission_id: int
 ) -> tuple[dict[str, dict[str, Any]], dict[str, list[int]]]:
-    answers, files = session.execute(_PG_STORED, {"submission_id": submission_id}).one()
-    stored = {
-        code: {"value": value, "evidence": list(links or []), "note": note}
-        for code, value, links, note in answers
-    }
+    stored, files = session.execute(_PG_STORED, {"submission_id": submission_id}).one()
     file_ids: dict[str, list[int]] = defaultdict(list)
     for code, file_id in files:
         file_ids[code].append(file_id)
@@ -630,13 +630,14 @@ def _merge(before: dict[str, Any] | None, patch: Mapping[str, Any] | None) -> di
     return after
 
 
-# One statement with one parameter whatever the number of answers, so PostgreSQL prepares it once.
+# One statement with one parameter whatever the number of answers, so PostgreSQL prepares it once; the answers
+# go as the service holds them ({code: {value, evidence, note}}), so nothing is rebuilt to send them.
 _PG_UPSERT = text(
     """
     INSERT INTO answer (submission_id, question_code, value, evidence_links, note, updated_at, updated_by_id)
-    SELECT :submission_id, r.question_code, r.value, r.evidence_links, r.note, :updated_at, :updated_by_id
-    FROM json_to_recordset(CAST(:rows AS json))
-        AS r(question_code varchar, value json, evidence_links json, note text)
+    SELECT :submission_id, a.key, a.value -> 'value', a.value -> 'evidence', a.value ->> 'note', :updated_at,
+        :updated_by_id
+    FROM json_each(CAST(:answers AS json)) AS a
     ON CONFLICT (submission_id, question_code) DO UPDATE SET
         value = excluded.value,
         evidence_links = excluded.evidence_links,
@@ -657,13 +658,14 @@ def _upsert_answers(
 ) -> None:
     """Insert or update answers on the (submission, question) key in one statement."""
     if session.get_bind().dialect.name == "postgresql":
-        rows = [
-            {"question_code": code, "value": a["value"], "evidence_links": a["evidence"], "note": a["note"]}
-            for code, a in answers.items()
-        ]
         session.execute(
             _PG_UPSERT,
-            {"submission_id": submission_id, "rows": json_text(rows), "updated_at": at, "updated_by_id": by},
+            {
+                "submission_id": submission_id,
+                "answers": json_text(answers),
+                "updated_at": at,
+                "updated_by_id": by,
+            },
         )
         return
     insert = sqlite_insert(Answer)
