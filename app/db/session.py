@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from app.db.json_text import json_text
+from app.db.json_text import json_text, json_value
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -56,6 +56,7 @@ def get_engine(url: str) -> Engine:
         pool_recycle=3600,
         connect_args={"options": "-c jit=off"},
         json_serializer=json_text,
+        json_deserializer=json_value,
     )
 
 
