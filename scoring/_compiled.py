@@ -30,6 +30,8 @@ class CompiledQuestion:
     bands: tuple[tuple[Decimal, Fraction], ...]
     condition: tuple[int, frozenset[str]] | None
     scored: bool
+    weight_units: int
+    """`weight` x the template's `denominator`: sums of earned weight are added as integers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +49,14 @@ class CompiledTemplate:
     aspects: tuple[CompiledAspect, ...]
     order: tuple[int, ...]
     """Question indexes ordered so that every condition's question comes before the questions it governs."""
+    denominator: int
+    """A common denominator of every weight x score a question can earn: in these units they are integers."""
 
 
 def compile_template(template: Template) -> CompiledTemplate:
     """Flatten a validated template into indexed questions with exact fractions."""
     entries = template.questions()
+    denominator = _common_denominator(template)
     index_of = {entry.question.code: index for index, entry in enumerate(entries)}
     aspect_index = {aspect.code: index for index, aspect in enumerate(template.aspects)}
     questions = []
@@ -75,6 +80,7 @@ def compile_template(template: Template) -> CompiledTemplate:
                 bands=tuple((band.min, Fraction(band.score)) for band in question.bands),
                 condition=condition,
                 scored=question.type is not QuestionType.TEXT,
+                weight_units=int(Fraction(question.weight) * denominator),
             )
         )
     aspects = tuple(
@@ -91,7 +97,22 @@ def compile_template(template: Template) -> CompiledTemplate:
         by_code={question.code: question for question in questions},
         aspects=aspects,
         order=_evaluation_order(questions),
+        denominator=denominator,
     )
+
+
+def _common_denominator(template: Template) -> int:
+    """The least common multiple of the denominators of every weight and every weight x score: whatever a
+    question earns (a multi_choice earns a sum of such products, capped at its weight) is a whole number of
+    1/denominator."""
+    denominator = 1
+    for entry in template.questions():
+        question = entry.question
+        weight = Fraction(question.weight)
+        scores = [option.score for option in question.options] + [band.score for band in question.bands]
+        for value in [weight, *(weight * Fraction(score) for score in scores)]:
+            denominator = math.lcm(denominator, value.denominator)
+    return denominator
 
 
 def _evaluation_order(questions: list[CompiledQuestion]) -> tuple[int, ...]:

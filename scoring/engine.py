@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from scoring._compiled import ZERO, InvalidValue, evaluate
@@ -153,9 +154,12 @@ def score(template: Template, answers: Mapping[str, Answer]) -> ScoreCard:
         AnswerProblem(code, "", "unknown question code") for code in answers if code not in compiled.by_code
     ]
     count = len(compiled.questions)
+    denominator = compiled.denominator
     applicable = [True] * count
-    earned: list[Fraction] = [ZERO] * count
-    maximum: list[Fraction] = [ZERO] * count
+    # What each question earns and could earn, in 1/denominator units: integers, so that summing a hundred
+    # questions costs integer additions instead of fraction normalisations.
+    earned: list[int] = [0] * count
+    maximum: list[int] = [0] * count
     status: list[QuestionStatus] = [QuestionStatus.NOT_APPLICABLE] * count
     chosen: list[tuple[str, ...]] = [()] * count
 
@@ -180,14 +184,15 @@ def score(template: Template, answers: Mapping[str, Answer]) -> ScoreCard:
             status[index] = QuestionStatus.NOT_SCORED
             continue
         chosen[index] = values
-        maximum[index] = question.weight
+        maximum[index] = question.weight_units
         if fraction is None:
             status[index] = QuestionStatus.UNANSWERED
         elif fraction and question.evidence_required and (answer is None or not answer.evidence):
             status[index] = QuestionStatus.EVIDENCE_MISSING
         else:
             status[index] = QuestionStatus.SCORED
-            earned[index] = fraction * question.weight
+            # Exact: weight x score is a whole number of units by the choice of the denominator.
+            earned[index] = fraction.numerator * question.weight_units // fraction.denominator
     problems.extend(problem for _, problem in sorted(invalid, key=lambda item: item[0]))
     if problems:
         raise AnswerError(problems)
@@ -195,8 +200,8 @@ def score(template: Template, answers: Mapping[str, Answer]) -> ScoreCard:
     aspect_totals = []
     weight_sum = ZERO
     for aspect in compiled.aspects:
-        aspect_earned = sum((earned[index] for index in aspect.questions), ZERO)
-        aspect_maximum = sum((maximum[index] for index in aspect.questions), ZERO)
+        aspect_earned = _units(sum(earned[index] for index in aspect.questions), denominator)
+        aspect_maximum = _units(sum(maximum[index] for index in aspect.questions), denominator)
         aspect_totals.append((aspect_earned, aspect_maximum))
         if aspect_maximum:
             weight_sum += Fraction(aspect.weight)
@@ -240,13 +245,19 @@ def score(template: Template, answers: Mapping[str, Answer]) -> ScoreCard:
             QuestionScore(
                 question.code,
                 compiled.aspects[question.aspect].code,
-                earned[question.index],
-                maximum[question.index],
+                _units(earned[question.index], denominator),
+                _units(maximum[question.index], denominator),
                 status[question.index],
             )
             for question in compiled.questions
         ),
     )
+
+
+@lru_cache(maxsize=4096)
+def _units(units: int, denominator: int) -> Fraction:
+    # Fractions are immutable, and a template's questions earn few distinct amounts: shared, not rebuilt.
+    return Fraction(units, denominator)
 
 
 def panel_score(judge_scores: Sequence[Decimal], aggregation: str = "mean") -> Decimal | None:
