@@ -18,6 +18,12 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///var/emonev.sqlite3"
+    # PostgreSQL connections each app process keeps open, and how many more it may open at a peak (closed
+    # again after use). Keep the pool at least as large as the requests a process serves at once: a request
+    # past it opens and closes a connection of its own, which costs PostgreSQL a new backend every time.
+    # Every process may hold pool + overflow: keep processes x (pool + overflow) under max_connections.
+    db_pool_size: int = Field(default=30, ge=1, le=1000)
+    db_max_overflow: int = Field(default=10, ge=0, le=1000)
     secret_key: str = DEFAULT_SECRET
     # Where evidence files live, content-addressed; share this directory between app processes.
     evidence_dir: Path = Path("var/evidence")

@@ -184,7 +184,8 @@ class Answer(Base):
     __table_args__ = (UniqueConstraint("submission_id", "question_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (submission_id, question_code) index serves look-ups by submission.
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"))
     question_code: Mapped[str] = mapped_column(String(64))
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
     evidence_links: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -253,16 +254,20 @@ class ApiKey(CreatedAt, Base):
 
 
 class AuditEntry(Base):
-    """Append-only: who changed what, when, with the values before and after."""
+    """Append-only: who changed what, when, with the values before and after.
+
+    The actor and commission are recorded as plain ids, not foreign keys: an entry must not hold up the rows
+    it describes, and a foreign key made every audited change share-lock its commission's row (every save of
+    every body of a commission queued on that one row's lock bookkeeping)."""
 
     __tablename__ = "audit_entry"
     __table_args__ = (Index("ix_audit_entry_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
     actor_label: Mapped[str] = mapped_column(String(320))
-    commission_id: Mapped[int | None] = mapped_column(ForeignKey("commission.id"), index=True)
+    commission_id: Mapped[int | None] = mapped_column(Integer, index=True)
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(64))

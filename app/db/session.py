@@ -41,7 +41,7 @@ def create_sqlite_engine(url: str) -> Engine:
 
 
 @lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
+def get_engine(url: str, *, pool_size: int = 30, max_overflow: int = 10) -> Engine:
     if url.startswith("sqlite"):
         return create_sqlite_engine(url)
     # The JIT costs tens of milliseconds per query on our small, indexed queries and never pays back here.
@@ -51,8 +51,8 @@ def get_engine(url: str) -> Engine:
     # drops the whole pool), so that request fails once with a 500 and the next ones get fresh connections.
     return create_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_recycle=3600,
         connect_args={"options": "-c jit=off"},
         json_serializer=json_text,
