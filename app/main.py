@@ -36,7 +36,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if session_factory is None:
-            app.state.sessionmaker = make_sessionmaker(get_engine(settings.database_url))
+            engine = get_engine(
+                settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+            )
+            app.state.sessionmaker = make_sessionmaker(engine)
         yield
 
     app = FastAPI(
