@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from email.message import Message
 from typing import Annotated, Any
 
 from annotated_types import Interval
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.params import Form
 from fastapi.routing import APIRoute
 
 from app.errors import ProblemCollector
+from app.json_text import json_value
 
 MAX_INT = 2**31 - 1
 MIN_INT = -(2**31)
@@ -140,3 +141,24 @@ async def refuse_unstorable_input(request: Request) -> None:
     for field, message in await _body_problems(request):
         problems.add(field, message)
     problems.raise_if_any("; ".join(f"{p.field}: {p.message}" for p in problems.problems))
+
+
+class _OrjsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json_value(await self.body())
+        return self._json
+
+
+class OrjsonBodyRoute(APIRoute):
+    """A route whose JSON body is parsed by orjson (through ``json_value``, so every body reads exactly as the
+    standard library reads it, malformed ones failing alike). For the routers that receive a full SAQ, the
+    one large JSON body of this API: the standard library took about 0.4 ms of every save to parse it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def parse_json_with_orjson(request: Request) -> Response:
+            return await handler(_OrjsonRequest(request.scope, request.receive, request._send))
+
+        return parse_json_with_orjson

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from app.db.json_text import json_text, json_value
+from app.json_text import json_text, json_value
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CurrentPrincipal
 from app.db.session import SessionDep
-from app.inputs import Id
+from app.inputs import Id, OrjsonBodyRoute
 from app.pagination import Page, PageParamsDep
 from app.submissions import service
 from app.submissions.schemas import (
@@ -21,7 +21,7 @@ from app.submissions.schemas import (
     SubmitResult,
 )
 
-router = APIRouter(tags=["submissions"])
+router = APIRouter(tags=["submissions"], route_class=OrjsonBodyRoute)
 
 
 @router.post(

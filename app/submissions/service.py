@@ -40,7 +40,6 @@ from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
 from app.db.base import utcnow
-from app.db.json_text import json_text
 from app.db.models import (
     Answer,
     BodyCategory,
@@ -64,6 +63,7 @@ from app.errors import (
 )
 from app.evidence.schemas import file_out
 from app.inputs import parse_digits
+from app.json_text import json_text
 from app.pagination import Page, PageParams, paginate
 from app.questionnaires.service import answers_or_422, parsed, parsed_if_known
 from app.rounds.service import (

@@ -29,7 +29,7 @@ from app.evidence import service as evidence
 from app.evidence.routes import receive_evidence
 from app.exports import service as exports
 from app.exports.result_sheet import Recommendation
-from app.inputs import Id
+from app.inputs import Id, OrjsonBodyRoute
 from app.results import service as results
 from app.settings import SettingsDep
 from app.submissions import service as submissions
@@ -43,7 +43,12 @@ from app.web.saq import QuestionView, answers_as_json, panel, with_aspects
 from app.web.session import CurrentUser, PageUser, csrf_protect
 
 router = APIRouter()
-json_router = APIRouter(prefix="/web", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+json_router = APIRouter(
+    prefix="/web",
+    include_in_schema=False,
+    dependencies=[Depends(csrf_protect)],
+    route_class=OrjsonBodyRoute,
+)
 
 MAX_ANSWERS = 1000
 RECOMMENDATIONS = 15

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.db.json_text import json_text, json_value
+from app.json_text import json_text, json_value
 
 
 def test_values_read_back_as_written() -> None:

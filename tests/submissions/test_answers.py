@@ -275,6 +275,37 @@ def test_malformed_bodies_are_refused_and_change_nothing(
     assert snapshot(session, sub["id"]) == before
 
 
+@pytest.mark.parametrize(
+    ("number", "stored"),
+    [
+        ("123456789012345678901234567890", 123456789012345678901234567890),  # past 64 bits: every digit kept
+        ("95.125", 95.125),
+        ("1e2", 100.0),
+    ],
+)
+def test_numbers_are_stored_exactly_as_sent(
+    client: TestClient,
+    sub: dict[str, Any],
+    op: dict[str, str],
+    number: str,
+    stored: object,
+    session: Session,
+    request: pytest.FixtureRequest,
+) -> None:
+    if session.get_bind().dialect.name == "sqlite" and number != "95.125":
+        # Known, SQLite only: a column declared JSON has NUMERIC affinity there, so a bare JSON number is
+        # stored as an SQLite number (100.0 becomes 100, 30 digits a float). Production runs on PostgreSQL.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="SQLite NUMERIC affinity of JSON columns"))
+    response = client.put(
+        f"/api/v1/submissions/{sub['id']}/answers",
+        content=f'{{"answers": {{"2.2": {{"value": {number}}}}}}}',
+        headers=op | {"If-Match": '"1"', "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    value = client.get(f"/api/v1/submissions/{sub['id']}", headers=op).json()["answers"]["2.2"]["value"]
+    assert repr(value) == repr(stored)
+
+
 def test_an_unknown_submission_is_404(client: TestClient, world: World, op: dict[str, str]) -> None:
     response = put_answers(client, 999999, op, FULL_ANSWERS, 1)
     assert response.status_code == 404
