@@ -142,14 +142,34 @@ def get_optional_principal(request: Request, session: SessionDep) -> Principal |
     return principal
 
 
+NOT_LOGGED_IN = "log in (POST /api/v1/auth/login) or send an API key"
+
+
 async def require_principal(
     principal: Annotated[Principal | None, Depends(get_optional_principal)],
 ) -> Principal:
     # async: it does no I/O, and a sync dependency would cost a thread-pool hop on every request.
     if principal is None:
-        raise Unauthenticated("log in (POST /api/v1/auth/login) or send an API key")
+        raise Unauthenticated(NOT_LOGGED_IN)
+    return principal
+
+
+async def require_credential(request: Request) -> None:
+    """401 at once for a request without any credential; checking the credential is left to
+    :func:`authenticate`, called by a route that does all its database work in one thread-pool call."""
+    if _credential(request) is None:
+        raise Unauthenticated(NOT_LOGGED_IN)
+
+
+def authenticate(request: Request, session: Session) -> Principal:
+    """The caller, as ``CurrentPrincipal`` gives it (401 when the credential is missing or not valid), for a
+    route that authenticates inside its own thread-pool call instead of in a dependency of its own."""
+    principal = get_optional_principal(request, session)
+    if principal is None:
+        raise Unauthenticated(NOT_LOGGED_IN)
     return principal
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+CredentialRequired = Depends(require_credential)

@@ -84,6 +84,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         with anyio.CancelScope(shield=True):
             await run_in_threadpool(_end, session, commit=False)
         raise
+    if not session.in_transaction():
+        # Nothing to commit (never used, or committed by the route in its own thread-pool call): closing
+        # does no I/O, so it needs no thread.
+        session.close()
+        return
     with anyio.CancelScope(shield=True):
         await run_in_threadpool(_end, session, commit=True)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from app.accounts.deps import CurrentPrincipal
+from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
 from app.db.session import SessionDep
 from app.inputs import Id, OrjsonBodyRoute
 from app.pagination import Page, PageParamsDep
@@ -111,13 +112,14 @@ def get_checklist(submission_id: Id, session: SessionDep, principal: CurrentPrin
         428: {"description": "If-Match is missing"},
     },
 )
-def save_answers(
+async def save_answers(
     submission_id: Id,
     payload: AnswersPut,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    request: Request,
     response: Response,
     if_match: Annotated[str | None, Header(description='The version you read, e.g. "3".')] = None,
+    _: None = CredentialRequired,
 ) -> SaveResult:
     """Save some answers (partial: questions left out keep their answers) of a draft submission.
 
@@ -126,13 +128,21 @@ def save_answers(
     field (unknown question, wrong type, value outside the options, link that is not http(s)) is reported
     at once as a 422 and nothing is saved. Returns the new version (also as ``ETag``) and the fresh score.
     """
-    result = service.save_answers(
-        session=session,
-        submission_id=submission_id,
-        if_match=if_match,
-        answers=payload.answers,
-        by=principal,
-    )
+
+    # The busiest route: authentication, the save and the commit run in one thread-pool call instead of
+    # three (each call costs the event loop and the threads a hand-over; about 1 ms of CPU per save in all).
+    def save() -> SaveResult:
+        result = service.save_answers(
+            session=session,
+            submission_id=submission_id,
+            if_match=if_match,
+            answers=payload.answers,
+            by=authenticate(request, session),
+        )
+        session.commit()
+        return result
+
+    result = await run_in_threadpool(save)
     response.headers["ETag"] = service.etag(result.version)
     return result
 
