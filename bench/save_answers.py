@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import yaml
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,15 +214,20 @@ class RawClient:
     """A minimal keep-alive HTTP/1.1 client (one connection), so the load generator spends little of the
     shared CPU: httpx costs several milliseconds of CPU per request on this machine."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, requests_per_connection: int = 0) -> None:
         parts = urlsplit(base)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.requests_per_connection = requests_per_connection
+        self.sent = 0
 
     async def request(
         self, method: str, url: str, headers: dict[str, str], content: bytes = b""
     ) -> RawResponse:
+        if self.requests_per_connection and self.sent and self.sent % self.requests_per_connection == 0:
+            await self.close()  # as a browser whose idle connection timed out, or a proxy rotating them
+        self.sent += 1
         try:
             if self.writer is None:
                 self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
@@ -358,7 +363,8 @@ async def load(
     get_every: int,
     meter: CpuMeter,
     raw: bool,
-) -> tuple[list[ClientResult], float, dict[str, float]]:
+    requests_per_connection: int,
+) -> tuple[list[ClientResult], float, dict[str, Any]]:
     rng = random.Random(2026)
     pools = []
     for _ in seeded.tokens:
@@ -366,15 +372,18 @@ async def load(
         pools.append([(json.dumps({"answers": a}).encode(), a) for a in variants])
     limits = httpx.Limits(max_connections=len(seeded.tokens), max_keepalive_connections=len(seeded.tokens))
     async with httpx.AsyncClient(limits=limits, timeout=30.0) as shared:
-        clients: list[Any] = [RawClient(base) if raw else shared for _ in seeded.tokens]
+        clients: list[Any] = [
+            RawClient(base, requests_per_connection=requests_per_connection) if raw else shared
+            for _ in seeded.tokens
+        ]
         # Warm up: every worker parses the template (reading a score does) and fills its connection pool
-        # before timing starts.
-        await asyncio.gather(
-            *(
-                http.get(f"{base}/api/v1/submissions/{sid}/score", headers={"Authorization": f"Bearer {tok}"})
-                for http, sid, tok in zip(clients, seeded.submission_ids, seeded.tokens, strict=True)
+        # before timing starts. The clients connect one after another, as people arrive, not all in the same
+        # millisecond: then the worker that happens to wake first accepts nearly every connection at once
+        # and keeps it for the whole run, while the other worker idles.
+        for http, sid, tok in zip(clients, seeded.submission_ids, seeded.tokens, strict=True):
+            await http.get(
+                f"{base}/api/v1/submissions/{sid}/score", headers={"Authorization": f"Bearer {tok}"}
             )
-        )
         before = meter.snapshot()
         started = time.perf_counter()
         deadline = started + seconds
@@ -406,38 +415,37 @@ async def load(
 
 
 class CpuMeter:
-    """CPU seconds used by the app server (its process group), the PostgreSQL backends serving the bench
-    database, this client, and the whole machine, so the cost of a save can be stated even when other work
-    shares the machine."""
+    """CPU seconds used by the app server (its process group), PostgreSQL, this client, and the whole
+    machine, so the cost of a save can be stated even when other work shares the machine.
 
-    def __init__(self, server_pgid: int, url: str, database: str) -> None:
+    PostgreSQL is the whole server: every postgres process (backends, WAL writer, checkpointer, autovacuum)
+    plus the time of the processes that exited meanwhile (reaped by the postmaster, so counted in its
+    children's time): backends that come and go would otherwise be missed. Work of other databases on the
+    same server counts too, so measure on an otherwise quiet machine."""
+
+    def __init__(self, server_pgid: int) -> None:
         self.server_pgid = server_pgid
-        self.database = database
-        self.engine = create_engine(url)
         self.tick = os.sysconf("SC_CLK_TCK")
 
-    def _stat(self, pid: int) -> tuple[int, float] | None:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return int(fields[2]), (int(fields[11]) + int(fields[12])) / self.tick  # pgrp, utime + stime
-
-    def _server(self) -> float:
-        total = 0.0
+    def _processes(self) -> tuple[dict[int, float], float]:
+        server: dict[int, float] = {}
+        postgres = 0.0
         for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                stat = self._stat(int(entry.name))
-                if stat and stat[0] == self.server_pgid:
-                    total += stat[1]
-        return total
-
-    def _postgres(self) -> dict[int, float]:
-        with self.engine.connect() as conn:
-            pids = conn.scalars(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": self.database}
-            ).all()
-        return {pid: stat[1] for pid in pids if (stat := self._stat(pid))}
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            own = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+            reaped = (int(fields[13]) + int(fields[14])) / self.tick  # cutime + cstime
+            if int(fields[2]) == self.server_pgid:
+                server[int(entry.name)] = own
+            elif name == "postgres":
+                postgres += own + reaped
+        return server, postgres
 
     @staticmethod
     def _machine() -> tuple[float, float]:
@@ -448,24 +456,21 @@ class CpuMeter:
 
     def snapshot(self) -> dict[str, Any]:
         busy, idle = self._machine()
+        server, postgres = self._processes()
         return {
-            "server": self._server(),
-            "postgres": self._postgres(),
+            "server": server,
+            "postgres": postgres,
             "client": time.process_time(),
             "busy": busy,
             "idle": idle,
         }
 
-    def since(self, before: dict[str, Any]) -> dict[str, float]:
+    def since(self, before: dict[str, Any]) -> dict[str, Any]:
         now = self.snapshot()
-        postgres = sum(cpu - before["postgres"].get(pid, 0.0) for pid, cpu in now["postgres"].items())
-        used = {
-            "server": now["server"] - before["server"],
-            "postgres": postgres,
-            "client": now["client"] - before["client"],
-            "busy": now["busy"] - before["busy"],
-            "idle": now["idle"] - before["idle"],
-        }
+        workers = {pid: cpu - before["server"].get(pid, 0.0) for pid, cpu in now["server"].items()}
+        used: dict[str, Any] = {key: now[key] - before[key] for key in now if key != "server"}
+        used["server"] = sum(workers.values())
+        used["workers"] = sorted((cpu for cpu in workers.values() if cpu > 0.05), reverse=True)
         used["others"] = max(0.0, used["busy"] - used["server"] - used["postgres"] - used["client"])
         return used
 
@@ -523,6 +528,16 @@ def profile_workers(server_pid: int, directory: Path, seconds: float) -> list[su
     ]
 
 
+def machine_speed() -> float:
+    """Seconds of CPU a fixed pure-Python loop takes: this virtual machine's speed drifts by half over a day,
+    so each result is stated with it."""
+    started = time.process_time()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i % 7
+    return time.process_time() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -536,6 +551,14 @@ def main() -> int:
         "--raw-client",
         action="store_true",
         help="a minimal HTTP/1.1 client instead of httpx, leaving more of the CPU to the service",
+    )
+    parser.add_argument(
+        "--requests-per-connection",
+        type=int,
+        default=0,
+        help="with --raw-client, reconnect after this many requests (0: never). Connections that all open in "
+        "the same millisecond and stay for the whole run land mostly on one worker (the one that wakes first "
+        "accepts them all); clients that come and go, as browsers and proxies do, spread over the workers",
     )
     parser.add_argument("--port", type=int, default=0, help="default: a free loopback port")
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
@@ -559,7 +582,7 @@ def main() -> int:
         env={"EMONEV_EVIDENCE_DIR": str(ROOT / "var" / "bench-evidence")},
         options=["--timeout-keep-alive", "120"],
     )
-    meter = CpuMeter(server.pid, url, args.database)
+    meter = CpuMeter(server.pid)
     profilers = profile_workers(server.pid, args.profile, args.seconds) if args.profile else []
     try:
         results, elapsed, used = asyncio.run(
@@ -571,6 +594,7 @@ def main() -> int:
                 get_every=args.get_every,
                 meter=meter,
                 raw=args.raw_client,
+                requests_per_connection=args.requests_per_connection,
             )
         )
     finally:
@@ -594,14 +618,18 @@ def main() -> int:
         ),
         platform.processor(),
     )
-    print(f"machine: {os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()}")
+    print(
+        f"machine: {os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()}; speed probe "
+        f"{machine_speed():.3f} s (a fixed loop; lower is faster)"
+    )
     print(
         f"template: {TEMPLATE.relative_to(ROOT)} grown to {questions} questions, all answered in every save"
     )
     print(
         f"clients: {args.clients} ({'raw HTTP/1.1' if args.raw_client else 'httpx'}), "
-        f"uvicorn workers: {args.workers}, GET before every "
-        f"{args.get_every} save(s), {elapsed:.1f} s"
+        f"uvicorn workers: {args.workers} (CPU seconds each: "
+        f"{', '.join(f'{cpu:.1f}' for cpu in used['workers'])}), GET before every {args.get_every} save(s), "
+        f"{elapsed:.1f} s"
     )
     print(
         f"saves: {saves} ({saves / elapsed:.0f} saves/s), "
