@@ -5,12 +5,12 @@
 
 What it does:
 1. drops and recreates the database ``emonev_bench`` on the local PostgreSQL, migrates it and seeds one
-   commission, one open round on the bundled kelurahan template (questionnaires/kip-2025/kelurahan.yaml), one
+   commission, one open round on the bundled kelurahan SAQ grown to 100 questions (hundred_question_saq), one
    invited body per client with its operator, a bearer token and a draft submission;
 2. starts ``uvicorn app.main:create_app --factory --workers 2`` on 127.0.0.1;
 3. runs N concurrent clients (httpx, asyncio) for a bounded time and a bounded number of saves: each client
    GETs its submission for the ETag (every ``--get-every`` saves; otherwise it uses the ETag the previous
-   save returned, as the web page does) and PUTs a full SAQ (every question, values drawn at random) with
+   save returned, as the web page does) and PUTs a full 100-answer SAQ (values drawn at random) with
    ``If-Match``;
 4. reports saves per second and PUT latency (p50, p95, p99), then checks in the database that no write was
    lost or duplicated: each submission's version is 1 + its successful saves, and its stored answers equal
