@@ -268,7 +268,8 @@ class ClientResult:
     saves: int = 0
     stale: int = 0
     errors: dict[int, int] = field(default_factory=dict)
-    put_latencies: list[float] = field(default_factory=list)
+    window_saves: int = 0  # saves started inside the measured window
+    put_latencies: list[float] = field(default_factory=list)  # of requests started inside the window
     get_latencies: list[float] = field(default_factory=list)
     last_sent: dict[str, Any] | None = None
     last_version: int | None = None
@@ -299,10 +300,13 @@ async def run_client(
     pool: list[tuple[bytes, dict[str, Any]]],
     *,
     seed_: int,
+    start_at: float,
+    window_from: float,
     deadline: float,
     max_saves: int,
     get_every: int,
 ) -> ClientResult:
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     rng = random.Random(seed_)
     result = ClientResult(submission_id)
     headers = {"Authorization": f"Bearer {token}"}
@@ -317,7 +321,8 @@ async def run_client(
             except httpx.TransportError:
                 result.transport_errors += 1
                 continue
-            result.get_latencies.append(time.perf_counter() - started)
+            if started >= window_from:
+                result.get_latencies.append(time.perf_counter() - started)
             if got.status_code != 200:
                 result.errors[got.status_code] = result.errors.get(got.status_code, 0) + 1
                 continue
@@ -339,9 +344,12 @@ async def run_client(
                 result.last_sent = answers
             etag = None
             continue
-        result.put_latencies.append(time.perf_counter() - started)
+        counted = started >= window_from
+        if counted:
+            result.put_latencies.append(time.perf_counter() - started)
         if put.status_code == 200:
             result.saves += 1
+            result.window_saves += counted
             result.last_sent = answers
             etag = put.headers["ETag"]
             result.last_version = int(etag.strip('"'))
@@ -364,6 +372,8 @@ async def load(
     meter: CpuMeter,
     raw: bool,
     requests_per_connection: int,
+    ramp: float,
+    settle: float,
 ) -> tuple[list[ClientResult], float, dict[str, Any]]:
     rng = random.Random(2026)
     pools = []
@@ -376,19 +386,17 @@ async def load(
             RawClient(base, requests_per_connection=requests_per_connection) if raw else shared
             for _ in seeded.tokens
         ]
-        # Warm up: every worker parses the template (reading a score does) and fills its connection pool
-        # before timing starts. The clients connect one after another, as people arrive, not all in the same
-        # millisecond: then the worker that happens to wake first accepts nearly every connection at once
-        # and keeps it for the whole run, while the other worker idles.
-        for http, sid, tok in zip(clients, seeded.submission_ids, seeded.tokens, strict=True):
-            await http.get(
-                f"{base}/api/v1/submissions/{sid}/score", headers={"Authorization": f"Bearer {tok}"}
-            )
-        before = meter.snapshot()
-        started = time.perf_counter()
-        deadline = started + seconds
-        results = await asyncio.gather(
-            *(
+        # Clients arrive one by one over the ramp (as people do, and as load tools ramp up), each saving at
+        # once: a worker busy with the clients it has is slower to accept the next connection, so the
+        # connections spread over the workers. Opened in the same millisecond, or one by one into an idle
+        # server, they pile onto whichever worker wakes first (46 of 50 were seen on one worker) and stay.
+        # Only requests started after the ramp and a settling time are measured; the first saves of each
+        # worker also parse the template.
+        begin = time.perf_counter()
+        window_from = begin + ramp + settle
+        deadline = window_from + seconds
+        tasks = [
+            asyncio.ensure_future(
                 run_client(
                     clients[index],
                     base,
@@ -396,14 +404,19 @@ async def load(
                     tok,
                     pools[index],
                     seed_=index,
+                    start_at=begin + ramp * index / len(seeded.tokens),
+                    window_from=window_from,
                     deadline=deadline,
                     max_saves=max_saves,
                     get_every=get_every,
                 )
-                for index, (sid, tok) in enumerate(zip(seeded.submission_ids, seeded.tokens, strict=True))
             )
-        )
-        elapsed = time.perf_counter() - started
+            for index, (sid, tok) in enumerate(zip(seeded.submission_ids, seeded.tokens, strict=True))
+        ]
+        await asyncio.sleep(max(0.0, window_from - time.perf_counter()))
+        before = meter.snapshot()
+        results = await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - window_from
         used = meter.since(before)
         for client in clients:
             if isinstance(client, RawClient):
@@ -543,7 +556,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=30.0, help="how long the clients save")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long the measured window lasts")
+    parser.add_argument("--ramp", type=float, default=5.0, help="seconds over which the clients arrive")
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds after the ramp before measuring")
     parser.add_argument("--max-saves", type=int, default=2000, help="per client, whatever the time")
     parser.add_argument("--get-every", type=int, default=1, help="GET the ETag before every Nth save")
     parser.add_argument("--workers", type=int, default=2)
@@ -595,6 +610,8 @@ def main() -> int:
                 meter=meter,
                 raw=args.raw_client,
                 requests_per_connection=args.requests_per_connection,
+                ramp=args.ramp,
+                settle=args.settle,
             )
         )
     finally:
@@ -602,7 +619,7 @@ def main() -> int:
             profiler.wait()
         stop_server(server)
 
-    saves = sum(r.saves for r in results)
+    saves = sum(r.window_saves for r in results)
     puts = [x for r in results for x in r.put_latencies]
     gets = [x for r in results for x in r.get_latencies]
     errors: dict[int, int] = {}
