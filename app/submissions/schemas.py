@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.commissions.timezones import as_utc
 from app.evidence.schemas import EvidenceFileOut
@@ -62,6 +62,25 @@ class SubmissionOut(SubmissionSummary):
     answers: dict[str, AnswerOut]
 
 
+_ANSWERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "maxProperties": MAX_ANSWERS_PER_SAVE,
+    "additionalProperties": {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "value": {},
+                    "evidence": {"type": "array", "items": {"type": "string"}},
+                    "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                },
+            },
+            {"type": "null"},
+        ]
+    },
+}
+
+
 class AnswersPut(BaseModel):
     """Answers to change, by question code; questions left out keep their answer.
 
@@ -86,7 +105,11 @@ class AnswersPut(BaseModel):
         },
     )
 
-    answers: dict[str, dict[str, Any] | None] = Field(max_length=MAX_ANSWERS_PER_SAVE)
+    # Each answer's shape (an object or null) is checked by the save itself, with every other problem at once;
+    # validating a hundred nested objects here cost about 1 ms of every save.
+    answers: Annotated[dict[str, Any], WithJsonSchema(_ANSWERS_SCHEMA)] = Field(
+        max_length=MAX_ANSWERS_PER_SAVE
+    )
 
 
 class ScoreSummary(BaseModel):

@@ -716,6 +716,13 @@ def save_answers(
             "the meantime; reload it, merge your changes and save again",
             current_version=draft.version,
         )
+    not_objects = [
+        FieldProblem(f"answers.{code}", "an answer must be an object with value, evidence and note, or null")
+        for code, patch in answers.items()
+        if patch is not None and not isinstance(patch, Mapping)
+    ]
+    if not_objects:
+        raise InvalidInput("some answers do not fit the template; nothing was saved", errors=not_objects)
     template = parsed_version(session, draft.template_version_id, draft.template_hash)
     stored, files = _stored(session, draft.id)
 
