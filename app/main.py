@@ -21,6 +21,7 @@ from app.results.routes import router as results_router
 from app.rounds.routes import router as rounds_router
 from app.settings import Settings, get_settings
 from app.stages.routes import router as stages_router
+from app.submissions import queue as save_queue
 from app.submissions.routes import router as submissions_router
 from app.verification.routes import router as verification_router
 from app.web.routes import install as install_web_pages
@@ -57,6 +58,7 @@ def create_app(
     if session_factory is not None:
         app.state.sessionmaker = session_factory
     install_problem_handlers(app)
+    save_queue.install(app, settings.save_concurrency)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

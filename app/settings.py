@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # Every process may hold pool + overflow: keep processes x (pool + overflow) under max_connections.
     db_pool_size: int = Field(default=30, ge=1, le=1000)
     db_max_overflow: int = Field(default=10, ge=0, le=1000)
+    # Saves of answers each app process runs at once; more wait their turn, first come, first served
+    # (app/submissions/queue.py). Two keep a core busy while one save waits on the database.
+    save_concurrency: int = Field(default=2, ge=1, le=64)
     secret_key: str = DEFAULT_SECRET
     # Where evidence files live, content-addressed; share this directory between app processes.
     evidence_dir: Path = Path("var/evidence")

@@ -657,6 +657,14 @@ def main() -> int:
         f"PUT latency ms: p50 {percentile(puts, 50) * 1000:.0f}, p95 {percentile(puts, 95) * 1000:.0f}, "
         f"p99 {percentile(puts, 99) * 1000:.0f}, mean {statistics.fmean(puts or [0]) * 1000:.0f}"
     )
+    # A client keeps its connection, so one uvicorn worker serves it throughout: a wide spread here means the
+    # workers hold unequal shares of the clients, not that some saves were unlucky.
+    by_client = sorted(statistics.fmean(r.put_latencies) * 1000 for r in results if r.put_latencies)
+    if by_client:
+        print(
+            f"mean PUT latency per client ms: min {by_client[0]:.0f}, median "
+            f"{statistics.median(by_client):.0f}, max {by_client[-1]:.0f}"
+        )
     if gets:
         print(
             f"GET latency ms: p50 {percentile(gets, 50) * 1000:.0f}, p95 {percentile(gets, 95) * 1000:.0f} "

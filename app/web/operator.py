@@ -33,6 +33,7 @@ from app.inputs import Id, OrjsonBodyRoute
 from app.results import service as results
 from app.settings import SettingsDep
 from app.submissions import service as submissions
+from app.submissions.queue import run_save
 from app.submissions.schemas import AnswerOut, SubmissionOut
 from app.verification import service as verification
 from app.verification.scores import load_answer_data, verified_card
@@ -145,14 +146,15 @@ async def save_form(submission_id: Id, request: Request, session: SessionDep, us
             "evidence": _links(str(form.get(f"links:{code}") or "")),
             "note": str(form.get(f"note:{code}") or "") or None,
         }
-    await run_in_threadpool(
+    await run_save(
+        request,
         lambda: submissions.save_answers(
             session=session,
             submission_id=submission_id,
             if_match=f'"{version}"' if version.isdigit() else None,
             answers=patches,
             by=user.principal,
-        )
+        ),
     )
     return redirect(f"/pengisian/{submission_id}", message="tersimpan")
 
@@ -321,17 +323,26 @@ class SaveIn(BaseModel):
 
 
 @json_router.post("/pengisian/{submission_id}/jawaban")
-def save_json(submission_id: Id, payload: SaveIn, session: SessionDep, user: CurrentUser) -> JSONResponse:
+async def save_json(
+    submission_id: Id, payload: SaveIn, request: Request, session: SessionDep, user: CurrentUser
+) -> JSONResponse:
     """Autosave: apply the changed answers on top of ``version``; answers the new version and live panel."""
-    result = submissions.save_answers(
-        session=session,
-        submission_id=submission_id,
-        if_match=f'"{payload.version}"',
-        answers=payload.answers,
-        by=user.principal,
-    )
-    view = _view(session, submission_id, user)
-    return JSONResponse({"version": result.version, "changed": result.changed, "view": view})
+
+    def save() -> dict[str, Any]:
+        result = submissions.save_answers(
+            session=session,
+            submission_id=submission_id,
+            if_match=f'"{payload.version}"',
+            answers=payload.answers,
+            by=user.principal,
+        )
+        return {
+            "version": result.version,
+            "changed": result.changed,
+            "view": _view(session, submission_id, user),
+        }
+
+    return JSONResponse(await run_save(request, save))
 
 
 @json_router.get("/pengisian/{submission_id}/keadaan")

@@ -1,9 +1,14 @@
-"""Shared steps for submission and evidence tests: open a submission, save answers, count rows."""
+"""Shared steps for submission and evidence tests: open a submission, save answers, count rows, hold the save
+queue."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from anyio import CapacityLimiter
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -66,3 +71,31 @@ def snapshot(session: Session, submission_id: int) -> dict[str, Any]:
         ),
         "audit": session.scalar(select(func.count(AuditEntry.id))),
     }
+
+
+@contextmanager
+def queue_held(client: TestClient) -> Iterator[None]:
+    """Every turn of the app's save queue taken, as if other saves were running."""
+    limiter: CapacityLimiter = client.app.state.save_queue  # type: ignore[attr-defined]
+    holders = [object() for _ in range(int(limiter.total_tokens))]
+    assert client.portal is not None
+    for holder in holders:
+        client.portal.call(limiter.acquire_on_behalf_of, holder)
+    try:
+        yield
+    finally:
+        for holder in holders:
+            client.portal.call(limiter.release_on_behalf_of, holder)
+
+
+def finishes_after_release(client: TestClient, request: Callable[[], Any]) -> Any:
+    """Start ``request`` while the queue is full: it must not finish until the queue frees up."""
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(request()))
+    with queue_held(client):
+        thread.start()
+        thread.join(timeout=0.5)
+        assert thread.is_alive(), "the save ran although every turn of the queue was taken"
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    return result[0]

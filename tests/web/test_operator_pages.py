@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Answer
 from tests.factories import World, problem
+from tests.submissions.helpers import finishes_after_release
 from tests.web.conftest import Pages
 
 pytestmark = pytest.mark.db
@@ -148,3 +149,16 @@ def test_results_wait_for_publication(pages: Pages, world: World) -> None:
     page = pages.get(f"/pengisian/{sid}/hasil")
     assert page.status_code == 200
     assert "belum diumumkan" in page.text
+
+
+def test_autosave_waits_for_its_turn_in_the_save_queue(pages: Pages, world: World) -> None:
+    pages.login(world.operator)
+    sid = open_form(pages, world)
+    response = finishes_after_release(
+        pages.client,
+        lambda: pages.post_json(
+            f"/web/pengisian/{sid}/jawaban", {"version": 1, "answers": {"2.3": {"value": "a"}}}
+        ),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 2
