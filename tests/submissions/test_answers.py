@@ -176,6 +176,25 @@ def test_each_save_is_audited_with_every_changed_answer_before_and_after(
     assert second.commission_id == world.commission.id
 
 
+def test_a_save_that_only_removes_answers_is_audited_and_moves_the_version(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], session: Session, world: World
+) -> None:
+    put_answers(client, sub["id"], op, FULL_ANSWERS, 1)
+    response = put_answers(client, sub["id"], op, {"2.2": None, "2.3": None}, 2)
+
+    assert response.json()["version"] == 3
+    assert response.json()["changed"] == ["2.2", "2.3"]
+    last = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "answers.save").order_by(AuditEntry.id.desc())
+    ).first()
+    assert last is not None
+    assert last.after == {"2.2": None, "2.3": None}
+    assert last.before["2.2"] == {"value": 95, "evidence": [], "note": None}
+    assert last.actor_label == world.operator.email
+    stored = snapshot(session, sub["id"])
+    assert "2.2" not in {row[0] for row in stored["answers"]}
+
+
 def test_a_save_that_changes_nothing_writes_no_audit_entry(
     client: TestClient, sub: dict[str, Any], op: dict[str, str], session: Session
 ) -> None:
