@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,15 @@ from app.web.routes import install as install_web_pages
 API_PREFIX = "/api/v1"
 
 
+def freeze_startup_objects() -> None:
+    """Take what the process has built by now (modules, routes, templates, the engine), which lives as long as
+    the process, out of the cyclic garbage collector's sight. A full collection then scans only what requests
+    leave behind: about 0.1 ms instead of a 120-150 ms stall, every few thousand requests, of every request
+    the process is serving (bench/README.md, "Saving answers")."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None
 ) -> FastAPI:
@@ -41,6 +51,8 @@ def create_app(
                 settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
             )
             app.state.sessionmaker = make_sessionmaker(engine)
+        if settings.environment != "test":  # tests start hundreds of apps in one process
+            freeze_startup_objects()
         yield
 
     app = FastAPI(
