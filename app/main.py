@@ -31,7 +31,7 @@ API_PREFIX = "/api/v1"
 
 
 def freeze_startup_objects() -> None:
-    """Take what the process has built by now (modules, routes, templates, the engine), which lives as long as
+    """Take what the process has built by now (modules, routes, the engine), which lives as long as
     the process, out of the cyclic garbage collector's sight. A full collection then scans only what requests
     leave behind: about 0.1 ms instead of a 120-150 ms stall, every few thousand requests, of every request
     the process is serving (bench/README.md, "Saving answers")."""

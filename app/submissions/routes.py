@@ -143,7 +143,7 @@ async def save_answers(
         session.commit()
         return result
 
-    result = await run_save(request, save)
+    result = await run_save(request, session, save)
     response.headers["ETag"] = service.etag(result.version)
     return result
 

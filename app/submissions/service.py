@@ -656,6 +656,8 @@ _PG_NEXT_VERSION = """
     UPDATE submission SET version = version + 1, updated_at = :at
     WHERE id = :submission_id AND version = :version
     RETURNING version"""
+# Keyed by (any answers to write, an audit entry): answers to write are changed answers, so (True, False)
+# never occurs.
 _PG_WRITES = {
     (True, True): text(f"WITH {_PG_WRITE_ANSWERS}, {_PG_WRITE_AUDIT} {_PG_NEXT_VERSION}"),
     (False, True): text(f"WITH {_PG_WRITE_AUDIT} {_PG_NEXT_VERSION}"),

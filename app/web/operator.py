@@ -148,6 +148,7 @@ async def save_form(submission_id: Id, request: Request, session: SessionDep, us
         }
     await run_save(
         request,
+        session,
         lambda: submissions.save_answers(
             session=session,
             submission_id=submission_id,
@@ -342,7 +343,7 @@ async def save_json(
             "view": _view(session, submission_id, user),
         }
 
-    return JSONResponse(await run_save(request, save))
+    return JSONResponse(await run_save(request, session, save))
 
 
 @json_router.get("/pengisian/{submission_id}/keadaan")

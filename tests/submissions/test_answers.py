@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -10,8 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.service import PG_INSERT_SQL, entry
 from app.db.models import Answer, AuditEntry, DeadlineExtension, Invitation
-from tests.factories import World, get_json, now, problem
+from tests.factories import World, get_json, make_api_key, now, problem
 from tests.submissions.helpers import FULL_ANSWERS, open_submission, put_answers, snapshot
 
 
@@ -395,3 +397,32 @@ def test_a_round_that_is_not_open_refuses_saves(
     response = put_answers(client, sub["id"], op, FULL_ANSWERS, 1)
     assert response.status_code == 409
     assert problem(response)["round_status"] == "verification"
+
+
+def test_a_save_with_a_body_api_key_is_stored_and_audited_without_an_account(
+    client: TestClient, world: World, session: Session
+) -> None:
+    key = make_api_key(session, world.commission, scope="body", body_id=world.body.id)
+    headers = {"X-API-Key": key}
+    sub = open_submission(client, world, headers)
+
+    response = put_answers(client, sub["id"], headers, FULL_ANSWERS, sub["version"])
+
+    assert response.status_code == 200, response.text
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "answers.save")).one()
+    assert entry.actor_id is None
+    assert entry.actor_label.startswith("api-key:")
+    assert entry.commission_id == world.commission.id
+    assert set(entry.after) == set(FULL_ANSWERS)
+    rows = session.scalars(select(Answer).where(Answer.submission_id == sub["id"])).all()
+    assert {row.question_code for row in rows} == set(FULL_ANSWERS)
+    assert all(row.updated_by_id is None for row in rows)
+
+
+def test_the_audit_insert_of_a_save_names_every_column_of_an_entry() -> None:
+    # The PostgreSQL save writes its audit entry from SQL text, which must keep in step with the model.
+    named = re.search(r"INSERT INTO audit_entry \(([^)]*)\)", PG_INSERT_SQL)
+    assert named is not None
+    columns = {name.strip() for name in named.group(1).split(",")}
+    assert columns == set(AuditEntry.__table__.c.keys()) - {"id"}
+    assert columns == set(entry(actor=None, action="a", entity="e", entity_id=1))

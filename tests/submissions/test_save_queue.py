@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from app.submissions import queue
 from tests.factories import World
@@ -24,7 +25,7 @@ def _queued_app(concurrency: int, work: Callable[[int], None]) -> FastAPI:
 
     @app.post("/save/{n}")
     async def save(n: int, request: Request) -> dict[str, int]:
-        await queue.run_save(request, lambda: work(n))
+        await queue.run_save(request, Session(), lambda: work(n))
         return {"n": n}
 
     return app
