@@ -88,14 +88,18 @@ def queue_held(client: TestClient) -> Iterator[None]:
             client.portal.call(limiter.release_on_behalf_of, holder)
 
 
-def finishes_after_release(client: TestClient, request: Callable[[], Any]) -> Any:
-    """Start ``request`` while the queue is full: it must not finish until the queue frees up."""
+def finishes_after_release(
+    client: TestClient, request: Callable[[], Any], while_waiting: Callable[[], None] = lambda: None
+) -> Any:
+    """Start ``request`` while the queue is full: it must not finish until the queue frees up. Calls
+    ``while_waiting`` while it waits in the queue; returns its response."""
     result: list[Any] = []
     thread = threading.Thread(target=lambda: result.append(request()))
     with queue_held(client):
         thread.start()
         thread.join(timeout=0.5)
         assert thread.is_alive(), "the save ran although every turn of the queue was taken"
+        while_waiting()
     thread.join(timeout=30)
     assert not thread.is_alive()
     return result[0]

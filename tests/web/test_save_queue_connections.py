@@ -6,7 +6,6 @@ real connection pool on a file-backed SQLite database with committed data.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.conftest import migrate
 from tests.factories import World
-from tests.submissions.helpers import open_submission, put_answers, queue_held
+from tests.submissions.helpers import finishes_after_release, open_submission, put_answers
 from tests.web.conftest import Pages
 
 
@@ -59,15 +58,13 @@ def client(engine: Engine, world: World, tmp_path: Path) -> Iterator[TestClient]
 def _queued_while_watching(client: TestClient, engine: Engine, request: Any) -> Any:
     """Send ``request`` while every turn of the save queue is taken; return the pooled connections checked out
     while it waited, and its response once the queue frees up."""
-    result: list[Any] = []
-    thread = threading.Thread(target=lambda: result.append(request()))
-    with queue_held(client):
-        thread.start()
-        thread.join(timeout=0.5)
-        assert thread.is_alive(), "the save ran although every turn of the queue was taken"
-        checked_out = engine.pool.checkedout()  # type: ignore[attr-defined]
-    thread.join(timeout=30)
-    return checked_out, result[0]
+    checked_out: list[int] = []
+    response = finishes_after_release(
+        client,
+        request,
+        while_waiting=lambda: checked_out.append(engine.pool.checkedout()),  # type: ignore[attr-defined]
+    )
+    return checked_out[0], response
 
 
 def test_an_autosave_waiting_its_turn_holds_no_connection(
