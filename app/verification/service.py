@@ -60,7 +60,7 @@ from app.errors import (
 from app.pagination import Page, PageParams, decode_cursor, encode_cursor, paginate
 from app.questionnaires.service import parsed
 from app.rounds.service import effective_closes_at, timezone_of
-from app.submissions.service import parse_if_match
+from app.submissions.service import evidence_files, parse_if_match
 from app.verification.linkcheck import MAX_LINKS, LinkChecker, outcome
 from app.verification.schemas import (
     AspectSide,
@@ -475,6 +475,7 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
             )
         ).all()
     )
+    files = evidence_files(session=session, submission_id=ctx.submission.id)
     own_status = {q.code: q.status.value for q in own.questions}
     checked_status = {q.code: q.status.value for q in checked.questions}
     questions = []
@@ -493,6 +494,7 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
                     value=raw.get("value"),
                     evidence=list(raw.get("evidence") or []),
                     file_ids=list(data.files.get(q.code, [])),
+                    files=files.get(q.code, []),
                     note=raw.get("note"),
                     status=own_status[q.code],
                 ),

@@ -22,6 +22,7 @@ from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.inputs import Id
 from app.pagination import PageParams
+from app.submissions import service as submissions
 from app.verification import service as verification
 from app.verification.routes import LinkCheckerDep
 from app.verification.schemas import MyAssignment, ObjectionOut, VerifiedAnswerIn
@@ -191,6 +192,9 @@ def _objection_item(session: Session, objection: ObjectionOut) -> dict[str, Any]
         "round": round_,
         "body": body,
         "question": template.question(objection.question_code),
+        "files": submissions.evidence_files(session=session, submission_id=sub.id).get(
+            objection.question_code, []
+        ),
     }
 
 
