@@ -29,6 +29,7 @@ from app.demo import COMMISSION_CODE, MAIL_DOMAIN, seed_demo
 from app.rounds import service as rounds
 from app.settings import Settings, get_settings
 from app.submissions import service as submissions
+from app.submissions.schemas import IncompleteCounts
 from app.verification import service as verification
 from app.verification.schemas import VerifiedAnswerIn
 
@@ -110,7 +111,18 @@ def fill_and_submit(
         now=now,
     )
     if submit:
-        submissions.submit(session=session, submission_id=sub.id, by=operator, now=now)
+        # Submitted as they stand: whatever is left open is acknowledged, as the submit page's second
+        # confirmation does.
+        left = submissions.checklist(session=session, submission_id=sub.id, by=operator)
+        submissions.submit(
+            session=session,
+            submission_id=sub.id,
+            by=operator,
+            acknowledge_incomplete=IncompleteCounts(
+                unanswered=len(left.unanswered), evidence_missing=len(left.evidence_missing)
+            ),
+            now=now,
+        )
     return sub.id
 
 
