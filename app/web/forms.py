@@ -23,7 +23,7 @@ from fastapi import Request
 from starlette.datastructures import FormData
 
 from app.errors import FieldProblem, ProblemCollector
-from app.inputs import NUL, NUL_MESSAGE
+from app.inputs import NUL, NUL_MESSAGE, NUL_TEXT
 
 FORM_FIELD = "_form"
 PAGE_FIELD = "_halaman"
@@ -35,7 +35,6 @@ MACHINE_PREFIXES = ("/api/", "/web/", "/docs", "/redoc", "/openapi.json", "/heal
 MAX_PAGE_LENGTH = 2000
 
 GENERIC_FIELD_MESSAGE = "Isian ini belum benar."
-NUL_PAGE_MESSAGE = "Isian ini tidak boleh memuat karakter NUL (U+0000)."
 
 
 async def read_form(request: Request) -> FormData:
@@ -44,7 +43,7 @@ async def read_form(request: Request) -> FormData:
     problems = ProblemCollector()
     for name, value in form.multi_items():
         if NUL in name or (isinstance(value, str) and NUL in value):
-            problems.add(name.replace(NUL, "\\0"), NUL_MESSAGE, NUL_PAGE_MESSAGE)
+            problems.add(name.replace(NUL, "\\0"), NUL_MESSAGE, NUL_TEXT)
     problems.raise_if_any(
         "; ".join(f"{p.field}: {p.message}" for p in problems.problems),
         "Beberapa isian memuat karakter yang tidak dapat disimpan.",
@@ -96,12 +95,7 @@ class FormState:
 
 def page_errors(problems: Iterable[FieldProblem]) -> tuple[FormError, ...]:
     """Field problems as a page shows them: their Indonesian sentence, never the API's English."""
-    return tuple(
-        FormError(
-            p.field, p.indonesian or (NUL_PAGE_MESSAGE if p.message == NUL_MESSAGE else GENERIC_FIELD_MESSAGE)
-        )
-        for p in problems
-    )
+    return tuple(FormError(p.field, p.indonesian or GENERIC_FIELD_MESSAGE) for p in problems)
 
 
 def typed_values(form: FormData) -> dict[str, tuple[str, ...]]:
