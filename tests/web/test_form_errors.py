@@ -109,6 +109,17 @@ def test_error_pages_show_no_english_detail(pages: Pages, world: World) -> None:
     assert "Rincian teknis" not in gone.text
 
 
+@pytest.mark.db
+@pytest.mark.parametrize("path", ["/pengisian/abc", "/ronde/99999999999", "/verifikasi/-1"])
+def test_a_page_address_with_a_malformed_number_is_a_page_not_found(
+    pages: Pages, world: World, path: str
+) -> None:
+    pages.login(world.admin)
+    missing = pages.get(path)
+    assert missing.status_code == 404
+    assert "<h1>Halaman tidak ditemukan</h1>" in missing.text
+
+
 def test_an_error_belongs_to_its_field_and_to_the_items_of_a_list_field() -> None:
     error = FormError("body_ids.2", "Badan publik ini tidak diundang.")
     assert error.belongs_to("body_ids")
