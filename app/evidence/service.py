@@ -70,6 +70,8 @@ def _ensure_room(session: Session, submission_id: int, question_code: str) -> No
     if (count or 0) >= MAX_FILES_PER_QUESTION:
         raise Conflict(
             f"question {question_code} already has {MAX_FILES_PER_QUESTION} files; remove one first",
+            indonesian=f"Pertanyaan {question_code} sudah memiliki {MAX_FILES_PER_QUESTION} berkas data "
+            "dukung. Hapus satu berkas sebelum mengunggah yang baru.",
             max_files=MAX_FILES_PER_QUESTION,
         )
 

@@ -39,6 +39,8 @@ import scoring
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import PG_INSERT_SQL, EntryFields, entry, record
+from app.commissions.service import commission_timezone
+from app.commissions.timezones import format_local
 from app.db.base import utcnow
 from app.db.models import (
     Answer,
@@ -92,6 +94,14 @@ from app.submissions.schemas import (
 )
 
 EMPTY: dict[str, Any] = {"value": None, "evidence": [], "note": None}
+STALE_TEXT = (
+    "Jawaban SAQ ini baru saja diubah di tab atau perangkat lain. Muat ulang halaman untuk melihat data "
+    "terbaru, lalu ulangi perubahan Anda."
+)
+NOT_SAVED_TEXT = (
+    "Beberapa jawaban belum sesuai dengan SAQ, sehingga tidak ada yang disimpan. "
+    "Perbaiki isian yang ditandai."
+)
 FILE_EVIDENCE_PREFIX = "file:"
 
 
@@ -109,25 +119,53 @@ def parse_if_match(header: str | None) -> int:
     if header is None or not header.strip():
         raise PreconditionRequired(
             'send If-Match: "<version>" with the version (ETag) you read, so no one else\'s save is lost',
-            errors=[FieldProblem("header:If-Match", "missing")],
+            errors=[
+                FieldProblem("header:If-Match", "missing", "Versi data yang Anda baca tidak ikut terkirim.")
+            ],
+            indonesian="Versi data yang menjadi dasar perubahan tidak ikut terkirim. Muat ulang halaman, "
+            "lalu ulangi perubahan Anda.",
         )
     tag = header.strip()
     if tag == "*" or "," in tag:
         raise PreconditionRequired(
             'If-Match must name the one version you read, e.g. If-Match: "3"',
-            errors=[FieldProblem("header:If-Match", "must be a single ETag")],
+            errors=[
+                FieldProblem(
+                    "header:If-Match",
+                    "must be a single ETag",
+                    "Sebutkan tepat satu versi data yang Anda baca.",
+                )
+            ],
+            indonesian="Perubahan harus menyebut tepat satu versi data yang Anda baca. Muat ulang halaman, "
+            "lalu ulangi perubahan Anda.",
         )
     if tag.startswith("W/"):
         raise StaleVersion(
             f"If-Match {header!r} is a weak ETag, and If-Match compares strongly: a weak tag never matches; "
             'send the ETag as you read it, e.g. If-Match: "3"',
-            errors=[FieldProblem("header:If-Match", "a weak ETag never matches")],
+            errors=[
+                FieldProblem(
+                    "header:If-Match",
+                    "a weak ETag never matches",
+                    "Versi data yang dikirim tidak dapat dicocokkan dengan versi yang tersimpan.",
+                )
+            ],
+            indonesian="Versi data yang dikirim tidak dapat dicocokkan dengan versi yang tersimpan. Muat "
+            "ulang halaman untuk melihat data terbaru, lalu ulangi perubahan Anda.",
         )
     version = parse_digits(tag.strip('"'))
     if version is None:
         raise StaleVersion(
             f"If-Match {header!r} does not match any version of this submission",
-            errors=[FieldProblem("header:If-Match", "not an ETag of this submission")],
+            errors=[
+                FieldProblem(
+                    "header:If-Match",
+                    "not an ETag of this submission",
+                    "Versi data yang dikirim bukan versi SAQ ini.",
+                )
+            ],
+            indonesian="Versi data yang dikirim bukan versi SAQ ini. Muat ulang halaman untuk melihat data "
+            "terbaru, lalu ulangi perubahan Anda.",
         )
     return version
 
@@ -264,9 +302,12 @@ def load_for_edit(
     policy.ensure_answer_for_body(by, commission_id=row.commission_id, body_id=row.body_id)
     window_for(session=session, round_id=row.round_id, body_id=row.body_id).ensure_open(now or utcnow())
     if row.status != "draft":
+        zone = commission_timezone(session, row.commission_id)
         raise WindowClosed(
             f"submission {row.id} was submitted on {row.submitted_at:%Y-%m-%d %H:%M} UTC and can no "
             "longer be changed",
+            indonesian=f"SAQ ini sudah dikirim pada {format_local(row.submitted_at, zone)} dan tidak dapat "
+            "diubah lagi.",
             submission_status=row.status,
         )
     return Draft(
@@ -291,7 +332,9 @@ def next_version(session: Session, draft: Draft, *, expected: str | None = None,
     )
     if version is None:  # changed by another process since it was read (only where nothing locks the row)
         raise StaleVersion(
-            f"submission {draft.id} changed in the meantime; reload it and try again", current_version=None
+            f"submission {draft.id} changed in the meantime; reload it and try again",
+            indonesian=STALE_TEXT,
+            current_version=None,
         )
     return version
 
@@ -301,6 +344,7 @@ def ensure_current(draft: Draft, expected_version: int) -> None:
         raise StaleVersion(
             f"submission {draft.id} is at version {draft.version}, not {expected_version}: someone saved in "
             "the meantime; reload it, merge your changes and save again",
+            indonesian=STALE_TEXT,
             current_version=draft.version,
         )
 
@@ -704,16 +748,30 @@ def _limit_problems(patches: Mapping[str, Mapping[str, Any] | None]) -> list[Fie
         if isinstance(links, list):
             if len(links) > MAX_LINKS_PER_ANSWER:
                 problems.append(
-                    FieldProblem(f"answers.{code}.evidence", f"at most {MAX_LINKS_PER_ANSWER} links")
+                    FieldProblem(
+                        f"answers.{code}.evidence",
+                        f"at most {MAX_LINKS_PER_ANSWER} links",
+                        f"Paling banyak {MAX_LINKS_PER_ANSWER} tautan data dukung.",
+                    )
                 )
             problems.extend(
-                FieldProblem(f"answers.{code}.evidence[{i}]", f"longer than {MAX_LINK_LENGTH} characters")
+                FieldProblem(
+                    f"answers.{code}.evidence[{i}]",
+                    f"longer than {MAX_LINK_LENGTH} characters",
+                    f"Tautan ke-{i + 1} lebih dari {MAX_LINK_LENGTH} karakter.",
+                )
                 for i, link in enumerate(links)
                 if isinstance(link, str) and len(link) > MAX_LINK_LENGTH
             )
         note = patch.get("note")
         if isinstance(note, str) and len(note) > MAX_NOTE_LENGTH:
-            problems.append(FieldProblem(f"answers.{code}.note", f"longer than {MAX_NOTE_LENGTH} characters"))
+            problems.append(
+                FieldProblem(
+                    f"answers.{code}.note",
+                    f"longer than {MAX_NOTE_LENGTH} characters",
+                    f"Catatan lebih dari {MAX_NOTE_LENGTH} karakter.",
+                )
+            )
     return problems
 
 
@@ -834,12 +892,20 @@ def save_answers(
     draft = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
     ensure_current(draft, parse_if_match(if_match))
     not_objects = [
-        FieldProblem(f"answers.{code}", "an answer must be an object with value, evidence and note, or null")
+        FieldProblem(
+            f"answers.{code}",
+            "an answer must be an object with value, evidence and note, or null",
+            "Jawaban ini tidak dapat dibaca.",
+        )
         for code, patch in answers.items()
         if patch is not None and not isinstance(patch, Mapping)
     ]
     if not_objects:
-        raise InvalidInput("some answers do not fit the template; nothing was saved", errors=not_objects)
+        raise InvalidInput(
+            "some answers do not fit the template; nothing was saved",
+            errors=not_objects,
+            indonesian=NOT_SAVED_TEXT,
+        )
     template = parsed_version(session, draft.template_version_id, draft.template_hash)
     stored, files = _stored(session, draft.id)
 
@@ -850,7 +916,11 @@ def save_answers(
     except InvalidInput as exc:
         problems = exc.errors + problems
     if problems:
-        raise InvalidInput("some answers do not fit the template; nothing was saved", errors=problems)
+        raise InvalidInput(
+            "some answers do not fit the template; nothing was saved",
+            errors=problems,
+            indonesian=NOT_SAVED_TEXT,
+        )
 
     changed = sorted(code for code, after in merged.items() if after != stored.get(code))
     upserts = {code: after for code in changed if (after := merged[code]) is not None}
@@ -877,7 +947,9 @@ def save_answers(
     version = _write(session, draft, upserts=upserts, audit=audit, at=now, by=by.account_id)
     if version is None:  # saved by another process since our read (only possible where nothing locks the row)
         raise StaleVersion(
-            f"submission {draft.id} changed while saving; reload it and save again", current_version=None
+            f"submission {draft.id} changed while saving; reload it and save again",
+            indonesian=STALE_TEXT,
+            current_version=None,
         )
 
     # The score of the submission as it now stands: the answers just validated plus the untouched ones.
@@ -933,20 +1005,38 @@ def submit(
         if not idempotency_key or len(idempotency_key) > 200:
             raise InvalidInput(
                 "Idempotency-Key must be 1 to 200 characters",
-                errors=[FieldProblem("header:Idempotency-Key", "1 to 200 characters")],
+                errors=[
+                    FieldProblem(
+                        "header:Idempotency-Key",
+                        "1 to 200 characters",
+                        "Kode pengiriman harus 1 sampai 200 karakter.",
+                    )
+                ],
+                indonesian="Kode pengiriman tidak sah. Muat ulang halaman kirim, lalu kirim lagi.",
             )
         previous = session.get(IdempotentRequest, (by.actor_key, idempotency_key), populate_existing=True)
         if previous is not None:
             if previous.request_fingerprint != fingerprint:
                 raise InvalidInput(
                     "this Idempotency-Key was already used for a different request; use a new key",
-                    errors=[FieldProblem("header:Idempotency-Key", "already used for another request")],
+                    errors=[
+                        FieldProblem(
+                            "header:Idempotency-Key",
+                            "already used for another request",
+                            "Kode pengiriman ini sudah dipakai untuk permintaan lain.",
+                        )
+                    ],
+                    indonesian="Kode pengiriman ini sudah dipakai untuk permintaan lain. Muat ulang halaman "
+                    "kirim, lalu kirim lagi.",
                 )
             return Replayable(previous.status_code, previous.response_body, replayed=True)
     sub = ctx.submission
     if sub.status == "submitted":
+        assert sub.submitted_at is not None, "a submitted submission has its time"
+        zone = commission_timezone(session, ctx.body.commission_id)
         raise Conflict(
             f"submission {sub.id} was already submitted on {sub.submitted_at:%Y-%m-%d %H:%M} UTC",
+            indonesian=f"SAQ ini sudah dikirim pada {format_local(sub.submitted_at, zone)}.",
             submission_status=sub.status,
         )
     ensure_window_open(session=session, round_=ctx.round, body=ctx.body, now=now)
@@ -1000,6 +1090,13 @@ def submit(
         except IntegrityError as exc:  # the same key, at the same moment, for another submission
             raise Conflict(
                 "another request with this Idempotency-Key is being processed; retry it",
-                errors=[FieldProblem("header:Idempotency-Key", "in use by a concurrent request")],
+                errors=[
+                    FieldProblem(
+                        "header:Idempotency-Key",
+                        "in use by a concurrent request",
+                        "Pengiriman yang sama sedang diproses.",
+                    )
+                ],
+                indonesian="Pengiriman yang sama sedang diproses. Tunggu sebentar, lalu muat ulang halaman.",
             ) from exc
     return Replayable(200, result, replayed=False)

@@ -7,6 +7,7 @@ page's script turns into a conflict message without losing what was typed.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated, Any
 
@@ -156,18 +157,41 @@ async def save_form(submission_id: Id, request: Request, session: SessionDep, us
             "evidence": _links(str(form.get(f"links:{code}") or "")),
             "note": str(form.get(f"note:{code}") or "") or None,
         }
-    await run_save(
-        request,
-        session,
-        lambda: submissions.save_answers(
-            session=session,
-            submission_id=submission_id,
-            if_match=f'"{version}"' if version.isdigit() else None,
-            answers=patches,
-            by=user.principal,
-        ),
-    )
+    try:
+        await run_save(
+            request,
+            session,
+            lambda: submissions.save_answers(
+                session=session,
+                submission_id=submission_id,
+                if_match=f'"{version}"' if version.isdigit() else None,
+                answers=patches,
+                by=user.principal,
+            ),
+        )
+    except InvalidInput as refused:
+        # The service names answers' fields (answers.1.1.1.evidence[0]); the form comes back with each
+        # error beside the input it belongs to (links:1.1.1).
+        raise InvalidInput(
+            refused.detail,
+            errors=[_on_form(problem) for problem in refused.errors],
+            indonesian=refused.indonesian,
+            **refused.extra,
+        ) from refused
     return redirect(f"/pengisian/{submission_id}", message="tersimpan")
+
+
+_ANSWER_FIELD = re.compile(r"^answers\.(?P<code>.+?)(?:\.(?P<part>value|evidence|note)(?:\[\d+\])?)?$")
+_FORM_INPUT = {"value": "value", "evidence": "links", "note": "note"}
+
+
+def _on_form(problem: FieldProblem) -> FieldProblem:
+    """A problem of the submissions service, named after the SAQ form's input it belongs to."""
+    found = _ANSWER_FIELD.match(problem.field)
+    if found is None:
+        return problem
+    name = f"{_FORM_INPUT[found['part'] or 'value']}:{found['code']}"
+    return FieldProblem(name, problem.message, problem.indonesian)
 
 
 @router.get("/pengisian/{submission_id}/kirim")

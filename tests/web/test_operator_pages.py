@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -109,6 +111,49 @@ def test_the_form_saves_without_scripts_too(pages: Pages, world: World, session:
     assert stored == "92.5"
 
 
+def test_a_refused_save_without_scripts_comes_back_with_what_was_typed(
+    pages: Pages, world: World, session: Session
+) -> None:
+    pages.login(world.operator)
+    sid = open_form(pages, world)
+    form = pages.get(f"/pengisian/{sid}").text
+    halaman = re.search(r'name="_halaman" value="([^"]+)"', form)
+    assert halaman is not None
+    typed = {
+        "_form": "saq",
+        "_halaman": halaman.group(1),
+        "version": "1",
+        "code": ["1.1.1", "2.2"],
+        "type:1.1.1": "yes_no",
+        "value:1.1.1": "yes",
+        "links:1.1.1": "ppid.example.go.id/dip",
+        "note:1.1.1": "SK DIP ditandatangani Lurah",
+        "type:2.2": "number",
+        "value:2.2": "sembilan puluh",
+    }
+
+    refused = pages.post(f"/pengisian/{sid}/simpan", typed)
+
+    assert refused.status_code == 422
+    text = refused.text
+    assert 'id="saq-form"' in text  # the SAQ form itself, not the plain error page
+    summary = re.search(r'<div class="alert alert-bad error-summary".*?</div>', text, re.S)
+    assert summary is not None
+    assert 'href="#q-1.1.1">Pertanyaan 1.1.1: Tautan data dukung harus berupa alamat' in summary.group(0)
+    assert 'href="#q-2.2">Pertanyaan 2.2: Isi dengan angka' in summary.group(0)
+    links = re.search(r'<textarea id="links-1.1.1"[^>]*>([^<]*)</textarea>', text)
+    assert links is not None
+    assert 'aria-invalid="true" aria-describedby="f-saq-links:1.1.1-galat"' in links.group(0)
+    assert links.group(1) == "ppid.example.go.id/dip"
+    assert '<p class="field-error" id="f-saq-links:1.1.1-galat">Tautan data dukung harus berupa' in text
+    number = re.search(r'<input id="in-2.2"[^>]*>', text)
+    assert number is not None
+    assert 'value="sembilan puluh"' in number.group(0)
+    assert "SK DIP ditandatangani Lurah</textarea>" in text
+    assert 'name="value:1.1.1" value="yes" checked' in text
+    assert session.scalar(select(Answer.id).where(Answer.submission_id == sid)) is None
+
+
 def test_the_submit_step_states_the_counts_and_lists_every_item_expanded(pages: Pages, world: World) -> None:
     pages.login(world.operator)
     sid = open_form(pages, world)
@@ -159,25 +204,59 @@ def test_an_incomplete_saq_is_locked_only_from_the_confirmation_step(
     assert "<fieldset disabled" in page.text
 
 
-def test_counts_that_changed_in_another_tab_lock_nothing(
+def test_counts_that_changed_in_another_tab_bring_the_confirmation_back_with_the_new_ones(
     pages: Pages, world: World, session: Session
 ) -> None:
     pages.login(world.operator)
     sid = open_form(pages, world)
-    pages.get(f"/pengisian/{sid}/kirim?langkah=konfirmasi")  # shows 4 unanswered
+    step = pages.get(f"/pengisian/{sid}/kirim?langkah=konfirmasi").text  # shows 4 unanswered
     pages.post_json(f"/web/pengisian/{sid}/jawaban", {"version": 1, "answers": {"2.3": {"value": "x"}}})
 
     stale = pages.post(
         f"/pengisian/{sid}/kirim",
-        {"idempotency_key": "k2", "confirm": "ya", "unanswered": "4", "evidence_missing": "0"},
+        {
+            "_form": "kirim",
+            "_halaman": hidden(step, "_halaman"),
+            "idempotency_key": hidden(step, "idempotency_key"),
+            "confirm": "ya",
+            "unanswered": hidden(step, "unanswered"),
+            "evidence_missing": hidden(step, "evidence_missing"),
+        },
     )
 
     assert stale.status_code == 409
     assert status_of(session, sid) == "draft"
-    assert (
-        "Ya, kirim dengan 3 pertanyaan belum dijawab"
-        in pages.get(f"/pengisian/{sid}/kirim?langkah=konfirmasi").text
+    assert "Jawaban SAQ berubah sejak Anda memeriksanya" in stale.text
+    assert "Sekarang: 3 pertanyaan belum dijawab." in stale.text
+    assert "Ya, kirim dengan 3 pertanyaan belum dijawab</button>" in stale.text
+    assert hidden(stale.text, "unanswered") == "3"
+
+
+def test_the_usual_confirmation_of_an_saq_that_became_incomplete_comes_back_with_the_lists(
+    pages: Pages, world: World, session: Session
+) -> None:
+    pages.login(world.operator)
+    sid = open_form(pages, world)
+    pages.post_json(f"/web/pengisian/{sid}/jawaban", {"version": 1, "answers": FULL_ANSWERS})
+    check = pages.get(f"/pengisian/{sid}/kirim").text
+    pages.post_json(f"/web/pengisian/{sid}/jawaban", {"version": 2, "answers": {"2.2": None}})
+
+    refused = pages.post(
+        f"/pengisian/{sid}/kirim",
+        {"_form": "kirim", "_halaman": hidden(check, "_halaman"), "confirm": "ya", "idempotency_key": "k9"},
     )
+
+    assert refused.status_code == 409
+    assert status_of(session, sid) == "draft"
+    assert "SAQ belum lengkap: 1 pertanyaan belum dijawab." in refused.text
+    assert f'href="/pengisian/{sid}#q-2.2"' in refused.text
+    assert 'name="langkah" value="konfirmasi"' in refused.text
+
+
+def hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found is not None, name
+    return found.group(1)
 
 
 def test_a_complete_saq_needs_only_the_normal_confirmation(
