@@ -281,10 +281,14 @@ def create_round(
 
 
 def rounds_query(
-    *, commission: Commission, year: int | None, status: str | None, by: Principal
+    *, commission: Commission | None, year: int | None, status: str | None, by: Principal
 ) -> Select[Any]:
-    policy.ensure_member(by, commission.id)
-    stmt = select(Round).where(Round.commission_id == commission.id)
+    """Rounds of a commission, or (``commission`` None) of every commission the principal may list:
+    a system administrator all of them, anyone else their own commission's (``policy.member_scope``)."""
+    scope = policy.member_scope(by, commission.id if commission is not None else None)
+    stmt = select(Round)
+    if scope is not None:
+        stmt = stmt.where(Round.commission_id == scope)
     if year is not None:
         stmt = stmt.where(Round.year == year)
     if status is not None:

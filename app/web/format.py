@@ -3,6 +3,7 @@ decimal commas."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -132,3 +133,13 @@ def percent(part: int, whole: int) -> str:
     if not whole:
         return "-"
     return f"{Decimal(part * 100) / Decimal(whole):.1f}".replace(".", ",") + "%"
+
+
+def name_list(names: Sequence[str], limit: int = 3) -> str:
+    """``A``, ``A dan B``, ``A, B, dan C``, or past ``limit`` names ``A, B, C, dan 4 lainnya`` (a page that
+    cuts a list short also offers all of it: ``_bodies.html``'s ``name_list``)."""
+    if len(names) <= 2:
+        return " dan ".join(names)
+    if len(names) <= limit:
+        return f"{', '.join(names[:-1])}, dan {names[-1]}"
+    return f"{', '.join(names[:limit])}, dan {len(names) - limit} lainnya"
