@@ -181,7 +181,9 @@ def test_a_region_is_found_by_its_name_down_the_hierarchy(
     menteng = make_body(
         session, kecamatan, name="Kecamatan Menteng", region_code="31.71.06", parent_id=pusat.id
     )
-    gambir = make_body(session, kecamatan, name="Kecamatan Gambir", region_code="31.71.01", parent_id=pusat.id)
+    gambir = make_body(
+        session, kecamatan, name="Kecamatan Gambir", region_code="31.71.01", parent_id=pusat.id
+    )
     make_body(session, world.category, name="Kelurahan Gondangdia", parent_id=menteng.id)
     make_body(session, world.category, name="Kelurahan Menteng", parent_id=menteng.id)
     make_body(session, world.category, name="Kelurahan Kebon Kelapa", parent_id=gambir.id)
@@ -201,7 +203,9 @@ def test_a_region_is_found_by_its_name_down_the_hierarchy(
     assert names("region=Bandung") == []
 
 
-def test_bodies_invited_to_a_round_are_listed_apart(client: TestClient, world: World, session: Session) -> None:
+def test_bodies_invited_to_a_round_are_listed_apart(
+    client: TestClient, world: World, session: Session
+) -> None:
     make_body(session, world.category, name="Kelurahan Tidak Diundang")
     listed = get_json(
         client,

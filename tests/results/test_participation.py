@@ -42,9 +42,7 @@ def bodies(session: Session, world: World) -> Bodies:
     session.add_all(Invitation(round_id=world.round.id, body_id=b.id) for b in (unregistered, submitted))
     make_account(session, "operator", commission_id=world.commission.id, body_id=submitted.id)
     make_submission(session, world.round, world.other_body, world.template)  # a draft
-    make_submission(
-        session, world.round, submitted, world.template, status="submitted", submitted_at=now()
-    )
+    make_submission(session, world.round, submitted, world.template, status="submitted", submitted_at=now())
     verified = make_body(session, world.category, name="Kelurahan Terverifikasi")
     session.add(Invitation(round_id=world.round.id, body_id=verified.id))
     make_verified_submission(session, world.round, verified, world.template, world.verifier)

@@ -191,7 +191,8 @@ def test_the_commission_finds_a_body_by_typing_its_name_and_extends_its_deadline
     screenshot(page, "commission-extension-picker")
     form.get_by_role("button", name="Catat perpanjangan").click()
     expect(page.get_by_role("status")).to_contain_text(
-        "Perpanjangan batas waktu sampai 15 September 2099 pukul 23.59 WIB sudah dicatat untuk Kelurahan Gondangdia."
+        "Perpanjangan batas waktu sampai 15 September 2099 pukul 23.59 WIB sudah dicatat untuk "
+        "Kelurahan Gondangdia."
     )
     history = page.locator("#extension-history")
     expect(history.locator("tbody tr").first).to_contain_text("Kelurahan Gondangdia")
