@@ -223,6 +223,11 @@ class BodyFilters:
 
 # How far up the hierarchy a region name is looked for: kelurahan < kecamatan < kota < provinsi.
 REGION_NAME_LEVELS = 3
+REGION_FILTER_MESSAGE = f"{REGION_MESSAGE}, nor a region's name (which has no digits)"
+REGION_FILTER_MESSAGE_ID = (
+    "Wilayah tidak dikenali: tulis kode wilayah Kemendagri seperti 31.71 atau 31.71.06, atau nama wilayah "
+    "seperti Menteng."
+)
 
 
 def _contains(column: Any, text: str) -> ColumnElement[bool]:
@@ -237,9 +242,9 @@ def _region_clause(region: str) -> ColumnElement[bool]:
         code = region.rstrip(".")
         if not REGION_CODE.fullmatch(code):
             raise InvalidInput(
-                "the region filter is not a region code prefix",
-                errors=[FieldProblem("query:region", REGION_MESSAGE, REGION_MESSAGE_ID)],
-                indonesian=REGION_MESSAGE_ID,
+                "the region filter is neither a region code prefix nor a region's name",
+                errors=[FieldProblem("query:region", REGION_FILTER_MESSAGE, REGION_FILTER_MESSAGE_ID)],
+                indonesian=REGION_FILTER_MESSAGE_ID,
             )
         return or_(
             PublicBody.region_code == code,

@@ -7,22 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from app.commissions.timezones import ZONE_LABELS, as_utc, local
-
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
+from app.commissions.timezones import ZONE_LABELS, as_utc, format_words, local
 
 BAND_CLASSES = {
     "informatif": "band-informatif",
@@ -78,11 +63,7 @@ def when(value: datetime | None, timezone: str, *, with_time: bool = True) -> st
     """``31 Agustus 2025 pukul 23.59 WIB`` in the commission's zone."""
     if value is None:
         return "-"
-    moment = local(value, timezone)
-    day = f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
-    if not with_time:
-        return day
-    return f"{day} pukul {moment:%H.%M} {zone_label(timezone)}"
+    return format_words(value, timezone, with_time=with_time)
 
 
 def local_input(value: datetime | None, timezone: str) -> str:

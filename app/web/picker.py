@@ -26,6 +26,7 @@ from app.bodies import service as bodies
 from app.db.models import BodyCategory, Commission, PublicBody
 from app.errors import InvalidInput
 from app.inputs import parse_digits
+from app.web.forms import state_of
 
 SEARCH_BUTTON = "_cari"
 QUERY = "cari"
@@ -34,10 +35,7 @@ REGION = "cari_wilayah"
 CHOSEN = "pilih"
 LIMIT = 20
 MAX_CHOSEN = 1000
-REGION_PROBLEM = (
-    "Wilayah tidak dikenali: tulis kode wilayah Kemendagri seperti 31.71 atau 31.71.06, "
-    "atau nama wilayah seperti Menteng."
-)
+SEARCH_PROBLEM = "Pencarian ini tidak dapat dijalankan: periksa isiannya."
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ def body_picker(
     """The picker of the page's form ``form`` (input ``name``): its search from the query string, its chosen
     bodies from the query (``pilih``) or, when the form came back refused, from what was ticked."""
     params = request.query_params
-    state = getattr(request.state, "form_state", None)
+    state = state_of(request)
     if state is not None and state.form == form:
         chosen_ids = _ids(state.value_list(name))
         query, category, region = (state.value(key) or "" for key in (QUERY, CATEGORY, REGION))
@@ -109,9 +107,7 @@ def body_picker(
                 session=session, commission=commission, filters=filters, by=by, limit=LIMIT
             )
         except InvalidInput as exc:
-            problem = next(
-                (p.indonesian for p in exc.errors if getattr(p, "indonesian", None)), REGION_PROBLEM
-            )
+            problem = next((p.indonesian for p in exc.errors if p.indonesian), SEARCH_PROBLEM)
     return BodyPicker(
         form=form,
         name=name,

@@ -151,6 +151,8 @@ def test_bodies_chosen_under_another_scope_are_not_dropped_silently(pages: Pages
     response = pages.post(
         f"/ronde/{world.round.id}/perpanjangan",
         {
+            "_form": "perpanjangan",
+            "_halaman": f"/ronde/{world.round.id}",
             "closes_at": "2099-01-05T23:59",
             "scope": "round",
             "reason": "Keputusan pleno 6/2025",
@@ -158,6 +160,35 @@ def test_bodies_chosen_under_another_scope_are_not_dropped_silently(pages: Pages
         },
     )
     assert response.status_code == 422
+    assert "tetapi perpanjangan tidak berlaku untuk badan publik tertentu" in response.text
+
+
+def test_a_refused_extension_comes_back_with_its_errors_and_the_chosen_bodies(
+    pages: Pages, world: World, session: Session
+) -> None:
+    outsider = make_body(session, world.category, name="Kelurahan Tidak Diundang")
+    pages.login(world.admin)
+    response = pages.post(
+        f"/ronde/{world.round.id}/perpanjangan",
+        {
+            "_form": "perpanjangan",
+            "_halaman": f"/ronde/{world.round.id}?cari=Kelurahan",
+            "closes_at": "2000-01-05T23:59",
+            "scope": "bodies",
+            "reason": "Keputusan pleno 8/2025",
+            "body_ids": [str(world.body.id), str(outsider.id)],
+        },
+    )
+    assert response.status_code == 422
+    page = response.text
+    assert "Perpanjangan belum dapat dicatat: periksa isian yang ditandai." in page
+    assert "Batas waktu baru harus setelah batas waktu semula (" in page
+    assert "Kelurahan Tidak Diundang tidak diundang ke periode ini." in page
+    assert 'id="f-perpanjangan-body_ids-galat"' in page
+    assert checkboxes(page)[str(world.body.id)] is True
+    assert 'value="2000-01-05T23:59"' in page
+    assert "Keputusan pleno 8/2025</textarea>" in page
+    assert session.scalar(select(DeadlineExtension.id)) is None
 
 
 def test_participation_tells_a_draft_from_a_body_that_never_began(
