@@ -9,9 +9,11 @@ commission's time zone) and say in Indonesian which field could not be read.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
@@ -27,6 +29,7 @@ from app.db.models import Account, DeadlineExtension, Round, TemplateVersion
 from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput
 from app.inputs import Id, parse_digits
+from app.pagination import MAX_LIMIT, PageParams
 from app.questionnaires.service import list_versions
 from app.results import publication as publication_service
 from app.results import service as results
@@ -274,6 +277,64 @@ def _extension_flash(request: Request, context: dict[str, Any]) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class VerifierBodies:
+    """A verifier and the names of the bodies assigned to it in a round (``verifier`` None: the invited
+    bodies that have no verifier yet)."""
+
+    verifier: str | None
+    bodies: list[str]
+
+
+def _assignments(session: Session, round_: Round, user: PageUser) -> list[VerifierBodies]:
+    """Who verifies whom in the round, by verifier name, then the bodies nobody verifies yet."""
+    by_verifier: dict[str, list[str]] = {}
+    assigned: set[int] = set()
+    params = PageParams(limit=MAX_LIMIT)
+    while True:
+        page = verification.list_assignments(
+            session=session, round_id=round_.id, by=user.principal, params=params
+        )
+        for item in page.items:
+            by_verifier.setdefault(item.verifier_name, []).append(item.body_name)
+            assigned.add(item.body_id)
+        if page.next_cursor is None:
+            break
+        params = PageParams(limit=MAX_LIMIT, cursor=page.next_cursor)
+    unassigned = [
+        b.body.name
+        for b in results.participation_bodies(session=session, round_=round_)
+        if b.body.id not in assigned
+    ]
+    rows = [
+        VerifierBodies(name, sorted(names, key=str.casefold))
+        for name, names in sorted(by_verifier.items(), key=lambda item: item[0].casefold())
+    ]
+    if unassigned:
+        rows.append(VerifierBodies(None, sorted(unassigned, key=str.casefold)))
+    return rows
+
+
+def _assignment_flash(request: Request, context: dict[str, Any]) -> str | None:
+    """ "Saved" after spreading a category over verifiers, saying how many bodies it concerned."""
+    if request.query_params.get("pesan") != "penugasan":
+        return None
+    code = request.query_params.get("kategori", "")
+    category = next((c.name for c in context["categories"] if c.code == code), None)
+    count = parse_digits(request.query_params.get("dibagikan", ""))
+    if category is None or count is None:
+        return None
+    if count == 0:
+        return (
+            f"Tidak ada badan publik kategori {category} yang belum memiliki verifikator; "
+            "penugasan tidak berubah."
+        )
+    return (
+        f"Penugasan verifikator sudah disimpan: {count} badan publik kategori {category} dibagikan. "
+        "Nama badan publik setiap verifikator ada di daftar penugasan."
+    )
+
+
 @router.get("/ronde/{round_id}")
 def round_page(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """A round's set-up: status, schedule, templates per category, invitations, stages and weights, gate,
@@ -298,7 +359,9 @@ def round_page(round_id: Id, request: Request, session: SessionDep, user: Curren
     )
     searched = picker.QUERY in request.query_params
     context["kept"] = {key: request.query_params.getlist(key) if searched else [] for key in EXTENSION_FIELDS}
-    flash = _extension_flash(request, context)
+    if context["is_admin"]:
+        context["assignments"] = _assignments(session, round_, user)
+    flash = _extension_flash(request, context) or _assignment_flash(request, context)
     if flash:
         context["flash"] = flash
     return render(request, "admin/round.html", context)
@@ -425,14 +488,16 @@ async def assign(round_id: Id, request: Request, session: SessionDep, user: Curr
             FieldProblem("verifier", "choose a verifier", "Pilih minimal satu verifikator.")
         )
     reader.check()
-    verification.spread_assignments(
+    category = reader.text("category")
+    spread = verification.spread_assignments(
         session=session,
         round_id=round_.id,
-        category_code=reader.text("category"),
+        category_code=category,
         verifier_ids=verifier_ids,
         by=user.principal,
     )
-    return redirect(f"/ronde/{round_id}#penugasan", message="penugasan")
+    query = urlencode({"kategori": category, "dibagikan": spread.assigned})
+    return redirect(f"/ronde/{round_id}?{query}#penugasan", message="penugasan")
 
 
 @router.post("/ronde/{round_id}/perpanjangan")

@@ -211,3 +211,37 @@ def listed(html: str) -> list[str]:
     """The names in the participation page's list of bodies."""
     table = html[html.index('id="participation-bodies"') :]
     return re.findall(r'<td data-label="Badan publik">([^<]+)</td>', table)
+
+
+def test_the_assignments_name_each_verifiers_bodies_and_those_without_one(
+    pages: Pages, world: World, session: Session
+) -> None:
+    pages.login(world.admin)
+    response = pages.post(
+        f"/ronde/{world.round.id}/penugasan",
+        {"category": "kelurahan", "verifier": str(world.verifier.id)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    page = pages.get(response.headers["location"]).text
+    assert "Penugasan verifikator sudah disimpan: 2 badan publik kategori Kelurahan dibagikan." in page
+    assignments = page[page.index('id="assignment-list"') :]
+    assignments = assignments[: assignments.index("</dl>")]
+    assert world.verifier.name in assignments
+    both = sorted([world.body.name, world.other_body.name], key=str.casefold)
+    assert f"{both[0]} dan {both[1]}" in assignments
+    assert "Belum ada verifikator" not in assignments
+
+    again = pages.post(
+        f"/ronde/{world.round.id}/penugasan",
+        {"category": "kelurahan", "verifier": str(world.verifier.id)},
+    )
+    assert "Tidak ada badan publik kategori Kelurahan yang belum memiliki verifikator" in again.text
+
+
+def test_invited_bodies_without_a_verifier_are_named(pages: Pages, world: World) -> None:
+    pages.login(world.admin)
+    page = pages.get(f"/ronde/{world.round.id}").text
+    assignments = page[page.index('id="assignment-list"') :]
+    assert "Belum ada verifikator" in assignments[: assignments.index("</dl>")]
+    assert world.body.name in assignments[: assignments.index("</dl>")]
