@@ -262,7 +262,7 @@ def _extension_names(
 
 
 def _extension_flash(request: Request, context: dict[str, Any]) -> str | None:
-    """ "Recorded" after an extension, naming its new deadline and whom it covers."""
+    """The message after an extension is recorded, naming its new deadline and whom it covers."""
     if request.query_params.get("pesan") != "perpanjangan":
         return None
     wanted = parse_digits(request.query_params.get("perpanjangan", ""))
@@ -316,7 +316,7 @@ def _assignments(session: Session, round_: Round, user: PageUser) -> list[Verifi
 
 
 def _assignment_flash(request: Request, context: dict[str, Any]) -> str | None:
-    """ "Saved" after spreading a category over verifiers, saying how many bodies it concerned."""
+    """The message after a category is spread over verifiers, saying how many bodies it concerned."""
     if request.query_params.get("pesan") != "penugasan":
         return None
     code = request.query_params.get("kategori", "")
