@@ -32,7 +32,8 @@ from app.results import publication as publication_service
 from app.results import service as results
 from app.rounds import service as rounds
 from app.rounds.schemas import EARLIEST, LATEST
-from app.verification import service as verification
+from app.verification import objections as verification_objections
+from app.verification.assignments import spread_assignments
 from app.web import charts
 from app.web import format as fmt
 from app.web.forms import read_form
@@ -345,7 +346,7 @@ async def assign(round_id: Id, request: Request, session: SessionDep, user: Curr
     if not verifier_ids:
         reader.problems.append(FieldProblem("verifier", "Pilih minimal satu verifikator."))
     reader.check()
-    verification.spread_assignments(
+    spread_assignments(
         session=session,
         round_id=round_.id,
         category_code=reader.text("category"),
@@ -385,7 +386,7 @@ async def extend(round_id: Id, request: Request, session: SessionDep, user: Curr
 def release(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Release the verification results to the bodies (opens the way to objections)."""
     round_for_staff(session, user.principal, round_id)
-    verification.release(session=session, round_id=round_id, by=user.principal)
+    verification_objections.release(session=session, round_id=round_id, by=user.principal)
     return redirect(f"/ronde/{round_id}", message="tersimpan")
 
 

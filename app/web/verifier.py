@@ -22,7 +22,9 @@ from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.inputs import Id
 from app.pagination import PageParams
-from app.verification import service as verification
+from app.verification import answers, links, objections
+from app.verification.assignments import my_assignments
+from app.verification.common import submission_context, template_of
 from app.verification.routes import LinkCheckerDep
 from app.verification.schemas import MyAssignment, ObjectionOut, VerifiedAnswerIn
 from app.web.forms import read_form
@@ -37,11 +39,11 @@ NO_VALUE = "__kosong__"
 
 def assignments(session: Session, user: PageUser) -> list[MyAssignment]:
     """The verifier's assigned bodies with their status (the verification service decides what is shown)."""
-    return verification.my_assignments(session=session, by=user.principal, round_id=None, params=ALL).items
+    return my_assignments(session=session, by=user.principal, round_id=None, params=ALL).items
 
 
 def _context(session: Session, submission_id: int) -> tuple[Submission, Round, PublicBody]:
-    ctx = verification.submission_context(session, submission_id)
+    ctx = submission_context(session, submission_id)
     return ctx.submission, ctx.round, ctx.body
 
 
@@ -57,7 +59,7 @@ def _value_from_form(kind: str, values: Sequence[str]) -> Any:
 
 
 def _link_checks(session: Session, submission_id: int, user: PageUser) -> dict[str, Any]:
-    page = verification.latest_link_checks(
+    page = links.latest_link_checks(
         session=session, submission_id=submission_id, by=user.principal, params=ALL
     )
     return {check.url: check for check in page.items}
@@ -72,12 +74,12 @@ def verify_page(
     belum: str | None = None,
 ) -> Response:
     """The body's answers and the verified values side by side, per question."""
-    out = verification.view(session=session, submission_id=submission_id, by=user.principal)
+    out = answers.view(session=session, submission_id=submission_id, by=user.principal)
     sub, round_, body = _context(session, submission_id)
-    template = verification.template_of(session, sub.template_version_id)
-    objections = {
+    template = template_of(session, sub.template_version_id)
+    by_question = {
         o.question_code: o
-        for o in verification.list_objections(session=session, submission_id=submission_id, by=user.principal)
+        for o in objections.list_objections(session=session, submission_id=submission_id, by=user.principal)
     }
     missing = [code for code in (belum or "").split(",") if code]
     return render(
@@ -90,7 +92,7 @@ def verify_page(
             "body": body,
             "template": template,
             "checks": _link_checks(session, submission_id, user),
-            "objections": objections,
+            "objections": by_question,
             "tz": commission_timezone(session, body.commission_id),
             "missing": missing,
             "NO_VALUE": NO_VALUE,
@@ -100,7 +102,7 @@ def verify_page(
 
 @router.post("/verifikasi/{submission_id}/mulai")
 def start(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
-    verification.start(session=session, submission_id=submission_id, by=user.principal)
+    answers.start(session=session, submission_id=submission_id, by=user.principal)
     return redirect(f"/verifikasi/{submission_id}")
 
 
@@ -115,7 +117,7 @@ async def save_question(
     value = _value_from_form(kind, [str(v) for v in form.getlist("value")])
     note = str(form.get("note") or "").strip() or None
     patch = VerifiedAnswerIn(value=value, evidence_checked=form.get("evidence_checked") == "ya", note=note)
-    verification.save_answers(
+    answers.save_answers(
         session=session,
         submission_id=submission_id,
         by=user.principal,
@@ -130,9 +132,7 @@ def check_links(
     submission_id: Id, session: SessionDep, user: CurrentUser, checker: LinkCheckerDep
 ) -> Response:
     """Check every evidence link of the submission now (the verification service's safe link checker)."""
-    verification.run_link_check(
-        session=session, submission_id=submission_id, by=user.principal, checker=checker
-    )
+    links.run_link_check(session=session, submission_id=submission_id, by=user.principal, checker=checker)
     return redirect(f"/verifikasi/{submission_id}", message="tautan-dicek")
 
 
@@ -140,7 +140,7 @@ def check_links(
 def complete(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Complete the verification; when questions are not reviewed yet, list them on the page."""
     try:
-        verification.complete(session=session, submission_id=submission_id, by=user.principal)
+        answers.complete(session=session, submission_id=submission_id, by=user.principal)
     except InvalidInput as exc:
         session.rollback()
         missing = exc.extra.get("missing") or []
@@ -167,7 +167,7 @@ def objections_page(request: Request, session: SessionDep, user: CurrentUser) ->
         round_ids = list(session.scalars(stmt))
     items: list[dict[str, Any]] = []
     for round_id in round_ids:
-        for objection in verification.list_round_objections(
+        for objection in objections.list_round_objections(
             session=session, round_id=round_id, by=user.principal, status=None, params=ALL
         ).items:
             items.append(_objection_item(session, objection))
@@ -185,7 +185,7 @@ def objections_page(request: Request, session: SessionDep, user: CurrentUser) ->
 
 def _objection_item(session: Session, objection: ObjectionOut) -> dict[str, Any]:
     sub, round_, body = _context(session, objection.submission_id)
-    template = verification.template_of(session, sub.template_version_id)
+    template = template_of(session, sub.template_version_id)
     return {
         "objection": objection,
         "round": round_,
@@ -216,7 +216,7 @@ async def decide(objection_id: Id, request: Request, session: SessionDep, user: 
         raise InvalidInput("the decision form is incomplete", errors=problems)
     accept = decision == "terima"
     value = _value_from_form(str(form.get("type") or ""), [str(v) for v in form.getlist("value")])
-    verification.decide_objection(
+    objections.decide_objection(
         session=session,
         objection_id=objection_id,
         by=user.principal,

@@ -1,0 +1,203 @@
+"""Bulk actions over a round's verifications, recorded under one batch id so a batch can be undone."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.accounts import policy
+from app.accounts.principal import Principal
+from app.audit.service import record
+from app.db.base import utcnow
+from app.db.models import AuditEntry, BodyCategory, PublicBody, Submission, Verification, VerifiedAnswer
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from app.rounds.service import get_round
+from app.verification.common import (
+    answer_state,
+    bump_version,
+    find_verification,
+    is_empty,
+    submission_context,
+)
+from app.verification.schemas import BulkFailure, BulkResult
+from app.verification.scores import load_answer_data
+
+BULK_ENTITY = "verification_bulk"
+BULK_UNDO = "verification.bulk_undo"
+
+
+def bulk(
+    *,
+    session: Session,
+    round_id: int,
+    by: Principal,
+    action: str,
+    category: str | None,
+    body_ids: list[int] | None,
+) -> BulkResult:
+    """Apply a bulk action to the verifications of the round's submissions matching the filter (a verifier
+    reaches only its assigned bodies). Recorded per submission under one batch id, so it can be undone."""
+    round_ = get_round(session=session, round_id=round_id, by=by)
+    policy.ensure_bulk_verify(by, round_.commission_id)
+    assert action == "confirm_checked"
+    stmt = (
+        select(Submission, Verification)
+        .join(PublicBody, PublicBody.id == Submission.body_id)
+        .outerjoin(Verification, Verification.submission_id == Submission.id)
+        .where(
+            Submission.round_id == round_.id,
+            policy.visible_bodies(by, round_.commission_id, round_id=round_.id),
+        )
+        .order_by(Submission.id)
+    )
+    if category is not None:
+        cat = session.scalar(
+            select(BodyCategory).where(
+                BodyCategory.commission_id == round_.commission_id, BodyCategory.code == category
+            )
+        )
+        if cat is None:
+            raise InvalidInput(
+                f"no body category {category!r}", errors=[FieldProblem("filter.category", "unknown category")]
+            )
+        stmt = stmt.where(PublicBody.category_id == cat.id)
+    if body_ids is not None:
+        stmt = stmt.where(Submission.body_id.in_(body_ids))
+    batch_id = uuid.uuid4().hex
+    failed: list[BulkFailure] = []
+    todo: list[tuple[Submission, Verification]] = []
+    for submission, verification in session.execute(stmt).all():
+        if verification is None:
+            failed.append(BulkFailure(submission_id=submission.id, reason="verification not started"))
+        elif verification.status != "in_progress":
+            failed.append(BulkFailure(submission_id=submission.id, reason="verification completed"))
+        else:
+            todo.append((submission, verification))
+    data = load_answer_data(session=session, submissions=[(s.id, v.id) for s, v in todo])
+    changed = 0
+    now = utcnow()
+    for submission, verification in todo:
+        answers = data[submission.id]
+        targets = {
+            code: answers.raw[code]["value"]
+            for code, v in answers.verified.items()
+            if v.evidence_checked
+            and is_empty(v.value)
+            and not is_empty(answers.raw.get(code, {}).get("value"))
+        }
+        if not targets:
+            continue
+        rows = session.scalars(
+            select(VerifiedAnswer).where(
+                VerifiedAnswer.verification_id == verification.id,
+                VerifiedAnswer.question_code.in_(list(targets)),
+            )
+        ).all()
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for row in rows:
+            before[row.question_code] = answer_state(row)
+            row.value = targets[row.question_code]
+            row.updated_at = now
+            row.updated_by_id = by.account_id
+            after[row.question_code] = answer_state(row)
+        record(
+            session=session,
+            actor=by,
+            action=f"verification.bulk.{action}",
+            entity=BULK_ENTITY,
+            entity_id=batch_id,
+            before={"submission_id": submission.id, "verification_id": verification.id, "answers": before},
+            after={"submission_id": submission.id, "verification_id": verification.id, "answers": after},
+            commission_id=round_.commission_id,
+        )
+        bump_version(session, verification)
+        changed += len(rows)
+    return BulkResult(batch_id=batch_id, changed=changed, failed=failed)
+
+
+def undo_bulk(*, session: Session, batch_id: str, by: Principal) -> BulkResult:
+    """Restore the values a bulk action replaced, where they were not changed again since."""
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity == BULK_ENTITY, AuditEntry.entity_id == batch_id)
+        .order_by(AuditEntry.id)
+    ).all()
+    done = [e for e in entries if e.action != BULK_UNDO]
+    if not done or done[0].commission_id is None:
+        raise NotFound(f"bulk action {batch_id} does not exist")
+    policy.ensure_bulk_verify(by, done[0].commission_id)
+    if any(e.action == BULK_UNDO for e in entries):
+        raise Conflict(f"bulk action {batch_id} was already undone")
+    changed = 0
+    failed: list[BulkFailure] = []
+    now = utcnow()
+    for entry in done:
+        submission_id = int(entry.after["submission_id"])
+        ctx = submission_context(session, submission_id)
+        if not policy.can_verify_body(
+            session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+        ):
+            failed.append(BulkFailure(submission_id=submission_id, reason="you may not verify this body"))
+            continue
+        verification = find_verification(session, submission_id, for_update=True)
+        if verification is None or verification.status != "in_progress":
+            failed.append(BulkFailure(submission_id=submission_id, reason="verification completed"))
+            continue
+        rows = {
+            r.question_code: r
+            for r in session.scalars(
+                select(VerifiedAnswer).where(VerifiedAnswer.verification_id == verification.id)
+            )
+        }
+        restored_before: dict[str, Any] = {}
+        restored_after: dict[str, Any] = {}
+        moved: list[str] = []
+        for code, state in entry.after["answers"].items():
+            row = rows.get(code)
+            if answer_state(row) != state:
+                moved.append(code)
+                continue
+            assert row is not None
+            previous = entry.before["answers"][code]
+            restored_before[code] = state
+            row.value = previous["value"]
+            row.evidence_checked = previous["evidence_checked"]
+            row.note = previous["note"]
+            row.updated_at = now
+            row.updated_by_id = by.account_id
+            restored_after[code] = answer_state(row)
+        if moved:
+            failed.append(
+                BulkFailure(
+                    submission_id=submission_id, reason=f"changed since the bulk action: {', '.join(moved)}"
+                )
+            )
+        if restored_after:
+            record(
+                session=session,
+                actor=by,
+                action=BULK_UNDO,
+                entity=BULK_ENTITY,
+                entity_id=batch_id,
+                before={"submission_id": submission_id, "answers": restored_before},
+                after={"submission_id": submission_id, "answers": restored_after},
+                commission_id=entry.commission_id,
+            )
+            bump_version(session, verification)
+            changed += len(restored_after)
+    if not changed:
+        record(
+            session=session,
+            actor=by,
+            action=BULK_UNDO,
+            entity=BULK_ENTITY,
+            entity_id=batch_id,
+            after={"answers": {}},
+            commission_id=done[0].commission_id,
+        )
+    session.flush()
+    return BulkResult(batch_id=batch_id, changed=changed, failed=failed)
