@@ -401,6 +401,9 @@ RULES: dict[tuple[str, str], Rule] = {
         headers=lambda c: {"If-Match": '"1"'},
     ),
     ("POST", "/api/v1/submissions/{submission_id}/verification/complete"): allow(BODY_VERIFIERS),
+    ("POST", "/api/v1/submissions/{submission_id}/verification/approve-unreviewed"): allow(
+        BODY_VERIFIERS, json=lambda c: {}, headers=lambda c: {"If-Match": '"1"'}
+    ),
     ("POST", "/api/v1/rounds/{round_id}/verification/bulk"): allow(
         ADMINS | {"verifier", "other_verifier"}, json=lambda c: {"action": "confirm_checked"}
     ),

@@ -25,15 +25,16 @@ from app.audit.service import record
 from app.commissions.timezones import as_utc, format_local
 from app.db.base import utcnow
 from app.db.models import Objection, Verification, VerifiedAnswer, VerifierAssignment
-from app.errors import Conflict, FieldProblem, InvalidInput, StaleVersion
+from app.errors import Conflict, FieldProblem, InvalidInput
 from app.rounds.service import effective_closes_at, timezone_of
-from app.submissions.service import parse_if_match
 from app.verification.common import (
     Context,
     answer_state,
     bump_version,
     check_values,
+    ensure_version,
     find_verification,
+    in_progress,
     same_value,
     submission_context,
     template_of,
@@ -199,21 +200,6 @@ def view(*, session: Session, submission_id: int, by: Principal) -> Verification
     return _view(session, ctx, verification)
 
 
-def _in_progress(session: Session, ctx: Context, by: Principal) -> Verification:
-    policy.ensure_verify_body(
-        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
-    )
-    verification = find_verification(session, ctx.submission.id, for_update=True)
-    if verification is None:
-        raise Conflict(f"the verification of submission {ctx.submission.id} has not started")
-    if verification.status != "in_progress":
-        raise Conflict(
-            "this verification is completed; a verified value now changes only through an objection",
-            verification_status=verification.status,
-        )
-    return verification
-
-
 def save_answers(
     *,
     session: Session,
@@ -224,13 +210,8 @@ def save_answers(
 ) -> VerificationOut:
     """Record verified values. Fields sent replace the stored ones; every change is audited."""
     ctx = submission_context(session, submission_id)
-    verification = _in_progress(session, ctx, by)
-    expected = parse_if_match(if_match)
-    if expected != verification.version:
-        raise StaleVersion(
-            f"the verification is at version {verification.version}, not {expected}; read it again",
-            errors=[FieldProblem("header:If-Match", "stale version")],
-        )
+    verification = in_progress(session, ctx, by)
+    ensure_version(verification, if_match)
     template = template_of(session, ctx.submission.template_version_id)
     rows = {
         r.question_code: r
@@ -285,7 +266,7 @@ def complete(
 ) -> VerificationOut:
     """Complete a verification: every question applicable under the verified values must be reviewed."""
     ctx = submission_context(session, submission_id)
-    verification = _in_progress(session, ctx, by)
+    verification = in_progress(session, ctx, by)
     template = template_of(session, ctx.submission.template_version_id)
     data = load_answer_data(session=session, submissions=[(ctx.submission.id, verification.id)])[
         ctx.submission.id

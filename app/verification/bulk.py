@@ -1,8 +1,19 @@
-"""Bulk actions over a round's verifications, recorded under one batch id so a batch can be undone."""
+"""Bulk actions on verified values, each recorded under one batch id so a batch can be undone.
+
+- ``confirm_checked`` (over a round's verifications, filtered): a reviewed question whose evidence was checked
+  and whose verified value is still empty gets the body's value.
+- ``approve_unreviewed`` (one verification, at the version the verifier saw): every question not reviewed
+  yet gets the body's value, as one deliberate, counted step.
+
+Each batch writes one audit entry per verification with every answer before and after (a question that
+was not reviewed has ``null`` before); undoing a batch puts back what it replaced, unless changed since.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,15 +29,72 @@ from app.rounds.service import get_round
 from app.verification.common import (
     answer_state,
     bump_version,
+    ensure_version,
     find_verification,
+    in_progress,
     is_empty,
     submission_context,
+    template_of,
 )
-from app.verification.schemas import BulkFailure, BulkResult
+from app.verification.schemas import ApprovedUnreviewed, BulkFailure, BulkResult
 from app.verification.scores import load_answer_data
 
 BULK_ENTITY = "verification_bulk"
 BULK_UNDO = "verification.bulk_undo"
+APPROVE_UNREVIEWED = "approve_unreviewed"
+
+
+def _apply(
+    session: Session,
+    *,
+    by: Principal,
+    action: str,
+    batch_id: str,
+    commission_id: int,
+    submission_id: int,
+    verification: Verification,
+    targets: Mapping[str, dict[str, Any]],
+    now: datetime,
+    summary: Mapping[str, Any] | None = None,
+) -> int:
+    """Set each target question's ``{value, evidence_checked, note}`` (creating the verified answer of a
+    question not reviewed yet), record them as one audit entry of the batch and move the version on."""
+    rows = {
+        r.question_code: r
+        for r in session.scalars(
+            select(VerifiedAnswer).where(
+                VerifiedAnswer.verification_id == verification.id,
+                VerifiedAnswer.question_code.in_(list(targets)),
+            )
+        )
+    }
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for code, state in targets.items():
+        row = rows.get(code)
+        before[code] = answer_state(row)
+        if row is None:
+            row = VerifiedAnswer(verification_id=verification.id, question_code=code)
+            session.add(row)
+        row.value = state["value"]
+        row.evidence_checked = bool(state["evidence_checked"])
+        row.note = state["note"]
+        row.updated_at = now
+        row.updated_by_id = by.account_id
+        after[code] = answer_state(row)
+    head = {"submission_id": submission_id, "verification_id": verification.id}
+    record(
+        session=session,
+        actor=by,
+        action=f"verification.bulk.{action}",
+        entity=BULK_ENTITY,
+        entity_id=batch_id,
+        before=head | {"answers": before},
+        after=head | dict(summary or {}) | {"answers": after},
+        commission_id=commission_id,
+    )
+    bump_version(session, verification)
+    return len(targets)
 
 
 def bulk(
@@ -82,7 +150,7 @@ def bulk(
     for submission, verification in todo:
         answers = data[submission.id]
         targets = {
-            code: answers.raw[code]["value"]
+            code: {"value": answers.raw[code]["value"], "evidence_checked": True, "note": v.note}
             for code, v in answers.verified.items()
             if v.evidence_checked
             and is_empty(v.value)
@@ -90,33 +158,60 @@ def bulk(
         }
         if not targets:
             continue
-        rows = session.scalars(
-            select(VerifiedAnswer).where(
-                VerifiedAnswer.verification_id == verification.id,
-                VerifiedAnswer.question_code.in_(list(targets)),
-            )
-        ).all()
-        before: dict[str, Any] = {}
-        after: dict[str, Any] = {}
-        for row in rows:
-            before[row.question_code] = answer_state(row)
-            row.value = targets[row.question_code]
-            row.updated_at = now
-            row.updated_by_id = by.account_id
-            after[row.question_code] = answer_state(row)
-        record(
-            session=session,
-            actor=by,
-            action=f"verification.bulk.{action}",
-            entity=BULK_ENTITY,
-            entity_id=batch_id,
-            before={"submission_id": submission.id, "verification_id": verification.id, "answers": before},
-            after={"submission_id": submission.id, "verification_id": verification.id, "answers": after},
+        changed += _apply(
+            session,
+            by=by,
+            action=action,
+            batch_id=batch_id,
             commission_id=round_.commission_id,
+            submission_id=submission.id,
+            verification=verification,
+            targets=targets,
+            now=now,
         )
-        bump_version(session, verification)
-        changed += len(rows)
     return BulkResult(batch_id=batch_id, changed=changed, failed=failed)
+
+
+def approve_unreviewed(
+    *, session: Session, submission_id: int, by: Principal, if_match: str | None, evidence_checked: bool
+) -> ApprovedUnreviewed:
+    """Give every question the verifier has not reviewed yet the body's own value (empty where the body
+    gave none), as one recorded step with its count and codes. ``If-Match`` names the version the verifier
+    saw, so exactly the questions it counted as unreviewed change. The evidence of these answers counts as
+    checked only when ``evidence_checked`` is sent true; a note is left empty."""
+    ctx = submission_context(session, submission_id)
+    verification = in_progress(session, ctx, by)
+    ensure_version(verification, if_match)
+    template = template_of(session, ctx.submission.template_version_id)
+    answers = load_answer_data(session=session, submissions=[(ctx.submission.id, verification.id)])[
+        ctx.submission.id
+    ]
+    codes = [e.question.code for e in template.questions() if e.question.code not in answers.verified]
+    if not codes:
+        raise Conflict("every question of this verification is reviewed already; nothing to approve")
+    batch_id = uuid.uuid4().hex
+    changed = _apply(
+        session,
+        by=by,
+        action=APPROVE_UNREVIEWED,
+        batch_id=batch_id,
+        commission_id=ctx.round.commission_id,
+        submission_id=ctx.submission.id,
+        verification=verification,
+        targets={
+            code: {
+                "value": answers.raw.get(code, {}).get("value"),
+                "evidence_checked": evidence_checked,
+                "note": None,
+            }
+            for code in codes
+        },
+        now=utcnow(),
+        summary={"count": len(codes), "codes": codes},
+    )
+    return ApprovedUnreviewed(
+        batch_id=batch_id, changed=changed, failed=[], codes=codes, version=verification.version
+    )
 
 
 def undo_bulk(*, session: Session, batch_id: str, by: Principal) -> BulkResult:
@@ -164,6 +259,10 @@ def undo_bulk(*, session: Session, batch_id: str, by: Principal) -> BulkResult:
             assert row is not None
             previous = entry.before["answers"][code]
             restored_before[code] = state
+            if previous is None:
+                session.delete(row)
+                restored_after[code] = None
+                continue
             row.value = previous["value"]
             row.evidence_checked = previous["evidence_checked"]
             row.note = previous["note"]

@@ -14,9 +14,12 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 import scoring
+from app.accounts import policy
+from app.accounts.principal import Principal
 from app.db.models import PublicBody, Round, Submission, TemplateVersion, Verification, VerifiedAnswer
-from app.errors import FieldProblem, InvalidInput, NotFound, StaleVersion
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, StaleVersion
 from app.questionnaires.service import parsed
+from app.submissions.service import parse_if_match
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,33 @@ def find_verification(
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalar(stmt)
+
+
+def in_progress(session: Session, ctx: Context, by: Principal) -> Verification:
+    """The submission's verification, locked for a change: the caller must verify the body, and the
+    verification must have started and not be completed (409 otherwise)."""
+    policy.ensure_verify_body(
+        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+    )
+    verification = find_verification(session, ctx.submission.id, for_update=True)
+    if verification is None:
+        raise Conflict(f"the verification of submission {ctx.submission.id} has not started")
+    if verification.status != "in_progress":
+        raise Conflict(
+            "this verification is completed; a verified value now changes only through an objection",
+            verification_status=verification.status,
+        )
+    return verification
+
+
+def ensure_version(verification: Verification, if_match: str | None) -> None:
+    """A change must name the verification's current version (428 without ``If-Match``, 412 when stale)."""
+    expected = parse_if_match(if_match)
+    if expected != verification.version:
+        raise StaleVersion(
+            f"the verification is at version {verification.version}, not {expected}; read it again",
+            errors=[FieldProblem("header:If-Match", "stale version")],
+        )
 
 
 def bump_version(session: Session, verification: Verification) -> None:

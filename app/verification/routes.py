@@ -16,6 +16,8 @@ from app.submissions.service import etag
 from app.verification import answers, assignments, bulk, links, objections
 from app.verification.linkcheck import LinkChecker
 from app.verification.schemas import (
+    ApprovedUnreviewed,
+    ApproveUnreviewedIn,
     AssignmentOut,
     AssignmentsPut,
     AssignmentsResult,
@@ -176,6 +178,41 @@ def complete_verification(
     """Complete the verification. Every question applicable under the verified values must have been
     reviewed: otherwise 422 whose ``missing`` lists the question codes."""
     return answers.complete(session=session, submission_id=submission_id, by=principal)
+
+
+@router.post(
+    "/submissions/{submission_id}/verification/approve-unreviewed",
+    responses={
+        409: {"description": "Not started, already completed, or nothing left unreviewed"},
+        412: {"description": "If-Match names an older version"},
+        428: {"description": "If-Match is missing"},
+    },
+)
+def approve_unreviewed(
+    submission_id: Id,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    payload: ApproveUnreviewedIn | None = None,
+    if_match: Annotated[
+        str | None, Header(description='The verification version you read, e.g. "3".')
+    ] = None,
+) -> ApprovedUnreviewed:
+    """Approve every answer not reviewed yet: each question without a verified value gets the body's own
+    value, in one step recorded in the audit log with its count and codes.
+
+    ``If-Match`` names the version you read, so exactly the questions you saw as unreviewed change (412
+    otherwise). Their evidence counts as checked only with ``evidence_checked: true``. Undo it like a bulk
+    action with the ``batch_id``."""
+    out = bulk.approve_unreviewed(
+        session=session,
+        submission_id=submission_id,
+        by=principal,
+        if_match=if_match,
+        evidence_checked=payload.evidence_checked if payload is not None else False,
+    )
+    response.headers["ETag"] = etag(out.version)
+    return out
 
 
 @router.post("/rounds/{round_id}/verification/bulk")
