@@ -460,6 +460,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/verifikasi/{submission_id}/butir/{code}"): page(
         BODY_VERIFIERS, data=lambda c: {"version": "1", "type": "yes_no", "value": "no"}
     ),
+    ("POST", "/verifikasi/{submission_id}/setujui-belum-diperiksa"): page(
+        BODY_VERIFIERS, data=lambda c: {"version": "1", "konfirmasi": "ya"}
+    ),
     ("POST", "/verifikasi/{submission_id}/cek-tautan"): page(BODY_VERIFIERS),
     ("POST", "/verifikasi/{submission_id}/selesai"): page(BODY_VERIFIERS),
     ("GET", "/sanggahan"): page(ADMINS | {"verifier", "other_verifier", "other_commission_admin"}),

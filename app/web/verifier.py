@@ -22,7 +22,7 @@ from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.inputs import Id
 from app.pagination import PageParams
-from app.verification import answers, links, objections
+from app.verification import answers, bulk, links, objections
 from app.verification.assignments import my_assignments
 from app.verification.common import submission_context, template_of
 from app.verification.routes import LinkCheckerDep
@@ -35,6 +35,8 @@ router = APIRouter()
 
 ALL = PageParams(limit=500)
 NO_VALUE = "__kosong__"
+# Question types whose form offers "no valid answer" as an option of its own: sending none is no choice.
+SINGLE_CHOICE = frozenset({"yes_no", "choice"})
 
 
 def assignments(session: Session, user: PageUser) -> list[MyAssignment]:
@@ -114,7 +116,13 @@ async def save_question(
     form = await read_form(request)
     version = str(form.get("version") or "")
     kind = str(form.get("type") or "")
-    value = _value_from_form(kind, [str(v) for v in form.getlist("value")])
+    sent = [str(v) for v in form.getlist("value")]
+    if kind in SINGLE_CHOICE and not sent:
+        raise InvalidInput(
+            "choose the verified value",
+            errors=[FieldProblem("value", 'Pilih nilai terverifikasi, atau "Tidak ada jawaban yang sah".')],
+        )
+    value = _value_from_form(kind, sent)
     note = str(form.get("note") or "").strip() or None
     patch = VerifiedAnswerIn(value=value, evidence_checked=form.get("evidence_checked") == "ya", note=note)
     answers.save_answers(
@@ -125,6 +133,39 @@ async def save_question(
         patches={code: patch},
     )
     return redirect(f"/verifikasi/{submission_id}#v-{code}", message="tersimpan")
+
+
+@router.post("/verifikasi/{submission_id}/setujui-belum-diperiksa")
+async def approve_unreviewed(
+    submission_id: Id, request: Request, session: SessionDep, user: CurrentUser
+) -> Response:
+    """Give every question not reviewed yet the body's own value, once the verifier ticked the statement
+    that names how many; the evidence counts as checked only when ticked too."""
+    _, round_, body = _context(session, submission_id)
+    policy.ensure_verify_body(
+        session, user.principal, commission_id=body.commission_id, body_id=body.id, round_id=round_.id
+    )
+    form = await read_form(request)
+    if form.get("konfirmasi") != "ya":
+        raise InvalidInput(
+            "approving the unreviewed answers needs the confirmation",
+            errors=[
+                FieldProblem(
+                    "konfirmasi",
+                    "Centang pernyataan bahwa Anda menyetujui jawaban yang belum diperiksa "
+                    "tanpa memeriksanya satu per satu.",
+                )
+            ],
+        )
+    version = str(form.get("version") or "")
+    bulk.approve_unreviewed(
+        session=session,
+        submission_id=submission_id,
+        by=user.principal,
+        if_match=f'"{version}"' if version.isdigit() else None,
+        evidence_checked=form.get("evidence_checked") == "ya",
+    )
+    return redirect(f"/verifikasi/{submission_id}", message="jawaban-disetujui")
 
 
 @router.post("/verifikasi/{submission_id}/cek-tautan")

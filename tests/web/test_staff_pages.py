@@ -3,6 +3,7 @@ extensions, participation and ranking."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -27,6 +28,8 @@ from tests.factories import World, make_submission, now
 from tests.web.conftest import Pages
 
 BANDS = [("informatif", "Informatif"), ("cukup-informatif", "Cukup Informatif")]
+INPUT = re.compile(r"<input\b[^>]*>")
+UNREVIEWED = '<span class="badge badge-warn">Belum diperiksa</span>'
 
 
 def submitted(world: World, session: Session) -> Submission:
@@ -92,7 +95,91 @@ def test_completing_lists_the_questions_not_reviewed(pages: Pages, world: World,
     assert response.status_code == 303
     assert "belum=1.1.1," in response.headers["location"]
     page = pages.get(response.headers["location"])
-    assert "belum ditinjau" in page.text
+    assert "Verifikasi belum dapat diselesaikan: 4 pertanyaan belum diperiksa." in page.text
+
+
+def question_html(page: str, code: str) -> str:
+    """One question's block of the verification page."""
+    start = page.index(f'id="v-{code}"')
+    return page[start : page.index("</article>", start)]
+
+
+def checked_inputs(html: str) -> list[str]:
+    return [tag for tag in INPUT.findall(html) if re.search(r"\schecked\b", tag)]
+
+
+@pytest.mark.db
+def test_an_unreviewed_question_has_nothing_selected_and_says_so(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    session.add_all(
+        [
+            Answer(submission_id=sub.id, question_code="1.1.2", value="a"),
+            Answer(submission_id=sub.id, question_code="2.2", value=95),
+        ]
+    )
+    session.flush()
+    pages.login(world.verifier)
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    page = pages.get(f"/verifikasi/{sub.id}").text
+    for code, own in (("1.1.1", "Ya"), ("1.1.2", "Lengkap"), ("2.2", "95")):
+        block = question_html(page, code)
+        assert UNREVIEWED in block
+        assert f"<strong>{own}</strong>" in block  # the body's answer stays in view beside it
+        assert checked_inputs(block) == [], code
+    assert 'value=""' in question_html(page, "2.2")  # the number is not filled in with the body's 95
+    assert "Setujui 5 jawaban yang belum diperiksa" in page
+
+    # Sending the form without choosing is refused; choosing "no valid answer" is a choice.
+    refused = pages.post(f"/verifikasi/{sub.id}/butir/1.1.2", {"version": "1", "type": "choice"})
+    assert refused.status_code == 422
+    assert "Pilih nilai terverifikasi" in refused.text
+    saved = pages.post(
+        f"/verifikasi/{sub.id}/butir/1.1.1",
+        {"version": "1", "type": "yes_no", "value": "__kosong__"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    page = pages.get(f"/verifikasi/{sub.id}").text
+    block = question_html(page, "1.1.1")
+    assert "Sudah diperiksa" in block
+    assert UNREVIEWED not in block
+    assert checked_inputs(block) == ['<input type="radio" name="value" value="__kosong__" checked>']
+    assert "Setujui 4 jawaban yang belum diperiksa" in page
+
+
+@pytest.mark.db
+def test_the_verifier_approves_the_unreviewed_answers_after_confirming(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    pages.login(world.verifier)
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    pages.post(f"/verifikasi/{sub.id}/butir/2.2", {"version": "1", "type": "number", "value": "40"})
+    url = f"/verifikasi/{sub.id}/setujui-belum-diperiksa"
+
+    unconfirmed = pages.post(url, {"version": "2"})
+    assert unconfirmed.status_code == 422
+    assert "Centang pernyataan" in unconfirmed.text
+    stale = pages.post(url, {"version": "1", "konfirmasi": "ya"})
+    assert stale.status_code == 412
+    approved = pages.post(url, {"version": "2", "konfirmasi": "ya"}, follow_redirects=False)
+    assert approved.status_code == 303, approved.text
+
+    page = pages.get(approved.headers["location"])
+    assert "sudah disetujui sesuai jawaban badan publik" in page.text
+    assert 'id="reviewed">5</strong>' in page.text
+    assert 'id="belum-diperiksa"' not in page.text
+    assert all(UNREVIEWED not in question_html(page.text, code) for code in ("1.1.1", "2.1", "2.3"))
+    verified = dict(
+        session.execute(
+            select(VerifiedAnswer.question_code, VerifiedAnswer.value)
+            .join(Verification)
+            .where(Verification.submission_id == sub.id)
+        ).all()
+    )
+    assert verified == {"1.1.1": "yes", "1.1.2": None, "2.1": None, "2.2": "40", "2.3": None}
 
 
 @pytest.mark.db
