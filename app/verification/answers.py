@@ -49,6 +49,7 @@ from app.verification.schemas import (
     VerifiedSide,
 )
 from app.verification.scores import load_answer_data, self_card, verified_card
+from app.web.format import when
 
 
 def start(*, session: Session, submission_id: int, by: Principal, now: datetime | None = None) -> bool:
@@ -63,9 +64,14 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
     if ctx.submission.status != "submitted":
         closes = effective_closes_at(session=session, round_=ctx.round, body=ctx.body)
         if now < closes:
+            timezone = timezone_of(session=session, round_=ctx.round)
             raise Conflict(
                 "verification starts once the body submits or its SAQ window closes "
-                f"({format_local(closes, timezone_of(session=session, round_=ctx.round))})",
+                f"({format_local(closes, timezone)})",
+                indonesian=(
+                    f"Verifikasi {ctx.body.name} baru dapat dimulai setelah SAQ-nya dikirim atau batas waktu "
+                    f"pengisiannya lewat ({when(closes, timezone)})."
+                ),
                 submission_status=ctx.submission.status,
             )
     assignment = session.get(VerifierAssignment, (ctx.round.id, ctx.body.id))
@@ -280,7 +286,14 @@ def complete(
     if missing:
         raise InvalidInput(
             f"{len(missing)} question(s) are not reviewed yet: {', '.join(missing)}",
-            errors=[FieldProblem(f"questions.{code}", "not reviewed yet") for code in missing],
+            errors=[
+                FieldProblem(f"questions.{code}", "not reviewed yet", f"Pertanyaan {code} belum diperiksa.")
+                for code in missing
+            ],
+            indonesian=(
+                f"Verifikasi belum dapat diselesaikan: {len(missing)} pertanyaan belum diperiksa "
+                f"({', '.join(missing)})."
+            ),
             missing=missing,
         )
     verification.status = "completed"

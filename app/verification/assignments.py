@@ -35,10 +35,20 @@ def _verifiers(session: Session, round_: Round, ids: list[int], field: str) -> d
     for vid in dict.fromkeys(ids):
         account = rows.get(vid)
         if account is None or account.commission_id != round_.commission_id:
-            problems.add(f"{field}.{vid}", "no such account in this commission")
+            problems.add(
+                f"{field}.{vid}",
+                "no such account in this commission",
+                f"Tidak ada akun nomor {vid} di Komisi Informasi ini.",
+            )
         elif account.role != Role.verifier.value or not account.active:
-            problems.add(f"{field}.{vid}", "not an active verifier account")
-    problems.raise_if_any("some verifiers cannot be assigned")
+            problems.add(
+                f"{field}.{vid}",
+                "not an active verifier account",
+                f"{account.name} bukan akun verifikator yang aktif.",
+            )
+    problems.raise_if_any(
+        "some verifiers cannot be assigned", "Sebagian verifikator tidak dapat ditugaskan; lihat rinciannya."
+    )
     return rows
 
 
@@ -115,11 +125,20 @@ def set_assignments(
             )
         )
     )
+    names = dict(
+        session.execute(select(PublicBody.id, PublicBody.name).where(PublicBody.id.in_(body_ids))).all()
+    )
     problems = ProblemCollector()
     for body_id in body_ids:
         if body_id not in invited:
-            problems.add(f"assignments.{body_id}", "this body is not invited to the round")
-    problems.raise_if_any("some bodies cannot be assigned")
+            problems.add(
+                f"assignments.{body_id}",
+                "this body is not invited to the round",
+                f"{names.get(body_id, f'Badan publik nomor {body_id}')} tidak diundang ke {round_.title}.",
+            )
+    problems.raise_if_any(
+        "some bodies cannot be assigned", "Sebagian badan publik tidak dapat ditugaskan; lihat rinciannya."
+    )
     _verifiers(session, round_, list(assignments.values()), "assignments")
     changed = 0
     for body_id, verifier_id in assignments.items():
@@ -143,7 +162,14 @@ def spread_assignments(
     if category is None:
         raise InvalidInput(
             f"no body category {category_code!r} in this commission",
-            errors=[FieldProblem("category_code", "unknown category")],
+            errors=[
+                FieldProblem(
+                    "category_code",
+                    "unknown category",
+                    f"Kategori {category_code!r} tidak dikenal di Komisi Informasi ini.",
+                )
+            ],
+            indonesian=f"Kategori {category_code!r} tidak dikenal di Komisi Informasi ini.",
         )
     _verifiers(session, round_, verifier_ids, "verifier_ids")
     order = list(dict.fromkeys(verifier_ids))

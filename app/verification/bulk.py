@@ -128,8 +128,11 @@ def bulk(
             )
         )
         if cat is None:
+            text = f"Kategori {category!r} tidak dikenal di Komisi Informasi ini."
             raise InvalidInput(
-                f"no body category {category!r}", errors=[FieldProblem("filter.category", "unknown category")]
+                f"no body category {category!r}",
+                errors=[FieldProblem("filter.category", "unknown category", text)],
+                indonesian=text,
             )
         stmt = stmt.where(PublicBody.category_id == cat.id)
     if body_ids is not None:
@@ -188,7 +191,12 @@ def approve_unreviewed(
     ]
     codes = [e.question.code for e in template.questions() if e.question.code not in answers.verified]
     if not codes:
-        raise Conflict("every question of this verification is reviewed already; nothing to approve")
+        raise Conflict(
+            "every question of this verification is reviewed already; nothing to approve",
+            indonesian=(
+                f"Semua pertanyaan {ctx.body.name} sudah diperiksa; tidak ada jawaban yang perlu disetujui."
+            ),
+        )
     batch_id = uuid.uuid4().hex
     changed = _apply(
         session,
@@ -226,7 +234,10 @@ def undo_bulk(*, session: Session, batch_id: str, by: Principal) -> BulkResult:
         raise NotFound(f"bulk action {batch_id} does not exist")
     policy.ensure_bulk_verify(by, done[0].commission_id)
     if any(e.action == BULK_UNDO for e in entries):
-        raise Conflict(f"bulk action {batch_id} was already undone")
+        raise Conflict(
+            f"bulk action {batch_id} was already undone",
+            indonesian="Tindakan massal ini sudah pernah dibatalkan.",
+        )
     changed = 0
     failed: list[BulkFailure] = []
     now = utcnow()

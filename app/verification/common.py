@@ -58,6 +58,12 @@ def find_verification(
     return session.scalar(stmt)
 
 
+STALE_TEXT = (
+    "Verifikasi ini telah diubah di tab/perangkat lain sejak halaman dibuka. Halaman sudah dimuat ulang "
+    "dengan data terbaru: periksa lagi lalu simpan."
+)
+
+
 def in_progress(session: Session, ctx: Context, by: Principal) -> Verification:
     """The submission's verification, locked for a change: the caller must verify the body, and the
     verification must have started and not be completed (409 otherwise)."""
@@ -66,10 +72,17 @@ def in_progress(session: Session, ctx: Context, by: Principal) -> Verification:
     )
     verification = find_verification(session, ctx.submission.id, for_update=True)
     if verification is None:
-        raise Conflict(f"the verification of submission {ctx.submission.id} has not started")
+        raise Conflict(
+            f"the verification of submission {ctx.submission.id} has not started",
+            indonesian=f"Verifikasi {ctx.body.name} belum dimulai; mulai verifikasi terlebih dahulu.",
+        )
     if verification.status != "in_progress":
         raise Conflict(
             "this verification is completed; a verified value now changes only through an objection",
+            indonesian=(
+                f"Verifikasi {ctx.body.name} sudah selesai; nilai terverifikasi kini hanya dapat berubah "
+                "melalui sanggahan."
+            ),
             verification_status=verification.status,
         )
     return verification
@@ -81,7 +94,8 @@ def ensure_version(verification: Verification, if_match: str | None) -> None:
     if expected != verification.version:
         raise StaleVersion(
             f"the verification is at version {verification.version}, not {expected}; read it again",
-            errors=[FieldProblem("header:If-Match", "stale version")],
+            errors=[FieldProblem("header:If-Match", "stale version", STALE_TEXT)],
+            indonesian=STALE_TEXT,
         )
 
 
@@ -91,7 +105,9 @@ def bump_version(session: Session, verification: Verification) -> None:
     try:
         session.flush()
     except StaleDataError as exc:
-        raise StaleVersion("the verification changed while you were saving; read it again") from exc
+        raise StaleVersion(
+            "the verification changed while you were saving; read it again", indonesian=STALE_TEXT
+        ) from exc
 
 
 def answer_state(row: VerifiedAnswer | None) -> dict[str, Any] | None:
@@ -123,6 +139,24 @@ def same_value(kind: scoring.QuestionType, a: Any, b: Any) -> bool:
     return bool(_normal(kind, a) == _normal(kind, b))
 
 
+VALUE_HINTS = {
+    scoring.QuestionType.YES_NO: "pilih Ya atau Tidak",
+    scoring.QuestionType.CHOICE: "pilih salah satu pilihan yang tersedia",
+    scoring.QuestionType.MULTI_CHOICE: "pilih dari pilihan yang tersedia",
+    scoring.QuestionType.NUMBER: "isi dengan angka, misalnya 12,5",
+    scoring.QuestionType.TEXT: "isi dengan teks",
+}
+
+
+def value_text(template: scoring.Template, problem: scoring.AnswerProblem) -> str:
+    """A value the template refuses, as a page says it: which question, and what it takes."""
+    try:
+        question = template.question(problem.code)
+    except KeyError:
+        return f"SAQ ini tidak memiliki pertanyaan {problem.code}."
+    return f"Nilai pertanyaan {problem.code} tidak sesuai: {VALUE_HINTS[question.type]}."
+
+
 def check_values(template: scoring.Template, values: Mapping[str, Any], *, prefix: str) -> None:
     """Validate values against the template like answers; problems name ``<prefix>.<code>``."""
     try:
@@ -131,6 +165,8 @@ def check_values(template: scoring.Template, values: Mapping[str, Any], *, prefi
         raise InvalidInput(
             "some values do not fit the template",
             errors=[
-                FieldProblem(f"{prefix}.{p.code}.{p.field}".rstrip("."), p.message) for p in exc.problems
+                FieldProblem(f"{prefix}.{p.code}.{p.field}".rstrip("."), p.message, value_text(template, p))
+                for p in exc.problems
             ],
+            indonesian="Nilai terverifikasi tidak sesuai dengan pertanyaan SAQ.",
         ) from exc

@@ -25,8 +25,10 @@ from app.verification.common import (
     find_verification,
     submission_context,
     template_of,
+    value_text,
 )
 from app.verification.schemas import ObjectionOut
+from app.web.format import when
 
 MAX_LINK_LENGTH = 2000
 
@@ -52,14 +54,23 @@ def release(*, session: Session, round_id: int, by: Principal, now: datetime | N
     round_ = get_round(session=session, round_id=round_id, by=by)
     policy.ensure_admin(by, round_.commission_id)
     if round_.results_released_at is not None:
+        timezone = timezone_of(session=session, round_=round_)
         raise Conflict(
             f"the verification results of round {round_.title} were already released",
+            indonesian=(
+                f"Hasil verifikasi {round_.title} sudah dirilis pada "
+                f"{when(round_.results_released_at, timezone)}."
+            ),
             results_released_at=as_utc(round_.results_released_at).isoformat(),
         )
     pending = pending_verifications(session=session, round_=round_)
     if pending:
         raise Conflict(
             f"{len(pending)} verification(s) are not completed yet",
+            indonesian=(
+                f"Hasil verifikasi belum dapat dirilis: verifikasi {len(pending)} badan publik belum selesai "
+                f"({_names(session, pending)})."
+            ),
             pending_submission_ids=pending,
         )
     round_.results_released_at = as_utc(now or utcnow())
@@ -75,6 +86,20 @@ def release(*, session: Session, round_id: int, by: Principal, now: datetime | N
         commission_id=round_.commission_id,
     )
     return round_
+
+
+def _names(session: Session, submission_ids: list[int], shown: int = 10) -> str:
+    """The bodies of these submissions by name, the first ``shown`` of them, then how many more."""
+    names = list(
+        session.scalars(
+            select(PublicBody.name)
+            .join(Submission, Submission.body_id == PublicBody.id)
+            .where(Submission.id.in_(submission_ids[:shown]))
+            .order_by(PublicBody.name)
+        )
+    )
+    more = len(submission_ids) - len(names)
+    return ", ".join(names) + (f", dan {more} lainnya" if more > 0 else "")
 
 
 def _objection_out(row: Objection) -> ObjectionOut:
@@ -97,18 +122,26 @@ def _objection_out(row: Objection) -> ObjectionOut:
 def _ensure_objection_window(session: Session, round_: Round, now: datetime) -> None:
     timezone = timezone_of(session=session, round_=round_)
     if round_.results_released_at is None:
-        raise WindowClosed("the verification results of this round are not released yet")
+        raise WindowClosed(
+            "the verification results of this round are not released yet",
+            indonesian=f"Hasil verifikasi {round_.title} belum dirilis; sanggahan belum dapat diajukan.",
+        )
     opens, closes = round_.objection_opens_at, round_.objection_closes_at
     if opens is None or closes is None:
-        raise WindowClosed("this round has no objection window")
+        raise WindowClosed(
+            "this round has no objection window",
+            indonesian=f"{round_.title} tidak memiliki masa sanggah.",
+        )
     if now < as_utc(opens):
         raise WindowClosed(
             f"the objection window opens on {format_local(opens, timezone)}",
+            indonesian=f"Masa sanggah baru dibuka pada {when(opens, timezone)}.",
             opens_at=as_utc(opens).isoformat(),
         )
     if now >= as_utc(closes):
         raise WindowClosed(
             f"the objection window closed on {format_local(closes, timezone)}",
+            indonesian=f"Masa sanggah sudah ditutup pada {when(closes, timezone)}.",
             closes_at=as_utc(closes).isoformat(),
         )
 
@@ -118,8 +151,13 @@ def _links_or_422(links: list[str], field: str) -> list[str]:
     for i, link in enumerate(links):
         parts = urlsplit(link) if len(link) <= MAX_LINK_LENGTH else None
         if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
-            problems.add(f"{field}[{i}]", "not an http or https link (at most 2000 characters)")
-    problems.raise_if_any("some evidence links are not valid")
+            problems.add(
+                f"{field}[{i}]",
+                "not an http or https link (at most 2000 characters)",
+                f"Tautan ke-{i + 1} bukan alamat http atau https yang sah (paling panjang {MAX_LINK_LENGTH} "
+                "karakter).",
+            )
+    problems.raise_if_any("some evidence links are not valid", "Sebagian tautan data dukung tidak sah.")
     return links
 
 
@@ -140,12 +178,17 @@ def create_objection(
     _ensure_objection_window(session, ctx.round, now)
     verification = find_verification(session, submission_id)
     if verification is None or verification.status != "completed":
-        raise Conflict("this submission has no completed verification to object to")
+        raise Conflict(
+            "this submission has no completed verification to object to",
+            indonesian=f"Verifikasi {ctx.body.name} belum selesai, sehingga belum ada yang dapat disanggah.",
+        )
     template = template_of(session, ctx.submission.template_version_id)
     if question_code not in {e.question.code for e in template.questions()}:
+        text = f"SAQ ini tidak memiliki pertanyaan {question_code}."
         raise InvalidInput(
             f"the SAQ has no question {question_code!r}",
-            errors=[FieldProblem("question_code", "unknown question code")],
+            errors=[FieldProblem("question_code", "unknown question code", text)],
+            indonesian=text,
         )
     _links_or_422(evidence, "evidence")
     existing = session.scalar(
@@ -155,7 +198,11 @@ def create_objection(
     )
     if existing is not None:
         raise Conflict(
-            f"question {question_code} already has an objection ({existing.status})", objection_id=existing.id
+            f"question {question_code} already has an objection ({existing.status})",
+            indonesian=(
+                f"Pertanyaan {question_code} sudah disanggah; setiap pertanyaan hanya dapat disanggah sekali."
+            ),
+            objection_id=existing.id,
         )
     row = Objection(
         submission_id=submission_id,
@@ -206,13 +253,22 @@ def decide_objection(
         session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
     )
     if row.status != "open":
-        raise Conflict(f"objection {objection_id} was already decided ({row.status})")
+        decided = "diterima" if row.status == "accepted" else "ditolak"
+        raise Conflict(
+            f"objection {objection_id} was already decided ({row.status})",
+            indonesian=(
+                f"Sanggahan {ctx.body.name} atas pertanyaan {row.question_code} sudah {decided}; "
+                "keputusan sanggahan bersifat final."
+            ),
+        )
     now = as_utc(now or utcnow())
     if accept:
         if not value_sent:
+            text = "Sanggahan yang diterima menetapkan nilai terverifikasi baru: pilih nilainya."
             raise InvalidInput(
                 "accepting an objection sets the verified value: send value",
-                errors=[FieldProblem("value", "required when accept is true")],
+                errors=[FieldProblem("value", "required when accept is true", text)],
+                indonesian=text,
             )
         template = template_of(session, ctx.submission.template_version_id)
         try:
@@ -220,7 +276,8 @@ def decide_objection(
         except scoring.AnswerError as exc:
             raise InvalidInput(
                 "the value does not fit the question",
-                errors=[FieldProblem("value", p.message) for p in exc.problems],
+                errors=[FieldProblem("value", p.message, value_text(template, p)) for p in exc.problems],
+                indonesian=f"Nilai baru tidak sesuai dengan pertanyaan {row.question_code}.",
             ) from exc
         verification = find_verification(session, row.submission_id, for_update=True)
         assert verification is not None, "objections are made to completed verifications"
@@ -250,9 +307,11 @@ def decide_objection(
         )
         bump_version(session, verification)
     elif value_sent and value is not None:
+        text = "Sanggahan yang ditolak tidak mengubah nilai terverifikasi: jangan kirim nilai baru."
         raise InvalidInput(
             "a rejected objection leaves the verified value as it is: do not send value",
-            errors=[FieldProblem("value", "only with accept: true")],
+            errors=[FieldProblem("value", "only with accept: true", text)],
+            indonesian=text,
         )
     before_objection = {"status": row.status}
     row.status = "accepted" if accept else "rejected"

@@ -19,14 +19,14 @@ from app.accounts.principal import Role
 from app.commissions.service import commission_timezone
 from app.db.models import Objection, PublicBody, Round, Submission
 from app.db.session import SessionDep
-from app.errors import FieldProblem, InvalidInput, NotFound
+from app.errors import FieldProblem, InvalidInput, NotFound, ProblemCollector
 from app.inputs import Id
 from app.pagination import PageParams
 from app.verification import answers, bulk, links, objections
 from app.verification.assignments import my_assignments
 from app.verification.common import submission_context, template_of
 from app.verification.routes import LinkCheckerDep
-from app.verification.schemas import MyAssignment, ObjectionOut, VerifiedAnswerIn
+from app.verification.schemas import MAX_NOTE_LENGTH, MyAssignment, ObjectionOut, VerifiedAnswerIn
 from app.web.forms import read_form
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, PageUser
@@ -117,21 +117,41 @@ async def save_question(
     version = str(form.get("version") or "")
     kind = str(form.get("type") or "")
     sent = [str(v) for v in form.getlist("value")]
-    if kind in SINGLE_CHOICE and not sent:
-        raise InvalidInput(
-            "choose the verified value",
-            errors=[FieldProblem("value", 'Pilih nilai terverifikasi, atau "Tidak ada jawaban yang sah".')],
-        )
-    value = _value_from_form(kind, sent)
     note = str(form.get("note") or "").strip() or None
-    patch = VerifiedAnswerIn(value=value, evidence_checked=form.get("evidence_checked") == "ya", note=note)
-    answers.save_answers(
-        session=session,
-        submission_id=submission_id,
-        by=user.principal,
-        if_match=f'"{version}"' if version.isdigit() else None,
-        patches={code: patch},
+    problems = ProblemCollector()
+    if kind in SINGLE_CHOICE and not sent:
+        problems.add("value", "required", 'Pilih nilai terverifikasi, atau "Tidak ada jawaban yang sah".')
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        problems.add(
+            "note",
+            f"at most {MAX_NOTE_LENGTH} characters",
+            f"Catatan terlalu panjang: paling banyak {MAX_NOTE_LENGTH} karakter.",
+        )
+    problems.raise_if_any(
+        "the verification form is incomplete", f"Hasil verifikasi pertanyaan {code} belum dapat disimpan."
     )
+    patch = VerifiedAnswerIn(
+        value=_value_from_form(kind, sent), evidence_checked=form.get("evidence_checked") == "ya", note=note
+    )
+    try:
+        answers.save_answers(
+            session=session,
+            submission_id=submission_id,
+            by=user.principal,
+            if_match=f'"{version}"' if version.isdigit() else None,
+            patches={code: patch},
+        )
+    except InvalidInput as exc:
+        # The service names the field answers.<code>.value; this form's input is "value".
+        raise InvalidInput(
+            exc.detail,
+            errors=[
+                FieldProblem(e.field.removeprefix(f"answers.{code}."), e.message, e.indonesian)
+                for e in exc.errors
+            ],
+            indonesian=exc.indonesian,
+            **exc.extra,
+        ) from exc
     return redirect(f"/verifikasi/{submission_id}#v-{code}", message="tersimpan")
 
 
@@ -147,15 +167,14 @@ async def approve_unreviewed(
     )
     form = await read_form(request)
     if form.get("konfirmasi") != "ya":
+        text = (
+            "Centang pernyataan bahwa Anda menyetujui jawaban yang belum diperiksa tanpa memeriksanya "
+            "satu per satu."
+        )
         raise InvalidInput(
             "approving the unreviewed answers needs the confirmation",
-            errors=[
-                FieldProblem(
-                    "konfirmasi",
-                    "Centang pernyataan bahwa Anda menyetujui jawaban yang belum diperiksa "
-                    "tanpa memeriksanya satu per satu.",
-                )
-            ],
+            errors=[FieldProblem("konfirmasi", "required", text)],
+            indonesian=text,
         )
     version = str(form.get("version") or "")
     bulk.approve_unreviewed(

@@ -183,6 +183,46 @@ def test_the_verifier_approves_the_unreviewed_answers_after_confirming(
 
 
 @pytest.mark.db
+def test_a_refused_verification_form_comes_back_beside_its_question_with_what_was_typed(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    pages.login(world.verifier)
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    form = {"_form": "butir-2.2", "_halaman": f"/verifikasi/{sub.id}", "version": "1", "type": "number"}
+
+    refused = pages.post(
+        f"/verifikasi/{sub.id}/butir/2.2", form | {"value": "dua puluh", "note": "Cek ulang"}
+    )
+    assert refused.status_code == 422
+    block = question_html(refused.text, "2.2")
+    assert "Nilai pertanyaan 2.2 tidak sesuai: isi dengan angka, misalnya 12,5." in block
+    value = re.search(r'<input id="f-butir-2.2-value"[^>]*>', block)
+    assert value is not None
+    assert 'value="dua puluh"' in value.group(0)
+    assert 'aria-invalid="true"' in value.group(0)
+    assert ">Cek ulang</textarea>" in block
+    assert "error-summary" not in question_html(refused.text, "2.1")
+    assert session.scalars(select(VerifiedAnswer)).all() == []
+
+    # Another tab saved first: the form comes back on the page as it is now, saying so.
+    saved = pages.post(f"/verifikasi/{sub.id}/butir/2.2", form | {"value": "40"}, follow_redirects=False)
+    assert saved.status_code == 303
+    stale = pages.post(
+        f"/verifikasi/{sub.id}/butir/1.1.1",
+        form | {"_form": "butir-1.1.1", "type": "yes_no", "value": "no", "note": "SK belum ada"},
+    )
+    assert stale.status_code == 412
+    block = question_html(stale.text, "1.1.1")
+    assert "telah diubah di tab/perangkat lain" in block
+    assert [tag.split(" checked")[0] for tag in checked_inputs(block)] == [
+        '<input type="radio" name="value" value="no"'
+    ]
+    assert ">SK belum ada</textarea>" in block
+    assert '<input type="hidden" name="version" value="2">' in block
+
+
+@pytest.mark.db
 def test_a_round_is_created_with_times_read_in_the_commission_zone(
     pages: Pages, world: World, session: Session
 ) -> None:
