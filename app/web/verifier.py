@@ -270,9 +270,9 @@ async def decide(objection_id: Id, request: Request, session: SessionDep, user: 
     if decision not in {"terima", "tolak"} or not reason:
         problems = []
         if decision not in {"terima", "tolak"}:
-            problems.append(FieldProblem("keputusan", "accept or reject", "Pilih terima atau tolak."))
+            problems.append(FieldProblem("decision", "accept or reject", "Pilih terima atau tolak."))
         if not reason:
-            problems.append(FieldProblem("alasan", "required", "Tuliskan alasan keputusan."))
+            problems.append(FieldProblem("reason", "required", "Tuliskan alasan keputusan."))
         raise InvalidInput(
             "the decision form is incomplete",
             errors=problems,

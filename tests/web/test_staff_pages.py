@@ -346,6 +346,16 @@ def test_a_body_objects_during_the_window_and_the_verifier_accepts(
     assert "SK DIP terlampir" in listing.text
     objection = session.scalar(select(Objection).where(Objection.submission_id == sub.id))
     assert objection is not None
+    fid = f"sanggahan-{objection.id}"
+    incomplete = pages.post(
+        f"/sanggahan/{objection.id}",
+        {"_form": fid, "_halaman": "/sanggahan", "decision": "terima", "type": "yes_no", "value": "yes"},
+    )
+    assert incomplete.status_code == 422
+    assert (
+        f'<p class="field-error" id="f-{fid}-reason-galat">Tuliskan alasan keputusan.</p>' in incomplete.text
+    )
+    assert re.search(r'value="terima" required checked', incomplete.text)
     decided = pages.post(
         f"/sanggahan/{objection.id}",
         {"decision": "terima", "type": "yes_no", "value": "yes", "reason": "SK sah"},
