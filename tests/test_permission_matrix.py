@@ -329,6 +329,7 @@ RULES: dict[tuple[str, str], Rule] = {
         },
     ),
     ("GET", "/api/v1/commissions/{commission_id}/rounds"): allow(MEMBERS),
+    ("GET", "/api/v1/rounds"): allow(MEMBERS, query=lambda c: {"commission": c.world.commission.code}),
     ("GET", "/api/v1/rounds/{round_id}"): allow(MEMBERS),
     ("PATCH", "/api/v1/rounds/{round_id}"): allow(ADMINS, json=lambda c: {"gate_top_n": 3}),
     ("POST", "/api/v1/rounds/{round_id}/status"): allow(ADMINS, json=lambda c: {"status": "closed"}),

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.web.conftest import DESKTOP, PHONE, SCREENSHOTS, log_in, screenshot
+from tests.web.conftest import DESKTOP, PHONE, SCREENSHOTS, LiveServer, log_in, screenshot, section_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -212,3 +212,59 @@ def test_the_commission_publishes_and_downloads_the_recap(page: Page, tmp_path: 
     expect(page.locator("#ranking tbody tr")).to_have_count(3)
     expect(page.locator("#ranking")).to_contain_text("Tidak Mengikuti")
     screenshot(page, "commission-ranking")
+
+
+def test_the_commission_finds_a_body_by_typing_its_name_and_extends_its_deadline(page: Page) -> None:
+    log_in(page, "admin.dki@demo.emonev.id")
+    page.get_by_role("link", name="Monev KIP 2025").first.click()
+    form = page.locator("#extension-form")
+    form.get_by_label("Batas waktu baru").fill("2099-09-15T23:59")
+    form.get_by_label("Cari nama badan publik").press_sequentially("gondang", delay=30)
+    found = form.locator("[data-picker-results]").get_by_label(re.compile("Kelurahan Gondangdia"))
+    expect(found).to_be_visible()
+    expect(form.locator("[data-picker-results]")).not_to_contain_text("Kelurahan Cikini")
+    screenshot(page, "commission-extension-search")
+    section_screenshot(page, "#perpanjangan", "commission-extension-search-section")
+    found.check()
+    chosen = form.locator("[data-picker-chosen]")
+    expect(chosen.get_by_label(re.compile("Kelurahan Gondangdia"))).to_be_checked()
+    expect(form.get_by_label("Badan publik tertentu")).to_be_checked()
+    form.get_by_label("Alasan (keputusan rapat pleno)").fill("Keputusan Rapat Pleno KI DKI Nomor 9/2025")
+    screenshot(page, "commission-extension-picker")
+    form.get_by_role("button", name="Catat perpanjangan").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Perpanjangan batas waktu sampai 15 September 2099 pukul 23.59 WIB sudah dicatat untuk "
+        "Kelurahan Gondangdia."
+    )
+    history = page.locator("#extension-history")
+    expect(history.locator("tbody tr").first).to_contain_text("Kelurahan Gondangdia")
+    screenshot(page, "commission-extension-history")
+    section_screenshot(page, "#perpanjangan", "commission-extension-history-section")
+
+
+def test_the_body_picker_works_without_scripts(browser: Browser, live_server: LiveServer) -> None:
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in(page, "admin.dki@demo.emonev.id")
+        page.get_by_role("link", name="Monev KIP 2025").first.click()
+        form = page.locator("#extension-form")
+        form.get_by_label("Batas waktu baru").fill("2099-10-01T12:00")
+        form.get_by_label("Alasan (keputusan rapat pleno)").fill("Keputusan Rapat Pleno KI DKI Nomor 10/2025")
+        form.get_by_label("Wilayah (kode atau nama)").fill("Tanah Abang")
+        form.get_by_label("Kategori", exact=True).select_option("kelurahan")
+        form.get_by_role("button", name="Cari").click()
+        form = page.locator("#extension-form")
+        found = form.locator(".picker-results").get_by_label(re.compile("Kelurahan Kebon Kacang"))
+        expect(found).not_to_be_checked()
+        expect(form.locator(".picker-results")).not_to_contain_text("Kecamatan Tanah Abang")
+        expect(form.get_by_label("Badan publik tertentu")).to_be_checked()
+        expect(form.get_by_label("Alasan (keputusan rapat pleno)")).to_have_value(
+            "Keputusan Rapat Pleno KI DKI Nomor 10/2025"
+        )
+        found.check()
+        form.get_by_role("button", name="Catat perpanjangan").click()
+        expect(page.get_by_role("status")).to_contain_text("sudah dicatat untuk Kelurahan Kebon Kacang.")
+        expect(page.locator("#extension-history")).to_contain_text("Kelurahan Kebon Kacang")
+    finally:
+        context.close()
