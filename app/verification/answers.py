@@ -22,7 +22,7 @@ import scoring
 from app.accounts import policy
 from app.accounts.principal import Principal, Role
 from app.audit.service import record
-from app.commissions.timezones import as_utc, format_local
+from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
 from app.db.models import Objection, Verification, VerifiedAnswer, VerifierAssignment
 from app.errors import Conflict, FieldProblem, InvalidInput
@@ -49,7 +49,6 @@ from app.verification.schemas import (
     VerifiedSide,
 )
 from app.verification.scores import load_answer_data, self_card, verified_card
-from app.web.format import when
 
 
 def start(*, session: Session, submission_id: int, by: Principal, now: datetime | None = None) -> bool:
@@ -70,7 +69,7 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
                 f"({format_local(closes, timezone)})",
                 indonesian=(
                     f"Verifikasi {ctx.body.name} baru dapat dimulai setelah SAQ-nya dikirim atau batas waktu "
-                    f"pengisiannya lewat ({when(closes, timezone)})."
+                    f"pengisiannya lewat ({format_words(closes, timezone)})."
                 ),
                 submission_status=ctx.submission.status,
             )

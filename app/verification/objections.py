@@ -13,7 +13,7 @@ import scoring
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
-from app.commissions.timezones import as_utc, format_local
+from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
 from app.db.models import Objection, PublicBody, Round, Submission, Verification, VerifiedAnswer
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, ProblemCollector, WindowClosed
@@ -28,7 +28,6 @@ from app.verification.common import (
     value_text,
 )
 from app.verification.schemas import ObjectionOut
-from app.web.format import when
 
 MAX_LINK_LENGTH = 2000
 
@@ -59,7 +58,7 @@ def release(*, session: Session, round_id: int, by: Principal, now: datetime | N
             f"the verification results of round {round_.title} were already released",
             indonesian=(
                 f"Hasil verifikasi {round_.title} sudah dirilis pada "
-                f"{when(round_.results_released_at, timezone)}."
+                f"{format_words(round_.results_released_at, timezone)}."
             ),
             results_released_at=as_utc(round_.results_released_at).isoformat(),
         )
@@ -135,13 +134,13 @@ def _ensure_objection_window(session: Session, round_: Round, now: datetime) -> 
     if now < as_utc(opens):
         raise WindowClosed(
             f"the objection window opens on {format_local(opens, timezone)}",
-            indonesian=f"Masa sanggah baru dibuka pada {when(opens, timezone)}.",
+            indonesian=f"Masa sanggah baru dibuka pada {format_words(opens, timezone)}.",
             opens_at=as_utc(opens).isoformat(),
         )
     if now >= as_utc(closes):
         raise WindowClosed(
             f"the objection window closed on {format_local(closes, timezone)}",
-            indonesian=f"Masa sanggah sudah ditutup pada {when(closes, timezone)}.",
+            indonesian=f"Masa sanggah sudah ditutup pada {format_words(closes, timezone)}.",
             closes_at=as_utc(closes).isoformat(),
         )
 
