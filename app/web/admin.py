@@ -35,7 +35,8 @@ from app.results import publication as publication_service
 from app.results import service as results
 from app.rounds import service as rounds
 from app.rounds.schemas import EARLIEST, LATEST
-from app.verification import service as verification
+from app.verification import objections as verification_objections
+from app.verification.assignments import list_assignments, spread_assignments
 from app.web import charts, picker
 from app.web import format as fmt
 from app.web.forms import read_form
@@ -292,9 +293,7 @@ def _assignments(session: Session, round_: Round, user: PageUser) -> list[Verifi
     assigned: set[int] = set()
     params = PageParams(limit=MAX_LIMIT)
     while True:
-        page = verification.list_assignments(
-            session=session, round_id=round_.id, by=user.principal, params=params
-        )
+        page = list_assignments(session=session, round_id=round_.id, by=user.principal, params=params)
         for item in page.items:
             by_verifier.setdefault(item.verifier_name, []).append(item.body_name)
             assigned.add(item.body_id)
@@ -489,7 +488,7 @@ async def assign(round_id: Id, request: Request, session: SessionDep, user: Curr
         )
     reader.check()
     category = reader.text("category")
-    spread = verification.spread_assignments(
+    spread = spread_assignments(
         session=session,
         round_id=round_.id,
         category_code=category,
@@ -541,7 +540,7 @@ async def extend(round_id: Id, request: Request, session: SessionDep, user: Curr
 def release(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Release the verification results to the bodies (opens the way to objections)."""
     round_for_staff(session, user.principal, round_id)
-    verification.release(session=session, round_id=round_id, by=user.principal)
+    verification_objections.release(session=session, round_id=round_id, by=user.principal)
     return redirect(f"/ronde/{round_id}", message="tersimpan")
 
 

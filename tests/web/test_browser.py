@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.web.conftest import DESKTOP, LiveServer, log_in, screenshot, section_screenshot
+from tests.web.conftest import DESKTOP, PHONE, SCREENSHOTS, LiveServer, log_in, screenshot, section_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -114,7 +114,7 @@ def test_a_stale_tab_gets_a_clear_conflict_message_and_loses_nothing(context: Br
     expect(question(first, "1.1.1").locator("[data-role=explain]")).to_have_text("Memperoleh 3 dari 3.")
 
 
-def test_a_verifier_overrules_an_answer(page: Page) -> None:
+def test_a_verifier_overrules_an_answer_and_approves_the_unreviewed_rest(page: Page) -> None:
     log_in(page, "verifikator@demo.emonev.id")
     row = page.get_by_role("row").filter(has_text="Kelurahan Cikini").filter(has_text="Monev KIP 2025")
     expect(row).to_contain_text("Terkirim")
@@ -123,8 +123,18 @@ def test_a_verifier_overrules_an_answer(page: Page) -> None:
     page.get_by_role("link", name="Buka verifikasi Kelurahan Cikini, Monev KIP 2025").click()
     page.get_by_role("button", name="Mulai verifikasi").click()
 
+    # Nothing is reviewed yet: each question says so, shows the body's answer and has no value chosen.
     item = page.locator('[id="v-1.1.1"]')
+    expect(item.locator(".q-meta")).to_contain_text("Belum diperiksa")
     expect(item.locator("[data-role=self-value]")).to_have_text("Ya")
+    expect(item.locator("[data-role=unreviewed]")).to_be_visible()
+    expect(item.locator("input[name=value]:checked")).to_have_count(0)
+    expect(item.get_by_label("Data dukung sudah diperiksa dan sah")).not_to_be_checked()
+    unreviewed = page.locator(".question").filter(has=page.locator("[data-role=unreviewed]"))
+    total = unreviewed.count()
+    assert total > 10
+    expect(page.locator(".question input[name=value]:checked")).to_have_count(0)
+
     item.get_by_label("Tidak", exact=True).check()
     item.get_by_label("Data dukung sudah diperiksa dan sah").check()
     item.get_by_label("Catatan verifikator").fill("SK penetapan DIP belum ditandatangani Lurah.")
@@ -132,11 +142,43 @@ def test_a_verifier_overrules_an_answer(page: Page) -> None:
 
     item = page.locator('[id="v-1.1.1"]')
     expect(item).to_contain_text("Diubah verifikator")
-    expect(item).to_contain_text("Sudah ditinjau")
+    expect(item).to_contain_text("Sudah diperiksa")
     expect(item.get_by_label("Tidak", exact=True)).to_be_checked()
     expect(item.locator("[data-role=self-value]")).to_have_text("Ya")
     expect(page.locator("#reviewed")).to_have_text("1")
+    expect(page.locator("#unreviewed-count")).to_have_text(str(total - 1))
     screenshot(page, "verifier-verification", full_page=False)
+    _the_score_table_fits_a_phone(page)
+
+    # The rest is approved as one counted step, only once the verifier ticks the statement.
+    approve = page.get_by_role("button", name=f"Setujui {total - 1} jawaban yang belum diperiksa")
+    approve.click()
+    expect(page.locator("#reviewed")).to_have_text("1")  # the browser asks for the tick first
+    page.get_by_label(f"Saya menyetujui {total - 1} jawaban badan publik ini").check()
+    approve.click()
+    expect(page.get_by_role("status").filter(has_text="sudah disetujui")).to_be_visible()
+    expect(page.locator("#reviewed")).to_have_text(str(total))
+    expect(page.locator("#belum-diperiksa")).to_have_count(0)
+    expect(page.locator("[data-role=unreviewed]")).to_have_count(0)
+    expect(page.locator('[id="v-1.1.1"]').get_by_label("Tidak", exact=True)).to_be_checked()
+    screenshot(page, "verifier-verification-approved", full_page=False)
+
+
+def _the_score_table_fits_a_phone(page: Page) -> None:
+    """At 390 px the score table is shown whole: nothing wider than the screen, nothing to scroll sideways."""
+    page.set_viewport_size(PHONE)
+    table = page.locator("#score-table")
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    wrap = table.locator("xpath=..")
+    assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth")
+    expect(page.locator("#verified-score")).to_be_in_viewport()
+    page.screenshot(path=SCREENSHOTS / "verifier-score-table-phone.png")
+    page.set_viewport_size(DESKTOP)
 
 
 def test_the_commission_publishes_and_downloads_the_recap(page: Page, tmp_path: Path) -> None:
