@@ -81,6 +81,8 @@ from app.exports.workbook_safety import (
     inspect_xlsx,
     open_workbook,
 )
+from app.results import explain
+from app.results.explain import PublishedRules
 from app.results.service import (
     SAQ,
     ParticipationRow,
@@ -94,9 +96,10 @@ from app.results.service import (
     participation_total,
     percent,
     publication_revision,
-    stage_weights,
+    published_outcome,
+    rules_of,
 )
-from app.rounds.service import round_templates, stages_of
+from app.rounds.service import round_templates
 from app.submissions import service as submissions
 from app.submissions.schemas import SaveResult
 from app.verification.scores import AnswerData, load_answer_data, verified_card
@@ -138,10 +141,6 @@ def _stamp(commission: Commission, publication: Publication, now: datetime | Non
         revision=publication.revision,
         published_at=as_utc(publication.created_at),
     )
-
-
-def _stage_titles(session: Session, round_: Round) -> dict[str, str]:
-    return {stage.code: stage.title for stage in stages_of(session=session, round_=round_)}
 
 
 # --- Recap ------------------------------------------------------------------------------------------------
@@ -194,8 +193,8 @@ def recap_data(
 ) -> tuple[RecapData, list[tuple[Round, int]]]:
     """Everything of the recap but the per-body rows; also the earlier rounds and their publication ids."""
     commission = _commission(session, round_)
-    titles = _stage_titles(session, round_)
-    weights = stage_weights(publication)
+    rules = rules_of(publication)
+    weights = rules.stage_weights
     labels = band_labels(session=session, round_id=round_.id)
     counts = band_counts(session=session, publication=publication)
     whole = sum(c.total for c in counts)
@@ -219,10 +218,7 @@ def recap_data(
         round_title=round_.title,
         year=round_.year,
         stamp=_stamp(commission, publication, now),
-        stages=[
-            StageInfo(code, "SAQ" if code == SAQ else titles.get(code, code), weight)
-            for code, weight in weights.items()
-        ],
+        stages=[StageInfo(code, rules.title(code), weight) for code, weight in weights.items()],
         bands=[BandInfo(code, label) for code, label in labels.items()],
         categories=[CategoryInfo(c.category_id, c.category_code, c.category_name) for c in counts],
         aspects=[AspectInfo(code, title) for code, title in aspects.items()],
@@ -232,6 +228,7 @@ def recap_data(
         participation_total=_participation_line(participation_total(rows), "Jumlah"),
         earlier_rounds=[RoundInfo(r.id, r.year, r.title) for r, _ in earlier],
         band_labels=earlier_labels,
+        missing_stage_policy=rules.missing_stage_policy,
     )
     return data, earlier
 
@@ -314,6 +311,7 @@ def recap_rows(
                 history={h.round_id: TrendPoint(h.final_score, h.band) for h in history},
                 score_change=score_change,
                 band_change=band_change,
+                missing_stages=r.missing_stages,
             )
 
 
@@ -380,7 +378,7 @@ class _SheetContext:
     commission: Commission
     publication: Publication
     bands: Bands
-    stage_titles: dict[str, str]
+    rules: PublishedRules
     now: datetime | None
 
 
@@ -430,8 +428,10 @@ def _result_data(
 ) -> ResultSheetData:
     card = verified_card(template, answers) if verified else None
     points = {q.code: q for q in card.questions} if card else {}
-    weights = stage_weights(ctx.publication)
-    stage_scores = {code: Decimal(str(v)) for code, v in (result.stage_scores or {}).items()}
+    rules = ctx.rules
+    row = published_outcome(result)
+    stages = {stage.code: stage for stage in explain.stages(rules, row)}
+    gate_note = explain.gate_sentence(rules, row, category_name)
     aspect_scores = {code: Decimal(str(v)) for code, v in (result.aspect_scores or {}).items()}
     blocks = []
     for aspect in template.aspects:
@@ -477,17 +477,26 @@ def _result_data(
         rank=result.rank,
         self_score=result.self_score,
         verified_score=result.verified_score,
-        saq_weight=weights.get(SAQ),
+        saq_weight=rules.stage_weights.get(SAQ),
         stages=[
-            StageLine(ctx.stage_titles.get(code, code), weight, stage_scores.get(code))
-            for code, weight in weights.items()
-            if code != SAQ
+            StageLine(
+                stage.title,
+                stage.weight,
+                stage.score,
+                None if stage.took_part else stage.label,
+                gate_note if stage.reason == explain.GATE_NOT_PASSED else None,
+            )
+            for stage in stages.values()
+            if stage.code != SAQ
         ],
         final_score=result.final_score,
         band_label=ctx.bands.label(result.band if result.participating else None),
         band_index=ctx.bands.index(result.band),
         aspects=blocks,
         recommendations=recommendations(template, card) if card and result.participating else [],
+        saq_label=None if result.participating else explain.NOT_TAKEN,
+        final_note=explain.final_sentence(rules, row),
+        band_note=explain.band_sentence(template.bands, result.band, result.final_score),
     )
 
 
@@ -504,7 +513,7 @@ def _sheet_context(
         commission=_commission(session, round_),
         publication=publication,
         bands=Bands([BandInfo(code, label) for code, label in labels.items()]),
-        stage_titles=_stage_titles(session, round_),
+        rules=rules_of(publication),
         now=now,
     )
 

@@ -61,6 +61,7 @@ class LiveResult:
     verified_score: Decimal | None = None
     aspect_scores: dict[str, Decimal] = field(default_factory=dict)
     passed_gate: bool | None = None
+    gate_rank: int | None = None
     stage_scores: dict[str, Decimal] = field(default_factory=dict)
     missing_stages: list[str] = field(default_factory=list)
     final_score: Decimal | None = None
@@ -77,6 +78,29 @@ def weights_of(session: Session, round_: Round) -> dict[str, Decimal]:
     ):
         weights[stage.code] = Decimal(stage.weight)
     return weights
+
+
+def frozen_rules(session: Session, round_: Round) -> dict[str, Any]:
+    """What a publication freezes of the round's rules besides the weights: the gate, the missing-stage
+    policy and the later stages' titles (by code, in stage order)."""
+    stages = session.scalars(
+        select(Stage).where(Stage.round_id == round_.id).order_by(Stage.position, Stage.id)
+    )
+    return {
+        "gate_min_score": round_.gate_min_score,
+        "gate_top_n": round_.gate_top_n,
+        "missing_stage_policy": round_.missing_stage_policy,
+        "stage_titles": {stage.code: stage.title for stage in stages},
+    }
+
+
+def _rules_of(publication: Publication) -> dict[str, Any]:
+    return {
+        "gate_min_score": publication.gate_min_score,
+        "gate_top_n": publication.gate_top_n,
+        "missing_stage_policy": publication.missing_stage_policy,
+        "stage_titles": dict(publication.stage_titles or {}),
+    }
 
 
 def plain(value: Decimal) -> str:
@@ -134,6 +158,7 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
         result.aspect_scores = dict(card.verified_aspects)
         gate = gates[body.id]
         result.passed_gate = gate.passes
+        result.gate_rank = gate.rank
         # A body that did not pass the gate reached no later stage, even if a judge scored it before the gate
         # changed: the missing-stage policy decides its final score.
         reached = stage_scores.get(body.id, {}) if gate.passes else {}
@@ -178,8 +203,9 @@ def results_for_admin(*, session: Session, round_id: int, by: Principal) -> tupl
     return round_, live_results(session=session, round_=round_)
 
 
-def absent_snapshot(body_id: int, category_id: int) -> dict[str, Any]:
-    """The published row of an invited body that took no part (tidak mengikuti): no score, band or rank."""
+def absent_snapshot(body_id: int, category_id: int, stage_codes: list[str]) -> dict[str, Any]:
+    """The published row of an invited body that took no part (tidak mengikuti): no score, band or rank;
+    it missed every stage (``stage_codes``, the SAQ first)."""
     return {
         "body_id": body_id,
         "category_id": category_id,
@@ -191,12 +217,15 @@ def absent_snapshot(body_id: int, category_id: int) -> dict[str, Any]:
         "final_score": None,
         "band": None,
         "rank": None,
+        "passed_gate": None,
+        "gate_rank": None,
+        "missing_stages": list(stage_codes),
     }
 
 
-def _snapshot(result: LiveResult) -> dict[str, Any]:
+def _snapshot(result: LiveResult, stage_codes: list[str]) -> dict[str, Any]:
     if not result.participating:
-        return absent_snapshot(result.body_id, result.category_id)
+        return absent_snapshot(result.body_id, result.category_id, stage_codes)
     return {
         "body_id": result.body_id,
         "category_id": result.category_id,
@@ -208,6 +237,9 @@ def _snapshot(result: LiveResult) -> dict[str, Any]:
         "final_score": result.final_score,
         "band": result.band,
         "rank": result.rank,
+        "passed_gate": result.passed_gate,
+        "gate_rank": result.gate_rank,
+        "missing_stages": list(result.missing_stages),
     }
 
 
@@ -226,6 +258,9 @@ def _comparable(row: dict[str, Any]) -> tuple[Any, ...]:
         dec(row["final_score"]),
         row["band"],
         row["rank"],
+        row["passed_gate"],
+        row["gate_rank"],
+        tuple(row["missing_stages"] or ()),
     )
 
 
@@ -244,6 +279,9 @@ def _published_rows(session: Session, publication: Publication) -> set[tuple[Any
                 "final_score": r.final_score,
                 "band": r.band,
                 "rank": r.rank,
+                "passed_gate": r.passed_gate,
+                "gate_rank": r.gate_rank,
+                "missing_stages": r.missing_stages,
             }
         )
         for r in rows
@@ -280,12 +318,14 @@ def publish(
             f"{len(incomplete)} result(s) are not complete yet; see incomplete",
             incomplete=incomplete[:100],
         )
-    snapshot = [_snapshot(r) for r in results]
+    snapshot = [_snapshot(r, list(weights)) for r in results]
     stage_weights = {code: plain(w) for code, w in weights.items()}
+    rules = frozen_rules(session, round_)
     latest = latest_publication(session=session, round_=round_)
     if (
         latest is not None
         and dict(latest.stage_weights) == stage_weights
+        and _rules_of(latest) == rules
         and _published_rows(session, latest) == {_comparable(row) for row in snapshot}
     ):
         raise Conflict(
@@ -298,6 +338,7 @@ def publish(
         reason=reason,
         published_by_id=by.account_id,
         stage_weights=stage_weights,
+        **rules,
     )
     if now is not None:
         publication.created_at = now
@@ -320,6 +361,9 @@ def publish(
             "revision": publication.revision,
             "reason": reason,
             "stage_weights": stage_weights,
+            "gate_min_score": score_text(round_.gate_min_score),
+            "gate_top_n": round_.gate_top_n,
+            "missing_stage_policy": round_.missing_stage_policy,
             "bodies": len(snapshot),
             "participating": sum(1 for r in snapshot if r["participating"]),
         },
