@@ -38,6 +38,7 @@ from app.errors import Conflict, NotFound
 from app.pagination import PageParams, encode_cursor
 from app.questionnaires.service import parsed
 from app.results.schemas import LiveResultOut, LiveResultsOut
+from app.results.explain import number
 from app.results.service import SAQ, get_round, latest_publication, score_text, scores_text
 from app.rounds.service import change_status
 from app.stages.service import competition_ranks, gate_results, round_stage_scores
@@ -68,6 +69,8 @@ class LiveResult:
     band: str | None = None
     rank: int | None = None
     incomplete: str | None = None
+    incomplete_text: str | None = None
+    """Why the result is incomplete, in the words a page shows (``incomplete`` is the API's English)."""
 
 
 def weights_of(session: Session, round_: Round) -> dict[str, Decimal]:
@@ -135,6 +138,8 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
     bands: dict[int, tuple[scoring.Band, ...]] = {}
     total = sum(weights.values(), Decimal(0))
     bad_weights = None if total == 100 else f"the SAQ and stage weights sum to {plain(total)}, not 100"
+    bad_weights_text = f"Bobot SAQ dan tahap berjumlah {number(total)}, bukan 100: perbaiki bobot tahap."
+    titles = frozen_rules(session, round_)["stage_titles"]
     results: list[LiveResult] = []
     for body, category in bodies:
         card = cards.get(body.id)
@@ -153,6 +158,7 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
         result.self_score = card.self_score
         if not card.verified:
             result.incomplete = "verification not completed"
+            result.incomplete_text = "Verifikasi belum selesai."
             continue
         result.verified_score = card.verified_score
         result.aspect_scores = dict(card.verified_aspects)
@@ -168,9 +174,12 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
         result.missing_stages = [code for code in later if code not in reached]
         if gate.passes and result.missing_stages:
             result.incomplete = f"no panel score yet for {', '.join(result.missing_stages)}"
+            names = ", ".join(titles.get(code, code) for code in result.missing_stages)
+            result.incomplete_text = f"Lolos ke tahap berikutnya, tetapi belum ada nilai juri untuk {names}."
             continue
         if bad_weights:
             result.incomplete = bad_weights
+            result.incomplete_text = bad_weights_text
             continue
         if not gate.passes and round_.missing_stage_policy == "saq_only" and later:
             result.final_score = scoring.final_score({SAQ: card.verified_score}, {SAQ: Decimal(100)})

@@ -52,6 +52,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, defer
 
+import scoring
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.db.models import (
@@ -404,6 +405,37 @@ def iter_published_results(
         stmt = stmt.where(PublishedResult.category_id == category_id)
     for row in session.execute(stmt):
         yield _result_row(publication, row[:-1], row[-1])
+
+
+def body_result(*, session: Session, publication: Publication, body_id: int) -> ResultRow | None:
+    """A body's row in a publication, exactly as published (None when the body is not in it)."""
+    row = session.execute(
+        _result_select(publication, with_aspects=True).where(PublishedResult.body_id == body_id)
+    ).first()
+    return None if row is None else _result_row(publication, row[:-1], row[-1])
+
+
+@dataclass(frozen=True)
+class Explained:
+    """A published row with the sentences that say why its figures are what they are (Bahasa Indonesia)."""
+
+    stages: list[StageOutcome]
+    gate: str | None
+    final: str
+    band: str | None
+
+
+def explained(*, publication: Publication, row: ResultRow, bands: Sequence[scoring.Band] = ()) -> Explained:
+    """Each stage of the row, the gate's decision and how the final score (and, given the template's
+    ``bands``, the band) follow, from the rules the publication froze."""
+    rules = rules_of(publication)
+    found = outcome(row)
+    return Explained(
+        stages=explain.stages(rules, found),
+        gate=explain.gate_sentence(rules, found, row.category_name),
+        final=explain.final_sentence(rules, found),
+        band=explain.band_sentence(bands, row.band, row.final_score),
+    )
 
 
 @dataclass(frozen=True)

@@ -453,29 +453,29 @@ def ranking_page(
     if publication is not None:
         bands = _bands(session, round_)
         category = next((c for c in categories if c.code == kategori), None)
+        wanted = results.band_code(kualifikasi) if kualifikasi else ""
+        context["band"] = wanted
         rows = [
-            row
+            (row, results.explained(publication=publication, row=row))
             for row in results.iter_published_results(
                 session=session, publication=publication, category_id=category.id if category else None
             )
-            if not kualifikasi
-            or row.band == kualifikasi
-            or (kualifikasi == results.NOT_PARTICIPATING and not row.participating)
+            if not wanted
+            or row.band == wanted
+            or (wanted == results.NOT_PARTICIPATING and not row.participating)
         ]
         counts = results.band_counts(session=session, publication=publication)
+        rules = results.rules_of(publication)
         context.update(
             rows=rows,
             bands=bands,
             band_labels=dict(bands),
             counts=counts,
             chart=charts.band_distribution(counts, bands),
-            stage_codes=sorted({code for row in rows for code in row.stage_scores}, key=_stage_order),
+            stages=[(code, rules.title(code), weight) for code, weight in rules.stage_weights.items()],
+            not_participating=results.NOT_PARTICIPATING,
         )
     return render(request, "admin/ranking.html", context)
-
-
-def _stage_order(code: str) -> tuple[int, str]:
-    return (0 if code == results.SAQ else 1, code)
 
 
 def template_choices(versions: Sequence[TemplateVersion], category_code: str) -> list[TemplateVersion]:

@@ -21,7 +21,6 @@ from app.db.models import (
     Invitation,
     Publication,
     PublicBody,
-    PublishedResult,
     Round,
     Submission,
     Verification,
@@ -177,11 +176,3 @@ def participation_bodies(
     rows = [ParticipationBody(*row) for row in session.execute(stmt).all()]
     return [row for row in rows if not state or row.state == state]
 
-
-def published_result(session: Session, publication: Publication, body_id: int) -> PublishedResult | None:
-    """A body's row in a publication, exactly as published."""
-    return session.scalar(
-        select(PublishedResult).where(
-            PublishedResult.publication_id == publication.id, PublishedResult.body_id == body_id
-        )
-    )
