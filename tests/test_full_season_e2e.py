@@ -381,7 +381,7 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
         (3, "Kelurahan Cemara", "20.00", "10.00", {"saq": "10.00"}, "7.00", "Tidak Informatif"),
         (None, "Kelurahan Dahlia", None, None, {}, None, "Tidak Mengikuti"),
     ]
-    # Kelurahan Cemara did not pass the gate: the presentation reads "not taken part", counted 0 (policy zero).
+    # Kelurahan Cemara did not pass the gate: it did not take part in the presentation, counted 0 (zero).
     cemara = ranking["items"][2]
     assert cemara["stages"] == [
         {"code": "saq", "title": "SAQ", "weight": "70", "score": "10.00", "took_part": True, "reason": None},

@@ -123,7 +123,9 @@ def _publication(session: Session, round_: Round, revision: int | None) -> Publi
     if revision is None and latest_publication(session=session, round_=round_) is None:
         raise Conflict(
             f"the results of round {round_.title} are not published yet: recaps and result sheets are made "
-            "from a publication"
+            "from a publication",
+            indonesian=f"Hasil {round_.title} belum diumumkan. Rekapitulasi dan lembar hasil penilaian "
+            "tersedia setelah hasil diumumkan.",
         )
     return publication_revision(session=session, round_=round_, revision=revision)
 
@@ -548,7 +550,9 @@ def result_sheet(
     )
     if result is None:
         raise Conflict(
-            f"{body.name} is not in revision {publication.revision} of the results of {round_.title}"
+            f"{body.name} is not in revision {publication.revision} of the results of {round_.title}",
+            indonesian=f"{body.name} tidak tercantum dalam hasil {round_.title} yang diumumkan (revisi "
+            f"{publication.revision}).",
         )
     verification = session.scalar(select(Verification).where(Verification.submission_id == submission.id))
     answers = load_answer_data(
@@ -740,7 +744,15 @@ def import_answer_workbook(
         raise InvalidInput(
             f"{name} is not an answer workbook of E-Monev: it does not say which submission and SAQ version "
             "it was made for; download the answer workbook of this submission and fill that one",
-            errors=[FieldProblem("file", "no submission and template pin")],
+            errors=[
+                FieldProblem(
+                    "file",
+                    "no submission and template pin",
+                    f"{name} bukan berkas jawaban E-Monev. Unduh berkas jawaban SAQ ini, isi, lalu unggah.",
+                )
+            ],
+            indonesian=f"{name} bukan berkas jawaban E-Monev. Unduh berkas jawaban SAQ ini, isi, lalu "
+            "unggah berkas itu.",
         )
     expected = (row.key, row.version, row.content_hash)
     found = (pin.get("template_key"), pin.get("template_version"), pin.get("template_hash"))
@@ -748,12 +760,27 @@ def import_answer_workbook(
         raise InvalidInput(
             f"{name} was made for SAQ {found[0]} version {found[1]}, but this submission answers {row.key} "
             f"version {row.version}: download a new answer workbook",
-            errors=[FieldProblem("file", "made for another template version")],
+            errors=[
+                FieldProblem(
+                    "file",
+                    "made for another template version",
+                    f"{name} dibuat untuk versi SAQ lain. Unduh berkas jawaban yang baru.",
+                )
+            ],
+            indonesian=f"{name} dibuat untuk versi SAQ lain ({found[0]} versi {found[1]}), bukan {row.key} "
+            f"versi {row.version}. Unduh berkas jawaban yang baru.",
         )
     if pin.get("submission_id") != str(submission.id):
         raise InvalidInput(
             f"{name} was made for submission {pin.get('submission_id')}, not {submission.id}",
-            errors=[FieldProblem("file", "made for another submission")],
+            errors=[
+                FieldProblem(
+                    "file",
+                    "made for another submission",
+                    f"{name} dibuat untuk pengisian SAQ lain. Unduh berkas jawaban dari halaman SAQ ini.",
+                )
+            ],
+            indonesian=f"{name} dibuat untuk pengisian SAQ lain. Unduh berkas jawaban dari halaman SAQ ini.",
         )
     pinned = pin.get("submission_version")
     if pinned is not None and pinned != str(submission.version):
@@ -761,6 +788,8 @@ def import_answer_workbook(
             f"{name} was downloaded at version {pinned} of submission {submission.id}, which is now at "
             f"version {submission.version}: someone saved in the meantime; download the workbook again",
             current_version=submission.version,
+            indonesian=f"Jawaban sudah diubah sejak {name} diunduh. Unduh berkas jawaban lagi agar "
+            "perubahan terbaru tidak tertimpa.",
         )
     if not read.rows and read.problems and not read.columns:
         raise cell_problems(name, read.problems, "the workbook cannot be read as an answer workbook")
@@ -784,10 +813,20 @@ def import_answer_workbook(
         for problem in exc.errors:
             located = _locate(problem.field, where, read.columns, "Jawaban")
             if located is None:
-                problems.append(CellProblem("Jawaban", 0, "", f"{problem.field}: {problem.message}"))
+                problems.append(
+                    CellProblem("Jawaban", 0, "", f"{problem.field}: {problem.message}", problem.indonesian)
+                )
             else:
                 code, number, column, sheet = located
-                problems.append(CellProblem(sheet, number, column, f"question {code}: {problem.message}"))
+                problems.append(
+                    CellProblem(
+                        sheet,
+                        number,
+                        column,
+                        f"question {code}: {problem.message}",
+                        f"pertanyaan {code}: {problem.indonesian}" if problem.indonesian else None,
+                    )
+                )
     except BaseException:
         savepoint.rollback()
         raise

@@ -37,8 +37,8 @@ from app.db.models import (
 from app.errors import Conflict, NotFound
 from app.pagination import PageParams, encode_cursor
 from app.questionnaires.service import parsed
-from app.results.schemas import LiveResultOut, LiveResultsOut
 from app.results.explain import number
+from app.results.schemas import LiveResultOut, LiveResultsOut
 from app.results.service import SAQ, get_round, latest_publication, score_text, scores_text
 from app.rounds.service import change_status
 from app.stages.service import competition_ranks, gate_results, round_stage_scores
@@ -297,6 +297,11 @@ def _published_rows(session: Session, publication: Publication) -> set[tuple[Any
     }
 
 
+def _first_incomplete(results: list[LiveResult]) -> str:
+    first = next(r for r in results if r.incomplete)
+    return f"{first.body_name}: {first.incomplete_text}"
+
+
 def publish(
     *, session: Session, round_id: int, by: Principal, reason: str, now: datetime | None = None
 ) -> Publication:
@@ -311,11 +316,17 @@ def publish(
         raise Conflict(
             f"a round is published once it is final; round {round_.title} is {round_.status}",
             round_status=round_.status,
+            indonesian=f"Hasil {round_.title} baru dapat diumumkan setelah periode berstatus Penetapan nilai "
+            "akhir. Ubah status periode lebih dahulu.",
         )
     weights = weights_of(session, round_)
     total = sum(weights.values(), Decimal(0))
     if total != 100:
-        raise Conflict(f"the SAQ and stage weights sum to {plain(total)}, not 100: fix the round's stages")
+        raise Conflict(
+            f"the SAQ and stage weights sum to {plain(total)}, not 100: fix the round's stages",
+            indonesian=f"Bobot SAQ dan tahap berjumlah {number(total)}, bukan 100. Perbaiki bobot tahap pada "
+            "halaman periode.",
+        )
     results = live_results(session=session, round_=round_)
     incomplete = [
         {"body_id": r.body_id, "body_name": r.body_name, "reason": r.incomplete}
@@ -326,6 +337,8 @@ def publish(
         raise Conflict(
             f"{len(incomplete)} result(s) are not complete yet; see incomplete",
             incomplete=incomplete[:100],
+            indonesian=f"{len(incomplete)} hasil belum lengkap sehingga belum dapat diumumkan. Contohnya "
+            f"{_first_incomplete(results)}",
         )
     snapshot = [_snapshot(r, list(weights)) for r in results]
     stage_weights = {code: plain(w) for code, w in weights.items()}
@@ -340,6 +353,8 @@ def publish(
         raise Conflict(
             f"nothing changed since revision {latest.revision}: a new revision records a correction",
             revision=latest.revision,
+            indonesian=f"Tidak ada yang berubah sejak revisi {latest.revision}: revisi baru hanya untuk "
+            "mencatat koreksi.",
         )
     publication = Publication(
         round_id=round_.id,

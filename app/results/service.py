@@ -451,7 +451,15 @@ def _encode(rank: int | None, result_id: int) -> str:
 
 def _decode(cursor: str) -> tuple[int | None, int]:
     bad = InvalidInput(
-        "The cursor is not valid.", errors=[FieldProblem("cursor", "not a cursor from this API")]
+        "The cursor is not valid.",
+        errors=[
+            FieldProblem(
+                "cursor",
+                "not a cursor from this API",
+                "Penanda halaman tidak sah; mulai lagi dari halaman pertama.",
+            )
+        ],
+        indonesian="Penanda halaman tidak sah; mulai lagi dari halaman pertama.",
     )
     try:
         text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")).decode("ascii")

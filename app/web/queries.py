@@ -175,4 +175,3 @@ def participation_bodies(
         stmt = stmt.where(BodyCategory.code == category)
     rows = [ParticipationBody(*row) for row in session.execute(stmt).all()]
     return [row for row in rows if not state or row.state == state]
-
