@@ -403,8 +403,8 @@ class Publication(CreatedAt, Base):
     # why a published figure is what it is: the gate, the missing-stage policy and the stages' titles.
     gate_min_score: Mapped[Decimal | None] = mapped_column(Score)
     gate_top_n: Mapped[int | None] = mapped_column(Integer)
-    missing_stage_policy: Mapped[str] = mapped_column(String(16), default="zero")
-    stage_titles: Mapped[Any] = mapped_column(JSON, default=dict)
+    missing_stage_policy: Mapped[str] = mapped_column(String(16), default="zero", server_default="zero")
+    stage_titles: Mapped[Any] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class PublishedResult(Base):
@@ -433,4 +433,4 @@ class PublishedResult(Base):
     # did not take part in.
     passed_gate: Mapped[bool | None] = mapped_column(Boolean)
     gate_rank: Mapped[int | None] = mapped_column(Integer)
-    missing_stages: Mapped[Any] = mapped_column(JSON, default=list)
+    missing_stages: Mapped[Any] = mapped_column(JSON, default=list, server_default="[]")

@@ -132,30 +132,31 @@ def _backfill() -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("publication", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("gate_min_score", sa.Numeric(precision=5, scale=2), nullable=True))
-        batch_op.add_column(sa.Column("gate_top_n", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("missing_stage_policy", sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column("stage_titles", sa.JSON(), nullable=True))
-    with op.batch_alter_table("published_result", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("passed_gate", sa.Boolean(), nullable=True))
-        batch_op.add_column(sa.Column("gate_rank", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("missing_stages", sa.JSON(), nullable=True))
+    # Plain ADD COLUMN (a NOT NULL column with a default): SQLite adds it in place, where rebuilding the table
+    # would trip over the rows that refer to it.
+    op.add_column("publication", sa.Column("gate_min_score", sa.Numeric(precision=5, scale=2), nullable=True))
+    op.add_column("publication", sa.Column("gate_top_n", sa.Integer(), nullable=True))
+    op.add_column(
+        "publication",
+        sa.Column("missing_stage_policy", sa.String(length=16), nullable=False, server_default="zero"),
+    )
+    op.add_column("publication", sa.Column("stage_titles", sa.JSON(), nullable=False, server_default="{}"))
+    op.add_column("published_result", sa.Column("passed_gate", sa.Boolean(), nullable=True))
+    op.add_column("published_result", sa.Column("gate_rank", sa.Integer(), nullable=True))
+    op.add_column(
+        "published_result", sa.Column("missing_stages", sa.JSON(), nullable=False, server_default="[]")
+    )
     _backfill()
-    with op.batch_alter_table("publication", schema=None) as batch_op:
-        batch_op.alter_column("missing_stage_policy", existing_type=sa.String(length=16), nullable=False)
-        batch_op.alter_column("stage_titles", existing_type=sa.JSON(), nullable=False)
-    with op.batch_alter_table("published_result", schema=None) as batch_op:
-        batch_op.alter_column("missing_stages", existing_type=sa.JSON(), nullable=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("published_result", schema=None) as batch_op:
-        batch_op.drop_column("missing_stages")
-        batch_op.drop_column("gate_rank")
-        batch_op.drop_column("passed_gate")
-    with op.batch_alter_table("publication", schema=None) as batch_op:
-        batch_op.drop_column("stage_titles")
-        batch_op.drop_column("missing_stage_policy")
-        batch_op.drop_column("gate_top_n")
-        batch_op.drop_column("gate_min_score")
+    for table, column in (
+        ("published_result", "missing_stages"),
+        ("published_result", "gate_rank"),
+        ("published_result", "passed_gate"),
+        ("publication", "stage_titles"),
+        ("publication", "missing_stage_policy"),
+        ("publication", "gate_top_n"),
+        ("publication", "gate_min_score"),
+    ):
+        op.drop_column(table, column)
