@@ -181,3 +181,35 @@ def test_the_ranking_filter_reads_both_spellings(
     assert len(body_rows) == 1
     assert gated.absent.name in body_rows[0]
     assert re.search(r'<option value="tidak-mengikuti" selected>', page)
+
+
+def test_a_refused_publication_comes_back_on_its_page_in_indonesian(
+    pages: Pages, client: TestClient, gated: Gated
+) -> None:
+    world = gated.world
+    publish(client, world)
+    pages.login(world.admin)
+    path = f"/ronde/{world.round.id}/publikasi"
+    typed = "Koreksi menurut Keputusan Rapat Pleno Nomor 7/2025"
+    refused = pages.post(path, {"_form": "umumkan", "_halaman": path, "reason": typed})
+    assert refused.status_code == 409
+    assert "<h1>Penetapan hasil" in refused.text
+    summary = re.search(r'<div class="alert alert-bad error-summary".*?</div>', refused.text, re.S)
+    assert summary is not None
+    assert "Tidak ada yang berubah sejak revisi 1: revisi baru hanya untuk mencatat koreksi." in text_of(
+        summary.group(0)
+    )
+    assert typed in refused.text
+    assert "nothing changed" not in refused.text
+
+
+def test_a_publication_without_a_reason_names_the_field(pages: Pages, gated: Gated) -> None:
+    world = gated.world
+    pages.login(world.admin)
+    path = f"/ronde/{world.round.id}/publikasi"
+    refused = pages.post(path, {"_form": "umumkan", "_halaman": path, "reason": " "})
+    assert refused.status_code == 422
+    assert '<p class="field-error" id="f-umumkan-reason-galat">' in refused.text
+    reason = re.search(r'<textarea id="f-umumkan-reason"[^>]*>', refused.text)
+    assert reason is not None
+    assert 'aria-invalid="true"' in reason.group(0)
