@@ -519,6 +519,7 @@ def publication_page(round_id: Id, request: Request, session: SessionDep, user: 
         "publication": results.latest_publication(session=session, round_=round_),
         "live": None,
         "weights": publication_service.weights_of(session, round_),
+        "stage_titles": publication_service.frozen_rules(session, round_)["stage_titles"],
         "categories": categories_of(session, round_.commission_id),
     }
     context["category_names"] = {c.code: c.name for c in context["categories"]}

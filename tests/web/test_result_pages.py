@@ -123,6 +123,7 @@ def test_before_publication_the_downloads_are_shown_disabled_with_the_reason(
     for button in ("download-recap", "download-result-sheets"):
         assert re.search(rf'<button[^>]*id="{button}"[^>]*disabled', publication), button
     assert text_of(publication).count("Tersedia setelah hasil diumumkan.") == 2
+    assert f"Bobot nilai akhir: SAQ 70% + {STAGE_TITLE} 30%." in text_of(publication)
 
 
 def test_after_publication_the_downloads_are_links(pages: Pages, client: TestClient, gated: Gated) -> None:
