@@ -84,6 +84,7 @@ FLASH = {
     "perpanjangan": "Perpanjangan batas waktu sudah dicatat.",
     "diumumkan": "Hasil sudah diumumkan.",
     "penugasan": "Penugasan verifikator sudah disimpan.",
+    "nilai-juri": "Nilai Anda sudah disimpan.",
 }
 
 
@@ -96,6 +97,8 @@ def nav_items(user: PageUser | None) -> list[tuple[str, str]]:
         items.append(("/sanggahan", "Sanggahan"))
     if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
         items.append(("/ronde", "Periode Monev"))
+    if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
+        items.append(("/penjurian", "Penjurian"))
     return items
 
 
