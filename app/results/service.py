@@ -636,7 +636,7 @@ def band_counts(
     *, session: Session, publication: Publication, category_id: int | None = None
 ) -> list[BandCountRow]:
     """Counts per category x band of a publication, ordered by category code. ``counts`` holds only bands
-    that occur; callers lay out the template's bands (and ``tidak_mengikuti``) as columns."""
+    that occur; callers lay out the template's bands (and ``tidak-mengikuti``) as columns."""
     stmt = (
         select(
             BodyCategory.id,
