@@ -249,7 +249,7 @@ def _gated_round(session: Session, now: datetime, bodies: dict[str, PublicBody])
         by=admin,
     )
     rounds.invite(session=session, round_=round_, body_ids=None, category_codes=["kelurahan"], by=admin)
-    verification.spread_assignments(
+    spread_assignments(
         session=session,
         round_id=round_.id,
         category_code="kelurahan",
