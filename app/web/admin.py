@@ -613,8 +613,9 @@ def ranking_page(
         category = next((c for c in categories if c.code == kategori), None)
         wanted = results.band_code(kualifikasi) if kualifikasi else ""
         context["band"] = wanted
+        rules = results.rules_of(publication)
         rows = [
-            (row, results.explained(publication=publication, row=row))
+            (row, results.explained(publication=publication, row=row, rules=rules))
             for row in results.iter_published_results(
                 session=session, publication=publication, category_id=category.id if category else None
             )
@@ -623,7 +624,6 @@ def ranking_page(
             or (wanted == results.NOT_PARTICIPATING and not row.participating)
         ]
         counts = results.band_counts(session=session, publication=publication)
-        rules = results.rules_of(publication)
         context.update(
             rows=rows,
             bands=bands,
