@@ -523,10 +523,17 @@ class Explained:
     band: str | None
 
 
-def explained(*, publication: Publication, row: ResultRow, bands: Sequence[scoring.Band] = ()) -> Explained:
+def explained(
+    *,
+    publication: Publication,
+    row: ResultRow,
+    bands: Sequence[scoring.Band] = (),
+    rules: PublishedRules | None = None,
+) -> Explained:
     """Each stage of the row, the gate's decision and how the final score (and, given the template's
-    ``bands``, the band) follow, from the rules the publication froze."""
-    rules = rules_of(publication)
+    ``bands``, the band) follow, from the rules the publication froze (pass ``rules_of(publication)`` as
+    ``rules`` when explaining many rows)."""
+    rules = rules or rules_of(publication)
     found = outcome(row)
     return Explained(
         stages=explain.stages(rules, found),
