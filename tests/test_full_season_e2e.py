@@ -381,6 +381,21 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
         (3, "Kelurahan Cemara", "20.00", "10.00", {"saq": "10.00"}, "7.00", "Tidak Informatif"),
         (None, "Kelurahan Dahlia", None, None, {}, None, "Tidak Mengikuti"),
     ]
+    # Kelurahan Cemara did not pass the gate: it did not take part in the presentation, counted 0 (zero).
+    cemara = ranking["items"][2]
+    assert cemara["stages"] == [
+        {"code": "saq", "title": "SAQ", "weight": "70", "score": "10.00", "took_part": True, "reason": None},
+        {
+            "code": "presentasi",
+            "title": cemara["stages"][1]["title"],
+            "weight": "30",
+            "score": "0.00",
+            "took_part": False,
+            "reason": "gate_not_passed",
+        },
+    ]
+    assert (cemara["passed_gate"], cemara["missing_stages"]) == (False, ["presentasi"])
+    assert ranking["rules"]["gate_min_score"] == "50.00"
     counts = {c["code"]: c["count"] for c in ranking["summary"]["band_counts"]}
     assert counts == {
         "informatif": 0,
@@ -388,7 +403,7 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
         "cukup-informatif": 1,
         "kurang-informatif": 0,
         "tidak-informatif": 1,
-        "tidak_mengikuti": 1,
+        "tidak-mengikuti": 1,
     }
     participation = ranking["summary"]["participation"]
     assert (

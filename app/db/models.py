@@ -399,6 +399,12 @@ class Publication(CreatedAt, Base):
     reason: Mapped[str] = mapped_column(Text)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     stage_weights: Mapped[Any] = mapped_column(JSON)
+    # The round's rules as they stood when published, so that a later change of the round cannot rewrite
+    # why a published figure is what it is: the gate, the missing-stage policy and the stages' titles.
+    gate_min_score: Mapped[Decimal | None] = mapped_column(Score)
+    gate_top_n: Mapped[int | None] = mapped_column(Integer)
+    missing_stage_policy: Mapped[str] = mapped_column(String(16), default="zero", server_default="zero")
+    stage_titles: Mapped[Any] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class PublishedResult(Base):
@@ -422,3 +428,9 @@ class PublishedResult(Base):
     final_score: Mapped[Decimal | None] = mapped_column(Score)
     band: Mapped[str | None] = mapped_column(String(64))
     rank: Mapped[int | None] = mapped_column(Integer)
+    # What the gate decided: passed or not (None: took no part), the rank by verified SAQ score in the
+    # category the gate used, and the stage codes (``"saq"`` too, for a body that took no part) the body
+    # did not take part in.
+    passed_gate: Mapped[bool | None] = mapped_column(Boolean)
+    gate_rank: Mapped[int | None] = mapped_column(Integer)
+    missing_stages: Mapped[Any] = mapped_column(JSON, default=list, server_default="[]")

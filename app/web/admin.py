@@ -611,14 +611,17 @@ def ranking_page(
     if publication is not None:
         bands = _bands(session, round_)
         category = next((c for c in categories if c.code == kategori), None)
+        wanted = results.band_code(kualifikasi) if kualifikasi else ""
+        context["band"] = wanted
+        rules = results.rules_of(publication)
         rows = [
-            row
+            (row, results.explained(publication=publication, row=row, rules=rules))
             for row in results.iter_published_results(
                 session=session, publication=publication, category_id=category.id if category else None
             )
-            if not kualifikasi
-            or row.band == kualifikasi
-            or (kualifikasi == results.NOT_PARTICIPATING and not row.participating)
+            if not wanted
+            or row.band == wanted
+            or (wanted == results.NOT_PARTICIPATING and not row.participating)
         ]
         counts = results.band_counts(session=session, publication=publication)
         context.update(
@@ -627,13 +630,10 @@ def ranking_page(
             band_labels=dict(bands),
             counts=counts,
             chart=charts.band_distribution(counts, bands),
-            stage_codes=sorted({code for row in rows for code in row.stage_scores}, key=_stage_order),
+            stages=[(code, rules.title(code), weight) for code, weight in rules.stage_weights.items()],
+            not_participating=results.NOT_PARTICIPATING,
         )
     return render(request, "admin/ranking.html", context)
-
-
-def _stage_order(code: str) -> tuple[int, str]:
-    return (0 if code == results.SAQ else 1, code)
 
 
 def template_choices(versions: Sequence[TemplateVersion], category_code: str) -> list[TemplateVersion]:
@@ -656,6 +656,7 @@ def publication_page(round_id: Id, request: Request, session: SessionDep, user: 
         "publication": results.latest_publication(session=session, round_=round_),
         "live": None,
         "weights": publication_service.weights_of(session, round_),
+        "stage_titles": publication_service.frozen_rules(session, round_)["stage_titles"],
         "categories": categories_of(session, round_.commission_id),
     }
     context["category_names"] = {c.code: c.name for c in context["categories"]}

@@ -15,7 +15,6 @@ BAND_CLASSES = {
     "cukup-informatif": "band-cukup",
     "kurang-informatif": "band-kurang",
     "tidak-informatif": "band-tidak",
-    "not_participating": "band-absen",
     "tidak-mengikuti": "band-absen",
 }
 

@@ -20,7 +20,6 @@ from app.db.models import (
     Invitation,
     Publication,
     PublicBody,
-    PublishedResult,
     Round,
     Submission,
     Verification,
@@ -118,12 +117,3 @@ def categories_of(session: Session, commission_id: int) -> Sequence[BodyCategory
     return session.scalars(
         select(BodyCategory).where(BodyCategory.commission_id == commission_id).order_by(BodyCategory.name)
     ).all()
-
-
-def published_result(session: Session, publication: Publication, body_id: int) -> PublishedResult | None:
-    """A body's row in a publication, exactly as published."""
-    return session.scalar(
-        select(PublishedResult).where(
-            PublishedResult.publication_id == publication.id, PublishedResult.body_id == body_id
-        )
-    )
