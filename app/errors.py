@@ -19,6 +19,7 @@ class FieldProblem:
 
     field: str
     message: str
+    indonesian: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
@@ -29,9 +30,17 @@ class EmonevError(Exception):
     type_slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
 
-    def __init__(self, detail: str, *, errors: Sequence[FieldProblem] = (), **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldProblem] = (),
+        indonesian: str | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.indonesian = indonesian
         self.errors = list(errors)
         self.extra = extra
 
@@ -116,8 +125,8 @@ class ProblemCollector:
 
     problems: list[FieldProblem] = field(default_factory=list)
 
-    def add(self, field_: str, message: str) -> None:
-        self.problems.append(FieldProblem(field_, message))
+    def add(self, field_: str, message: str, indonesian: str | None = None) -> None:
+        self.problems.append(FieldProblem(field_, message, indonesian))
 
     def raise_if_any(self, detail: str) -> None:
         if self.problems:

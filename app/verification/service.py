@@ -59,7 +59,7 @@ from app.errors import (
 )
 from app.pagination import Page, PageParams, decode_cursor, encode_cursor, paginate
 from app.questionnaires.service import parsed
-from app.rounds.service import effective_closes_at, timezone_of
+from app.rounds.service import effective_closes_at, settle_due_drafts, timezone_of
 from app.submissions.service import parse_if_match
 from app.verification.linkcheck import MAX_LINKS, LinkChecker, outcome
 from app.verification.schemas import (
@@ -81,6 +81,7 @@ from app.verification.schemas import (
     VerifiedSide,
 )
 from app.verification.scores import load_answer_data, self_card, verified_card
+from app.web.format import when
 
 MAX_LINK_LENGTH = 2000
 _PAIR = 1 << 32
@@ -417,12 +418,16 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
         return False
     if ctx.submission.status != "submitted":
         closes = effective_closes_at(session=session, round_=ctx.round, body=ctx.body)
+        timezone = timezone_of(session=session, round_=ctx.round)
         if now < closes:
             raise Conflict(
                 "verification starts once the body submits or its SAQ window closes "
-                f"({format_local(closes, timezone_of(session=session, round_=ctx.round))})",
+                f"({format_local(closes, timezone)})",
+                indonesian=f"Verifikasi {ctx.body.name} dimulai setelah badan publik mengirim SAQ atau batas "
+                f"waktunya lewat ({when(closes, timezone)}).",
                 submission_status=ctx.submission.status,
             )
+        _ensure_settled_draft(session, ctx, closes, timezone, now)
     assignment = session.get(VerifierAssignment, (ctx.round.id, ctx.body.id))
     verifier_id = (
         by.account_id
@@ -442,6 +447,33 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
         commission_id=ctx.round.commission_id,
     )
     return True
+
+
+def _ensure_settled_draft(
+    session: Session, ctx: Context, closes: datetime, timezone: str, now: datetime
+) -> None:
+    """A draft whose deadline has passed is verified only once the round's rule submitted it as it stood
+    (``drafts_at_deadline = "submit"``, settled once the SAQ stage closed); under ``not_participating`` it
+    takes no part and is never verified."""
+    if settle_due_drafts(session=session, round_=ctx.round, now=now, body_ids=[ctx.body.id]):
+        session.refresh(ctx.submission)
+        return
+    if ctx.round.drafts_at_deadline == "submit":
+        raise Conflict(
+            f"the draft of {ctx.body.name} is submitted as it stands when the SAQ stage closes; close the "
+            "stage first",
+            indonesian=f"Draf {ctx.body.name} akan dikirim apa adanya saat pengisian SAQ ditutup; tutup dulu "
+            "pengisian SAQ periode ini.",
+            submission_status=ctx.submission.status,
+        )
+    raise Conflict(
+        f"{ctx.body.name} did not submit its SAQ by its deadline ({format_local(closes, timezone)}); "
+        "under the round's rule (drafts_at_deadline: not_participating) a draft takes no part and is not "
+        "verified",
+        indonesian=f"{ctx.body.name} tidak mengirim SAQ sampai batas waktunya ({when(closes, timezone)}); "
+        "menurut aturan periode ini draf dinyatakan tidak mengikuti dan tidak diverifikasi.",
+        submission_status=ctx.submission.status,
+    )
 
 
 def _summary(card: scoring.ScoreCard) -> ScoreSummary:
