@@ -2,6 +2,9 @@
 
 Domain code raises these; it knows nothing of HTTP beyond the status each kind carries. Anything else that
 escapes is a bug and becomes a 500 (logged), never disguised as a client error.
+
+Every error speaks twice: ``detail`` and each problem's ``message`` in English, for the API, and
+``indonesian``, the sentence the pages show to the people who use them. Pages never show the English.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class EmonevError(Exception):
         self.detail = detail
         self.indonesian = indonesian
         self.errors = list(errors)
+        self.indonesian = indonesian
         self.extra = extra
 
     def problem(self, instance: str | None = None) -> dict[str, Any]:
@@ -128,6 +132,6 @@ class ProblemCollector:
     def add(self, field_: str, message: str, indonesian: str | None = None) -> None:
         self.problems.append(FieldProblem(field_, message, indonesian))
 
-    def raise_if_any(self, detail: str) -> None:
+    def raise_if_any(self, detail: str, indonesian: str | None = None) -> None:
         if self.problems:
-            raise InvalidInput(detail, errors=self.problems)
+            raise InvalidInput(detail, errors=self.problems, indonesian=indonesian)
