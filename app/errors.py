@@ -43,7 +43,6 @@ class EmonevError(Exception):
     ) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.indonesian = indonesian
         self.errors = list(errors)
         self.indonesian = indonesian
         self.extra = extra
