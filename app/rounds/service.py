@@ -228,7 +228,9 @@ def template_for(*, session: Session, round_: Round, body: PublicBody) -> Templa
     )
     if version is None:
         raise Conflict(
-            f"round {round_.title} has no SAQ template for the category {body.category.code!r} yet"
+            f"round {round_.title} has no SAQ template for the category {body.category.code!r} yet",
+            indonesian=f"SAQ untuk kategori {body.category.name} belum ditentukan pada {round_.title}; "
+            "hubungi Komisi Informasi.",
         )
     return version
 
@@ -318,7 +320,7 @@ def _check_dates(values: Mapping[str, Any], timezone: str, *, saq_ends_at: datet
                 "Masa sanggah harus dibuka setelah tahap pengisian SAQ berakhir "
                 f"({when(ends, timezone)}, termasuk setiap perpanjangan batas waktu).",
             )
-    problems.raise_if_any("the round's dates do not fit together")
+    problems.raise_if_any("the round's dates do not fit together", "Jadwal periode belum benar.")
 
 
 def saq_stage_ends_at(
@@ -352,7 +354,15 @@ def create_round(
     if taken is not None:
         raise Conflict(
             f"the commission already has a round {data['title']!r} in {data['year']}",
-            errors=[FieldProblem("title", "already used by another round of the same year")],
+            errors=[
+                FieldProblem(
+                    "title",
+                    "already used by another round of the same year",
+                    f'Nama "{data["title"]}" sudah dipakai periode lain tahun {data["year"]}; pilih nama '
+                    "lain.",
+                )
+            ],
+            indonesian=f'Komisi Informasi ini sudah memiliki periode "{data["title"]}" tahun {data["year"]}.',
         )
     values = {k: (as_utc(v) if k in INSTANT_FIELDS and v is not None else v) for k, v in data.items()}
     round_ = Round(commission_id=commission.id, status="draft", saq_weight=Decimal(100), **values)
@@ -400,9 +410,15 @@ def update_round(*, session: Session, round_: Round, changes: Mapping[str, Any],
     stage closes. The gate, the missing-stage policy and the objection dates change until the round is
     final; the objection window opens after the SAQ stage is over (:func:`saq_stage_ends_at`)."""
     policy.ensure_admin(by, round_.commission_id)
-    nulls = [FieldProblem(k, "may not be null") for k in NOT_NULL if k in changes and changes[k] is None]
+    nulls = [
+        FieldProblem(k, "may not be null", "Isian ini wajib diisi.")
+        for k in NOT_NULL
+        if k in changes and changes[k] is None
+    ]
     if nulls:
-        raise InvalidInput("some fields may not be null", errors=nulls)
+        raise InvalidInput(
+            "some fields may not be null", errors=nulls, indonesian="Ada isian wajib yang kosong."
+        )
     changes = {
         k: v
         for k, v in changes.items()
@@ -413,7 +429,17 @@ def update_round(*, session: Session, round_: Round, changes: Mapping[str, Any],
         raise Conflict(
             f"the SAQ window of a round that is {round_.status} does not move: record a deadline extension "
             f"(POST /api/v1/rounds/{round_.id}/extensions)",
-            errors=[FieldProblem(k, "fixed once the round is open") for k in sorted(window)],
+            errors=[
+                FieldProblem(
+                    k,
+                    "fixed once the round is open",
+                    "Jendela pengisian SAQ tidak dapat diubah setelah dibuka; catat perpanjangan batas "
+                    "waktu.",
+                )
+                for k in sorted(window)
+            ],
+            indonesian="Jendela pengisian SAQ tidak dapat diubah setelah periode dibuka; batas waktu hanya "
+            "dapat diundur dengan mencatat perpanjangan batas waktu (keputusan pleno).",
         )
     if "drafts_at_deadline" in changes and round_.status not in DRAFTS_POLICY_EDITABLE:
         raise Conflict(
@@ -440,9 +466,15 @@ def update_round(*, session: Session, round_: Round, changes: Mapping[str, Any],
         raise Conflict(
             f"the rules of a round that is {round_.status} no longer change",
             errors=[
-                FieldProblem(k, f"fixed once the round is {round_.status}")
+                FieldProblem(
+                    k,
+                    f"fixed once the round is {round_.status}",
+                    f'Tidak dapat diubah lagi pada tahap "{ROUND_STATUS_WORDS.get(round_.status)}".',
+                )
                 for k in sorted(rules & changes.keys())
             ],
+            indonesian="Gerbang, aturan tahap yang tidak diikuti dan masa sanggah tidak dapat diubah lagi "
+            f'pada tahap "{ROUND_STATUS_WORDS.get(round_.status)}".',
         )
     timezone = timezone_of(session=session, round_=round_)
     merged = {k: getattr(round_, k) for k in INSTANT_FIELDS} | {
@@ -466,7 +498,14 @@ def update_round(*, session: Session, round_: Round, changes: Mapping[str, Any],
         if taken is not None:
             raise Conflict(
                 f"the commission already has a round {title!r} in {year}",
-                errors=[FieldProblem("title", "already used by another round of the same year")],
+                errors=[
+                    FieldProblem(
+                        "title",
+                        "already used by another round of the same year",
+                        f'Nama "{title}" sudah dipakai periode lain tahun {year}; pilih nama lain.',
+                    )
+                ],
+                indonesian=f'Komisi Informasi ini sudah memiliki periode "{title}" tahun {year}.',
             )
     if not changes:
         return round_
@@ -891,7 +930,12 @@ def _ensure_ready_to_open(session: Session, round_: Round) -> None:
     if not invited:
         raise Conflict(
             "invite public bodies before opening the round",
-            errors=[FieldProblem("status", "the round has no invitation")],
+            errors=[
+                FieldProblem(
+                    "status", "the round has no invitation", "Undang badan publik sebelum membuka pengisian."
+                )
+            ],
+            indonesian="Periode belum dapat dibuka: belum ada badan publik yang diundang.",
         )
     missing = session.scalars(
         select(BodyCategory.code)
@@ -910,8 +954,15 @@ def _ensure_ready_to_open(session: Session, round_: Round) -> None:
         raise Conflict(
             f"invited bodies of the categories {', '.join(missing)} have no SAQ template in this round",
             errors=[
-                FieldProblem(f"templates.{code}", "no template for an invited category") for code in missing
+                FieldProblem(
+                    f"templates.{code}",
+                    "no template for an invited category",
+                    f"Tentukan SAQ untuk kategori {code}: ada badan publik kategori ini yang diundang.",
+                )
+                for code in missing
             ],
+            indonesian="Periode belum dapat dibuka: tentukan dulu SAQ untuk kategori "
+            f"{', '.join(missing)}, yang badan publiknya sudah diundang.",
         )
 
 
@@ -937,28 +988,44 @@ def set_templates(
     A category whose bodies already started submissions on another version keeps its version (409)."""
     policy.ensure_admin(by, round_.commission_id)
     if round_.status not in TEMPLATES_EDITABLE:
-        raise Conflict(f"the templates of a round that is {round_.status} no longer change")
+        raise Conflict(
+            f"the templates of a round that is {round_.status} no longer change",
+            indonesian="SAQ per kategori tidak dapat diubah lagi pada tahap "
+            f'"{ROUND_STATUS_WORDS.get(round_.status)}".',
+        )
     categories = categories_by_code(session=session, commission_id=round_.commission_id)
     problems = ProblemCollector()
     wanted: dict[int, TemplateVersion] = {}
     for code, (key, version) in mapping.items():
         category = categories.get(code)
         if category is None:
-            problems.add(code, f"the commission has no body category {code!r}")
+            problems.add(
+                code,
+                f"the commission has no body category {code!r}",
+                f"Kategori {code} tidak ada di Komisi Informasi ini.",
+            )
             continue
         row = session.scalar(
             select(TemplateVersion).where(TemplateVersion.key == key, TemplateVersion.version == version)
         )
         if row is None:
-            problems.add(f"{code}.version", f"template {key} version {version} does not exist")
+            problems.add(
+                f"{code}.version",
+                f"template {key} version {version} does not exist",
+                f"SAQ {key} versi {version} tidak ada; pilih dari daftar.",
+            )
         elif code not in (row.body_categories or []):
             problems.add(
                 code,
                 f"template {key} {version} is for {', '.join(row.body_categories)}, not for {code}",
+                f"{row.title} ({version}) untuk kategori {', '.join(row.body_categories)}, bukan untuk "
+                f"{category.name}.",
             )
         else:
             wanted[category.id] = row
-    problems.raise_if_any("some templates cannot be used for these categories")
+    problems.raise_if_any(
+        "some templates cannot be used for these categories", "Ada SAQ yang tidak cocok dengan kategorinya."
+    )
 
     current = {
         rt.category_id: rt
@@ -982,8 +1049,15 @@ def set_templates(
             raise Conflict(
                 f"bodies of {', '.join(started)} have started their SAQ on the current template; it stays",
                 errors=[
-                    FieldProblem(code, "submissions already use the current version") for code in started
+                    FieldProblem(
+                        code,
+                        "submissions already use the current version",
+                        "Badan publik kategori ini sudah mulai mengisi SAQ yang sekarang; SAQ-nya tetap.",
+                    )
+                    for code in started
                 ],
+                indonesian=f"SAQ kategori {', '.join(started)} tidak dapat diganti: badan publiknya sudah "
+                "mulai mengisi SAQ yang sekarang.",
             )
     before = {c.code: f"{v.key} {v.version}" for c, v in round_templates(session=session, round_=round_)}
     for cid in changed:
@@ -1035,7 +1109,15 @@ def set_stages(
     if round_.status not in STAGES_EDITABLE:
         raise Conflict(
             f"the stages of a round that is {round_.status} no longer change",
-            errors=[FieldProblem("stages", f"fixed once the round is {round_.status}")],
+            errors=[
+                FieldProblem(
+                    "stages",
+                    f"fixed once the round is {round_.status}",
+                    f'Tidak dapat diubah lagi pada tahap "{ROUND_STATUS_WORDS.get(round_.status)}".',
+                )
+            ],
+            indonesian="Tahapan dan bobot tidak dapat diubah lagi pada tahap "
+            f'"{ROUND_STATUS_WORDS.get(round_.status)}".',
         )
     problems = ProblemCollector()
     seen: dict[str, int] = {}
@@ -1044,6 +1126,7 @@ def set_stages(
             problems.add(
                 f"stages.{index}.code",
                 f"the code {stage['code']!r} is already used by stages.{seen[stage['code']]}",
+                f"Kode {stage['code']} dipakai dua kali; setiap tahap perlu kode sendiri.",
             )
         seen.setdefault(stage["code"], index)
     total = saq_weight + sum((Decimal(s["weight"]) for s in stages), Decimal(0))
@@ -1052,8 +1135,13 @@ def set_stages(
             [f"SAQ {saq_weight.normalize():f}"]
             + [f"{s['code']} {Decimal(s['weight']).normalize():f}" for s in stages]
         )
-        problems.add("stages", f"the weights must sum to 100; {parts} = {total.normalize():f}")
-    problems.raise_if_any("the stages do not fit together")
+        words = f"{parts} = {total.normalize():f}".replace(".", ",")
+        problems.add(
+            "stages",
+            f"the weights must sum to 100; {parts} = {total.normalize():f}",
+            f"Jumlah bobot harus 100; sekarang {words}.",
+        )
+    problems.raise_if_any("the stages do not fit together", "Tahapan dan bobot belum benar.")
 
     existing = {s.code: s for s in stages_of(session=session, round_=round_)}
     scored = set(
@@ -1072,7 +1160,16 @@ def set_stages(
     if locked:
         raise Conflict(
             f"the stages {', '.join(locked)} already have panel scores; they stay as they are",
-            errors=[FieldProblem("stages", f"{code} has panel scores") for code in locked],
+            errors=[
+                FieldProblem(
+                    "stages",
+                    f"{code} has panel scores",
+                    f"Tahap {code} sudah memiliki nilai juri; tahap itu tidak dapat dihapus atau diganti "
+                    "jenisnya.",
+                )
+                for code in locked
+            ],
+            indonesian=f"Tahap {', '.join(locked)} sudah memiliki nilai juri dan tetap seperti semula.",
         )
     before = {"saq_weight": str(round_.saq_weight), "stages": [_stage_snapshot(s) for s in existing.values()]}
     removed = [s.id for code, s in existing.items() if code not in kept]

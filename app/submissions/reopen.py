@@ -200,7 +200,9 @@ def reopen(
             "Batas waktu baru harus sebelum masa sanggah dibuka "
             f"({when(round_.objection_opens_at, timezone)}).",
         )
-    problems.raise_if_any("the SAQ cannot be reopened as asked")
+    problems.raise_if_any(
+        "the SAQ cannot be reopened as asked", f"SAQ {body.name} belum dapat dibuka kembali."
+    )
 
     extension_id = None
     if new_deadline is not None:
