@@ -22,9 +22,9 @@ from starlette.datastructures import FormData
 
 from app.accounts import policy
 from app.accounts.principal import Role
-from app.commissions.service import commission_timezone, get_commission
+from app.commissions.service import commission_timezone, commissions_query, get_commission
 from app.db.base import utcnow
-from app.db.models import Account, DeadlineExtension, Round, Submission, TemplateVersion
+from app.db.models import Account, Commission, DeadlineExtension, Round, Submission, TemplateVersion
 from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.inputs import Id, parse_digits
@@ -152,29 +152,29 @@ def rounds_page(request: Request, session: SessionDep, user: CurrentUser) -> Res
             "rounds": rounds_of_commission(session, user.principal),
             "tz": timezone,
             "is_admin": _is_admin(user),
+            "commissions": session.scalars(
+                commissions_query(by=user.principal).order_by(Commission.name)
+            ).all()
+            if user.principal.is_system_admin
+            else [],
         },
     )
 
 
 @router.post("/ronde")
 async def create_round(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """Create a round (draft) from the form; its set-up continues on the round's page."""
-    if user.principal.commission_id is None:
+    """Create a round (draft) from the form; its set-up continues on the round's page. A system
+    administrator, who belongs to no commission, names the commission in the form."""
+    form = await read_form(request)
+    commission_id = user.principal.commission_id or parse_digits(str(form.get("commission_id") or ""))
+    if commission_id is None:
         raise InvalidInput(
-            "a system administrator creates rounds through the API, naming the commission",
-            errors=[
-                FieldProblem(
-                    "commission",
-                    "a system administrator names the commission",
-                    "Administrator sistem membuat periode melalui API.",
-                )
-            ],
-            indonesian="Administrator sistem membuat periode melalui API, dengan menyebut komisinya.",
+            "name the commission the round belongs to",
+            errors=[FieldProblem("commission_id", "required", "Pilih Komisi Informasi periode ini.")],
+            indonesian="Pilih Komisi Informasi periode ini.",
         )
-    commission = get_commission(
-        session=session, commission_id=user.principal.commission_id, by=user.principal
-    )
-    reader = FormReader(await read_form(request), commission.timezone)
+    commission = get_commission(session=session, commission_id=commission_id, by=user.principal)
+    reader = FormReader(form, commission.timezone)
     data = {
         "year": reader.integer("year", "Tahun"),
         "title": reader.text("title"),

@@ -213,6 +213,8 @@ def install_page_errors(app: FastAPI) -> None:
         )
 
     async def validation(request: Request, exc: RequestValidationError) -> Response:
+        if all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+            return error_page(request, 404)  # /pengisian/abc names no page, whatever the route calls it
         problems = validation_problems(exc.errors())
         again = await form_again(request, 422, problems, HEADINGS[422][1])
         if again is not None:

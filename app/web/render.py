@@ -85,6 +85,7 @@ FLASH = {
     "diumumkan": "Hasil sudah diumumkan.",
     "penugasan": "Penugasan verifikator sudah disimpan.",
     "dibuka-kembali": "SAQ sudah dibuka kembali; badan publik dapat mengubah dan mengirimnya lagi.",
+    "nilai-juri": "Nilai Anda sudah disimpan.",
 }
 
 
@@ -97,6 +98,8 @@ def nav_items(user: PageUser | None) -> list[tuple[str, str]]:
         items.append(("/sanggahan", "Sanggahan"))
     if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
         items.append(("/ronde", "Periode Monev"))
+    if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
+        items.append(("/penjurian", "Penjurian"))
     return items
 
 

@@ -109,6 +109,17 @@ def test_error_pages_show_no_english_detail(pages: Pages, world: World) -> None:
     assert "Rincian teknis" not in gone.text
 
 
+@pytest.mark.db
+@pytest.mark.parametrize("path", ["/pengisian/abc", "/ronde/99999999999", "/verifikasi/-1"])
+def test_a_page_address_with_a_malformed_number_is_a_page_not_found(
+    pages: Pages, world: World, path: str
+) -> None:
+    pages.login(world.admin)
+    missing = pages.get(path)
+    assert missing.status_code == 404
+    assert "<h1>Halaman tidak ditemukan</h1>" in missing.text
+
+
 def test_an_error_belongs_to_its_field_and_to_the_items_of_a_list_field() -> None:
     error = FormError("body_ids.2", "Badan publik ini tidak diundang.")
     assert error.belongs_to("body_ids")
@@ -152,3 +163,24 @@ def test_every_page_form_that_names_itself_shows_its_error_summary() -> None:
         metas = set(re.findall(r"f\.meta\(([^)]*)\)", text))
         summaries = set(re.findall(r"f\.summary\(([^)]*)\)", text))
         assert metas <= summaries, f"{path.name}: forms without f.summary: {metas - summaries}"
+
+
+@pytest.mark.db
+def test_a_system_administrator_creates_a_round_naming_its_commission(
+    pages: Pages, world: World, session: Session
+) -> None:
+    pages.login(world.system_admin)
+    form = BAD_ROUND | {"title": "Monev Sistem 2026", "year": "2026"}
+    page = pages.get("/ronde")
+    assert f'<option value="{world.commission.id}">{world.commission.name}</option>' in page.text
+
+    unnamed = pages.post("/ronde", form)
+    assert unnamed.status_code == 422
+    assert (
+        '<p class="field-error" id="f-baru-commission_id-galat">Pilih Komisi Informasi periode ini.</p>'
+        in (unnamed.text)
+    )
+    created = pages.post("/ronde", form | {"commission_id": str(world.commission.id)}, follow_redirects=False)
+    assert created.status_code == 303
+    made = session.scalars(select(Round).where(Round.title == "Monev Sistem 2026")).one()
+    assert made.commission_id == world.commission.id
