@@ -100,10 +100,9 @@ class Window:
             raise Forbidden(f"{self.body_name} is not invited to round {self.round_title}")
         now = as_utc(now)
         until = self.open_until()
-        if until is None or (self.round_status != "open" and now >= until):
-            ended = until or self.closes_at
-            if self.round_status in FILLING_AFTER_CLOSE and ended <= now:
-                raise self._closed(ended)
+        if until is None:
+            if self.round_status in FILLING_AFTER_CLOSE and self.closes_at <= now:
+                raise self._closed(self.closes_at)  # the SAQ stage closed and no extension covers the body
             raise WindowClosed(
                 f"the SAQ window of round {self.round_title} is not open (round status: {self.round_status})",
                 indonesian=f"Pengisian SAQ {self.round_title} tidak sedang dibuka "
@@ -119,7 +118,7 @@ class Window:
                 opens_at=self.opens_at.isoformat(),
             )
         if now >= until:
-            raise self._closed(until)
+            raise self._closed(self.closes_at)
 
     def _closed(self, at: datetime) -> WindowClosed:
         return WindowClosed(
@@ -323,13 +322,7 @@ def _check_dates(values: Mapping[str, Any], timezone: str, *, saq_ends_at: datet
     problems.raise_if_any("the round's dates do not fit together", "Jadwal periode belum benar.")
 
 
-def saq_stage_ends_at(
-    *,
-    session: Session,
-    round_: Round,
-    saq_closes_at: datetime | None = None,
-    closed_at: datetime | None = None,
-) -> datetime:
+def saq_stage_ends_at(*, session: Session, round_: Round, saq_closes_at: datetime | None = None) -> datetime:
     """When the SAQ stage is over for every body: the round's own close (``saq_closes_at``, or the instant
     the stage closed if that came earlier) or the end of its latest deadline extension, whichever is later.
     ``saq_closes_at`` stands in for the round's own when given."""
