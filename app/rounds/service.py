@@ -16,7 +16,7 @@ from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
 from app.commissions.service import categories_by_code, commission_timezone
-from app.commissions.timezones import as_utc, format_local
+from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
 from app.db.models import (
     BodyCategory,
@@ -40,10 +40,19 @@ from app.errors import (
     ProblemCollector,
     WindowClosed,
 )
-from app.web.format import ROUND_STATUS as ROUND_STATUS_WORDS
-from app.web.format import when
 
 DEADLINE_PATTERN = "%d-%m-%Y %H:%M"
+# A round's statuses as its messages in Indonesian name them (the pages' words).
+STATUS_WORDS = {
+    "draft": "Draf",
+    "open": "Pengisian SAQ dibuka",
+    "closed": "Pengisian SAQ ditutup",
+    "verification": "Verifikasi",
+    "objection": "Masa sanggah",
+    "stages": "Tahap lanjutan",
+    "final": "Penetapan nilai akhir",
+    "published": "Hasil diumumkan",
+}
 
 
 # After the SAQ stage closed, a body whose deadline extension is still running keeps filling in its SAQ
@@ -106,7 +115,7 @@ class Window:
             raise WindowClosed(
                 f"the SAQ window of round {self.round_title} is not open (round status: {self.round_status})",
                 indonesian=f"Pengisian SAQ {self.round_title} tidak sedang dibuka "
-                f"(tahap periode: {ROUND_STATUS_WORDS.get(self.round_status, self.round_status)}).",
+                f"(tahap periode: {STATUS_WORDS.get(self.round_status, self.round_status)}).",
                 round_status=self.round_status,
             )
         if now < self.opens_at:
@@ -114,7 +123,7 @@ class Window:
                 "the SAQ window opens on "
                 f"{format_local(self.opens_at, self.timezone, pattern=DEADLINE_PATTERN)}",
                 indonesian=f"Pengisian SAQ {self.round_title} baru dibuka pada "
-                f"{when(self.opens_at, self.timezone)}.",
+                f"{format_words(self.opens_at, self.timezone)}.",
                 opens_at=self.opens_at.isoformat(),
             )
         if now >= until:
@@ -124,7 +133,7 @@ class Window:
         return WindowClosed(
             f"the SAQ window closed on {format_local(at, self.timezone, pattern=DEADLINE_PATTERN)}",
             indonesian=f"Batas waktu pengisian SAQ {self.body_name} sudah lewat "
-            f"({when(at, self.timezone)}); jawaban tidak dapat diubah lagi.",
+            f"({format_words(at, self.timezone)}); jawaban tidak dapat diubah lagi.",
             closes_at=at.isoformat(),
         )
 
@@ -243,6 +252,7 @@ WINDOW_EDITABLE = frozenset({"draft"})
 TEMPLATES_EDITABLE = frozenset({"draft", "open"})
 INVITATIONS_OPEN = frozenset({"draft", "open"})
 EXTENSIONS_OPEN = frozenset({"draft", "open"})
+EXTENSION_SCOPES = ("round", "categories", "bodies")
 STAGES_EDITABLE = frozenset({"draft", "open", "closed", "verification", "objection"})
 RULES_EDITABLE = frozenset(STATUSES[:-2])  # gate, missing-stage policy, objection dates: until final
 INSTANT_FIELDS = ("saq_opens_at", "saq_closes_at", "objection_opens_at", "objection_closes_at")
@@ -293,7 +303,7 @@ def _check_dates(values: Mapping[str, Any], timezone: str, *, saq_ends_at: datet
         problems.add(
             "saq_closes_at",
             f"must be after saq_opens_at ({format_local(opens, timezone)})",
-            f"Batas waktu pengisian harus setelah pembukaan pengisian ({when(opens, timezone)}).",
+            f"Batas waktu pengisian harus setelah pembukaan pengisian ({format_words(opens, timezone)}).",
         )
     obj_opens, obj_closes = values.get("objection_opens_at"), values.get("objection_closes_at")
     if (obj_opens is None) != (obj_closes is None):
@@ -308,7 +318,7 @@ def _check_dates(values: Mapping[str, Any], timezone: str, *, saq_ends_at: datet
             problems.add(
                 "objection_closes_at",
                 "must be after objection_opens_at",
-                f"Penutupan masa sanggah harus setelah pembukaannya ({when(obj_opens, timezone)}).",
+                f"Penutupan masa sanggah harus setelah pembukaannya ({format_words(obj_opens, timezone)}).",
             )
         ends = as_utc(saq_ends_at or closes)
         if as_utc(obj_opens) < ends:
@@ -317,7 +327,7 @@ def _check_dates(values: Mapping[str, Any], timezone: str, *, saq_ends_at: datet
                 f"must come after the SAQ stage, which ends {format_local(ends, timezone)} "
                 "(the round's close, or the instant it closed early, and every deadline extension)",
                 "Masa sanggah harus dibuka setelah tahap pengisian SAQ berakhir "
-                f"({when(ends, timezone)}, termasuk setiap perpanjangan batas waktu).",
+                f"({format_words(ends, timezone)}, termasuk setiap perpanjangan batas waktu).",
             )
     problems.raise_if_any("the round's dates do not fit together", "Jadwal periode belum benar.")
 
@@ -374,10 +384,14 @@ def create_round(
 
 
 def rounds_query(
-    *, commission: Commission, year: int | None, status: str | None, by: Principal
+    *, commission: Commission | None, year: int | None, status: str | None, by: Principal
 ) -> Select[Any]:
-    policy.ensure_member(by, commission.id)
-    stmt = select(Round).where(Round.commission_id == commission.id)
+    """Rounds of a commission, or (``commission`` None) of every commission the principal may list:
+    a system administrator all of them, anyone else their own commission's (``policy.member_scope``)."""
+    scope = policy.member_scope(by, commission.id if commission is not None else None)
+    stmt = select(Round)
+    if scope is not None:
+        stmt = stmt.where(Round.commission_id == scope)
     if year is not None:
         stmt = stmt.where(Round.year == year)
     if status is not None:
@@ -462,12 +476,12 @@ def update_round(*, session: Session, round_: Round, changes: Mapping[str, Any],
                 FieldProblem(
                     k,
                     f"fixed once the round is {round_.status}",
-                    f'Tidak dapat diubah lagi pada tahap "{ROUND_STATUS_WORDS.get(round_.status)}".',
+                    f'Tidak dapat diubah lagi pada tahap "{STATUS_WORDS.get(round_.status)}".',
                 )
                 for k in sorted(rules & changes.keys())
             ],
             indonesian="Gerbang, aturan tahap yang tidak diikuti dan masa sanggah tidak dapat diubah lagi "
-            f'pada tahap "{ROUND_STATUS_WORDS.get(round_.status)}".',
+            f'pada tahap "{STATUS_WORDS.get(round_.status)}".',
         )
     timezone = timezone_of(session=session, round_=round_)
     merged = {k: getattr(round_, k) for k in INSTANT_FIELDS} | {
@@ -534,7 +548,7 @@ def _ensure_next(round_: Round, to: str) -> None:
         return
     following = NEXT_STATUS.get(current)
     hint = f"the next status is {following!r}" if following else "it is the last status"
-    words = ROUND_STATUS_WORDS.get(current, current)
+    words = STATUS_WORDS.get(current, current)
     raise Conflict(
         f"a round that is {current} cannot become {to}: {hint}",
         errors=[
@@ -542,13 +556,12 @@ def _ensure_next(round_: Round, to: str) -> None:
                 "status",
                 f"not a legal transition from {current}",
                 f'Dari tahap "{words}" periode hanya dapat lanjut ke '
-                f'"{ROUND_STATUS_WORDS.get(following, following)}".'
+                f'"{STATUS_WORDS.get(following, following)}".'
                 if following
                 else f'Tahap "{words}" adalah tahap terakhir.',
             )
         ],
-        indonesian=f'Periode pada tahap "{words}" tidak dapat berpindah ke '
-        f'"{ROUND_STATUS_WORDS.get(to, to)}".',
+        indonesian=f'Periode pada tahap "{words}" tidak dapat berpindah ke "{STATUS_WORDS.get(to, to)}".',
         allowed=[following] if following else [],
     )
 
@@ -674,10 +687,8 @@ def _unconfirmed_words(preview: StatusPreview) -> str:
     if parts:
         text += ": " + ", ".join(parts)
     if preview.closing_early:
-        text += (
-            f"{'; ' if parts else ': '}batas waktu periode ({when(preview.saq_closes_at, preview.timezone)}) "
-            "belum tiba"
-        )
+        deadline = format_words(preview.saq_closes_at, preview.timezone)
+        text += f"{'; ' if parts else ': '}batas waktu periode ({deadline}) belum tiba"
     return text + "."
 
 
@@ -789,7 +800,9 @@ def _ensure_no_window_open(session: Session, round_: Round, now: datetime) -> No
     names = "; ".join(
         f"{b.name} (until {format_local(b.closes_at, timezone)})" for b in preview.extension_running
     )
-    words = "; ".join(f"{b.name} (sampai {when(b.closes_at, timezone)})" for b in preview.extension_running)
+    words = "; ".join(
+        f"{b.name} (sampai {format_words(b.closes_at, timezone)})" for b in preview.extension_running
+    )
     raise Conflict(
         f"the SAQ window of {len(preview.extension_running)} bodies is still open under a deadline "
         f"extension: {names}; verification ends once each has submitted or its deadline has passed",
@@ -984,7 +997,7 @@ def set_templates(
         raise Conflict(
             f"the templates of a round that is {round_.status} no longer change",
             indonesian="SAQ per kategori tidak dapat diubah lagi pada tahap "
-            f'"{ROUND_STATUS_WORDS.get(round_.status)}".',
+            f'"{STATUS_WORDS.get(round_.status)}".',
         )
     categories = categories_by_code(session=session, commission_id=round_.commission_id)
     problems = ProblemCollector()
@@ -1106,11 +1119,11 @@ def set_stages(
                 FieldProblem(
                     "stages",
                     f"fixed once the round is {round_.status}",
-                    f'Tidak dapat diubah lagi pada tahap "{ROUND_STATUS_WORDS.get(round_.status)}".',
+                    f'Tidak dapat diubah lagi pada tahap "{STATUS_WORDS.get(round_.status)}".',
                 )
             ],
             indonesian="Tahapan dan bobot tidak dapat diubah lagi pada tahap "
-            f'"{ROUND_STATUS_WORDS.get(round_.status)}".',
+            f'"{STATUS_WORDS.get(round_.status)}".',
         )
     problems = ProblemCollector()
     seen: dict[str, int] = {}
@@ -1314,17 +1327,31 @@ def add_extension(
     the reason is kept with who decided. Extensions are never edited; for a body the latest one counts."""
     policy.ensure_admin(by, round_.commission_id)
     if round_.status not in EXTENSIONS_OPEN:
+        closed = (
+            "Perpanjangan batas waktu hanya dapat dicatat selama periode masih draf atau pengisian SAQ "
+            "masih dibuka."
+        )
         raise Conflict(
             f"a round that is {round_.status} takes no deadline extension",
-            errors=[FieldProblem("closes_at", f"the round is {round_.status}")],
+            errors=[FieldProblem("closes_at", f"the round is {round_.status}", closed)],
+            indonesian=closed,
         )
     timezone = timezone_of(session=session, round_=round_)
     problems = ProblemCollector()
+    if scope not in EXTENSION_SCOPES:
+        problems.add(
+            "scope",
+            f"unknown scope {scope!r}; one of {', '.join(EXTENSION_SCOPES)}",
+            "Pilih untuk siapa perpanjangan berlaku: seluruh periode, kategori tertentu atau badan publik "
+            "tertentu.",
+        )
     closes_at = as_utc(closes_at)
     if closes_at <= as_utc(round_.saq_closes_at):
         problems.add(
             "closes_at",
             f"an extension ends after the round's own close ({format_local(round_.saq_closes_at, timezone)})",
+            "Batas waktu baru harus setelah batas waktu semula "
+            f"({format_words(round_.saq_closes_at, timezone)}).",
         )
     if round_.objection_opens_at is not None and closes_at > as_utc(round_.objection_opens_at):
         problems.add(
@@ -1332,23 +1359,40 @@ def add_extension(
             "must end by the opening of the objection window "
             f"({format_local(round_.objection_opens_at, timezone)})",
             "Batas waktu baru harus sebelum masa sanggah dibuka "
-            f"({when(round_.objection_opens_at, timezone)}); ubah dulu jadwal masa sanggah.",
+            f"({format_words(round_.objection_opens_at, timezone)}); ubah dulu jadwal masa sanggah.",
         )
     category_ids: list[int] = []
     if scope == "categories":
         if not category_codes:
-            problems.add("category_codes", "name at least one category for scope 'categories'")
+            problems.add(
+                "category_codes",
+                "name at least one category for scope 'categories'",
+                "Pilih minimal satu kategori.",
+            )
         categories = categories_by_code(session=session, commission_id=round_.commission_id)
         for index, code in enumerate(category_codes):
             if code in categories:
                 category_ids.append(categories[code].id)
             else:
-                problems.add(f"category_codes.{index}", f"the commission has no body category {code!r}")
+                problems.add(
+                    f"category_codes.{index}",
+                    f"the commission has no body category {code!r}",
+                    f"Komisi ini tidak memiliki kategori berkode {code}.",
+                )
     elif category_codes:
-        problems.add("category_codes", f"only for scope 'categories', not {scope!r}")
+        problems.add(
+            "category_codes",
+            f"only for scope 'categories', not {scope!r}",
+            "Kategori dicentang, tetapi perpanjangan tidak berlaku untuk kategori tertentu: pilih "
+            '"Kategori tertentu" atau hapus centang kategorinya.',
+        )
     if scope == "bodies":
         if not body_ids:
-            problems.add("body_ids", "name at least one body for scope 'bodies'")
+            problems.add(
+                "body_ids",
+                "name at least one body for scope 'bodies'",
+                "Pilih minimal satu badan publik: cari namanya lalu centang.",
+            )
         invited = set(
             session.scalars(
                 select(Invitation.body_id).where(
@@ -1356,12 +1400,34 @@ def add_extension(
                 )
             )
         )
+        names: dict[int, str] = {
+            body_id: name
+            for body_id, name in session.execute(
+                select(PublicBody.id, PublicBody.name).where(
+                    PublicBody.id.in_(set(body_ids) - invited),
+                    PublicBody.commission_id == round_.commission_id,
+                )
+            )
+        }
         for index, body_id in enumerate(body_ids):
             if body_id not in invited:
-                problems.add(f"body_ids.{index}", f"body {body_id} is not invited to this round")
+                problems.add(
+                    f"body_ids.{index}",
+                    f"body {body_id} is not invited to this round",
+                    f"{names[body_id]} tidak diundang ke periode ini."
+                    if body_id in names
+                    else "Badan publik yang dipilih tidak ada di Komisi ini.",
+                )
     elif body_ids:
-        problems.add("body_ids", f"only for scope 'bodies', not {scope!r}")
-    problems.raise_if_any("the extension cannot be recorded")
+        problems.add(
+            "body_ids",
+            f"only for scope 'bodies', not {scope!r}",
+            "Badan publik dipilih, tetapi perpanjangan tidak berlaku untuk badan publik tertentu: pilih "
+            '"Badan publik tertentu" atau hapus centang badan publiknya.',
+        )
+    problems.raise_if_any(
+        "the extension cannot be recorded", "Perpanjangan belum dapat dicatat: periksa isian yang ditandai."
+    )
     extension = DeadlineExtension(
         round_id=round_.id,
         closes_at=closes_at,

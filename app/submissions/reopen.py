@@ -24,14 +24,13 @@ from sqlalchemy.orm import Session
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
-from app.commissions.timezones import as_utc, format_local
+from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
 from app.db.models import BodyCategory, PublicBody, Round, Submission, Verification
 from app.errors import Conflict, ProblemCollector
-from app.rounds.service import body_deadlines, extend_for_body, timezone_of, window_for
+from app.rounds.service import STATUS_WORDS, body_deadlines, extend_for_body, timezone_of, window_for
 from app.submissions.schemas import SubmissionOut
 from app.submissions.service import Context, _load, detail
-from app.web.format import ROUND_STATUS, when
 
 REOPENABLE_STATUSES = frozenset({"open", "closed", "verification"})
 MAX_REASON_LENGTH = 5000
@@ -65,15 +64,15 @@ def _ensure_reopenable(session: Session, ctx: Context) -> None:
         raise Conflict(
             f"the verification of submission {sub.id} started on {format_local(started, timezone)}: a SAQ "
             "being verified or verified is not reopened",
-            indonesian=f"Verifikasi SAQ {body.name} sudah dimulai pada {when(started, timezone)}; SAQ yang "
-            "sedang atau sudah diverifikasi tidak dapat dibuka kembali.",
+            indonesian=f"Verifikasi SAQ {body.name} sudah dimulai pada {format_words(started, timezone)}; "
+            "SAQ yang sedang atau sudah diverifikasi tidak dapat dibuka kembali.",
             verification_started_at=as_utc(started).isoformat(),
         )
     if round_.status not in REOPENABLE_STATUSES:
         raise Conflict(
             f"a SAQ of a round that is {round_.status} is not reopened (only while the round is open, closed "
             "or in verification)",
-            indonesian=f'SAQ tidak dapat dibuka kembali pada tahap "{ROUND_STATUS.get(round_.status)}"; '
+            indonesian=f'SAQ tidak dapat dibuka kembali pada tahap "{STATUS_WORDS.get(round_.status)}"; '
             "hanya selama pengisian, setelah pengisian ditutup, atau selama verifikasi.",
             round_status=round_.status,
         )
@@ -181,8 +180,8 @@ def reopen(
                 "closes_at",
                 f"the deadline of {body.name} passed on {format_local(window.closes_at, timezone)}: give "
                 "a new deadline for it",
-                f"Batas waktu {body.name} sudah lewat ({when(window.closes_at, timezone)}); isi batas waktu "
-                "baru untuk badan publik ini.",
+                f"Batas waktu {body.name} sudah lewat ({format_words(window.closes_at, timezone)}); isi "
+                "batas waktu baru untuk badan publik ini.",
             )
     elif new_deadline <= max(now, window.closes_at):
         current = max(now, window.closes_at)
@@ -190,7 +189,7 @@ def reopen(
             "closes_at",
             f"must be after {format_local(current, timezone)} (now, and the body's current deadline)",
             "Batas waktu baru harus setelah saat ini dan setelah batas waktu yang berlaku "
-            f"({when(window.closes_at, timezone)}).",
+            f"({format_words(window.closes_at, timezone)}).",
         )
     elif round_.objection_opens_at is not None and new_deadline > as_utc(round_.objection_opens_at):
         problems.add(
@@ -198,7 +197,7 @@ def reopen(
             "must end by the opening of the objection window "
             f"({format_local(round_.objection_opens_at, timezone)})",
             "Batas waktu baru harus sebelum masa sanggah dibuka "
-            f"({when(round_.objection_opens_at, timezone)}).",
+            f"({format_words(round_.objection_opens_at, timezone)}).",
         )
     problems.raise_if_any(
         "the SAQ cannot be reopened as asked", f"SAQ {body.name} belum dapat dibuka kembali."

@@ -29,7 +29,8 @@ from app.demo import COMMISSION_CODE, MAIL_DOMAIN, seed_demo
 from app.rounds import service as rounds
 from app.settings import Settings, get_settings
 from app.submissions import service as submissions
-from app.verification import service as verification
+from app.verification import answers as verification
+from app.verification.assignments import spread_assignments
 from app.verification.schemas import VerifiedAnswerIn
 
 PAST_ROUND = "Monev KIP 2024"
@@ -168,7 +169,7 @@ def _past_round(session: Session, settings: Settings, now: datetime, bodies: dic
     rounds.set_templates(session=session, round_=round_, mapping=mapping, by=admin)
     rounds.invite(session=session, round_=round_, body_ids=None, category_codes=sorted(mapping), by=admin)
     for code in sorted(mapping):
-        verification.spread_assignments(
+        spread_assignments(
             session=session,
             round_id=round_.id,
             category_code=code,
