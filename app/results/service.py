@@ -87,6 +87,7 @@ from app.results.schemas import (
     RankingSummary,
     StageResultOut,
 )
+from app.rounds.service import settle_due_drafts
 from app.submissions.service import template_of
 
 SAQ = "saq"
@@ -201,7 +202,9 @@ def participation(
 ) -> list[ParticipationRow]:
     """Participation per body category of the round (or of one category), ordered by category code.
     Categories with no invited body are left out. Live figures (not a publication): invitations, accounts
-    and submissions as they are now."""
+    and submissions as they are now, after the drafts due under the round's ``drafts_at_deadline = "submit"``
+    were submitted (:func:`app.rounds.service.settle_due_drafts`)."""
+    settle_due_drafts(session=session, round_=round_)
     has_operator = exists().where(
         Account.body_id == Invitation.body_id, Account.role == "operator", Account.active.is_(True)
     )

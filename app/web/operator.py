@@ -31,6 +31,7 @@ from app.exports import service as exports
 from app.exports.result_sheet import Recommendation
 from app.inputs import Id, OrjsonBodyRoute
 from app.results import service as results
+from app.rounds.service import window_for
 from app.settings import SettingsDep
 from app.submissions import service as submissions
 from app.submissions.queue import run_save
@@ -93,6 +94,7 @@ def form_page(submission_id: Id, request: Request, session: SessionDep, user: Cu
         submissions.score(session=session, submission_id=submission_id, by=user.principal), template
     )
     view = panel(card, sub.answers)
+    open_now = window_for(session=session, round_id=ctx.round.id, body_id=ctx.body.id).is_open(utcnow())
     questions = {
         entry.question.code: QuestionView(
             question=entry.question,
@@ -112,7 +114,8 @@ def form_page(submission_id: Id, request: Request, session: SessionDep, user: Cu
             "questions": questions,
             "view": view,
             "answers_json": answers_as_json(sub),
-            "editable": sub.status == "draft" and ctx.round.status == "open",
+            "editable": sub.status == "draft" and open_now,
+            "open_now": open_now,
             "tz": commission_timezone(session, ctx.body.commission_id),
             "published": results.latest_publication(session=session, round_=ctx.round) is not None,
             "now": utcnow(),

@@ -59,8 +59,8 @@ def test_existing_publications_get_the_gate_they_were_published_with(
     assert {row[7] for row in published[0]} == {True, False, None}
 
     config = config_on(connection)
-    command.downgrade(config, "published_gate-1")
-    command.upgrade(config, "published_gate")
+    command.downgrade(config, "0005-1")
+    command.upgrade(config, "0005")
 
     assert snapshot(connection) == published
     command.upgrade(config, "head")

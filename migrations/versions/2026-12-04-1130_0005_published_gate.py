@@ -10,8 +10,8 @@ rules cannot change once it is final, so these are the rules it was published wi
 from the stage weights against the published stage scores; the gate rank from the published verified
 scores; "passed" when the body reached every later stage (with no later stage, from the gate rule).
 
-Revision ID: published_gate
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04 11:30:00
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "published_gate"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
