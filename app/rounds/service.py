@@ -1234,10 +1234,23 @@ def invite(
     if (body_ids is None) == (category_codes is None):
         raise InvalidInput(
             "send either body_ids or category_codes",
-            errors=[FieldProblem("body_ids", "give body_ids or category_codes, not both nor neither")],
+            errors=[
+                FieldProblem(
+                    "body_ids",
+                    "give body_ids or category_codes, not both nor neither",
+                    "Pilih badan publik atau kategori yang diundang (salah satu).",
+                )
+            ],
+            indonesian="Pilih badan publik atau kategori yang diundang (salah satu).",
         )
     if round_.status not in INVITATIONS_OPEN:
-        raise Conflict(f"a round that is {round_.status} takes no new invitations")
+        raise Conflict(
+            f"a round that is {round_.status} takes no new invitations",
+            indonesian=(
+                f"Undangan baru tidak dapat ditambahkan: periode {round_.title} sudah berstatus "
+                f"{STATUS_WORDS.get(round_.status, round_.status)}."
+            ),
+        )
     problems = ProblemCollector()
     if body_ids is not None:
         wanted = list(dict.fromkeys(body_ids))
@@ -1252,17 +1265,25 @@ def invite(
         for index, body_id in enumerate(body_ids):
             body = found.get(body_id)
             if body is None:
-                problems.add(f"body_ids.{index}", f"body {body_id} is not a body of this commission")
+                problems.add(
+                    f"body_ids.{index}",
+                    f"body {body_id} is not a body of this commission",
+                    "Badan publik ini bukan badan publik Komisi Informasi ini.",
+                )
             elif not body.active:
-                problems.add(f"body_ids.{index}", f"{body.name} is not active")
-        problems.raise_if_any("some bodies cannot be invited")
+                problems.add(f"body_ids.{index}", f"{body.name} is not active", f"{body.name} tidak aktif.")
+        problems.raise_if_any("some bodies cannot be invited", "Beberapa badan publik tidak dapat diundang.")
     else:
         assert category_codes is not None
         categories = categories_by_code(session=session, commission_id=round_.commission_id)
         for index, code in enumerate(category_codes):
             if code not in categories:
-                problems.add(f"category_codes.{index}", f"the commission has no body category {code!r}")
-        problems.raise_if_any("some categories do not exist")
+                problems.add(
+                    f"category_codes.{index}",
+                    f"the commission has no body category {code!r}",
+                    f"Kategori {code} tidak ada di Komisi Informasi ini.",
+                )
+        problems.raise_if_any("some categories do not exist", "Beberapa kategori tidak ada.")
         wanted = list(
             session.scalars(
                 select(PublicBody.id)
