@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from app.commissions.timezones import ZONE_LABELS, as_utc, format_words, local
+from app.rounds.service import STATUS_WORDS
 
 BAND_CLASSES = {
     "informatif": "band-informatif",
@@ -32,16 +33,7 @@ SUBMISSION_STATUS = {
     None: "Belum mulai mengisi",
 }
 
-ROUND_STATUS = {
-    "draft": "Draf",
-    "open": "Pengisian SAQ dibuka",
-    "closed": "Pengisian SAQ ditutup",
-    "verification": "Verifikasi",
-    "objection": "Masa sanggah",
-    "stages": "Tahap lanjutan",
-    "final": "Penetapan nilai akhir",
-    "published": "Hasil diumumkan",
-}
+ROUND_STATUS = STATUS_WORDS
 
 VERIFICATION_STATUS = {
     "in_progress": "Sedang diverifikasi",
