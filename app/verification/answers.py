@@ -3,14 +3,17 @@ scores, saving verified values (``If-Match`` on the verification's version), com
 
 The body's answers are never touched: the verifier's values live in ``verified_answer`` and every change is
 audited with its before and after. A verification starts once the body submitted or its SAQ window (with
-extensions) closed; it is ``in_progress`` until completed, and completing needs every applicable question
-reviewed. After completion only an objection decision changes a verified value. The verified score counts
-only reviewed questions (see ``app.verification.scores``).
+extensions) closed; until then the SAQ is the body's own and its verifier does not see it. It is
+``in_progress`` until completed, and completing needs every question applicable under the verified values
+reviewed (the ``reviewed`` and ``total`` of the view count exactly those). After completion only an objection
+decision changes a verified value. The verified score counts only reviewed questions (see
+``app.verification.scores``) and is provisional until the verification is completed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,13 +29,14 @@ from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
 from app.db.models import Objection, Verification, VerifiedAnswer, VerifierAssignment
 from app.errors import Conflict, FieldProblem, InvalidInput
-from app.rounds.service import effective_closes_at, timezone_of
+from app.rounds.service import timezone_of
 from app.verification.common import (
     Context,
     answer_state,
     bump_version,
     check_values,
     ensure_version,
+    filling_until,
     find_verification,
     in_progress,
     same_value,
@@ -48,7 +52,7 @@ from app.verification.schemas import (
     VerifiedAnswerIn,
     VerifiedSide,
 )
-from app.verification.scores import load_answer_data, self_card, verified_card
+from app.verification.scores import load_answer_data, review_progress, self_card, verified_card
 
 
 def start(*, session: Session, submission_id: int, by: Principal, now: datetime | None = None) -> bool:
@@ -60,19 +64,19 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
     )
     if find_verification(session, submission_id) is not None:
         return False
-    if ctx.submission.status != "submitted":
-        closes = effective_closes_at(session=session, round_=ctx.round, body=ctx.body)
-        if now < closes:
-            timezone = timezone_of(session=session, round_=ctx.round)
-            raise Conflict(
-                "verification starts once the body submits or its SAQ window closes "
-                f"({format_local(closes, timezone)})",
-                indonesian=(
-                    f"Verifikasi {ctx.body.name} baru dapat dimulai setelah SAQ-nya dikirim atau batas waktu "
-                    f"pengisiannya lewat ({format_words(closes, timezone)})."
-                ),
-                submission_status=ctx.submission.status,
-            )
+    closes = filling_until(session, ctx, now)
+    if closes is not None:
+        timezone = timezone_of(session=session, round_=ctx.round)
+        raise Conflict(
+            "verification starts once the body submits or its SAQ window closes "
+            f"({format_local(closes, timezone)})",
+            indonesian=(
+                f"SAQ {ctx.body.name} masih diisi oleh badan publik; verifikasi dapat dimulai setelah SAQ "
+                f"dikirim atau batas waktu pengisiannya lewat ({format_words(closes, timezone)})."
+            ),
+            submission_status=ctx.submission.status,
+            closes_at=closes.isoformat(),
+        )
     assignment = session.get(VerifierAssignment, (ctx.round.id, ctx.body.id))
     verifier_id = (
         by.account_id
@@ -94,8 +98,10 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
     return True
 
 
-def _summary(card: scoring.ScoreCard) -> ScoreSummary:
-    return ScoreSummary(score=str(card.score), band=card.band.code, band_label=card.band.label)
+def _summary(card: scoring.ScoreCard, *, provisional: bool = False) -> ScoreSummary:
+    return ScoreSummary(
+        score=str(card.score), band=card.band.code, band_label=card.band.label, provisional=provisional
+    )
 
 
 def _published(value: Decimal | None) -> str | None:
@@ -156,20 +162,23 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
                     updated_by_id=row.updated_by_id,
                     status=checked_status[q.code],
                 ),
+                applicable=checked_status[q.code] != scoring.QuestionStatus.NOT_APPLICABLE.value,
                 differs=row is not None and not same_value(q.type, raw.get("value"), row.value),
                 objection=objections.get(q.code),
             )
         )
     verified_aspects = {a.code: a for a in checked.aspects}
+    progress = review_progress(checked, rows)
+    status = verification.status if verification is not None else "not_started"
     return VerificationOut(
         submission_id=ctx.submission.id,
         verification_id=verification.id if verification is not None else None,
-        status=verification.status if verification is not None else "not_started",
+        status=status,
         version=verification.version if verification is not None else None,
         verifier_id=verification.verifier_id if verification is not None else None,
         completed_at=verification.completed_at if verification is not None else None,
         self_score=_summary(own),
-        verified_score=_summary(checked),
+        verified_score=_summary(checked, provisional=status != "completed"),
         aspects=[
             AspectSide(
                 code=a.code,
@@ -179,8 +188,8 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
             )
             for a in own.aspects
         ],
-        reviewed=len(rows),
-        total=len(template.questions()),
+        reviewed=progress.reviewed,
+        total=progress.total,
         questions=questions,
     )
 
@@ -201,8 +210,38 @@ def view(*, session: Session, submission_id: int, by: Principal) -> Verification
         body_id=ctx.body.id,
         round_id=ctx.round.id,
         released=released,
+        filling_until=None if verification is not None else filling_until(session, ctx),
     )
     return _view(session, ctx, verification)
+
+
+@dataclass(frozen=True)
+class StillFilling:
+    """A SAQ its body may still fill in: when its window closes for the body, and whether that is a granted
+    extension (later than the round's own close)."""
+
+    closes_at: datetime
+    extended: bool
+
+
+def still_filling(
+    *, session: Session, submission_id: int, by: Principal, now: datetime | None = None
+) -> StillFilling | None:
+    """Whether the body may still fill in this SAQ (so it cannot be verified and its verifier does not see
+    it yet), for whoever may read its verification; ``None`` once it may be verified."""
+    ctx = submission_context(session, submission_id)
+    policy.ensure_read_verification(
+        session,
+        by,
+        commission_id=ctx.body.commission_id,
+        body_id=ctx.body.id,
+        round_id=ctx.round.id,
+        released=False,
+    )
+    closes = filling_until(session, ctx, now)
+    if closes is None:
+        return None
+    return StillFilling(closes_at=closes, extended=closes > as_utc(ctx.round.saq_closes_at))
 
 
 def save_answers(
@@ -277,11 +316,7 @@ def complete(
         ctx.submission.id
     ]
     card = verified_card(template, data)
-    missing = [
-        q.code
-        for q in card.questions
-        if q.status is not scoring.QuestionStatus.NOT_APPLICABLE and q.code not in data.verified
-    ]
+    missing = list(review_progress(card, data.verified).missing)
     if missing:
         raise InvalidInput(
             f"{len(missing)} question(s) are not reviewed yet: {', '.join(missing)}",

@@ -91,13 +91,16 @@ def test_side_by_side_view_before_any_review_has_a_verified_score_of_zero(
     start(client, world, submitted)
     view = get_json(client, f"/api/v1/submissions/{submitted.id}/verification", world.token(world.verifier))
     assert view["self_score"]["score"] == "100.00"
-    # Nothing reviewed: every question is unanswered in the verified score.
+    # Nothing reviewed: every question is unanswered in the verified score, which is provisional.
     assert view["verified_score"] == {
         "score": "0.00",
         "band": "tidak-informatif",
         "band_label": "Tidak Informatif",
+        "provisional": True,
     }
-    assert (view["reviewed"], view["total"]) == (0, 5)
+    assert view["self_score"]["provisional"] is False
+    # 1.1.2 applies only when 1.1.1's verified value is "yes": 4 questions need a verified value so far.
+    assert (view["reviewed"], view["total"]) == (0, 4)
     first = view["questions"][0]
     assert first["code"] == "1.1.1"
     assert first["self"]["value"] == "yes"
@@ -148,6 +151,7 @@ def test_verified_values_stand_beside_the_body_answers_and_score_by_the_same_rul
         "score": "65.00",
         "band": "cukup-informatif",
         "band_label": "Cukup Informatif",
+        "provisional": True,
     }
     assert view["self_score"]["score"] == "100.00"
     assert {a["code"]: a["verified_score"] for a in view["aspects"]} == {"1": "75.00", "2": "50.00"}
@@ -318,7 +322,8 @@ def test_approving_the_unreviewed_answers_sets_exactly_those_to_the_body_values_
         "2.3": "https://ppid.example.go.id",
     }
     assert not any(verified[code]["evidence_checked"] for code in ("1.1.2", "2.2", "2.3"))
-    assert view["reviewed"] == 5
+    # 1.1.2 now has a value too, but with 1.1.1 verified "no" it does not apply: 4 of 4.
+    assert (view["reviewed"], view["total"]) == (4, 4)
 
     entries = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "verification.bulk.approve_unreviewed")
