@@ -194,10 +194,11 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
     )
 
 
-def view(*, session: Session, submission_id: int, by: Principal) -> VerificationOut:
-    """Self-assessed and verified values side by side, with both scores."""
-    ctx = submission_context(session, submission_id)
-    verification = find_verification(session, submission_id)
+def _ensure_read(
+    session: Session, ctx: Context, by: Principal, verification: Verification | None, *, filling: bool
+) -> None:
+    """Who reads a verification (``policy.ensure_read_verification``); with ``filling``, also refuse the
+    verifier while the body may still fill in its SAQ."""
     released = (
         ctx.round.results_released_at is not None
         and verification is not None
@@ -210,8 +211,15 @@ def view(*, session: Session, submission_id: int, by: Principal) -> Verification
         body_id=ctx.body.id,
         round_id=ctx.round.id,
         released=released,
-        filling_until=None if verification is not None else filling_until(session, ctx),
+        filling_until=filling_until(session, ctx) if filling and verification is None else None,
     )
+
+
+def view(*, session: Session, submission_id: int, by: Principal) -> VerificationOut:
+    """Self-assessed and verified values side by side, with both scores."""
+    ctx = submission_context(session, submission_id)
+    verification = find_verification(session, submission_id)
+    _ensure_read(session, ctx, by, verification, filling=True)
     return _view(session, ctx, verification)
 
 
@@ -230,14 +238,7 @@ def still_filling(
     """Whether the body may still fill in this SAQ (so it cannot be verified and its verifier does not see
     it yet), for whoever may read its verification; ``None`` once it may be verified."""
     ctx = submission_context(session, submission_id)
-    policy.ensure_read_verification(
-        session,
-        by,
-        commission_id=ctx.body.commission_id,
-        body_id=ctx.body.id,
-        round_id=ctx.round.id,
-        released=False,
-    )
+    _ensure_read(session, ctx, by, find_verification(session, submission_id), filling=False)
     closes = filling_until(session, ctx, now)
     if closes is None:
         return None
