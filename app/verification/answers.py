@@ -2,11 +2,12 @@
 scores, saving verified values (``If-Match`` on the verification's version), completing.
 
 The body's answers are never touched: the verifier's values live in ``verified_answer`` and every change is
-audited with its before and after. A verification starts once the body submitted or its SAQ window (with
-extensions) closed; until then the SAQ is the body's own and its verifier does not see it. It is
-``in_progress`` until completed, and completing needs every question applicable under the verified values
-reviewed (the ``reviewed`` and ``total`` of the view count exactly those). After completion only an objection
-decision changes a verified value. The verified score counts only reviewed questions (see
+audited with its before and after. A verification starts once the body submitted, or once its SAQ window
+(with extensions) closed and the round's ``drafts_at_deadline`` submitted its draft as it stood; until the
+window closes the SAQ is the body's own and its verifier does not see it. It is ``in_progress`` until
+completed, and completing needs every question applicable under the verified values reviewed (the
+``reviewed`` and ``total`` of the view count exactly those). After completion only an objection decision
+changes a verified value. The verified score counts only reviewed questions (see
 ``app.verification.scores``) and is provisional until the verification is completed.
 """
 
@@ -28,8 +29,8 @@ from app.audit.service import record
 from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
 from app.db.models import Objection, Verification, VerifiedAnswer, VerifierAssignment
-from app.errors import Conflict, FieldProblem, InvalidInput
-from app.rounds.service import timezone_of
+from app.errors import Conflict, EmonevError, FieldProblem, Forbidden, InvalidInput
+from app.rounds.service import effective_closes_at, settle_due_drafts, timezone_of
 from app.verification.common import (
     Context,
     answer_state,
@@ -64,19 +65,9 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
     )
     if find_verification(session, submission_id) is not None:
         return False
-    closes = filling_until(session, ctx, now)
-    if closes is not None:
-        timezone = timezone_of(session=session, round_=ctx.round)
-        raise Conflict(
-            "verification starts once the body submits or its SAQ window closes "
-            f"({format_local(closes, timezone)})",
-            indonesian=(
-                f"SAQ {ctx.body.name} masih diisi oleh badan publik; verifikasi dapat dimulai setelah SAQ "
-                f"dikirim atau batas waktu pengisiannya lewat ({format_words(closes, timezone)})."
-            ),
-            submission_status=ctx.submission.status,
-            closes_at=closes.isoformat(),
-        )
+    refusal = _start_refusal(session, ctx, now)
+    if refusal is not None:
+        raise refusal
     assignment = session.get(VerifierAssignment, (ctx.round.id, ctx.body.id))
     verifier_id = (
         by.account_id
@@ -96,6 +87,71 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
         commission_id=ctx.round.commission_id,
     )
     return True
+
+
+def _start_refusal(session: Session, ctx: Context, now: datetime) -> Conflict | None:
+    """Why the verification of this submission cannot start now, or ``None`` when it can.
+
+    A submitted SAQ starts. A draft its body may still fill in (before its own deadline, extensions
+    included) does not. A draft whose deadline has passed is verified only once the round's rule submitted it
+    as it stood (``drafts_at_deadline = "submit"``, settled here once the SAQ stage closed); under
+    ``not_participating`` it takes no part and is never verified."""
+    if ctx.submission.status == "submitted":
+        return None
+    timezone = timezone_of(session=session, round_=ctx.round)
+    closes = filling_until(session, ctx, now)
+    if closes is not None:
+        return Conflict(
+            "verification starts once the body submits or its SAQ window closes "
+            f"({format_local(closes, timezone)})",
+            indonesian=(
+                f"SAQ {ctx.body.name} masih diisi oleh badan publik; verifikasi dapat dimulai setelah SAQ "
+                f"dikirim atau batas waktu pengisiannya lewat ({format_words(closes, timezone)})."
+            ),
+            submission_status=ctx.submission.status,
+            closes_at=closes.isoformat(),
+        )
+    if settle_due_drafts(session=session, round_=ctx.round, now=now, body_ids=[ctx.body.id]):
+        session.refresh(ctx.submission)
+        return None
+    if ctx.round.drafts_at_deadline == "submit":
+        return Conflict(
+            f"the draft of {ctx.body.name} is submitted as it stands when the SAQ stage closes; close the "
+            "stage first",
+            indonesian=f"Draf {ctx.body.name} akan dikirim apa adanya saat pengisian SAQ ditutup; tutup dulu "
+            "pengisian SAQ periode ini.",
+            submission_status=ctx.submission.status,
+        )
+    deadline = effective_closes_at(session=session, round_=ctx.round, body=ctx.body)
+    return Conflict(
+        f"{ctx.body.name} did not submit its SAQ by its deadline ({format_local(deadline, timezone)}); "
+        "under the round's rule (drafts_at_deadline: not_participating) a draft takes no part and is not "
+        "verified",
+        indonesian=f"{ctx.body.name} tidak mengirim SAQ sampai batas waktunya "
+        f"({format_words(deadline, timezone)}); menurut aturan periode ini draf dinyatakan tidak mengikuti "
+        "dan tidak diverifikasi.",
+        submission_status=ctx.submission.status,
+    )
+
+
+def start_refusal(
+    *, session: Session, submission_id: int, by: Principal, now: datetime | None = None
+) -> EmonevError | None:
+    """What starting the verification now would answer, without starting it: ``None`` when it would start
+    (or already has), else the refusal (not raised), so a page offers its start button only when it works
+    and otherwise says why. A draft whose deadline passed is settled here as :func:`start` would."""
+    ctx = submission_context(session, submission_id)
+    if not policy.can_verify_body(
+        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+    ):
+        return Forbidden(
+            "only the verifier assigned to this body in this round, or an administrator, may verify it",
+            indonesian="Hanya verifikator yang ditugaskan untuk badan publik ini, atau administrator, yang "
+            "dapat memulai verifikasinya.",
+        )
+    if find_verification(session, submission_id) is not None:
+        return None
+    return _start_refusal(session, ctx, as_utc(now or utcnow()))
 
 
 def _summary(card: scoring.ScoreCard, *, provisional: bool = False) -> ScoreSummary:

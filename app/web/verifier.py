@@ -19,7 +19,7 @@ from app.accounts.principal import Role
 from app.commissions.service import commission_timezone
 from app.db.models import Objection, PublicBody, Round, Submission
 from app.db.session import SessionDep
-from app.errors import FieldProblem, InvalidInput, NotFound, ProblemCollector
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, ProblemCollector
 from app.inputs import Id
 from app.pagination import PageParams
 from app.verification import answers, bulk, links, objections
@@ -92,6 +92,11 @@ def verify_page(
             },
         )
     out = answers.view(session=session, submission_id=submission_id, by=user.principal)
+    refusal = (
+        answers.start_refusal(session=session, submission_id=submission_id, by=user.principal)
+        if out.status == "not_started"
+        else None
+    )
     template = template_of(session, sub.template_version_id)
     by_question = {
         o.question_code: o
@@ -111,6 +116,8 @@ def verify_page(
             "objections": by_question,
             "tz": commission_timezone(session, body.commission_id),
             "missing": missing,
+            "may_start": out.status == "not_started" and refusal is None,
+            "start_refused": refusal.indonesian if isinstance(refusal, Conflict) else None,
             "NO_VALUE": NO_VALUE,
         },
     )

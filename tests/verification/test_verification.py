@@ -76,9 +76,14 @@ def test_verification_starts_only_after_the_body_submitted_or_its_window_closed(
     assert refused.status_code == 409
     assert "SAQ window closes" in problem(refused)["detail"]
 
+    # The window closed; under drafts_at_deadline "submit" the draft is submitted as it stood, then verified.
     world.round.saq_closes_at = now() - timedelta(minutes=1)
+    world.round.status = "closed"
+    world.round.drafts_at_deadline = "submit"
     session.flush()
     assert client.post(url, headers=world.token(world.verifier)).status_code == 201
+    session.refresh(draft)
+    assert draft.status == "submitted"
     again = client.post(url, headers=world.token(world.verifier))
     assert again.status_code == 200
     assert again.json()["status"] == "in_progress"
@@ -139,11 +144,19 @@ def test_a_verifier_sees_nothing_of_a_draft_until_it_is_sent_or_the_deadline_wit
     assert start.status_code == 409
     assert problem(start)["closes_at"] == extended.isoformat()
 
-    # Once the extension has passed too, the verifier reads the draft as it stands and may start.
+    # Once the extension has passed too, the verifier reads the draft as it stands; whether it is verified is
+    # the round's rule for drafts at the deadline (submitted as they stood once the SAQ stage closed).
     extension.closes_at = now() - timedelta(seconds=1)
+    world.round.drafts_at_deadline = "submit"
     session.flush()
     assert get_json(client, base, world.token(world.verifier))["answers"]["1.1.1"]["value"] == "yes"
     assert get_json(client, f"{base}/verification", world.token(world.verifier))["status"] == "not_started"
+    assert (
+        "close the stage first"
+        in problem(client.post(f"{base}/verification", headers=world.token(world.verifier)))["detail"]
+    )
+    world.round.status = "closed"
+    session.flush()
     assert client.post(f"{base}/verification", headers=world.token(world.verifier)).status_code == 201
 
 

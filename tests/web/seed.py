@@ -4,7 +4,9 @@ states, all made through the domain services so it is the data the service itsel
 - the demo's open round ``Monev KIP 2025``: Kelurahan Cikini has submitted its SAQ (for the verifier),
   Kelurahan Gambir has a half-filled draft;
 - a past round ``Monev KIP 2024`` (kecamatan and kelurahan), final and ready to publish: every body but one
-  answered and submitted, the verifier reviewed every question and completed.
+  answered and submitted, the verifier reviewed every question and completed;
+- an older round ``Monev KIP 2023`` (kelurahan), published: SAQ 70 + presentation 30 behind a gate of a
+  verified SAQ score of 60; Kelurahan Gambir did not pass it and Kelurahan Kebon Kacang never took part.
 
 Run as ``python -m tests.web.seed`` with ``EMONEV_DATABASE_URL`` pointing at a migrated database.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -26,8 +29,10 @@ from app.db.base import utcnow
 from app.db.models import Account, Commission, PublicBody, Round, Submission
 from app.db.session import get_engine, make_sessionmaker
 from app.demo import COMMISSION_CODE, MAIL_DOMAIN, seed_demo
+from app.results import publication
 from app.rounds import service as rounds
 from app.settings import Settings, get_settings
+from app.stages import service as stages
 from app.submissions import service as submissions
 from app.verification import answers as verification
 from app.verification.assignments import spread_assignments
@@ -50,10 +55,23 @@ SUBMITTED_NOW = "Kelurahan Cikini"
 DRAFT_NOW = "Kelurahan Gambir"
 
 
+GATED_ROUND = "Monev KIP 2023"
+GATED_RATES = {
+    "Kelurahan Menteng": 0.95,
+    "Kelurahan Gondangdia": 0.8,
+    "Kelurahan Cikini": 0.7,
+    "Kelurahan Gambir": 0.3,
+}
+GATED_STAGE = "Presentasi / Uji Publik"
+GATED_MINIMUM = Decimal(60)
+GATE_FAILED = "Kelurahan Gambir"
+
+
 @dataclass(frozen=True)
 class Seeded:
     open_round_id: int
     past_round_id: int
+    gated_round_id: int
 
 
 def _principal(session: Session, email: str) -> Principal:
@@ -189,6 +207,87 @@ def _past_round(session: Session, settings: Settings, now: datetime, bodies: dic
     return round_
 
 
+def _gated_round(session: Session, now: datetime, bodies: dict[str, PublicBody]) -> Round:
+    """The published 2023 round with a presentation stage behind a gate (see the module docstring)."""
+    admin = _principal(session, f"admin.dki@{MAIL_DOMAIN}")
+    verifier = _principal(session, f"verifikator@{MAIL_DOMAIN}")
+    judge = _principal(session, f"juri@{MAIL_DOMAIN}")
+    commission = session.scalar(select(Commission).where(Commission.code == COMMISSION_CODE))
+    assert commission is not None
+    existing = session.scalar(
+        select(Round).where(Round.commission_id == commission.id, Round.title == GATED_ROUND)
+    )
+    if existing is not None:
+        return existing
+    opened, filled = now - timedelta(days=420), now - timedelta(days=410)
+    round_ = rounds.create_round(
+        session=session,
+        commission=commission,
+        data={
+            "year": 2023,
+            "title": GATED_ROUND,
+            "saq_opens_at": opened,
+            "saq_closes_at": now - timedelta(days=400),
+            "missing_stage_policy": "zero",
+            "gate_min_score": GATED_MINIMUM,
+        },
+        by=admin,
+    )
+    open_round = session.scalar(select(Round).where(Round.commission_id == commission.id, Round.year == 2025))
+    assert open_round is not None
+    mapping = {
+        category.code: (version.key, version.version)
+        for category, version in rounds.round_templates(session=session, round_=open_round)
+        if category.code == "kelurahan"
+    }
+    rounds.set_templates(session=session, round_=round_, mapping=mapping, by=admin)
+    (stage,) = rounds.set_stages(
+        session=session,
+        round_=round_,
+        saq_weight=Decimal(70),
+        stages=[{"code": "presentasi", "kind": "presentation", "title": GATED_STAGE, "weight": Decimal(30)}],
+        by=admin,
+    )
+    rounds.invite(session=session, round_=round_, body_ids=None, category_codes=["kelurahan"], by=admin)
+    spread_assignments(
+        session=session,
+        round_id=round_.id,
+        category_code="kelurahan",
+        verifier_ids=[verifier.account_id or 0],
+        by=admin,
+    )
+    rounds.change_status(session=session, round_=round_, to="open", by=admin)
+    submitted = {
+        name: fill_and_submit(session, round_, bodies[name], rate, now=filled)
+        for name, rate in GATED_RATES.items()
+    }
+    for status in ("closed", "verification"):
+        rounds.change_status(session=session, round_=round_, to=status, by=admin)
+    for submission_id in submitted.values():
+        verify_all(session, submission_id, verifier, now=now - timedelta(days=390))
+    for status in ("objection", "stages"):
+        rounds.change_status(session=session, round_=round_, to=status, by=admin)
+    for name in GATED_RATES:
+        if name != GATE_FAILED:
+            stages.put_score(
+                session=session,
+                stage_id=stage.id,
+                body_id=bodies[name].id,
+                by=judge,
+                score=Decimal(75) + Decimal(int(GATED_RATES[name] * 20)),
+                criteria=None,
+            )
+    rounds.change_status(session=session, round_=round_, to="final", by=admin)
+    publication.publish(
+        session=session,
+        round_id=round_.id,
+        by=admin,
+        reason="Keputusan Rapat Pleno KI DKI Nomor 9/2023",
+        now=now - timedelta(days=300),
+    )
+    return round_
+
+
 def seed(*, session: Session, settings: Settings, now: datetime) -> Seeded:
     """The demo data and the rounds above (flushes only; the caller commits)."""
     report = seed_demo(session=session, settings=settings, now=now)
@@ -202,7 +301,8 @@ def seed(*, session: Session, settings: Settings, now: datetime) -> Seeded:
         fill_and_submit(session, open_round, bodies[SUBMITTED_NOW], 0.8, now=now)
         fill_and_submit(session, open_round, bodies[DRAFT_NOW], 0.4, now=now, submit=False)
     past = _past_round(session, settings, now, bodies)
-    return Seeded(open_round_id=open_round.id, past_round_id=past.id)
+    gated = _gated_round(session, now, bodies)
+    return Seeded(open_round_id=open_round.id, past_round_id=past.id, gated_round_id=gated.id)
 
 
 def submissions_of(session: Session, round_id: int) -> int:
@@ -213,7 +313,10 @@ def main() -> None:
     settings = get_settings()
     with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
         seeded = seed(session=session, settings=settings, now=utcnow())
-    print(f"seeded: open round {seeded.open_round_id}, past round {seeded.past_round_id}")
+    print(
+        f"seeded: open round {seeded.open_round_id}, past round {seeded.past_round_id}, "
+        f"gated round {seeded.gated_round_id}"
+    )
 
 
 if __name__ == "__main__":

@@ -434,15 +434,10 @@ def test_the_verify_page_of_a_draft_says_the_body_is_still_filling_it_in_and_sho
     # The round's deadline passed but the body's extension runs: the page names the extended deadline.
     world.round.saq_closes_at = now() - timedelta(hours=1)
     extended = datetime(2099, 9, 15, 16, 59, tzinfo=UTC)
-    session.add(
-        DeadlineExtension(
-            round_id=world.round.id,
-            closes_at=extended,
-            scope="bodies",
-            body_ids=[world.body.id],
-            reason="Pleno",
-        )
+    extension = DeadlineExtension(
+        round_id=world.round.id, closes_at=extended, scope="bodies", body_ids=[world.body.id], reason="Pleno"
     )
+    session.add(extension)
     session.flush()
     page = pages.get(url).text
     assert (
@@ -459,11 +454,21 @@ def test_the_verify_page_of_a_draft_says_the_body_is_still_filling_it_in_and_sho
     pages.login(world.operator)
     assert pages.get(url).status_code == 403
 
-    # Sent: the verifier sees the answers and may start.
-    draft.status = "submitted"
+    # Past its deadline, a draft the round's rule leaves out: its answers show, and instead of a start
+    # button that would fail, why it is not verified.
+    extension.closes_at = now() - timedelta(minutes=1)
     session.flush()
     pages.client.cookies.clear()
     pages.login(world.verifier)
+    page = pages.get(url).text
+    assert "https://ppid.example.go.id/dip" in page
+    assert "Mulai verifikasi" not in page
+    assert f'id="start-refused">{world.body.name} tidak mengirim SAQ sampai batas waktunya (' in page
+    assert "menurut aturan periode ini draf dinyatakan tidak mengikuti dan tidak diverifikasi." in page
+
+    # Sent: the verifier sees the answers and may start.
+    draft.status = "submitted"
+    session.flush()
     page = pages.get(url).text
     assert "Mulai verifikasi" in page
     assert "https://ppid.example.go.id/dip" in page
@@ -632,3 +637,18 @@ def test_accepting_an_objection_starts_at_the_body_answer_and_never_empties_by_d
     assert values == {"1.1.1": "yes", "2.2": None}
     page = pages.get("/sanggahan").text
     assert 'Nilai terverifikasi setelah keputusan: <strong data-role="verified-value">Ya</strong>' in page
+
+
+@pytest.mark.db
+def test_the_start_button_is_offered_only_to_whom_it_works(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    pages.login(world.panelist)
+    page = pages.get(f"/verifikasi/{sub.id}").text
+    assert "Jawaban badan publik" in page
+    assert "Mulai verifikasi" not in page
+    assert 'id="start-refused"' not in page
+    pages.client.cookies.clear()
+    pages.login(world.verifier)
+    assert "Mulai verifikasi" in pages.get(f"/verifikasi/{sub.id}").text
