@@ -96,8 +96,9 @@ def my_assignments(
     page: PageParamsDep,
     round_id: Annotated[Id | None, Query(description="Only this round.")] = None,
 ) -> Page[MyAssignment]:
-    """The calling verifier's bodies, by round and body, with the SAQ status, the verification status and
-    how many questions were reviewed."""
+    """The calling verifier's bodies, by round and body, with the category (code and name), the SAQ status,
+    the verification status and the review progress: ``reviewed`` of ``total``, where ``total`` counts the
+    questions applicable under the verified values (as completion does), not every question of the SAQ."""
     return assignments.my_assignments(session=session, by=principal, round_id=round_id, params=page)
 
 
@@ -113,7 +114,8 @@ def start_verification(
     submission_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> VerificationOut:
     """Start verifying a submission (its assigned verifier or an administrator): 201, or 200 when it had
-    already started. Allowed once the body submitted or its SAQ window closed (409 before)."""
+    already started. Allowed once the body submitted or its SAQ window (extensions included) closed (409
+    before, with ``closes_at``)."""
     created = answers.start(session=session, submission_id=submission_id, by=principal)
     out = answers.view(session=session, submission_id=submission_id, by=principal)
     response.status_code = 201 if created else 200
@@ -129,8 +131,11 @@ def get_verification(
     """The body's values and the verified values side by side, with the self-assessed and verified scores.
 
     The verified score counts only reviewed questions (an unreviewed one is unanswered), and a reviewed
-    answer's evidence only when the verifier checked it. The body's operator sees this only after the
-    results were released (403 before). The ``ETag`` header is the verification's version."""
+    answer's evidence only when the verifier checked it; it is ``provisional`` until the verification is
+    completed. ``reviewed`` of ``total``: the questions applicable under the verified values that have a
+    verified value. The body's operator sees this only after the results were released (403 before); the
+    body's verifier only once the body submitted or its SAQ window closed (403 with ``closes_at`` while the
+    body may still fill it in). The ``ETag`` header is the verification's version."""
     out = answers.view(session=session, submission_id=submission_id, by=principal)
     if out.version is not None:
         response.headers["ETag"] = etag(out.version)
@@ -326,8 +331,10 @@ def decide_objection(
     objection_id: Id, payload: DecisionIn, session: SessionDep, principal: CurrentPrincipal
 ) -> ObjectionOut:
     """Decide an objection (the body's verifier or an administrator), with a reason. Accepting sets the
-    verified value to ``value`` (validated against the question) with the evidence checked; rejecting
-    leaves it. Both are audited; a decided objection is final (409)."""
+    verified value to ``value`` (validated against the question; usually the body's own answer, the
+    objection's ``body_value``) with the evidence checked. A missing or empty ``value`` is refused (422)
+    unless ``no_valid_answer`` is true, which leaves the question without a valid answer. Rejecting leaves
+    the verified value and takes neither. Both are audited; a decided objection is final (409)."""
     return objections.decide_objection(
         session=session,
         objection_id=objection_id,
@@ -335,5 +342,5 @@ def decide_objection(
         accept=payload.accept,
         reason=payload.reason,
         value=payload.value,
-        value_sent="value" in payload.model_fields_set,
+        no_valid_answer=payload.no_valid_answer,
     )
