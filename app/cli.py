@@ -138,10 +138,19 @@ def _seed_demo_data(base_url: str) -> None:
         print(format_logins(report, base_url), flush=True)
 
 
+def _browser_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches the server: a wildcard address is not one to open."""
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - naming the wildcard addresses, not binding to them
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    _seed_demo_data(f"http://{args.host}:{args.port}")
+    _seed_demo_data(_browser_url(args.host, args.port))
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -93,47 +93,48 @@ CONFIRMED_NOTE = "Sesuai; data dukung lengkap dan terbaru."
 # (verified SAQ below 60; Dinas Kesehatan only after the verifier's corrections: 60.16 self, 58.18 verified),
 # a correction that moves Kecamatan Gambir up a band in revision 2, and Kecamatan Tanah Abang, which takes no
 # part. In 2023 some bodies stood elsewhere, so their history shows a change.
-PAST_SEASONS = (
-    PastSeason(
-        year=2023,
-        categories=("kecamatan", "kelurahan", "dinas"),
-        parts={
-            "Kelurahan Menteng": Part(0.85, presentation=Decimal("80")),
-            "Kelurahan Gondangdia": Part(0.9, presentation=Decimal("85")),
-            "Kelurahan Cikini": Part(0.55, corrections=1),
-            "Kelurahan Gambir": Part(0.6, presentation=Decimal("60")),
-            "Kecamatan Menteng": Part(0.7, presentation=Decimal("75")),
-            "Kecamatan Gambir": Part(0.4, corrections=1),
-            "Dinas Komunikasi, Informatika dan Statistik": Part(0.85, presentation=Decimal("82")),
-            "Dinas Pendidikan": Part(0.5, corrections=1),
-        },
-        gate_min_score=Decimal(60),
-        reason="Keputusan Rapat Pleno Komisi Informasi Provinsi DKI Jakarta Nomor 7/2023",
-    ),
-    PastSeason(
-        year=2024,
-        categories=("kecamatan", "kelurahan", "dinas"),
-        parts={
-            "Kelurahan Menteng": Part(1.0, corrections=1, presentation=Decimal("92")),
-            "Kelurahan Gondangdia": Part(0.85, corrections=2, presentation=Decimal("78.5")),
-            "Kelurahan Cikini": Part(0.7, corrections=1, presentation=Decimal("70")),
-            "Kelurahan Gambir": Part(0.55, corrections=2, presentation=Decimal("75")),
-            "Kelurahan Kebon Kacang": Part(0.25, corrections=1),
-            "Kecamatan Menteng": Part(0.9, corrections=1, presentation=Decimal("88")),
-            "Kecamatan Gambir": Part(0.65, corrections=1, presentation=Decimal("40")),
-            "Dinas Komunikasi, Informatika dan Statistik": Part(0.95, presentation=Decimal("90")),
-            "Dinas Pendidikan": Part(0.75, corrections=2, presentation=Decimal("72")),
-            "Dinas Kesehatan": Part(0.67, corrections=2, presentation=Decimal("80")),
-        },
-        gate_min_score=Decimal(60),
-        reason="Keputusan Rapat Pleno Komisi Informasi Provinsi DKI Jakarta Nomor 12/2024",
-        correction=Correction(
-            "Kecamatan Gambir",
-            Decimal("62.5"),
-            "Koreksi nilai presentasi Kecamatan Gambir: lembar penilaian juri salah dijumlahkan",
-        ),
+SEASON_2023 = PastSeason(
+    year=2023,
+    categories=("kecamatan", "kelurahan", "dinas"),
+    parts={
+        "Kelurahan Menteng": Part(0.85, presentation=Decimal("80")),
+        "Kelurahan Gondangdia": Part(0.9, presentation=Decimal("85")),
+        "Kelurahan Cikini": Part(0.55, corrections=1),
+        "Kelurahan Gambir": Part(0.6, presentation=Decimal("60")),
+        "Kecamatan Menteng": Part(0.7, presentation=Decimal("75")),
+        "Kecamatan Gambir": Part(0.4, corrections=1),
+        "Dinas Komunikasi, Informatika dan Statistik": Part(0.85, presentation=Decimal("82")),
+        "Dinas Pendidikan": Part(0.5, corrections=1),
+    },
+    gate_min_score=Decimal(60),
+    reason="Keputusan Rapat Pleno Komisi Informasi Provinsi DKI Jakarta Nomor 7/2023",
+)
+SEASON_2024 = PastSeason(
+    year=2024,
+    categories=("kecamatan", "kelurahan", "dinas"),
+    parts={
+        "Kelurahan Menteng": Part(1.0, corrections=1, presentation=Decimal("92")),
+        "Kelurahan Gondangdia": Part(0.85, corrections=2, presentation=Decimal("78.5")),
+        "Kelurahan Cikini": Part(0.7, corrections=1, presentation=Decimal("70")),
+        "Kelurahan Gambir": Part(0.55, corrections=2, presentation=Decimal("75")),
+        "Kelurahan Kebon Kacang": Part(0.25, corrections=1),
+        "Kecamatan Menteng": Part(0.9, corrections=1, presentation=Decimal("88")),
+        "Kecamatan Gambir": Part(0.65, corrections=1, presentation=Decimal("40")),
+        "Dinas Komunikasi, Informatika dan Statistik": Part(0.95, presentation=Decimal("90")),
+        "Dinas Pendidikan": Part(0.75, corrections=2, presentation=Decimal("72")),
+        "Dinas Kesehatan": Part(0.67, corrections=2, presentation=Decimal("80")),
+    },
+    gate_min_score=Decimal(60),
+    reason="Keputusan Rapat Pleno Komisi Informasi Provinsi DKI Jakarta Nomor 12/2024",
+    correction=Correction(
+        "Kecamatan Gambir",
+        Decimal("62.5"),
+        "Koreksi nilai presentasi Kecamatan Gambir: lembar penilaian juri salah dijumlahkan",
     ),
 )
+# Newest first, so lists in id order show the latest round first after the open one.
+PAST_SEASONS = (SEASON_2024, SEASON_2023)
+
 # The open round: one SAQ submitted (for the verifier to try) and one half-filled draft.
 SUBMITTED_NOW = ("Kelurahan Cikini", 0.8)
 DRAFT_NOW = ("Kelurahan Gambir", 0.4)

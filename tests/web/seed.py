@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
 from app.db.session import get_engine, make_sessionmaker
-from app.demo.season import PAST_SEASONS, open_round_activity, past_season
+from app.demo.season import SEASON_2024, open_round_activity, past_season
 from app.demo.world import seed_world
 from app.settings import Settings, get_settings
 
-PAST_SEASON = PAST_SEASONS[-1]
+PAST_SEASON = SEASON_2024
 PAST_ROUND = PAST_SEASON.title
 
 
