@@ -13,19 +13,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts.principal import Role
 from app.db.models import Account, PublicBody, PublishedResult, Round, Submission
 from app.demo.season import passing_gate, principal
 from app.demo.world import COMMISSION_ADMIN_EMAIL, COMMISSION_NAME, DEMO_PASSWORD, World
 from app.results import service as results
+from app.web.render import ROLE_LABELS
 
 WIDTH = 100
-ROLE_TITLES = {
-    "system_admin": "Admin sistem",
-    "commission_admin": "Sekretariat Komisi Informasi",
-    "verifier": "Verifikator",
-    "panelist": "Juri",
-    "operator": "PPID badan publik",
-}
 
 
 @dataclass(frozen=True)
@@ -158,7 +153,7 @@ def format_logins(report: DemoReport, base_url: str) -> str:
         f"  Dokumentasi API: {base_url}/docs",
     ]
     for role, logins in _grouped(report.logins).items():
-        lines += ["", f"  {ROLE_TITLES.get(role, role)}"]
+        lines += ["", f"  {ROLE_LABELS[Role(role)]}"]
         for login in logins:
             lines += textwrap.wrap(
                 login.what,

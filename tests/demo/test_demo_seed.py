@@ -320,13 +320,13 @@ def test_the_banner_lists_every_login_per_role_with_what_to_try(demo: Seeded) ->
     assert [
         h
         for h in headings
-        if h in {"Admin sistem", "Sekretariat Komisi Informasi", "Verifikator", "Juri", "PPID badan publik"}
+        if h in {"Administrator Sistem", "Administrator Komisi", "Verifikator", "Juri", "PPID"}
     ] == [
-        "Admin sistem",
-        "Sekretariat Komisi Informasi",
+        "Administrator Sistem",
+        "Administrator Komisi",
         "Verifikator",
         "Juri",
-        "PPID badan publik",
+        "PPID",
     ]
     what = {login.email: login.what for login in demo.report.logins}
     assert what["ppid.kelurahan-menteng@demo.emonev.id"] == (

@@ -52,11 +52,11 @@ def test_serve_seeds_once_and_prints_the_banner(
     assert "  Buka http://127.0.0.1:8123/login dan masuk dengan salah satu akun di bawah ini." in lines
     assert "  Kata sandi semua akun demo: demo-emonev-2025" in lines
     for heading in (
-        "Admin sistem",
-        "Sekretariat Komisi Informasi",
+        "Administrator Sistem",
+        "Administrator Komisi",
         "Verifikator",
         "Juri",
-        "PPID badan publik",
+        "PPID",
     ):
         assert f"  {heading}" in lines
     # One line per login, what to try first beside it (wrapped under itself when long).
