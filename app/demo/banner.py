@@ -6,6 +6,7 @@ its published result in the latest published round), so the banner never promise
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from app.results import service as results
 from app.web.render import ROLE_LABELS
 
 WIDTH = 100
+ROUND_TITLE = re.compile(r"Monev KIP \d{4}")
+NBSP = "\u00a0"
 
 
 @dataclass(frozen=True)
@@ -36,17 +39,15 @@ class DemoReport:
     commission_id: int
     round_id: int
     logins: list[DemoLogin]
-    published_round_ids: list[int]
     password: str = DEMO_PASSWORD
 
 
-def _published_rounds(session: Session, commission_id: int) -> list[Round]:
-    return list(
-        session.scalars(
-            select(Round)
-            .where(Round.commission_id == commission_id, Round.status == "published")
-            .order_by(Round.year.desc(), Round.id.desc())
-        )
+def _latest_published(session: Session, commission_id: int) -> Round | None:
+    return session.scalar(
+        select(Round)
+        .where(Round.commission_id == commission_id, Round.status == "published")
+        .order_by(Round.year.desc(), Round.id.desc())
+        .limit(1)
     )
 
 
@@ -93,8 +94,7 @@ def _submitted_bodies(session: Session, round_: Round) -> list[str]:
 
 def describe(session: Session, world: World) -> DemoReport:
     """The demo logins with what each can try first, as the data stands."""
-    published = _published_rounds(session, world.commission.id)
-    last = published[0] if published else None
+    last = _latest_published(session, world.commission.id)
     open_round = world.open_round
     waiting = _submitted_bodies(session, open_round)
     bodies = {body.id: body for body in world.bodies.values()}
@@ -103,7 +103,7 @@ def describe(session: Session, world: World) -> DemoReport:
 
     def what(account: Account) -> str:
         if account.role == "system_admin":
-            return "lihat semua komisi dan rondenya; kelola akun dan kunci API"
+            return "lihat semua komisi dan periode Monev-nya; kelola akun dan kunci API"
         if account.role == "commission_admin":
             if last is None:
                 return f"atur dan pantau {open_round.title}"
@@ -118,7 +118,7 @@ def describe(session: Session, world: World) -> DemoReport:
             return "; ".join(parts) or f"tunggu SAQ yang dikirim di {open_round.title}"
         if account.role == "panelist":
             if last is None:
-                return f"lihat ronde {open_round.title}"
+                return f"lihat {open_round.title}"
             return f"lihat peringkat {last.title} dan nilai tahap presentasinya"
         body = bodies[account.body_id or 0]
         parts = [_saq_text(session, open_round, body)]
@@ -130,7 +130,6 @@ def describe(session: Session, world: World) -> DemoReport:
         commission_id=world.commission.id,
         round_id=open_round.id,
         logins=[DemoLogin(a.role, a.email, what(a)) for a in world.accounts],
-        published_round_ids=[r.id for r in published],
     )
 
 
@@ -155,13 +154,16 @@ def format_logins(report: DemoReport, base_url: str) -> str:
     for role, logins in _grouped(report.logins).items():
         lines += ["", f"  {ROLE_LABELS[Role(role)]}"]
         for login in logins:
-            lines += textwrap.wrap(
-                login.what,
+            # A round's title stays on one line: wrap with its spaces made unbreakable, then put them back.
+            whole = ROUND_TITLE.sub(lambda m: m.group().replace(" ", NBSP), login.what)
+            wrapped = textwrap.wrap(
+                whole,
                 width=WIDTH,
                 initial_indent=f"    {login.email}".ljust(column),
                 subsequent_indent=" " * column,
                 break_on_hyphens=False,
             )
+            lines += [line.replace(NBSP, " ") for line in wrapped]
     lines += [
         "",
         "  Data demo dimatikan dengan EMONEV_DEMO_DATA=false dan tidak pernah dibuat di lingkungan produksi.",
