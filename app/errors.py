@@ -2,6 +2,9 @@
 
 Domain code raises these; it knows nothing of HTTP beyond the status each kind carries. Anything else that
 escapes is a bug and becomes a 500 (logged), never disguised as a client error.
+
+Every error speaks twice: ``detail`` and each problem's ``message`` in English, for the API, and
+``indonesian``, the sentence the pages show to the people who use them. Pages never show the English.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ class FieldProblem:
 
     field: str
     message: str
+    indonesian: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "message": self.message}
@@ -29,10 +33,18 @@ class EmonevError(Exception):
     type_slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
 
-    def __init__(self, detail: str, *, errors: Sequence[FieldProblem] = (), **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldProblem] = (),
+        indonesian: str | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
+        self.indonesian = indonesian
         self.extra = extra
 
     def problem(self, instance: str | None = None) -> dict[str, Any]:
@@ -116,9 +128,9 @@ class ProblemCollector:
 
     problems: list[FieldProblem] = field(default_factory=list)
 
-    def add(self, field_: str, message: str) -> None:
-        self.problems.append(FieldProblem(field_, message))
+    def add(self, field_: str, message: str, indonesian: str | None = None) -> None:
+        self.problems.append(FieldProblem(field_, message, indonesian))
 
-    def raise_if_any(self, detail: str) -> None:
+    def raise_if_any(self, detail: str, indonesian: str | None = None) -> None:
         if self.problems:
-            raise InvalidInput(detail, errors=self.problems)
+            raise InvalidInput(detail, errors=self.problems, indonesian=indonesian)

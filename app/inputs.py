@@ -38,6 +38,9 @@ DbInt = Annotated[int, Interval(ge=MIN_INT, le=MAX_INT)]
 NUL = "\x00"
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"
 NOT_FINITE_MESSAGE = "must be a finite number (NaN and Infinity are not JSON)"
+# The same rules as the pages say them.
+NUL_TEXT = "Isian ini tidak boleh memuat karakter NUL (U+0000)."
+NOT_FINITE_TEXT = "Isian ini harus berupa angka yang terhingga."
 
 
 def parse_digits(text: str, *, limit: int = MAX_INT) -> int | None:
@@ -131,16 +134,19 @@ async def refuse_unstorable_input(request: Request) -> None:
     problems = ProblemCollector()
     for name, value in request.path_params.items():
         if NUL in str(value):
-            problems.add(f"path:{name}", NUL_MESSAGE)
+            problems.add(f"path:{name}", NUL_MESSAGE, NUL_TEXT)
     for name, value in request.query_params.multi_items():
         if NUL in name or NUL in value:
-            problems.add(f"query:{name}", NUL_MESSAGE)
+            problems.add(f"query:{name}", NUL_MESSAGE, NUL_TEXT)
     for name, value in request.headers.items():
         if NUL in value:
-            problems.add(f"header:{name}", NUL_MESSAGE)
+            problems.add(f"header:{name}", NUL_MESSAGE, NUL_TEXT)
     for field, message in await _body_problems(request):
-        problems.add(field, message)
-    problems.raise_if_any("; ".join(f"{p.field}: {p.message}" for p in problems.problems))
+        problems.add(field, message, NUL_TEXT if message == NUL_MESSAGE else NOT_FINITE_TEXT)
+    problems.raise_if_any(
+        "; ".join(f"{p.field}: {p.message}" for p in problems.problems),
+        "Beberapa isian memuat karakter atau angka yang tidak dapat disimpan.",
+    )
 
 
 class _OrjsonRequest(Request):

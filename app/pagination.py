@@ -49,7 +49,9 @@ def encode_cursor(last_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     """The id a cursor points after; a cursor this service did not issue is a 422 on the ``cursor`` field."""
     bad = InvalidInput(
-        "The cursor is not valid.", errors=[FieldProblem("cursor", "not a cursor from this API")]
+        "The cursor is not valid.",
+        errors=[FieldProblem("cursor", "not a cursor from this API", "Penanda halaman ini tidak sah.")],
+        indonesian="Penanda halaman ini tidak sah; buka lagi halaman pertama.",
     )
     padded = cursor + "=" * (-len(cursor) % 4)
     try:

@@ -26,7 +26,11 @@ def media_type(request: Request) -> str:
 
 
 def _too_large(max_bytes: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the upload is larger than the limit of {max_bytes} bytes")
+    megabytes = f"{max_bytes / 1_048_576:.1f}".removesuffix(".0").replace(".", ",")
+    return PayloadTooLarge(
+        f"the upload is larger than the limit of {max_bytes} bytes",
+        indonesian=f"Berkas lebih besar dari batas {megabytes} MB.",
+    )
 
 
 async def read_upload(request: Request, *, raw_types: Collection[str], max_bytes: int, what: str) -> Upload:
@@ -40,7 +44,8 @@ async def read_upload(request: Request, *, raw_types: Collection[str], max_bytes
             if not isinstance(item, UploadFile):
                 raise InvalidInput(
                     f"send the {what} in the multipart form field 'file'",
-                    errors=[FieldProblem("file", "a file is required")],
+                    errors=[FieldProblem("file", "a file is required", "Pilih berkas yang akan diunggah.")],
+                    indonesian="Pilih berkas yang akan diunggah.",
                 )
             data = await item.read(max_bytes + 1)
             upload = Upload(data=data, filename=item.filename, content_type=item.content_type or "")
@@ -59,11 +64,16 @@ async def read_upload(request: Request, *, raw_types: Collection[str], max_bytes
         raise UnsupportedMedia(
             f"send the {what} as {MULTIPART} (field 'file') or as {' or '.join(sorted(raw_types))}",
             received=kind or None,
+            indonesian="Jenis kiriman berkas ini tidak didukung.",
         )
     if len(upload.data) > max_bytes:
         raise _too_large(max_bytes)
     if not upload.data.strip():
-        raise InvalidInput(f"the {what} is empty", errors=[FieldProblem("file", "empty")])
+        raise InvalidInput(
+            f"the {what} is empty",
+            errors=[FieldProblem("file", "empty", "Berkas kosong.")],
+            indonesian="Berkas yang diunggah kosong.",
+        )
     return upload
 
 
@@ -90,5 +100,6 @@ def upload_text(upload: Upload, *, what: str) -> str:
     except UnicodeDecodeError as exc:
         raise InvalidInput(
             f"the {what} is not UTF-8 text",
-            errors=[FieldProblem("file", f"invalid UTF-8 at byte {exc.start}")],
+            errors=[FieldProblem("file", f"invalid UTF-8 at byte {exc.start}", "Berkas bukan teks UTF-8.")],
+            indonesian="Berkas bukan teks UTF-8.",
         ) from exc

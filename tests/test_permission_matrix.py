@@ -463,6 +463,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/sanggahan/{objection_id}"): page(
         BODY_VERIFIERS, data=lambda c: {"decision": "tolak", "reason": "Bukti tidak memadai"}
     ),
+    ("GET", "/penjurian"): page(PANEL | {"other_commission_admin"}),
+    ("GET", "/penjurian/{stage_id}"): page(PANEL),
+    ("POST", "/penjurian/{stage_id}/{body_id}"): page(PANEL, data=lambda c: {"score": "80,5"}),
     ("GET", "/ronde"): page(ANY_PRINCIPAL),
     ("POST", "/ronde"): page(
         ADMINS | {"other_commission_admin"},

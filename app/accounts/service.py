@@ -60,24 +60,32 @@ def normalise_email(email: str) -> str:
 def _check_email(problems: ProblemCollector, email: str, field: str = "email") -> str:
     email = normalise_email(email)
     if not _EMAIL.match(email) or len(email) > 320:
-        problems.add(field, "is not an email address")
+        problems.add(field, "is not an email address", "Alamat surel ini tidak sah.")
     return email
 
 
 def _check_name(problems: ProblemCollector, name: str) -> str:
     name = name.strip()
     if not name:
-        problems.add("name", "must not be empty")
+        problems.add("name", "must not be empty", "Nama wajib diisi.")
     elif len(name) > 200:
-        problems.add("name", "must be at most 200 characters")
+        problems.add("name", "must be at most 200 characters", "Nama paling panjang 200 karakter.")
     return name
 
 
 def _check_password(problems: ProblemCollector, password: str, field: str = "password") -> None:
     if len(password) < PASSWORD_MIN_LENGTH:
-        problems.add(field, f"must be at least {PASSWORD_MIN_LENGTH} characters")
+        problems.add(
+            field,
+            f"must be at least {PASSWORD_MIN_LENGTH} characters",
+            f"Kata sandi paling sedikit {PASSWORD_MIN_LENGTH} karakter.",
+        )
     elif len(password) > PASSWORD_MAX_LENGTH:
-        problems.add(field, f"must be at most {PASSWORD_MAX_LENGTH} characters")
+        problems.add(
+            field,
+            f"must be at most {PASSWORD_MAX_LENGTH} characters",
+            f"Kata sandi paling panjang {PASSWORD_MAX_LENGTH} karakter.",
+        )
 
 
 def _check_placement(
@@ -92,20 +100,40 @@ def _check_placement(
     to one public body of that commission."""
     if role is Role.system_admin:
         if commission_id is not None:
-            problems.add("commission_id", "a system administrator belongs to no commission")
+            problems.add(
+                "commission_id",
+                "a system administrator belongs to no commission",
+                "Administrator sistem tidak terikat pada satu Komisi Informasi.",
+            )
     elif commission_id is None:
-        problems.add("commission_id", f"required for the role {role.value}")
+        problems.add(
+            "commission_id", f"required for the role {role.value}", "Pilih Komisi Informasi akun ini."
+        )
     elif session.get(Commission, commission_id) is None:
-        problems.add("commission_id", f"no commission with id {commission_id}")
+        problems.add(
+            "commission_id", f"no commission with id {commission_id}", "Komisi Informasi ini tidak ada."
+        )
     if role is Role.operator:
         if body_id is None:
-            problems.add("body_id", "required for an operator: the public body it answers for")
+            problems.add(
+                "body_id",
+                "required for an operator: the public body it answers for",
+                "Pilih badan publik yang diwakili PPID ini.",
+            )
         elif commission_id is not None:
             body = session.get(PublicBody, body_id)
             if body is None or body.commission_id != commission_id:
-                problems.add("body_id", f"no public body with id {body_id} in this commission")
+                problems.add(
+                    "body_id",
+                    f"no public body with id {body_id} in this commission",
+                    "Badan publik ini bukan badan publik Komisi Informasi ini.",
+                )
     elif body_id is not None:
-        problems.add("body_id", "only an operator belongs to a public body")
+        problems.add(
+            "body_id",
+            "only an operator belongs to a public body",
+            "Hanya akun PPID yang terikat pada badan publik.",
+        )
 
 
 def _email_taken(session: Session, email: str, *, except_id: int | None = None) -> bool:
@@ -118,7 +146,10 @@ def _email_taken(session: Session, email: str, *, except_id: int | None = None) 
 def _email_conflict() -> Conflict:
     return Conflict(
         "an account with this email already exists",
-        errors=[FieldProblem("email", "is already used by another account")],
+        errors=[
+            FieldProblem("email", "is already used by another account", "Surel ini sudah dipakai akun lain.")
+        ],
+        indonesian="Sudah ada akun dengan surel ini.",
     )
 
 
@@ -279,7 +310,7 @@ def create_account(
     name = _check_name(problems, name)
     _check_password(problems, password)
     _check_placement(session, problems, role=role, commission_id=commission_id, body_id=body_id)
-    problems.raise_if_any("the account cannot be created")
+    problems.raise_if_any("the account cannot be created", "Akun belum dapat dibuat.")
     if _email_taken(session, email):
         raise _email_conflict()
     account = Account(
@@ -364,8 +395,8 @@ def update_account(
     problems = ProblemCollector()
     for field in _NOT_NULL:
         if field in changes and changes[field] is None:
-            problems.add(field, "must not be null")
-    problems.raise_if_any("the account cannot be changed")
+            problems.add(field, "must not be null", "Isian ini wajib diisi.")
+    problems.raise_if_any("the account cannot be changed", "Akun belum dapat diubah.")
 
     is_self = by.account_id == account.id
     new: dict[str, Any] = {}
@@ -382,7 +413,11 @@ def update_account(
     elif "role" in changes and new_role is not Role.operator:
         new["body_id"] = None  # leaving the operator role leaves the body
     if "role" in changes and (new_role is Role.system_admin) != (account.role == Role.system_admin.value):
-        problems.add("role", "a system administrator and a commission account cannot turn into each other")
+        problems.add(
+            "role",
+            "a system administrator and a commission account cannot turn into each other",
+            "Akun administrator sistem dan akun Komisi Informasi tidak dapat saling diubah.",
+        )
     elif "role" in changes or "body_id" in changes:
         _check_placement(
             session,
@@ -397,12 +432,20 @@ def update_account(
         if is_self:
             old = changes.get("old_password")
             if old is None:
-                problems.add("old_password", "required to change your own password")
+                problems.add(
+                    "old_password",
+                    "required to change your own password",
+                    "Masukkan kata sandi lama untuk mengganti kata sandi Anda.",
+                )
             elif not verify_password(account.password_hash, old):
-                problems.add("old_password", "is wrong")
+                problems.add("old_password", "is wrong", "Kata sandi lama salah.")
     elif "old_password" in changes:
-        problems.add("old_password", "send it only together with a new password")
-    problems.raise_if_any("the account cannot be changed")
+        problems.add(
+            "old_password",
+            "send it only together with a new password",
+            "Kata sandi lama hanya diisi bersama kata sandi baru.",
+        )
+    problems.raise_if_any("the account cannot be changed", "Akun belum dapat diubah.")
     if "email" in new and new["email"] != account.email and _email_taken(session, new["email"]):
         raise _email_conflict()
 
@@ -459,22 +502,41 @@ def create_api_key(
         policy.ensure_system_admin(by)
         raise InvalidInput(
             "name the commission the key belongs to",
-            errors=[FieldProblem("commission_id", "required for a system administrator")],
+            errors=[
+                FieldProblem(
+                    "commission_id",
+                    "required for a system administrator",
+                    "Pilih Komisi Informasi kunci API ini.",
+                )
+            ],
+            indonesian="Sebutkan Komisi Informasi pemilik kunci API ini.",
         )
     policy.ensure_admin(by, commission_id)
     problems = ProblemCollector()
     name = _check_name(problems, name)
     if session.get(Commission, commission_id) is None:
-        problems.add("commission_id", f"no commission with id {commission_id}")
+        problems.add(
+            "commission_id", f"no commission with id {commission_id}", "Komisi Informasi ini tidak ada."
+        )
     elif scope == "body":
         body = session.get(PublicBody, body_id) if body_id is not None else None
         if body_id is None:
-            problems.add("body_id", "required for a body-scoped key")
+            problems.add(
+                "body_id", "required for a body-scoped key", "Pilih badan publik yang diwakili kunci API ini."
+            )
         elif body is None or body.commission_id != commission_id:
-            problems.add("body_id", f"no public body with id {body_id} in this commission")
+            problems.add(
+                "body_id",
+                f"no public body with id {body_id} in this commission",
+                "Badan publik ini bukan badan publik Komisi Informasi ini.",
+            )
     elif body_id is not None:
-        problems.add("body_id", "only a body-scoped key names a public body")
-    problems.raise_if_any("the API key cannot be created")
+        problems.add(
+            "body_id",
+            "only a body-scoped key names a public body",
+            "Hanya kunci API untuk satu badan publik yang menyebut badan publik.",
+        )
+    problems.raise_if_any("the API key cannot be created", "Kunci API belum dapat dibuat.")
     key = new_api_key()
     row = ApiKey(
         name=name,

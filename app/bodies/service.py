@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
-from app.bodies.validation import REGION_CODE, REGION_MESSAGE, email_problem, region_code_problem
+from app.bodies.validation import (
+    EMAIL_MESSAGE_ID,
+    REGION_CODE,
+    REGION_MESSAGE,
+    REGION_MESSAGE_ID,
+    email_problem,
+    region_code_problem,
+)
 from app.commissions.service import categories_by_code
 from app.db.models import BodyCategory, Commission, PublicBody
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
@@ -57,7 +64,14 @@ def _category(session: Session, commission_id: int, code: str) -> BodyCategory:
     if category is None:
         raise InvalidInput(
             f"the commission has no body category {code!r}",
-            errors=[FieldProblem("category", f"unknown category code {code!r}")],
+            errors=[
+                FieldProblem(
+                    "category",
+                    f"unknown category code {code!r}",
+                    f"Kategori {code!r} tidak dikenal di Komisi Informasi ini.",
+                )
+            ],
+            indonesian=f"Kategori {code!r} tidak dikenal di Komisi Informasi ini.",
         )
     return category
 
@@ -73,7 +87,14 @@ def _ensure_name_free(
     if session.scalar(stmt.limit(1)) is not None:
         raise Conflict(
             f"a body named {name!r} already exists in this commission",
-            errors=[FieldProblem("name", "already used by another body of this commission")],
+            errors=[
+                FieldProblem(
+                    "name",
+                    "already used by another body of this commission",
+                    f"Sudah ada badan publik bernama {name} di Komisi Informasi ini.",
+                )
+            ],
+            indonesian=f"Sudah ada badan publik bernama {name} di Komisi Informasi ini.",
         )
 
 
@@ -82,7 +103,14 @@ def _check_parent(session: Session, *, commission_id: int, parent_id: int, body_
     if parent is None or parent.commission_id != commission_id:
         raise InvalidInput(
             f"body {parent_id} is not a body of this commission",
-            errors=[FieldProblem("parent_id", "must be a body of the same commission")],
+            errors=[
+                FieldProblem(
+                    "parent_id",
+                    "must be a body of the same commission",
+                    "Induk harus badan publik Komisi Informasi yang sama.",
+                )
+            ],
+            indonesian="Induk harus badan publik Komisi Informasi yang sama.",
         )
     seen: set[int] = set()
     cursor: PublicBody | None = parent
@@ -90,7 +118,14 @@ def _check_parent(session: Session, *, commission_id: int, parent_id: int, body_
         if body_id is not None and cursor.id == body_id:
             raise InvalidInput(
                 "a body cannot sit under itself or under one of its own descendants",
-                errors=[FieldProblem("parent_id", "would make a cycle in the body hierarchy")],
+                errors=[
+                    FieldProblem(
+                        "parent_id",
+                        "would make a cycle in the body hierarchy",
+                        "Badan publik tidak dapat berada di bawah dirinya sendiri atau di bawah turunannya.",
+                    )
+                ],
+                indonesian="Induk ini membuat badan publik berada di bawah dirinya sendiri.",
             )
         seen.add(cursor.id)
         cursor = session.get(PublicBody, cursor.parent_id) if cursor.parent_id is not None else None
@@ -136,9 +171,15 @@ def update_body(
 ) -> PublicBody:
     """Change some fields of a body; the parent stays in the commission and never makes a cycle."""
     policy.ensure_admin(by, body.commission_id)
-    nulls = [FieldProblem(k, "may not be null") for k in NOT_NULL if k in changes and changes[k] is None]
+    nulls = [
+        FieldProblem(k, "may not be null", "Isian ini wajib diisi.")
+        for k in NOT_NULL
+        if k in changes and changes[k] is None
+    ]
     if nulls:
-        raise InvalidInput("some fields may not be null", errors=nulls)
+        raise InvalidInput(
+            "some fields may not be null", errors=nulls, indonesian="Beberapa isian wajib diisi."
+        )
     before = _body_snapshot(body)
     if "name" in changes and changes["name"] != body.name:
         _ensure_name_free(session, body.commission_id, changes["name"], except_id=body.id)
@@ -197,7 +238,8 @@ def bodies_query(
         if not REGION_CODE.fullmatch(region):
             raise InvalidInput(
                 "the region filter is not a region code prefix",
-                errors=[FieldProblem("query:region", REGION_MESSAGE)],
+                errors=[FieldProblem("query:region", REGION_MESSAGE, REGION_MESSAGE_ID)],
+                indonesian=REGION_MESSAGE_ID,
             )
         stmt = stmt.where(
             or_(
@@ -224,6 +266,7 @@ class RowProblem:
     row: int
     column: str
     message: str
+    indonesian: str
 
 
 @dataclass
@@ -285,10 +328,22 @@ def import_bodies(
         present.update(str(k) for k in row)
     for column in sorted(present - set(IMPORT_COLUMNS)):
         problems.append(
-            RowProblem(header_row, column, f"unknown column; the columns are {', '.join(IMPORT_COLUMNS)}")
+            RowProblem(
+                header_row,
+                column,
+                f"unknown column; the columns are {', '.join(IMPORT_COLUMNS)}",
+                f"Kolom tidak dikenal; kolomnya: {', '.join(IMPORT_COLUMNS)}.",
+            )
         )
     if not rows:
-        problems.append(RowProblem(header_row, "name", "the file has no rows of bodies"))
+        problems.append(
+            RowProblem(
+                header_row,
+                "name",
+                "the file has no rows of bodies",
+                "Berkas tidak memuat baris badan publik.",
+            )
+        )
 
     categories = categories_by_code(session=session, commission_id=commission.id)
     existing = {
@@ -306,8 +361,8 @@ def import_bodies(
     cleaned: list[dict[str, Any]] = []
     for number, row in zip(numbers, rows, strict=True):
 
-        def bad(column: str, message: str, number: int = number) -> None:
-            problems.append(RowProblem(number, column, message))
+        def bad(column: str, message: str, indonesian: str, number: int = number) -> None:
+            problems.append(RowProblem(number, column, message, indonesian))
 
         name = _cell(row.get("name"))
         code = _cell(row.get("category"))
@@ -315,33 +370,55 @@ def import_bodies(
         parent = _cell(row.get("parent"))
         email = _cell(row.get("ppid_email"))
         if name is None:
-            bad("name", "required")
+            bad("name", "required", "Nama wajib diisi.")
         elif len(name) > NAME_MAX:
-            bad("name", f"longer than {NAME_MAX} characters")
+            bad("name", f"longer than {NAME_MAX} characters", f"Nama paling panjang {NAME_MAX} karakter.")
         elif _norm(name) in existing:
-            bad("name", "a body with this name already exists in the commission")
+            bad(
+                "name",
+                "a body with this name already exists in the commission",
+                "Sudah ada badan publik dengan nama ini di Komisi Informasi.",
+            )
         elif first_row_of[_norm(name)] != number:
-            bad("name", f"the same name is already on row {first_row_of[_norm(name)]}")
+            bad(
+                "name",
+                f"the same name is already on row {first_row_of[_norm(name)]}",
+                f"Nama yang sama sudah ada di baris {first_row_of[_norm(name)]}.",
+            )
         if code is None:
-            bad("category", "required")
+            bad("category", "required", "Kategori wajib diisi.")
         elif code not in categories:
             known = ", ".join(sorted(categories)) or "none yet"
-            bad("category", f"unknown category {code!r}; the commission's categories: {known}")
+            known_id = ", ".join(sorted(categories)) or "belum ada"
+            bad(
+                "category",
+                f"unknown category {code!r}; the commission's categories: {known}",
+                f"Kategori {code!r} tidak dikenal; kategori Komisi Informasi: {known_id}.",
+            )
         if region is not None and (problem := region_code_problem(region)):
-            bad("region_code", problem)
+            bad("region_code", problem, REGION_MESSAGE_ID)
         if email is not None and (problem := email_problem(email)):
-            bad("ppid_email", problem)
+            bad("ppid_email", problem, EMAIL_MESSAGE_ID)
         if parent is not None:
             key = _norm(parent)
             if name is not None and key == _norm(name):
-                bad("parent", "a body cannot be its own parent")
+                bad(
+                    "parent",
+                    "a body cannot be its own parent",
+                    "Badan publik tidak dapat menjadi induk dirinya sendiri.",
+                )
             elif key in first_row_of and first_row_of[key] >= number and key not in existing:
                 bad(
                     "parent",
                     f"{parent!r} comes later, on row {first_row_of[key]}; list a parent before its children",
+                    f"{parent} baru ada di baris {first_row_of[key]}; tulis induk sebelum turunannya.",
                 )
             elif key not in existing and key not in first_row_of:
-                bad("parent", f"no body named {parent!r} in the commission or earlier in the file")
+                bad(
+                    "parent",
+                    f"no body named {parent!r} in the commission or earlier in the file",
+                    f"Tidak ada badan publik bernama {parent} di Komisi Informasi atau di baris sebelumnya.",
+                )
         cleaned.append(
             {"name": name, "category": code, "region_code": region, "parent": parent, "ppid_email": email}
         )
@@ -352,7 +429,8 @@ def import_bodies(
             return report
         raise InvalidInput(
             f"{len(problems)} problem(s) in the file; nothing was imported",
-            errors=[FieldProblem(f"rows.{p.row}.{p.column}", p.message) for p in problems],
+            errors=[FieldProblem(f"rows.{p.row}.{p.column}", p.message, p.indonesian) for p in problems],
+            indonesian=f"Ada {len(problems)} masalah di berkas; tidak ada yang diimpor.",
             problems=[{"row": p.row, "column": p.column, "message": p.message} for p in problems],
         )
     if dry_run:
@@ -400,36 +478,64 @@ def read_csv(data: bytes) -> tuple[list[dict[str, str]], list[int]]:
     except UnicodeDecodeError as exc:
         raise InvalidInput(
             "the file is not UTF-8 text; save the CSV as 'CSV UTF-8'",
-            errors=[FieldProblem("file", f"invalid UTF-8 at byte {exc.start}")],
+            errors=[
+                FieldProblem(
+                    "file",
+                    f"invalid UTF-8 at byte {exc.start}",
+                    f"Bukan teks UTF-8 (bita ke-{exc.start}); simpan sebagai 'CSV UTF-8'.",
+                )
+            ],
+            indonesian="Berkas bukan teks UTF-8; simpan CSV sebagai 'CSV UTF-8'.",
         ) from exc
     if "\x00" in text:
         # PostgreSQL cannot store it; a file full of them is UTF-16 ("Unicode text") read as UTF-8.
         line = text[: text.index("\x00")].count("\n") + 1
         raise InvalidInput(
             "the file contains NUL characters; save the CSV as 'CSV UTF-8'",
-            errors=[FieldProblem("file", f"NUL character (U+0000) on line {line}")],
+            errors=[
+                FieldProblem(
+                    "file",
+                    f"NUL character (U+0000) on line {line}",
+                    f"Ada karakter NUL (U+0000) di baris {line}; simpan sebagai 'CSV UTF-8'.",
+                )
+            ],
+            indonesian="Berkas memuat karakter NUL; simpan CSV sebagai 'CSV UTF-8'.",
         )
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
-        raise InvalidInput("the CSV cannot be read", errors=[FieldProblem("file", str(exc))]) from exc
+        raise InvalidInput(
+            "the CSV cannot be read",
+            errors=[FieldProblem("file", str(exc), "Berkas CSV tidak dapat dibaca.")],
+            indonesian="Berkas CSV tidak dapat dibaca.",
+        ) from exc
     if not records:
-        raise InvalidInput("the file is empty", errors=[FieldProblem("file", "empty")])
+        raise InvalidInput(
+            "the file is empty",
+            errors=[FieldProblem("file", "empty", "Berkas kosong.")],
+            indonesian="Berkas kosong.",
+        )
     header = [h.strip().lower() for h in records[0]]
     problems = [
-        FieldProblem(f"rows.1.{column}", "required column missing")
+        FieldProblem(f"rows.1.{column}", "required column missing", f"Kolom {column} wajib ada.")
         for column in REQUIRED_COLUMNS
         if column not in header
     ]
     problems += [
-        FieldProblem(f"rows.1.{column}", "the column appears more than once")
+        FieldProblem(
+            f"rows.1.{column}",
+            "the column appears more than once",
+            f"Kolom {column} muncul lebih dari sekali.",
+        )
         for column in sorted({h for h in header if h and header.count(h) > 1})
     ]
     if problems:
         raise InvalidInput(
-            f"the header row must name the columns {', '.join(IMPORT_COLUMNS)}", errors=problems
+            f"the header row must name the columns {', '.join(IMPORT_COLUMNS)}",
+            errors=problems,
+            indonesian=f"Baris judul harus menyebut kolom {', '.join(IMPORT_COLUMNS)}.",
         )
     rows: list[dict[str, str]] = []
     numbers: list[int] = []

@@ -10,7 +10,9 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
 
 REGION_MESSAGE = "not a Kemendagri region code such as 31, 31.71, 31.71.01 or 31.71.01.1001"
+REGION_MESSAGE_ID = "Bukan kode wilayah Kemendagri seperti 31, 31.71, 31.71.01 atau 31.71.01.1001."
 EMAIL_MESSAGE = "not an e-mail address such as ppid@example.go.id"
+EMAIL_MESSAGE_ID = "Bukan alamat surel seperti ppid@example.go.id."
 
 
 def region_code_problem(value: str) -> str | None:

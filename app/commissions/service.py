@@ -34,7 +34,12 @@ def create_commission(*, session: Session, code: str, name: str, timezone: str, 
     if session.scalar(select(Commission.id).where(Commission.code == code)) is not None:
         raise Conflict(
             f"a commission with the code {code!r} already exists",
-            errors=[FieldProblem("code", "already used by another commission")],
+            errors=[
+                FieldProblem(
+                    "code", "already used by another commission", "Kode ini sudah dipakai komisi lain."
+                )
+            ],
+            indonesian=f"Sudah ada Komisi Informasi dengan kode {code}.",
         )
     commission = Commission(code=code, name=name, timezone=timezone)
     session.add(commission)
@@ -90,7 +95,14 @@ def create_category(
     if taken is not None:
         raise Conflict(
             f"the category code {code!r} is already used in this commission",
-            errors=[FieldProblem("code", "already used by another category of this commission")],
+            errors=[
+                FieldProblem(
+                    "code",
+                    "already used by another category of this commission",
+                    "Kode ini sudah dipakai kategori lain di Komisi Informasi ini.",
+                )
+            ],
+            indonesian=f"Kode kategori {code} sudah dipakai di Komisi Informasi ini.",
         )
     category = BodyCategory(commission_id=commission.id, code=code, name=name)
     session.add(category)

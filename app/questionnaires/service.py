@@ -65,7 +65,10 @@ def parse_or_422(text: str, source_name: str) -> scoring.Template:
     except scoring.TemplateError as exc:
         raise InvalidInput(
             f"{source_name} is not a valid SAQ template",
-            errors=[FieldProblem(p.path, p.message) for p in exc.problems],
+            errors=[
+                FieldProblem(p.path, p.message, f"Templat SAQ tidak sah di {p.path}.") for p in exc.problems
+            ],
+            indonesian=f"{source_name} bukan templat SAQ yang sah.",
         ) from exc
 
 
@@ -89,8 +92,11 @@ def _ensure_storable(template: scoring.Template) -> None:
     for field in ("key", "version", "title"):
         limit = _column_length(field)
         if len(getattr(template, field)) > limit:
-            problems.add(field, f"at most {limit} characters")
-    problems.raise_if_any("; ".join(f"{p.field}: {p.message}" for p in problems.problems))
+            problems.add(field, f"at most {limit} characters", f"Paling panjang {limit} karakter.")
+    problems.raise_if_any(
+        "; ".join(f"{p.field}: {p.message}" for p in problems.problems),
+        "Kunci, versi atau judul templat terlalu panjang.",
+    )
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,17 @@ def import_template(
             raise Conflict(
                 f"template {template.key} version {template.version} already exists with different content; "
                 "publish the change as a new version",
-                errors=[FieldProblem("version", "version string reused with different content")],
+                errors=[
+                    FieldProblem(
+                        "version",
+                        "version string reused with different content",
+                        "Versi ini sudah ada dengan isi lain; terbitkan perubahan sebagai versi baru.",
+                    )
+                ],
+                indonesian=(
+                    f"Templat {template.key} versi {template.version} sudah ada dengan isi lain; "
+                    "terbitkan perubahan sebagai versi baru."
+                ),
             )
         return ImportOutcome(existing, created=False)
     row = TemplateVersion(
@@ -184,9 +200,37 @@ def answers_or_422(
         raise InvalidInput(
             "some answers do not fit the template",
             errors=[
-                FieldProblem(f"{prefix}.{p.code}.{p.field}".rstrip("."), p.message) for p in exc.problems
+                FieldProblem(
+                    f"{prefix}.{p.code}.{p.field}".rstrip("."), p.message, answer_problem_text(template, p)
+                )
+                for p in exc.problems
             ],
+            indonesian="Beberapa jawaban tidak sesuai dengan SAQ.",
         ) from exc
+
+
+def answer_problem_text(template: scoring.Template, problem: scoring.AnswerProblem) -> str:
+    """What is wrong with one answer, as the SAQ form says it beside the question."""
+    if problem.field.startswith("evidence["):
+        return "Tautan data dukung harus berupa alamat yang diawali http:// atau https://."
+    if problem.field == "evidence":
+        return "Data dukung harus berupa daftar tautan."
+    if problem.field == "note":
+        return "Catatan harus berupa teks."
+    if problem.field != "value":
+        known = problem.code in {entry.question.code for entry in template.questions()}
+        return "Jawaban ini tidak dapat dibaca." if known else "Pertanyaan ini tidak ada di SAQ ini."
+    kind = template.question(problem.code).type
+    return VALUE_TEXT[kind]
+
+
+VALUE_TEXT = {
+    scoring.QuestionType.YES_NO: "Pilih Ya atau Tidak.",
+    scoring.QuestionType.CHOICE: "Pilih salah satu pilihan yang tersedia.",
+    scoring.QuestionType.MULTI_CHOICE: "Pilih dari pilihan yang tersedia.",
+    scoring.QuestionType.NUMBER: "Isi dengan angka (pakai koma atau titik untuk desimal).",
+    scoring.QuestionType.TEXT: "Isi dengan teks.",
+}
 
 
 def preview(*, session: Session, key: str, version: str, raw_answers: dict[str, Any]) -> scoring.ScoreCard:

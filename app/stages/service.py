@@ -185,7 +185,22 @@ def put_score(
     stage, round_ = _stage(session, stage_id)
     policy.ensure_panelist(by, round_.commission_id)
     if by.account_id is None:
-        raise InvalidInput("panel scores are given by a person's account, not an API key")
+        raise InvalidInput(
+            "panel scores are given by a person's account, not an API key",
+            indonesian="Nilai juri diberikan oleh akun juri, bukan kunci API.",
+        )
+    if not score.is_finite() or not 0 <= score <= 100 or score != score.quantize(Decimal("0.01")):
+        raise InvalidInput(
+            "a panel score is a number from 0 to 100 with at most two decimals",
+            errors=[
+                FieldProblem(
+                    "score",
+                    "from 0 to 100, at most two decimals",
+                    "Nilai harus 0 sampai 100, paling banyak dua angka di belakang koma.",
+                )
+            ],
+            indonesian="Nilai harus 0 sampai 100, paling banyak dua angka di belakang koma.",
+        )
     body = session.get(PublicBody, body_id)
     if body is None or body.commission_id != round_.commission_id:
         raise NotFound(f"public body {body_id} does not exist")
@@ -312,3 +327,73 @@ def round_stage_scores(
             if published is not None:
                 result[body_id][by_id[stage_id].code] = published
     return stages, result
+
+
+# --- The judge's score sheet -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """A body a judge may score at a stage (it passed the gate), with the judge's own score so far."""
+
+    body_id: int
+    body_name: str
+    category_name: str
+    verified_score: Decimal | None
+    score: Decimal | None
+
+
+@dataclass(frozen=True)
+class ScoreSheet:
+    round: Round
+    stage: Stage
+    rows: list[SheetRow]
+
+    @property
+    def scored(self) -> int:
+        return sum(row.score is not None for row in self.rows)
+
+
+def score_sheet(*, session: Session, stage_id: int, by: Principal) -> ScoreSheet:
+    """Every body that passed the gate to the stage, by category and name, with the calling judge's score."""
+    stage, round_ = _stage(session, stage_id)
+    policy.ensure_panelist(by, round_.commission_id)
+    bodies = session.execute(
+        select(PublicBody.id, PublicBody.name, BodyCategory.name)
+        .join(Invitation, Invitation.body_id == PublicBody.id)
+        .join(BodyCategory, BodyCategory.id == PublicBody.category_id)
+        .where(Invitation.round_id == round_.id)
+        .order_by(BodyCategory.name, PublicBody.name)
+    ).all()
+    cards = round_scores(session=session, round_id=round_.id)
+    gates = gate_results(session=session, round_=round_, cards=cards, body_ids=[b[0] for b in bodies])
+    own = dict(
+        session.execute(
+            select(PanelScore.body_id, PanelScore.score).where(
+                PanelScore.stage_id == stage.id, PanelScore.panelist_id == by.account_id
+            )
+        ).all()
+    )
+    rows = [
+        SheetRow(body_id, name, category, gates[body_id].verified_score, own.get(body_id))
+        for body_id, name, category in bodies
+        if gates[body_id].passes
+    ]
+    return ScoreSheet(round=round_, stage=stage, rows=rows)
+
+
+def stages_to_score(*, session: Session, by: Principal) -> list[tuple[Round, Stage]]:
+    """The stages of the principal's commission (every commission for a system administrator) that judges
+    score now: those of rounds at the ``stages`` status, latest round first."""
+    stmt = (
+        select(Round, Stage)
+        .join(Stage, Stage.round_id == Round.id)
+        .where(Round.status == "stages")
+        .order_by(Round.year.desc(), Round.id.desc(), Stage.position, Stage.id)
+    )
+    if not by.is_system_admin:
+        if by.commission_id is None:
+            return []
+        policy.ensure_panelist(by, by.commission_id)
+        stmt = stmt.where(Round.commission_id == by.commission_id)
+    return [(round_, stage) for round_, stage in session.execute(stmt).all()]

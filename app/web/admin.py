@@ -22,8 +22,8 @@ from starlette.datastructures import FormData
 
 from app.accounts import policy
 from app.accounts.principal import Role
-from app.commissions.service import commission_timezone, get_commission
-from app.db.models import Account, DeadlineExtension, Round, TemplateVersion
+from app.commissions.service import commission_timezone, commissions_query, get_commission
+from app.db.models import Account, Commission, DeadlineExtension, Round, TemplateVersion
 from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput
 from app.inputs import Id, parse_digits
@@ -72,16 +72,20 @@ class FormReader:
         raw = self.text(name)
         if not raw:
             if required:
-                self.problems.append(FieldProblem(name, f"{label} wajib diisi."))
+                self.problems.append(FieldProblem(name, "required", f"{label} wajib diisi."))
             return None
         try:
             value = datetime.fromisoformat(raw).replace(tzinfo=self.zone)
         except ValueError:
-            self.problems.append(FieldProblem(name, f"{label} bukan tanggal dan jam yang sah."))
+            self.problems.append(
+                FieldProblem(name, "not a date and time", f"{label} bukan tanggal dan jam yang sah.")
+            )
             return None
         if not EARLIEST <= value < LATEST:  # the API's range for instants (Instant in app/rounds/schemas.py)
             years = f"{EARLIEST.year} dan {LATEST.year - 1}"
-            self.problems.append(FieldProblem(name, f"{label} harus di antara tahun {years}."))
+            self.problems.append(
+                FieldProblem(name, "out of range", f"{label} harus di antara tahun {years}.")
+            )
             return None
         return value
 
@@ -89,32 +93,36 @@ class FormReader:
         raw = self.text(name)
         if not raw:
             if required:
-                self.problems.append(FieldProblem(name, f"{label} wajib diisi."))
+                self.problems.append(FieldProblem(name, "required", f"{label} wajib diisi."))
             return None
         value = parse_digits(raw)
         if value is None:
-            self.problems.append(FieldProblem(name, f"{label} harus bilangan bulat."))
+            self.problems.append(FieldProblem(name, "not an integer", f"{label} harus bilangan bulat."))
         return value
 
     def decimal(self, name: str, label: str, *, required: bool = True) -> Decimal | None:
         raw = self.text(name).replace(",", ".")
         if not raw:
             if required:
-                self.problems.append(FieldProblem(name, f"{label} wajib diisi."))
+                self.problems.append(FieldProblem(name, "required", f"{label} wajib diisi."))
             return None
         try:
             value = Decimal(raw)
         except InvalidOperation:
-            self.problems.append(FieldProblem(name, f"{label} harus berupa angka."))
+            self.problems.append(FieldProblem(name, "not a number", f"{label} harus berupa angka."))
             return None
         if not value.is_finite():
-            self.problems.append(FieldProblem(name, f"{label} harus berupa angka."))
+            self.problems.append(FieldProblem(name, "not a number", f"{label} harus berupa angka."))
             return None
         return value
 
     def check(self) -> None:
         if self.problems:
-            raise InvalidInput("some form fields cannot be read", errors=self.problems)
+            raise InvalidInput(
+                "some form fields cannot be read",
+                errors=self.problems,
+                indonesian="Beberapa isian belum benar.",
+            )
 
 
 async def _reader(request: Request, session: Session, round_: Round, user: PageUser) -> FormReader:
@@ -142,22 +150,29 @@ def rounds_page(request: Request, session: SessionDep, user: CurrentUser) -> Res
             "rounds": rounds_of_commission(session, user.principal),
             "tz": timezone,
             "is_admin": _is_admin(user),
+            "commissions": session.scalars(
+                commissions_query(by=user.principal).order_by(Commission.name)
+            ).all()
+            if user.principal.is_system_admin
+            else [],
         },
     )
 
 
 @router.post("/ronde")
 async def create_round(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """Create a round (draft) from the form; its set-up continues on the round's page."""
-    if user.principal.commission_id is None:
+    """Create a round (draft) from the form; its set-up continues on the round's page. A system
+    administrator, who belongs to no commission, names the commission in the form."""
+    form = await read_form(request)
+    commission_id = user.principal.commission_id or parse_digits(str(form.get("commission_id") or ""))
+    if commission_id is None:
         raise InvalidInput(
-            "a system administrator creates rounds through the API, naming the commission",
-            errors=[FieldProblem("commission", "Administrator sistem membuat periode melalui API.")],
+            "name the commission the round belongs to",
+            errors=[FieldProblem("commission_id", "required", "Pilih Komisi Informasi periode ini.")],
+            indonesian="Pilih Komisi Informasi periode ini.",
         )
-    commission = get_commission(
-        session=session, commission_id=user.principal.commission_id, by=user.principal
-    )
-    reader = FormReader(await read_form(request), commission.timezone)
+    commission = get_commission(session=session, commission_id=commission_id, by=user.principal)
+    reader = FormReader(form, commission.timezone)
     data = {
         "year": reader.integer("year", "Tahun"),
         "title": reader.text("title"),
@@ -166,7 +181,7 @@ async def create_round(request: Request, session: SessionDep, user: CurrentUser)
         "missing_stage_policy": "zero",
     }
     if not data["title"]:
-        reader.problems.append(FieldProblem("title", "Nama periode wajib diisi."))
+        reader.problems.append(FieldProblem("title", "required", "Nama periode wajib diisi."))
     reader.check()
     round_ = rounds.create_round(session=session, commission=commission, data=data, by=user.principal)
     return redirect(f"/ronde/{round_.id}", message="ronde-dibuat")
@@ -285,7 +300,9 @@ async def invite(round_id: Id, request: Request, session: SessionDep, user: Curr
     codes = reader.texts("category")
     if not codes:
         raise InvalidInput(
-            "choose a category", errors=[FieldProblem("category", "Pilih minimal satu kategori.")]
+            "choose a category",
+            errors=[FieldProblem("category", "choose a category", "Pilih minimal satu kategori.")],
+            indonesian="Pilih minimal satu kategori.",
         )
     rounds.invite(session=session, round_=round_, body_ids=None, category_codes=codes, by=user.principal)
     return redirect(f"/ronde/{round_id}#undangan", message="tersimpan")
@@ -305,7 +322,9 @@ async def stages(round_id: Id, request: Request, session: SessionDep, user: Curr
         weight = reader.decimal(f"stage_weight_{i}", f"Bobot tahap {code}")
         kind = reader.text(f"stage_kind_{i}")
         if kind not in fmt.STAGE_KINDS:
-            reader.problems.append(FieldProblem(f"stage_kind_{i}", f"Jenis tahap {code} belum dipilih."))
+            reader.problems.append(
+                FieldProblem(f"stage_kind_{i}", "choose a kind", f"Jenis tahap {code} belum dipilih.")
+            )
         rows.append(
             {
                 "code": code,
@@ -343,7 +362,9 @@ async def assign(round_id: Id, request: Request, session: SessionDep, user: Curr
     reader = await _reader(request, session, round_, user)
     verifier_ids = [i for i in map(parse_digits, reader.texts("verifier")) if i is not None]
     if not verifier_ids:
-        reader.problems.append(FieldProblem("verifier", "Pilih minimal satu verifikator."))
+        reader.problems.append(
+            FieldProblem("verifier", "choose a verifier", "Pilih minimal satu verifikator.")
+        )
     reader.check()
     verification.spread_assignments(
         session=session,
@@ -364,7 +385,7 @@ async def extend(round_id: Id, request: Request, session: SessionDep, user: Curr
     scope = reader.text("scope") or "round"
     reason = reader.text("reason")
     if not reason:
-        reader.problems.append(FieldProblem("reason", "Alasan (keputusan pleno) wajib diisi."))
+        reader.problems.append(FieldProblem("reason", "required", "Alasan (keputusan pleno) wajib diisi."))
     body_ids = [i for i in map(parse_digits, re.split(r"[\s,;]+", reader.text("body_ids"))) if i is not None]
     reader.check()
     assert closes_at is not None
@@ -516,7 +537,9 @@ async def publish(round_id: Id, request: Request, session: SessionDep, user: Cur
     reader = await _reader(request, session, round_, user)
     reason = reader.text("reason")
     if not reason:
-        reader.problems.append(FieldProblem("reason", "Dasar penetapan (mis. keputusan pleno) wajib diisi."))
+        reader.problems.append(
+            FieldProblem("reason", "required", "Dasar penetapan (mis. keputusan pleno) wajib diisi.")
+        )
     reader.check()
     publication_service.publish(session=session, round_id=round_.id, by=user.principal, reason=reason)
     return redirect(f"/ronde/{round_id}/publikasi", message="diumumkan")

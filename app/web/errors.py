@@ -1,29 +1,50 @@
-"""Errors on pages: friendly Indonesian pages instead of problem+json, and a redirect to login when needed.
+"""Errors on pages: friendly Indonesian pages instead of problem+json, a refused form back on its own page,
+and a redirect to login when needed.
 
 The API (``/api/...``), the pages' JSON endpoints (``/web/...``) and the OpenAPI pages keep the problem+json
 handlers of ``app/problems.py``; every other path gets HTML. The handlers run after the request's transaction
 was rolled back, so an error page never reports a half-written change.
+
+A page form that names its page (``_form`` and ``_halaman``, see ``app/web/forms.py``) and is refused for
+what it holds, or for the state of the data (4xx other than 401, 403 and 404), is answered with its own page
+rendered again (an internal GET of that page) carrying the errors and the typed values, with the error's
+status. Anything else gets a plain error page. Pages only ever show the Indonesian text of an error.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import Message
 
 from app.errors import EmonevError, FieldProblem, Unauthenticated
-from app.inputs import NUL_MESSAGE
+from app.web.forms import (
+    MACHINE_PREFIXES,
+    STATE_KEY,
+    FormState,
+    origin,
+    page_errors,
+    typed_values,
+    validation_problems,
+)
 from app.web.render import render
 
 log = logging.getLogger("emonev.web")
 
-MACHINE_PREFIXES = ("/api/", "/web/", "/docs", "/redoc", "/openapi.json", "/healthz")
+# Refusals a form cannot be corrected against: the person is not signed in, may not do this, or the thing is
+# gone. Those get the plain error page.
+NOT_A_FORM_MATTER = frozenset({401, 403, 404})
+# Request headers of the refused POST that do not describe the internal GET of its page.
+BODY_HEADERS = frozenset({b"content-type", b"content-length", b"transfer-encoding", b"expect"})
 
 HEADINGS: dict[int, tuple[str, str]] = {
     400: (
@@ -47,13 +68,7 @@ HEADINGS: dict[int, tuple[str, str]] = {
         "Maaf, terjadi kesalahan yang tidak terduga. Kesalahan sudah dicatat; silakan coba lagi nanti.",
     ),
 }
-# The shared input rules' messages (app/inputs.py, English for the API) as a page lists them.
-PAGE_MESSAGES = {NUL_MESSAGE: "Isian ini tidak boleh memuat karakter NUL (U+0000)."}
 WINDOW_CLOSED = ("Batas waktu sudah lewat", "Tahap ini tidak sedang dibuka, atau batas waktunya sudah lewat.")
-
-
-def _on_page(problem: FieldProblem) -> dict[str, str]:
-    return {"field": problem.field, "message": PAGE_MESSAGES.get(problem.message, problem.message)}
 
 
 def is_page_request(request: Request) -> bool:
@@ -74,9 +89,11 @@ def error_page(
     status: int,
     *,
     detail: str | None = None,
-    problems: list[dict[str, str]] | None = None,
+    problems: Sequence[str] = (),
     heading: tuple[str, str] | None = None,
 ) -> Response:
+    """A plain error page: the heading and advice for the status, the error's own Indonesian sentence
+    (``detail``) and the Indonesian messages of its fields."""
     title, message = heading or HEADINGS.get(status, HEADINGS[400 if status < 500 else 500])
     referer = request.headers.get("referer") or ""
     back = referer if referer.startswith(str(request.base_url)) else None
@@ -88,55 +105,126 @@ def error_page(
             "message": message,
             "detail": detail,
             "status": status,
-            "problems": problems or [],
+            "problems": list(dict.fromkeys(problems)),
             "back": back,
         },
         status_code=status,
     )
 
 
+async def _submitted_form(request: Request) -> FormData | None:
+    """The refused request's form: parsed already by the route (Starlette keeps it on the request)."""
+    if request.method != "POST":
+        return None
+    try:
+        return await request.form()
+    except (ClientDisconnect, RuntimeError, StarletteHTTPException):
+        return None
+
+
+async def form_again(
+    request: Request, status: int, problems: Sequence[FieldProblem], summary: str
+) -> Response | None:
+    """The page a refused form came from, rendered again (an internal GET) with the form's errors and typed
+    values, answered with the refusal's status; None when the form does not name its page or that page
+    cannot be shown."""
+    form = await _submitted_form(request)
+    where = origin(form) if form is not None else None
+    if form is None or where is None:
+        return None
+    name, page = where
+    state = FormState(form=name, message=summary, errors=page_errors(problems), values=typed_values(form))
+    path, _, query = page.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": request.scope.get("asgi", {"version": "3.0"}),
+        "http_version": request.scope.get("http_version", "1.1"),
+        "method": "GET",
+        "scheme": request.scope.get("scheme", "http"),
+        "server": request.scope.get("server"),
+        "client": request.scope.get("client"),
+        "root_path": request.scope.get("root_path", ""),
+        "path": unquote(path),
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(k, v) for k, v in request.scope["headers"] if k.lower() not in BODY_HEADERS],
+        "state": {**request.scope.get("state", {}), STATE_KEY: state},
+    }
+    start: Message = {}
+    body = bytearray()
+    asked = False
+
+    async def receive() -> Message:
+        nonlocal asked
+        if asked:
+            return {"type": "http.disconnect"}
+        asked = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+
+    await request.app(scope, receive, send)
+    if start.get("status") != 200:
+        return None
+    response = Response(bytes(body), status_code=status)
+    response.raw_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"] + [
+        (b"content-length", str(len(body)).encode())
+    ]
+    return response
+
+
 Handler = Callable[[Request, Any], Awaitable[Response]]
+PageHandler = Callable[[Request, Any], Awaitable[Response]]
 
 
 def install_page_errors(app: FastAPI) -> None:
     """Wrap the app's problem+json handlers: page paths get HTML, everything else what it got before."""
     originals: dict[Any, Handler] = dict(app.exception_handlers)
 
-    def wrap(kind: Any, page: Callable[[Request, Any], Response]) -> None:
+    def wrap(kind: Any, page: PageHandler) -> None:
         original = originals.get(kind)
 
         async def handler(request: Request, exc: Any) -> Response:
             if is_page_request(request) or original is None:
-                return page(request, exc)
+                return await page(request, exc)
             return await original(request, exc)
 
         app.exception_handlers[kind] = handler
 
-    def domain(request: Request, exc: EmonevError) -> Response:
+    async def domain(request: Request, exc: EmonevError) -> Response:
         if isinstance(exc, Unauthenticated):
             return login_redirect(request)
         heading = WINDOW_CLOSED if exc.type_slug == "window-closed" else None
+        if exc.status not in NOT_A_FORM_MATTER:
+            summary = exc.indonesian or (heading or HEADINGS.get(exc.status, HEADINGS[400]))[1]
+            again = await form_again(request, exc.status, exc.errors, summary)
+            if again is not None:
+                return again
         return error_page(
             request,
             exc.status,
-            detail=exc.detail,
-            problems=[_on_page(e) for e in exc.errors],
+            detail=exc.indonesian,
+            problems=[e.message for e in page_errors(exc.errors)],
             heading=heading,
         )
 
-    def validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": str(e["msg"])}
-            for e in exc.errors()
-        ]
-        return error_page(request, 422, problems=problems)
+    async def validation(request: Request, exc: RequestValidationError) -> Response:
+        if all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+            return error_page(request, 404)  # /pengisian/abc names no page, whatever the route calls it
+        problems = validation_problems(exc.errors())
+        again = await form_again(request, 422, problems, HEADINGS[422][1])
+        if again is not None:
+            return again
+        return error_page(request, 422, problems=[e.message for e in page_errors(problems)])
 
-    def http(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_page(
-            request, exc.status_code, detail=None if exc.status_code == 404 else str(exc.detail)
-        )
+    async def http(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_page(request, exc.status_code)
 
-    def bug(request: Request, exc: Exception) -> Response:
+    async def bug(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on page %s %s", request.method, request.url.path)
         return error_page(request, 500)
 

@@ -195,7 +195,10 @@ def submit(
     if confirm != "ya":
         raise InvalidInput(
             "tick the confirmation box before submitting",
-            errors=[FieldProblem("confirm", "Centang pernyataan bahwa jawaban sudah benar.")],
+            errors=[
+                FieldProblem("confirm", "not confirmed", "Centang pernyataan bahwa jawaban sudah benar.")
+            ],
+            indonesian="Centang pernyataan bahwa jawaban sudah benar sebelum mengirim.",
         )
     submissions.submit(
         session=session,
@@ -291,7 +294,8 @@ async def object_to(
     if not explanation:
         raise InvalidInput(
             "an objection needs an explanation",
-            errors=[FieldProblem("explanation", "Tuliskan alasan sanggahan.")],
+            errors=[FieldProblem("explanation", "required", "Tuliskan alasan sanggahan.")],
+            indonesian="Tuliskan alasan sanggahan.",
         )
     verification.create_objection(
         session=session,

@@ -8,10 +8,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from app.accounts.principal import Role
 from app.settings import Settings
 from app.web import format as fmt
+from app.web.forms import FormState, page_of, state_of
 from app.web.session import CSRF_FIELD, PageUser, csrf_token, set_presession_cookie
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +42,25 @@ env.globals.update(
     remaining=fmt.remaining,
 )
 
+
+@pass_context
+def kept_values(context: Context, form: str, name: str, defaults: Any = ()) -> list[str]:
+    """The values of a checkbox or select group: as typed when this form came back refused, else the
+    defaults (``_forms.html`` exports it as ``values``)."""
+    state = context.get("form_state")
+    if isinstance(state, FormState) and state.form == form:
+        return state.value_list(name)
+    return [str(d) for d in defaults]
+
+
+def missing_context() -> str:
+    raise RuntimeError(
+        'import "_forms.html" with context: its macros need the page\'s form state and CSRF token'
+    )
+
+
+env.globals.update(kept_values=kept_values, missing_context=missing_context)
+
 ROLE_LABELS = {
     Role.system_admin: "Administrator Sistem",
     Role.commission_admin: "Administrator Komisi",
@@ -62,6 +84,7 @@ FLASH = {
     "perpanjangan": "Perpanjangan batas waktu sudah dicatat.",
     "diumumkan": "Hasil sudah diumumkan.",
     "penugasan": "Penugasan verifikator sudah disimpan.",
+    "nilai-juri": "Nilai Anda sudah disimpan.",
 }
 
 
@@ -74,6 +97,8 @@ def nav_items(user: PageUser | None) -> list[tuple[str, str]]:
         items.append(("/sanggahan", "Sanggahan"))
     if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
         items.append(("/ronde", "Periode Monev"))
+    if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
+        items.append(("/penjurian", "Penjurian"))
     return items
 
 
@@ -94,6 +119,8 @@ def render(
         "csrf": csrf_token(request, settings),
         "flash": FLASH.get(flash_code or ""),
         "path": request.url.path,
+        "page_path": page_of(request),
+        "form_state": state_of(request),
     } | (context or {})
     response = templates.TemplateResponse(request, name, full, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"

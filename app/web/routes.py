@@ -23,7 +23,7 @@ from app.db.models import PublicBody
 from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
 from app.settings import SettingsDep
-from app.web import admin, downloads, operator, verifier
+from app.web import admin, downloads, operator, panel, verifier
 from app.web.errors import install_page_errors
 from app.web.queries import rounds_of_body, rounds_of_commission
 from app.web.render import redirect, render
@@ -112,6 +112,8 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Respo
             "operator/dashboard.html",
             {"body": body, "rounds": rounds, "now": now, "tz": timezone},
         )
+    if principal.role is Role.panelist:
+        return render(request, "panel/stages.html", {"sheets": panel.judge_sheets(session, user)})
     if principal.role is Role.verifier:
         return render(
             request,
@@ -128,6 +130,7 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Respo
 router.include_router(operator.router)
 router.include_router(verifier.router)
 router.include_router(admin.router)
+router.include_router(panel.router)
 router.include_router(downloads.router)
 
 

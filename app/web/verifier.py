@@ -210,10 +210,14 @@ async def decide(objection_id: Id, request: Request, session: SessionDep, user: 
     if decision not in {"terima", "tolak"} or not reason:
         problems = []
         if decision not in {"terima", "tolak"}:
-            problems.append(FieldProblem("keputusan", "Pilih terima atau tolak."))
+            problems.append(FieldProblem("keputusan", "accept or reject", "Pilih terima atau tolak."))
         if not reason:
-            problems.append(FieldProblem("alasan", "Tuliskan alasan keputusan."))
-        raise InvalidInput("the decision form is incomplete", errors=problems)
+            problems.append(FieldProblem("alasan", "required", "Tuliskan alasan keputusan."))
+        raise InvalidInput(
+            "the decision form is incomplete",
+            errors=problems,
+            indonesian="Keputusan sanggahan belum lengkap.",
+        )
     accept = decision == "terima"
     value = _value_from_form(str(form.get("type") or ""), [str(v) for v in form.getlist("value")])
     verification.decide_objection(

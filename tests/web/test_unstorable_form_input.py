@@ -252,7 +252,7 @@ def test_a_nul_in_a_page_form_is_named_in_indonesian_and_writes_nothing(
 
     assert refused.status_code == 422, refused.text
     assert "Isian belum benar" in refused.text
-    assert f"<li><strong>{case.field}</strong>: {NUL_PAGE_MESSAGE}</li>" in refused.text
+    assert f"<li>{NUL_PAGE_MESSAGE}</li>" in refused.text
     assert (case.written(world, session), count(session, AuditEntry)) == before
     accepted = pages.post(url, form, follow_redirects=False)  # the same form without the NUL is taken
     assert accepted.status_code == 303, accepted.text
@@ -279,14 +279,14 @@ def test_forms_fastapi_reads_get_the_same_indonesian_message(
         data={"email": world.admin.email + NUL, "password": "x", "csrf_token": csrf_of(login_page.text)},
     )
     assert login.status_code == 422
-    assert f"<li><strong>email</strong>: {NUL_PAGE_MESSAGE}</li>" in login.text
+    assert f"<li>{NUL_PAGE_MESSAGE}</li>" in login.text
     assert count(session, AuthToken) == 0
 
     pages.login(world.operator)
     sub = make_submission(session, world.round, world.body, world.template)
     submit = pages.post(f"/pengisian/{sub.id}/kirim", {"idempotency_key": "k" + NUL, "confirm": "ya"})
     assert submit.status_code == 422
-    assert f"<li><strong>idempotency_key</strong>: {NUL_PAGE_MESSAGE}</li>" in submit.text
+    assert f"<li>{NUL_PAGE_MESSAGE}</li>" in submit.text
     assert session.scalar(select(Submission.status).where(Submission.id == sub.id)) == "draft"
 
 
@@ -302,10 +302,7 @@ def test_an_extension_outside_the_years_2000_to_2100_is_named_and_not_recorded(
         {"closes_at": closes_at, "scope": "round", "reason": "Keputusan pleno 3/2025"},
     )
     assert refused.status_code == 422, refused.text
-    assert (
-        "<li><strong>closes_at</strong>: Batas waktu baru harus di antara tahun 2000 dan 2100.</li>"
-        in refused.text
-    )
+    assert "<li>Batas waktu baru harus di antara tahun 2000 dan 2100.</li>" in refused.text
     assert count(session, DeadlineExtension) == 0
 
 

@@ -23,6 +23,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     tick();
     if (document.querySelector("[data-deadline]")) setInterval(tick, 30000);
+    // A form that came back refused: take the reader to what is wrong (its summary links to each field).
+    var refused = document.querySelector("[data-form-errors]");
+    if (refused) refused.focus();
     document.querySelectorAll("form[data-confirm]").forEach(function (form) {
       form.addEventListener("submit", function (event) {
         if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
