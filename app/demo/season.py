@@ -92,15 +92,16 @@ CONFIRMED_NOTE = "Sesuai; data dukung lengkap dan terbaru."
 # 2024 gives every band: Informatif down to Tidak Informatif, bodies that take part but do not pass the gate
 # (verified SAQ below 60; Dinas Kesehatan only after the verifier's corrections: 60.16 self, 58.18 verified),
 # a correction that moves Kecamatan Gambir up a band in revision 2, and Kecamatan Tanah Abang, which takes no
-# part. In 2023 some bodies stood elsewhere, so their history shows a change.
+# part. In 2023 some bodies stood elsewhere, so their history shows a change; Kelurahan Gambir did not pass
+# the gate, and Kelurahan Kebon Kacang, Kecamatan Tanah Abang and Dinas Kesehatan took no part.
 SEASON_2023 = PastSeason(
     year=2023,
     categories=("kecamatan", "kelurahan", "dinas"),
     parts={
         "Kelurahan Menteng": Part(0.85, presentation=Decimal("80")),
         "Kelurahan Gondangdia": Part(0.9, presentation=Decimal("85")),
-        "Kelurahan Cikini": Part(0.55, corrections=1),
-        "Kelurahan Gambir": Part(0.6, presentation=Decimal("60")),
+        "Kelurahan Cikini": Part(0.65, presentation=Decimal("68")),
+        "Kelurahan Gambir": Part(0.45, corrections=1),
         "Kecamatan Menteng": Part(0.7, presentation=Decimal("75")),
         "Kecamatan Gambir": Part(0.4, corrections=1),
         "Dinas Komunikasi, Informatika dan Statistik": Part(0.85, presentation=Decimal("82")),
