@@ -454,14 +454,15 @@ def child_recap(url: str, round_id: int, out: Path) -> None:
 
 
 def child_corrections(url: str, round_id: int) -> None:
-    """Only the ``Koreksi Verifikasi`` rows (``verification.service.iter_corrections``), counted."""
-    from app.verification.service import get_round, iter_corrections
+    """Only the ``Koreksi Verifikasi`` rows (``verification.corrections.iter_corrections``), counted."""
+    from app.rounds.service import get_round
+    from app.verification.corrections import iter_corrections
 
     engine = get_engine(url)
     with make_sessionmaker(engine)() as session:
         pid = _backend_pid(session)
         before = _backend_cpu(pid)
-        round_ = get_round(session, round_id)
+        round_ = get_round(session=session, round_id=round_id, by=SYSTEM)
         start = time.perf_counter()
         count = sum(1 for _ in iter_corrections(session=session, round_=round_))
         print("WRITE_S", time.perf_counter() - start)

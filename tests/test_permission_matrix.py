@@ -329,6 +329,7 @@ RULES: dict[tuple[str, str], Rule] = {
         },
     ),
     ("GET", "/api/v1/commissions/{commission_id}/rounds"): allow(MEMBERS),
+    ("GET", "/api/v1/rounds"): allow(MEMBERS, query=lambda c: {"commission": c.world.commission.code}),
     ("GET", "/api/v1/rounds/{round_id}"): allow(MEMBERS),
     ("PATCH", "/api/v1/rounds/{round_id}"): allow(ADMINS, json=lambda c: {"gate_top_n": 3}),
     ("POST", "/api/v1/rounds/{round_id}/status"): allow(ADMINS, json=lambda c: {"status": "closed"}),
@@ -401,6 +402,9 @@ RULES: dict[tuple[str, str], Rule] = {
         headers=lambda c: {"If-Match": '"1"'},
     ),
     ("POST", "/api/v1/submissions/{submission_id}/verification/complete"): allow(BODY_VERIFIERS),
+    ("POST", "/api/v1/submissions/{submission_id}/verification/approve-unreviewed"): allow(
+        BODY_VERIFIERS, json=lambda c: {}, headers=lambda c: {"If-Match": '"1"'}
+    ),
     ("POST", "/api/v1/rounds/{round_id}/verification/bulk"): allow(
         ADMINS | {"verifier", "other_verifier"}, json=lambda c: {"action": "confirm_checked"}
     ),
@@ -456,6 +460,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/verifikasi/{submission_id}/mulai"): page(BODY_VERIFIERS),
     ("POST", "/verifikasi/{submission_id}/butir/{code}"): page(
         BODY_VERIFIERS, data=lambda c: {"version": "1", "type": "yes_no", "value": "no"}
+    ),
+    ("POST", "/verifikasi/{submission_id}/setujui-belum-diperiksa"): page(
+        BODY_VERIFIERS, data=lambda c: {"version": "1", "konfirmasi": "ya"}
     ),
     ("POST", "/verifikasi/{submission_id}/cek-tautan"): page(BODY_VERIFIERS),
     ("POST", "/verifikasi/{submission_id}/selesai"): page(BODY_VERIFIERS),

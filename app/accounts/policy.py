@@ -230,6 +230,18 @@ def commission_scope(principal: Principal, requested: int | None) -> int | None:
     return principal.commission_id
 
 
+def member_scope(principal: Principal, requested: int | None) -> int | None:
+    """The commission a list of commission-wide data (rounds) is limited to: the one asked for, else the
+    principal's own; ``None`` (every commission) only for a system administrator. Anyone of a commission
+    (``ensure_member``) may list its rounds; another commission's are refused."""
+    scope = commission_scope(principal, requested)
+    if scope is not None:
+        ensure_member(principal, scope)
+    elif not principal.is_system_admin:
+        raise Forbidden("only a system administrator may list every commission's data")
+    return scope
+
+
 # --- Verification, stages and results -----------------------------------------------------------------
 
 

@@ -72,7 +72,13 @@ def list_bodies(
     page: PageParamsDep,
     category: Annotated[str | None, Query(description="A category code.")] = None,
     region: Annotated[
-        str | None, Query(description="A region code prefix: 31.71 gives 31.71 and everything under it.")
+        str | None,
+        Query(
+            max_length=200,
+            description="A region code prefix (31.71 gives 31.71 and everything under it), or a region's "
+            "name: the bodies whose name or a parent's name (up to three levels up) holds it, so Menteng "
+            "gives Kecamatan Menteng and the kelurahan under it.",
+        ),
     ] = None,
     parent: Annotated[Id | None, Query(description="Only the direct children of this body.")] = None,
     active: Annotated[
@@ -81,6 +87,7 @@ def list_bodies(
     q: Annotated[
         str | None, Query(max_length=200, description="Case-insensitive search in the name.")
     ] = None,
+    round: Annotated[Id | None, Query(description="Only the bodies invited to this round.")] = None,
 ) -> Page[BodyOut]:
     """The commission's bodies you may see (an operator its own, a verifier those assigned to it),
     filtered, ordered by id, paginated."""
@@ -88,7 +95,9 @@ def list_bodies(
     stmt = service.bodies_query(
         session=session,
         commission=commission,
-        filters=service.BodyFilters(category=category, region=region, parent_id=parent, active=active, q=q),
+        filters=service.BodyFilters(
+            category=category, region=region, parent_id=parent, active=active, q=q, round_id=round
+        ),
         by=principal,
     )
     return paginate(session=session, stmt=stmt, id_column=PublicBody.id, params=page).map(body_out)

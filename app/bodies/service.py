@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from app.accounts import policy
 from app.accounts.principal import Principal
@@ -23,7 +24,7 @@ from app.bodies.validation import (
     region_code_problem,
 )
 from app.commissions.service import categories_by_code
-from app.db.models import BodyCategory, Commission, PublicBody
+from app.db.models import BodyCategory, Commission, Invitation, PublicBody
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
 IMPORT_COLUMNS = ("name", "category", "region_code", "parent", "ppid_email")
@@ -217,14 +218,52 @@ class BodyFilters:
     parent_id: int | None = None
     active: bool | None = None
     q: str | None = None
+    round_id: int | None = None
+
+
+# How far up the hierarchy a region name is looked for: kelurahan < kecamatan < kota < provinsi.
+REGION_NAME_LEVELS = 3
+REGION_FILTER_MESSAGE = f"{REGION_MESSAGE}, nor a region's name (which has no digits)"
+REGION_FILTER_MESSAGE_ID = (
+    "Wilayah tidak dikenali: tulis kode wilayah Kemendagri seperti 31.71 atau 31.71.06, atau nama wilayah "
+    "seperti Menteng."
+)
+
+
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def _region_clause(region: str) -> ColumnElement[bool]:
+    """A region code prefix (``31.71`` matches ``31.71`` and everything under it), or a region's name: the
+    bodies whose own name or an ancestor's name (parent, its parent, ...) holds the text, so ``Menteng``
+    finds Kecamatan Menteng, Kelurahan Menteng and every kelurahan under Kecamatan Menteng."""
+    if any(ch.isdigit() for ch in region):
+        code = region.rstrip(".")
+        if not REGION_CODE.fullmatch(code):
+            raise InvalidInput(
+                "the region filter is neither a region code prefix nor a region's name",
+                errors=[FieldProblem("query:region", REGION_FILTER_MESSAGE, REGION_FILTER_MESSAGE_ID)],
+                indonesian=REGION_FILTER_MESSAGE_ID,
+            )
+        return or_(
+            PublicBody.region_code == code,
+            PublicBody.region_code.startswith(code + ".", autoescape=True),
+        )
+    chain = [aliased(PublicBody) for _ in range(REGION_NAME_LEVELS + 1)]
+    under_named = select(chain[0].id)
+    for child, parent in pairwise(chain):
+        under_named = under_named.outerjoin(parent, parent.id == child.parent_id)
+    under_named = under_named.where(or_(*(_contains(ancestor.name, region) for ancestor in chain[1:])))
+    return or_(_contains(PublicBody.name, region), PublicBody.id.in_(under_named))
 
 
 def bodies_query(
     *, session: Session, commission: Commission, filters: BodyFilters, by: Principal
 ) -> Select[Any]:
-    """The commission's bodies the principal may see (``policy.visible_bodies``), filtered:
-    category code, region code prefix (``31.71`` matches ``31.71`` and everything under it), parent,
-    active flag, and a case-insensitive search in the name."""
+    """The commission's bodies the principal may see (``policy.visible_bodies``), filtered: category code,
+    region (a code prefix or a region's name, see ``_region_clause``), parent, active flag, invited to a
+    round, and a case-insensitive search in the name."""
     policy.ensure_member(by, commission.id)
     stmt = select(PublicBody).where(
         PublicBody.commission_id == commission.id, policy.visible_bodies(by, commission.id, round_id=None)
@@ -233,27 +272,60 @@ def bodies_query(
         stmt = stmt.join(BodyCategory, BodyCategory.id == PublicBody.category_id).where(
             BodyCategory.code == filters.category
         )
-    if filters.region is not None:
-        region = filters.region.strip().rstrip(".")
-        if not REGION_CODE.fullmatch(region):
-            raise InvalidInput(
-                "the region filter is not a region code prefix",
-                errors=[FieldProblem("query:region", REGION_MESSAGE, REGION_MESSAGE_ID)],
-                indonesian=REGION_MESSAGE_ID,
-            )
-        stmt = stmt.where(
-            or_(
-                PublicBody.region_code == region,
-                PublicBody.region_code.startswith(region + ".", autoescape=True),
-            )
-        )
+    region = (filters.region or "").strip()
+    if region:
+        stmt = stmt.where(_region_clause(region))
     if filters.parent_id is not None:
         stmt = stmt.where(PublicBody.parent_id == filters.parent_id)
     if filters.active is not None:
         stmt = stmt.where(PublicBody.active.is_(filters.active))
-    if filters.q:
-        stmt = stmt.where(func.lower(PublicBody.name).contains(filters.q.strip().lower(), autoescape=True))
+    if filters.round_id is not None:
+        stmt = stmt.where(
+            PublicBody.id.in_(select(Invitation.body_id).where(Invitation.round_id == filters.round_id))
+        )
+    if filters.q and filters.q.strip():
+        stmt = stmt.where(_contains(PublicBody.name, filters.q.strip()))
     return stmt
+
+
+@dataclass(frozen=True)
+class BodySearch:
+    """A page's search for bodies: the first ``limit`` matches by name, and how many matched in all."""
+
+    bodies: list[PublicBody]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.bodies)
+
+
+def search_bodies(
+    *, session: Session, commission: Commission, filters: BodyFilters, by: Principal, limit: int = 20
+) -> BodySearch:
+    """The bodies a person looks for by name, category and region (``bodies_query``), in name order."""
+    stmt = bodies_query(session=session, commission=commission, filters=filters, by=by)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    found = session.scalars(stmt.order_by(PublicBody.name, PublicBody.id).limit(limit)).all()
+    return BodySearch(bodies=list(found), total=int(total))
+
+
+def named_bodies(
+    *, session: Session, commission_id: int, body_ids: Iterable[int], by: Principal
+) -> dict[int, PublicBody]:
+    """The commission's bodies of ``body_ids`` the principal may see, by id, for pages that name them; ids
+    of other commissions' bodies are left out."""
+    wanted = set(body_ids)
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(PublicBody).where(
+            PublicBody.id.in_(wanted),
+            PublicBody.commission_id == commission_id,
+            policy.visible_bodies(by, commission_id, round_id=None),
+        )
+    )
+    return {body.id: body for body in rows}
 
 
 # --- bulk import ---------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from app.accounts.principal import Principal
 from app.audit.service import record
 from app.db.models import BodyCategory, Commission
 from app.errors import Conflict, FieldProblem, NotFound
+from app.inputs import parse_digits
 
 
 def get_commission(*, session: Session, commission_id: int, by: Principal) -> Commission:
@@ -19,6 +20,21 @@ def get_commission(*, session: Session, commission_id: int, by: Principal) -> Co
     commission = session.get(Commission, commission_id)
     if commission is None:
         raise NotFound(f"commission {commission_id} does not exist")
+    policy.ensure_member(by, commission.id)
+    return commission
+
+
+def find_commission(*, session: Session, ref: str, by: Principal) -> Commission:
+    """A commission by its id or its code (``ki-dki``), if the principal belongs to it."""
+    ref = ref.strip()
+    commission_id = parse_digits(ref)
+    commission = (
+        session.get(Commission, commission_id)
+        if commission_id is not None
+        else session.scalar(select(Commission).where(Commission.code == ref))
+    )
+    if commission is None:
+        raise NotFound(f"commission {ref!r} does not exist")
     policy.ensure_member(by, commission.id)
     return commission
 

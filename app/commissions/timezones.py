@@ -30,3 +30,28 @@ def format_local(value: datetime, timezone: str, *, pattern: str = "%Y-%m-%d %H:
     """``2025-08-31 23:59 WIB``: the instant in the commission's zone with its Indonesian label."""
     label = ZONE_LABELS.get(timezone, timezone)
     return f"{local(value, timezone).strftime(pattern)} {label}"
+
+
+MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+
+def format_words(value: datetime, timezone: str, *, with_time: bool = True) -> str:
+    """``31 Agustus 2025 pukul 23.59 WIB``: the instant as pages and Indonesian messages say it."""
+    moment = local(value, timezone)
+    day = f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+    if not with_time:
+        return day
+    return f"{day} pukul {moment:%H.%M} {ZONE_LABELS.get(timezone, timezone)}"

@@ -35,7 +35,8 @@ from app.results import publication as publishing
 from app.rounds import service as rounds
 from app.stages import service as stages
 from app.submissions import service as submissions
-from app.verification import service as verification
+from app.verification import answers as verified_answers
+from app.verification import assignments, objections
 from app.verification.schemas import VerifiedAnswerIn
 
 ZONE = ZoneInfo("Asia/Jakarta")
@@ -217,8 +218,8 @@ def verify(
 ) -> None:
     """The verifier reviews every question: it confirms the body's value and checks its evidence, except for
     ``corrections`` answers that it lowers (spread over the questionnaire), each with a note saying why."""
-    verification.start(session=session, submission_id=submission_id, by=verifier, now=now)
-    out = verification.view(session=session, submission_id=submission_id, by=verifier)
+    verified_answers.start(session=session, submission_id=submission_id, by=verifier, now=now)
+    out = verified_answers.view(session=session, submission_id=submission_id, by=verifier)
     row = session.get(Submission, submission_id)
     assert row is not None
     template = submissions.template_of(session, submissions.template_row(session, row.template_version_id))
@@ -247,14 +248,14 @@ def verify(
                 evidence_checked=bool(q.self.evidence or q.self.file_ids),
                 note=CONFIRMED_NOTE if q.code == confirmed else None,
             )
-    verification.save_answers(
+    verified_answers.save_answers(
         session=session,
         submission_id=submission_id,
         by=verifier,
         if_match=submissions.etag(out.version or 1),
         patches=patches,
     )
-    verification.complete(session=session, submission_id=submission_id, by=verifier, now=now)
+    verified_answers.complete(session=session, submission_id=submission_id, by=verifier, now=now)
 
 
 def passing_gate(session: Session, round_: Round, by: Principal) -> set[int]:
@@ -321,7 +322,7 @@ def past_season(session: Session, world: World, season: PastSeason, *, publish: 
     rounds.invite(session=session, round_=round_, body_ids=None, category_codes=season.categories, by=admin)
     verifier = principal(world, VERIFIER_EMAIL)
     for category in season.categories:
-        verification.spread_assignments(
+        assignments.spread_assignments(
             session=session,
             round_id=round_.id,
             category_code=category,
@@ -339,7 +340,7 @@ def past_season(session: Session, world: World, season: PastSeason, *, publish: 
         verify(
             session, submission_id, verifier, corrections=season.parts[name].corrections, now=season.at(9, 5)
         )
-    verification.release(session=session, round_id=round_.id, by=admin, now=season.at(9, 13))
+    objections.release(session=session, round_id=round_.id, by=admin, now=season.at(9, 13))
     for status in ("objection", "stages"):
         rounds.change_status(session=session, round_=round_, to=status, by=admin)
     panelist = principal(world, PANELIST_EMAIL)

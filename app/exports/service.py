@@ -99,8 +99,9 @@ from app.results.service import (
 from app.rounds.service import round_templates, stages_of
 from app.submissions import service as submissions
 from app.submissions.schemas import SaveResult
+from app.verification.common import template_of
+from app.verification.corrections import iter_corrections
 from app.verification.scores import AnswerData, load_answer_data, verified_card
-from app.verification.service import iter_corrections, template_of
 
 BATCH = 500
 ZIP_MEDIA_TYPE = "application/zip"

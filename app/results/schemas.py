@@ -77,15 +77,19 @@ class BandCount(BaseModel):
 
 
 class ParticipationOut(BaseModel):
-    """Invited, registered (an active PPID account or a submission), submitted (took part) and verified
-    bodies, with percentages of the invited (two decimals)."""
+    """Invited, registered (an active PPID account or a submission), started (a submission exists, draft
+    or sent), submitted (took part) and verified bodies, with percentages of the invited (two decimals).
+    Each count holds the next; ``started - submitted`` are the drafts, ``registered - started`` the bodies
+    that never began."""
 
     category: str
     invited: int
     registered: int
+    started: int = Field(description="Bodies that began filling in their SAQ (a draft or a sent one).")
     submitted: int
     verified: int
     registered_pct: str
+    started_pct: str
     submitted_pct: str
     verified_pct: str
 

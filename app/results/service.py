@@ -35,7 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -95,12 +95,18 @@ def percent(part: int, whole: int) -> Decimal:
 class ParticipationRow:
     """Participation of one body category in a round (or the round's total, ``category_id`` None).
 
+    Each count holds the next: invited >= registered >= started >= submitted >= verified.
+
     - ``invited``: bodies invited to the round;
     - ``registered``: invited bodies with at least one active PPID operator account, or a submission;
+    - ``started``: invited bodies that began filling in their SAQ (it exists, as a draft or sent);
     - ``submitted``: invited bodies that took part: their submission is ``submitted``, or (a draft after the
       window closed) its verification was completed;
     - ``verified``: invited bodies whose verification is completed;
     - ``*_pct``: each as a percentage of ``invited``, half-up to 2 decimals.
+
+    The differences are the bodies in each state of ``PARTICIPATION_STATES``: not registered, registered
+    but not started, drafting, submitted but not verified yet.
     """
 
     category_id: int | None
@@ -108,9 +114,11 @@ class ParticipationRow:
     category_name: str
     invited: int
     registered: int
+    started: int
     submitted: int
     verified: int
     registered_pct: Decimal
+    started_pct: Decimal
     submitted_pct: Decimal
     verified_pct: Decimal
 
@@ -123,6 +131,7 @@ class ParticipationRow:
         name: str,
         invited: int,
         registered: int,
+        started: int,
         submitted: int,
         verified: int,
     ) -> ParticipationRow:
@@ -132,12 +141,39 @@ class ParticipationRow:
             category_name=name,
             invited=invited,
             registered=registered,
+            started=started,
             submitted=submitted,
             verified=verified,
             registered_pct=percent(registered, invited),
+            started_pct=percent(started, invited),
             submitted_pct=percent(submitted, invited),
             verified_pct=percent(verified, invited),
         )
+
+    def in_state(self, state: str) -> int:
+        """How many of the category's bodies are in ``state`` (a key of ``PARTICIPATION_STATES``)."""
+        return {
+            NOT_REGISTERED: self.invited - self.registered,
+            NOT_STARTED: self.registered - self.started,
+            DRAFTING: self.started - self.submitted,
+            SUBMITTED: self.submitted - self.verified,
+            VERIFIED: self.verified,
+        }[state]
+
+
+NOT_REGISTERED = "belum-terdaftar"
+NOT_STARTED = "belum-mulai"
+DRAFTING = "sedang-mengisi"
+SUBMITTED = "sudah-mengirim"
+VERIFIED = "terverifikasi"
+# The states an invited body moves through, in order, with the words the pages use for them.
+PARTICIPATION_STATES = {
+    NOT_REGISTERED: "Belum terdaftar",
+    NOT_STARTED: "Terdaftar, belum mulai mengisi",
+    DRAFTING: "Sedang mengisi",
+    SUBMITTED: "Sudah mengirim, belum diverifikasi",
+    VERIFIED: "Sudah diverifikasi",
+}
 
 
 def participation(
@@ -150,7 +186,8 @@ def participation(
         Account.body_id == Invitation.body_id, Account.role == "operator", Account.active.is_(True)
     )
     completed = Verification.status == "completed"
-    registered = or_(has_operator, Submission.id.is_not(None))
+    started = Submission.id.is_not(None)
+    registered = or_(has_operator, started)
     submitted = or_(Submission.status == "submitted", completed)
     stmt = (
         select(
@@ -159,6 +196,7 @@ def participation(
             BodyCategory.name,
             func.count(Invitation.body_id),
             func.sum(case((registered, 1), else_=0)),
+            func.sum(case((started, 1), else_=0)),
             func.sum(case((submitted, 1), else_=0)),
             func.sum(case((completed, 1), else_=0)),
         )
@@ -183,10 +221,11 @@ def participation(
             name=name,
             invited=int(invited),
             registered=int(reg or 0),
+            started=int(began or 0),
             submitted=int(sub or 0),
             verified=int(ver or 0),
         )
-        for cid, code, name, invited, reg, sub, ver in session.execute(stmt).all()
+        for cid, code, name, invited, reg, began, sub, ver in session.execute(stmt).all()
     ]
 
 
@@ -198,9 +237,68 @@ def participation_total(rows: list[ParticipationRow]) -> ParticipationRow:
         name="Total",
         invited=sum(r.invited for r in rows),
         registered=sum(r.registered for r in rows),
+        started=sum(r.started for r in rows),
         submitted=sum(r.submitted for r in rows),
         verified=sum(r.verified for r in rows),
     )
+
+
+# Older links to the participation list used these state codes.
+PARTICIPATION_STATE_ALIASES = {"belum-mengirim": (NOT_STARTED, DRAFTING), "belum-diverifikasi": (SUBMITTED,)}
+
+
+@dataclass(frozen=True)
+class ParticipationBody:
+    """One invited body, the state of ``PARTICIPATION_STATES`` it is in (counted the way ``participation``
+    counts) and its submission, if any."""
+
+    body: PublicBody
+    category: BodyCategory
+    state: str
+    submission: Submission | None
+
+    @property
+    def state_label(self) -> str:
+        return PARTICIPATION_STATES[self.state]
+
+
+def participation_bodies(
+    *,
+    session: Session,
+    round_: Round,
+    states: Collection[str] = (),
+    category: str | None = None,
+    limit: int = 1000,
+) -> list[ParticipationBody]:
+    """The round's invited bodies with their participation state, by category code and name, optionally
+    only those in some ``states`` (keys of ``PARTICIPATION_STATES``) or of one category code."""
+    has_operator = (
+        select(Account.id)
+        .where(Account.body_id == PublicBody.id, Account.role == "operator", Account.active.is_(True))
+        .exists()
+    )
+    state = case(
+        (Verification.status == "completed", VERIFIED),
+        (Submission.status == "submitted", SUBMITTED),
+        (Submission.id.is_not(None), DRAFTING),
+        (has_operator, NOT_STARTED),
+        else_=NOT_REGISTERED,
+    )
+    stmt = (
+        select(PublicBody, BodyCategory, state, Submission)
+        .join(Invitation, Invitation.body_id == PublicBody.id)
+        .join(BodyCategory, BodyCategory.id == PublicBody.category_id)
+        .outerjoin(Submission, and_(Submission.round_id == round_.id, Submission.body_id == PublicBody.id))
+        .outerjoin(Verification, Verification.submission_id == Submission.id)
+        .where(Invitation.round_id == round_.id)
+        .order_by(BodyCategory.code, PublicBody.name, PublicBody.id)
+        .limit(limit)
+    )
+    if states:
+        stmt = stmt.where(state.in_(list(states)))
+    if category:
+        stmt = stmt.where(BodyCategory.code == category)
+    return [ParticipationBody(*row) for row in session.execute(stmt).all()]
 
 
 # --- Publications -----------------------------------------------------------------------------------------
@@ -472,42 +570,44 @@ def published_participation(
 ) -> ParticipationRow:
     """A category's participation as a publication froze it: invited = its rows; submitted = verified = the
     bodies that took part (a round is published only once every participating body is verified); registered
-    adds the bodies that did not take part but have an active PPID account or a (draft) submission now.
+    adds the bodies that did not take part but have an active PPID account or a (draft) submission now, and
+    started those with a draft.
     Pass the category's ``band_counts`` row when you have it, to spare a query."""
     if counts is None:
         found = band_counts(session=session, publication=publication, category_id=category_id)
         counts = found[0] if found else None
     participating = sum(counts.counts.values()) if counts else 0
     absent = counts.not_participating if counts else 0
-    absent_registered = 0
+    absent_registered = absent_started = 0
     if absent:
         operator = aliased(Account)
         draft = aliased(Submission)
-        absent_registered = int(
-            session.scalar(
-                select(func.count(func.distinct(PublishedResult.body_id)))
-                .select_from(PublishedResult)
-                .outerjoin(
-                    operator,
-                    and_(
-                        operator.body_id == PublishedResult.body_id,
-                        operator.role == "operator",
-                        operator.active.is_(True),
-                    ),
-                )
-                .outerjoin(
-                    draft,
-                    and_(draft.round_id == publication.round_id, draft.body_id == PublishedResult.body_id),
-                )
-                .where(
-                    PublishedResult.publication_id == publication.id,
-                    PublishedResult.category_id == category_id,
-                    PublishedResult.participating.is_(False),
-                    or_(operator.id.is_not(None), draft.id.is_not(None)),
-                )
+        has_draft = func.max(case((draft.id.is_not(None), 1), else_=0))
+        absent_rows = session.execute(
+            select(PublishedResult.body_id, has_draft)
+            .select_from(PublishedResult)
+            .outerjoin(
+                operator,
+                and_(
+                    operator.body_id == PublishedResult.body_id,
+                    operator.role == "operator",
+                    operator.active.is_(True),
+                ),
             )
-            or 0
-        )
+            .outerjoin(
+                draft,
+                and_(draft.round_id == publication.round_id, draft.body_id == PublishedResult.body_id),
+            )
+            .where(
+                PublishedResult.publication_id == publication.id,
+                PublishedResult.category_id == category_id,
+                PublishedResult.participating.is_(False),
+                or_(operator.id.is_not(None), draft.id.is_not(None)),
+            )
+            .group_by(PublishedResult.body_id)
+        ).all()
+        absent_registered = len(absent_rows)
+        absent_started = sum(1 for _, began in absent_rows if began)
     category = session.get(BodyCategory, category_id)
     assert category is not None
     return ParticipationRow.of(
@@ -516,6 +616,7 @@ def published_participation(
         name=category.name,
         invited=participating + absent,
         registered=participating + absent_registered,
+        started=participating + absent_started,
         submitted=participating,
         verified=participating,
     )
@@ -693,9 +794,11 @@ def _ranking_summary(
             category=category.code,
             invited=share.invited,
             registered=share.registered,
+            started=share.started,
             submitted=share.submitted,
             verified=share.verified,
             registered_pct=str(share.registered_pct),
+            started_pct=str(share.started_pct),
             submitted_pct=str(share.submitted_pct),
             verified_pct=str(share.verified_pct),
         ),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.deps import CurrentPrincipal
 from app.accounts.principal import Principal
-from app.commissions.service import categories_by_code, get_commission
+from app.commissions.service import categories_by_code, find_commission, get_commission
 from app.commissions.timezones import as_utc, format_local
 from app.created import location, new_resource
 from app.db.models import Account, DeadlineExtension, PublicBody, Round
@@ -135,6 +135,27 @@ def list_rounds(
     """The commission's rounds (any member), optionally of one year or status, ordered by id, paginated."""
     commission = get_commission(session=session, commission_id=commission_id, by=principal)
     stmt = service.rounds_query(commission=commission, year=year, status=status, by=principal)
+    result = paginate(session=session, stmt=stmt, id_column=Round.id, params=page)
+    return result.map(lambda r: round_out(session, r, principal))
+
+
+@router.get("/rounds", response_model=Page[RoundOut])
+def list_all_rounds(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: PageParamsDep,
+    commission: Annotated[
+        str | None,
+        Query(max_length=64, description="A commission's id or code; a system administrator's filter."),
+    ] = None,
+    status: Annotated[RoundStatus | None, Query()] = None,
+    year: Annotated[DbInt | None, Query()] = None,
+) -> Page[RoundOut]:
+    """Rounds you may see, of every commission for a system administrator and of your own commission for
+    anyone else (another commission's is a 403), optionally of one commission (id or code), status or year,
+    ordered by id, paginated."""
+    found = find_commission(session=session, ref=commission, by=principal) if commission is not None else None
+    stmt = service.rounds_query(commission=found, year=year, status=status, by=principal)
     result = paginate(session=session, stmt=stmt, id_column=Round.id, params=page)
     return result.map(lambda r: round_out(session, r, principal))
 

@@ -16,7 +16,7 @@ from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
 from app.commissions.service import categories_by_code, commission_timezone
-from app.commissions.timezones import as_utc, format_local
+from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.models import (
     BodyCategory,
     Commission,
@@ -190,6 +190,7 @@ WINDOW_EDITABLE = frozenset({"draft"})
 TEMPLATES_EDITABLE = frozenset({"draft", "open"})
 INVITATIONS_OPEN = frozenset({"draft", "open"})
 EXTENSIONS_OPEN = frozenset({"draft", "open"})
+EXTENSION_SCOPES = ("round", "categories", "bodies")
 STAGES_EDITABLE = frozenset({"draft", "open", "closed", "verification", "objection"})
 RULES_EDITABLE = frozenset(STATUSES[:-2])  # gate, missing-stage policy, objection dates: until final
 INSTANT_FIELDS = ("saq_opens_at", "saq_closes_at", "objection_opens_at", "objection_closes_at")
@@ -281,10 +282,14 @@ def create_round(
 
 
 def rounds_query(
-    *, commission: Commission, year: int | None, status: str | None, by: Principal
+    *, commission: Commission | None, year: int | None, status: str | None, by: Principal
 ) -> Select[Any]:
-    policy.ensure_member(by, commission.id)
-    stmt = select(Round).where(Round.commission_id == commission.id)
+    """Rounds of a commission, or (``commission`` None) of every commission the principal may list:
+    a system administrator all of them, anyone else their own commission's (``policy.member_scope``)."""
+    scope = policy.member_scope(by, commission.id if commission is not None else None)
+    stmt = select(Round)
+    if scope is not None:
+        stmt = stmt.where(Round.commission_id == scope)
     if year is not None:
         stmt = stmt.where(Round.year == year)
     if status is not None:
@@ -760,33 +765,64 @@ def add_extension(
     the reason is kept with who decided. Extensions are never edited; for a body the latest one counts."""
     policy.ensure_admin(by, round_.commission_id)
     if round_.status not in EXTENSIONS_OPEN:
+        closed = (
+            "Perpanjangan batas waktu hanya dapat dicatat selama periode masih draf atau pengisian SAQ "
+            "masih dibuka."
+        )
         raise Conflict(
             f"a round that is {round_.status} takes no deadline extension",
-            errors=[FieldProblem("closes_at", f"the round is {round_.status}")],
+            errors=[FieldProblem("closes_at", f"the round is {round_.status}", closed)],
+            indonesian=closed,
         )
     timezone = timezone_of(session=session, round_=round_)
     problems = ProblemCollector()
+    if scope not in EXTENSION_SCOPES:
+        problems.add(
+            "scope",
+            f"unknown scope {scope!r}; one of {', '.join(EXTENSION_SCOPES)}",
+            "Pilih untuk siapa perpanjangan berlaku: seluruh periode, kategori tertentu atau badan publik "
+            "tertentu.",
+        )
     closes_at = as_utc(closes_at)
     if closes_at <= as_utc(round_.saq_closes_at):
         problems.add(
             "closes_at",
             f"an extension ends after the round's own close ({format_local(round_.saq_closes_at, timezone)})",
+            "Batas waktu baru harus setelah batas waktu semula "
+            f"({format_words(round_.saq_closes_at, timezone)}).",
         )
     category_ids: list[int] = []
     if scope == "categories":
         if not category_codes:
-            problems.add("category_codes", "name at least one category for scope 'categories'")
+            problems.add(
+                "category_codes",
+                "name at least one category for scope 'categories'",
+                "Pilih minimal satu kategori.",
+            )
         categories = categories_by_code(session=session, commission_id=round_.commission_id)
         for index, code in enumerate(category_codes):
             if code in categories:
                 category_ids.append(categories[code].id)
             else:
-                problems.add(f"category_codes.{index}", f"the commission has no body category {code!r}")
+                problems.add(
+                    f"category_codes.{index}",
+                    f"the commission has no body category {code!r}",
+                    f"Komisi ini tidak memiliki kategori berkode {code}.",
+                )
     elif category_codes:
-        problems.add("category_codes", f"only for scope 'categories', not {scope!r}")
+        problems.add(
+            "category_codes",
+            f"only for scope 'categories', not {scope!r}",
+            "Kategori dicentang, tetapi perpanjangan tidak berlaku untuk kategori tertentu: pilih "
+            '"Kategori tertentu" atau hapus centang kategorinya.',
+        )
     if scope == "bodies":
         if not body_ids:
-            problems.add("body_ids", "name at least one body for scope 'bodies'")
+            problems.add(
+                "body_ids",
+                "name at least one body for scope 'bodies'",
+                "Pilih minimal satu badan publik: cari namanya lalu centang.",
+            )
         invited = set(
             session.scalars(
                 select(Invitation.body_id).where(
@@ -794,12 +830,34 @@ def add_extension(
                 )
             )
         )
+        names: dict[int, str] = {
+            body_id: name
+            for body_id, name in session.execute(
+                select(PublicBody.id, PublicBody.name).where(
+                    PublicBody.id.in_(set(body_ids) - invited),
+                    PublicBody.commission_id == round_.commission_id,
+                )
+            )
+        }
         for index, body_id in enumerate(body_ids):
             if body_id not in invited:
-                problems.add(f"body_ids.{index}", f"body {body_id} is not invited to this round")
+                problems.add(
+                    f"body_ids.{index}",
+                    f"body {body_id} is not invited to this round",
+                    f"{names[body_id]} tidak diundang ke periode ini."
+                    if body_id in names
+                    else "Badan publik yang dipilih tidak ada di Komisi ini.",
+                )
     elif body_ids:
-        problems.add("body_ids", f"only for scope 'bodies', not {scope!r}")
-    problems.raise_if_any("the extension cannot be recorded")
+        problems.add(
+            "body_ids",
+            f"only for scope 'bodies', not {scope!r}",
+            "Badan publik dipilih, tetapi perpanjangan tidak berlaku untuk badan publik tertentu: pilih "
+            '"Badan publik tertentu" atau hapus centang badan publiknya.',
+        )
+    problems.raise_if_any(
+        "the extension cannot be recorded", "Perpanjangan belum dapat dicatat: periksa isian yang ditandai."
+    )
     extension = DeadlineExtension(
         round_id=round_.id,
         closes_at=closes_at,

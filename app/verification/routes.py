@@ -14,9 +14,11 @@ from app.inputs import Id
 from app.pagination import Page, PageParamsDep
 from app.settings import SettingsDep
 from app.submissions.service import etag
-from app.verification import service
+from app.verification import answers, assignments, bulk, links, objections
 from app.verification.linkcheck import LinkChecker
 from app.verification.schemas import (
+    ApprovedUnreviewed,
+    ApproveUnreviewedIn,
     AssignmentOut,
     AssignmentsPut,
     AssignmentsResult,
@@ -58,7 +60,7 @@ def put_assignments(
     Every body must be invited to the round and every verifier an active verifier of the commission;
     otherwise 422 naming each bad entry and nothing changes. Reassigning moves an in-progress verification
     to the new verifier. Every change is audited."""
-    return service.set_assignments(
+    return assignments.set_assignments(
         session=session, round_id=round_id, assignments=payload.assignments, by=principal
     )
 
@@ -84,7 +86,7 @@ def spread_assignments(
     Bodies are taken in id order; each goes to the verifier with the fewest bodies in this round so far
     (ties: the first listed). Bodies already assigned keep their verifier. 201 when some body was
     assigned, 200 when none was left to assign."""
-    spread = service.spread_assignments(
+    spread = assignments.spread_assignments(
         session=session,
         round_id=round_id,
         category_code=payload.category_code,
@@ -103,7 +105,7 @@ def list_assignments(
     round_id: Id, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
 ) -> Page[AssignmentOut]:
     """The round's verifier assignments by body id, paginated (administrators)."""
-    return service.list_assignments(session=session, round_id=round_id, by=principal, params=page)
+    return assignments.list_assignments(session=session, round_id=round_id, by=principal, params=page)
 
 
 @router.get("/verifier/assignments")
@@ -115,7 +117,7 @@ def my_assignments(
 ) -> Page[MyAssignment]:
     """The calling verifier's bodies, by round and body, with the SAQ status, the verification status and
     how many questions were reviewed."""
-    return service.my_assignments(session=session, by=principal, round_id=round_id, params=page)
+    return assignments.my_assignments(session=session, by=principal, round_id=round_id, params=page)
 
 
 # --- Verifying ---------------------------------------------------------------------------------------------
@@ -134,8 +136,8 @@ def start_verification(
 ) -> VerificationOut:
     """Start verifying a submission (its assigned verifier or an administrator): 201, or 200 when it had
     already started. Allowed once the body submitted or its SAQ window closed (409 before)."""
-    created = service.start(session=session, submission_id=submission_id, by=principal)
-    out = service.view(session=session, submission_id=submission_id, by=principal)
+    created = answers.start(session=session, submission_id=submission_id, by=principal)
+    out = answers.view(session=session, submission_id=submission_id, by=principal)
     response.status_code = 201 if created else 200
     if created:
         response.headers["Location"] = location(request, "get_verification", submission_id=submission_id)
@@ -153,7 +155,7 @@ def get_verification(
     The verified score counts only reviewed questions (an unreviewed one is unanswered), and a reviewed
     answer's evidence only when the verifier checked it. The body's operator sees this only after the
     results were released (403 before). The ``ETag`` header is the verification's version."""
-    out = service.view(session=session, submission_id=submission_id, by=principal)
+    out = answers.view(session=session, submission_id=submission_id, by=principal)
     if out.version is not None:
         response.headers["ETag"] = etag(out.version)
     return out
@@ -181,7 +183,7 @@ def put_verified_answers(
 
     Values are validated against the template like answers (422 naming each bad field, nothing written).
     The body's own answers are never changed. Each change is audited with before and after."""
-    out = service.save_answers(
+    out = answers.save_answers(
         session=session,
         submission_id=submission_id,
         by=principal,
@@ -199,7 +201,42 @@ def complete_verification(
 ) -> VerificationOut:
     """Complete the verification. Every question applicable under the verified values must have been
     reviewed: otherwise 422 whose ``missing`` lists the question codes."""
-    return service.complete(session=session, submission_id=submission_id, by=principal)
+    return answers.complete(session=session, submission_id=submission_id, by=principal)
+
+
+@router.post(
+    "/submissions/{submission_id}/verification/approve-unreviewed",
+    responses={
+        409: {"description": "Not started, already completed, or nothing left unreviewed"},
+        412: {"description": "If-Match names an older version"},
+        428: {"description": "If-Match is missing"},
+    },
+)
+def approve_unreviewed(
+    submission_id: Id,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    payload: ApproveUnreviewedIn | None = None,
+    if_match: Annotated[
+        str | None, Header(description='The verification version you read, e.g. "3".')
+    ] = None,
+) -> ApprovedUnreviewed:
+    """Approve every answer not reviewed yet: each question without a verified value gets the body's own
+    value, in one step recorded in the audit log with its count and codes.
+
+    ``If-Match`` names the version you read, so exactly the questions you saw as unreviewed change (412
+    otherwise). Their evidence counts as checked only with ``evidence_checked: true``. Undo it like a bulk
+    action with the ``batch_id``."""
+    out = bulk.approve_unreviewed(
+        session=session,
+        submission_id=submission_id,
+        by=principal,
+        if_match=if_match,
+        evidence_checked=payload.evidence_checked if payload is not None else False,
+    )
+    response.headers["ETag"] = etag(out.version)
+    return out
 
 
 @router.post("/rounds/{round_id}/verification/bulk")
@@ -210,7 +247,7 @@ def bulk_verification(
     ids). ``confirm_checked`` sets the verified value to the body's value for every reviewed question whose
     evidence was checked and whose verified value is still empty. Reports how many answers changed and
     which submissions failed, with a ``batch_id`` to undo it."""
-    return service.bulk(
+    return bulk.bulk(
         session=session,
         round_id=round_id,
         by=principal,
@@ -224,7 +261,7 @@ def bulk_verification(
 def undo_bulk(batch_id: str, session: SessionDep, principal: CurrentPrincipal) -> BulkResult:
     """Undo a bulk action from the audit trail: each value it set goes back to what it was, unless it
     changed since (reported in ``failed``). A batch is undone once (409 after)."""
-    return service.undo_bulk(session=session, batch_id=batch_id, by=principal)
+    return bulk.undo_bulk(session=session, batch_id=batch_id, by=principal)
 
 
 # --- Link checks -------------------------------------------------------------------------------------------
@@ -239,7 +276,7 @@ def run_link_check(
     Links to private, loopback, link-local and other non-public addresses, non-http(s) links and links with
     credentials are recorded as ``blocked`` and never fetched. Redirects are followed (at most 5), each hop
     checked again; at most 64 KB of a body is read; the timeout is configured."""
-    return service.run_link_check(session=session, submission_id=submission_id, by=principal, checker=checker)
+    return links.run_link_check(session=session, submission_id=submission_id, by=principal, checker=checker)
 
 
 @router.get("/submissions/{submission_id}/link-checks")
@@ -247,7 +284,7 @@ def list_link_checks(
     submission_id: Id, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
 ) -> Page[LinkCheckOut]:
     """The latest check of each evidence link (outcome ok, broken, blocked or error), paginated."""
-    return service.latest_link_checks(session=session, submission_id=submission_id, by=principal, params=page)
+    return links.latest_link_checks(session=session, submission_id=submission_id, by=principal, params=page)
 
 
 # --- Release and objections --------------------------------------------------------------------------------
@@ -258,7 +295,7 @@ def release_verification(round_id: Id, session: SessionDep, principal: CurrentPr
     """Release the verification results to the bodies (administrators). Every verification of a body that
     took part must be completed (409 listing ``pending_submission_ids``). Objections are then accepted
     within the round's objection window."""
-    round_ = service.release(session=session, round_id=round_id, by=principal)
+    round_ = objections.release(session=session, round_id=round_id, by=principal)
     assert round_.results_released_at is not None
     return ReleaseOut(
         round_id=round_.id,
@@ -285,7 +322,7 @@ def create_objection(
 
     For the body's operator, after the results were released and inside the round's objection window
     (409 otherwise); one objection per question."""
-    objection = service.create_objection(
+    objection = objections.create_objection(
         session=session,
         submission_id=submission_id,
         by=principal,
@@ -302,7 +339,7 @@ def list_objections(
     submission_id: Id, session: SessionDep, principal: CurrentPrincipal
 ) -> list[ObjectionOut]:
     """A submission's objections and their decisions (at most one per question, so never long)."""
-    return service.list_objections(session=session, submission_id=submission_id, by=principal)
+    return objections.list_objections(session=session, submission_id=submission_id, by=principal)
 
 
 @router.get("/rounds/{round_id}/objections")
@@ -314,7 +351,7 @@ def list_round_objections(
     status: Annotated[Literal["open", "accepted", "rejected"] | None, Query()] = None,
 ) -> Page[ObjectionOut]:
     """The round's objections (a verifier sees those of its bodies), by id, paginated."""
-    return service.list_round_objections(
+    return objections.list_round_objections(
         session=session, round_id=round_id, by=principal, status=status, params=page
     )
 
@@ -326,7 +363,7 @@ def decide_objection(
     """Decide an objection (the body's verifier or an administrator), with a reason. Accepting sets the
     verified value to ``value`` (validated against the question) with the evidence checked; rejecting
     leaves it. Both are audited; a decided objection is final (409)."""
-    return service.decide_objection(
+    return objections.decide_objection(
         session=session,
         objection_id=objection_id,
         by=principal,

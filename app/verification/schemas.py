@@ -207,6 +207,24 @@ class BulkResult(BaseModel):
     failed: list[BulkFailure]
 
 
+class ApproveUnreviewedIn(BaseModel):
+    """``evidence_checked``: whether the verifier also checked the evidence of the answers it approves
+    (default false: an approved "yes" that needs evidence earns nothing until its evidence is checked)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"evidence_checked": False}]})
+
+    evidence_checked: bool = False
+
+
+class ApprovedUnreviewed(BulkResult):
+    """``codes``: the questions that were not reviewed and now carry the body's value (``changed`` of
+    them); ``version``: the verification's new version (also the ``ETag`` header). Undo with
+    ``POST /verification/bulk/{batch_id}/undo``: the questions become unreviewed again."""
+
+    codes: list[str]
+    version: int
+
+
 class LinkCheckOut(BaseModel):
     url: str
     outcome: str = Field(description="ok | broken | blocked | error")

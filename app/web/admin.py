@@ -8,11 +8,12 @@ commission's time zone) and say in Indonesian which field could not be read.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
@@ -22,26 +23,25 @@ from starlette.datastructures import FormData
 
 from app.accounts import policy
 from app.accounts.principal import Role
+from app.bodies import service as bodies
 from app.commissions.service import commission_timezone, commissions_query, get_commission
 from app.db.models import Account, Commission, DeadlineExtension, Round, TemplateVersion
 from app.db.session import SessionDep
 from app.errors import FieldProblem, InvalidInput
 from app.inputs import Id, parse_digits
+from app.pagination import MAX_LIMIT, PageParams
 from app.questionnaires.service import list_versions
 from app.results import publication as publication_service
 from app.results import service as results
 from app.rounds import service as rounds
 from app.rounds.schemas import EARLIEST, LATEST
-from app.verification import service as verification
-from app.web import charts
+from app.verification import objections as verification_objections
+from app.verification.assignments import list_assignments, spread_assignments
+from app.web import charts, picker
 from app.web import format as fmt
 from app.web.forms import read_form
-from app.web.queries import (
-    categories_of,
-    participation_bodies,
-    round_for_staff,
-    rounds_of_commission,
-)
+from app.web.picker import body_picker, search_again
+from app.web.queries import categories_of, round_for_staff, rounds_of_commission
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, PageUser
 
@@ -233,15 +233,136 @@ def _round_context(session: Session, round_: Round, user: PageUser) -> dict[str,
     }
 
 
+EXTENSION_FORM = "perpanjangan"
+# What the extension form keeps in the page's address while the picker searches.
+EXTENSION_FIELDS = ("closes_at", "scope", "category_codes", "reason")
+
+
+def _extension_names(
+    session: Session,
+    round_: Round,
+    extensions: Sequence[DeadlineExtension],
+    category_names: dict[int, str],
+    user: PageUser,
+) -> dict[int, list[str]]:
+    """Whom each extension covers, by extension id: the names of its categories or of its bodies (empty
+    for the whole round)."""
+    named = bodies.named_bodies(
+        session=session,
+        commission_id=round_.commission_id,
+        body_ids={i for e in extensions for i in e.body_ids or []},
+        by=user.principal,
+    )
+    whom: dict[int, list[str]] = {}
+    for e in extensions:
+        if e.scope == "categories":
+            whom[e.id] = [category_names[c] for c in e.category_ids or [] if c in category_names]
+        else:
+            whom[e.id] = sorted((named[i].name for i in e.body_ids or [] if i in named), key=str.casefold)
+    return whom
+
+
+def _extension_flash(request: Request, context: dict[str, Any]) -> str | None:
+    """The message after an extension is recorded, naming its new deadline and whom it covers."""
+    if request.query_params.get("pesan") != "perpanjangan":
+        return None
+    wanted = parse_digits(request.query_params.get("perpanjangan", ""))
+    extension = next((e for e in context["extensions"] if e.id == wanted), None)
+    if extension is None:
+        return None
+    names = fmt.name_list(context["extension_names"].get(extension.id, []))
+    whom = {"round": "seluruh periode", "categories": f"kategori {names}"}.get(extension.scope, names)
+    return (
+        f"Perpanjangan batas waktu sampai {fmt.when(extension.closes_at, context['tz'])} "
+        f"sudah dicatat untuk {whom}."
+    )
+
+
+@dataclass(frozen=True)
+class VerifierBodies:
+    """A verifier and the names of the bodies assigned to it in a round (``verifier`` None: the invited
+    bodies that have no verifier yet)."""
+
+    verifier: str | None
+    bodies: list[str]
+
+
+def _assignments(session: Session, round_: Round, user: PageUser) -> list[VerifierBodies]:
+    """Who verifies whom in the round, by verifier name, then the bodies nobody verifies yet."""
+    by_verifier: dict[str, list[str]] = {}
+    assigned: set[int] = set()
+    params = PageParams(limit=MAX_LIMIT)
+    while True:
+        page = list_assignments(session=session, round_id=round_.id, by=user.principal, params=params)
+        for item in page.items:
+            by_verifier.setdefault(item.verifier_name, []).append(item.body_name)
+            assigned.add(item.body_id)
+        if page.next_cursor is None:
+            break
+        params = PageParams(limit=MAX_LIMIT, cursor=page.next_cursor)
+    unassigned = [
+        b.body.name
+        for b in results.participation_bodies(session=session, round_=round_)
+        if b.body.id not in assigned
+    ]
+    rows = [
+        VerifierBodies(name, sorted(names, key=str.casefold))
+        for name, names in sorted(by_verifier.items(), key=lambda item: item[0].casefold())
+    ]
+    if unassigned:
+        rows.append(VerifierBodies(None, sorted(unassigned, key=str.casefold)))
+    return rows
+
+
+def _assignment_flash(request: Request, context: dict[str, Any]) -> str | None:
+    """The message after a category is spread over verifiers, saying how many bodies it concerned."""
+    if request.query_params.get("pesan") != "penugasan":
+        return None
+    code = request.query_params.get("kategori", "")
+    category = next((c.name for c in context["categories"] if c.code == code), None)
+    count = parse_digits(request.query_params.get("dibagikan", ""))
+    if category is None or count is None:
+        return None
+    if count == 0:
+        return (
+            f"Tidak ada badan publik kategori {category} yang belum memiliki verifikator; "
+            "penugasan tidak berubah."
+        )
+    return (
+        f"Penugasan verifikator sudah disimpan: {count} badan publik kategori {category} dibagikan. "
+        "Nama badan publik setiap verifikator ada di daftar penugasan."
+    )
+
+
 @router.get("/ronde/{round_id}")
 def round_page(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """A round's set-up: status, schedule, templates per category, invitations, stages and weights, gate,
-    verifiers, extensions."""
+    verifiers, extensions (with the body picker for an extension of some bodies)."""
     round_ = round_for_staff(session, user.principal, round_id)
     policy.ensure_commission_reader(user.principal, round_.commission_id)
     participation = results.participation(session=session, round_=round_)
     context = _round_context(session, round_, user)
     context["participation_total"] = results.participation_total(participation)
+    context["extension_names"] = _extension_names(
+        session, round_, context["extensions"], context["category_names"], user
+    )
+    context["picker"] = body_picker(
+        request,
+        session,
+        form=EXTENSION_FORM,
+        name="body_ids",
+        commission=get_commission(session=session, commission_id=round_.commission_id, by=user.principal),
+        categories=context["categories"],
+        by=user.principal,
+        round_id=round_.id,
+    )
+    searched = picker.QUERY in request.query_params
+    context["kept"] = {key: request.query_params.getlist(key) if searched else [] for key in EXTENSION_FIELDS}
+    if context["is_admin"]:
+        context["assignments"] = _assignments(session, round_, user)
+    flash = _extension_flash(request, context) or _assignment_flash(request, context)
+    if flash:
+        context["flash"] = flash
     return render(request, "admin/round.html", context)
 
 
@@ -366,47 +487,60 @@ async def assign(round_id: Id, request: Request, session: SessionDep, user: Curr
             FieldProblem("verifier", "choose a verifier", "Pilih minimal satu verifikator.")
         )
     reader.check()
-    verification.spread_assignments(
+    category = reader.text("category")
+    spread = spread_assignments(
         session=session,
         round_id=round_.id,
-        category_code=reader.text("category"),
+        category_code=category,
         verifier_ids=verifier_ids,
         by=user.principal,
     )
-    return redirect(f"/ronde/{round_id}#penugasan", message="penugasan")
+    query = urlencode({"kategori": category, "dibagikan": spread.assigned})
+    return redirect(f"/ronde/{round_id}?{query}#penugasan", message="penugasan")
 
 
 @router.post("/ronde/{round_id}/perpanjangan")
 async def extend(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """Record a plenary decision moving the SAQ deadline, with its reason."""
+    """Record a plenary decision moving the SAQ deadline, with its reason, for the whole round, some
+    categories or the bodies chosen in the picker (its "Cari" button only searches: nothing is written)."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
+    # Looking for bodies means the extension is for some bodies.
+    again = search_again(
+        reader.form,
+        page=f"/ronde/{round_id}#perpanjangan",
+        name="body_ids",
+        keep=("closes_at", "category_codes", "reason"),
+        extra={"scope": "bodies"},
+    )
+    if again is not None:
+        return again
     closes_at = reader.instant("closes_at", "Batas waktu baru")
     scope = reader.text("scope") or "round"
     reason = reader.text("reason")
     if not reason:
         reader.problems.append(FieldProblem("reason", "required", "Alasan (keputusan pleno) wajib diisi."))
-    body_ids = [i for i in map(parse_digits, re.split(r"[\s,;]+", reader.text("body_ids"))) if i is not None]
+    body_ids = [i for i in map(parse_digits, reader.texts("body_ids")) if i is not None]
     reader.check()
     assert closes_at is not None
-    rounds.add_extension(
+    extension = rounds.add_extension(
         session=session,
         round_=round_,
         closes_at=closes_at,
         scope=scope,
-        category_codes=reader.texts("category_codes") if scope == "categories" else [],
-        body_ids=body_ids if scope == "bodies" else [],
+        category_codes=reader.texts("category_codes"),
+        body_ids=body_ids,
         reason=reason,
         by=user.principal,
     )
-    return redirect(f"/ronde/{round_id}#perpanjangan", message="perpanjangan")
+    return redirect(f"/ronde/{round_id}?perpanjangan={extension.id}#perpanjangan", message="perpanjangan")
 
 
 @router.post("/ronde/{round_id}/rilis-verifikasi")
 def release(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Release the verification results to the bodies (opens the way to objections)."""
     round_for_staff(session, user.principal, round_id)
-    verification.release(session=session, round_id=round_id, by=user.principal)
+    verification_objections.release(session=session, round_id=round_id, by=user.principal)
     return redirect(f"/ronde/{round_id}", message="tersimpan")
 
 
@@ -422,12 +556,14 @@ def participation_page(
     keadaan: str | None = None,
     kategori: str | None = None,
 ) -> Response:
-    """Participation at a glance: per category, and the bodies that have not registered, not submitted or
-    not been verified yet."""
+    """Participation at a glance: per category, how many bodies are in each state (not registered,
+    registered but not started, drafting, submitted, verified), and the bodies of a chosen state."""
     round_ = round_for_staff(session, user.principal, round_id)
     policy.ensure_commission_reader(user.principal, round_.commission_id)
     rows = results.participation(session=session, round_=round_)
-    bodies = participation_bodies(session, round_, state=keadaan, category=kategori)
+    state = keadaan if keadaan in results.PARTICIPATION_STATES else ""
+    states = results.PARTICIPATION_STATE_ALIASES.get(keadaan or "", (state,) if state else ())
+    bodies = results.participation_bodies(session=session, round_=round_, states=states, category=kategori)
     return render(
         request,
         "admin/participation.html",
@@ -436,7 +572,8 @@ def participation_page(
             "rows": rows,
             "total": results.participation_total(rows),
             "bodies": bodies,
-            "state": keadaan or "",
+            "states": results.PARTICIPATION_STATES,
+            "state": state,
             "category": kategori or "",
             "categories": categories_of(session, round_.commission_id),
             "tz": rounds.timezone_of(session=session, round_=round_),

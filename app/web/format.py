@@ -3,25 +3,11 @@ decimal commas."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from app.commissions.timezones import ZONE_LABELS, as_utc, local
-
-MONTHS = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
+from app.commissions.timezones import ZONE_LABELS, as_utc, format_words, local
 
 BAND_CLASSES = {
     "informatif": "band-informatif",
@@ -77,11 +63,7 @@ def when(value: datetime | None, timezone: str, *, with_time: bool = True) -> st
     """``31 Agustus 2025 pukul 23.59 WIB`` in the commission's zone."""
     if value is None:
         return "-"
-    moment = local(value, timezone)
-    day = f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
-    if not with_time:
-        return day
-    return f"{day} pukul {moment:%H.%M} {zone_label(timezone)}"
+    return format_words(value, timezone, with_time=with_time)
 
 
 def local_input(value: datetime | None, timezone: str) -> str:
@@ -132,3 +114,13 @@ def percent(part: int, whole: int) -> str:
     if not whole:
         return "-"
     return f"{Decimal(part * 100) / Decimal(whole):.1f}".replace(".", ",") + "%"
+
+
+def name_list(names: Sequence[str], limit: int = 3) -> str:
+    """``A``, ``A dan B``, ``A, B, dan C``, or past ``limit`` names ``A, B, C, dan 4 lainnya`` (a page that
+    cuts a list short also offers all of it: ``_bodies.html``'s ``name_list``)."""
+    if len(names) <= 2:
+        return " dan ".join(names)
+    if len(names) <= limit:
+        return f"{', '.join(names[:-1])}, dan {names[-1]}"
+    return f"{', '.join(names[:limit])}, dan {len(names) - limit} lainnya"

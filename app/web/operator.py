@@ -35,7 +35,8 @@ from app.settings import SettingsDep
 from app.submissions import service as submissions
 from app.submissions.queue import run_save
 from app.submissions.schemas import AnswerOut, SubmissionOut
-from app.verification import service as verification
+from app.verification.answers import view as verification_view
+from app.verification.objections import create_objection, list_objections
 from app.verification.scores import load_answer_data, verified_card
 from app.web.forms import read_form
 from app.web.queries import published_result
@@ -250,10 +251,10 @@ def objections_page(submission_id: Id, request: Request, session: SessionDep, us
     """Once the verification results are released: each question's verified value beside the body's answer,
     and during the objection window (masa sanggah) a form to object to it."""
     ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
-    out = verification.view(session=session, submission_id=submission_id, by=user.principal)
+    out = verification_view(session=session, submission_id=submission_id, by=user.principal)
     objections = {
         o.question_code: o
-        for o in verification.list_objections(session=session, submission_id=submission_id, by=user.principal)
+        for o in list_objections(session=session, submission_id=submission_id, by=user.principal)
     }
     now = utcnow()
     round_ = ctx.round
@@ -297,7 +298,7 @@ async def object_to(
             errors=[FieldProblem("explanation", "required", "Tuliskan alasan sanggahan.")],
             indonesian="Tuliskan alasan sanggahan.",
         )
-    verification.create_objection(
+    create_objection(
         session=session,
         submission_id=submission_id,
         by=user.principal,

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.db.models import (
-    Account,
     BodyCategory,
     Invitation,
     Publication,
@@ -119,63 +118,6 @@ def categories_of(session: Session, commission_id: int) -> Sequence[BodyCategory
     return session.scalars(
         select(BodyCategory).where(BodyCategory.commission_id == commission_id).order_by(BodyCategory.name)
     ).all()
-
-
-@dataclass(frozen=True)
-class ParticipationBody:
-    """One invited body and the facts participation is counted from (see ``results.participation``)."""
-
-    body: PublicBody
-    category: BodyCategory
-    has_operator: bool
-    submission: Submission | None
-    verification: Verification | None
-
-    @property
-    def state(self) -> str:
-        """``belum-terdaftar``, ``belum-mengirim``, ``belum-diverifikasi`` or ``terverifikasi``, in the
-        order a body moves through them (the same facts ``results.participation`` counts)."""
-        completed = self.verification is not None and self.verification.status == "completed"
-        if completed:
-            return "terverifikasi"
-        if self.submission is not None and self.submission.status == "submitted":
-            return "belum-diverifikasi"
-        if self.has_operator or self.submission is not None:
-            return "belum-mengirim"
-        return "belum-terdaftar"
-
-
-PARTICIPATION_STATES = {
-    "belum-terdaftar": "Belum terdaftar",
-    "belum-mengirim": "Terdaftar, belum mengirim SAQ",
-    "belum-diverifikasi": "Sudah mengirim, belum diverifikasi",
-    "terverifikasi": "Sudah diverifikasi",
-}
-
-
-def participation_bodies(
-    session: Session, round_: Round, *, state: str | None, category: str | None, limit: int = 1000
-) -> list[ParticipationBody]:
-    """The round's invited bodies with their participation facts, optionally of one state or category."""
-    has_operator = (
-        select(Account.id)
-        .where(Account.body_id == PublicBody.id, Account.role == "operator", Account.active.is_(True))
-        .exists()
-    )
-    stmt = (
-        select(PublicBody, BodyCategory, has_operator, Submission, Verification)
-        .join(Invitation, Invitation.body_id == PublicBody.id)
-        .join(BodyCategory, BodyCategory.id == PublicBody.category_id)
-        .outerjoin(Submission, (Submission.round_id == round_.id) & (Submission.body_id == PublicBody.id))
-        .outerjoin(Verification, Verification.submission_id == Submission.id)
-        .where(Invitation.round_id == round_.id)
-        .order_by(BodyCategory.code, PublicBody.name)
-        .limit(limit)
-    )
-    if category:
-        stmt = stmt.where(BodyCategory.code == category)
-    rows = [ParticipationBody(*row) for row in session.execute(stmt).all()]
-    return [row for row in rows if not state or row.state == state]
 
 
 def published_result(session: Session, publication: Publication, body_id: int) -> PublishedResult | None:

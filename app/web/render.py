@@ -77,6 +77,7 @@ FLASH = {
     "tersimpan": "Perubahan sudah disimpan.",
     "diunggah": "Dokumen sudah diunggah.",
     "verifikasi-selesai": "Verifikasi sudah ditandai selesai.",
+    "jawaban-disetujui": "Jawaban yang belum diperiksa sudah disetujui sesuai jawaban badan publik.",
     "tautan-dicek": "Pemeriksaan tautan selesai.",
     "sanggahan-dijawab": "Jawaban atas sanggahan sudah disimpan.",
     "sanggahan-dikirim": "Sanggahan sudah dikirim.",

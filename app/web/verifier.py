@@ -19,12 +19,14 @@ from app.accounts.principal import Role
 from app.commissions.service import commission_timezone
 from app.db.models import Objection, PublicBody, Round, Submission
 from app.db.session import SessionDep
-from app.errors import FieldProblem, InvalidInput, NotFound
+from app.errors import FieldProblem, InvalidInput, NotFound, ProblemCollector
 from app.inputs import Id
 from app.pagination import PageParams
-from app.verification import service as verification
+from app.verification import answers, bulk, links, objections
+from app.verification.assignments import my_assignments
+from app.verification.common import submission_context, template_of
 from app.verification.routes import LinkCheckerDep
-from app.verification.schemas import MyAssignment, ObjectionOut, VerifiedAnswerIn
+from app.verification.schemas import MAX_NOTE_LENGTH, MyAssignment, ObjectionOut, VerifiedAnswerIn
 from app.web.forms import read_form
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, PageUser
@@ -33,15 +35,17 @@ router = APIRouter()
 
 ALL = PageParams(limit=500)
 NO_VALUE = "__kosong__"
+# Question types whose form offers "no valid answer" as an option of its own: sending none is no choice.
+SINGLE_CHOICE = frozenset({"yes_no", "choice"})
 
 
 def assignments(session: Session, user: PageUser) -> list[MyAssignment]:
     """The verifier's assigned bodies with their status (the verification service decides what is shown)."""
-    return verification.my_assignments(session=session, by=user.principal, round_id=None, params=ALL).items
+    return my_assignments(session=session, by=user.principal, round_id=None, params=ALL).items
 
 
 def _context(session: Session, submission_id: int) -> tuple[Submission, Round, PublicBody]:
-    ctx = verification.submission_context(session, submission_id)
+    ctx = submission_context(session, submission_id)
     return ctx.submission, ctx.round, ctx.body
 
 
@@ -57,7 +61,7 @@ def _value_from_form(kind: str, values: Sequence[str]) -> Any:
 
 
 def _link_checks(session: Session, submission_id: int, user: PageUser) -> dict[str, Any]:
-    page = verification.latest_link_checks(
+    page = links.latest_link_checks(
         session=session, submission_id=submission_id, by=user.principal, params=ALL
     )
     return {check.url: check for check in page.items}
@@ -72,12 +76,12 @@ def verify_page(
     belum: str | None = None,
 ) -> Response:
     """The body's answers and the verified values side by side, per question."""
-    out = verification.view(session=session, submission_id=submission_id, by=user.principal)
+    out = answers.view(session=session, submission_id=submission_id, by=user.principal)
     sub, round_, body = _context(session, submission_id)
-    template = verification.template_of(session, sub.template_version_id)
-    objections = {
+    template = template_of(session, sub.template_version_id)
+    by_question = {
         o.question_code: o
-        for o in verification.list_objections(session=session, submission_id=submission_id, by=user.principal)
+        for o in objections.list_objections(session=session, submission_id=submission_id, by=user.principal)
     }
     missing = [code for code in (belum or "").split(",") if code]
     return render(
@@ -90,7 +94,7 @@ def verify_page(
             "body": body,
             "template": template,
             "checks": _link_checks(session, submission_id, user),
-            "objections": objections,
+            "objections": by_question,
             "tz": commission_timezone(session, body.commission_id),
             "missing": missing,
             "NO_VALUE": NO_VALUE,
@@ -100,7 +104,7 @@ def verify_page(
 
 @router.post("/verifikasi/{submission_id}/mulai")
 def start(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
-    verification.start(session=session, submission_id=submission_id, by=user.principal)
+    answers.start(session=session, submission_id=submission_id, by=user.principal)
     return redirect(f"/verifikasi/{submission_id}")
 
 
@@ -112,17 +116,75 @@ async def save_question(
     form = await read_form(request)
     version = str(form.get("version") or "")
     kind = str(form.get("type") or "")
-    value = _value_from_form(kind, [str(v) for v in form.getlist("value")])
+    sent = [str(v) for v in form.getlist("value")]
     note = str(form.get("note") or "").strip() or None
-    patch = VerifiedAnswerIn(value=value, evidence_checked=form.get("evidence_checked") == "ya", note=note)
-    verification.save_answers(
+    problems = ProblemCollector()
+    if kind in SINGLE_CHOICE and not sent:
+        problems.add("value", "required", 'Pilih nilai terverifikasi, atau "Tidak ada jawaban yang sah".')
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        problems.add(
+            "note",
+            f"at most {MAX_NOTE_LENGTH} characters",
+            f"Catatan terlalu panjang: paling banyak {MAX_NOTE_LENGTH} karakter.",
+        )
+    problems.raise_if_any(
+        "the verification form is incomplete", f"Hasil verifikasi pertanyaan {code} belum dapat disimpan."
+    )
+    patch = VerifiedAnswerIn(
+        value=_value_from_form(kind, sent), evidence_checked=form.get("evidence_checked") == "ya", note=note
+    )
+    try:
+        answers.save_answers(
+            session=session,
+            submission_id=submission_id,
+            by=user.principal,
+            if_match=f'"{version}"' if version.isdigit() else None,
+            patches={code: patch},
+        )
+    except InvalidInput as exc:
+        # The service names the field answers.<code>.value; this form's input is "value".
+        raise InvalidInput(
+            exc.detail,
+            errors=[
+                FieldProblem(e.field.removeprefix(f"answers.{code}."), e.message, e.indonesian)
+                for e in exc.errors
+            ],
+            indonesian=exc.indonesian,
+            **exc.extra,
+        ) from exc
+    return redirect(f"/verifikasi/{submission_id}#v-{code}", message="tersimpan")
+
+
+@router.post("/verifikasi/{submission_id}/setujui-belum-diperiksa")
+async def approve_unreviewed(
+    submission_id: Id, request: Request, session: SessionDep, user: CurrentUser
+) -> Response:
+    """Give every question not reviewed yet the body's own value, once the verifier ticked the statement
+    that names how many; the evidence counts as checked only when ticked too."""
+    _, round_, body = _context(session, submission_id)
+    policy.ensure_verify_body(
+        session, user.principal, commission_id=body.commission_id, body_id=body.id, round_id=round_.id
+    )
+    form = await read_form(request)
+    if form.get("konfirmasi") != "ya":
+        text = (
+            "Centang pernyataan bahwa Anda menyetujui jawaban yang belum diperiksa tanpa memeriksanya "
+            "satu per satu."
+        )
+        raise InvalidInput(
+            "approving the unreviewed answers needs the confirmation",
+            errors=[FieldProblem("konfirmasi", "required", text)],
+            indonesian=text,
+        )
+    version = str(form.get("version") or "")
+    bulk.approve_unreviewed(
         session=session,
         submission_id=submission_id,
         by=user.principal,
         if_match=f'"{version}"' if version.isdigit() else None,
-        patches={code: patch},
+        evidence_checked=form.get("evidence_checked") == "ya",
     )
-    return redirect(f"/verifikasi/{submission_id}#v-{code}", message="tersimpan")
+    return redirect(f"/verifikasi/{submission_id}", message="jawaban-disetujui")
 
 
 @router.post("/verifikasi/{submission_id}/cek-tautan")
@@ -130,9 +192,7 @@ def check_links(
     submission_id: Id, session: SessionDep, user: CurrentUser, checker: LinkCheckerDep
 ) -> Response:
     """Check every evidence link of the submission now (the verification service's safe link checker)."""
-    verification.run_link_check(
-        session=session, submission_id=submission_id, by=user.principal, checker=checker
-    )
+    links.run_link_check(session=session, submission_id=submission_id, by=user.principal, checker=checker)
     return redirect(f"/verifikasi/{submission_id}", message="tautan-dicek")
 
 
@@ -140,7 +200,7 @@ def check_links(
 def complete(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Complete the verification; when questions are not reviewed yet, list them on the page."""
     try:
-        verification.complete(session=session, submission_id=submission_id, by=user.principal)
+        answers.complete(session=session, submission_id=submission_id, by=user.principal)
     except InvalidInput as exc:
         session.rollback()
         missing = exc.extra.get("missing") or []
@@ -167,7 +227,7 @@ def objections_page(request: Request, session: SessionDep, user: CurrentUser) ->
         round_ids = list(session.scalars(stmt))
     items: list[dict[str, Any]] = []
     for round_id in round_ids:
-        for objection in verification.list_round_objections(
+        for objection in objections.list_round_objections(
             session=session, round_id=round_id, by=user.principal, status=None, params=ALL
         ).items:
             items.append(_objection_item(session, objection))
@@ -185,7 +245,7 @@ def objections_page(request: Request, session: SessionDep, user: CurrentUser) ->
 
 def _objection_item(session: Session, objection: ObjectionOut) -> dict[str, Any]:
     sub, round_, body = _context(session, objection.submission_id)
-    template = verification.template_of(session, sub.template_version_id)
+    template = template_of(session, sub.template_version_id)
     return {
         "objection": objection,
         "round": round_,
@@ -210,9 +270,9 @@ async def decide(objection_id: Id, request: Request, session: SessionDep, user: 
     if decision not in {"terima", "tolak"} or not reason:
         problems = []
         if decision not in {"terima", "tolak"}:
-            problems.append(FieldProblem("keputusan", "accept or reject", "Pilih terima atau tolak."))
+            problems.append(FieldProblem("decision", "accept or reject", "Pilih terima atau tolak."))
         if not reason:
-            problems.append(FieldProblem("alasan", "required", "Tuliskan alasan keputusan."))
+            problems.append(FieldProblem("reason", "required", "Tuliskan alasan keputusan."))
         raise InvalidInput(
             "the decision form is incomplete",
             errors=problems,
@@ -220,7 +280,7 @@ async def decide(objection_id: Id, request: Request, session: SessionDep, user: 
         )
     accept = decision == "terima"
     value = _value_from_form(str(form.get("type") or ""), [str(v) for v in form.getlist("value")])
-    verification.decide_objection(
+    objections.decide_objection(
         session=session,
         objection_id=objection_id,
         by=user.principal,

@@ -172,9 +172,52 @@ def test_filters_combine(client: TestClient, world: World, session: Session) -> 
     assert names("q=GONDANG") == ["Kelurahan Gondangdia"]
 
 
-def test_a_bad_region_filter_is_a_422(client: TestClient, world: World) -> None:
+def test_a_region_is_found_by_its_name_down_the_hierarchy(
+    client: TestClient, world: World, session: Session
+) -> None:
+    kota = make_category(session, world.commission, code="kota")
+    kecamatan = make_category(session, world.commission, code="kecamatan")
+    pusat = make_body(session, kota, name="Kota Administrasi Jakarta Pusat", region_code="31.71")
+    menteng = make_body(
+        session, kecamatan, name="Kecamatan Menteng", region_code="31.71.06", parent_id=pusat.id
+    )
+    gambir = make_body(
+        session, kecamatan, name="Kecamatan Gambir", region_code="31.71.01", parent_id=pusat.id
+    )
+    make_body(session, world.category, name="Kelurahan Gondangdia", parent_id=menteng.id)
+    make_body(session, world.category, name="Kelurahan Menteng", parent_id=menteng.id)
+    make_body(session, world.category, name="Kelurahan Kebon Kelapa", parent_id=gambir.id)
+    base = f"{API}/commissions/{world.commission.id}/bodies"
+    headers = world.token(world.admin)
+
+    def names(query: str) -> list[str]:
+        return sorted(b["name"] for b in get_json(client, f"{base}?{query}", headers)["items"])
+
+    assert names("region=menteng") == ["Kecamatan Menteng", "Kelurahan Gondangdia", "Kelurahan Menteng"]
+    assert names("region=Menteng&category=kelurahan") == ["Kelurahan Gondangdia", "Kelurahan Menteng"]
+    assert names("region=Jakarta%20Pusat&q=kelurahan") == [
+        "Kelurahan Gondangdia",
+        "Kelurahan Kebon Kelapa",
+        "Kelurahan Menteng",
+    ]
+    assert names("region=Bandung") == []
+
+
+def test_bodies_invited_to_a_round_are_listed_apart(
+    client: TestClient, world: World, session: Session
+) -> None:
+    make_body(session, world.category, name="Kelurahan Tidak Diundang")
+    listed = get_json(
+        client,
+        f"{API}/commissions/{world.commission.id}/bodies?round={world.round.id}",
+        world.token(world.admin),
+    )
+    assert sorted(b["id"] for b in listed["items"]) == sorted([world.body.id, world.other_body.id])
+
+
+def test_a_bad_region_code_is_a_422(client: TestClient, world: World) -> None:
     response = client.get(
-        f"{API}/commissions/{world.commission.id}/bodies?region=DKI", headers=world.token(world.admin)
+        f"{API}/commissions/{world.commission.id}/bodies?region=31.7", headers=world.token(world.admin)
     )
     assert response.status_code == 422
     assert problem(response)["errors"][0]["field"] == "query:region"

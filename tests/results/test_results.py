@@ -237,9 +237,11 @@ def test_publishing_freezes_a_snapshot_and_the_ranking_shares_ranks(
         "category": "kelurahan",
         "invited": 6,
         "registered": 5,
+        "started": 4,
         "submitted": 4,
         "verified": 4,
         "registered_pct": "83.33",
+        "started_pct": "66.67",
         "submitted_pct": "66.67",
         "verified_pct": "66.67",
     }

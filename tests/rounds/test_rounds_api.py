@@ -130,6 +130,51 @@ def test_list_filters_by_status_and_year(client: TestClient, world: World) -> No
     assert [r["status"] for r in get_json(client, f"{base}?year=2025", headers)["items"]] == ["open"]
 
 
+def test_the_rounds_list_shows_a_system_administrator_every_commission(
+    client: TestClient, world: World, session: Session
+) -> None:
+    other = make_commission(session, code="ki-jabar")
+    theirs = make_round(session, other, status="draft")
+    headers = world.token(world.system_admin)
+
+    def ids(query: str = "") -> list[int]:
+        return [r["id"] for r in get_json(client, f"{API}/rounds{query}", headers)["items"]]
+
+    assert ids() == [world.round.id, theirs.id]
+    assert ids("?commission=ki-jabar") == [theirs.id]
+    assert ids(f"?commission={world.commission.id}") == [world.round.id]
+    assert ids("?status=draft") == [theirs.id]
+    assert ids("?status=open&commission=ki-jabar") == []
+    assert ids("?year=2024") == []
+
+
+def test_the_rounds_list_is_paginated(client: TestClient, world: World, session: Session) -> None:
+    made = [world.round.id] + [make_round(session, world.commission).id for _ in range(2)]
+    headers = world.token(world.admin)
+    first = get_json(client, f"{API}/rounds?limit=2", headers)
+    second = get_json(client, f"{API}/rounds?limit=2&cursor={first['next_cursor']}", headers)
+    assert [r["id"] for r in first["items"] + second["items"]] == made
+    assert second["next_cursor"] is None
+
+
+def test_the_rounds_list_keeps_everyone_else_to_their_commission(
+    client: TestClient, world: World, session: Session
+) -> None:
+    other = make_commission(session, code="ki-jateng")
+    make_round(session, other)
+    for account in (world.admin, world.verifier, world.operator, world.panelist):
+        listed = get_json(client, f"{API}/rounds", world.token(account))
+        assert [r["id"] for r in listed["items"]] == [world.round.id]
+    refused = client.get(f"{API}/rounds?commission=ki-jateng", headers=world.token(world.admin))
+    assert refused.status_code == 403
+    assert problem(refused)["status"] == 403
+    missing = client.get(f"{API}/rounds?commission=ki-tidak-ada", headers=world.token(world.admin))
+    assert missing.status_code == 404
+    assert client.get(f"{API}/rounds").status_code == 401
+    bad = client.get(f"{API}/rounds?status=selesai", headers=world.token(world.admin))
+    assert bad.status_code == 422
+
+
 def test_an_operator_sees_its_own_deadline(client: TestClient, world: World) -> None:
     mine = get_json(client, f"{API}/rounds/{world.round.id}", world.token(world.operator))
     assert mine["your_closes_at"] == mine["saq_closes_at"]

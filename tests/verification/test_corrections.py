@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import PublicBody, Submission
 from app.questionnaires.service import import_template
-from app.verification.service import iter_corrections
+from app.verification.corrections import iter_corrections
 from tests.factories import (
     MINI_FULL,
     MINI_TEMPLATE,

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import EvidenceFile, Invitation, Objection, Verification
+from app.verification.common import template_of
 from app.verification.scores import load_answer_data, round_scores, self_card, verified_card
-from app.verification.service import template_of
 from tests.factories import World, make_answers, make_body, make_submission, make_verification, now
 
 

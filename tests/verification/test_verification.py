@@ -252,3 +252,128 @@ def test_operators_see_the_verification_only_once_released(
     assert "not released" in problem(refused)["detail"]
     assert client.get(url, headers=world.token(world.panelist)).status_code == 200
     assert client.get(url, headers=world.token(world.other_operator)).status_code == 403
+
+
+# --- Unreviewed questions and approving them --------------------------------------------------------------
+
+
+def approve(client: TestClient, world: World, sub: Submission, etag: str | None, body: dict | None = None):
+    headers = world.token(world.verifier) | ({"If-Match": etag} if etag is not None else {})
+    return client.post(
+        f"/api/v1/submissions/{sub.id}/verification/approve-unreviewed", json=body or {}, headers=headers
+    )
+
+
+def test_an_unreviewed_question_earns_nothing_in_the_verified_score_and_completion_names_it(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    view = put(
+        client,
+        world,
+        submitted,
+        etag,
+        {
+            "1.1.1": {"value": "yes", "evidence_checked": True},
+            "1.1.2": {"value": "a"},
+            "2.1": {"value": ["ig", "fb"]},
+            "2.3": {"value": "https://ppid.example.go.id"},
+        },
+    ).json()
+    # 2.2 (the body said 95, worth 1 of aspect 2's 2) is not reviewed: aspect 2 = 50, SAQ = 60 + 20 = 80.00.
+    assert view["verified_score"]["score"] == "80.00"
+    assert next(q for q in view["questions"] if q["code"] == "2.2")["verified"] is None
+    refused = client.post(
+        f"/api/v1/submissions/{submitted.id}/verification/complete", headers=world.token(world.verifier)
+    )
+    assert refused.status_code == 422
+    assert problem(refused)["missing"] == ["2.2"]
+
+
+def test_approving_the_unreviewed_answers_sets_exactly_those_to_the_body_values_and_is_audited_once(
+    client: TestClient, session: Session, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    reviewed = put(
+        client,
+        world,
+        submitted,
+        etag,
+        {"1.1.1": {"value": "no", "note": "SK tidak ada"}, "2.1": {"value": []}},
+    )
+    approved = approve(client, world, submitted, reviewed.headers["ETag"])
+    assert approved.status_code == 200, approved.text
+    result = approved.json()
+    assert (result["codes"], result["changed"], result["failed"]) == (["1.1.2", "2.2", "2.3"], 3, [])
+    assert approved.headers["ETag"] == f'"{result["version"]}"' != reviewed.headers["ETag"]
+
+    view = get_json(client, f"/api/v1/submissions/{submitted.id}/verification", world.token(world.verifier))
+    verified = {q["code"]: q["verified"] for q in view["questions"]}
+    # The verifier's own reviews stay; the others now carry the body's values, evidence not checked.
+    assert (verified["1.1.1"]["value"], verified["1.1.1"]["note"]) == ("no", "SK tidak ada")
+    assert verified["2.1"]["value"] == []
+    assert {code: verified[code]["value"] for code in ("1.1.2", "2.2", "2.3")} == {
+        "1.1.2": "a",
+        "2.2": 95,
+        "2.3": "https://ppid.example.go.id",
+    }
+    assert not any(verified[code]["evidence_checked"] for code in ("1.1.2", "2.2", "2.3"))
+    assert view["reviewed"] == 5
+
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "verification.bulk.approve_unreviewed")
+    ).all()
+    assert len(entries) == 1
+    assert (entries[0].after["count"], entries[0].after["codes"]) == (3, ["1.1.2", "2.2", "2.3"])
+    assert entries[0].before["answers"] == {"1.1.2": None, "2.2": None, "2.3": None}
+    assert entries[0].actor_id == world.verifier.id
+    done = client.post(
+        f"/api/v1/submissions/{submitted.id}/verification/complete", headers=world.token(world.verifier)
+    )
+    assert done.status_code == 200, done.text
+
+
+@pytest.mark.parametrize(("evidence_checked", "score"), [(False, "70.00"), (True, "100.00")])
+def test_approved_answers_count_their_evidence_only_when_the_verifier_says_it_checked_it(
+    client: TestClient, world: World, submitted: Submission, evidence_checked: bool, score: str
+) -> None:
+    etag = start(client, world, submitted)
+    approved = approve(client, world, submitted, etag, {"evidence_checked": evidence_checked})
+    assert approved.status_code == 200, approved.text
+    view = get_json(client, f"/api/v1/submissions/{submitted.id}/verification", world.token(world.verifier))
+    # Unchecked: 1.1.1 "yes" lacks checked evidence (0 of 2), 1.1.2 2 of 2 -> aspect 1 = 50; 30 + 40 = 70.00.
+    assert view["verified_score"]["score"] == score
+
+
+def test_approving_needs_the_current_version_and_something_left_to_approve(
+    client: TestClient, session: Session, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    saved = put(client, world, submitted, etag, {"1.1.1": {"value": "yes"}})
+
+    assert approve(client, world, submitted, None).status_code == 428
+    stale = approve(client, world, submitted, etag)
+    assert stale.status_code == 412
+    assert problem(stale)["errors"][0]["field"] == "header:If-Match"
+    assert session.scalars(select(VerifiedAnswer.question_code)).all() == ["1.1.1"]
+
+    approved = approve(client, world, submitted, saved.headers["ETag"])
+    assert approved.json()["codes"] == ["1.1.2", "2.1", "2.2", "2.3"]
+    nothing_left = approve(client, world, submitted, approved.headers["ETag"])
+    assert nothing_left.status_code == 409
+    assert "reviewed already" in problem(nothing_left)["detail"]
+
+
+def test_undoing_an_approval_makes_the_questions_unreviewed_again(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    saved = put(client, world, submitted, etag, {"2.2": {"value": 40}})
+    batch = approve(client, world, submitted, saved.headers["ETag"]).json()["batch_id"]
+
+    undone = client.post(f"/api/v1/verification/bulk/{batch}/undo", headers=world.token(world.verifier))
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["changed"] == 4
+    view = get_json(client, f"/api/v1/submissions/{submitted.id}/verification", world.token(world.verifier))
+    assert view["reviewed"] == 1
+    assert [q["code"] for q in view["questions"] if q["verified"] is not None] == ["2.2"]

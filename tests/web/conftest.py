@@ -186,3 +186,13 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
     page.set_viewport_size(PHONE)
     page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=full_page)
     page.set_viewport_size(DESKTOP)
+
+
+def section_screenshot(page: Page, selector: str, name: str) -> None:
+    """Save one part of the page (``selector``) at desktop and phone widths, for a closer look than a whole
+    long page gives."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.locator(selector).screenshot(path=SCREENSHOTS / f"{name}-{label}.png")
+    page.set_viewport_size(DESKTOP)

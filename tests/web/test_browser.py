@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.web.conftest import log_in, screenshot
+from tests.web.conftest import DESKTOP, PHONE, SCREENSHOTS, LiveServer, log_in, screenshot, section_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -112,7 +112,7 @@ def test_a_stale_tab_gets_a_clear_conflict_message_and_loses_nothing(context: Br
     expect(question(first, "1.1.1").locator("[data-role=explain]")).to_have_text("Memperoleh 3 dari 3.")
 
 
-def test_a_verifier_overrules_an_answer(page: Page) -> None:
+def test_a_verifier_overrules_an_answer_and_approves_the_unreviewed_rest(page: Page) -> None:
     log_in(page, "verifikator@demo.emonev.id")
     row = page.get_by_role("row").filter(has_text="Kelurahan Cikini").filter(has_text="Monev KIP 2025")
     expect(row).to_contain_text("Terkirim")
@@ -121,8 +121,18 @@ def test_a_verifier_overrules_an_answer(page: Page) -> None:
     page.get_by_role("link", name="Buka verifikasi Kelurahan Cikini, Monev KIP 2025").click()
     page.get_by_role("button", name="Mulai verifikasi").click()
 
+    # Nothing is reviewed yet: each question says so, shows the body's answer and has no value chosen.
     item = page.locator('[id="v-1.1.1"]')
+    expect(item.locator(".q-meta")).to_contain_text("Belum diperiksa")
     expect(item.locator("[data-role=self-value]")).to_have_text("Ya")
+    expect(item.locator("[data-role=unreviewed]")).to_be_visible()
+    expect(item.locator("input[name=value]:checked")).to_have_count(0)
+    expect(item.get_by_label("Data dukung sudah diperiksa dan sah")).not_to_be_checked()
+    unreviewed = page.locator(".question").filter(has=page.locator("[data-role=unreviewed]"))
+    total = unreviewed.count()
+    assert total > 10
+    expect(page.locator(".question input[name=value]:checked")).to_have_count(0)
+
     item.get_by_label("Tidak", exact=True).check()
     item.get_by_label("Data dukung sudah diperiksa dan sah").check()
     item.get_by_label("Catatan verifikator").fill("SK penetapan DIP belum ditandatangani Lurah.")
@@ -130,11 +140,43 @@ def test_a_verifier_overrules_an_answer(page: Page) -> None:
 
     item = page.locator('[id="v-1.1.1"]')
     expect(item).to_contain_text("Diubah verifikator")
-    expect(item).to_contain_text("Sudah ditinjau")
+    expect(item).to_contain_text("Sudah diperiksa")
     expect(item.get_by_label("Tidak", exact=True)).to_be_checked()
     expect(item.locator("[data-role=self-value]")).to_have_text("Ya")
     expect(page.locator("#reviewed")).to_have_text("1")
+    expect(page.locator("#unreviewed-count")).to_have_text(str(total - 1))
     screenshot(page, "verifier-verification", full_page=False)
+    _the_score_table_fits_a_phone(page)
+
+    # The rest is approved as one counted step, only once the verifier ticks the statement.
+    approve = page.get_by_role("button", name=f"Setujui {total - 1} jawaban yang belum diperiksa")
+    approve.click()
+    expect(page.locator("#reviewed")).to_have_text("1")  # the browser asks for the tick first
+    page.get_by_label(f"Saya menyetujui {total - 1} jawaban badan publik ini").check()
+    approve.click()
+    expect(page.get_by_role("status").filter(has_text="sudah disetujui")).to_be_visible()
+    expect(page.locator("#reviewed")).to_have_text(str(total))
+    expect(page.locator("#belum-diperiksa")).to_have_count(0)
+    expect(page.locator("[data-role=unreviewed]")).to_have_count(0)
+    expect(page.locator('[id="v-1.1.1"]').get_by_label("Tidak", exact=True)).to_be_checked()
+    screenshot(page, "verifier-verification-approved", full_page=False)
+
+
+def _the_score_table_fits_a_phone(page: Page) -> None:
+    """At 390 px the score table is shown whole: nothing wider than the screen, nothing to scroll sideways."""
+    page.set_viewport_size(PHONE)
+    table = page.locator("#score-table")
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    wrap = table.locator("xpath=..")
+    assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth")
+    expect(page.locator("#verified-score")).to_be_in_viewport()
+    page.screenshot(path=SCREENSHOTS / "verifier-score-table-phone.png")
+    page.set_viewport_size(DESKTOP)
 
 
 def test_the_commission_publishes_and_downloads_the_recap(page: Page, tmp_path: Path) -> None:
@@ -170,3 +212,59 @@ def test_the_commission_publishes_and_downloads_the_recap(page: Page, tmp_path: 
     expect(page.locator("#ranking tbody tr")).to_have_count(3)
     expect(page.locator("#ranking")).to_contain_text("Tidak Mengikuti")
     screenshot(page, "commission-ranking")
+
+
+def test_the_commission_finds_a_body_by_typing_its_name_and_extends_its_deadline(page: Page) -> None:
+    log_in(page, "admin.dki@demo.emonev.id")
+    page.get_by_role("link", name="Monev KIP 2025").first.click()
+    form = page.locator("#extension-form")
+    form.get_by_label("Batas waktu baru").fill("2099-09-15T23:59")
+    form.get_by_label("Cari nama badan publik").press_sequentially("gondang", delay=30)
+    found = form.locator("[data-picker-results]").get_by_label(re.compile("Kelurahan Gondangdia"))
+    expect(found).to_be_visible()
+    expect(form.locator("[data-picker-results]")).not_to_contain_text("Kelurahan Cikini")
+    screenshot(page, "commission-extension-search")
+    section_screenshot(page, "#perpanjangan", "commission-extension-search-section")
+    found.check()
+    chosen = form.locator("[data-picker-chosen]")
+    expect(chosen.get_by_label(re.compile("Kelurahan Gondangdia"))).to_be_checked()
+    expect(form.get_by_label("Badan publik tertentu")).to_be_checked()
+    form.get_by_label("Alasan (keputusan rapat pleno)").fill("Keputusan Rapat Pleno KI DKI Nomor 9/2025")
+    screenshot(page, "commission-extension-picker")
+    form.get_by_role("button", name="Catat perpanjangan").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Perpanjangan batas waktu sampai 15 September 2099 pukul 23.59 WIB sudah dicatat untuk "
+        "Kelurahan Gondangdia."
+    )
+    history = page.locator("#extension-history")
+    expect(history.locator("tbody tr").first).to_contain_text("Kelurahan Gondangdia")
+    screenshot(page, "commission-extension-history")
+    section_screenshot(page, "#perpanjangan", "commission-extension-history-section")
+
+
+def test_the_body_picker_works_without_scripts(browser: Browser, live_server: LiveServer) -> None:
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in(page, "admin.dki@demo.emonev.id")
+        page.get_by_role("link", name="Monev KIP 2025").first.click()
+        form = page.locator("#extension-form")
+        form.get_by_label("Batas waktu baru").fill("2099-10-01T12:00")
+        form.get_by_label("Alasan (keputusan rapat pleno)").fill("Keputusan Rapat Pleno KI DKI Nomor 10/2025")
+        form.get_by_label("Wilayah (kode atau nama)").fill("Tanah Abang")
+        form.get_by_label("Kategori", exact=True).select_option("kelurahan")
+        form.get_by_role("button", name="Cari").click()
+        form = page.locator("#extension-form")
+        found = form.locator(".picker-results").get_by_label(re.compile("Kelurahan Kebon Kacang"))
+        expect(found).not_to_be_checked()
+        expect(form.locator(".picker-results")).not_to_contain_text("Kecamatan Tanah Abang")
+        expect(form.get_by_label("Badan publik tertentu")).to_be_checked()
+        expect(form.get_by_label("Alasan (keputusan rapat pleno)")).to_have_value(
+            "Keputusan Rapat Pleno KI DKI Nomor 10/2025"
+        )
+        found.check()
+        form.get_by_role("button", name="Catat perpanjangan").click()
+        expect(page.get_by_role("status")).to_contain_text("sudah dicatat untuk Kelurahan Kebon Kacang.")
+        expect(page.locator("#extension-history")).to_contain_text("Kelurahan Kebon Kacang")
+    finally:
+        context.close()

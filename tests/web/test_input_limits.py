@@ -15,11 +15,11 @@ from tests.factories import World
 from tests.web.conftest import Pages
 
 
-def test_a_page_id_past_the_integer_range_is_a_422_page(pages: Pages, world: World) -> None:
+def test_a_page_id_past_the_integer_range_is_a_page_not_found(pages: Pages, world: World) -> None:
     pages.login(world.admin)
     response = pages.get(f"/ronde/{2**63}")
-    assert response.status_code == 422
-    assert "Isian belum benar" in response.text
+    assert response.status_code == 404
+    assert "Halaman tidak ditemukan" in response.text
 
 
 def test_form_numbers_int_refuses_are_named_and_change_nothing(

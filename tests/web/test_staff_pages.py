@@ -3,6 +3,7 @@ extensions, participation and ranking."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -27,6 +28,8 @@ from tests.factories import World, make_submission, now
 from tests.web.conftest import Pages
 
 BANDS = [("informatif", "Informatif"), ("cukup-informatif", "Cukup Informatif")]
+INPUT = re.compile(r"<input\b[^>]*>")
+UNREVIEWED = '<span class="badge badge-warn">Belum diperiksa</span>'
 
 
 def submitted(world: World, session: Session) -> Submission:
@@ -92,7 +95,131 @@ def test_completing_lists_the_questions_not_reviewed(pages: Pages, world: World,
     assert response.status_code == 303
     assert "belum=1.1.1," in response.headers["location"]
     page = pages.get(response.headers["location"])
-    assert "belum ditinjau" in page.text
+    assert "Verifikasi belum dapat diselesaikan: 4 pertanyaan belum diperiksa." in page.text
+
+
+def question_html(page: str, code: str) -> str:
+    """One question's block of the verification page."""
+    start = page.index(f'id="v-{code}"')
+    return page[start : page.index("</article>", start)]
+
+
+def checked_inputs(html: str) -> list[str]:
+    return [tag for tag in INPUT.findall(html) if re.search(r"\schecked\b", tag)]
+
+
+@pytest.mark.db
+def test_an_unreviewed_question_has_nothing_selected_and_says_so(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    session.add_all(
+        [
+            Answer(submission_id=sub.id, question_code="1.1.2", value="a"),
+            Answer(submission_id=sub.id, question_code="2.2", value=95),
+        ]
+    )
+    session.flush()
+    pages.login(world.verifier)
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    page = pages.get(f"/verifikasi/{sub.id}").text
+    for code, own in (("1.1.1", "Ya"), ("1.1.2", "Lengkap"), ("2.2", "95")):
+        block = question_html(page, code)
+        assert UNREVIEWED in block
+        assert f"<strong>{own}</strong>" in block  # the body's answer stays in view beside it
+        assert checked_inputs(block) == [], code
+    assert 'value=""' in question_html(page, "2.2")  # the number is not filled in with the body's 95
+    assert "Setujui 5 jawaban yang belum diperiksa" in page
+
+    # Sending the form without choosing is refused; choosing "no valid answer" is a choice.
+    refused = pages.post(f"/verifikasi/{sub.id}/butir/1.1.2", {"version": "1", "type": "choice"})
+    assert refused.status_code == 422
+    assert "Pilih nilai terverifikasi" in refused.text
+    saved = pages.post(
+        f"/verifikasi/{sub.id}/butir/1.1.1",
+        {"version": "1", "type": "yes_no", "value": "__kosong__"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    page = pages.get(f"/verifikasi/{sub.id}").text
+    block = question_html(page, "1.1.1")
+    assert "Sudah diperiksa" in block
+    assert UNREVIEWED not in block
+    assert checked_inputs(block) == ['<input type="radio" name="value" value="__kosong__" checked>']
+    assert "Setujui 4 jawaban yang belum diperiksa" in page
+
+
+@pytest.mark.db
+def test_the_verifier_approves_the_unreviewed_answers_after_confirming(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    pages.login(world.verifier)
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    pages.post(f"/verifikasi/{sub.id}/butir/2.2", {"version": "1", "type": "number", "value": "40"})
+    url = f"/verifikasi/{sub.id}/setujui-belum-diperiksa"
+
+    unconfirmed = pages.post(url, {"version": "2"})
+    assert unconfirmed.status_code == 422
+    assert "Centang pernyataan" in unconfirmed.text
+    stale = pages.post(url, {"version": "1", "konfirmasi": "ya"})
+    assert stale.status_code == 412
+    approved = pages.post(url, {"version": "2", "konfirmasi": "ya"}, follow_redirects=False)
+    assert approved.status_code == 303, approved.text
+
+    page = pages.get(approved.headers["location"])
+    assert "sudah disetujui sesuai jawaban badan publik" in page.text
+    assert 'id="reviewed">5</strong>' in page.text
+    assert 'id="belum-diperiksa"' not in page.text
+    assert all(UNREVIEWED not in question_html(page.text, code) for code in ("1.1.1", "2.1", "2.3"))
+    verified = dict(
+        session.execute(
+            select(VerifiedAnswer.question_code, VerifiedAnswer.value)
+            .join(Verification)
+            .where(Verification.submission_id == sub.id)
+        ).all()
+    )
+    assert verified == {"1.1.1": "yes", "1.1.2": None, "2.1": None, "2.2": "40", "2.3": None}
+
+
+@pytest.mark.db
+def test_a_refused_verification_form_comes_back_beside_its_question_with_what_was_typed(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    pages.login(world.verifier)
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    form = {"_form": "butir-2.2", "_halaman": f"/verifikasi/{sub.id}", "version": "1", "type": "number"}
+
+    refused = pages.post(
+        f"/verifikasi/{sub.id}/butir/2.2", form | {"value": "dua puluh", "note": "Cek ulang"}
+    )
+    assert refused.status_code == 422
+    block = question_html(refused.text, "2.2")
+    assert "Nilai pertanyaan 2.2 tidak sesuai: isi dengan angka, misalnya 12,5." in block
+    value = re.search(r'<input id="f-butir-2.2-value"[^>]*>', block)
+    assert value is not None
+    assert 'value="dua puluh"' in value.group(0)
+    assert 'aria-invalid="true"' in value.group(0)
+    assert ">Cek ulang</textarea>" in block
+    assert "error-summary" not in question_html(refused.text, "2.1")
+    assert session.scalars(select(VerifiedAnswer)).all() == []
+
+    # Another tab saved first: the form comes back on the page as it is now, saying so.
+    saved = pages.post(f"/verifikasi/{sub.id}/butir/2.2", form | {"value": "40"}, follow_redirects=False)
+    assert saved.status_code == 303
+    stale = pages.post(
+        f"/verifikasi/{sub.id}/butir/1.1.1",
+        form | {"_form": "butir-1.1.1", "type": "yes_no", "value": "no", "note": "SK belum ada"},
+    )
+    assert stale.status_code == 412
+    block = question_html(stale.text, "1.1.1")
+    assert "telah diubah di tab/perangkat lain" in block
+    assert [tag.split(" checked")[0] for tag in checked_inputs(block)] == [
+        '<input type="radio" name="value" value="no"'
+    ]
+    assert ">SK belum ada</textarea>" in block
+    assert '<input type="hidden" name="version" value="2">' in block
 
 
 @pytest.mark.db
@@ -219,6 +346,16 @@ def test_a_body_objects_during_the_window_and_the_verifier_accepts(
     assert "SK DIP terlampir" in listing.text
     objection = session.scalar(select(Objection).where(Objection.submission_id == sub.id))
     assert objection is not None
+    fid = f"sanggahan-{objection.id}"
+    incomplete = pages.post(
+        f"/sanggahan/{objection.id}",
+        {"_form": fid, "_halaman": "/sanggahan", "decision": "terima", "type": "yes_no", "value": "yes"},
+    )
+    assert incomplete.status_code == 422
+    assert (
+        f'<p class="field-error" id="f-{fid}-reason-galat">Tuliskan alasan keputusan.</p>' in incomplete.text
+    )
+    assert re.search(r'value="terima" required checked', incomplete.text)
     decided = pages.post(
         f"/sanggahan/{objection.id}",
         {"decision": "terima", "type": "yes_no", "value": "yes", "reason": "SK sah"},
