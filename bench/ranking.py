@@ -95,7 +95,10 @@ def _results(
                 "rank": ranks[b],
             }
         )
-    rows += [{"publication_id": publication_id} | absent_snapshot(b, category_id) for b in absent]
+    rows += [
+        {"publication_id": publication_id} | absent_snapshot(b, category_id, ["saq", "presentasi"])
+        for b in absent
+    ]
     return rows
 
 

@@ -389,7 +389,9 @@ def _published_rows(
     for b, category in enumerate(body_category):
         body_id = b + 1
         if not present[b]:
-            rows.append({"publication_id": publication_id} | absent_snapshot(body_id, category.id))
+            rows.append(
+                {"publication_id": publication_id} | absent_snapshot(body_id, category.id, list(WEIGHTS))
+            )
             continue
         own = _cents(rng, 3000)
         verified = min(own, _cents(rng, 2000))

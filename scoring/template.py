@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 KEY_PATTERN = r"^[a-z0-9-]+$"
+RESERVED_BAND_CODES = frozenset({"tidak-mengikuti"})
+"""Band codes a template may not use: results report bodies that did not take part under this code."""
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 VALUE_PATTERN = r"^[^,\s](?:[^,]*[^,\s])?$"
 
@@ -648,6 +650,13 @@ def _check_bands(bands: Sequence[object], problems: list[tuple[str, str]]) -> No
         band = _mapping(raw)
         code = band.get("code")
         if isinstance(code, str):
+            if code in RESERVED_BAND_CODES:
+                problems.append(
+                    (
+                        f"bands[{index}].code",
+                        f"'{code}' is reserved for bodies that did not take part; choose another band code",
+                    )
+                )
             if code in seen:
                 problems.append(
                     (f"bands[{index}].code", f"duplicate band code '{code}' (also bands[{seen[code]}])")

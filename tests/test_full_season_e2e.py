@@ -117,12 +117,10 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
         json={
             "year": 2025,
             "title": "Monev KIP 2025",
-            # The original SAQ window has passed; a plenary extension lets the bodies in (below). The
-            # objection window, which must follow the original window, is open now.
+            # The SAQ window is open; the commission closes it early (below) once three bodies have
+            # submitted, and the objection window, which follows the SAQ stage, opens then.
             "saq_opens_at": (now() - timedelta(hours=3)).isoformat(),
-            "saq_closes_at": (now() - timedelta(hours=2)).isoformat(),
-            "objection_opens_at": (now() - timedelta(hours=1)).isoformat(),
-            "objection_closes_at": (now() + timedelta(days=3)).isoformat(),
+            "saq_closes_at": (now() + timedelta(days=1)).isoformat(),
             "gate_min_score": "50",
             "missing_stage_policy": "zero",
         },
@@ -151,18 +149,6 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
     ).json()["stages"]
     stage_id = stages[0]["id"]
     call(client, "POST", f"{base}/status", admin, json={"status": "open"})
-    call(
-        client,
-        "POST",
-        f"{base}/extensions",
-        admin,
-        201,
-        json={
-            "closes_at": (now() + timedelta(days=1)).isoformat(),
-            "scope": "round",
-            "reason": "Keputusan pleno",
-        },
-    )
 
     # --- SAQ: three operators fill in and submit; Dahlia never does -------------------------------------
     submission = {}
@@ -184,7 +170,19 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
         )
         # Self-assessed scores as worked out above.
         assert saved["score"]["score"] == {"A": "100.00", "B": "65.00", "C": "20.00"}[key]
-    call(client, "POST", f"{base}/status", admin, json={"status": "closed"})
+    # Closing early, with Dahlia never started, needs the confirmation.
+    call(client, "POST", f"{base}/status", admin, 409, json={"status": "closed"})
+    call(client, "POST", f"{base}/status", admin, json={"status": "closed", "confirm": True})
+    call(
+        client,
+        "PATCH",
+        base,
+        admin,
+        json={
+            "objection_opens_at": now().isoformat(),
+            "objection_closes_at": (now() + timedelta(days=3)).isoformat(),
+        },
+    )
     call(client, "POST", f"{base}/status", admin, json={"status": "verification"})
 
     # --- Verification -------------------------------------------------------------------------------------
@@ -382,6 +380,21 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
         (3, "Kelurahan Cemara", "20.00", "10.00", {"saq": "10.00"}, "7.00", "Tidak Informatif"),
         (None, "Kelurahan Dahlia", None, None, {}, None, "Tidak Mengikuti"),
     ]
+    # Kelurahan Cemara did not pass the gate: it did not take part in the presentation, counted 0 (zero).
+    cemara = ranking["items"][2]
+    assert cemara["stages"] == [
+        {"code": "saq", "title": "SAQ", "weight": "70", "score": "10.00", "took_part": True, "reason": None},
+        {
+            "code": "presentasi",
+            "title": cemara["stages"][1]["title"],
+            "weight": "30",
+            "score": "0.00",
+            "took_part": False,
+            "reason": "gate_not_passed",
+        },
+    ]
+    assert (cemara["passed_gate"], cemara["missing_stages"]) == (False, ["presentasi"])
+    assert ranking["rules"]["gate_min_score"] == "50.00"
     counts = {c["code"]: c["count"] for c in ranking["summary"]["band_counts"]}
     assert counts == {
         "informatif": 0,
@@ -389,7 +402,7 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
         "cukup-informatif": 1,
         "kurang-informatif": 0,
         "tidak-informatif": 1,
-        "tidak_mengikuti": 1,
+        "tidak-mengikuti": 1,
     }
     participation = ranking["summary"]["participation"]
     assert (

@@ -333,6 +333,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/rounds/{round_id}"): allow(MEMBERS),
     ("PATCH", "/api/v1/rounds/{round_id}"): allow(ADMINS, json=lambda c: {"gate_top_n": 3}),
     ("POST", "/api/v1/rounds/{round_id}/status"): allow(ADMINS, json=lambda c: {"status": "closed"}),
+    ("GET", "/api/v1/rounds/{round_id}/status-preview"): allow(ADMINS, query=lambda c: {"to": "closed"}),
     ("PUT", "/api/v1/rounds/{round_id}/templates"): allow(
         ADMINS,
         json=lambda c: {"kelurahan": {"key": c.world.template.key, "version": c.world.template.version}},
@@ -365,6 +366,10 @@ RULES: dict[tuple[str, str], Rule] = {
         headers=lambda c: {"If-Match": '"1"'},
     ),
     ("POST", "/api/v1/submissions/{submission_id}/submit"): allow(BODY_WRITERS),
+    # Reopening a submitted SAQ: the commission's secretariat (policy.ensure_reopen_submission)
+    ("POST", "/api/v1/submissions/{submission_id}/reopen"): allow(
+        ADMINS, json=lambda c: {"reason": "Permintaan PPID: data dukung salah unggah"}
+    ),
     # Evidence files (the resolved file's blob is not on disk: a reader may get 404 for the content)
     ("POST", "/api/v1/submissions/{submission_id}/answers/{code}/files"): allow(
         BODY_WRITERS, files=lambda c: {"file": ("bukti.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
@@ -485,6 +490,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/ronde/{round_id}"): page(READERS),
     ("POST", "/ronde/{round_id}/status"): page(ADMINS, data=lambda c: {"to": "closed"}),
+    ("GET", "/ronde/{round_id}/status"): page(ADMINS, query=lambda c: {"ke": "closed"}),
+    ("POST", "/ronde/{round_id}/draf"): page(ADMINS, data=lambda c: {"drafts_at_deadline": "submit"}),
+    ("GET", "/ronde/{round_id}/buka-kembali"): page(ADMINS),
+    ("GET", "/ronde/{round_id}/buka-kembali/{submission_id}"): page(ADMINS),
+    ("POST", "/ronde/{round_id}/buka-kembali/{submission_id}"): page(
+        ADMINS, data=lambda c: {"reason": "Permintaan PPID"}
+    ),
     ("POST", "/ronde/{round_id}/jadwal"): page(
         ADMINS, data=lambda c: {"title": "Monev Matriks", "year": "2025"}
     ),

@@ -115,6 +115,15 @@ def ensure_answer_for_body(principal: Principal, *, commission_id: int, body_id:
     raise Forbidden("only this body's PPID operator may change its answers")
 
 
+def ensure_reopen_submission(principal: Principal, commission_id: int) -> None:
+    """Reopen a body's submitted SAQ before its verification starts: the commission's secretariat
+    (its administrators) and system administrators; never the body itself nor its verifier."""
+    if principal.is_system_admin:
+        return
+    if principal.role is not Role.commission_admin or principal.commission_id != commission_id:
+        raise Forbidden("only the commission's secretariat may reopen a submitted SAQ")
+
+
 def ensure_verify_body(
     session: Session, principal: Principal, *, commission_id: int, body_id: int, round_id: int
 ) -> None:

@@ -97,12 +97,20 @@ class Round(CreatedAt, Base):
     status: Mapped[str] = mapped_column(String(32), default="draft")
     saq_opens_at: Mapped[datetime]
     saq_closes_at: Mapped[datetime]
+    # The instant the SAQ stage actually closed (the move from open to closed), earlier than saq_closes_at
+    # when the commission closed it early; None until then.
+    saq_closed_at: Mapped[datetime | None]
     objection_opens_at: Mapped[datetime | None]
     objection_closes_at: Mapped[datetime | None]
     results_released_at: Mapped[datetime | None]
     saq_weight: Mapped[Decimal] = mapped_column(Weight, default=Decimal(100))
     # What a body that did not reach a later stage gets: "zero" for the missing stage, or "saq_only".
     missing_stage_policy: Mapped[str] = mapped_column(String(16), default="zero")
+    # What a draft still unsubmitted at its body's deadline becomes: "not_participating" (tidak mengikuti) or
+    # "submit" (submitted as it stands).
+    drafts_at_deadline: Mapped[str] = mapped_column(
+        String(24), default="not_participating", server_default="not_participating"
+    )
     gate_min_score: Mapped[Decimal | None] = mapped_column(Score)
     gate_top_n: Mapped[int | None] = mapped_column(Integer)
 
@@ -173,6 +181,10 @@ class Submission(CreatedAt, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None]
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    # The last time the commission reopened it after it was submitted, and why (shown to the body while it
+    # is a draft again; every reopening is in the audit log).
+    reopened_at: Mapped[datetime | None]
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
@@ -399,6 +411,12 @@ class Publication(CreatedAt, Base):
     reason: Mapped[str] = mapped_column(Text)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     stage_weights: Mapped[Any] = mapped_column(JSON)
+    # The round's rules as they stood when published, so that a later change of the round cannot rewrite
+    # why a published figure is what it is: the gate, the missing-stage policy and the stages' titles.
+    gate_min_score: Mapped[Decimal | None] = mapped_column(Score)
+    gate_top_n: Mapped[int | None] = mapped_column(Integer)
+    missing_stage_policy: Mapped[str] = mapped_column(String(16), default="zero", server_default="zero")
+    stage_titles: Mapped[Any] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class PublishedResult(Base):
@@ -422,3 +440,9 @@ class PublishedResult(Base):
     final_score: Mapped[Decimal | None] = mapped_column(Score)
     band: Mapped[str | None] = mapped_column(String(64))
     rank: Mapped[int | None] = mapped_column(Integer)
+    # What the gate decided: passed or not (None: took no part), the rank by verified SAQ score in the
+    # category the gate used, and the stage codes (``"saq"`` too, for a body that took no part) the body
+    # did not take part in.
+    passed_gate: Mapped[bool | None] = mapped_column(Boolean)
+    gate_rank: Mapped[int | None] = mapped_column(Integer)
+    missing_stages: Mapped[Any] = mapped_column(JSON, default=list, server_default="[]")

@@ -33,7 +33,7 @@ from app.exports.values import (
     option_labels,
     text_from_cell,
 )
-from app.exports.workbook_safety import CellProblem, WorkbookScan
+from app.exports.workbook_safety import FORMULA_TEXT, CellProblem, WorkbookScan
 
 ANSWER_SHEET = "Jawaban"
 CHOICES_SHEET = "Pilihan"
@@ -240,7 +240,10 @@ def read_answer_workbook(workbook: Any, scan: WorkbookScan) -> ReadAnswers:
     """Rows of the ``Jawaban`` sheet (an openpyxl read-only workbook) with their sheet row numbers."""
     result = ReadAnswers(pin=read_pin(workbook))
     if ANSWER_SHEET not in workbook.sheetnames:
-        result.problems.append(CellProblem(ANSWER_SHEET, 1, "A", "the workbook has no sheet Jawaban"))
+        missing_sheet = "berkas tidak memiliki lembar Jawaban."
+        result.problems.append(
+            CellProblem(ANSWER_SHEET, 1, "A", "the workbook has no sheet Jawaban", missing_sheet)
+        )
         return result
     formulas = scan.formulas(ANSWER_SHEET)
     index: dict[str, int] = {}
@@ -258,7 +261,11 @@ def read_answer_workbook(workbook: Any, scan: WorkbookScan) -> ReadAnswers:
     if missing:
         result.problems.append(
             CellProblem(
-                ANSWER_SHEET, number, "A", f"the header row (Kode, ..., Jawaban) lacks {', '.join(missing)}"
+                ANSWER_SHEET,
+                number,
+                "A",
+                f"the header row (Kode, ..., Jawaban) lacks {', '.join(missing)}",
+                f"baris judul (Kode, ..., Jawaban) tidak memuat {', '.join(missing)}.",
             )
         )
         return result
@@ -280,6 +287,7 @@ def read_answer_workbook(workbook: Any, scan: WorkbookScan) -> ReadAnswers:
                     number,
                     result.columns[header],
                     "holds a formula; type the value itself (formulas are never evaluated)",
+                    FORMULA_TEXT,
                 )
             )
         code = text_from_cell(read[CODE])
@@ -287,7 +295,11 @@ def read_answer_workbook(workbook: Any, scan: WorkbookScan) -> ReadAnswers:
             if any(text_from_cell(read[h]) is not None for h in (ANSWER, LINKS, NOTE)):
                 result.problems.append(
                     CellProblem(
-                        ANSWER_SHEET, number, result.columns[CODE], "an answer without a question code"
+                        ANSWER_SHEET,
+                        number,
+                        result.columns[CODE],
+                        "an answer without a question code",
+                        "ada jawaban tanpa kode pertanyaan.",
                     )
                 )
             continue
@@ -298,6 +310,7 @@ def read_answer_workbook(workbook: Any, scan: WorkbookScan) -> ReadAnswers:
                     number,
                     result.columns[CODE],
                     f"question {code} is already on row {seen[code]}",
+                    f"pertanyaan {code} sudah ada di baris {seen[code]}.",
                 )
             )
             continue

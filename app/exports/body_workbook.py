@@ -14,7 +14,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from app.exports.workbook_safety import CellProblem, WorkbookScan
+from app.exports.workbook_safety import FORMULA_TEXT, CellProblem, WorkbookScan
 
 HEADER_ALIASES = {
     "name": "name",
@@ -76,7 +76,11 @@ def read_bodies(workbook: Any, scan: WorkbookScan) -> BodyRows:
         if number >= _HEADER_SEARCH:
             break
     if not header:
-        result.problems.append(CellProblem(sheet.title, 1, "A", "the sheet has no header row"))
+        result.problems.append(
+            CellProblem(
+                sheet.title, 1, "A", "the sheet has no header row", "lembar tidak memiliki baris judul."
+            )
+        )
         return result
     for values in rows:
         number += 1
@@ -94,6 +98,7 @@ def read_bodies(workbook: Any, scan: WorkbookScan) -> BodyRows:
                         number,
                         letter,
                         "holds a formula; type the value itself (formulas are never evaluated)",
+                        FORMULA_TEXT,
                     )
                 )
                 continue

@@ -139,6 +139,11 @@ class Formats:
         """The same format with Excel's quote prefix (the cell stays text when edited)."""
         return self.get(**(self._props.get(id(fmt), {}) | {"quote_prefix": True}))
 
+    @property
+    def muted(self) -> Format:
+        """Grey italic text: a cell that says a body did not take part ("Tidak mengikuti")."""
+        return self.get(italic=True, font_color=NOT_PARTICIPATING.font)
+
     def band(self, index: int | None) -> Format:
         """The format of a band cell: the band's colours from the one palette."""
         found = self._bands.get(index)

@@ -31,6 +31,7 @@ from app.exports.layout import (
     band_style,
     sheet_name,
 )
+from app.results.explain import COUNTED_ZERO, NOT_COUNTED, NOT_TAKEN, ZERO
 
 RINGKASAN = "Ringkasan"
 PERINGKAT = "Peringkat"
@@ -142,6 +143,8 @@ class RecapRow:
     history: Mapping[int, TrendPoint] = field(default_factory=dict)
     score_change: Decimal | None = None
     band_change: int | None = None
+    missing_stages: Sequence[str] = ()
+    """Later stages the body did not take part in (it did not pass the gate)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,9 @@ class RecapData:
     earlier_rounds: Sequence[RoundInfo] = ()
     band_labels: Mapping[str, str] = field(default_factory=dict)
     """Labels of band codes of earlier rounds that the round's own bands do not name."""
+    missing_stage_policy: str = ZERO
+    """What a stage a body did not take part in counts, as the publication froze it: ``zero`` or
+    ``saq_only``."""
 
     @property
     def later_stages(self) -> list[StageInfo]:
@@ -233,11 +239,21 @@ class _Ranking:
         s.text(row, 1, r.body)
         s.text(row, 2, r.category)
         s.text(row, 3, r.region_code)
-        s.score(row, 4, r.self_score)
-        s.score(row, 5, r.verified_score)
+        if r.participating:
+            s.score(row, 4, r.self_score)
+            s.score(row, 5, r.verified_score)
+        else:
+            s.text(row, 4, NOT_TAKEN, s.f.muted)
+            s.text(row, 5, NOT_TAKEN, s.f.muted)
+        missed = COUNTED_ZERO if self.data.missing_stage_policy == ZERO else NOT_COUNTED
         col = 6
         for code in self.stages:
-            s.score(row, col, r.stage_scores.get(code))
+            if not r.participating:
+                s.text(row, col, NOT_TAKEN, s.f.muted)
+            elif code in r.missing_stages or code not in r.stage_scores:
+                s.text(row, col, missed, s.f.muted)
+            else:
+                s.score(row, col, r.stage_scores[code])
             col += 1
         s.score(row, col, r.final_score)
         band = r.band if r.participating else None

@@ -38,16 +38,21 @@ RECOMMENDATION_HEADERS = (
     "Poin Diperoleh",
     "Poin Hilang",
 )
-SCORE_HEADERS = ("Komponen", "Bobot (%)", "Nilai")
+SCORE_HEADERS = ("Komponen", "Bobot (%)", "Nilai", "Keterangan")
 ASPECT_HEADERS = ("Indikator", "Bobot (%)", "Nilai Verifikasi")
 RECOMMENDATIONS_TITLE = "Rekomendasi"
 
 
 @dataclass(frozen=True)
 class StageLine:
+    """A stage of the result. ``label`` (when set) is written instead of the score: the body did not take
+    part ("Tidak mengikuti (dihitung 0)"); ``note`` says why."""
+
     title: str
     weight: Decimal | None
     score: Decimal | None
+    label: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,11 @@ class ResultSheetData:
     band_index: int | None
     aspects: Sequence[AspectBlock]
     recommendations: Sequence[Recommendation]
+    saq_label: str | None = None
+    """Written instead of the SAQ scores when the body took no part ("Tidak mengikuti")."""
+    final_note: str | None = None
+    """How the final score follows from the stages and the round's missing-stage policy."""
+    band_note: str | None = None
 
 
 def write_result_sheet(target: str | Path | IO[bytes], data: ResultSheetData) -> None:
@@ -139,21 +149,27 @@ def write_result_sheet(target: str | Path | IO[bytes], data: ResultSheetData) ->
 
     sheet.header(row, SCORE_HEADERS, wrap=False)
     row += 1
-    lines: list[tuple[str, Decimal | None, Decimal | None]] = [
-        ("Nilai Mandiri (SAQ)", None, data.self_score),
-        ("Nilai Verifikasi (SAQ)", data.saq_weight, data.verified_score),
-        *((stage.title, stage.weight, stage.score) for stage in data.stages),
+    lines: list[StageLine] = [
+        StageLine("Nilai Mandiri (SAQ)", None, data.self_score, data.saq_label),
+        StageLine("Nilai Verifikasi (SAQ)", data.saq_weight, data.verified_score, data.saq_label),
+        *data.stages,
     ]
-    for label, weight, value in lines:
-        ws.write_string(row, 0, label)
-        sheet.score(row, 1, weight)
-        sheet.score(row, 2, value)
+    for line in lines:
+        ws.write_string(row, 0, line.title)
+        sheet.score(row, 1, line.weight)
+        if line.label is not None:
+            sheet.text(row, 2, line.label, f.muted)
+        else:
+            sheet.score(row, 2, line.score)
+        sheet.text(row, 3, line.note)
         row += 1
     ws.write_string(row, 0, "Nilai Akhir", bold)
     sheet.score(row, 2, data.final_score, f.get(bold=True, num_format=SCORE_FORMAT))
+    sheet.text(row, 3, data.final_note)
     row += 1
     ws.write_string(row, 0, "Kualifikasi", bold)
     sheet.text(row, 2, data.band_label, f.band(data.band_index if data.participating else None))
+    sheet.text(row, 3, data.band_note)
     row += 1
     ws.write_string(row, 0, "Peringkat dalam Kategori", bold)
     if data.rank is not None:

@@ -81,6 +81,8 @@ from app.exports.workbook_safety import (
     inspect_xlsx,
     open_workbook,
 )
+from app.results import explain
+from app.results.explain import PublishedRules
 from app.results.service import (
     SAQ,
     ParticipationRow,
@@ -94,9 +96,10 @@ from app.results.service import (
     participation_total,
     percent,
     publication_revision,
-    stage_weights,
+    published_outcome,
+    rules_of,
 )
-from app.rounds.service import round_templates, stages_of
+from app.rounds.service import round_templates
 from app.submissions import service as submissions
 from app.submissions.schemas import SaveResult
 from app.verification.common import template_of
@@ -121,7 +124,9 @@ def _publication(session: Session, round_: Round, revision: int | None) -> Publi
     if revision is None and latest_publication(session=session, round_=round_) is None:
         raise Conflict(
             f"the results of round {round_.title} are not published yet: recaps and result sheets are made "
-            "from a publication"
+            "from a publication",
+            indonesian=f"Hasil {round_.title} belum diumumkan. Rekapitulasi dan lembar hasil penilaian "
+            "tersedia setelah hasil diumumkan.",
         )
     return publication_revision(session=session, round_=round_, revision=revision)
 
@@ -139,10 +144,6 @@ def _stamp(commission: Commission, publication: Publication, now: datetime | Non
         revision=publication.revision,
         published_at=as_utc(publication.created_at),
     )
-
-
-def _stage_titles(session: Session, round_: Round) -> dict[str, str]:
-    return {stage.code: stage.title for stage in stages_of(session=session, round_=round_)}
 
 
 # --- Recap ------------------------------------------------------------------------------------------------
@@ -195,8 +196,8 @@ def recap_data(
 ) -> tuple[RecapData, list[tuple[Round, int]]]:
     """Everything of the recap but the per-body rows; also the earlier rounds and their publication ids."""
     commission = _commission(session, round_)
-    titles = _stage_titles(session, round_)
-    weights = stage_weights(publication)
+    rules = rules_of(publication)
+    weights = rules.stage_weights
     labels = band_labels(session=session, round_id=round_.id)
     counts = band_counts(session=session, publication=publication)
     whole = sum(c.total for c in counts)
@@ -220,10 +221,7 @@ def recap_data(
         round_title=round_.title,
         year=round_.year,
         stamp=_stamp(commission, publication, now),
-        stages=[
-            StageInfo(code, "SAQ" if code == SAQ else titles.get(code, code), weight)
-            for code, weight in weights.items()
-        ],
+        stages=[StageInfo(code, rules.title(code), weight) for code, weight in weights.items()],
         bands=[BandInfo(code, label) for code, label in labels.items()],
         categories=[CategoryInfo(c.category_id, c.category_code, c.category_name) for c in counts],
         aspects=[AspectInfo(code, title) for code, title in aspects.items()],
@@ -233,6 +231,7 @@ def recap_data(
         participation_total=_participation_line(participation_total(rows), "Jumlah"),
         earlier_rounds=[RoundInfo(r.id, r.year, r.title) for r, _ in earlier],
         band_labels=earlier_labels,
+        missing_stage_policy=rules.missing_stage_policy,
     )
     return data, earlier
 
@@ -315,6 +314,7 @@ def recap_rows(
                 history={h.round_id: TrendPoint(h.final_score, h.band) for h in history},
                 score_change=score_change,
                 band_change=band_change,
+                missing_stages=r.missing_stages,
             )
 
 
@@ -381,7 +381,7 @@ class _SheetContext:
     commission: Commission
     publication: Publication
     bands: Bands
-    stage_titles: dict[str, str]
+    rules: PublishedRules
     now: datetime | None
 
 
@@ -431,8 +431,10 @@ def _result_data(
 ) -> ResultSheetData:
     card = verified_card(template, answers) if verified else None
     points = {q.code: q for q in card.questions} if card else {}
-    weights = stage_weights(ctx.publication)
-    stage_scores = {code: Decimal(str(v)) for code, v in (result.stage_scores or {}).items()}
+    rules = ctx.rules
+    row = published_outcome(result)
+    stages = {stage.code: stage for stage in explain.stages(rules, row)}
+    gate_note = explain.gate_sentence(rules, row, category_name)
     aspect_scores = {code: Decimal(str(v)) for code, v in (result.aspect_scores or {}).items()}
     blocks = []
     for aspect in template.aspects:
@@ -478,17 +480,26 @@ def _result_data(
         rank=result.rank,
         self_score=result.self_score,
         verified_score=result.verified_score,
-        saq_weight=weights.get(SAQ),
+        saq_weight=rules.stage_weights.get(SAQ),
         stages=[
-            StageLine(ctx.stage_titles.get(code, code), weight, stage_scores.get(code))
-            for code, weight in weights.items()
-            if code != SAQ
+            StageLine(
+                stage.title,
+                stage.weight,
+                stage.score,
+                None if stage.took_part else stage.label,
+                gate_note if stage.reason == explain.GATE_NOT_PASSED else None,
+            )
+            for stage in stages.values()
+            if stage.code != SAQ
         ],
         final_score=result.final_score,
         band_label=ctx.bands.label(result.band if result.participating else None),
         band_index=ctx.bands.index(result.band),
         aspects=blocks,
         recommendations=recommendations(template, card) if card and result.participating else [],
+        saq_label=None if result.participating else explain.NOT_TAKEN,
+        final_note=explain.final_sentence(rules, row),
+        band_note=explain.band_sentence(template.bands, result.band, result.final_score),
     )
 
 
@@ -505,7 +516,7 @@ def _sheet_context(
         commission=_commission(session, round_),
         publication=publication,
         bands=Bands([BandInfo(code, label) for code, label in labels.items()]),
-        stage_titles=_stage_titles(session, round_),
+        rules=rules_of(publication),
         now=now,
     )
 
@@ -540,7 +551,9 @@ def result_sheet(
     )
     if result is None:
         raise Conflict(
-            f"{body.name} is not in revision {publication.revision} of the results of {round_.title}"
+            f"{body.name} is not in revision {publication.revision} of the results of {round_.title}",
+            indonesian=f"{body.name} tidak tercantum dalam hasil {round_.title} yang diumumkan (revisi "
+            f"{publication.revision}).",
         )
     verification = session.scalar(select(Verification).where(Verification.submission_id == submission.id))
     answers = load_answer_data(
@@ -732,7 +745,15 @@ def import_answer_workbook(
         raise InvalidInput(
             f"{name} is not an answer workbook of E-Monev: it does not say which submission and SAQ version "
             "it was made for; download the answer workbook of this submission and fill that one",
-            errors=[FieldProblem("file", "no submission and template pin")],
+            errors=[
+                FieldProblem(
+                    "file",
+                    "no submission and template pin",
+                    f"{name} bukan berkas jawaban E-Monev. Unduh berkas jawaban SAQ ini, isi, lalu unggah.",
+                )
+            ],
+            indonesian=f"{name} bukan berkas jawaban E-Monev. Unduh berkas jawaban SAQ ini, isi, lalu "
+            "unggah berkas itu.",
         )
     expected = (row.key, row.version, row.content_hash)
     found = (pin.get("template_key"), pin.get("template_version"), pin.get("template_hash"))
@@ -740,12 +761,27 @@ def import_answer_workbook(
         raise InvalidInput(
             f"{name} was made for SAQ {found[0]} version {found[1]}, but this submission answers {row.key} "
             f"version {row.version}: download a new answer workbook",
-            errors=[FieldProblem("file", "made for another template version")],
+            errors=[
+                FieldProblem(
+                    "file",
+                    "made for another template version",
+                    f"{name} dibuat untuk versi SAQ lain. Unduh berkas jawaban yang baru.",
+                )
+            ],
+            indonesian=f"{name} dibuat untuk versi SAQ lain ({found[0]} versi {found[1]}), bukan {row.key} "
+            f"versi {row.version}. Unduh berkas jawaban yang baru.",
         )
     if pin.get("submission_id") != str(submission.id):
         raise InvalidInput(
             f"{name} was made for submission {pin.get('submission_id')}, not {submission.id}",
-            errors=[FieldProblem("file", "made for another submission")],
+            errors=[
+                FieldProblem(
+                    "file",
+                    "made for another submission",
+                    f"{name} dibuat untuk pengisian SAQ lain. Unduh berkas jawaban dari halaman SAQ ini.",
+                )
+            ],
+            indonesian=f"{name} dibuat untuk pengisian SAQ lain. Unduh berkas jawaban dari halaman SAQ ini.",
         )
     pinned = pin.get("submission_version")
     if pinned is not None and pinned != str(submission.version):
@@ -753,6 +789,8 @@ def import_answer_workbook(
             f"{name} was downloaded at version {pinned} of submission {submission.id}, which is now at "
             f"version {submission.version}: someone saved in the meantime; download the workbook again",
             current_version=submission.version,
+            indonesian=f"Jawaban sudah diubah sejak {name} diunduh. Unduh berkas jawaban lagi agar "
+            "perubahan terbaru tidak tertimpa.",
         )
     if not read.rows and read.problems and not read.columns:
         raise cell_problems(name, read.problems, "the workbook cannot be read as an answer workbook")
@@ -776,10 +814,20 @@ def import_answer_workbook(
         for problem in exc.errors:
             located = _locate(problem.field, where, read.columns, "Jawaban")
             if located is None:
-                problems.append(CellProblem("Jawaban", 0, "", f"{problem.field}: {problem.message}"))
+                problems.append(
+                    CellProblem("Jawaban", 0, "", f"{problem.field}: {problem.message}", problem.indonesian)
+                )
             else:
                 code, number, column, sheet = located
-                problems.append(CellProblem(sheet, number, column, f"question {code}: {problem.message}"))
+                problems.append(
+                    CellProblem(
+                        sheet,
+                        number,
+                        column,
+                        f"question {code}: {problem.message}",
+                        f"pertanyaan {code}: {problem.indonesian}" if problem.indonesian else None,
+                    )
+                )
     except BaseException:
         savepoint.rollback()
         raise

@@ -43,6 +43,7 @@ EXCEL_MAX_STRING = 32767
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 MIB = 1024 * 1024
+FORMULA_TEXT = "berisi rumus; ketik nilainya langsung (rumus tidak dihitung)."
 DAMAGED = "is damaged and cannot be opened; save it again in the spreadsheet program and upload that file"
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,12 @@ def _size(n: int) -> str:
     return f"{n / MIB:.1f} MiB" if n >= MIB else f"{n} bytes"
 
 
-def bad_file(name: str, reason: str) -> InvalidInput:
-    return InvalidInput(f"{name}: {reason}", errors=[FieldProblem("file", reason)])
+def bad_file(name: str, reason: str, indonesian: str | None = None) -> InvalidInput:
+    text = indonesian or (
+        f"{name} tidak dapat dibaca sebagai berkas Excel (.xlsx). Simpan ulang berkas itu di program lembar "
+        "kerja, lalu unggah lagi."
+    )
+    return InvalidInput(f"{name}: {reason}", errors=[FieldProblem("file", reason, text)], indonesian=text)
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,8 @@ class CellProblem:
     row: int
     column: str
     message: str
+    indonesian: str | None = None
+    """The problem in the words a person reads (``message`` is the API's English)."""
 
     @property
     def cell(self) -> str:
@@ -118,11 +125,16 @@ class CellProblem:
 
 def cell_problems(name: str, problems: list[CellProblem], detail: str) -> InvalidInput:
     """A 422 listing every cell problem: ``errors`` name the cell (``Jawaban!G7``), ``cells`` give sheet,
-    row and column apart."""
+    row and column apart. Nothing of the workbook is saved."""
     return InvalidInput(
         f"{name}: {detail}",
-        errors=[FieldProblem(p.cell, p.message) for p in problems],
+        errors=[
+            FieldProblem(p.cell, p.message, f"Sel {p.cell}: {p.indonesian or 'isinya tidak dapat dibaca.'}")
+            for p in problems
+        ],
         cells=[p.as_dict() for p in problems],
+        indonesian=f"{name}: {len(problems)} masalah pada sel; tidak ada yang disimpan. Perbaiki sel yang "
+        "disebut, lalu unggah lagi.",
     )
 
 
@@ -191,20 +203,29 @@ def inspect_xlsx(file: IO[bytes], *, name: str, limits: UploadLimits) -> Workboo
             if member not in names:
                 raise bad_file(name, f"is a ZIP archive but not an .xlsx workbook (it has no {member})")
         if any(info.flag_bits & 0x1 for info in infos):
-            raise bad_file(name, "is encrypted; remove the password and upload it again")
+            raise bad_file(
+                name,
+                "is encrypted; remove the password and upload it again",
+                f"{name} dikunci dengan kata sandi. Hapus kata sandinya, lalu unggah lagi.",
+            )
         total = sum(info.file_size for info in infos)
         if total > limits.max_uncompressed:
+            limit = _size(limits.max_uncompressed)
+            too_big = f"{name} terlalu besar setelah dibuka ({_size(total)}); batasnya {limit}."
             raise PayloadTooLarge(
                 f"{name} unpacks to {_size(total)}, more than the limit of {_size(limits.max_uncompressed)}",
-                errors=[FieldProblem("file", "uncompressed size too large (a zip bomb?)")],
+                errors=[FieldProblem("file", "uncompressed size too large (a zip bomb?)", too_big)],
+                indonesian=too_big,
             )
         for info in infos:
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > limits.ratio_floor and ratio > limits.max_ratio:
+                packed = f"{name} dipadatkan secara tidak wajar ({ratio:.0f} banding 1) dan tidak dibuka."
                 raise PayloadTooLarge(
                     f"{name}: {info.filename} is compressed {ratio:.0f} to 1, more than the limit of "
                     f"{limits.max_ratio} to 1",
-                    errors=[FieldProblem("file", "implausible compression ratio (a zip bomb?)")],
+                    errors=[FieldProblem("file", "implausible compression ratio (a zip bomb?)", packed)],
+                    indonesian=packed,
                 )
         try:
             return _scan_parts(archive, infos, name=name, limits=limits)
@@ -303,9 +324,11 @@ def _scan_sheet(
                         elif element.tag == row_tag:
                             scan.rows += 1
                             if scan.rows > limits.max_rows:
+                                rows = f"{name} memuat lebih dari {limits.max_rows} baris dalam satu lembar."
                                 raise InvalidInput(
                                     f"{name} has more than {limits.max_rows} rows in one sheet",
-                                    errors=[FieldProblem("file", f"more than {limits.max_rows} rows")],
+                                    errors=[FieldProblem("file", f"more than {limits.max_rows} rows", rows)],
+                                    indonesian=rows,
                                 )
                     elif element.tag == row_tag:
                         element.clear()

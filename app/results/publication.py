@@ -37,6 +37,7 @@ from app.db.models import (
 from app.errors import Conflict, NotFound
 from app.pagination import PageParams, encode_cursor
 from app.questionnaires.service import parsed
+from app.results.explain import number
 from app.results.schemas import LiveResultOut, LiveResultsOut
 from app.results.service import SAQ, get_round, latest_publication, score_text, scores_text
 from app.rounds.service import change_status
@@ -61,12 +62,15 @@ class LiveResult:
     verified_score: Decimal | None = None
     aspect_scores: dict[str, Decimal] = field(default_factory=dict)
     passed_gate: bool | None = None
+    gate_rank: int | None = None
     stage_scores: dict[str, Decimal] = field(default_factory=dict)
     missing_stages: list[str] = field(default_factory=list)
     final_score: Decimal | None = None
     band: str | None = None
     rank: int | None = None
     incomplete: str | None = None
+    incomplete_text: str | None = None
+    """Why the result is incomplete, in the words a page shows (``incomplete`` is the API's English)."""
 
 
 def weights_of(session: Session, round_: Round) -> dict[str, Decimal]:
@@ -77,6 +81,29 @@ def weights_of(session: Session, round_: Round) -> dict[str, Decimal]:
     ):
         weights[stage.code] = Decimal(stage.weight)
     return weights
+
+
+def frozen_rules(session: Session, round_: Round) -> dict[str, Any]:
+    """What a publication freezes of the round's rules besides the weights: the gate, the missing-stage
+    policy and the later stages' titles (by code, in stage order)."""
+    stages = session.scalars(
+        select(Stage).where(Stage.round_id == round_.id).order_by(Stage.position, Stage.id)
+    )
+    return {
+        "gate_min_score": round_.gate_min_score,
+        "gate_top_n": round_.gate_top_n,
+        "missing_stage_policy": round_.missing_stage_policy,
+        "stage_titles": {stage.code: stage.title for stage in stages},
+    }
+
+
+def _rules_of(publication: Publication) -> dict[str, Any]:
+    return {
+        "gate_min_score": publication.gate_min_score,
+        "gate_top_n": publication.gate_top_n,
+        "missing_stage_policy": publication.missing_stage_policy,
+        "stage_titles": dict(publication.stage_titles or {}),
+    }
 
 
 def plain(value: Decimal) -> str:
@@ -111,6 +138,8 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
     bands: dict[int, tuple[scoring.Band, ...]] = {}
     total = sum(weights.values(), Decimal(0))
     bad_weights = None if total == 100 else f"the SAQ and stage weights sum to {plain(total)}, not 100"
+    bad_weights_text = f"Bobot SAQ dan tahap berjumlah {number(total)}, bukan 100: perbaiki bobot tahap."
+    titles = frozen_rules(session, round_)["stage_titles"]
     results: list[LiveResult] = []
     for body, category in bodies:
         card = cards.get(body.id)
@@ -129,11 +158,13 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
         result.self_score = card.self_score
         if not card.verified:
             result.incomplete = "verification not completed"
+            result.incomplete_text = "Verifikasi belum selesai."
             continue
         result.verified_score = card.verified_score
         result.aspect_scores = dict(card.verified_aspects)
         gate = gates[body.id]
         result.passed_gate = gate.passes
+        result.gate_rank = gate.rank
         # A body that did not pass the gate reached no later stage, even if a judge scored it before the gate
         # changed: the missing-stage policy decides its final score.
         reached = stage_scores.get(body.id, {}) if gate.passes else {}
@@ -143,9 +174,12 @@ def live_results(*, session: Session, round_: Round) -> list[LiveResult]:
         result.missing_stages = [code for code in later if code not in reached]
         if gate.passes and result.missing_stages:
             result.incomplete = f"no panel score yet for {', '.join(result.missing_stages)}"
+            names = ", ".join(titles.get(code, code) for code in result.missing_stages)
+            result.incomplete_text = f"Lolos ke tahap berikutnya, tetapi belum ada nilai juri untuk {names}."
             continue
         if bad_weights:
             result.incomplete = bad_weights
+            result.incomplete_text = bad_weights_text
             continue
         if not gate.passes and round_.missing_stage_policy == "saq_only" and later:
             result.final_score = scoring.final_score({SAQ: card.verified_score}, {SAQ: Decimal(100)})
@@ -178,8 +212,9 @@ def results_for_admin(*, session: Session, round_id: int, by: Principal) -> tupl
     return round_, live_results(session=session, round_=round_)
 
 
-def absent_snapshot(body_id: int, category_id: int) -> dict[str, Any]:
-    """The published row of an invited body that took no part (tidak mengikuti): no score, band or rank."""
+def absent_snapshot(body_id: int, category_id: int, stage_codes: list[str]) -> dict[str, Any]:
+    """The published row of an invited body that took no part (tidak mengikuti): no score, band or rank;
+    it missed every stage (``stage_codes``, the SAQ first)."""
     return {
         "body_id": body_id,
         "category_id": category_id,
@@ -191,12 +226,15 @@ def absent_snapshot(body_id: int, category_id: int) -> dict[str, Any]:
         "final_score": None,
         "band": None,
         "rank": None,
+        "passed_gate": None,
+        "gate_rank": None,
+        "missing_stages": list(stage_codes),
     }
 
 
-def _snapshot(result: LiveResult) -> dict[str, Any]:
+def _snapshot(result: LiveResult, stage_codes: list[str]) -> dict[str, Any]:
     if not result.participating:
-        return absent_snapshot(result.body_id, result.category_id)
+        return absent_snapshot(result.body_id, result.category_id, stage_codes)
     return {
         "body_id": result.body_id,
         "category_id": result.category_id,
@@ -208,6 +246,9 @@ def _snapshot(result: LiveResult) -> dict[str, Any]:
         "final_score": result.final_score,
         "band": result.band,
         "rank": result.rank,
+        "passed_gate": result.passed_gate,
+        "gate_rank": result.gate_rank,
+        "missing_stages": list(result.missing_stages),
     }
 
 
@@ -226,6 +267,9 @@ def _comparable(row: dict[str, Any]) -> tuple[Any, ...]:
         dec(row["final_score"]),
         row["band"],
         row["rank"],
+        row["passed_gate"],
+        row["gate_rank"],
+        tuple(row["missing_stages"] or ()),
     )
 
 
@@ -244,10 +288,18 @@ def _published_rows(session: Session, publication: Publication) -> set[tuple[Any
                 "final_score": r.final_score,
                 "band": r.band,
                 "rank": r.rank,
+                "passed_gate": r.passed_gate,
+                "gate_rank": r.gate_rank,
+                "missing_stages": r.missing_stages,
             }
         )
         for r in rows
     }
+
+
+def _first_incomplete(results: list[LiveResult]) -> str:
+    first = next(r for r in results if r.incomplete)
+    return f"{first.body_name}: {first.incomplete_text}"
 
 
 def publish(
@@ -264,11 +316,17 @@ def publish(
         raise Conflict(
             f"a round is published once it is final; round {round_.title} is {round_.status}",
             round_status=round_.status,
+            indonesian=f"Hasil {round_.title} baru dapat diumumkan setelah periode berstatus Penetapan nilai "
+            "akhir. Ubah status periode lebih dahulu.",
         )
     weights = weights_of(session, round_)
     total = sum(weights.values(), Decimal(0))
     if total != 100:
-        raise Conflict(f"the SAQ and stage weights sum to {plain(total)}, not 100: fix the round's stages")
+        raise Conflict(
+            f"the SAQ and stage weights sum to {plain(total)}, not 100: fix the round's stages",
+            indonesian=f"Bobot SAQ dan tahap berjumlah {number(total)}, bukan 100. Perbaiki bobot tahap pada "
+            "halaman periode.",
+        )
     results = live_results(session=session, round_=round_)
     incomplete = [
         {"body_id": r.body_id, "body_name": r.body_name, "reason": r.incomplete}
@@ -279,18 +337,24 @@ def publish(
         raise Conflict(
             f"{len(incomplete)} result(s) are not complete yet; see incomplete",
             incomplete=incomplete[:100],
+            indonesian=f"{len(incomplete)} hasil belum lengkap sehingga belum dapat diumumkan. Contohnya "
+            f"{_first_incomplete(results)}",
         )
-    snapshot = [_snapshot(r) for r in results]
+    snapshot = [_snapshot(r, list(weights)) for r in results]
     stage_weights = {code: plain(w) for code, w in weights.items()}
+    rules = frozen_rules(session, round_)
     latest = latest_publication(session=session, round_=round_)
     if (
         latest is not None
         and dict(latest.stage_weights) == stage_weights
+        and _rules_of(latest) == rules
         and _published_rows(session, latest) == {_comparable(row) for row in snapshot}
     ):
         raise Conflict(
             f"nothing changed since revision {latest.revision}: a new revision records a correction",
             revision=latest.revision,
+            indonesian=f"Tidak ada yang berubah sejak revisi {latest.revision}: revisi baru hanya untuk "
+            "mencatat koreksi.",
         )
     publication = Publication(
         round_id=round_.id,
@@ -298,6 +362,7 @@ def publish(
         reason=reason,
         published_by_id=by.account_id,
         stage_weights=stage_weights,
+        **rules,
     )
     if now is not None:
         publication.created_at = now
@@ -320,6 +385,9 @@ def publish(
             "revision": publication.revision,
             "reason": reason,
             "stage_weights": stage_weights,
+            "gate_min_score": score_text(round_.gate_min_score),
+            "gate_top_n": round_.gate_top_n,
+            "missing_stage_policy": round_.missing_stage_policy,
             "bodies": len(snapshot),
             "participating": sum(1 for r in snapshot if r["participating"]),
         },

@@ -24,6 +24,15 @@ Category = Annotated[
 Revision = Annotated[Id | None, Query(description="A published revision; the latest by default.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1 to 500).")]
 Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page.")]
+Band = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="Only this band code, or `tidak-mengikuti` for the bodies that did not take part "
+        "(`tidak_mengikuti`, the old spelling, is still read; deprecated, gone in 0.2.0).",
+    ),
+]
 
 
 @router.get("/rounds/{round_id}/results")
@@ -85,10 +94,14 @@ def rankings(
     revision: Revision = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    band: Band = None,
 ) -> RankingOut:
     """A category's published ranking (members of the commission): standard competition ranks by final
     score (1, 2, 2, 4), then the bodies that did not take part. The first page carries the band counts
-    (with ``tidak_mengikuti``) and the category's participation. 404 until the round is published."""
+    (with ``tidak-mengikuti``) and the category's participation. Each body lists every stage (`stages`):
+    its weight, the score the final score counts, and whether the body took part (a body that did not pass
+    the gate did not take part in the later stages; `reason` says why). `rules` holds the gate and the
+    missing-stage policy as the publication froze them. 404 until the round is published."""
     return service.rankings(
         session=session,
         round_id=round_id,
@@ -97,6 +110,7 @@ def rankings(
         revision=revision,
         limit=limit,
         cursor=cursor,
+        band=band,
     )
 
 
@@ -108,6 +122,7 @@ def public_rankings(
     revision: Revision = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    band: Band = None,
 ) -> RankingOut:
     """PUBLIC, no login: a category's published ranking, read-only, for integrators and the press. The same
     figures as the members' endpoint; 404 until the round is published."""
@@ -119,6 +134,7 @@ def public_rankings(
         revision=revision,
         limit=limit,
         cursor=cursor,
+        band=band,
     )
 
 

@@ -55,6 +55,18 @@ class PublishIn(BaseModel):
     )
 
 
+class PublishedRulesOut(BaseModel):
+    """The round's rules as the publication froze them: a later change of the round changes none of it."""
+
+    gate_min_score: str | None = Field(description="Minimum verified SAQ score to go on (two decimals).")
+    gate_top_n: int | None = Field(description="Only the top N by verified SAQ score per category go on.")
+    missing_stage_policy: str = Field(
+        description="What a stage a body did not take part in counts: `zero` (0) or `saq_only` (not "
+        "counted: the final score is the verified SAQ score)."
+    )
+    stage_titles: dict[str, str] = Field(description="The later stages' titles by stage code.")
+
+
 class PublicationOut(BaseModel):
     id: int
     round_id: int
@@ -63,6 +75,7 @@ class PublicationOut(BaseModel):
     published_by_id: int | None
     published_at: UtcDateTime
     stage_weights: dict[str, str]
+    rules: PublishedRulesOut
 
 
 class CategoryRef(BaseModel):
@@ -71,7 +84,7 @@ class CategoryRef(BaseModel):
 
 
 class BandCount(BaseModel):
-    code: str = Field(description="A band code, or tidak_mengikuti for bodies that did not take part.")
+    code: str = Field(description="A band code, or tidak-mengikuti for bodies that did not take part.")
     label: str
     count: int
 
@@ -99,6 +112,24 @@ class RankingSummary(BaseModel):
     participation: ParticipationOut | None
 
 
+class StageResultOut(BaseModel):
+    """One stage of a body's published result, the SAQ (``saq``, the verified score) first."""
+
+    code: str
+    title: str
+    weight: str = Field(description="The stage's weight in the final score (%).")
+    score: str | None = Field(
+        description="What the final score counts for the stage: the body's score when it took part; for a "
+        "stage it did not take part in, `0.00` under the `zero` policy, null under `saq_only` or when the "
+        "body took no part in the round."
+    )
+    took_part: bool
+    reason: str | None = Field(
+        description="Why the body did not take part: `not_participating` (not in the round), "
+        "`gate_not_passed` (did not pass the gate), `absent` (no score at this stage); null when it did."
+    )
+
+
 class RankingItem(BaseModel):
     rank: int | None = Field(
         description="Competition rank in the category (1, 2, 2, 4); null: did not take part."
@@ -109,7 +140,11 @@ class RankingItem(BaseModel):
     participating: bool
     self_score: str | None
     verified_score: str | None
-    stage_scores: dict[str, str]
+    stage_scores: dict[str, str] = Field(description="Scores of the stages the body took part in.")
+    stages: list[StageResultOut] = Field(description="Every stage, taken part or not, with its weight.")
+    passed_gate: bool | None = Field(description="Whether the body went on to the later stages.")
+    gate_rank: int | None = Field(description="Rank by verified SAQ score in the category (the gate's).")
+    missing_stages: list[str] = Field(description="Codes of the stages the body did not take part in.")
     final_score: str | None
     band: str | None
     band_label: str
@@ -117,7 +152,7 @@ class RankingItem(BaseModel):
 
 class RankingOut(BaseModel):
     """A category's published ranking: ranked bodies, then those that did not take part (tidak mengikuti),
-    paginated by ``limit``/``cursor``. ``summary`` (band counts with ``tidak_mengikuti``, participation)
+    paginated by ``limit``/``cursor``. ``summary`` (band counts with ``tidak-mengikuti``, participation)
     comes with the first page only."""
 
     round_id: int
@@ -126,6 +161,7 @@ class RankingOut(BaseModel):
     revision: int
     published_at: UtcDateTime
     stage_weights: dict[str, str]
+    rules: PublishedRulesOut
     category: CategoryRef
     summary: RankingSummary | None
     items: list[RankingItem]

@@ -24,7 +24,15 @@ The publication snapshot
   - ``band``: the band code decided on the published final score (``scoring.band_for``);
   - ``rank``: standard competition rank within the body's category by final score (1, 2, 2, 4); None for a
     body that did not take part;
-  - ``category_id``: the body's category when the revision was published.
+  - ``category_id``: the body's category when the revision was published;
+  - ``passed_gate``: whether the body went on to the later stages (None: it took no part); ``gate_rank``:
+    its rank by verified SAQ score in its category, the rank a top-N gate reads;
+  - ``missing_stages``: the stage codes the body did not take part in (the later stages of a body that did
+    not pass the gate; every stage, ``"saq"`` first, of a body that took no part).
+
+The publication also freezes the round's rules besides the weights (``gate_min_score``, ``gate_top_n``,
+``missing_stage_policy``, ``stage_titles``), so the explanation of a published figure
+(``app.results.explain``) never reads the round as it is now.
 
 A correction is a new revision; earlier revisions stay as they were published. Readers take the latest
 revision unless a revision is asked for.
@@ -35,7 +43,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -44,6 +52,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, defer
 
+import scoring
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.db.models import (
@@ -62,6 +71,8 @@ from app.db.models import (
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.inputs import parse_digits
 from app.pagination import Page, PageParams, paginate
+from app.results import explain
+from app.results.explain import Outcome, PublishedRules, StageOutcome
 from app.results.schemas import (
     NOT_PARTICIPATING_LABEL,
     BandCount,
@@ -70,15 +81,25 @@ from app.results.schemas import (
     HistoryOut,
     ParticipationOut,
     PublicationOut,
+    PublishedRulesOut,
     RankingItem,
     RankingOut,
     RankingSummary,
+    StageResultOut,
 )
+from app.rounds.service import settle_due_drafts
 from app.submissions.service import template_of
 
 SAQ = "saq"
-NOT_PARTICIPATING = "tidak_mengikuti"
+NOT_PARTICIPATING = "tidak-mengikuti"
+LEGACY_NOT_PARTICIPATING = "tidak_mengikuti"
+"""The old spelling: still read by filters in the 0.1 release, never written; it goes away in 0.2.0."""
 _CENT = Decimal("0.01")
+
+
+def band_code(code: str) -> str:
+    """A band code as filters read it: the old spelling ``tidak_mengikuti`` means ``tidak-mengikuti``."""
+    return NOT_PARTICIPATING if code == LEGACY_NOT_PARTICIPATING else code
 
 
 def percent(part: int, whole: int) -> Decimal:
@@ -181,7 +202,9 @@ def participation(
 ) -> list[ParticipationRow]:
     """Participation per body category of the round (or of one category), ordered by category code.
     Categories with no invited body are left out. Live figures (not a publication): invitations, accounts
-    and submissions as they are now."""
+    and submissions as they are now, after the drafts due under the round's ``drafts_at_deadline = "submit"``
+    were submitted (:func:`app.rounds.service.settle_due_drafts`)."""
+    settle_due_drafts(session=session, round_=round_)
     has_operator = exists().where(
         Account.body_id == Invitation.body_id, Account.role == "operator", Account.active.is_(True)
     )
@@ -334,6 +357,43 @@ def stage_weights(publication: Publication) -> dict[str, Decimal]:
     return {code: Decimal(w) for code, w in dict(publication.stage_weights).items()}
 
 
+def outcome(row: ResultRow) -> Outcome:
+    """What an explanation reads of a published row."""
+    return Outcome(
+        participating=row.participating,
+        verified_score=row.verified_score,
+        stage_scores=row.stage_scores,
+        final_score=row.final_score,
+        passed_gate=row.passed_gate,
+        gate_rank=row.gate_rank,
+        missing_stages=row.missing_stages,
+    )
+
+
+def published_outcome(row: PublishedResult) -> Outcome:
+    """What an explanation reads of a published row loaded as an ORM object."""
+    return Outcome(
+        participating=row.participating,
+        verified_score=row.verified_score,
+        stage_scores=_decimals(row.stage_scores),
+        final_score=row.final_score,
+        passed_gate=row.passed_gate,
+        gate_rank=row.gate_rank,
+        missing_stages=tuple(row.missing_stages or ()),
+    )
+
+
+def rules_of(publication: Publication) -> PublishedRules:
+    """The round's rules as the publication froze them."""
+    return PublishedRules(
+        stage_weights=stage_weights(publication),
+        stage_titles=dict(publication.stage_titles or {}),
+        gate_min_score=publication.gate_min_score,
+        gate_top_n=publication.gate_top_n,
+        missing_stage_policy=publication.missing_stage_policy,
+    )
+
+
 @dataclass(frozen=True)
 class ResultRow:
     """One body's published row, with the names a report prints. Scores are the published 2-dp Decimals."""
@@ -355,6 +415,9 @@ class ResultRow:
     band: str | None = None
     rank: int | None = None
     result_id: int = 0
+    passed_gate: bool | None = None
+    gate_rank: int | None = None
+    missing_stages: Sequence[str] = ()
 
 
 def _decimals(raw: Mapping[str, str] | None) -> dict[str, Decimal]:
@@ -376,6 +439,9 @@ _RESULT_COLUMNS = (
     PublishedResult.final_score,
     PublishedResult.band,
     PublishedResult.rank,
+    PublishedResult.passed_gate,
+    PublishedResult.gate_rank,
+    PublishedResult.missing_stages,
 )
 
 
@@ -384,7 +450,7 @@ def _result_row(pub: Publication, row: Any, aspects: Mapping[str, str] | None) -
     rid, body_id, name, region, cat_id, cat_code, cat_name, participating, own, verified, stages, final = row[
         :12
     ]
-    band, rank = row[12], row[13]
+    band, rank, passed, gate_rank, missing = row[12:17]
     return ResultRow(
         publication_id=pub.id,
         revision=pub.revision,
@@ -403,6 +469,9 @@ def _result_row(pub: Publication, row: Any, aspects: Mapping[str, str] | None) -
         band=band,
         rank=rank,
         result_id=rid,
+        passed_gate=passed,
+        gate_rank=gate_rank,
+        missing_stages=tuple(missing or ()),
     )
 
 
@@ -439,6 +508,44 @@ def iter_published_results(
         yield _result_row(publication, row[:-1], row[-1])
 
 
+def body_result(*, session: Session, publication: Publication, body_id: int) -> ResultRow | None:
+    """A body's row in a publication, exactly as published (None when the body is not in it)."""
+    row = session.execute(
+        _result_select(publication, with_aspects=True).where(PublishedResult.body_id == body_id)
+    ).first()
+    return None if row is None else _result_row(publication, row[:-1], row[-1])
+
+
+@dataclass(frozen=True)
+class Explained:
+    """A published row with the sentences that say why its figures are what they are (Bahasa Indonesia)."""
+
+    stages: list[StageOutcome]
+    gate: str | None
+    final: str
+    band: str | None
+
+
+def explained(
+    *,
+    publication: Publication,
+    row: ResultRow,
+    bands: Sequence[scoring.Band] = (),
+    rules: PublishedRules | None = None,
+) -> Explained:
+    """Each stage of the row, the gate's decision and how the final score (and, given the template's
+    ``bands``, the band) follow, from the rules the publication froze (pass ``rules_of(publication)`` as
+    ``rules`` when explaining many rows)."""
+    rules = rules or rules_of(publication)
+    found = outcome(row)
+    return Explained(
+        stages=explain.stages(rules, found),
+        gate=explain.gate_sentence(rules, found, row.category_name),
+        final=explain.final_sentence(rules, found),
+        band=explain.band_sentence(bands, row.band, row.final_score),
+    )
+
+
 @dataclass(frozen=True)
 class RankingPage:
     rows: list[ResultRow]
@@ -452,7 +559,15 @@ def _encode(rank: int | None, result_id: int) -> str:
 
 def _decode(cursor: str) -> tuple[int | None, int]:
     bad = InvalidInput(
-        "The cursor is not valid.", errors=[FieldProblem("cursor", "not a cursor from this API")]
+        "The cursor is not valid.",
+        errors=[
+            FieldProblem(
+                "cursor",
+                "not a cursor from this API",
+                "Penanda halaman tidak sah; mulai lagi dari halaman pertama.",
+            )
+        ],
+        indonesian="Penanda halaman tidak sah; mulai lagi dari halaman pertama.",
     )
     try:
         text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")).decode("ascii")
@@ -470,17 +585,27 @@ def _decode(cursor: str) -> tuple[int | None, int]:
 
 
 def ranking_page(
-    *, session: Session, publication: Publication, category_id: int, limit: int, cursor: str | None
+    *,
+    session: Session,
+    publication: Publication,
+    category_id: int,
+    limit: int,
+    cursor: str | None,
+    band: str | None = None,
 ) -> RankingPage:
     """One page of a category's ranking in a publication: ranked bodies by rank (ties in published order,
     which is by body name), then the bodies that did not take part. Keyset pagination on (rank, row id),
     served by the index on (publication_id, category_id, rank). Rows carry no aspect scores (use
-    ``iter_published_results`` for those)."""
+    ``iter_published_results`` for those). ``band``: only that band, or with ``tidak-mengikuti`` only the
+    bodies that did not take part."""
     base = _result_select(publication, with_aspects=False).where(PublishedResult.category_id == category_id)
+    absent_only = band is not None and band_code(band) == NOT_PARTICIPATING
+    if band is not None and not absent_only:
+        base = base.where(PublishedResult.band == band)
     after = _decode(cursor) if cursor else None
     want = limit + 1
     rows: list[Any] = []
-    if after is None or after[0] is not None:
+    if not absent_only and (after is None or after[0] is not None):
         ranked = base.where(PublishedResult.rank.is_not(None))
         if after is not None:
             rank, last_id = after
@@ -521,7 +646,7 @@ def band_counts(
     *, session: Session, publication: Publication, category_id: int | None = None
 ) -> list[BandCountRow]:
     """Counts per category x band of a publication, ordered by category code. ``counts`` holds only bands
-    that occur; callers lay out the template's bands (and ``tidak_mengikuti``) as columns."""
+    that occur; callers lay out the template's bands (and ``tidak-mengikuti``) as columns."""
     stmt = (
         select(
             BodyCategory.id,
@@ -809,6 +934,31 @@ def _ranking_summary(
     return labels, summary
 
 
+def stage_out(stage: StageOutcome) -> StageResultOut:
+    return StageResultOut(
+        code=stage.code,
+        title=stage.title,
+        weight=plain_number(stage.weight),
+        score=score_text(stage.score),
+        took_part=stage.took_part,
+        reason=stage.reason,
+    )
+
+
+def plain_number(value: Decimal) -> str:
+    """A weight or threshold as the API writes it: ``70``, ``12.5``."""
+    return format(value.normalize(), "f")
+
+
+def rules_out(rules: PublishedRules) -> PublishedRulesOut:
+    return PublishedRulesOut(
+        gate_min_score=None if rules.gate_min_score is None else f"{rules.gate_min_score:.2f}",
+        gate_top_n=rules.gate_top_n,
+        missing_stage_policy=rules.missing_stage_policy,
+        stage_titles=dict(rules.stage_titles),
+    )
+
+
 def rankings(
     *,
     session: Session,
@@ -818,19 +968,35 @@ def rankings(
     revision: int | None,
     limit: int,
     cursor: str | None,
+    band: str | None = None,
 ) -> RankingOut:
-    """A category's published ranking (``by`` None: the public endpoint). 404 while the round is
-    unpublished, for everybody."""
+    """A category's published ranking (``by`` None: the public endpoint), optionally of one band (or the
+    bodies that did not take part: ``tidak-mengikuti``; the old spelling ``tidak_mengikuti`` is read too).
+    404 while the round is unpublished, for everybody."""
     round_ = get_round(session=session, round_id=round_id)
     if by is not None:
         policy.ensure_member(by, round_.commission_id)
     publication = publication_revision(session=session, round_=round_, revision=revision)
     cat = _category(session, round_, category)
-    page = ranking_page(
-        session=session, publication=publication, category_id=cat.id, limit=limit, cursor=cursor
-    )
     labels, first_page_summary = _ranking_summary(session, publication, cat)
+    if band is not None and band_code(band) != NOT_PARTICIPATING and band not in labels:
+        known = ", ".join([*labels, NOT_PARTICIPATING])
+        raise InvalidInput(
+            f"{band!r} is not a band of this round",
+            errors=[
+                FieldProblem(
+                    "band",
+                    f"not a band of this round; one of: {known}",
+                    indonesian=f"Kualifikasi {band!r} tidak ada pada periode ini. Pilih salah satu: {known}.",
+                )
+            ],
+            indonesian=f"Kualifikasi {band!r} tidak ada pada periode ini.",
+        )
+    page = ranking_page(
+        session=session, publication=publication, category_id=cat.id, limit=limit, cursor=cursor, band=band
+    )
     summary = first_page_summary if cursor is None else None
+    rules = rules_of(publication)
     return RankingOut(
         round_id=round_.id,
         round_title=round_.title,
@@ -838,6 +1004,7 @@ def rankings(
         revision=publication.revision,
         published_at=publication.created_at,
         stage_weights=dict(publication.stage_weights),
+        rules=rules_out(rules),
         category=CategoryRef(code=cat.code, name=cat.name),
         summary=summary,
         items=[
@@ -850,6 +1017,10 @@ def rankings(
                 self_score=score_text(r.self_score),
                 verified_score=score_text(r.verified_score),
                 stage_scores=scores_text(r.stage_scores),
+                stages=[stage_out(stage) for stage in explain.stages(rules, outcome(r))],
+                passed_gate=r.passed_gate,
+                gate_rank=r.gate_rank,
+                missing_stages=list(r.missing_stages),
                 final_score=score_text(r.final_score),
                 band=r.band,
                 band_label=labels.get(r.band, r.band) if r.band else NOT_PARTICIPATING_LABEL,
@@ -879,6 +1050,7 @@ def publication_out(row: Publication) -> PublicationOut:
         published_by_id=row.published_by_id,
         published_at=row.created_at,
         stage_weights=dict(row.stage_weights),
+        rules=rules_out(rules_of(row)),
     )
 
 

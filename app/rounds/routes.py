@@ -21,6 +21,7 @@ from app.inputs import DbInt, Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.rounds import service
 from app.rounds.schemas import (
+    AffectedBodyOut,
     ExtensionIn,
     ExtensionOut,
     InvitationOut,
@@ -34,6 +35,7 @@ from app.rounds.schemas import (
     StageOut,
     StagesIn,
     StatusIn,
+    StatusPreviewOut,
     TemplateRef,
 )
 
@@ -86,6 +88,9 @@ def round_out(session: Session, round_: Round, principal: Principal) -> RoundOut
         gate_min_score=f"{round_.gate_min_score:.2f}" if round_.gate_min_score is not None else None,
         gate_top_n=round_.gate_top_n,
         missing_stage_policy=round_.missing_stage_policy,
+        drafts_at_deadline=round_.drafts_at_deadline,
+        saq_closed_at=as_utc(round_.saq_closed_at) if round_.saq_closed_at else None,
+        saq_closed_at_local=_local(round_.saq_closed_at, timezone),
         templates=[
             RoundTemplateOut(
                 category=category.code, template_version_id=v.id, key=v.key, version=v.version, title=v.title
@@ -186,11 +191,59 @@ def update_round(
 @router.post("/rounds/{round_id}/status", response_model=RoundOut)
 def change_status(round_id: Id, body: StatusIn, session: SessionDep, principal: CurrentPrincipal) -> RoundOut:
     """Move the round one step: draft -> open -> closed -> verification -> objection -> stages -> final
-    (commission administrators; audited). Any other move is a 409 naming the legal next status. Opening
-    needs invitations and a template for every invited category. `published` comes with publishing results."""
+    (commission administrators; audited), with `{"status": "<next>", "confirm": false}`. Any other move is a
+    409 naming the legal next status; `published` comes with publishing results. Opening needs invitations
+    and a template for every invited category. Closing the SAQ stage, when it affects bodies (drafts,
+    running extensions, bodies never started, or a close before the round's own deadline: see
+    `GET /rounds/{id}/status-preview`), needs `"confirm": true` (409 with the counts otherwise); it records
+    `saq_closed_at`. Leaving `verification` is refused while a body's deadline extension is still running."""
     round_ = service.get_round(session=session, round_id=round_id, by=principal)
-    round_ = service.request_status(session=session, round_=round_, to=body.status, by=principal)
+    round_ = service.request_status(
+        session=session, round_=round_, to=body.status, by=principal, confirm=body.confirm
+    )
     return round_out(session, round_, principal)
+
+
+def _affected(body: service.BodyDeadline, timezone: str) -> AffectedBodyOut:
+    return AffectedBodyOut(
+        body_id=body.body_id,
+        name=body.name,
+        category=body.category,
+        submission_id=body.submission_id,
+        submission_status=body.submission_status,
+        closes_at=body.closes_at,
+        closes_at_local=format_local(body.closes_at, timezone),
+    )
+
+
+@router.get("/rounds/{round_id}/status-preview", response_model=StatusPreviewOut)
+def status_preview(
+    round_id: Id,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    to: Annotated[RoundStatus, Query(description="The status to move to: the round's next one.")],
+) -> StatusPreviewOut:
+    """Who moving the round to `to` would affect, before confirming it (commission administrators): for
+    closing the SAQ stage, the bodies with a draft, with a deadline extension still running (with their
+    own deadlines) and that never started; for leaving verification, the bodies whose window is still
+    open. `needs_confirmation` says whether `POST .../status` needs `"confirm": true`."""
+    round_ = service.get_round(session=session, round_id=round_id, by=principal)
+    preview = service.preview_status(session=session, round_=round_, to=to, by=principal)
+    tz = preview.timezone
+    return StatusPreviewOut(
+        round_id=round_.id,
+        status=preview.current,
+        to=preview.to,
+        needs_confirmation=preview.needs_confirmation,
+        blocked=preview.blocked,
+        closing_early=preview.closing_early,
+        saq_closes_at=preview.saq_closes_at,
+        saq_closes_at_local=format_local(preview.saq_closes_at, tz),
+        drafts_at_deadline=preview.drafts_at_deadline,
+        drafts=[_affected(b, tz) for b in preview.drafts],
+        extension_running=[_affected(b, tz) for b in preview.extension_running],
+        not_started=[_affected(b, tz) for b in preview.not_started],
+    )
 
 
 @router.put("/rounds/{round_id}/templates", response_model=list[RoundTemplateOut])

@@ -13,6 +13,7 @@ from app.inputs import MAX_INT, Id
 RoundStatus = Literal["draft", "open", "closed", "verification", "objection", "stages", "final", "published"]
 StageKind = Literal["presentation", "site_visit", "interview"]
 MissingStagePolicy = Literal["zero", "saq_only"]
+DraftsAtDeadline = Literal["not_participating", "submit"]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 StageTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -59,6 +60,11 @@ class RoundIn(BaseModel):
         default="zero",
         description="A body that did not reach a stage: 0 for it (zero) or its SAQ score only.",
     )
+    drafts_at_deadline: DraftsAtDeadline = Field(
+        default="not_participating",
+        description="What a draft still unsubmitted at its body's deadline becomes: not taking part "
+        "(not_participating, tidak mengikuti) or submitted as it stands (submit).",
+    )
 
 
 class RoundPatch(BaseModel):
@@ -75,6 +81,9 @@ class RoundPatch(BaseModel):
     gate_min_score: GateScore | None = None
     gate_top_n: int | None = Field(default=None, ge=1, le=MAX_INT)
     missing_stage_policy: MissingStagePolicy | None = None
+    drafts_at_deadline: DraftsAtDeadline | None = Field(
+        default=None, description="Changes until the SAQ stage closes."
+    )
 
 
 class TemplateRef(BaseModel):
@@ -143,6 +152,12 @@ class RoundOut(BaseModel):
     gate_min_score: str | None = Field(examples=["65.00"])
     gate_top_n: int | None
     missing_stage_policy: str
+    drafts_at_deadline: str = Field(examples=["not_participating"])
+    saq_closed_at: datetime | None = Field(
+        description="When the SAQ stage actually closed (the move to closed); earlier than saq_closes_at "
+        "when it closed early."
+    )
+    saq_closed_at_local: str | None
     templates: list[RoundTemplateOut]
     your_closes_at: datetime | None = Field(
         default=None, description="For a body's operator: the deadline for that body, with its extensions."
@@ -155,6 +170,44 @@ class StatusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: RoundStatus
+    confirm: bool = Field(
+        default=False,
+        description="Confirms a move that affects bodies (see GET /rounds/{id}/status-preview); without it "
+        "such a move is a 409 naming how many bodies of each kind it affects.",
+    )
+
+
+class AffectedBodyOut(BaseModel):
+    body_id: int
+    name: str
+    category: str = Field(description="The category's name.")
+    submission_id: int | None
+    submission_status: str | None = Field(description="draft, or null: never started.")
+    closes_at: datetime = Field(description="The body's own deadline, extensions included.")
+    closes_at_local: str
+
+
+class StatusPreviewOut(BaseModel):
+    """Who moving the round to `to` affects. Closing the SAQ stage (`open` to `closed`): bodies with a draft
+    and no running extension (`drafts`: what becomes of them is `drafts_at_deadline`), bodies that have not
+    submitted and whose deadline extension is still running (`extension_running`: they keep filling in
+    until their own deadline), bodies that never started and have no running extension (`not_started`: they
+    do not take part), and `closing_early` when the round's own deadline has not come. Leaving
+    `verification`: `extension_running` are bodies whose SAQ window is still open, and the move is refused
+    (`blocked`) until each has submitted or its deadline has passed."""
+
+    round_id: int
+    status: str = Field(description="The round's status now.")
+    to: str
+    needs_confirmation: bool
+    blocked: bool
+    closing_early: bool
+    saq_closes_at: datetime
+    saq_closes_at_local: str
+    drafts_at_deadline: str
+    drafts: list[AffectedBodyOut]
+    extension_running: list[AffectedBodyOut]
+    not_started: list[AffectedBodyOut]
 
 
 class InvitationsIn(BaseModel):

@@ -28,6 +28,7 @@ from app.db.base import utcnow
 from app.db.models import Account, BodyCategory, Invitation, PanelScore, PublicBody, Round, Stage
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.pagination import PageParams, encode_cursor
+from app.results.explain import figure, number
 from app.stages.schemas import BodyStageScores, GateOut, GateRow, JudgeScore, PanelScoreOut
 from app.verification.scores import BodyScores, round_scores
 
@@ -61,6 +62,8 @@ class GateResult:
     rank: int | None
     passes: bool
     reason: str | None
+    indonesian: str | None = None
+    """Why the body does not pass, in the words a page shows."""
 
 
 def gate_results(
@@ -80,21 +83,38 @@ def gate_results(
     for body_id in body_ids:
         card = cards.get(body_id)
         if card is None or not card.took_part:
-            results[body_id] = GateResult(body_id, None, None, None, False, "did not take part")
+            results[body_id] = GateResult(
+                body_id, None, None, None, False, "did not take part", "tidak mengikuti penilaian SAQ"
+            )
             continue
         if not card.verified:
             results[body_id] = GateResult(
-                body_id, card.category_id, None, None, False, "verification not completed"
+                body_id,
+                card.category_id,
+                None,
+                None,
+                False,
+                "verification not completed",
+                "verifikasinya belum selesai",
             )
             continue
         score, rank = card.verified_score, ranks[body_id]
         reasons = []
+        texts = []
         if minimum is not None and score < minimum:
             reasons.append(f"verified score {score} is below the minimum {minimum}")
+            texts.append(f"nilai SAQ terverifikasi {figure(score)}, batas {number(minimum)}")
         if top_n is not None and rank > top_n:
             reasons.append(f"rank {rank} in the category is below the top {top_n}")
+            texts.append(f"peringkat {rank} di kategorinya, yang lolos {top_n} teratas")
         results[body_id] = GateResult(
-            body_id, card.category_id, score, rank, not reasons, "; ".join(reasons) or None
+            body_id,
+            card.category_id,
+            score,
+            rank,
+            not reasons,
+            "; ".join(reasons) or None,
+            "; ".join(texts) or None,
         )
     return results
 
@@ -207,13 +227,21 @@ def put_score(
     invited = session.get(Invitation, (round_.id, body.id))
     if invited is None:
         raise InvalidInput(
-            f"{body.name} is not invited to this round", errors=[FieldProblem("body_id", "not invited")]
+            f"{body.name} is not invited to this round",
+            errors=[
+                FieldProblem(
+                    "body_id", "not invited", f"{body.name} tidak diundang pada periode {round_.title}."
+                )
+            ],
+            indonesian=f"{body.name} tidak diundang pada periode {round_.title}.",
         )
     result = passes_gate(session=session, round_=round_, body=body)
     if not result.passes:
+        why = f"{body.name} tidak lolos ke tahap {stage.title}: {result.indonesian}."
         raise InvalidInput(
             f"{body.name} did not pass the gate to the later stages: {result.reason}",
-            errors=[FieldProblem("body_id", f"did not pass the gate: {result.reason}")],
+            errors=[FieldProblem("body_id", f"did not pass the gate: {result.reason}", why)],
+            indonesian=why,
         )
     row = session.scalar(
         select(PanelScore).where(

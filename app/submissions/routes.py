@@ -12,11 +12,13 @@ from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id, OrjsonBodyRoute
 from app.pagination import Page, PageParamsDep
+from app.submissions import reopen as reopening
 from app.submissions import service
 from app.submissions.queue import run_save
 from app.submissions.schemas import (
     AnswersPut,
     Checklist,
+    ReopenIn,
     SaveResult,
     SubmissionOut,
     SubmissionSummary,
@@ -181,3 +183,33 @@ def submit(
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
+
+
+@router.post(
+    "/submissions/{submission_id}/reopen",
+    response_model=SubmissionOut,
+    responses={
+        409: {
+            "description": "Not submitted, its verification has started, or the round is past verification"
+        },
+        422: {"description": "No reason, or a new deadline is needed or does not fit"},
+    },
+)
+def reopen(
+    submission_id: Id, payload: ReopenIn, session: SessionDep, principal: CurrentPrincipal, response: Response
+) -> SubmissionOut:
+    """Reopen a submitted SAQ (the commission's secretariat: its administrators), before its verification
+    starts: back to `draft` with the `reason`, which the audit log keeps (`submission.reopen`) and the body
+    sees until it submits again. The version (ETag) moves on. When the body's own deadline has passed (or
+    the SAQ stage has closed and no extension of its own runs), `closes_at` is required: a new deadline for
+    this body, after now, recorded as a deadline extension for it with the same reason; otherwise it is
+    optional and, if given, later than the current deadline. Refused with 409 once verification started."""
+    out = reopening.reopen(
+        session=session,
+        submission_id=submission_id,
+        reason=payload.reason,
+        closes_at=payload.closes_at,
+        by=principal,
+    )
+    response.headers["ETag"] = service.etag(out.version)
+    return out

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from app.commissions.timezones import as_utc
 from app.evidence.schemas import EvidenceFileOut
+from app.rounds.schemas import Instant
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
@@ -59,6 +60,10 @@ class SubmissionOut(SubmissionSummary):
     closes_at: UtcDateTime = Field(
         description="When the SAQ window closes for this body, extensions included."
     )
+    reopened_at: UtcDateTime | None = Field(
+        default=None, description="When the commission last reopened it after it was submitted."
+    )
+    reopen_reason: str | None = Field(default=None, description="Why the commission last reopened it.")
     answers: dict[str, AnswerOut]
 
 
@@ -148,3 +153,21 @@ class Checklist(BaseModel):
     complete: bool
     unanswered: list[ChecklistItem]
     evidence_missing: list[ChecklistItem]
+
+
+class ReopenIn(BaseModel):
+    """Reopen a submitted SAQ (the commission's secretariat, before its verification starts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] = Field(
+        description="Why; recorded in the audit log and shown to the body until it submits again.",
+        examples=["Data dukung 2.1 salah unggah; permintaan PPID tanggal 2 September 2025"],
+    )
+    closes_at: Instant | None = Field(
+        default=None,
+        description="A new deadline for this body (ISO 8601 with offset), recorded as a deadline extension "
+        "for the body with the same reason. Required when the body's own deadline has passed; otherwise "
+        "optional and, if given, later than that deadline.",
+        examples=["2025-09-05T23:59:00+07:00"],
+    )

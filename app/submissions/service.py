@@ -70,6 +70,7 @@ from app.rounds.service import (
     effective_closes_at,
     ensure_window_open,
     is_invited,
+    settle_due_drafts,
     template_for,
     window_for,
 )
@@ -477,12 +478,18 @@ def detail(session: Session, ctx: Context) -> SubmissionOut:
         submitted_at=sub.submitted_at,
         submitted_by_id=sub.submitted_by_id,
         closes_at=effective_closes_at(session=session, round_=ctx.round, body=ctx.body),
+        reopened_at=sub.reopened_at,
+        reopen_reason=sub.reopen_reason,
         answers=answers,
     )
 
 
 def read(*, session: Session, submission_id: int, by: Principal) -> SubmissionOut:
-    return detail(session, load_for_read(session=session, submission_id=submission_id, by=by))
+    ctx = load_for_read(session=session, submission_id=submission_id, by=by)
+    # A draft whose deadline passed in a round that submits drafts at the deadline is settled when read.
+    if settle_due_drafts(session=session, round_=ctx.round, body_ids=[ctx.body.id]):
+        session.refresh(ctx.submission)
+    return detail(session, ctx)
 
 
 def list_for_round(

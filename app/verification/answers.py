@@ -2,10 +2,11 @@
 scores, saving verified values (``If-Match`` on the verification's version), completing.
 
 The body's answers are never touched: the verifier's values live in ``verified_answer`` and every change is
-audited with its before and after. A verification starts once the body submitted or its SAQ window (with
-extensions) closed; it is ``in_progress`` until completed, and completing needs every applicable question
-reviewed. After completion only an objection decision changes a verified value. The verified score counts
-only reviewed questions (see ``app.verification.scores``).
+audited with its before and after. A verification starts once the body submitted, or once its SAQ window (with
+extensions) closed and the round's ``drafts_at_deadline`` submitted its draft as it stood; it is
+``in_progress`` until completed, and completing needs every applicable question reviewed. After completion
+only an objection decision changes a verified value. The verified score counts only reviewed questions (see
+``app.verification.scores``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
 from app.db.models import Objection, Verification, VerifiedAnswer, VerifierAssignment
 from app.errors import Conflict, FieldProblem, InvalidInput
-from app.rounds.service import effective_closes_at, timezone_of
+from app.rounds.service import effective_closes_at, settle_due_drafts, timezone_of
 from app.verification.common import (
     Context,
     answer_state,
@@ -62,8 +63,8 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
         return False
     if ctx.submission.status != "submitted":
         closes = effective_closes_at(session=session, round_=ctx.round, body=ctx.body)
+        timezone = timezone_of(session=session, round_=ctx.round)
         if now < closes:
-            timezone = timezone_of(session=session, round_=ctx.round)
             raise Conflict(
                 "verification starts once the body submits or its SAQ window closes "
                 f"({format_local(closes, timezone)})",
@@ -73,6 +74,7 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
                 ),
                 submission_status=ctx.submission.status,
             )
+        _ensure_settled_draft(session, ctx, closes, timezone, now)
     assignment = session.get(VerifierAssignment, (ctx.round.id, ctx.body.id))
     verifier_id = (
         by.account_id
@@ -92,6 +94,34 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
         commission_id=ctx.round.commission_id,
     )
     return True
+
+
+def _ensure_settled_draft(
+    session: Session, ctx: Context, closes: datetime, timezone: str, now: datetime
+) -> None:
+    """A draft whose deadline has passed is verified only once the round's rule submitted it as it stood
+    (``drafts_at_deadline = "submit"``, settled once the SAQ stage closed); under ``not_participating`` it
+    takes no part and is never verified."""
+    if settle_due_drafts(session=session, round_=ctx.round, now=now, body_ids=[ctx.body.id]):
+        session.refresh(ctx.submission)
+        return
+    if ctx.round.drafts_at_deadline == "submit":
+        raise Conflict(
+            f"the draft of {ctx.body.name} is submitted as it stands when the SAQ stage closes; close the "
+            "stage first",
+            indonesian=f"Draf {ctx.body.name} akan dikirim apa adanya saat pengisian SAQ ditutup; tutup dulu "
+            "pengisian SAQ periode ini.",
+            submission_status=ctx.submission.status,
+        )
+    raise Conflict(
+        f"{ctx.body.name} did not submit its SAQ by its deadline ({format_local(closes, timezone)}); "
+        "under the round's rule (drafts_at_deadline: not_participating) a draft takes no part and is not "
+        "verified",
+        indonesian=f"{ctx.body.name} tidak mengirim SAQ sampai batas waktunya "
+        f"({format_words(closes, timezone)}); menurut aturan periode ini draf dinyatakan tidak mengikuti dan "
+        "tidak diverifikasi.",
+        submission_status=ctx.submission.status,
+    )
 
 
 def _summary(card: scoring.ScoreCard) -> ScoreSummary:

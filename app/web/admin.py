@@ -25,9 +25,10 @@ from app.accounts import policy
 from app.accounts.principal import Role
 from app.bodies import service as bodies
 from app.commissions.service import commission_timezone, commissions_query, get_commission
-from app.db.models import Account, Commission, DeadlineExtension, Round, TemplateVersion
+from app.db.base import utcnow
+from app.db.models import Account, Commission, DeadlineExtension, Round, Submission, TemplateVersion
 from app.db.session import SessionDep
-from app.errors import FieldProblem, InvalidInput
+from app.errors import FieldProblem, InvalidInput, NotFound
 from app.inputs import Id, parse_digits
 from app.pagination import MAX_LIMIT, PageParams
 from app.questionnaires.service import list_versions
@@ -35,6 +36,7 @@ from app.results import publication as publication_service
 from app.results import service as results
 from app.rounds import service as rounds
 from app.rounds.schemas import EARLIEST, LATEST
+from app.submissions import reopen as reopening
 from app.verification import objections as verification_objections
 from app.verification.assignments import list_assignments, spread_assignments
 from app.web import charts, picker
@@ -227,6 +229,7 @@ def _round_context(session: Session, round_: Round, user: PageUser) -> dict[str,
             "stages": round_.status in rounds.STAGES_EDITABLE,
             "rules": round_.status in rounds.RULES_EDITABLE,
             "extensions": round_.status in rounds.EXTENSIONS_OPEN,
+            "drafts": round_.status in rounds.DRAFTS_POLICY_EDITABLE,
         },
         "published": results.latest_publication(session=session, round_=round_),
         "template_choices": template_choices,
@@ -366,12 +369,113 @@ def round_page(round_id: Id, request: Request, session: SessionDep, user: Curren
     return render(request, "admin/round.html", context)
 
 
+@router.get("/ronde/{round_id}/status")
+def status_page(
+    round_id: Id, request: Request, session: SessionDep, user: CurrentUser, ke: str = ""
+) -> Response:
+    """The confirmation step of a status change: who the move to ``ke`` (the next status) affects, by name,
+    before the administrator confirms it."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    to = ke or rounds.NEXT_STATUS.get(round_.status) or ""
+    preview = rounds.preview_status(session=session, round_=round_, to=to, by=user.principal)
+    return render(
+        request,
+        "admin/status.html",
+        {"round": round_, "preview": preview, "tz": preview.timezone, "now": utcnow()},
+    )
+
+
 @router.post("/ronde/{round_id}/status")
 async def change_status(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """Move the round to its next status; a move that affects bodies needs the confirmation box of the
+    confirmation step (``confirm=ya``)."""
     round_ = round_for_staff(session, user.principal, round_id)
     reader = await _reader(request, session, round_, user)
-    rounds.request_status(session=session, round_=round_, to=reader.text("to"), by=user.principal)
+    rounds.request_status(
+        session=session,
+        round_=round_,
+        to=reader.text("to"),
+        by=user.principal,
+        confirm=reader.text("confirm") == "ya",
+    )
     return redirect(f"/ronde/{round_id}", message="tersimpan")
+
+
+@router.post("/ronde/{round_id}/draf")
+async def drafts_policy(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """What a draft still unsubmitted at its body's deadline becomes (until the SAQ stage closes)."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    reader = await _reader(request, session, round_, user)
+    policy_ = reader.text("drafts_at_deadline")
+    if policy_ not in rounds.DRAFT_POLICIES:
+        reader.problems.append(
+            FieldProblem("drafts_at_deadline", "choose a rule", "Pilih salah satu aturan draf.")
+        )
+    reader.check()
+    rounds.update_round(
+        session=session, round_=round_, changes={"drafts_at_deadline": policy_}, by=user.principal
+    )
+    return redirect(f"/ronde/{round_id}#draf", message="tersimpan")
+
+
+@router.get("/ronde/{round_id}/buka-kembali")
+def reopen_list(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """The round's submitted SAQs whose verification has not started: those the secretariat may reopen."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    items = reopening.reopenable(session=session, round_=round_, by=user.principal)
+    return render(
+        request,
+        "admin/reopen_list.html",
+        {"round": round_, "items": items, "tz": rounds.timezone_of(session=session, round_=round_)},
+    )
+
+
+def _reopen_candidate(
+    session: Session, user: PageUser, round_: Round, submission_id: int
+) -> reopening.Reopenable:
+    candidate = reopening.candidate(session=session, submission_id=submission_id, by=user.principal)
+    if session.scalar(select(Submission.round_id).where(Submission.id == submission_id)) != round_.id:
+        raise NotFound(f"submission {submission_id} is not of round {round_.id}")
+    return candidate
+
+
+@router.get("/ronde/{round_id}/buka-kembali/{submission_id}")
+def reopen_page(
+    round_id: Id, submission_id: Id, request: Request, session: SessionDep, user: CurrentUser
+) -> Response:
+    """Reopening one submitted SAQ: what it does, the required reason and (when the body's deadline has
+    passed) its new deadline."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    candidate = _reopen_candidate(session, user, round_, submission_id)
+    return render(
+        request,
+        "admin/reopen.html",
+        {"round": round_, "item": candidate, "tz": rounds.timezone_of(session=session, round_=round_)},
+    )
+
+
+@router.post("/ronde/{round_id}/buka-kembali/{submission_id}")
+async def reopen(
+    round_id: Id, submission_id: Id, request: Request, session: SessionDep, user: CurrentUser
+) -> Response:
+    """Reopen the SAQ with the reason (and the new deadline, when needed)."""
+    round_ = round_for_staff(session, user.principal, round_id)
+    policy.ensure_reopen_submission(user.principal, round_.commission_id)
+    reader = FormReader(await read_form(request), rounds.timezone_of(session=session, round_=round_))
+    _reopen_candidate(session, user, round_, submission_id)
+    reason = reader.text("reason")
+    if not reason:
+        reader.problems.append(
+            FieldProblem(
+                "reason", "required", "Alasan membuka kembali SAQ wajib diisi; badan publik akan membacanya."
+            )
+        )
+    closes_at = reader.instant("closes_at", "Batas waktu baru", required=False)
+    reader.check()
+    reopening.reopen(
+        session=session, submission_id=submission_id, reason=reason, closes_at=closes_at, by=user.principal
+    )
+    return redirect(f"/ronde/{round_id}/buka-kembali", message="dibuka-kembali")
 
 
 @router.post("/ronde/{round_id}/jadwal")
@@ -611,14 +715,17 @@ def ranking_page(
     if publication is not None:
         bands = _bands(session, round_)
         category = next((c for c in categories if c.code == kategori), None)
+        wanted = results.band_code(kualifikasi) if kualifikasi else ""
+        context["band"] = wanted
+        rules = results.rules_of(publication)
         rows = [
-            row
+            (row, results.explained(publication=publication, row=row, rules=rules))
             for row in results.iter_published_results(
                 session=session, publication=publication, category_id=category.id if category else None
             )
-            if not kualifikasi
-            or row.band == kualifikasi
-            or (kualifikasi == results.NOT_PARTICIPATING and not row.participating)
+            if not wanted
+            or row.band == wanted
+            or (wanted == results.NOT_PARTICIPATING and not row.participating)
         ]
         counts = results.band_counts(session=session, publication=publication)
         context.update(
@@ -627,13 +734,10 @@ def ranking_page(
             band_labels=dict(bands),
             counts=counts,
             chart=charts.band_distribution(counts, bands),
-            stage_codes=sorted({code for row in rows for code in row.stage_scores}, key=_stage_order),
+            stages=[(code, rules.title(code), weight) for code, weight in rules.stage_weights.items()],
+            not_participating=results.NOT_PARTICIPATING,
         )
     return render(request, "admin/ranking.html", context)
-
-
-def _stage_order(code: str) -> tuple[int, str]:
-    return (0 if code == results.SAQ else 1, code)
 
 
 def template_choices(versions: Sequence[TemplateVersion], category_code: str) -> list[TemplateVersion]:
@@ -656,6 +760,7 @@ def publication_page(round_id: Id, request: Request, session: SessionDep, user: 
         "publication": results.latest_publication(session=session, round_=round_),
         "live": None,
         "weights": publication_service.weights_of(session, round_),
+        "stage_titles": publication_service.frozen_rules(session, round_)["stage_titles"],
         "categories": categories_of(session, round_.commission_id),
     }
     context["category_names"] = {c.code: c.name for c in context["categories"]}

@@ -31,6 +31,7 @@ from app.exports import service as exports
 from app.exports.result_sheet import Recommendation
 from app.inputs import Id, OrjsonBodyRoute
 from app.results import service as results
+from app.rounds.service import window_for
 from app.settings import SettingsDep
 from app.submissions import service as submissions
 from app.submissions.queue import run_save
@@ -39,7 +40,6 @@ from app.verification.answers import view as verification_view
 from app.verification.objections import create_objection, list_objections
 from app.verification.scores import load_answer_data, verified_card
 from app.web.forms import read_form
-from app.web.queries import published_result
 from app.web.render import redirect, render
 from app.web.saq import QuestionView, answers_as_json, panel, with_aspects
 from app.web.session import CurrentUser, PageUser, csrf_protect
@@ -94,6 +94,7 @@ def form_page(submission_id: Id, request: Request, session: SessionDep, user: Cu
         submissions.score(session=session, submission_id=submission_id, by=user.principal), template
     )
     view = panel(card, sub.answers)
+    open_now = window_for(session=session, round_id=ctx.round.id, body_id=ctx.body.id).is_open(utcnow())
     questions = {
         entry.question.code: QuestionView(
             question=entry.question,
@@ -113,7 +114,8 @@ def form_page(submission_id: Id, request: Request, session: SessionDep, user: Cu
             "questions": questions,
             "view": view,
             "answers_json": answers_as_json(sub),
-            "editable": sub.status == "draft" and ctx.round.status == "open",
+            "editable": sub.status == "draft" and open_now,
+            "open_now": open_now,
             "tz": commission_timezone(session, ctx.body.commission_id),
             "published": results.latest_publication(session=session, round_=ctx.round) is not None,
             "now": utcnow(),
@@ -224,12 +226,26 @@ def recommendations_for(session: Session, submission: Submission) -> list[Recomm
 
 @router.get("/pengisian/{submission_id}/hasil")
 def result_page(submission_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """After publication: the body's final result, its result sheet and the recommendations."""
+    """After publication: the body's final result with why each figure is what it is (each aspect by name
+    with its weight, each stage with its weight, the gate's decision and the final score's rule), its
+    result sheet and the recommendations."""
     ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
     publication = results.latest_publication(session=session, round_=ctx.round)
-    row = published_result(session, publication, ctx.body.id) if publication is not None else None
+    row = (
+        results.body_result(session=session, publication=publication, body_id=ctx.body.id)
+        if publication is not None
+        else None
+    )
+    template = submissions.template_of(
+        session, submissions.template_row(session, ctx.submission.template_version_id)
+    )
     labels = results.band_labels(session=session, round_id=ctx.round.id) if row is not None else {}
     advice = recommendations_for(session, ctx.submission) if row is not None and row.participating else []
+    explanation = (
+        results.explained(publication=publication, row=row, bands=template.bands)
+        if publication is not None and row is not None
+        else None
+    )
     return render(
         request,
         "operator/result.html",
@@ -239,6 +255,11 @@ def result_page(submission_id: Id, request: Request, session: SessionDep, user: 
             "submission": ctx.submission,
             "publication": publication,
             "row": row,
+            "explanation": explanation,
+            "aspects": [
+                (aspect, row.aspect_scores.get(aspect.code) if row is not None else None)
+                for aspect in template.aspects
+            ],
             "band_label": labels.get(row.band or "", row.band) if row is not None else None,
             "recommendations": advice,
             "tz": commission_timezone(session, ctx.body.commission_id),

@@ -15,19 +15,19 @@ from sqlalchemy.orm import Session
 
 from app.accounts import policy
 from app.accounts.principal import Principal
+from app.db.base import utcnow
 from app.db.models import (
     BodyCategory,
     Invitation,
     Publication,
     PublicBody,
-    PublishedResult,
     Round,
     Submission,
     Verification,
     VerifierAssignment,
 )
 from app.errors import NotFound
-from app.rounds.service import effective_closes_at
+from app.rounds.service import settle_due_drafts, window_for
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class BodyRound:
     closes_at: datetime
     submission: Submission | None
     published: bool
+    open_now: bool  # the body may fill in its SAQ now (the window rules of app.rounds.service.Window)
 
 
 def rounds_of_body(session: Session, body: PublicBody) -> list[BodyRound]:
@@ -49,7 +50,10 @@ def rounds_of_body(session: Session, body: PublicBody) -> list[BodyRound]:
         .limit(50)
     ).all()
     result = []
+    now = utcnow()
     for round_ in rows:
+        settle_due_drafts(session=session, round_=round_, now=now, body_ids=[body.id])
+        window = window_for(session=session, round_id=round_.id, body_id=body.id)
         submission = session.scalar(
             select(Submission).where(Submission.round_id == round_.id, Submission.body_id == body.id)
         )
@@ -57,9 +61,10 @@ def rounds_of_body(session: Session, body: PublicBody) -> list[BodyRound]:
         result.append(
             BodyRound(
                 round=round_,
-                closes_at=effective_closes_at(session=session, round_=round_, body=body),
+                closes_at=window.closes_at,
                 submission=submission,
                 published=published is not None,
+                open_now=window.is_open(now),
             )
         )
     return result
@@ -118,12 +123,3 @@ def categories_of(session: Session, commission_id: int) -> Sequence[BodyCategory
     return session.scalars(
         select(BodyCategory).where(BodyCategory.commission_id == commission_id).order_by(BodyCategory.name)
     ).all()
-
-
-def published_result(session: Session, publication: Publication, body_id: int) -> PublishedResult | None:
-    """A body's row in a publication, exactly as published."""
-    return session.scalar(
-        select(PublishedResult).where(
-            PublishedResult.publication_id == publication.id, PublishedResult.body_id == body_id
-        )
-    )

@@ -85,6 +85,7 @@ FLASH = {
     "perpanjangan": "Perpanjangan batas waktu sudah dicatat.",
     "diumumkan": "Hasil sudah diumumkan.",
     "penugasan": "Penugasan verifikator sudah disimpan.",
+    "dibuka-kembali": "SAQ sudah dibuka kembali; badan publik dapat mengubah dan mengirimnya lagi.",
     "nilai-juri": "Nilai Anda sudah disimpan.",
 }
 

@@ -69,12 +69,21 @@ def make_publication(
         revision=revision,
         reason="Penetapan hasil" if revision == 1 else "Koreksi",
         stage_weights=stage_weights or WEIGHTS,
+        stage_titles={code: code.capitalize() for code in stage_weights or WEIGHTS if code != "saq"},
         created_at=created_at,
     )
     session.add(publication)
     session.flush()
     for body, fields in rows:
-        values = {"participating": True, "stage_scores": {}, "aspect_scores": {}} | fields
+        codes = list(stage_weights or WEIGHTS)
+        took_part = fields.get("participating", True)
+        values = {
+            "participating": True,
+            "stage_scores": {},
+            "aspect_scores": {},
+            "passed_gate": True if took_part else None,
+            "missing_stages": [] if took_part else codes,
+        } | fields
         for key in ("self_score", "verified_score", "final_score"):
             if values.get(key) is not None:
                 values[key] = Decimal(values[key])

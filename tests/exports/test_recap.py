@@ -118,21 +118,24 @@ def test_the_ranking_holds_the_published_figures_as_numbers(client: TestClient, 
     assert [r[1] for r in rows] == [item["body_name"] for item in api]
     for row, item in zip(rows, api, strict=True):
         assert row[0] == item["rank"]
+        assert row[8] == item["band_label"]
+        if not item["participating"]:
+            continue
         assert two_decimals(row[4]) == item["self_score"]
         assert two_decimals(row[5]) == item["verified_score"]
         assert two_decimals(row[6]) == item["stage_scores"].get("presentasi")
         assert two_decimals(row[7]) == item["final_score"]
-        assert row[8] == item["band_label"]
     assert rows[0][:4] == (1, FORMULA_NAME, "Kecamatan", "31.71.01")
     assert [r[0] for r in rows] == [1, 1, 3, 1, None]
+    # A body that took no part: every stage reads "Tidak mengikuti", never an empty cell.
     assert rows[-1] == (
         None,
         published.world.other_body.name,
         "Kelurahan",
         None,
-        None,
-        None,
-        None,
+        "Tidak mengikuti",
+        "Tidak mengikuti",
+        "Tidak mengikuti",
         None,
         "Tidak Mengikuti",
     )
@@ -317,8 +320,9 @@ def test_an_earlier_revision_can_be_asked_for(client: TestClient, published: Pub
     assert latest["B3"].value == 2
     assert first["B3"].value == 1
     assert len(rows_after(first)) == 5
+    absent = "Tidak mengikuti"
     assert rows_after(latest) == [
-        (None, world.body.name, "Kelurahan", "31.71.01.1001", None, None, None, None, "Tidak Mengikuti")
+        (None, world.body.name, "Kelurahan", "31.71.01.1001", absent, absent, absent, None, "Tidak Mengikuti")
     ]
     missing = client.get(
         f"/api/v1/rounds/{published.round.id}/recap.xlsx",

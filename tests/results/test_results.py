@@ -231,7 +231,7 @@ def test_publishing_freezes_a_snapshot_and_the_ranking_shares_ranks(
         "cukup-informatif": 0,
         "kurang-informatif": 1,
         "tidak-informatif": 0,
-        "tidak_mengikuti": 2,
+        "tidak-mengikuti": 2,
     }
     assert page["summary"]["participation"] == {
         "category": "kelurahan",

@@ -260,15 +260,18 @@ def test_patches_are_audited(client: TestClient, world: World, session: Session)
 # --- status ---------------------------------------------------------------------------------------------
 
 
-def _status(client: TestClient, world: World, round_id: int, to: str) -> Any:
+def _status(client: TestClient, world: World, round_id: int, to: str, *, confirm: bool = False) -> Any:
     return client.post(
-        f"{API}/rounds/{round_id}/status", json={"status": to}, headers=world.token(world.admin)
+        f"{API}/rounds/{round_id}/status",
+        json={"status": to, "confirm": confirm},
+        headers=world.token(world.admin),
     )
 
 
 def test_the_round_walks_its_statuses_in_order(client: TestClient, world: World, session: Session) -> None:
     for to in ("closed", "verification", "objection", "stages", "final"):
-        response = _status(client, world, world.round.id, to)
+        # Closing a week early, with two bodies that never started, needs the confirmation.
+        response = _status(client, world, world.round.id, to, confirm=to == "closed")
         assert response.status_code == 200, response.text
         assert response.json()["status"] == to
     audit = session.scalars(
@@ -276,6 +279,8 @@ def test_the_round_walks_its_statuses_in_order(client: TestClient, world: World,
         .where(AuditEntry.action == "round.status", AuditEntry.entity_id == str(world.round.id))
         .order_by(AuditEntry.id)
     ).all()
+    assert audit[0].after["closed_early"] is True
+    assert sorted(audit[0].after["not_started"]) == sorted([world.body.id, world.other_body.id])
     assert [(a.before["status"], a.after["status"], a.actor_id) for a in audit] == [
         ("open", "closed", world.admin.id),
         ("closed", "verification", world.admin.id),

@@ -38,6 +38,12 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ("bands[4].min", "the last band must have min 0 so every score has a band, not 10")
     ],
     "duplicate-band-code.yaml": [("bands[1].code", "duplicate band code 'informatif' (also bands[0])")],
+    "reserved-band-code.yaml": [
+        (
+            "bands[4].code",
+            "'tidak-mengikuti' is reserved for bodies that did not take part; choose another band code",
+        )
+    ],
     "choice-without-options.yaml": [(f"{Q112}.options", "a choice question needs options")],
     "option-score-out-of-range.yaml": [
         (f"{Q112}.options[0].score", "Input should be less than or equal to 1")

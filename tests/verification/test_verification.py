@@ -68,9 +68,14 @@ def test_verification_starts_only_after_the_body_submitted_or_its_window_closed(
     assert refused.status_code == 409
     assert "SAQ window closes" in problem(refused)["detail"]
 
+    # The window closed; under drafts_at_deadline "submit" the draft is submitted as it stood, then verified.
     world.round.saq_closes_at = now() - timedelta(minutes=1)
+    world.round.status = "closed"
+    world.round.drafts_at_deadline = "submit"
     session.flush()
     assert client.post(url, headers=world.token(world.verifier)).status_code == 201
+    session.refresh(draft)
+    assert draft.status == "submitted"
     again = client.post(url, headers=world.token(world.verifier))
     assert again.status_code == 200
     assert again.json()["status"] == "in_progress"

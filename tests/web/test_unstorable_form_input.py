@@ -145,7 +145,9 @@ CASES = {
         "title",
         _round_column(Round.title),
     ),
-    "round status": FormCase("admin", _round("status"), {"to": "closed"}, "to", _round_column(Round.status)),
+    "round status": FormCase(
+        "admin", _round("status"), {"to": "closed", "confirm": "ya"}, "to", _round_column(Round.status)
+    ),
     "templates per category": FormCase(
         "admin",
         _bare_round("templat"),
