@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentPrincipal
 from app.accounts.principal import Principal
+from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.downloads import stored_file
 from app.evidence import service
@@ -57,6 +58,7 @@ async def receive_evidence(
     "/submissions/{submission_id}/answers/{code}/files",
     status_code=201,
     responses={
+        **new_resource("The attached file; `Location` is where it is downloaded"),
         413: {"description": "Larger than the evidence size limit (EMONEV_EVIDENCE_MAX_BYTES)"},
         415: {"description": "Not a PDF, PNG or JPEG by content"},
     },
@@ -82,6 +84,7 @@ async def upload_file(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
+    response: Response,
 ) -> EvidenceFileOut:
     """Attach a document as evidence for question ``code`` (multipart/form-data, part ``file``).
 
@@ -90,9 +93,11 @@ async def upload_file(
     it). For the body's operator while the submission is a draft and the window is open. The file counts as
     evidence for the question in the score until it is removed.
     """
-    return await receive_evidence(
+    attached = await receive_evidence(
         request, session=session, settings=settings, submission_id=submission_id, code=code, by=principal
     )
+    response.headers["Location"] = location(request, "download_file", file_id=attached.id)
+    return attached
 
 
 @router.get(

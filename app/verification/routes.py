@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
+from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep
@@ -64,21 +65,39 @@ def put_assignments(
     )
 
 
-@router.post("/rounds/{round_id}/assignments/spread")
+@router.post(
+    "/rounds/{round_id}/assignments/spread",
+    status_code=201,
+    responses={
+        **new_resource("Bodies were assigned; `Location` is the round's assignments"),
+        200: {"description": "Every body of the category had a verifier already; nothing changed"},
+    },
+)
 def spread_assignments(
-    round_id: Id, payload: SpreadIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id,
+    payload: SpreadIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> SpreadResult:
     """Spread a category's unassigned invited bodies evenly over the given verifiers (administrators).
 
     Bodies are taken in id order; each goes to the verifier with the fewest bodies in this round so far
-    (ties: the first listed). Bodies already assigned keep their verifier."""
-    return assignments.spread_assignments(
+    (ties: the first listed). Bodies already assigned keep their verifier. 201 when some body was
+    assigned, 200 when none was left to assign."""
+    spread = assignments.spread_assignments(
         session=session,
         round_id=round_id,
         category_code=payload.category_code,
         verifier_ids=payload.verifier_ids,
         by=principal,
     )
+    if spread.assigned:
+        response.headers["Location"] = location(request, "list_assignments", round_id=round_id)
+    else:
+        response.status_code = 200
+    return spread
 
 
 @router.get("/rounds/{round_id}/assignments")
@@ -108,10 +127,13 @@ def my_assignments(
 @router.post(
     "/submissions/{submission_id}/verification",
     status_code=201,
-    responses={200: {"description": "The verification had already started"}, 201: {}},
+    responses={
+        **new_resource("The verification started; `Location` is its URL"),
+        200: {"description": "The verification had already started"},
+    },
 )
 def start_verification(
-    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
 ) -> VerificationOut:
     """Start verifying a submission (its assigned verifier or an administrator): 201, or 200 when it had
     already started. Allowed once the body submitted or its SAQ window (extensions included) closed (409
@@ -119,6 +141,8 @@ def start_verification(
     created = answers.start(session=session, submission_id=submission_id, by=principal)
     out = answers.view(session=session, submission_id=submission_id, by=principal)
     response.status_code = 201 if created else 200
+    if created:
+        response.headers["Location"] = location(request, "get_verification", submission_id=submission_id)
     if out.version is not None:
         response.headers["ETag"] = etag(out.version)
     return out
@@ -286,15 +310,24 @@ def release_verification(round_id: Id, session: SessionDep, principal: CurrentPr
     )
 
 
-@router.post("/submissions/{submission_id}/objections", status_code=201)
+@router.post(
+    "/submissions/{submission_id}/objections",
+    status_code=201,
+    responses=new_resource("The objection; `Location` is the submission's objections"),
+)
 def create_objection(
-    submission_id: Id, payload: ObjectionIn, session: SessionDep, principal: CurrentPrincipal
+    submission_id: Id,
+    payload: ObjectionIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> ObjectionOut:
     """Object (sanggah) to the verified value of one question, with an explanation and new evidence links.
 
     For the body's operator, after the results were released and inside the round's objection window
     (409 otherwise); one objection per question."""
-    return objections.create_objection(
+    objection = objections.create_objection(
         session=session,
         submission_id=submission_id,
         by=principal,
@@ -302,6 +335,8 @@ def create_objection(
         explanation=payload.explanation,
         evidence=payload.evidence,
     )
+    response.headers["Location"] = location(request, "list_objections", submission_id=submission_id)
+    return objection
 
 
 @router.get("/submissions/{submission_id}/objections")

@@ -94,7 +94,7 @@ def test_spreading_gives_each_verifier_an_even_share_and_keeps_existing_assignme
         json={"category_code": "kelurahan", "verifier_ids": [world.verifier.id, second.id]},
         headers=world.token(world.admin),
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     # Six kelurahan bodies, one already with the first verifier: the five others go 2 to it, 3 to the second.
     assert response.json() == {"assigned": 5, "per_verifier": {str(world.verifier.id): 3, str(second.id): 3}}
     assigned = set(session.scalars(select(VerifierAssignment.body_id)))
