@@ -1,6 +1,5 @@
-# Production image. Migrations are a separate command:
-#   docker run --rm -e EMONEV_DATABASE_URL=... emonev emonev db upgrade
-#   docker run -p 8000:8000 -e EMONEV_DATABASE_URL=... -e EMONEV_SECRET_KEY=... emonev
+# Production image. The first run (migrate, import the templates, create the first administrator, serve with a
+# writable /data volume, FORWARDED_ALLOW_IPS behind a proxy) is in README.md, "Running with Docker".
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -30,4 +29,7 @@ RUN pip install --no-deps -e . \
 USER emonev
 EXPOSE 8000
 VOLUME ["/data"]
+# The image has Python but no curl: ask /healthz with the standard library (an error or a timeout exits 1).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 CMD ["uvicorn", "app.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers"]

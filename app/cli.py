@@ -10,8 +10,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 import scoring
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
@@ -19,6 +21,19 @@ EXIT_BAD_INPUT = 2
 
 class CliError(Exception):
     """A user-facing problem: printed as one line, exit code 2."""
+
+
+def _settings() -> Settings:
+    """The settings from the environment; a variable that does not fit is named on one line."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            field = ".".join(str(part) for part in error["loc"])
+            problems.append(f"EMONEV_{field.upper()}: {message}" if field else message)
+        raise CliError("; ".join(problems)) from exc
 
 
 def _read_text(path: Path) -> str:
@@ -58,7 +73,7 @@ def cmd_templates_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_templates_list(args: argparse.Namespace) -> int:
-    directory: Path = args.dir or get_settings().questionnaires_dir
+    directory: Path = args.dir or _settings().questionnaires_dir
     for path in sorted(directory.rglob("*.yaml")):
         template = _parse_template_file(path)
         print(f"{template.key}\t{template.version}\t{len(template.questions())}\t{template.title}\t{path}")
@@ -69,7 +84,7 @@ def cmd_templates_import(args: argparse.Namespace) -> int:
     from app.db.session import get_engine, make_sessionmaker
     from app.questionnaires.service import import_template, template_files
 
-    settings = get_settings()
+    settings = _settings()
     paths = args.paths or template_files(settings.questionnaires_dir)
     with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
         for path in paths:
@@ -109,7 +124,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from app.db.migrate import upgrade
 
-    upgrade(get_settings().database_url)
+    upgrade(_settings().database_url)
     print("database is at the latest revision")
     return 0
 
@@ -122,7 +137,7 @@ def _seed_demo_data(base_url: str) -> None:
     from app.db.session import get_engine, make_sessionmaker
     from app.demo import format_logins, seed_on_startup
 
-    settings = get_settings()
+    settings = _settings()
     if not settings.demo_data:
         return
     if settings.environment == "production":
@@ -138,10 +153,19 @@ def _seed_demo_data(base_url: str) -> None:
         print(format_logins(report, base_url), flush=True)
 
 
+def _browser_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches the server: a wildcard address is not one to open."""
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - naming the wildcard addresses, not binding to them
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    _seed_demo_data(f"http://{args.host}:{args.port}")
+    _seed_demo_data(_browser_url(args.host, args.port))
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -183,7 +207,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     from app.errors import EmonevError
 
     password = _new_password(args)
-    settings = get_settings()
+    settings = _settings()
     try:
         with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
             commission_id = None
@@ -231,7 +255,7 @@ def cmd_export_recap(args: argparse.Namespace) -> int:
     handle, name = tempfile.mkstemp(prefix=".emonev-", suffix=".xlsx", dir=out.parent)
     os.close(handle)
     partial = Path(name)
-    settings = get_settings()
+    settings = _settings()
     try:
         with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
             recap(session=session, round_id=args.round, revision=args.revision, by=SYSTEM, target=partial)

@@ -134,7 +134,7 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
         json={"kelurahan": {"key": template.key, "version": template.version}},
     )
     invited = call(
-        client, "POST", f"{base}/invitations", admin, json={"category_codes": ["kelurahan"]}
+        client, "POST", f"{base}/invitations", admin, 201, json={"category_codes": ["kelurahan"]}
     ).json()
     assert invited["invited"] == 4
     stages = call(
@@ -203,6 +203,7 @@ def test_a_whole_season(client: TestClient, session: Session) -> None:
         "POST",
         f"{base}/assignments/spread",
         admin,
+        201,
         json={"category_code": "kelurahan", "verifier_ids": [verifier_rows[1].id]},
     ).json()
     assert spread["assigned"] == 2  # Cemara and Dahlia

@@ -88,6 +88,11 @@ BODY_READERS = READERS | {"verifier", "operator", "api_body"}
 BODY_WRITERS = frozenset({"operator", "api_body"})
 # Verifies world.body (policy.ensure_verify_body).
 BODY_VERIFIERS = ADMINS | {"verifier"}
+# world.body's submission is a draft its body may still fill in (the window is open): until it is sent or the
+# window closes, its verifier sees none of it (policy.ensure_not_still_filling). The verifier reading a sent
+# one is tested in tests/verification/test_verification.py.
+SAQ_READERS = BODY_READERS - {"verifier"}
+SAQ_VERIFIERS = BODY_VERIFIERS - {"verifier"}
 # Scores stages (policy.ensure_panelist).
 PANEL = ADMINS | {"panelist"}
 
@@ -357,9 +362,9 @@ RULES: dict[tuple[str, str], Rule] = {
     # Submissions: open, read, score, checklist, save, submit (policy.ensure_answer_for_body, can_read_body)
     ("POST", "/api/v1/rounds/{round_id}/submissions"): allow(BODY_WRITERS | {"other_operator"}),
     ("GET", "/api/v1/rounds/{round_id}/submissions"): allow(MEMBERS),
-    ("GET", "/api/v1/submissions/{submission_id}"): allow(BODY_READERS),
-    ("GET", "/api/v1/submissions/{submission_id}/score"): allow(BODY_READERS),
-    ("GET", "/api/v1/submissions/{submission_id}/checklist"): allow(BODY_READERS),
+    ("GET", "/api/v1/submissions/{submission_id}"): allow(SAQ_READERS),
+    ("GET", "/api/v1/submissions/{submission_id}/score"): allow(SAQ_READERS),
+    ("GET", "/api/v1/submissions/{submission_id}/checklist"): allow(SAQ_READERS),
     ("PUT", "/api/v1/submissions/{submission_id}/answers"): allow(
         BODY_WRITERS,
         json=lambda c: {"answers": {"2.2": {"value": 95}}},
@@ -374,13 +379,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/submissions/{submission_id}/answers/{code}/files"): allow(
         BODY_WRITERS, files=lambda c: {"file": ("bukti.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
     ),
-    ("GET", "/api/v1/evidence/{file_id}"): allow(BODY_READERS, not_found_ok=True),
+    ("GET", "/api/v1/evidence/{file_id}"): allow(SAQ_READERS, not_found_ok=True),
     ("DELETE", "/api/v1/evidence/{file_id}"): allow(BODY_WRITERS),
     # Excel: recaps and result sheets (409 until published), answer workbooks, imports from .xlsx
     ("GET", "/api/v1/rounds/{round_id}/recap.xlsx"): allow(READERS),
     ("GET", "/api/v1/rounds/{round_id}/result-sheets.zip"): allow(READERS),
     ("GET", "/api/v1/submissions/{submission_id}/result.xlsx"): allow(BODY_READERS),
-    ("GET", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(BODY_READERS),
+    ("GET", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(SAQ_READERS),
     ("POST", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(
         BODY_WRITERS, files=lambda c: {"file": ("jawaban.xlsx", b"PK\x03\x04 rusak", XLSX)}
     ),
@@ -399,7 +404,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/submissions/{submission_id}/verification"): allow(BODY_VERIFIERS),
     # Bodies read their verification only once released (world.round's is not).
     ("GET", "/api/v1/submissions/{submission_id}/verification"): allow(
-        BODY_VERIFIERS | {"panelist", "api_read"}
+        SAQ_VERIFIERS | {"panelist", "api_read"}
     ),
     ("PUT", "/api/v1/submissions/{submission_id}/verification/answers"): allow(
         BODY_VERIFIERS,
@@ -414,9 +419,9 @@ RULES: dict[tuple[str, str], Rule] = {
         ADMINS | {"verifier", "other_verifier"}, json=lambda c: {"action": "confirm_checked"}
     ),
     ("POST", "/api/v1/verification/bulk/{batch_id}/undo"): allow(ADMINS | {"verifier", "other_verifier"}),
-    ("POST", "/api/v1/submissions/{submission_id}/link-check"): allow(BODY_VERIFIERS),
+    ("POST", "/api/v1/submissions/{submission_id}/link-check"): allow(SAQ_VERIFIERS),
     ("GET", "/api/v1/submissions/{submission_id}/link-checks"): allow(
-        BODY_VERIFIERS | {"panelist", "api_read"}
+        SAQ_VERIFIERS | {"panelist", "api_read"}
     ),
     ("POST", "/api/v1/rounds/{round_id}/release-verification"): allow(ADMINS),
     ("POST", "/api/v1/submissions/{submission_id}/objections"): allow(
@@ -447,16 +452,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/"): page(ANY_PRINCIPAL),
     ("POST", "/logout"): page(ACCOUNT_HOLDERS),
     ("POST", "/pengisian/mulai/{round_id}"): page(BODY_WRITERS | {"other_operator"}),
-    ("GET", "/pengisian/{submission_id}"): page(BODY_READERS),
+    ("GET", "/pengisian/{submission_id}"): page(SAQ_READERS),
     ("POST", "/pengisian/{submission_id}/simpan"): page(BODY_WRITERS, data=lambda c: {"version": "1"}),
-    ("GET", "/pengisian/{submission_id}/kirim"): page(BODY_READERS),
+    ("GET", "/pengisian/{submission_id}/kirim"): page(SAQ_READERS),
     ("POST", "/pengisian/{submission_id}/kirim"): page(BODY_WRITERS, data=lambda c: {"confirm": "ya"}),
-    ("GET", "/pengisian/{submission_id}/hasil"): page(BODY_READERS),
-    ("GET", "/berkas/{file_id}"): page(BODY_READERS, not_found_ok=True),
+    ("GET", "/pengisian/{submission_id}/hasil"): page(SAQ_READERS),
+    ("GET", "/berkas/{file_id}"): page(SAQ_READERS, not_found_ok=True),
     ("POST", "/web/pengisian/{submission_id}/jawaban"): allow(
         BODY_WRITERS, json=lambda c: {"version": 1, "answers": {}}
     ),
-    ("GET", "/web/pengisian/{submission_id}/keadaan"): allow(BODY_READERS),
+    ("GET", "/web/pengisian/{submission_id}/keadaan"): allow(SAQ_READERS),
     ("POST", "/web/pengisian/{submission_id}/berkas/{code}"): allow(
         BODY_WRITERS, files=lambda c: {"file": ("bukti.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
     ),
@@ -469,7 +474,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/verifikasi/{submission_id}/setujui-belum-diperiksa"): page(
         BODY_VERIFIERS, data=lambda c: {"version": "1", "konfirmasi": "ya"}
     ),
-    ("POST", "/verifikasi/{submission_id}/cek-tautan"): page(BODY_VERIFIERS),
+    ("POST", "/verifikasi/{submission_id}/cek-tautan"): page(SAQ_VERIFIERS),
     ("POST", "/verifikasi/{submission_id}/selesai"): page(BODY_VERIFIERS),
     ("GET", "/sanggahan"): page(ADMINS | {"verifier", "other_verifier", "other_commission_admin"}),
     ("POST", "/sanggahan/{objection_id}"): page(
@@ -519,8 +524,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ronde/{round_id}/unduh/rekapitulasi.xlsx"): page(READERS),
     ("GET", "/ronde/{round_id}/unduh/lembar-hasil.zip"): page(READERS),
     ("GET", "/pengisian/{submission_id}/lembar-hasil.xlsx"): page(BODY_READERS),
-    ("GET", "/pengisian/{submission_id}/jawaban.xlsx"): page(BODY_READERS),
-    ("GET", "/pengisian/{submission_id}/sanggahan"): page(BODY_VERIFIERS | {"panelist", "api_read"}),
+    ("GET", "/pengisian/{submission_id}/jawaban.xlsx"): page(SAQ_READERS),
+    ("GET", "/pengisian/{submission_id}/sanggahan"): page(SAQ_VERIFIERS | {"panelist", "api_read"}),
     ("POST", "/pengisian/{submission_id}/sanggahan/{code}"): page(
         BODY_WRITERS,
         data=lambda c: {"explanation": "DIP sudah ditetapkan", "evidence": "https://ppid.example.go.id/sk"},

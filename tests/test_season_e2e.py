@@ -114,7 +114,8 @@ def test_a_whole_saq_season(client: TestClient, session: Session, monkeypatch: p
             f"/api/v1/rounds/{round_['id']}/invitations",
             headers=as_admin,
             json={"category_codes": ["kelurahan"]},
-        )
+        ),
+        201,
     )
     assert sorted(invited["body_ids"]) == sorted([body_a.id, body_b.id])
     assert (

@@ -8,7 +8,9 @@ route with every role, so a new route cannot forget. Rules:
 - a commission administrator manages the commission's rounds, bodies, accounts and results;
 - a verifier sees the commission's rounds and only the bodies assigned to it: for a round's data
   (submissions, verification, objections, link checks, invitations) only the bodies assigned to it in that
-  round; for a body's own record, bodies assigned to it in any round;
+  round; for a body's own record, bodies assigned to it in any round; a SAQ the body may still fill in
+  (a draft before its own deadline, extensions included) stays the body's own until it is submitted or
+  the deadline passed;
 - a panel member sees the commission's rounds and scores stages;
 - a PPID operator, and a body-scoped API key, see and edit only their own body;
 - a read-only API key reads the whole commission and changes nothing.
@@ -17,6 +19,7 @@ route with every role, so a new route cannot forget. Rules:
 from __future__ import annotations
 
 from collections.abc import Set
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, select, true
 from sqlalchemy.orm import Session
@@ -102,6 +105,40 @@ def ensure_read_body(
 ) -> None:
     if not can_read_body(session, principal, commission_id=commission_id, body_id=body_id, round_id=round_id):
         raise Forbidden("you may not see this public body's data")
+
+
+STILL_FILLING_TEXT = (
+    "SAQ ini masih diisi oleh badan publik; verifikator dapat membukanya setelah SAQ dikirim atau batas "
+    "waktu pengisiannya lewat."
+)
+
+
+def ensure_not_still_filling(principal: Principal, *, filling_until: datetime | None) -> None:
+    """A SAQ the body may still fill in (``filling_until``: when its window closes for it, extensions
+    included; ``None`` once it was submitted or the window closed) is the body's work in progress: its
+    verifier sees none of it (answers, files, links) until then. Administrators still may."""
+    if filling_until is not None and principal.role is Role.verifier:
+        raise Forbidden(
+            "the body is still filling in this SAQ: its verifier sees it once it is submitted or the body's "
+            f"SAQ window closes ({filling_until.isoformat()})",
+            indonesian=STILL_FILLING_TEXT,
+            closes_at=filling_until.isoformat(),
+        )
+
+
+def ensure_read_submission(
+    session: Session,
+    principal: Principal,
+    *,
+    commission_id: int,
+    body_id: int,
+    round_id: int,
+    filling_until: datetime | None,
+) -> None:
+    """Read a body's SAQ in a round (answers, evidence files): whoever may read the body's data of that
+    round, a verifier only once the SAQ is no longer being filled (``ensure_not_still_filling``)."""
+    ensure_read_body(session, principal, commission_id=commission_id, body_id=body_id, round_id=round_id)
+    ensure_not_still_filling(principal, filling_until=filling_until)
 
 
 def ensure_answer_for_body(principal: Principal, *, commission_id: int, body_id: int) -> None:
@@ -285,11 +322,20 @@ def ensure_bulk_verify(principal: Principal, commission_id: int) -> None:
 
 
 def ensure_read_verification(
-    session: Session, principal: Principal, *, commission_id: int, body_id: int, round_id: int, released: bool
+    session: Session,
+    principal: Principal,
+    *,
+    commission_id: int,
+    body_id: int,
+    round_id: int,
+    released: bool,
+    filling_until: datetime | None = None,
 ) -> None:
-    """Read a body's verification in a round: those who verify it, the commission's readers
-    (administrators, panel members, read-only keys), and the body itself once the results were released."""
+    """Read a body's verification in a round: those who verify it (its verifier once the SAQ is no longer
+    being filled, see ``ensure_not_still_filling``), the commission's readers (administrators, panel
+    members, read-only keys), and the body itself once the results were released."""
     if can_verify_body(session, principal, commission_id=commission_id, body_id=body_id, round_id=round_id):
+        ensure_not_still_filling(principal, filling_until=filling_until)
         return
     if principal.commission_id == commission_id and principal.role in {Role.panelist, Role.api_read}:
         return

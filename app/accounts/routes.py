@@ -23,6 +23,7 @@ from app.accounts.schemas import (
     TokenOut,
 )
 from app.accounts.throttle import LoginThrottle, LoginThrottled
+from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.errors import Unauthenticated
 from app.inputs import Id
@@ -94,8 +95,19 @@ def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     )
 
 
-@router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED)
-def create_account(body: AccountCreate, principal: CurrentPrincipal, session: SessionDep) -> AccountOut:
+@router.post(
+    "/accounts",
+    response_model=AccountOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=new_resource("The new account; `Location` is its URL"),
+)
+def create_account(
+    body: AccountCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+) -> AccountOut:
     """Create an account (password at least 10 characters; emails are unique, a duplicate is a 409).
 
     A commission administrator creates administrators, verifiers, panel members and PPID operators (with the
@@ -112,6 +124,7 @@ def create_account(body: AccountCreate, principal: CurrentPrincipal, session: Se
         commission_id=body.commission_id,
         body_id=body.body_id,
     )
+    response.headers["Location"] = location(request, "get_account", account_id=account.id)
     return AccountOut.model_validate(account)
 
 
@@ -164,8 +177,15 @@ def update_account(
     return AccountOut.model_validate(account)
 
 
-@router.post("/api-keys", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
-def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, session: SessionDep) -> ApiKeyCreated:
+@router.post(
+    "/api-keys",
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=new_resource("The new key, shown this once; `Location` is the list of the commission's keys"),
+)
+def create_api_key(
+    body: ApiKeyCreate, principal: CurrentPrincipal, session: SessionDep, request: Request, response: Response
+) -> ApiKeyCreated:
     """Issue an API key for an integrator (commission administrators). The key is in this response only;
     the service keeps its digest and a short prefix.
 
@@ -180,6 +200,7 @@ def create_api_key(body: ApiKeyCreate, principal: CurrentPrincipal, session: Ses
         body_id=body.body_id,
         commission_id=body.commission_id,
     )
+    response.headers["Location"] = location(request, "list_api_keys")
     return ApiKeyCreated(**ApiKeyOut.model_validate(created.row).model_dump(), key=created.key)
 
 

@@ -11,6 +11,7 @@ from app.accounts.deps import CurrentPrincipal
 from app.bodies import service
 from app.bodies.schemas import BodyIn, BodyOut, BodyPatch, ImportProblemOut, ImportReportOut
 from app.commissions.service import get_commission
+from app.created import location, new_resource
 from app.db.models import PublicBody
 from app.db.session import SessionDep
 from app.inputs import Id
@@ -39,9 +40,19 @@ def body_out(body: PublicBody) -> BodyOut:
 
 
 @router.post(
-    "/commissions/{commission_id}/bodies", response_model=BodyOut, status_code=status.HTTP_201_CREATED
+    "/commissions/{commission_id}/bodies",
+    response_model=BodyOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=new_resource("The new body; `Location` is its URL"),
 )
-def create_body(commission_id: Id, body: BodyIn, session: SessionDep, principal: CurrentPrincipal) -> BodyOut:
+def create_body(
+    commission_id: Id,
+    body: BodyIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+) -> BodyOut:
     """Register a public body (commission administrators). `category` is a category code of the commission;
     `parent_id` a body of the same commission; `region_code` a Kemendagri code (31.71.01.1001). A name
     already used in the commission (ignoring case) is a 409 naming `name`."""
@@ -49,6 +60,7 @@ def create_body(commission_id: Id, body: BodyIn, session: SessionDep, principal:
     created = service.create_body(
         session=session, commission=commission, data=body.model_dump(), by=principal
     )
+    response.headers["Location"] = location(request, "get_body", body_id=created.id)
     return body_out(created)
 
 
@@ -107,10 +119,18 @@ def update_body(body_id: Id, body: BodyPatch, session: SessionDep, principal: Cu
     return body_out(service.update_body(session=session, body=row, changes=changes, by=principal))
 
 
-def import_report_out(report: service.ImportReport, response: Response) -> ImportReportOut:
+IMPORTED = new_resource(
+    "Every row was valid and the bodies were created; `Location` is the list of bodies.", ImportReportOut
+)
+
+
+def import_report_out(
+    report: service.ImportReport, request: Request, response: Response, commission_id: int
+) -> ImportReportOut:
     """The report of a bulk import (CSV or workbook), answered with 201 when bodies were created."""
     if report.created:
         response.status_code = status.HTTP_201_CREATED
+        response.headers["Location"] = location(request, "list_bodies", commission_id=commission_id)
     return ImportReportOut(
         dry_run=report.dry_run,
         valid=report.valid,
@@ -138,15 +158,14 @@ async def csv_upload(
         CSV_TYPES,
         "A CSV with the header name,category,region_code,parent,ppid_email (UTF-8; comma, semicolon or tab).",
     ),
-    responses={
-        201: {"model": ImportReportOut, "description": "Every row was valid and the bodies were created."}
-    },
+    responses=IMPORTED,
 )
 def import_bodies(
     commission_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     upload: Annotated[Upload, Depends(csv_upload)],
+    request: Request,
     response: Response,
     dry_run: Annotated[bool, Query(description="Only check the file; write nothing.")] = True,
 ) -> ImportReportOut:
@@ -162,4 +181,4 @@ def import_bodies(
     report = service.import_bodies(
         session=session, commission=commission, rows=rows, dry_run=dry_run, by=principal, row_numbers=numbers
     )
-    return import_report_out(report, response)
+    return import_report_out(report, request, response, commission.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.accounts.deps import CurrentPrincipal
 from app.commissions import service
@@ -13,6 +13,7 @@ from app.commissions.schemas import (
     CommissionOut,
     CommissionPatch,
 )
+from app.created import location, new_resource
 from app.db.models import BodyCategory, Commission
 from app.db.session import SessionDep
 from app.inputs import Id
@@ -21,13 +22,21 @@ from app.pagination import Page, PageParamsDep, paginate
 router = APIRouter(tags=["commissions"])
 
 
-@router.post("/commissions", response_model=CommissionOut, status_code=status.HTTP_201_CREATED)
-def create_commission(body: CommissionIn, session: SessionDep, principal: CurrentPrincipal) -> CommissionOut:
+@router.post(
+    "/commissions",
+    response_model=CommissionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=new_resource("The new commission; `Location` is its URL"),
+)
+def create_commission(
+    body: CommissionIn, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
+) -> CommissionOut:
     """Create a commission (system administrators only). `code` is unique (409 naming `code` otherwise);
     `timezone` is one of Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)."""
     commission = service.create_commission(
         session=session, code=body.code, name=body.name, timezone=body.timezone, by=principal
     )
+    response.headers["Location"] = location(request, "get_commission", commission_id=commission.id)
     return CommissionOut.model_validate(commission)
 
 
@@ -64,10 +73,18 @@ def update_commission(
 
 
 @router.post(
-    "/commissions/{commission_id}/categories", response_model=CategoryOut, status_code=status.HTTP_201_CREATED
+    "/commissions/{commission_id}/categories",
+    response_model=CategoryOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=new_resource("The new category; `Location` is the list of the commission's categories"),
 )
 def create_category(
-    commission_id: Id, body: CategoryIn, session: SessionDep, principal: CurrentPrincipal
+    commission_id: Id,
+    body: CategoryIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> CategoryOut:
     """Add a body category (kategori). `code` is lower case letters, digits and '-', unique in the
     commission (409 naming `code` otherwise); templates list the codes they are meant for."""
@@ -75,6 +92,7 @@ def create_category(
     category = service.create_category(
         session=session, commission=commission, code=body.code, name=body.name, by=principal
     )
+    response.headers["Location"] = location(request, "list_categories", commission_id=commission.id)
     return CategoryOut.model_validate(category)
 
 

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CurrentPrincipal
 from app.accounts.principal import Principal
+from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.downloads import stored_file
 from app.evidence import service
@@ -68,6 +69,7 @@ async def receive_evidence(
     status_code=201,
     responses={
         412: {"description": "If-Match was sent and names another version than the submission's current one"},
+        **new_resource("The attached file; `Location` is where it is downloaded"),
         413: {"description": "Larger than the evidence size limit (EMONEV_EVIDENCE_MAX_BYTES)"},
         415: {"description": "Not a PDF, PNG or JPEG by content"},
     },
@@ -93,6 +95,7 @@ async def upload_file(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
+    response: Response,
     if_match: Annotated[
         str | None, Header(description='Optional: the submission version you read, e.g. "3".')
     ] = None,
@@ -108,7 +111,7 @@ async def upload_file(
     ``If-Match`` gets 412; the answer's ``submission_version`` is the new one. ``If-Match`` is optional here
     and, when sent, must name the current version (412 otherwise, compared strongly).
     """
-    return await receive_evidence(
+    attached = await receive_evidence(
         request,
         session=session,
         settings=settings,
@@ -117,6 +120,8 @@ async def upload_file(
         by=principal,
         if_match=if_match,
     )
+    response.headers["Location"] = location(request, "download_file", file_id=attached.id)
+    return attached
 
 
 @router.get(

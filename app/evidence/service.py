@@ -14,11 +14,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
 from app.db.base import utcnow
-from app.db.models import EvidenceFile, PublicBody, Submission
+from app.db.models import EvidenceFile
 from app.errors import Conflict, NotFound
 from app.evidence.schemas import EvidenceFileOut, file_out
 from app.evidence.storage import StagedUpload, blob_path
@@ -26,6 +25,7 @@ from app.submissions.service import (
     Draft,
     ensure_current,
     load_for_edit,
+    load_for_read,
     next_version,
     parse_if_match,
     parsed_version,
@@ -144,15 +144,10 @@ class Download:
 
 
 def download(*, session: Session, file_id: int, by: Principal, evidence_dir: Path) -> Download:
-    """The stored file, for whoever may read the submission it belongs to."""
+    """The stored file, for whoever may read the submission it belongs to (``load_for_read``: a verifier
+    not while the body is still filling in its SAQ)."""
     row = _file(session, file_id)
-    found = session.execute(
-        select(PublicBody, Submission.round_id)
-        .join(Submission, Submission.body_id == PublicBody.id)
-        .where(Submission.id == row.submission_id)
-    ).one()
-    body, round_id = found
-    policy.ensure_read_body(session, by, commission_id=body.commission_id, body_id=body.id, round_id=round_id)
+    load_for_read(session=session, submission_id=row.submission_id, by=by)
     path = blob_path(evidence_dir, row.sha256)
     if not path.is_file():
         raise NotFound(f"the content of evidence file {file_id} is missing from the evidence store")

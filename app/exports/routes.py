@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 
 from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
-from app.bodies.routes import import_report_out
+from app.bodies.routes import IMPORTED, import_report_out
 from app.bodies.schemas import ImportReportOut
 from app.db.session import SessionDep
 from app.downloads import send_file
@@ -203,9 +203,7 @@ async def bodies_upload(
         "An .xlsx whose first sheet has the header name, category, region_code, parent, ppid_email "
         "(or Nama Badan Publik, Kategori, Kode Wilayah, Induk, Email PPID).",
     ),
-    responses={
-        201: {"model": ImportReportOut, "description": "Every row was valid; the bodies were created."}
-    },
+    responses=IMPORTED,
 )
 def import_bodies(
     commission_id: Id,
@@ -213,6 +211,7 @@ def import_bodies(
     settings: SettingsDep,
     principal: CurrentPrincipal,
     upload: Annotated[Upload, Depends(bodies_upload)],
+    request: Request,
     response: Response,
     dry_run: Annotated[bool, Query(description="Only check the file; write nothing.")] = True,
 ) -> ImportReportOut:
@@ -228,4 +227,4 @@ def import_bodies(
         by=principal,
         limits=UploadLimits(max_bytes=settings.upload_max_bytes),
     )
-    return import_report_out(report, response)
+    return import_report_out(report, request, response, commission_id)

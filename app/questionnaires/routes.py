@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
+from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.questionnaires import service
 from app.questionnaires.schemas import (
@@ -55,12 +56,16 @@ async def yaml_upload(request: Request, settings: SettingsDep, principal: Curren
     response_model=TemplateVersionOut,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=request_body_doc(YAML_TYPES, "One SAQ template version in the format of questionnaires/."),
-    responses={200: {"model": TemplateVersionOut, "description": "The same content was already imported."}},
+    responses={
+        **new_resource("The new template version; `Location` is its URL"),
+        200: {"model": TemplateVersionOut, "description": "The same content was already imported."},
+    },
 )
 def upload_template(
     upload: Annotated[Upload, Depends(yaml_upload)],
     session: SessionDep,
     principal: CurrentPrincipal,
+    request: Request,
     response: Response,
 ) -> TemplateVersionOut:
     """Upload a template version (system or commission administrators) as `text/yaml` or as the multipart
@@ -72,7 +77,12 @@ def upload_template(
     outcome = service.import_template(
         session=session, text=text, source_name=upload.filename or "upload.yaml", by=principal
     )
-    if not outcome.created:
+    if outcome.created:
+        version = outcome.version
+        response.headers["Location"] = location(
+            request, "get_template", key=version.key, version=version.version
+        )
+    else:
         response.status_code = status.HTTP_200_OK
     return TemplateVersionOut.model_validate(outcome.version)
 

@@ -36,10 +36,22 @@ def parsed(version: TemplateVersion) -> scoring.Template:
             template = _PARSED.get(version.content_hash)
             if template is None:
                 template = scoring.parse_template(version.source_text, source=version.source_name)
-                if len(_PARSED) >= _PARSED_LIMIT:
-                    _PARSED.pop(next(iter(_PARSED)))
-                _PARSED[version.content_hash] = template
+                _keep(version.content_hash, template)
     return template
+
+
+def _keep(content_hash: str, template: scoring.Template) -> None:
+    """Cache a parsed template under its version's content hash (the caller holds ``_PARSE_LOCK``)."""
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[content_hash] = template
+
+
+def _remember(template: scoring.Template) -> None:
+    """Keep a template parsed from an upload or file: its stored version parses to the same model."""
+    with _PARSE_LOCK:
+        if template.content_hash not in _PARSED:
+            _keep(template.content_hash, template)
 
 
 def parsed_if_known(content_hash: str) -> scoring.Template | None:
@@ -101,6 +113,7 @@ def import_template(
     source_name = _source_label(source_name)
     template = parse_or_422(text, source_name)
     _ensure_storable(template)
+    _remember(template)
     existing = session.scalar(
         select(TemplateVersion).where(
             TemplateVersion.key == template.key, TemplateVersion.version == template.version

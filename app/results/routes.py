@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
+from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParamsDep
@@ -54,15 +55,25 @@ def live_results(
     )
 
 
-@router.post("/rounds/{round_id}/publish", status_code=201)
+@router.post(
+    "/rounds/{round_id}/publish",
+    status_code=201,
+    responses=new_resource("The new revision; `Location` is the round's publications"),
+)
 def publish(
-    round_id: Id, payload: PublishIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id,
+    payload: PublishIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> PublicationOut:
     """Publish the round's results (commission administrators): freeze scores, bands and ranks as a new
     revision with a reason. The first publication needs the round to be ``final`` and moves it to
     ``published``; publishing again records a correction as the next revision, and is refused (409) when
     nothing changed. Refused (409, listing ``incomplete``) while a result is incomplete."""
     row = publishing.publish(session=session, round_id=round_id, by=principal, reason=payload.reason)
+    response.headers["Location"] = location(request, "list_publications", round_id=round_id)
     return service.publication_out(row)
 
 

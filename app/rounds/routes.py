@@ -7,13 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.accounts.deps import CurrentPrincipal
 from app.accounts.principal import Principal
 from app.commissions.service import categories_by_code, find_commission, get_commission
 from app.commissions.timezones import as_utc, format_local
+from app.created import location, new_resource
 from app.db.models import Account, DeadlineExtension, PublicBody, Round
 from app.db.session import SessionDep
 from app.inputs import DbInt, Id
@@ -103,10 +104,18 @@ def round_out(session: Session, round_: Round, principal: Principal) -> RoundOut
 
 
 @router.post(
-    "/commissions/{commission_id}/rounds", response_model=RoundOut, status_code=status.HTTP_201_CREATED
+    "/commissions/{commission_id}/rounds",
+    response_model=RoundOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=new_resource("The new round; `Location` is its URL"),
 )
 def create_round(
-    commission_id: Id, body: RoundIn, session: SessionDep, principal: CurrentPrincipal
+    commission_id: Id,
+    body: RoundIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> RoundOut:
     """Create a round in status `draft` (commission administrators). Instants need a UTC offset
     (`2025-08-31T23:59:00+07:00`); a time without one is refused. `saq_closes_at` comes after
@@ -115,6 +124,7 @@ def create_round(
     round_ = service.create_round(
         session=session, commission=commission, data=body.model_dump(), by=principal
     )
+    response.headers["Location"] = location(request, "get_round", round_id=round_.id)
     return round_out(session, round_, principal)
 
 
@@ -274,12 +284,26 @@ def set_stages(round_id: Id, body: StagesIn, session: SessionDep, principal: Cur
     return round_out(session, round_, principal)
 
 
-@router.post("/rounds/{round_id}/invitations", response_model=InvitationsResultOut)
+@router.post(
+    "/rounds/{round_id}/invitations",
+    response_model=InvitationsResultOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **new_resource("Bodies were newly invited; `Location` is the round's invitations"),
+        200: {"description": "Every body was invited already; nothing changed"},
+    },
+)
 def invite(
-    round_id: Id, body: InvitationsIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id,
+    body: InvitationsIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> InvitationsResultOut:
     """Invite bodies: `{"body_ids": [...]}` or every active body of some categories: `{"category_codes":
-    [...]}` (commission administrators, while draft or open). Already invited bodies are counted apart."""
+    [...]}` (commission administrators, while draft or open). Already invited bodies are counted apart:
+    201 when some body was newly invited, 200 when every one was invited already."""
     round_ = service.get_round(session=session, round_id=round_id, by=principal)
     outcome = service.invite(
         session=session,
@@ -288,6 +312,10 @@ def invite(
         category_codes=body.category_codes,
         by=principal,
     )
+    if outcome.invited:
+        response.headers["Location"] = location(request, "list_invitations", round_id=round_.id)
+    else:
+        response.status_code = status.HTTP_200_OK
     return InvitationsResultOut(
         invited=len(outcome.invited), already_invited=outcome.already_invited, body_ids=outcome.invited
     )
@@ -348,10 +376,18 @@ def _category_codes(session: Session, round_: Round) -> dict[int, str]:
 
 
 @router.post(
-    "/rounds/{round_id}/extensions", response_model=ExtensionOut, status_code=status.HTTP_201_CREATED
+    "/rounds/{round_id}/extensions",
+    response_model=ExtensionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=new_resource("The extension; `Location` is the round's extensions"),
 )
 def add_extension(
-    round_id: Id, body: ExtensionIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id,
+    body: ExtensionIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> ExtensionOut:
     """Record a deadline extension decided in plenary (commission administrators): the new closing instant
     (with offset) for the whole round (`scope: round`), some categories (`category_codes`) or some invited
@@ -368,6 +404,7 @@ def add_extension(
         reason=body.reason,
         by=principal,
     )
+    response.headers["Location"] = location(request, "list_extensions", round_id=round_.id)
     return extension_out(
         session,
         extension,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
+from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep
@@ -18,7 +19,11 @@ router = APIRouter(tags=["stages"])
 
 @router.put(
     "/stages/{stage_id}/scores/{body_id}",
-    responses={201: {"description": "The judge's first score of this body"}, 200: {}},
+    status_code=201,
+    responses={
+        **new_resource("The judge's first score of this body; `Location` is the stage's scores"),
+        200: {"description": "The judge's score of this body, changed"},
+    },
 )
 def put_panel_score(
     stage_id: Id,
@@ -26,6 +31,7 @@ def put_panel_score(
     payload: PanelScoreIn,
     session: SessionDep,
     principal: CurrentPrincipal,
+    request: Request,
     response: Response,
 ) -> PanelScoreOut:
     """Record the calling panel member's score of a body at a stage (0 to 100, at most two decimals,
@@ -41,6 +47,8 @@ def put_panel_score(
         criteria=payload.criteria,
     )
     response.status_code = 201 if created else 200
+    if created:
+        response.headers["Location"] = location(request, "list_panel_scores", stage_id=stage_id)
     return out
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
+from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id, OrjsonBodyRoute
 from app.pagination import Page, PageParamsDep
@@ -31,11 +32,14 @@ router = APIRouter(tags=["submissions"], route_class=OrjsonBodyRoute)
 @router.post(
     "/rounds/{round_id}/submissions",
     response_model=SubmissionOut,
-    responses={200: {"description": "The body already had a submission in this round"}, 201: {}},
+    responses={
+        **new_resource("The new submission; `Location` is its URL"),
+        200: {"description": "The body already had a submission in this round"},
+    },
     status_code=201,
 )
 def open_submission(
-    round_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
+    round_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
 ) -> SubmissionOut:
     """Create the caller's body's submission in the round (201), or return it if it exists (200).
 
@@ -45,6 +49,8 @@ def open_submission(
     """
     out, created = service.open_submission(session=session, round_id=round_id, by=principal)
     response.status_code = 201 if created else 200
+    if created:
+        response.headers["Location"] = location(request, "get_submission", submission_id=out.id)
     response.headers["ETag"] = service.etag(out.version)
     return out
 

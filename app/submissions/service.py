@@ -25,6 +25,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     delete,
+    exists,
     null,
     select,
     text,
@@ -52,6 +53,7 @@ from app.db.models import (
     Round,
     Submission,
     TemplateVersion,
+    Verification,
 )
 from app.errors import (
     Conflict,
@@ -229,10 +231,33 @@ def _load(session: Session, submission_id: int, *, for_update: bool = False) -> 
     return Context(*row)
 
 
+def filling_until(
+    *, session: Session, submission: Submission, round_: Round, body: PublicBody, now: datetime | None = None
+) -> datetime | None:
+    """While the body may still fill in this SAQ, the instant its window closes for it (extensions
+    included); ``None`` once it was submitted, its window closed or its verification started.
+
+    Until then the SAQ is the body's work in progress: its verification cannot start and its verifier does
+    not see it (``policy.ensure_read_submission``)."""
+    if submission.status == "submitted":
+        return None
+    closes = effective_closes_at(session=session, round_=round_, body=body)
+    if (now or utcnow()) >= closes:
+        return None
+    started = session.scalar(select(exists().where(Verification.submission_id == submission.id)))
+    return None if started else closes
+
+
 def load_for_read(*, session: Session, submission_id: int, by: Principal) -> Context:
     ctx = _load(session, submission_id)
-    policy.ensure_read_body(
-        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+    until = filling_until(session=session, submission=ctx.submission, round_=ctx.round, body=ctx.body)
+    policy.ensure_read_submission(
+        session,
+        by,
+        commission_id=ctx.body.commission_id,
+        body_id=ctx.body.id,
+        round_id=ctx.round.id,
+        filling_until=until,
     )
     return ctx
 

@@ -2,16 +2,19 @@
 scores, saving verified values (``If-Match`` on the verification's version), completing.
 
 The body's answers are never touched: the verifier's values live in ``verified_answer`` and every change is
-audited with its before and after. A verification starts once the body submitted, or once its SAQ window (with
-extensions) closed and the round's ``drafts_at_deadline`` submitted its draft as it stood; it is
-``in_progress`` until completed, and completing needs every applicable question reviewed. After completion
-only an objection decision changes a verified value. The verified score counts only reviewed questions (see
-``app.verification.scores``).
+audited with its before and after. A verification starts once the body submitted, or once its SAQ window
+(with extensions) closed and the round's ``drafts_at_deadline`` submitted its draft as it stood; until the
+window closes the SAQ is the body's own and its verifier does not see it. It is ``in_progress`` until
+completed, and completing needs every question applicable under the verified values reviewed (the
+``reviewed`` and ``total`` of the view count exactly those). After completion only an objection decision
+changes a verified value. The verified score counts only reviewed questions (see
+``app.verification.scores``) and is provisional until the verification is completed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,7 +29,7 @@ from app.audit.service import record
 from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
 from app.db.models import Objection, Verification, VerifiedAnswer, VerifierAssignment
-from app.errors import Conflict, FieldProblem, InvalidInput
+from app.errors import Conflict, EmonevError, FieldProblem, Forbidden, InvalidInput
 from app.rounds.service import effective_closes_at, settle_due_drafts, timezone_of
 from app.submissions.service import evidence_files
 from app.verification.common import (
@@ -35,6 +38,7 @@ from app.verification.common import (
     bump_version,
     check_values,
     ensure_version,
+    filling_until,
     find_verification,
     in_progress,
     same_value,
@@ -50,7 +54,7 @@ from app.verification.schemas import (
     VerifiedAnswerIn,
     VerifiedSide,
 )
-from app.verification.scores import load_answer_data, self_card, verified_card
+from app.verification.scores import load_answer_data, review_progress, self_card, verified_card
 
 
 def start(*, session: Session, submission_id: int, by: Principal, now: datetime | None = None) -> bool:
@@ -62,20 +66,9 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
     )
     if find_verification(session, submission_id) is not None:
         return False
-    if ctx.submission.status != "submitted":
-        closes = effective_closes_at(session=session, round_=ctx.round, body=ctx.body)
-        timezone = timezone_of(session=session, round_=ctx.round)
-        if now < closes:
-            raise Conflict(
-                "verification starts once the body submits or its SAQ window closes "
-                f"({format_local(closes, timezone)})",
-                indonesian=(
-                    f"Verifikasi {ctx.body.name} baru dapat dimulai setelah SAQ-nya dikirim atau batas waktu "
-                    f"pengisiannya lewat ({format_words(closes, timezone)})."
-                ),
-                submission_status=ctx.submission.status,
-            )
-        _ensure_settled_draft(session, ctx, closes, timezone, now)
+    refusal = _start_refusal(session, ctx, now)
+    if refusal is not None:
+        raise refusal
     assignment = session.get(VerifierAssignment, (ctx.round.id, ctx.body.id))
     verifier_id = (
         by.account_id
@@ -97,36 +90,75 @@ def start(*, session: Session, submission_id: int, by: Principal, now: datetime 
     return True
 
 
-def _ensure_settled_draft(
-    session: Session, ctx: Context, closes: datetime, timezone: str, now: datetime
-) -> None:
-    """A draft whose deadline has passed is verified only once the round's rule submitted it as it stood
-    (``drafts_at_deadline = "submit"``, settled once the SAQ stage closed); under ``not_participating`` it
-    takes no part and is never verified."""
+def _start_refusal(session: Session, ctx: Context, now: datetime) -> Conflict | None:
+    """Why the verification of this submission cannot start now, or ``None`` when it can.
+
+    A submitted SAQ starts. A draft its body may still fill in (before its own deadline, extensions
+    included) does not. A draft whose deadline has passed is verified only once the round's rule submitted it
+    as it stood (``drafts_at_deadline = "submit"``, settled here once the SAQ stage closed); under
+    ``not_participating`` it takes no part and is never verified."""
+    if ctx.submission.status == "submitted":
+        return None
+    timezone = timezone_of(session=session, round_=ctx.round)
+    closes = filling_until(session, ctx, now)
+    if closes is not None:
+        return Conflict(
+            "verification starts once the body submits or its SAQ window closes "
+            f"({format_local(closes, timezone)})",
+            indonesian=(
+                f"SAQ {ctx.body.name} masih diisi oleh badan publik; verifikasi dapat dimulai setelah SAQ "
+                f"dikirim atau batas waktu pengisiannya lewat ({format_words(closes, timezone)})."
+            ),
+            submission_status=ctx.submission.status,
+            closes_at=closes.isoformat(),
+        )
     if settle_due_drafts(session=session, round_=ctx.round, now=now, body_ids=[ctx.body.id]):
         session.refresh(ctx.submission)
-        return
+        return None
     if ctx.round.drafts_at_deadline == "submit":
-        raise Conflict(
+        return Conflict(
             f"the draft of {ctx.body.name} is submitted as it stands when the SAQ stage closes; close the "
             "stage first",
             indonesian=f"Draf {ctx.body.name} akan dikirim apa adanya saat pengisian SAQ ditutup; tutup dulu "
             "pengisian SAQ periode ini.",
             submission_status=ctx.submission.status,
         )
-    raise Conflict(
-        f"{ctx.body.name} did not submit its SAQ by its deadline ({format_local(closes, timezone)}); "
+    deadline = effective_closes_at(session=session, round_=ctx.round, body=ctx.body)
+    return Conflict(
+        f"{ctx.body.name} did not submit its SAQ by its deadline ({format_local(deadline, timezone)}); "
         "under the round's rule (drafts_at_deadline: not_participating) a draft takes no part and is not "
         "verified",
         indonesian=f"{ctx.body.name} tidak mengirim SAQ sampai batas waktunya "
-        f"({format_words(closes, timezone)}); menurut aturan periode ini draf dinyatakan tidak mengikuti dan "
-        "tidak diverifikasi.",
+        f"({format_words(deadline, timezone)}); menurut aturan periode ini draf dinyatakan tidak mengikuti "
+        "dan tidak diverifikasi.",
         submission_status=ctx.submission.status,
     )
 
 
-def _summary(card: scoring.ScoreCard) -> ScoreSummary:
-    return ScoreSummary(score=str(card.score), band=card.band.code, band_label=card.band.label)
+def start_refusal(
+    *, session: Session, submission_id: int, by: Principal, now: datetime | None = None
+) -> EmonevError | None:
+    """What starting the verification now would answer, without starting it: ``None`` when it would start
+    (or already has), else the refusal (not raised), so a page offers its start button only when it works
+    and otherwise says why. A draft whose deadline passed is settled here as :func:`start` would."""
+    ctx = submission_context(session, submission_id)
+    if not policy.can_verify_body(
+        session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
+    ):
+        return Forbidden(
+            "only the verifier assigned to this body in this round, or an administrator, may verify it",
+            indonesian="Hanya verifikator yang ditugaskan untuk badan publik ini, atau administrator, yang "
+            "dapat memulai verifikasinya.",
+        )
+    if find_verification(session, submission_id) is not None:
+        return None
+    return _start_refusal(session, ctx, as_utc(now or utcnow()))
+
+
+def _summary(card: scoring.ScoreCard, *, provisional: bool = False) -> ScoreSummary:
+    return ScoreSummary(
+        score=str(card.score), band=card.band.code, band_label=card.band.label, provisional=provisional
+    )
 
 
 def _published(value: Decimal | None) -> str | None:
@@ -189,20 +221,23 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
                     updated_by_id=row.updated_by_id,
                     status=checked_status[q.code],
                 ),
+                applicable=checked_status[q.code] != scoring.QuestionStatus.NOT_APPLICABLE.value,
                 differs=row is not None and not same_value(q.type, raw.get("value"), row.value),
                 objection=objections.get(q.code),
             )
         )
     verified_aspects = {a.code: a for a in checked.aspects}
+    progress = review_progress(checked, rows)
+    status = verification.status if verification is not None else "not_started"
     return VerificationOut(
         submission_id=ctx.submission.id,
         verification_id=verification.id if verification is not None else None,
-        status=verification.status if verification is not None else "not_started",
+        status=status,
         version=verification.version if verification is not None else None,
         verifier_id=verification.verifier_id if verification is not None else None,
         completed_at=verification.completed_at if verification is not None else None,
         self_score=_summary(own),
-        verified_score=_summary(checked),
+        verified_score=_summary(checked, provisional=status != "completed"),
         aspects=[
             AspectSide(
                 code=a.code,
@@ -212,16 +247,17 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
             )
             for a in own.aspects
         ],
-        reviewed=len(rows),
-        total=len(template.questions()),
+        reviewed=progress.reviewed,
+        total=progress.total,
         questions=questions,
     )
 
 
-def view(*, session: Session, submission_id: int, by: Principal) -> VerificationOut:
-    """Self-assessed and verified values side by side, with both scores."""
-    ctx = submission_context(session, submission_id)
-    verification = find_verification(session, submission_id)
+def _ensure_read(
+    session: Session, ctx: Context, by: Principal, verification: Verification | None, *, filling: bool
+) -> None:
+    """Who reads a verification (``policy.ensure_read_verification``); with ``filling``, also refuse the
+    verifier while the body may still fill in its SAQ."""
     released = (
         ctx.round.results_released_at is not None
         and verification is not None
@@ -234,8 +270,38 @@ def view(*, session: Session, submission_id: int, by: Principal) -> Verification
         body_id=ctx.body.id,
         round_id=ctx.round.id,
         released=released,
+        filling_until=filling_until(session, ctx) if filling and verification is None else None,
     )
+
+
+def view(*, session: Session, submission_id: int, by: Principal) -> VerificationOut:
+    """Self-assessed and verified values side by side, with both scores."""
+    ctx = submission_context(session, submission_id)
+    verification = find_verification(session, submission_id)
+    _ensure_read(session, ctx, by, verification, filling=True)
     return _view(session, ctx, verification)
+
+
+@dataclass(frozen=True)
+class StillFilling:
+    """A SAQ its body may still fill in: when its window closes for the body, and whether that is a granted
+    extension (later than the round's own close)."""
+
+    closes_at: datetime
+    extended: bool
+
+
+def still_filling(
+    *, session: Session, submission_id: int, by: Principal, now: datetime | None = None
+) -> StillFilling | None:
+    """Whether the body may still fill in this SAQ (so it cannot be verified and its verifier does not see
+    it yet), for whoever may read its verification; ``None`` once it may be verified."""
+    ctx = submission_context(session, submission_id)
+    _ensure_read(session, ctx, by, find_verification(session, submission_id), filling=False)
+    closes = filling_until(session, ctx, now)
+    if closes is None:
+        return None
+    return StillFilling(closes_at=closes, extended=closes > as_utc(ctx.round.saq_closes_at))
 
 
 def save_answers(
@@ -310,11 +376,7 @@ def complete(
         ctx.submission.id
     ]
     card = verified_card(template, data)
-    missing = [
-        q.code
-        for q in card.questions
-        if q.status is not scoring.QuestionStatus.NOT_APPLICABLE and q.code not in data.verified
-    ]
+    missing = list(review_progress(card, data.verified).missing)
     if missing:
         raise InvalidInput(
             f"{len(missing)} question(s) are not reviewed yet: {', '.join(missing)}",

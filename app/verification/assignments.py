@@ -18,13 +18,13 @@ from app.db.models import (
     Round,
     Submission,
     Verification,
-    VerifiedAnswer,
     VerifierAssignment,
 )
 from app.errors import FieldProblem, InvalidInput, ProblemCollector
 from app.pagination import Page, PageParams, decode_cursor, encode_cursor
 from app.rounds.service import get_round
 from app.verification.schemas import AssignmentOut, AssignmentsResult, MyAssignment, SpreadResult
+from app.verification.scores import review_progress_many
 
 _PAIR = 1 << 32
 
@@ -104,6 +104,7 @@ def _assignment_out(session: Session, round_: Round, body_ids: list[int]) -> lis
             body_id=b.id,
             body_name=b.name,
             category=c.code,
+            category_name=c.name,
             verifier_id=v.id,
             verifier_name=v.name,
         )
@@ -222,16 +223,11 @@ def list_assignments(
 def my_assignments(
     *, session: Session, by: Principal, round_id: int | None, params: PageParams
 ) -> Page[MyAssignment]:
-    """The calling verifier's bodies (all rounds, or one), ordered by round then body, with their status."""
+    """The calling verifier's bodies (all rounds, or one), ordered by round then body, with their status and
+    review progress (``scores.review_progress``: the applicable questions, as completion counts them)."""
     policy.ensure_verifier(by)
-    reviewed = (
-        select(func.count(VerifiedAnswer.id))
-        .where(VerifiedAnswer.verification_id == Verification.id)
-        .correlate(Verification)
-        .scalar_subquery()
-    )
     stmt = (
-        select(VerifierAssignment, Round, PublicBody, BodyCategory, Submission, Verification, reviewed)
+        select(VerifierAssignment, Round, PublicBody, BodyCategory, Submission, Verification)
         .join(Round, Round.id == VerifierAssignment.round_id)
         .join(PublicBody, PublicBody.id == VerifierAssignment.body_id)
         .join(BodyCategory, BodyCategory.id == PublicBody.category_id)
@@ -258,6 +254,14 @@ def my_assignments(
     rows = session.execute(stmt).all()
     more = len(rows) > params.limit
     rows = rows[: params.limit]
+    progress = review_progress_many(
+        session=session,
+        submissions=[
+            (s.id, v.id if v is not None else None, s.template_version_id)
+            for *_, s, v in rows
+            if s is not None
+        ],
+    )
     items = [
         MyAssignment(
             round_id=r.id,
@@ -265,12 +269,14 @@ def my_assignments(
             body_id=b.id,
             body_name=b.name,
             category=c.code,
+            category_name=c.name,
             submission_id=s.id if s is not None else None,
             submission_status=s.status if s is not None else None,
             verification_status=v.status if v is not None else "not_started",
-            reviewed=int(n or 0) if v is not None else 0,
+            reviewed=progress[s.id].reviewed if s is not None else 0,
+            total=progress[s.id].total if s is not None else None,
         )
-        for _, r, b, c, s, v, n in rows
+        for _, r, b, c, s, v in rows
     ]
     last = rows[-1][0] if rows else None
     cursor = encode_cursor(last.round_id * _PAIR + last.body_id) if more and last is not None else None

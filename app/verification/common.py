@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.accounts.principal import Principal
 from app.db.models import PublicBody, Round, Submission, TemplateVersion, Verification, VerifiedAnswer
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, StaleVersion
 from app.questionnaires.service import parsed
+from app.submissions import service as submissions
 from app.submissions.service import parse_if_match
 
 
@@ -41,6 +43,14 @@ def submission_context(session: Session, submission_id: int, *, for_update: bool
     assert round_ is not None
     assert body is not None
     return Context(submission, round_, body)
+
+
+def filling_until(session: Session, ctx: Context, now: datetime | None = None) -> datetime | None:
+    """When the body's SAQ window closes while it may still fill this SAQ in; ``None`` once it may be
+    verified (``app.submissions.service.filling_until``)."""
+    return submissions.filling_until(
+        session=session, submission=ctx.submission, round_=ctx.round, body=ctx.body, now=now
+    )
 
 
 def template_of(session: Session, template_version_id: int) -> scoring.Template:

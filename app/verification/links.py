@@ -11,7 +11,7 @@ from app.accounts.principal import Principal
 from app.db.base import utcnow
 from app.db.models import Answer, LinkCheck, Objection
 from app.pagination import Page, PageParams, paginate
-from app.verification.common import submission_context
+from app.verification.common import filling_until, submission_context
 from app.verification.linkcheck import MAX_LINKS, LinkChecker, outcome
 from app.verification.schemas import LinkCheckOut, LinkCheckRun
 
@@ -54,6 +54,7 @@ def run_link_check(
     policy.ensure_verify_body(
         session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
     )
+    policy.ensure_not_still_filling(by, filling_until=filling_until(session, ctx))
     links = evidence_links(session, submission_id)
     checked = checker.check_many(links[:MAX_LINKS])
     now = utcnow()
@@ -92,6 +93,7 @@ def latest_link_checks(
         body_id=ctx.body.id,
         round_id=ctx.round.id,
         released=False,
+        filling_until=filling_until(session, ctx),
     )
     latest = (
         select(func.max(LinkCheck.id))

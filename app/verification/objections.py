@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +16,7 @@ from app.accounts.principal import Principal
 from app.audit.service import record
 from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
-from app.db.models import Objection, PublicBody, Round, Submission, Verification, VerifiedAnswer
+from app.db.models import Answer, Objection, PublicBody, Round, Submission, Verification, VerifiedAnswer
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, ProblemCollector, WindowClosed
 from app.pagination import Page, PageParams, encode_cursor
 from app.rounds.service import get_round, timezone_of
@@ -23,6 +24,7 @@ from app.verification.common import (
     answer_state,
     bump_version,
     find_verification,
+    is_empty,
     submission_context,
     template_of,
     value_text,
@@ -101,21 +103,51 @@ def _names(session: Session, submission_ids: list[int], shown: int = 10) -> str:
     return ", ".join(names) + (f", dan {more} lainnya" if more > 0 else "")
 
 
-def _objection_out(row: Objection) -> ObjectionOut:
-    return ObjectionOut(
-        id=row.id,
-        submission_id=row.submission_id,
-        question_code=row.question_code,
-        explanation=row.explanation,
-        evidence=list(row.evidence_links or []),
-        created_by_id=row.created_by_id,
-        created_at=row.created_at,
-        status=row.status,
-        decision_reason=row.decision_reason,
-        decided_value=row.decided_value,
-        decided_by_id=row.decided_by_id,
-        decided_at=row.decided_at,
-    )
+def _objections_out(session: Session, rows: Sequence[Objection]) -> list[ObjectionOut]:
+    """Objections with the body's own answer and the verified value of each question, in a few queries."""
+    submission_ids = {r.submission_id for r in rows}
+    codes = {r.question_code for r in rows}
+    own: dict[tuple[int, str], Any] = {}
+    verified: dict[tuple[int, str], Any] = {}
+    if rows:
+        own = {
+            (sid, code): value
+            for sid, code, value in session.execute(
+                select(Answer.submission_id, Answer.question_code, Answer.value).where(
+                    Answer.submission_id.in_(submission_ids), Answer.question_code.in_(codes)
+                )
+            )
+        }
+        verified = {
+            (sid, code): value
+            for sid, code, value in session.execute(
+                select(Verification.submission_id, VerifiedAnswer.question_code, VerifiedAnswer.value)
+                .join(Verification, Verification.id == VerifiedAnswer.verification_id)
+                .where(
+                    Verification.submission_id.in_(submission_ids),
+                    VerifiedAnswer.question_code.in_(codes),
+                )
+            )
+        }
+    return [
+        ObjectionOut(
+            id=row.id,
+            submission_id=row.submission_id,
+            question_code=row.question_code,
+            explanation=row.explanation,
+            evidence=list(row.evidence_links or []),
+            created_by_id=row.created_by_id,
+            created_at=row.created_at,
+            body_value=own.get((row.submission_id, row.question_code)),
+            verified_value=verified.get((row.submission_id, row.question_code)),
+            status=row.status,
+            decision_reason=row.decision_reason,
+            decided_value=row.decided_value,
+            decided_by_id=row.decided_by_id,
+            decided_at=row.decided_at,
+        )
+        for row in rows
+    ]
 
 
 def _ensure_objection_window(session: Session, round_: Round, now: datetime) -> None:
@@ -228,7 +260,42 @@ def create_objection(
         },
         commission_id=ctx.round.commission_id,
     )
-    return _objection_out(row)
+    return _objections_out(session, [row])[0]
+
+
+def _no_value(value: Any) -> bool:
+    return is_empty(value) or (isinstance(value, str) and not value.strip())
+
+
+def _check_decision(*, accept: bool, value: Any, no_valid_answer: bool, question_code: str) -> None:
+    """Accepting needs the new verified value, or ``no_valid_answer`` said out loud (an empty value is never
+    taken for a choice); rejecting takes neither."""
+    if accept and no_valid_answer and not _no_value(value):
+        text = 'Pilih salah satu: nilai terverifikasi yang baru, atau "Tidak ada jawaban yang sah".'
+        raise InvalidInput(
+            "send either value or no_valid_answer: true, not both",
+            errors=[FieldProblem("value", "not together with no_valid_answer", text)],
+            indonesian=text,
+        )
+    if accept and not no_valid_answer and _no_value(value):
+        text = (
+            f"Sanggahan yang diterima menetapkan nilai terverifikasi baru untuk pertanyaan {question_code}: "
+            'pilih nilainya (biasanya jawaban badan publik). Pilih "Tidak ada jawaban yang sah" hanya bila '
+            "itu memang keputusan Anda."
+        )
+        raise InvalidInput(
+            "accepting an objection sets the verified value: send value (the body's own answer is the "
+            "objection's body_value), or no_valid_answer: true to leave the question without a valid answer",
+            errors=[FieldProblem("value", "required when accept is true", text)],
+            indonesian=text,
+        )
+    if not accept and (no_valid_answer or not _no_value(value)):
+        text = "Sanggahan yang ditolak tidak mengubah nilai terverifikasi: jangan kirim nilai baru."
+        raise InvalidInput(
+            "a rejected objection leaves the verified value as it is: do not send value or no_valid_answer",
+            errors=[FieldProblem("value", "only with accept: true", text)],
+            indonesian=text,
+        )
 
 
 def decide_objection(
@@ -239,11 +306,14 @@ def decide_objection(
     accept: bool,
     reason: str,
     value: Any,
-    value_sent: bool,
+    no_valid_answer: bool = False,
     now: datetime | None = None,
 ) -> ObjectionOut:
     """The verifier accepts (setting the verified value, evidence checked, the objection's links counting
-    as evidence) or rejects an objection, with a reason. Decided objections are final."""
+    as evidence) or rejects an objection, with a reason. Decided objections are final.
+
+    Accepting needs the new value; an empty one is refused unless ``no_valid_answer`` (the question then has
+    no valid answer), so a form left at its default never empties a verified value by accident."""
     row = session.get(Objection, objection_id)
     if row is None:
         raise NotFound(f"objection {objection_id} does not exist")
@@ -261,14 +331,12 @@ def decide_objection(
             ),
         )
     now = as_utc(now or utcnow())
+    _check_decision(
+        accept=accept, value=value, no_valid_answer=no_valid_answer, question_code=row.question_code
+    )
+    if no_valid_answer:
+        value = None
     if accept:
-        if not value_sent:
-            text = "Sanggahan yang diterima menetapkan nilai terverifikasi baru: pilih nilainya."
-            raise InvalidInput(
-                "accepting an objection sets the verified value: send value",
-                errors=[FieldProblem("value", "required when accept is true", text)],
-                indonesian=text,
-            )
         template = template_of(session, ctx.submission.template_version_id)
         try:
             scoring.parse_answers(template, {row.question_code: {"value": value}})
@@ -305,13 +373,6 @@ def decide_objection(
             commission_id=ctx.round.commission_id,
         )
         bump_version(session, verification)
-    elif value_sent and value is not None:
-        text = "Sanggahan yang ditolak tidak mengubah nilai terverifikasi: jangan kirim nilai baru."
-        raise InvalidInput(
-            "a rejected objection leaves the verified value as it is: do not send value",
-            errors=[FieldProblem("value", "only with accept: true", text)],
-            indonesian=text,
-        )
     before_objection = {"status": row.status}
     row.status = "accepted" if accept else "rejected"
     row.decision_reason = reason
@@ -329,7 +390,7 @@ def decide_objection(
         after={"status": row.status, "reason": reason, "value": row.decided_value},
         commission_id=ctx.round.commission_id,
     )
-    return _objection_out(row)
+    return _objections_out(session, [row])[0]
 
 
 def list_objections(*, session: Session, submission_id: int, by: Principal) -> list[ObjectionOut]:
@@ -347,8 +408,8 @@ def list_objections(*, session: Session, submission_id: int, by: Principal) -> l
     )
     rows = session.scalars(
         select(Objection).where(Objection.submission_id == submission_id).order_by(Objection.question_code)
-    )
-    return [_objection_out(r) for r in rows]
+    ).all()
+    return _objections_out(session, rows)
 
 
 def list_round_objections(
@@ -374,6 +435,6 @@ def list_round_objections(
     more = len(rows) > params.limit
     rows = rows[: params.limit]
     return Page(
-        items=[_objection_out(r) for r in rows],
+        items=_objections_out(session, rows),
         next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
+from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep
@@ -64,21 +65,39 @@ def put_assignments(
     )
 
 
-@router.post("/rounds/{round_id}/assignments/spread")
+@router.post(
+    "/rounds/{round_id}/assignments/spread",
+    status_code=201,
+    responses={
+        **new_resource("Bodies were assigned; `Location` is the round's assignments"),
+        200: {"description": "Every body of the category had a verifier already; nothing changed"},
+    },
+)
 def spread_assignments(
-    round_id: Id, payload: SpreadIn, session: SessionDep, principal: CurrentPrincipal
+    round_id: Id,
+    payload: SpreadIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> SpreadResult:
     """Spread a category's unassigned invited bodies evenly over the given verifiers (administrators).
 
     Bodies are taken in id order; each goes to the verifier with the fewest bodies in this round so far
-    (ties: the first listed). Bodies already assigned keep their verifier."""
-    return assignments.spread_assignments(
+    (ties: the first listed). Bodies already assigned keep their verifier. 201 when some body was
+    assigned, 200 when none was left to assign."""
+    spread = assignments.spread_assignments(
         session=session,
         round_id=round_id,
         category_code=payload.category_code,
         verifier_ids=payload.verifier_ids,
         by=principal,
     )
+    if spread.assigned:
+        response.headers["Location"] = location(request, "list_assignments", round_id=round_id)
+    else:
+        response.status_code = 200
+    return spread
 
 
 @router.get("/rounds/{round_id}/assignments")
@@ -96,8 +115,9 @@ def my_assignments(
     page: PageParamsDep,
     round_id: Annotated[Id | None, Query(description="Only this round.")] = None,
 ) -> Page[MyAssignment]:
-    """The calling verifier's bodies, by round and body, with the SAQ status, the verification status and
-    how many questions were reviewed."""
+    """The calling verifier's bodies, by round and body, with the category (code and name), the SAQ status,
+    the verification status and the review progress: ``reviewed`` of ``total``, where ``total`` counts the
+    questions applicable under the verified values (as completion does), not every question of the SAQ."""
     return assignments.my_assignments(session=session, by=principal, round_id=round_id, params=page)
 
 
@@ -107,16 +127,22 @@ def my_assignments(
 @router.post(
     "/submissions/{submission_id}/verification",
     status_code=201,
-    responses={200: {"description": "The verification had already started"}, 201: {}},
+    responses={
+        **new_resource("The verification started; `Location` is its URL"),
+        200: {"description": "The verification had already started"},
+    },
 )
 def start_verification(
-    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
+    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
 ) -> VerificationOut:
     """Start verifying a submission (its assigned verifier or an administrator): 201, or 200 when it had
-    already started. Allowed once the body submitted or its SAQ window closed (409 before)."""
+    already started. Allowed once the body submitted or its SAQ window (extensions included) closed (409
+    before, with ``closes_at``)."""
     created = answers.start(session=session, submission_id=submission_id, by=principal)
     out = answers.view(session=session, submission_id=submission_id, by=principal)
     response.status_code = 201 if created else 200
+    if created:
+        response.headers["Location"] = location(request, "get_verification", submission_id=submission_id)
     if out.version is not None:
         response.headers["ETag"] = etag(out.version)
     return out
@@ -129,8 +155,11 @@ def get_verification(
     """The body's values and the verified values side by side, with the self-assessed and verified scores.
 
     The verified score counts only reviewed questions (an unreviewed one is unanswered), and a reviewed
-    answer's evidence only when the verifier checked it. The body's operator sees this only after the
-    results were released (403 before). The ``ETag`` header is the verification's version."""
+    answer's evidence only when the verifier checked it; it is ``provisional`` until the verification is
+    completed. ``reviewed`` of ``total``: the questions applicable under the verified values that have a
+    verified value. The body's operator sees this only after the results were released (403 before); the
+    body's verifier only once the body submitted or its SAQ window closed (403 with ``closes_at`` while the
+    body may still fill it in). The ``ETag`` header is the verification's version."""
     out = answers.view(session=session, submission_id=submission_id, by=principal)
     if out.version is not None:
         response.headers["ETag"] = etag(out.version)
@@ -281,15 +310,24 @@ def release_verification(round_id: Id, session: SessionDep, principal: CurrentPr
     )
 
 
-@router.post("/submissions/{submission_id}/objections", status_code=201)
+@router.post(
+    "/submissions/{submission_id}/objections",
+    status_code=201,
+    responses=new_resource("The objection; `Location` is the submission's objections"),
+)
 def create_objection(
-    submission_id: Id, payload: ObjectionIn, session: SessionDep, principal: CurrentPrincipal
+    submission_id: Id,
+    payload: ObjectionIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> ObjectionOut:
     """Object (sanggah) to the verified value of one question, with an explanation and new evidence links.
 
     For the body's operator, after the results were released and inside the round's objection window
     (409 otherwise); one objection per question."""
-    return objections.create_objection(
+    objection = objections.create_objection(
         session=session,
         submission_id=submission_id,
         by=principal,
@@ -297,6 +335,8 @@ def create_objection(
         explanation=payload.explanation,
         evidence=payload.evidence,
     )
+    response.headers["Location"] = location(request, "list_objections", submission_id=submission_id)
+    return objection
 
 
 @router.get("/submissions/{submission_id}/objections")
@@ -326,8 +366,10 @@ def decide_objection(
     objection_id: Id, payload: DecisionIn, session: SessionDep, principal: CurrentPrincipal
 ) -> ObjectionOut:
     """Decide an objection (the body's verifier or an administrator), with a reason. Accepting sets the
-    verified value to ``value`` (validated against the question) with the evidence checked; rejecting
-    leaves it. Both are audited; a decided objection is final (409)."""
+    verified value to ``value`` (validated against the question; usually the body's own answer, the
+    objection's ``body_value``) with the evidence checked. A missing or empty ``value`` is refused (422)
+    unless ``no_valid_answer`` is true, which leaves the question without a valid answer. Rejecting leaves
+    the verified value and takes neither. Both are audited; a decided objection is final (409)."""
     return objections.decide_objection(
         session=session,
         objection_id=objection_id,
@@ -335,5 +377,5 @@ def decide_objection(
         accept=payload.accept,
         reason=payload.reason,
         value=payload.value,
-        value_sent="value" in payload.model_fields_set,
+        no_valid_answer=payload.no_valid_answer,
     )

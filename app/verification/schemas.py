@@ -41,7 +41,8 @@ class AssignmentOut(BaseModel):
     round_id: int
     body_id: int
     body_name: str
-    category: str
+    category: str = Field(description="The body category's code.")
+    category_name: str
     verifier_id: int
     verifier_name: str
 
@@ -67,11 +68,20 @@ class MyAssignment(BaseModel):
     round_title: str
     body_id: int
     body_name: str
-    category: str
+    category: str = Field(description="The body category's code.")
+    category_name: str
     submission_id: int | None
     submission_status: str | None = Field(description="draft | submitted; null when the body never started.")
     verification_status: str = Field(description="not_started | in_progress | completed")
-    reviewed: int = Field(description="Questions the verifier has reviewed so far.")
+    reviewed: int = Field(
+        description="Of the questions counted in ``total``, how many have a verified value (0 before the "
+        "verification starts)."
+    )
+    total: int | None = Field(
+        description="The questions that need a verified value: those applicable under the verified values "
+        "(a question whose condition is not met, for instance because its parent is not reviewed yet, is not "
+        "counted), as completion counts them; null when the body has no submission."
+    )
 
 
 class VerifiedAnswerIn(BaseModel):
@@ -108,6 +118,11 @@ class ScoreSummary(BaseModel):
     score: str = Field(description="Published score, two decimals.")
     band: str
     band_label: str
+    provisional: bool = Field(
+        default=False,
+        description="True while the verification is not completed: the score and its band may still change "
+        "(unreviewed questions count as unanswered).",
+    )
 
 
 class AspectSide(BaseModel):
@@ -147,6 +162,11 @@ class QuestionSide(BaseModel):
     evidence_rule: str
     self: SelfSide
     verified: VerifiedSide | None = Field(description="Null until the verifier reviews the question.")
+    applicable: bool = Field(
+        description="Whether the question applies under the verified values (its condition holds, judged on "
+        "the verified value of the question it depends on). Only applicable questions need a verified value "
+        "before completion and count in ``reviewed`` and ``total``."
+    )
     differs: bool = Field(description="The verified value differs from the body's value.")
     objection: str | None = Field(description="open | accepted | rejected, when the body objected.")
 
@@ -166,8 +186,14 @@ class VerificationOut(BaseModel):
     self_score: ScoreSummary
     verified_score: ScoreSummary
     aspects: list[AspectSide]
-    reviewed: int
-    total: int
+    reviewed: int = Field(
+        description="Of the questions counted in ``total``, how many have a verified value."
+    )
+    total: int = Field(
+        description="The questions that need a verified value before completion: those applicable under the "
+        "verified values (a conditional question counts once its parent's verified value makes it "
+        "applicable). ``total - reviewed`` is what completion would list as missing."
+    )
     questions: list[QuestionSide]
 
 
@@ -260,13 +286,25 @@ class ObjectionIn(BaseModel):
 
 
 class DecisionIn(BaseModel):
-    """Accept (``value`` required: the new verified value) or reject, with a reason either way."""
+    """Accept or reject, with a reason either way. Accepting needs the new verified value in ``value``
+    (usually the body's own answer, ``body_value`` of the objection); an empty value is refused unless
+    ``no_valid_answer`` is true, which sets the question to no valid answer (it earns 0). Rejecting takes
+    neither."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"accept": True, "reason": "SK DIP 2024 terlampir pada tautan baru", "value": "yes"},
+                {"accept": False, "reason": "Laporan tidak memuat data 2024"},
+            ]
+        },
+    )
 
     accept: bool
     reason: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH)
     value: Any = None
+    no_valid_answer: bool = False
 
 
 class ObjectionOut(BaseModel):
@@ -277,6 +315,13 @@ class ObjectionOut(BaseModel):
     evidence: list[str]
     created_by_id: int | None
     created_at: UtcDateTime
+    body_value: Any = Field(
+        default=None, description="The body's own answer to the question: what accepting usually restores."
+    )
+    verified_value: Any = Field(
+        default=None,
+        description="The question's verified value now (after an accepted decision, the new one).",
+    )
     status: str = Field(description="open | accepted | rejected")
     decision_reason: str | None
     decided_value: Any = None

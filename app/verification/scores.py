@@ -13,7 +13,7 @@ The self-assessed score is the body's own answers and evidence, scored as the su
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -133,6 +133,59 @@ def self_card(template: scoring.Template, data: AnswerData) -> scoring.ScoreCard
 
 def verified_card(template: scoring.Template, data: AnswerData) -> scoring.ScoreCard:
     return scoring.score(template, verified_answers(template, data))
+
+
+@dataclass(frozen=True)
+class ReviewProgress:
+    """Where a verification stands: the questions that need a verified value (``total``: those applicable
+    under the verified values, as completion counts them; a conditional question joins once its parent's
+    verified value makes it applicable) and those of them still without one (``missing``)."""
+
+    total: int
+    missing: tuple[str, ...]
+
+    @property
+    def reviewed(self) -> int:
+        return self.total - len(self.missing)
+
+
+def review_progress(card: scoring.ScoreCard, reviewed: Collection[str]) -> ReviewProgress:
+    """The review progress of a verification from its verified score card and the reviewed codes."""
+    applicable = [q.code for q in card.questions if q.status is not scoring.QuestionStatus.NOT_APPLICABLE]
+    return ReviewProgress(
+        total=len(applicable), missing=tuple(code for code in applicable if code not in reviewed)
+    )
+
+
+def review_progress_many(
+    *, session: Session, submissions: Iterable[tuple[int, int | None, int]]
+) -> dict[int, ReviewProgress]:
+    """``review_progress`` of many submissions, for ``(submission_id, verification_id or None,
+    template_version_id)``: the verified values alone decide which questions are applicable."""
+    rows = list(submissions)
+    values: dict[int, dict[str, Any]] = defaultdict(dict)
+    by_verification = {vid: sid for sid, vid, _ in rows if vid is not None}
+    for chunk in _chunks(list(by_verification)):
+        for vid, code, value in session.execute(
+            select(VerifiedAnswer.verification_id, VerifiedAnswer.question_code, VerifiedAnswer.value).where(
+                VerifiedAnswer.verification_id.in_(chunk)
+            )
+        ):
+            values[by_verification[vid]][code] = value
+    templates: dict[int, scoring.Template] = {}
+    progress = {}
+    for sid, _, version_id in rows:
+        if version_id not in templates:
+            version = session.get(TemplateVersion, version_id)
+            assert version is not None
+            templates[version_id] = parsed(version)
+        template = templates[version_id]
+        own = values.get(sid, {})
+        card = scoring.score(
+            template, scoring.parse_answers(template, {c: {"value": v} for c, v in own.items()})
+        )
+        progress[sid] = review_progress(card, own)
+    return progress
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ FLASH = {
     "diunggah": "Dokumen sudah diunggah.",
     "verifikasi-selesai": "Verifikasi sudah ditandai selesai.",
     "jawaban-disetujui": "Jawaban yang belum diperiksa sudah disetujui sesuai jawaban badan publik.",
-    "tautan-dicek": "Pemeriksaan tautan selesai.",
+    "tautan-dicek": "Semua tautan data dukung sudah dicek.",
     "sanggahan-dijawab": "Jawaban atas sanggahan sudah disimpan.",
     "sanggahan-dikirim": "Sanggahan sudah dikirim.",
     "ronde-dibuat": "Periode Monev sudah dibuat.",

@@ -19,7 +19,7 @@ from app.accounts.principal import Role
 from app.commissions.service import commission_timezone
 from app.db.models import Objection, PublicBody, Round, Submission
 from app.db.session import SessionDep
-from app.errors import FieldProblem, InvalidInput, NotFound, ProblemCollector
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, ProblemCollector
 from app.inputs import Id
 from app.pagination import PageParams
 from app.submissions import service as submissions
@@ -76,9 +76,28 @@ def verify_page(
     user: CurrentUser,
     belum: str | None = None,
 ) -> Response:
-    """The body's answers and the verified values side by side, per question."""
-    out = answers.view(session=session, submission_id=submission_id, by=user.principal)
+    """The body's answers and the verified values side by side, per question; while the body may still fill
+    in its SAQ, only that it does and until when (no answers, no start button)."""
     sub, round_, body = _context(session, submission_id)
+    filling = answers.still_filling(session=session, submission_id=submission_id, by=user.principal)
+    if filling is not None:
+        return render(
+            request,
+            "verifier/filling.html",
+            {
+                "sub": sub,
+                "round": round_,
+                "body": body,
+                "filling": filling,
+                "tz": commission_timezone(session, body.commission_id),
+            },
+        )
+    out = answers.view(session=session, submission_id=submission_id, by=user.principal)
+    refusal = (
+        answers.start_refusal(session=session, submission_id=submission_id, by=user.principal)
+        if out.status == "not_started"
+        else None
+    )
     template = template_of(session, sub.template_version_id)
     by_question = {
         o.question_code: o
@@ -98,6 +117,8 @@ def verify_page(
             "objections": by_question,
             "tz": commission_timezone(session, body.commission_id),
             "missing": missing,
+            "may_start": out.status == "not_started" and refusal is None,
+            "start_refused": refusal.indonesian if isinstance(refusal, Conflict) else None,
             "NO_VALUE": NO_VALUE,
         },
     )
@@ -260,7 +281,9 @@ def _objection_item(session: Session, objection: ObjectionOut) -> dict[str, Any]
 
 @router.post("/sanggahan/{objection_id}")
 async def decide(objection_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """Accept (with the new verified value) or reject an objection, with a reason."""
+    """Accept (with the new verified value: the form starts at the body's own answer) or reject an objection,
+    with a reason. "Tidak ada jawaban yang sah" is sent as a choice of its own (the radio option, or the
+    checkbox of the types without one); an empty value is never taken for it."""
     row = session.get(Objection, objection_id)
     if row is None:
         raise NotFound(f"objection {objection_id} does not exist")
@@ -283,7 +306,9 @@ async def decide(objection_id: Id, request: Request, session: SessionDep, user: 
             indonesian="Keputusan sanggahan belum lengkap.",
         )
     accept = decision == "terima"
-    value = _value_from_form(str(form.get("type") or ""), [str(v) for v in form.getlist("value")])
+    sent = [str(v) for v in form.getlist("value")]
+    no_valid_answer = NO_VALUE in sent or form.get("no_valid_answer") == "ya"
+    value = _value_from_form(str(form.get("type") or ""), sent)
     objections.decide_objection(
         session=session,
         objection_id=objection_id,
@@ -291,6 +316,6 @@ async def decide(objection_id: Id, request: Request, session: SessionDep, user: 
         accept=accept,
         reason=reason,
         value=value if accept else None,
-        value_sent=accept,
+        no_valid_answer=no_valid_answer and accept,
     )
     return redirect("/sanggahan", message="sanggahan-dijawab")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.settings import get_settings
 from tests.factories import MINI_TEMPLATE, ROOT
 
 BUNDLED = sorted((ROOT / "questionnaires").rglob("*.yaml"))
@@ -98,3 +99,25 @@ def test_score_names_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixtur
         main(["score", "--template", str(tmp_path / "nope.yaml"), "--answers", str(tmp_path / "a.json")]) == 2
     )
     assert "nope.yaml: file not found" in capsys.readouterr().err
+
+
+def test_a_setting_that_does_not_fit_is_one_line_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EMONEV_DATABASE_URL", f"sqlite:///{tmp_path / 'emonev.sqlite3'}")
+    monkeypatch.setenv("EMONEV_ENVIRONMENT", "production")
+    monkeypatch.delenv("EMONEV_SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert main(["db", "upgrade"]) == 2
+        assert capsys.readouterr().err == (
+            "error: EMONEV_SECRET_KEY must be set to a real secret outside development\n"
+        )
+        monkeypatch.setenv("EMONEV_SECRET_KEY", "rahasia-yang-panjang-dan-acak")
+        monkeypatch.setenv("EMONEV_DB_POOL_SIZE", "tiga puluh")
+        get_settings.cache_clear()
+        assert main(["db", "upgrade"]) == 2
+        assert capsys.readouterr().err.startswith("error: EMONEV_DB_POOL_SIZE: ")
+    finally:
+        get_settings.cache_clear()
+    assert not (tmp_path / "emonev.sqlite3").exists()

@@ -11,7 +11,8 @@ import uvicorn
 from sqlalchemy import create_engine, func, select, text
 
 from app.cli import main
-from app.db.models import Account, Commission
+from app.db.models import Account, Commission, Publication, Round
+from app.demo.banner import WIDTH
 from app.settings import get_settings
 from tests.factories import ROOT
 
@@ -38,19 +39,42 @@ def _count(url: str, table: type[Any]) -> int:
     return count
 
 
-def test_serve_seeds_once_and_prints_the_logins(
+def test_serve_seeds_once_and_prints_the_banner(
     fresh_sqlite: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["db", "upgrade"]) == 0
     assert main(["templates", "import"]) == 0
+    capsys.readouterr()
     assert main(["serve", "--port", "8123"]) == 0
-    out = capsys.readouterr().out
-    assert "admin.dki@demo.emonev.id" in out
-    assert "http://127.0.0.1:8123/login" in out
-    accounts = _count(fresh_sqlite, Account)
-    assert main(["serve"]) == 0
-    assert _count(fresh_sqlite, Account) == accounts
-    assert _count(fresh_sqlite, Commission) == 1
+    banner = capsys.readouterr().out
+    lines = banner.splitlines()
+    assert all(len(line) <= WIDTH for line in lines)
+    assert "  Buka http://127.0.0.1:8123/login dan masuk dengan salah satu akun di bawah ini." in lines
+    assert "  Kata sandi semua akun demo: demo-emonev-2025" in lines
+    for heading in (
+        "Administrator Sistem",
+        "Administrator Komisi",
+        "Verifikator",
+        "Juri",
+        "PPID",
+    ):
+        assert f"  {heading}" in lines
+    # One line per login, what to try first beside it (wrapped under itself when long).
+    flat = " ".join(banner.split())
+    assert (
+        "ppid.kelurahan-menteng@demo.emonev.id Kelurahan Menteng: isi SAQ Monev KIP 2025, "
+        "lihat hasil Monev KIP 2024 (Informatif)"
+    ) in flat
+    assert "verifikator@demo.emonev.id verifikasi SAQ Kelurahan Cikini (Monev KIP 2025)" in flat
+    assert "admin.dki@demo.emonev.id peringkat, grafik kualifikasi dan rekapitulasi Monev KIP 2024" in flat
+
+    counts = {table: _count(fresh_sqlite, table) for table in (Account, Commission, Round, Publication)}
+    assert counts[Round] == 3
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8124"]) == 0
+    again = capsys.readouterr().out
+    assert {table: _count(fresh_sqlite, table) for table in counts} == counts
+    assert "http://127.0.0.1:8124/login" in again
+    assert "0.0.0.0" not in again
 
 
 def test_serve_without_demo_data_seeds_nothing(

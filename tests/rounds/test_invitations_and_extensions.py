@@ -33,7 +33,8 @@ def test_inviting_by_id_counts_the_already_invited_apart(
 ) -> None:
     new = make_body(session, world.category)
     response = _invite(client, world, {"body_ids": [world.body.id, new.id]})
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
+    assert response.headers["Location"] == f"{API}/rounds/{world.round.id}/invitations"
     assert response.json() == {"invited": 1, "already_invited": 1, "body_ids": [new.id]}
     assert new.id in _invited(session, world)
 

@@ -35,6 +35,10 @@ def test_an_administrator_assigns_and_reassigns_verifiers_by_hand(
         url, json={"assignments": {str(world.body.id): second.id}}, headers=world.token(world.admin)
     )
     assert moved.json()["assignments"][0]["verifier_id"] == second.id
+    assert (moved.json()["assignments"][0]["category"], moved.json()["assignments"][0]["category_name"]) == (
+        "kelurahan",
+        "Kelurahan",
+    )
     entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "verification.assign")).all()
     assert [(e.before, e.after) for e in entries] == [
         (None, {"verifier_id": world.verifier.id}),
@@ -90,7 +94,7 @@ def test_spreading_gives_each_verifier_an_even_share_and_keeps_existing_assignme
         json={"category_code": "kelurahan", "verifier_ids": [world.verifier.id, second.id]},
         headers=world.token(world.admin),
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     # Six kelurahan bodies, one already with the first verifier: the five others go 2 to it, 3 to the second.
     assert response.json() == {"assigned": 5, "per_verifier": {str(world.verifier.id): 3, str(second.id): 3}}
     assigned = set(session.scalars(select(VerifierAssignment.body_id)))
@@ -115,17 +119,21 @@ def test_a_verifier_lists_its_bodies_with_their_status(
     )
     session.flush()
     page = get_json(client, "/api/v1/verifier/assignments?limit=1", world.token(world.verifier))
+    # 1.1.1 verified "yes" makes 1.1.2 applicable: 2 of the 5 questions that need a value are reviewed.
     assert [
-        (i["body_id"], i["submission_status"], i["verification_status"], i["reviewed"]) for i in page["items"]
-    ] == [(world.body.id, "submitted", "in_progress", 2)]
+        (i["body_id"], i["submission_status"], i["verification_status"], i["reviewed"], i["total"])
+        for i in page["items"]
+    ] == [(world.body.id, "submitted", "in_progress", 2, 5)]
+    assert (page["items"][0]["category"], page["items"][0]["category_name"]) == ("kelurahan", "Kelurahan")
     rest = get_json(
         client,
         f"/api/v1/verifier/assignments?limit=1&cursor={page['next_cursor']}",
         world.token(world.verifier),
     )
-    assert [(i["body_id"], i["submission_id"], i["verification_status"]) for i in rest["items"]] == [
-        (world.other_body.id, None, "not_started")
-    ]
+    assert [
+        (i["body_id"], i["submission_id"], i["verification_status"], i["reviewed"], i["total"])
+        for i in rest["items"]
+    ] == [(world.other_body.id, None, "not_started", 0, None)]
     assert rest["next_cursor"] is None
     assert client.get("/api/v1/verifier/assignments", headers=world.token(world.operator)).status_code == 403
 

@@ -9,7 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import AuditEntry, Submission, VerifierAssignment
+from app.accounts.deps import principal_for_account
+from app.db.models import AuditEntry, Submission, VerifiedAnswer, VerifierAssignment
+from app.errors import InvalidInput
+from app.verification.objections import decide_objection
 from tests.factories import World, get_json, make_answers, make_submission, make_verification, now, problem
 
 SELF = {
@@ -187,3 +190,86 @@ def test_operators_cannot_decide_objections(client: TestClient, world: World, ve
         headers=world.token(world.operator),
     )
     assert response.status_code == 403
+
+
+def decide(client: TestClient, world: World, objection_id: int, **body: object) -> object:
+    return client.post(
+        f"/api/v1/objections/{objection_id}/decision",
+        json={"reason": "keputusan verifikator"} | body,
+        headers=world.token(world.verifier),
+    )
+
+
+def test_an_objection_names_the_body_answer_and_the_verified_value(
+    client: TestClient, world: World, verified: Submission
+) -> None:
+    release(client, world)
+    made = object_to(client, world, verified, "1.1.2").json()
+    assert (made["body_value"], made["verified_value"]) == ("a", "b")
+    listed = get_json(client, f"/api/v1/rounds/{world.round.id}/objections", world.token(world.verifier))
+    assert [(o["question_code"], o["body_value"], o["verified_value"]) for o in listed["items"]] == [
+        ("1.1.2", "a", "b")
+    ]
+    accepted = decide(client, world, made["id"], accept=True, value=made["body_value"])
+    assert accepted.json()["verified_value"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("code", "empty"), [("1.1.2", None), ("1.1.2", ""), ("2.1", []), ("2.3", "  "), ("2.2", "")]
+)
+def test_accepting_with_an_empty_value_is_refused_and_changes_nothing(
+    client: TestClient, session: Session, world: World, verified: Submission, code: str, empty: object
+) -> None:
+    release(client, world)
+    made = object_to(client, world, verified, code).json()
+    refused = decide(client, world, made["id"], accept=True, value=empty)
+    assert refused.status_code == 422
+    assert problem(refused)["errors"] == [{"field": "value", "message": "required when accept is true"}]
+    assert "no_valid_answer" in problem(refused)["detail"]
+    stored = session.scalar(select(VerifiedAnswer.value).where(VerifiedAnswer.question_code == code))
+    assert stored == VERIFIED[code]["value"]
+    assert (
+        get_json(client, f"/api/v1/submissions/{verified.id}/objections", world.token(world.verifier))[0][
+            "status"
+        ]
+        == "open"
+    )
+
+
+def test_no_valid_answer_must_be_said_and_only_when_accepting(
+    client: TestClient, session: Session, world: World, verified: Submission
+) -> None:
+    release(client, world)
+    made = object_to(client, world, verified, "1.1.2").json()
+    both = decide(client, world, made["id"], accept=True, value="a", no_valid_answer=True)
+    assert problem(both)["errors"] == [{"field": "value", "message": "not together with no_valid_answer"}]
+    rejecting = decide(client, world, made["id"], accept=False, no_valid_answer=True)
+    assert problem(rejecting)["errors"] == [{"field": "value", "message": "only with accept: true"}]
+
+    emptied = decide(client, world, made["id"], accept=True, no_valid_answer=True)
+    assert emptied.status_code == 200, emptied.text
+    assert (emptied.json()["status"], emptied.json()["decided_value"]) == ("accepted", None)
+    stored = session.scalar(select(VerifiedAnswer.value).where(VerifiedAnswer.question_code == "1.1.2"))
+    assert stored is None
+
+
+def test_a_refused_accept_says_in_indonesian_what_to_choose(
+    session: Session, world: World, verified: Submission, client: TestClient
+) -> None:
+    release(client, world)
+    made = object_to(client, world, verified, "1.1.2").json()
+    with pytest.raises(InvalidInput) as refused:
+        decide_objection(
+            session=session,
+            objection_id=made["id"],
+            by=principal_for_account(world.verifier),
+            accept=True,
+            reason="bukti baru",
+            value=None,
+        )
+    assert refused.value.indonesian == refused.value.errors[0].indonesian
+    assert refused.value.indonesian == (
+        "Sanggahan yang diterima menetapkan nilai terverifikasi baru untuk pertanyaan 1.1.2: pilih nilainya "
+        '(biasanya jawaban badan publik). Pilih "Tidak ada jawaban yang sah" hanya bila itu memang keputusan '
+        "Anda."
+    )

@@ -14,7 +14,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Answer, AuditEntry, Submission, VerifiedAnswer, VerifierAssignment
+from app.db.models import (
+    Answer,
+    AuditEntry,
+    DeadlineExtension,
+    EvidenceFile,
+    Submission,
+    VerifiedAnswer,
+    VerifierAssignment,
+)
 from tests.factories import World, get_json, make_answers, make_submission, now, problem
 
 # The body's answers: every question fully earned. Self score: aspect 1 = 100, aspect 2 = 100 -> 100.00.
@@ -81,6 +89,134 @@ def test_verification_starts_only_after_the_body_submitted_or_its_window_closed(
     assert again.json()["status"] == "in_progress"
 
 
+def test_a_verifier_sees_nothing_of_a_draft_until_it_is_sent_or_the_deadline_with_extensions_passed(
+    client: TestClient, session: Session, world: World
+) -> None:
+    draft = make_submission(session, world.round, world.body, world.template)
+    make_answers(session, draft, SELF)
+    evidence = EvidenceFile(
+        submission_id=draft.id,
+        question_code="1.1.1",
+        sha256="0" * 64,
+        size=9,
+        content_type="application/pdf",
+        original_name="sk-dip.pdf",
+    )
+    session.add_all(
+        [
+            evidence,
+            VerifierAssignment(round_id=world.round.id, body_id=world.body.id, verifier_id=world.verifier.id),
+        ]
+    )
+    session.flush()
+    base = f"/api/v1/submissions/{draft.id}"
+    reads = [
+        ("GET", base),
+        ("GET", f"{base}/score"),
+        ("GET", f"{base}/verification"),
+        ("GET", f"{base}/link-checks"),
+        ("POST", f"{base}/link-check"),
+        ("GET", f"/api/v1/evidence/{evidence.id}"),
+    ]
+
+    def refused_to_the_verifier(closes_at: str) -> None:
+        for method, url in reads:
+            response = client.request(method, url, headers=world.token(world.verifier))
+            assert response.status_code == 403, (method, url, response.text)
+            assert "still filling in this SAQ" in problem(response)["detail"]
+            assert problem(response)["closes_at"] == closes_at
+
+    # The body is filling it in: its verifier sees none of it; the administrator still may.
+    refused_to_the_verifier(world.round.saq_closes_at.isoformat())
+    assert get_json(client, base, world.token(world.admin))["answers"]["1.1.1"]["value"] == "yes"
+    assert get_json(client, f"{base}/verification", world.token(world.admin))["status"] == "not_started"
+
+    # The round's own deadline passed, but the body's extension still runs: still the body's own.
+    world.round.saq_closes_at = now() - timedelta(minutes=1)
+    extended = now() + timedelta(days=2)
+    extension = DeadlineExtension(
+        round_id=world.round.id, closes_at=extended, scope="bodies", body_ids=[world.body.id], reason="Pleno"
+    )
+    session.add(extension)
+    session.flush()
+    refused_to_the_verifier(extended.isoformat())
+    start = client.post(f"{base}/verification", headers=world.token(world.verifier))
+    assert start.status_code == 409
+    assert problem(start)["closes_at"] == extended.isoformat()
+
+    # Once the extension has passed too, the verifier reads the draft as it stands; whether it is verified is
+    # the round's rule for drafts at the deadline (submitted as they stood once the SAQ stage closed).
+    extension.closes_at = now() - timedelta(seconds=1)
+    world.round.drafts_at_deadline = "submit"
+    session.flush()
+    assert get_json(client, base, world.token(world.verifier))["answers"]["1.1.1"]["value"] == "yes"
+    assert get_json(client, f"{base}/verification", world.token(world.verifier))["status"] == "not_started"
+    assert (
+        "close the stage first"
+        in problem(client.post(f"{base}/verification", headers=world.token(world.verifier)))["detail"]
+    )
+    world.round.status = "closed"
+    session.flush()
+    assert client.post(f"{base}/verification", headers=world.token(world.verifier)).status_code == 201
+
+
+def test_a_sent_saq_is_the_verifiers_to_read_while_the_window_is_still_open(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    # world.round's window is open for another week.
+    read = get_json(client, f"/api/v1/submissions/{submitted.id}", world.token(world.verifier))
+    assert read["status"] == "submitted"
+    view = get_json(client, f"/api/v1/submissions/{submitted.id}/verification", world.token(world.verifier))
+    assert view["status"] == "not_started"
+
+
+def test_reviewed_and_total_count_the_questions_that_need_a_verified_value_as_completion_does(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    url = f"/api/v1/submissions/{submitted.id}/verification"
+
+    def progress(view: dict) -> tuple[int, int, list[str]]:
+        return view["reviewed"], view["total"], [q["code"] for q in view["questions"] if not q["applicable"]]
+
+    def missing() -> list[str]:
+        refused = client.post(f"{url}/complete", headers=world.token(world.verifier))
+        assert refused.status_code == 422
+        return list(problem(refused)["missing"])
+
+    # 1.1.2 applies only once 1.1.1's verified value is "yes": not counted while 1.1.1 is unreviewed.
+    assert progress(get_json(client, url, world.token(world.verifier))) == (0, 4, ["1.1.2"])
+    assert missing() == ["1.1.1", "2.1", "2.2", "2.3"]
+    saved = put(client, world, submitted, etag, {"1.1.1": {"value": "yes"}})
+    assert progress(saved.json()) == (1, 5, [])
+    assert missing() == ["1.1.2", "2.1", "2.2", "2.3"]
+    saved = put(
+        client, world, submitted, saved.headers["ETag"], {"1.1.1": {"value": "no"}, "2.2": {"value": 40}}
+    )
+    assert progress(saved.json()) == (2, 4, ["1.1.2"])
+    assert missing() == ["2.1", "2.3"]
+
+
+def test_the_verified_score_is_provisional_until_the_verification_is_completed(
+    client: TestClient, world: World, submitted: Submission
+) -> None:
+    etag = start(client, world, submitted)
+    url = f"/api/v1/submissions/{submitted.id}/verification"
+    assert get_json(client, url, world.token(world.verifier))["verified_score"]["provisional"] is True
+    every = {code: {"value": answer["value"], "evidence_checked": True} for code, answer in SELF.items()}
+    saved = put(client, world, submitted, etag, every).json()
+    # Everything reviewed, but not completed: the figure may still change.
+    assert (saved["reviewed"], saved["total"], saved["verified_score"]["provisional"]) == (5, 5, True)
+    done = client.post(f"{url}/complete", headers=world.token(world.verifier))
+    assert done.status_code == 200, done.text
+    assert done.json()["verified_score"] == {
+        "score": "100.00",
+        "band": "informatif",
+        "band_label": "Informatif",
+        "provisional": False,
+    }
+
+
 def test_only_the_assigned_verifier_or_an_administrator_verifies(
     client: TestClient, world: World, submitted: Submission
 ) -> None:
@@ -96,13 +232,16 @@ def test_side_by_side_view_before_any_review_has_a_verified_score_of_zero(
     start(client, world, submitted)
     view = get_json(client, f"/api/v1/submissions/{submitted.id}/verification", world.token(world.verifier))
     assert view["self_score"]["score"] == "100.00"
-    # Nothing reviewed: every question is unanswered in the verified score.
+    # Nothing reviewed: every question is unanswered in the verified score, which is provisional.
     assert view["verified_score"] == {
         "score": "0.00",
         "band": "tidak-informatif",
         "band_label": "Tidak Informatif",
+        "provisional": True,
     }
-    assert (view["reviewed"], view["total"]) == (0, 5)
+    assert view["self_score"]["provisional"] is False
+    # 1.1.2 applies only when 1.1.1's verified value is "yes": 4 questions need a verified value so far.
+    assert (view["reviewed"], view["total"]) == (0, 4)
     first = view["questions"][0]
     assert first["code"] == "1.1.1"
     assert first["self"]["value"] == "yes"
@@ -153,6 +292,7 @@ def test_verified_values_stand_beside_the_body_answers_and_score_by_the_same_rul
         "score": "65.00",
         "band": "cukup-informatif",
         "band_label": "Cukup Informatif",
+        "provisional": True,
     }
     assert view["self_score"]["score"] == "100.00"
     assert {a["code"]: a["verified_score"] for a in view["aspects"]} == {"1": "75.00", "2": "50.00"}
@@ -323,7 +463,8 @@ def test_approving_the_unreviewed_answers_sets_exactly_those_to_the_body_values_
         "2.3": "https://ppid.example.go.id",
     }
     assert not any(verified[code]["evidence_checked"] for code in ("1.1.2", "2.2", "2.3"))
-    assert view["reviewed"] == 5
+    # 1.1.2 now has a value too, but with 1.1.1 verified "no" it does not apply: 4 of 4.
+    assert (view["reviewed"], view["total"]) == (4, 4)
 
     entries = session.scalars(
         select(AuditEntry).where(AuditEntry.action == "verification.bulk.approve_unreviewed")

@@ -119,9 +119,31 @@ def test_a_verifier_overrules_an_answer_and_approves_the_unreviewed_rest(page: P
     row = page.get_by_role("row").filter(has_text="Kelurahan Cikini").filter(has_text="Monev KIP 2025")
     expect(row).to_contain_text("Terkirim")
     expect(row).to_contain_text("Belum diverifikasi")
+    expect(row.locator('td[data-label="Kategori"]')).to_have_text("Kelurahan")  # the name, not the code
+    expect(row.locator('td[data-label="Diperiksa"]')).to_have_text(re.compile(r"^0 dari \d+$"))
     screenshot(page, "verifier-dashboard")
+
+    # A draft the body is still filling in: the page says so and until when, and offers nothing to start.
+    page.get_by_role("link", name="Buka verifikasi Kelurahan Gambir, Monev KIP 2025").click()
+    expect(page.locator("#still-filling-text")).to_contain_text(
+        "SAQ masih diisi oleh badan publik; verifikasi dapat dimulai setelah SAQ dikirim atau batas waktu"
+    )
+    expect(page.get_by_role("button", name="Mulai verifikasi")).to_have_count(0)
+    expect(page.get_by_text("Jawaban badan publik")).to_have_count(0)
+    screenshot(page, "verifier-draft-still-filling")
+    page.go_back()
+
     page.get_by_role("link", name="Buka verifikasi Kelurahan Cikini, Monev KIP 2025").click()
     page.get_by_role("button", name="Mulai verifikasi").click()
+
+    # Nothing reviewed: the verified score says it is provisional and how many questions are left, no band.
+    applicable = int(page.locator("#review-total").inner_text())
+    expect(page.locator("#reviewed")).to_have_text("0")
+    expect(page.locator("#verified-provisional")).to_have_text("Sementara")
+    expect(page.locator("#score-table tr.total .band")).to_have_count(1)  # the self-assessed band only
+    expect(page.locator("#provisional-note")).to_contain_text(f"{applicable} pertanyaan belum diperiksa")
+    expect(page.locator("#unreviewed-count")).to_have_text(str(applicable))
+    expect(page.locator("[data-role=link-check]").first).to_have_text("Tautan belum dicek")
 
     # Nothing is reviewed yet: each question says so, shows the body's answer and has no value chosen.
     item = page.locator('[id="v-1.1.1"]')
@@ -133,6 +155,9 @@ def test_a_verifier_overrules_an_answer_and_approves_the_unreviewed_rest(page: P
     unreviewed = page.locator(".question").filter(has=page.locator("[data-role=unreviewed]"))
     total = unreviewed.count()
     assert total > 10
+    # Conditional questions whose condition is not met by verified values are not counted.
+    not_applicable = page.locator(".question [data-role=not-applicable]").count()
+    assert applicable == total - not_applicable
     expect(page.locator(".question input[name=value]:checked")).to_have_count(0)
 
     item.get_by_label("Tidak", exact=True).check()
@@ -146,7 +171,9 @@ def test_a_verifier_overrules_an_answer_and_approves_the_unreviewed_rest(page: P
     expect(item.get_by_label("Tidak", exact=True)).to_be_checked()
     expect(item.locator("[data-role=self-value]")).to_have_text("Ya")
     expect(page.locator("#reviewed")).to_have_text("1")
-    expect(page.locator("#unreviewed-count")).to_have_text(str(total - 1))
+    applicable = int(page.locator("#review-total").inner_text())
+    expect(page.locator("#unreviewed-count")).to_have_text(str(applicable - 1))
+    expect(page.locator("#provisional-note")).to_contain_text(f"{applicable - 1} pertanyaan belum diperiksa")
     screenshot(page, "verifier-verification", full_page=False)
     _the_score_table_fits_a_phone(page)
 
@@ -157,7 +184,10 @@ def test_a_verifier_overrules_an_answer_and_approves_the_unreviewed_rest(page: P
     page.get_by_label(f"Saya menyetujui {total - 1} jawaban badan publik ini").check()
     approve.click()
     expect(page.get_by_role("status").filter(has_text="sudah disetujui")).to_be_visible()
-    expect(page.locator("#reviewed")).to_have_text(str(total))
+    expect(page.locator("#reviewed")).to_have_text(page.locator("#review-total").inner_text())
+    # Everything reviewed, not yet completed: the band shows, still marked provisional.
+    expect(page.locator("#verified-provisional")).to_have_text("Sementara")
+    expect(page.locator("#provisional-note")).to_contain_text("sampai verifikasi ditandai selesai")
     expect(page.locator("#belum-diperiksa")).to_have_count(0)
     expect(page.locator("[data-role=unreviewed]")).to_have_count(0)
     expect(page.locator('[id="v-1.1.1"]').get_by_label("Tidak", exact=True)).to_be_checked()

@@ -21,9 +21,9 @@ from playwright.sync_api import Page, expect
 
 import scoring
 from app.demo import MAIL_DOMAIN
+from app.demo.season import answers_for
 from tests.factories import ROOT
 from tests.web.conftest import DEMO_PASSWORD, LiveServer, log_in, screenshot
-from tests.web.seed import answers_for
 
 pytestmark = pytest.mark.browser
 

@@ -46,8 +46,8 @@ ENGLISH = frozenset(
     """.split()  # noqa: SIM905 - a word list reads better as words than as a list of strings
 )
 # Words of ENGLISH a page may show: names of file formats, systems and laws, and words of the question
-# texts written that way by the commissions.
-ALLOWED = frozenset()
+# texts written that way by the commissions ("go": the go.id domain of government websites).
+ALLOWED = frozenset({"go"})
 # Internal codes: snake_case names, and band codes (lower case with a hyphen) shown instead of their labels.
 SNAKE_CASE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 BAND_CODE = re.compile(r"\b(?:tidak|kurang|cukup|menuju)-(?:informatif|mengikuti)\b")

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from app.db.models import (
     Answer,
     DeadlineExtension,
+    EvidenceFile,
+    LinkCheck,
     Objection,
     Round,
     Submission,
@@ -366,3 +368,287 @@ def test_a_body_objects_during_the_window_and_the_verifier_accepts(
     assert objection.status == "accepted"
     value = session.scalar(select(VerifiedAnswer.value).where(VerifiedAnswer.verification_id == checked.id))
     assert value == "yes"
+
+
+def link_item(page: str, url: str) -> str:
+    """The evidence link's line of the verification page, with its link-check badge."""
+    start = page.index(f'<li><a href="{url}"')
+    return page[start : page.index("</li>", start)]
+
+
+def verified_cell(page: str) -> str:
+    """The verified SAQ score's cell of the score table."""
+    start = page.index('id="verified-score"')
+    return page[start : page.index("</td>", start)]
+
+
+@pytest.mark.db
+def test_the_verify_page_of_a_draft_says_the_body_is_still_filling_it_in_and_shows_none_of_it(
+    pages: Pages, world: World, session: Session
+) -> None:
+    draft = make_submission(session, world.round, world.body, world.template)
+    session.add_all(
+        [
+            Answer(
+                submission_id=draft.id,
+                question_code="1.1.1",
+                value="yes",
+                evidence_links=["https://ppid.example.go.id/dip"],
+            ),
+            VerifierAssignment(round_id=world.round.id, body_id=world.body.id, verifier_id=world.verifier.id),
+            EvidenceFile(
+                submission_id=draft.id,
+                question_code="1.1.1",
+                sha256="0" * 64,
+                size=9,
+                content_type="application/pdf",
+                original_name="sk-dip.pdf",
+            ),
+        ]
+    )
+    session.flush()
+    file_id = session.scalars(select(EvidenceFile.id)).one()
+    url = f"/verifikasi/{draft.id}"
+    pages.login(world.verifier)
+    page = pages.get(url)
+    assert page.status_code == 200
+    assert (
+        "<strong>SAQ masih diisi oleh badan publik</strong>; verifikasi dapat dimulai setelah SAQ dikirim "
+        f"atau batas waktu pengisiannya lewat ({when(world.round.saq_closes_at, 'Asia/Jakarta')})."
+    ) in page.text
+    for hidden in (
+        "Mulai verifikasi",
+        "https://ppid.example.go.id/dip",
+        "Jawaban badan publik",
+        "sk-dip.pdf",
+    ):
+        assert hidden not in page.text, hidden
+    assert pages.get(f"/berkas/{file_id}").status_code == 403
+    assert pages.get(f"/pengisian/{draft.id}").status_code == 403
+    # A start sent from a page opened earlier comes back here, saying why.
+    refused = pages.post(f"{url}/mulai", {"_form": "mulai", "_halaman": url})
+    assert refused.status_code == 409
+    assert 'id="refused">SAQ ' + world.body.name + " masih diisi oleh badan publik" in refused.text
+    assert session.scalars(select(Verification)).all() == []
+
+    # The round's deadline passed but the body's extension runs: the page names the extended deadline.
+    world.round.saq_closes_at = now() - timedelta(hours=1)
+    extended = datetime(2099, 9, 15, 16, 59, tzinfo=UTC)
+    extension = DeadlineExtension(
+        round_id=world.round.id, closes_at=extended, scope="bodies", body_ids=[world.body.id], reason="Pleno"
+    )
+    session.add(extension)
+    session.flush()
+    page = pages.get(url).text
+    assert (
+        "(15 September 2099 pukul 23.59 WIB, batas waktu yang sudah diperpanjang untuk badan publik ini)"
+        in page
+    )
+    assert "Mulai verifikasi" not in page
+
+    # The administrator sees the same (the verification page is about verifying); the body not at all.
+    pages.client.cookies.clear()
+    pages.login(world.admin)
+    assert "SAQ masih diisi oleh badan publik" in pages.get(url).text
+    pages.client.cookies.clear()
+    pages.login(world.operator)
+    assert pages.get(url).status_code == 403
+
+    # Past its deadline, a draft the round's rule leaves out: its answers show, and instead of a start
+    # button that would fail, why it is not verified.
+    extension.closes_at = now() - timedelta(minutes=1)
+    session.flush()
+    pages.client.cookies.clear()
+    pages.login(world.verifier)
+    page = pages.get(url).text
+    assert "https://ppid.example.go.id/dip" in page
+    assert "Mulai verifikasi" not in page
+    assert f'id="start-refused">{world.body.name} tidak mengirim SAQ sampai batas waktunya (' in page
+    assert "menurut aturan periode ini draf dinyatakan tidak mengikuti dan tidak diverifikasi." in page
+
+    # Sent: the verifier sees the answers and may start.
+    draft.status = "submitted"
+    session.flush()
+    page = pages.get(url).text
+    assert "Mulai verifikasi" in page
+    assert "https://ppid.example.go.id/dip" in page
+    assert "SAQ masih diisi" not in page
+
+
+@pytest.mark.db
+def test_the_verified_score_says_it_is_provisional_and_counts_only_what_needs_review(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    pages.login(world.verifier)
+    home = pages.get("/").text
+    assert '<td data-label="Kategori">Kelurahan</td>' in home
+    assert '<td data-label="Diperiksa" class="num">0 dari 4</td>' in home
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    page = pages.get(f"/verifikasi/{sub.id}").text
+    # 1.1.2 counts only once 1.1.1's verified value is "yes": 4 questions to review, not 5.
+    assert (
+        'Diperiksa <strong id="reviewed">0</strong> dari <span id="review-total">4</span> pertanyaan' in page
+    )
+    assert "1 pertanyaan bersyarat tidak dihitung" in page
+    assert "Belum dihitung: syaratnya belum terpenuhi" in question_html(page, "1.1.2")
+    cell = verified_cell(page)
+    assert ">0,00</strong>" in cell
+    assert 'id="verified-provisional">Sementara</span>' in cell
+    assert "Tidak Informatif" not in cell
+    assert "Nilai Verifikasi masih sementara:</strong> 4 pertanyaan belum diperiksa." in page
+
+    for code, kind, value in (("1.1.1", "yes_no", "yes"), ("2.2", "number", "95")):
+        version = re.search(r'name="version" value="(\d+)"', page)
+        assert version is not None
+        saved = pages.post(
+            f"/verifikasi/{sub.id}/butir/{code}",
+            {"version": version.group(1), "type": kind, "value": value, "evidence_checked": "ya"},
+            follow_redirects=False,
+        )
+        assert saved.status_code == 303, saved.text
+        page = pages.get(f"/verifikasi/{sub.id}").text
+    assert (
+        'Diperiksa <strong id="reviewed">2</strong> dari <span id="review-total">5</span> pertanyaan' in page
+    )
+    assert "Nilai Verifikasi masih sementara:</strong> 3 pertanyaan belum diperiksa." in page
+    assert '<td data-label="Diperiksa" class="num">2 dari 5</td>' in pages.get("/").text
+
+    for code in ("1.1.2", "2.1", "2.3"):
+        session.add(
+            VerifiedAnswer(
+                verification_id=session.scalars(select(Verification.id)).one(), question_code=code, value=None
+            )
+        )
+    session.flush()
+    cell = verified_cell(pages.get(f"/verifikasi/{sub.id}").text)
+    assert "Sementara" in cell
+    assert 'class="band ' in cell  # every question reviewed: the band shows, still marked provisional
+    assert pages.post(f"/verifikasi/{sub.id}/selesai", follow_redirects=False).status_code == 303
+    page = pages.get(f"/verifikasi/{sub.id}").text
+    assert "Sementara" not in verified_cell(page)
+    assert "masih sementara" not in page
+
+
+@pytest.mark.db
+def test_link_check_badges_say_what_the_checker_found_in_words_of_their_own(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    link = "https://ppid.example.go.id/dip"
+    pages.login(world.verifier)
+    pages.post(f"/verifikasi/{sub.id}/mulai")
+    page = pages.get(f"/verifikasi/{sub.id}").text
+    assert '<span class="badge badge-info" data-role="link-check">Tautan belum dicek</span>' in link_item(
+        page, link
+    )
+    assert "Belum diperiksa" not in link_item(page, link)
+    assert "Cek semua tautan" in page
+    checked_at = datetime(2025, 9, 1, 3, 0, tzinfo=UTC)
+    for outcome, row, badge in (
+        ("broken", {"ok": False, "status_code": 404}, "Tautan rusak (kode 404)"),
+        ("blocked", {"ok": False, "error": "blocked: private address"}, "bukan alamat web publik"),
+        ("error", {"ok": False, "error": "timeout"}, "Tautan tidak dapat dihubungi"),
+        ("ok", {"ok": True, "status_code": 200}, "Tautan dapat dibuka"),
+    ):
+        session.add(LinkCheck(submission_id=sub.id, url=link, checked_at=checked_at, **row))
+        session.flush()
+        item = link_item(pages.get(f"/verifikasi/{sub.id}").text, link)
+        assert badge in item, outcome
+        assert "dicek 1 September 2025 pukul 10.00 WIB" in item
+
+
+def objection_form(page: str, objection_id: int) -> str:
+    start = page.index(f'action="/sanggahan/{objection_id}"')
+    return page[start : page.index("</form>", start)]
+
+
+@pytest.mark.db
+def test_accepting_an_objection_starts_at_the_body_answer_and_never_empties_by_default(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    checked = Verification(submission_id=sub.id, verifier_id=world.verifier.id, status="completed")
+    session.add(checked)
+    session.flush()
+    session.add_all(
+        [
+            VerifiedAnswer(verification_id=checked.id, question_code="1.1.1", value="no"),
+            VerifiedAnswer(verification_id=checked.id, question_code="2.2", value=40),
+        ]
+    )
+    world.round.results_released_at = now() - timedelta(hours=2)
+    yes_no = Objection(submission_id=sub.id, question_code="1.1.1", explanation="SK DIP terlampir")
+    number = Objection(submission_id=sub.id, question_code="2.2", explanation="Angka 40 keliru")
+    session.add_all([yes_no, number])
+    session.flush()
+    pages.login(world.verifier)
+    page = pages.get("/sanggahan").text
+
+    # The body's own answer ("Ya") is what the form holds; "Tidak ada jawaban yang sah" is not chosen.
+    form = objection_form(page, yes_no.id)
+    assert [tag.split(" checked")[0] for tag in checked_inputs(form)] == [
+        '<input type="radio" name="value" value="yes"'
+    ]
+    assert 'Jawaban badan publik: <strong data-role="body-value">Ya</strong>' in page
+    assert 'Nilai terverifikasi sekarang: <strong data-role="verified-value">Tidak</strong>' in page
+    # The body gave no number: nothing is filled in and nothing chosen for it.
+    assert checked_inputs(objection_form(page, number.id)) == []
+
+    fid = f"sanggahan-{number.id}"
+    refused = pages.post(
+        f"/sanggahan/{number.id}",
+        {
+            "_form": fid,
+            "_halaman": "/sanggahan",
+            "decision": "terima",
+            "type": "number",
+            "value": "",
+            "reason": "Ya",
+        },
+    )
+    assert refused.status_code == 422
+    assert (
+        f'<p class="field-error" id="f-{fid}-value-galat">Sanggahan yang diterima menetapkan nilai '
+        "terverifikasi baru untuk pertanyaan 2.2: pilih nilainya (biasanya jawaban badan publik)."
+    ) in refused.text
+    session.refresh(number)
+    assert number.status == "open"
+
+    emptied = pages.post(
+        f"/sanggahan/{number.id}",
+        {"decision": "terima", "type": "number", "value": "", "no_valid_answer": "ya", "reason": "Tidak sah"},
+        follow_redirects=False,
+    )
+    assert emptied.status_code == 303, emptied.text
+    accepted = pages.post(
+        f"/sanggahan/{yes_no.id}",
+        {"decision": "terima", "type": "yes_no", "value": "yes", "reason": "SK sah"},
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303, accepted.text
+    values = dict(
+        session.execute(
+            select(VerifiedAnswer.question_code, VerifiedAnswer.value).where(
+                VerifiedAnswer.verification_id == checked.id
+            )
+        ).all()
+    )
+    assert values == {"1.1.1": "yes", "2.2": None}
+    page = pages.get("/sanggahan").text
+    assert 'Nilai terverifikasi setelah keputusan: <strong data-role="verified-value">Ya</strong>' in page
+
+
+@pytest.mark.db
+def test_the_start_button_is_offered_only_to_whom_it_works(
+    pages: Pages, world: World, session: Session
+) -> None:
+    sub = submitted(world, session)
+    pages.login(world.panelist)
+    page = pages.get(f"/verifikasi/{sub.id}").text
+    assert "Jawaban badan publik" in page
+    assert "Mulai verifikasi" not in page
+    assert 'id="start-refused"' not in page
+    pages.client.cookies.clear()
+    pages.login(world.verifier)
+    assert "Mulai verifikasi" in pages.get(f"/verifikasi/{sub.id}").text

@@ -1,9 +1,5 @@
-"""Demo data for a first look: a commission, bodies, an open round on the bundled templates, and logins.
-
-``emonev serve`` (and so ``make run``) calls :func:`seed_on_startup`: on an empty database, or one holding
-only the demo commission, it creates (idempotently: running it again adds nothing) the demo data and returns
-the logins to print. ``EMONEV_DEMO_DATA=false`` turns it off; it never runs in production.
-"""
+"""The demo's world: the commission, its categories and bodies, the open round on the bundled templates, and
+an account per role and body. Each part is created only if it is missing."""
 
 from __future__ import annotations
 
@@ -59,23 +55,13 @@ SAQ_WEIGHT = Decimal(70)
 PRESENTATION = ("presentasi", "presentation", "Presentasi / Uji Publik", Decimal(30))
 
 
-class DemoDataRefused(Exception):
-    """Demo data was asked for where it must never be: a production deployment."""
-
-
 @dataclass(frozen=True)
-class DemoLogin:
-    role: str
-    email: str
-    what: str
-
-
-@dataclass(frozen=True)
-class DemoReport:
-    commission_id: int
-    round_id: int
-    logins: list[DemoLogin]
-    password: str = DEMO_PASSWORD
+class World:
+    commission: Commission
+    bodies: dict[str, PublicBody]
+    open_round: Round
+    accounts: list[Account]
+    """The demo accounts in the order the banner lists them: administrators, verifier, panel, PPIDs."""
 
 
 # Short names the PPID mailboxes use for the dinas.
@@ -90,10 +76,8 @@ def _slug(name: str) -> str:
     return SHORT_NAMES.get(name) or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def seed_demo(*, session: Session, settings: Settings, now: datetime) -> DemoReport:
-    """Create whatever of the demo data is missing and return the demo logins. Idempotent; flushes only."""
-    if settings.environment == "production":
-        raise DemoDataRefused("demo data is never seeded in production (EMONEV_ENVIRONMENT=production)")
+def seed_world(*, session: Session, settings: Settings, now: datetime) -> World:
+    """Create whatever is missing of the commission, its bodies, the open round and the accounts."""
     commission = session.scalar(select(Commission).where(Commission.code == COMMISSION_CODE))
     if commission is None:
         commission = Commission(code=COMMISSION_CODE, name=COMMISSION_NAME, timezone="Asia/Jakarta")
@@ -130,17 +114,18 @@ def seed_demo(*, session: Session, settings: Settings, now: datetime) -> DemoRep
                 name=name,
                 region_code=region,
                 parent_id=bodies[parent].id if parent else None,
-                ppid_email=f"ppid.{_slug(name)}@{MAIL_DOMAIN}",
+                ppid_email=operator_email(name),
             )
             session.add(bodies[name])
             session.flush()
 
-    templates = _templates(session, settings)
     round_ = _round(session, commission, now)
     existing = {
         rt.category_id
         for rt in session.scalars(select(RoundTemplate).where(RoundTemplate.round_id == round_.id))
     }
+    # Reading the bundled files is the slow part of a restart: only when a category lacks its template.
+    templates = _templates(session, settings) if existing != {c.id for c in categories.values()} else {}
     for code, version in templates.items():
         if categories[code].id not in existing:
             session.add(
@@ -163,9 +148,8 @@ def seed_demo(*, session: Session, settings: Settings, now: datetime) -> DemoRep
     )
     session.flush()
 
-    logins = _accounts(session, commission, bodies)
-    verifier = session.scalar(select(Account).where(Account.email == f"verifikator@{MAIL_DOMAIN}"))
-    assert verifier is not None
+    accounts = _accounts(session, commission, bodies)
+    verifier = next(a for a in accounts if a.email == VERIFIER_EMAIL)
     assigned = set(
         session.scalars(select(VerifierAssignment.body_id).where(VerifierAssignment.round_id == round_.id))
     )
@@ -174,7 +158,8 @@ def seed_demo(*, session: Session, settings: Settings, now: datetime) -> DemoRep
         if body.category_id != categories["dinas"].id and body.id not in assigned:
             session.add(VerifierAssignment(round_id=round_.id, body_id=body.id, verifier_id=verifier.id))
     session.flush()
-    return DemoReport(commission_id=commission.id, round_id=round_.id, logins=logins)
+    ordered = {name: bodies[name] for _, name, _, _ in BODIES}
+    return World(commission=commission, bodies=ordered, open_round=round_, accounts=accounts)
 
 
 def _templates(session: Session, settings: Settings) -> dict[str, TemplateVersion]:
@@ -224,88 +209,43 @@ def _round(session: Session, commission: Commission, now: datetime) -> Round:
     return round_
 
 
-def _accounts(session: Session, commission: Commission, bodies: dict[str, PublicBody]) -> list[DemoLogin]:
-    wanted: list[tuple[DemoLogin, str, int | None, int | None]] = [
-        (
-            DemoLogin("system_admin", f"admin@{MAIL_DOMAIN}", "system administrator"),
-            "Admin Sistem (demo)",
-            None,
-            None,
-        ),
-        (
-            DemoLogin("commission_admin", f"admin.dki@{MAIL_DOMAIN}", COMMISSION_NAME),
-            "Admin KI DKI (demo)",
-            commission.id,
-            None,
-        ),
-        (
-            DemoLogin("verifier", f"verifikator@{MAIL_DOMAIN}", "verifies the kecamatan and kelurahan"),
-            "Verifikator (demo)",
-            commission.id,
-            None,
-        ),
-        (
-            DemoLogin("panelist", f"juri@{MAIL_DOMAIN}", "scores the presentation stage"),
-            "Juri (demo)",
-            commission.id,
-            None,
-        ),
+ADMIN_EMAIL = f"admin@{MAIL_DOMAIN}"
+COMMISSION_ADMIN_EMAIL = f"admin.dki@{MAIL_DOMAIN}"
+VERIFIER_EMAIL = f"verifikator@{MAIL_DOMAIN}"
+PANELIST_EMAIL = f"juri@{MAIL_DOMAIN}"
+
+
+def operator_email(body_name: str) -> str:
+    return f"ppid.{_slug(body_name)}@{MAIL_DOMAIN}"
+
+
+def _accounts(session: Session, commission: Commission, bodies: dict[str, PublicBody]) -> list[Account]:
+    # (email, name, role, commission id, body id)
+    wanted: list[tuple[str, str, str, int | None, int | None]] = [
+        (ADMIN_EMAIL, "Admin Sistem (demo)", "system_admin", None, None),
+        (COMMISSION_ADMIN_EMAIL, "Admin KI DKI (demo)", "commission_admin", commission.id, None),
+        (VERIFIER_EMAIL, "Verifikator (demo)", "verifier", commission.id, None),
+        (PANELIST_EMAIL, "Juri (demo)", "panelist", commission.id, None),
     ]
-    for _, name, _, _ in BODIES:
-        body = bodies[name]
-        wanted.append(
-            (
-                DemoLogin("operator", f"ppid.{_slug(name)}@{MAIL_DOMAIN}", f"PPID of {name}"),
-                f"PPID {name}",
-                commission.id,
-                body.id,
-            )
-        )
-    emails = [login.email for login, *_ in wanted]
-    existing = set(session.scalars(select(Account.email).where(Account.email.in_(emails))))
+    wanted.extend(
+        (operator_email(name), f"PPID {name}", "operator", commission.id, bodies[name].id)
+        for _, name, _, _ in BODIES
+    )
+    emails = [email for email, *_ in wanted]
+    existing = {a.email: a for a in session.scalars(select(Account).where(Account.email.in_(emails)))}
     password_hash: str | None = None
-    for login, name, commission_id, body_id in wanted:
-        if login.email in existing:
+    for email, name, role, commission_id, body_id in wanted:
+        if email in existing:
             continue
         password_hash = password_hash or hash_password(DEMO_PASSWORD)
-        session.add(
-            Account(
-                email=login.email,
-                name=name,
-                role=login.role,
-                commission_id=commission_id,
-                body_id=body_id,
-                password_hash=password_hash,
-            )
+        existing[email] = Account(
+            email=email,
+            name=name,
+            role=role,
+            commission_id=commission_id,
+            body_id=body_id,
+            password_hash=password_hash,
         )
+        session.add(existing[email])
     session.flush()
-    return [login for login, *_ in wanted]
-
-
-def seed_on_startup(*, session: Session, settings: Settings, now: datetime) -> DemoReport | None:
-    """Seed the demo data if it is wanted and the database holds no commission but (maybe) the demo one."""
-    if not settings.demo_data:
-        return None
-    others = session.scalar(select(Commission.id).where(Commission.code != COMMISSION_CODE).limit(1))
-    if others is not None:
-        return None
-    return seed_demo(session=session, settings=settings, now=now)
-
-
-def format_logins(report: DemoReport, base_url: str) -> str:
-    """The banner printed at start-up: where to go and how to log in."""
-    width = max(len(login.email) for login in report.logins)
-    lines = [
-        "",
-        "=" * 100,
-        f"  E-Monev demo data: {COMMISSION_NAME}, round '{ROUND_TITLE}' is open",
-        f"  Pages: {base_url}/login    API: POST {base_url}/api/v1/auth/login    Docs: {base_url}/docs",
-        f"  Every demo account has the password:  {report.password}",
-        "",
-        *(f"  {login.role:<17} {login.email:<{width}}  {login.what}" for login in report.logins),
-        "",
-        "  Turn this off with EMONEV_DEMO_DATA=false. Demo data is never seeded in production.",
-        "=" * 100,
-        "",
-    ]
-    return "\n".join(lines)
+    return [existing[email] for email in emails]
