@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import scoring
+from app.demo.season import answers_for
 from tests.web.conftest import DEMO_PASSWORD, LiveServer, log_in, screenshot
-from tests.web.seed import answers_for
 
 pytestmark = pytest.mark.browser
 
