@@ -1449,12 +1449,37 @@ def add_extension(
     problems.raise_if_any(
         "the extension cannot be recorded", "Perpanjangan belum dapat dicatat: periksa isian yang ditandai."
     )
+    return _record_extension(
+        session,
+        round_,
+        closes_at=closes_at,
+        scope=scope,
+        category_ids=sorted(set(category_ids)),
+        category_codes=list(category_codes),
+        body_ids=sorted(set(body_ids)) if scope == "bodies" else [],
+        reason=reason,
+        by=by,
+    )
+
+
+def _record_extension(
+    session: Session,
+    round_: Round,
+    *,
+    closes_at: datetime,
+    scope: str,
+    category_ids: list[int],
+    category_codes: list[str],
+    body_ids: list[int],
+    reason: str,
+    by: Principal,
+) -> DeadlineExtension:
     extension = DeadlineExtension(
         round_id=round_.id,
         closes_at=closes_at,
         scope=scope,
-        category_ids=sorted(set(category_ids)),
-        body_ids=sorted(set(body_ids)) if scope == "bodies" else [],
+        category_ids=category_ids,
+        body_ids=body_ids,
         reason=reason,
         decided_by_id=by.account_id,
     )
@@ -1471,8 +1496,8 @@ def add_extension(
             "extension_id": extension.id,
             "closes_at": closes_at.isoformat(),
             "scope": scope,
-            "category_codes": list(category_codes),
-            "body_ids": extension.body_ids,
+            "category_codes": category_codes,
+            "body_ids": body_ids,
             "reason": reason,
         },
         commission_id=round_.commission_id,
@@ -1492,33 +1517,14 @@ def extend_for_body(
     any status in which the body may still be let back in (see :func:`app.submissions.reopen.reopen`,
     which checks that and the instant). Audited like every extension (``deadline.extend``)."""
     policy.ensure_admin(by, round_.commission_id)
-    closes_at = as_utc(closes_at)
-    extension = DeadlineExtension(
-        round_id=round_.id,
-        closes_at=closes_at,
+    return _record_extension(
+        session,
+        round_,
+        closes_at=as_utc(closes_at),
         scope="bodies",
         category_ids=[],
+        category_codes=[],
         body_ids=[body.id],
         reason=reason,
-        decided_by_id=by.account_id,
+        by=by,
     )
-    session.add(extension)
-    session.flush()
-    record(
-        session=session,
-        actor=by,
-        action="deadline.extend",
-        entity="round",
-        entity_id=round_.id,
-        before={"saq_closes_at": as_utc(round_.saq_closes_at).isoformat()},
-        after={
-            "extension_id": extension.id,
-            "closes_at": closes_at.isoformat(),
-            "scope": "bodies",
-            "category_codes": [],
-            "body_ids": [body.id],
-            "reason": reason,
-        },
-        commission_id=round_.commission_id,
-    )
-    return extension

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,22 +113,36 @@ def live_server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> I
     """``emonev serve`` (uvicorn, the app as deployed) on a free loopback port, on a temporary SQLite file
     migrated with ``emonev db upgrade`` and seeded by ``tests.web.seed`` (the demo data plus later rounds)."""
     root = tmp_path_factory.mktemp("live")
-    env = os.environ | {
-        "EMONEV_DATABASE_URL": f"sqlite:///{root / 'web.sqlite3'}",
-        "EMONEV_EVIDENCE_DIR": str(root / "evidence"),
+    settings = {
         "EMONEV_ENVIRONMENT": "test",
         "EMONEV_DEMO_DATA": "false",
         "EMONEV_SECRET_KEY": "kunci-rahasia-uji-halaman",
     }
-    cli = [sys.executable, "-m", "app.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    seed = [sys.executable, "-m", "tests.web.seed"]
-    subprocess.run(seed, env=env, cwd=ROOT, check=True, capture_output=True)
+    with serve(root, settings, prepare=[["db", "upgrade"], ["seed"]]) as server:
+        yield server
+
+
+CLI = [sys.executable, "-m", "app.cli"]
+
+
+@contextmanager
+def serve(root: Path, settings: dict[str, str], *, prepare: list[list[str]]) -> Iterator[LiveServer]:
+    """``emonev serve`` on a free loopback port over ``root/web.sqlite3`` and ``root/evidence``, with the
+    ``EMONEV_`` settings given, after the ``prepare`` commands (``emonev`` sub-commands, or ``["seed"]`` for
+    ``tests.web.seed``) ran against the same database."""
+    env = os.environ | {
+        "EMONEV_DATABASE_URL": f"sqlite:///{root / 'web.sqlite3'}",
+        "EMONEV_EVIDENCE_DIR": str(root / "evidence"),
+        **settings,
+    }
+    for command in prepare:
+        argv = [sys.executable, "-m", "tests.web.seed"] if command == ["seed"] else [*CLI, *command]
+        subprocess.run(argv, env=env, cwd=ROOT, check=True, capture_output=True)
     port = _free_port()
     log = root / "server.log"
     with log.open("wb") as sink:
         server = subprocess.Popen(
-            [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=sink,

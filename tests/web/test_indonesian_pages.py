@@ -8,11 +8,8 @@ internally; the few words a page may show in English (names of file types, of pl
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +18,7 @@ from urllib.parse import urldefrag, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.web.conftest import ROOT, LiveServer, _free_port, _wait_until_up, log_in
+from tests.web.conftest import LiveServer, log_in, serve
 
 pytestmark = pytest.mark.browser
 
@@ -78,38 +75,14 @@ def test_the_word_check_finds_english_and_codes_and_leaves_indonesian_alone() ->
 def demo_server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``emonev serve`` on a new SQLite file with the demo data, as ``make run`` starts it."""
     root = tmp_path_factory.mktemp("demo")
-    database = root / "demo.sqlite3"
-    env = os.environ | {
-        "EMONEV_DATABASE_URL": f"sqlite:///{database}",
-        "EMONEV_EVIDENCE_DIR": str(root / "evidence"),
-        "EMONEV_ENVIRONMENT": "development",
-        "EMONEV_DEMO_DATA": "true",
-    }
-    cli = [sys.executable, "-m", "app.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*cli, "templates", "import"], env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
-    log = root / "server.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, server, log)
-        yield LiveServer(url=url, log=log)
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    settings = {"EMONEV_ENVIRONMENT": "development", "EMONEV_DEMO_DATA": "true"}
+    with serve(root, settings, prepare=[["db", "upgrade"], ["templates", "import"]]) as server:
+        yield server
 
 
 def demo_accounts(server: LiveServer) -> dict[str, list[str]]:
     """Up to two demo accounts of each role, read from the server's own database."""
-    database = Path(server.log).parent / "demo.sqlite3"
+    database = Path(server.log).parent / "web.sqlite3"
     with sqlite3.connect(database) as db:
         rows = db.execute("SELECT role, email FROM account WHERE active ORDER BY role, id").fetchall()
     accounts: dict[str, list[str]] = {}
