@@ -98,6 +98,14 @@ class StaleVersion(EmonevError):
     title = "The resource changed since you read it"
 
 
+class SubmissionIncomplete(Conflict):
+    """A submit of an SAQ with unanswered questions or missing required evidence that was not acknowledged
+    with the counts as they stand now."""
+
+    type_slug = "submission-incomplete"
+    title = "The submission is incomplete"
+
+
 class PreconditionRequired(EmonevError):
     status = 428
     type_slug = "precondition-required"

@@ -209,7 +209,17 @@ def test_a_whole_saq_season(client: TestClient, session: Session, monkeypatch: p
         201,
     )
     ok(save(client, as_b, sub_b, {"2.2": {"value": 55}}))
-    submitted_b = ok(client.post(f"/api/v1/submissions/{sub_b['id']}/submit", headers=as_b))
+    # B left the free-text 2.3 open: a submit must acknowledge it.
+    unacknowledged = client.post(f"/api/v1/submissions/{sub_b['id']}/submit", headers=as_b)
+    assert unacknowledged.status_code == 409
+    assert (problem(unacknowledged)["unanswered"], problem(unacknowledged)["evidence_missing"]) == (1, 0)
+    submitted_b = ok(
+        client.post(
+            f"/api/v1/submissions/{sub_b['id']}/submit",
+            headers=as_b,
+            json={"acknowledge_incomplete": {"unanswered": 1, "evidence_missing": 0}},
+        )
+    )
     assert submitted_b["score"] == {
         "score": "65.00",
         "band": "cukup-informatif",

@@ -35,6 +35,7 @@ from app.results import publication as publishing
 from app.rounds import service as rounds
 from app.stages import service as stages
 from app.submissions import service as submissions
+from app.submissions.schemas import IncompleteCounts
 from app.verification import answers as verified_answers
 from app.verification import assignments, objections
 from app.verification.schemas import VerifiedAnswerIn
@@ -209,7 +210,18 @@ def fill_and_submit(
         now=now,
     )
     if submit:
-        submissions.submit(session=session, submission_id=opened.id, by=operator, now=now)
+        # Submitted as it stands: whatever is left open is acknowledged, as the submit page's second
+        # confirmation does.
+        left = submissions.checklist(session=session, submission_id=opened.id, by=operator)
+        submissions.submit(
+            session=session,
+            submission_id=opened.id,
+            by=operator,
+            acknowledge_incomplete=IncompleteCounts(
+                unanswered=len(left.unanswered), evidence_missing=len(left.evidence_missing)
+            ),
+            now=now,
+        )
     return opened.id
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -22,14 +24,21 @@ router = APIRouter(tags=["evidence"])
 
 
 async def receive_evidence(
-    request: Request, *, session: Session, settings: Settings, submission_id: int, code: str, by: Principal
+    request: Request,
+    *,
+    session: Session,
+    settings: Settings,
+    submission_id: int,
+    code: str,
+    by: Principal,
+    if_match: str | None = None,
 ) -> EvidenceFileOut:
     """Attach the file streamed in ``request`` to question ``code``, for the API and the pages alike:
     strangers are refused before a byte is read, the upload is staged within the size limit and checked by
     content, and the staged copy is discarded whatever happens."""
     await run_in_threadpool(
         lambda: service.ensure_can_attach(
-            session=session, submission_id=submission_id, question_code=code, by=by
+            session=session, submission_id=submission_id, question_code=code, by=by, if_match=if_match
         )
     )
     staged = await receive_upload(
@@ -48,6 +57,7 @@ async def receive_evidence(
                 staged=staged,
                 by=by,
                 evidence_dir=settings.evidence_dir,
+                if_match=if_match,
             )
         )
     finally:
@@ -58,6 +68,7 @@ async def receive_evidence(
     "/submissions/{submission_id}/answers/{code}/files",
     status_code=201,
     responses={
+        412: {"description": "If-Match was sent and names another version than the submission's current one"},
         **new_resource("The attached file; `Location` is where it is downloaded"),
         413: {"description": "Larger than the evidence size limit (EMONEV_EVIDENCE_MAX_BYTES)"},
         415: {"description": "Not a PDF, PNG or JPEG by content"},
@@ -85,6 +96,9 @@ async def upload_file(
     principal: CurrentPrincipal,
     settings: SettingsDep,
     response: Response,
+    if_match: Annotated[
+        str | None, Header(description='Optional: the submission version you read, e.g. "3".')
+    ] = None,
 ) -> EvidenceFileOut:
     """Attach a document as evidence for question ``code`` (multipart/form-data, part ``file``).
 
@@ -92,9 +106,19 @@ async def upload_file(
     ``EMONEV_EVIDENCE_MAX_BYTES`` (2 MB by default; larger uploads are cut off with 413 as soon as they pass
     it). For the body's operator while the submission is a draft and the window is open. The file counts as
     evidence for the question in the score until it is removed.
+
+    The upload is a change of the submission: its version (ETag) moves on, so a save sent with the old
+    ``If-Match`` gets 412; the answer's ``submission_version`` is the new one. ``If-Match`` is optional here
+    and, when sent, must name the current version (412 otherwise, compared strongly).
     """
     attached = await receive_evidence(
-        request, session=session, settings=settings, submission_id=submission_id, code=code, by=principal
+        request,
+        session=session,
+        settings=settings,
+        submission_id=submission_id,
+        code=code,
+        by=principal,
+        if_match=if_match,
     )
     response.headers["Location"] = location(request, "download_file", file_id=attached.id)
     return attached
@@ -115,8 +139,23 @@ def download_file(
     return stored_file(found.path, name=found.name, content_type=found.content_type, disposition="attachment")
 
 
-@router.delete("/evidence/{file_id}", status_code=204, response_class=Response)
-def remove_file(file_id: Id, session: SessionDep, principal: CurrentPrincipal) -> Response:
-    """Remove an evidence file from a draft submission while the window is open (it no longer counts)."""
-    service.remove(session=session, file_id=file_id, by=principal)
+@router.delete(
+    "/evidence/{file_id}",
+    status_code=204,
+    response_class=Response,
+    responses={412: {"description": "If-Match was sent and names another version of the submission"}},
+)
+def remove_file(
+    file_id: Id,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    if_match: Annotated[
+        str | None, Header(description='Optional: the submission version you read, e.g. "3".')
+    ] = None,
+) -> Response:
+    """Remove an evidence file from a draft submission while the window is open (it no longer counts).
+
+    Like an upload, this moves the submission's version (ETag) on: read the submission again before the
+    next save. ``If-Match`` is optional and, when sent, must name the submission's current version."""
+    service.remove(session=session, file_id=file_id, by=principal, if_match=if_match)
     return Response(status_code=204)

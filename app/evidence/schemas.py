@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from app.commissions.timezones import as_utc
 from app.db.models import EvidenceFile
@@ -25,6 +25,10 @@ class EvidenceFileOut(BaseModel):
     uploaded_by_id: int | None
     uploaded_at: UtcDateTime
     url: str
+    submission_version: int | None = Field(
+        default=None,
+        description="In the answer to an upload only: the submission's version (its ETag) after the upload.",
+    )
 
 
 def file_out(row: EvidenceFile) -> EvidenceFileOut:

@@ -21,7 +21,15 @@ from app.db.models import EvidenceFile
 from app.errors import Conflict, NotFound
 from app.evidence.schemas import EvidenceFileOut, file_out
 from app.evidence.storage import StagedUpload, blob_path
-from app.submissions.service import Draft, load_for_edit, load_for_read, parsed_version
+from app.submissions.service import (
+    Draft,
+    ensure_current,
+    load_for_edit,
+    load_for_read,
+    next_version,
+    parse_if_match,
+    parsed_version,
+)
 
 MAX_FILES_PER_QUESTION = 10
 
@@ -35,10 +43,18 @@ def _ensure_question(session: Session, draft: Draft, question_code: str) -> None
 
 
 def ensure_can_attach(
-    *, session: Session, submission_id: int, question_code: str, by: Principal, now: datetime | None = None
+    *,
+    session: Session,
+    submission_id: int,
+    question_code: str,
+    by: Principal,
+    if_match: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Checked before the upload is received, so nobody streams a file that would be refused anyway."""
     draft = load_for_edit(session=session, submission_id=submission_id, by=by, now=now, lock=False)
+    if if_match is not None:
+        ensure_current(draft, parse_if_match(if_match))
     _ensure_question(session, draft, question_code)
     _ensure_room(session, submission_id, question_code)
 
@@ -54,6 +70,8 @@ def _ensure_room(session: Session, submission_id: int, question_code: str) -> No
     if (count or 0) >= MAX_FILES_PER_QUESTION:
         raise Conflict(
             f"question {question_code} already has {MAX_FILES_PER_QUESTION} files; remove one first",
+            indonesian=f"Pertanyaan {question_code} sudah memiliki {MAX_FILES_PER_QUESTION} berkas data "
+            "dukung. Hapus satu berkas sebelum mengunggah yang baru.",
             max_files=MAX_FILES_PER_QUESTION,
         )
 
@@ -66,13 +84,18 @@ def attach(
     staged: StagedUpload,
     by: Principal,
     evidence_dir: Path,
+    if_match: str | None = None,
     now: datetime | None = None,
 ) -> EvidenceFileOut:
-    """Store a received file as evidence for one question of a draft submission (checked again, locked)."""
+    """Store a received file as evidence for one question of a draft submission (checked again, locked).
+
+    The submission's version moves on (a client holding the old ETag gets 412 on its next save); an
+    ``if_match`` sent must name the current version (412 otherwise). The answer carries the new version."""
     now = now or utcnow()
     draft = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
     _ensure_question(session, draft, question_code)
     _ensure_room(session, submission_id, question_code)
+    version = next_version(session, draft, expected=if_match, at=now)
     staged.commit(evidence_dir)
     row = EvidenceFile(
         submission_id=submission_id,
@@ -102,7 +125,7 @@ def attach(
         },
         commission_id=draft.commission_id,
     )
-    return file_out(row)
+    return file_out(row).model_copy(update={"submission_version": version})
 
 
 def _file(session: Session, file_id: int) -> EvidenceFile:
@@ -131,11 +154,26 @@ def download(*, session: Session, file_id: int, by: Principal, evidence_dir: Pat
     return Download(path=path, name=row.original_name, content_type=row.content_type, size=row.size)
 
 
-def remove(*, session: Session, file_id: int, by: Principal, now: datetime | None = None) -> None:
-    """Withdraw a file from a draft submission while the window is open. The row is kept, marked removed."""
+def remove(
+    *,
+    session: Session,
+    file_id: int,
+    by: Principal,
+    submission_id: int | None = None,
+    if_match: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Withdraw a file from a draft submission while the window is open. The row is kept, marked removed.
+
+    ``submission_id``, when given, is the submission the caller means (404 if the file is not part of it).
+    The submission's version moves on, as for an upload; an ``if_match`` sent must name the current version
+    (412 otherwise). Returns the submission's new version."""
     now = now or utcnow()
     row = _file(session, file_id)
+    if submission_id is not None and row.submission_id != submission_id:
+        raise NotFound(f"evidence file {file_id} is not part of submission {submission_id}")
     draft = load_for_edit(session=session, submission_id=row.submission_id, by=by, now=now)
+    version = next_version(session, draft, expected=if_match, at=now)
     row.removed_at = now
     session.flush()
     record(
@@ -148,3 +186,4 @@ def remove(*, session: Session, file_id: int, by: Principal, now: datetime | Non
         after={"removed_at": now.isoformat()},
         commission_id=draft.commission_id,
     )
+    return version

@@ -160,9 +160,12 @@ class _FilePart:
 
 
 def _too_large(max_bytes: int) -> PayloadTooLarge:
+    megabytes = f"{max_bytes / 1024 / 1024:g}".replace(".", ",")
+    text = f"Berkas data dukung paling besar {megabytes} MB. Perkecil berkas, lalu unggah lagi."
     return PayloadTooLarge(
         f"an evidence file may be at most {max_bytes} bytes ({max_bytes / 1024 / 1024:g} MB)",
-        errors=[FieldProblem(FILE_FIELD, f"larger than {max_bytes} bytes")],
+        errors=[FieldProblem(FILE_FIELD, f"larger than {max_bytes} bytes", text)],
+        indonesian=text,
         max_bytes=max_bytes,
     )
 
@@ -185,7 +188,14 @@ async def receive_upload(
     if mime != b"multipart/form-data" or not boundary:
         raise UnsupportedMedia(
             "send the evidence as multipart/form-data with the file in a part named 'file'",
-            errors=[FieldProblem("content-type", "expected multipart/form-data with a boundary")],
+            errors=[
+                FieldProblem(
+                    "content-type",
+                    "expected multipart/form-data with a boundary",
+                    "Berkas tidak terkirim sebagai unggahan berkas.",
+                )
+            ],
+            indonesian="Berkas tidak terkirim sebagai unggahan berkas. Pilih berkas lagi, lalu unggah.",
         )
     body_limit = max_bytes + ENVELOPE_ALLOWANCE
     if content_length is not None and content_length.isdigit() and int(content_length) > body_limit:
@@ -219,24 +229,38 @@ async def receive_upload(
     except MultipartParseError as exc:
         part.abandon()
         raise InvalidInput(
-            "the multipart body is malformed", errors=[FieldProblem("body", str(exc) or "cannot be parsed")]
+            "the multipart body is malformed",
+            errors=[FieldProblem("body", str(exc) or "cannot be parsed", "Unggahan rusak di perjalanan.")],
+            indonesian="Unggahan rusak di perjalanan. Pilih berkas lagi, lalu unggah.",
         ) from exc
     except BaseException:
         part.abandon()
         raise
     if not part.seen_file or part.temp_path is None:
         raise InvalidInput(
-            "no file was sent", errors=[FieldProblem(FILE_FIELD, "add the file in a part named 'file'")]
+            "no file was sent",
+            errors=[
+                FieldProblem(
+                    FILE_FIELD, "add the file in a part named 'file'", "Belum ada berkas yang dipilih."
+                )
+            ],
+            indonesian="Belum ada berkas yang dipilih. Pilih dokumen PDF, lalu unggah.",
         )
     if part.size == 0:
         part.temp_path.unlink(missing_ok=True)
-        raise InvalidInput("the file is empty", errors=[FieldProblem(FILE_FIELD, "empty file")])
+        raise InvalidInput(
+            "the file is empty",
+            errors=[FieldProblem(FILE_FIELD, "empty file", "Berkas kosong.")],
+            indonesian="Berkas yang dipilih kosong (0 bita). Pilih dokumen yang berisi, lalu unggah.",
+        )
     detected = sniff(bytes(part.head))
     if detected is None:
         part.temp_path.unlink(missing_ok=True)
+        text = "Berkas ini bukan dokumen PDF atau gambar PNG/JPEG (diperiksa dari isinya, bukan namanya)."
         raise UnsupportedMedia(
             "evidence must be a PDF, PNG or JPEG file (checked by its content, not its name)",
-            errors=[FieldProblem(FILE_FIELD, "content is not a PDF, PNG or JPEG")],
+            errors=[FieldProblem(FILE_FIELD, "content is not a PDF, PNG or JPEG", text)],
+            indonesian=text + " Unggah dokumen PDF.",
         )
     return StagedUpload(
         temp_path=part.temp_path,

@@ -22,6 +22,7 @@ from app.submissions.schemas import (
     SaveResult,
     SubmissionOut,
     SubmissionSummary,
+    SubmitIn,
     SubmitResult,
 )
 
@@ -159,12 +160,19 @@ async def save_answers(
 @router.post(
     "/submissions/{submission_id}/submit",
     response_model=SubmitResult,
-    responses={409: {"description": "Already submitted, or the window is closed"}},
+    responses={
+        409: {
+            "description": "Already submitted, the window is closed, or (type ``submission-incomplete``) "
+            "the SAQ is incomplete and ``acknowledge_incomplete`` is missing or names other counts than "
+            "the current ``unanswered`` and ``evidence_missing`` the problem carries"
+        }
+    },
 )
 def submit(
     submission_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
+    payload: SubmitIn | None = None,
     idempotency_key: Annotated[
         str | None,
         Header(description="Any unique string; a retry with the same key returns the first response."),
@@ -172,12 +180,21 @@ def submit(
 ) -> JSONResponse:
     """Submit the SAQ: its answers are locked and it counts for verification.
 
-    Allowed to the body's operator while the window is open. Send an ``Idempotency-Key`` so that a retried
-    request (e.g. after a network error) returns the first response instead of failing; reusing a key for
-    another request is a 422.
+    Allowed to the body's operator while the window is open. A complete SAQ needs no body. An SAQ with
+    unanswered questions or answers lacking required evidence (see ``GET .../checklist``) is submitted only
+    with ``{"acknowledge_incomplete": {"unanswered": 61, "evidence_missing": 4}}`` naming exactly the counts
+    it has now: without it, or when the answers changed since the counts were read, the answer is a 409
+    problem of type ``submission-incomplete`` whose ``unanswered`` and ``evidence_missing`` are the current
+    counts (and ``acknowledged`` what was sent), and nothing is locked. Send an ``Idempotency-Key`` so that a
+    retried request (e.g. after a network error) returns the first response instead of failing; reusing a
+    key for another request (another submission or other acknowledged counts) is a 422.
     """
     outcome = service.submit(
-        session=session, submission_id=submission_id, by=principal, idempotency_key=idempotency_key
+        session=session,
+        submission_id=submission_id,
+        by=principal,
+        acknowledge_incomplete=payload.acknowledge_incomplete if payload is not None else None,
+        idempotency_key=idempotency_key,
     )
     headers = {"ETag": service.etag(outcome.body["version"])}
     if outcome.replayed:

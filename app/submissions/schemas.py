@@ -132,6 +132,31 @@ class SaveResult(BaseModel):
     score: ScoreSummary
 
 
+class IncompleteCounts(BaseModel):
+    """How much of an SAQ is left open: questions without an answer, and answers that lack the evidence their
+    question requires (as ``GET .../checklist`` lists them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unanswered: int = Field(ge=0, le=MAX_ANSWERS_PER_SAVE * 100)
+    evidence_missing: int = Field(ge=0, le=MAX_ANSWERS_PER_SAVE * 100)
+
+
+class SubmitIn(BaseModel):
+    """Optional body of a submit. An SAQ with unanswered questions or missing required evidence is submitted
+    only when ``acknowledge_incomplete`` names exactly the counts it has now (those of ``GET .../checklist``);
+    a complete SAQ needs no body."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"acknowledge_incomplete": {"unanswered": 61, "evidence_missing": 4}}]
+        },
+    )
+
+    acknowledge_incomplete: IncompleteCounts | None = None
+
+
 class SubmitResult(BaseModel):
     submission_id: int
     status: str
@@ -139,6 +164,10 @@ class SubmitResult(BaseModel):
     submitted_at: UtcDateTime
     submitted_by_id: int | None
     score: ScoreSummary
+    acknowledged_incomplete: IncompleteCounts | None = Field(
+        default=None,
+        description="What was left open when it was submitted, as acknowledged; null if complete.",
+    )
 
 
 class ChecklistItem(BaseModel):

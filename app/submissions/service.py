@@ -40,6 +40,8 @@ import scoring
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import PG_INSERT_SQL, EntryFields, entry, record
+from app.commissions.service import commission_timezone
+from app.commissions.timezones import format_local
 from app.db.base import utcnow
 from app.db.models import (
     Answer,
@@ -61,9 +63,10 @@ from app.errors import (
     NotFound,
     PreconditionRequired,
     StaleVersion,
+    SubmissionIncomplete,
     WindowClosed,
 )
-from app.evidence.schemas import file_out
+from app.evidence.schemas import EvidenceFileOut, file_out
 from app.inputs import parse_digits
 from app.json_text import json_text
 from app.pagination import Page, PageParams, paginate
@@ -84,6 +87,7 @@ from app.submissions.schemas import (
     BodyRef,
     Checklist,
     ChecklistItem,
+    IncompleteCounts,
     SaveResult,
     ScoreSummary,
     SubmissionOut,
@@ -93,6 +97,14 @@ from app.submissions.schemas import (
 )
 
 EMPTY: dict[str, Any] = {"value": None, "evidence": [], "note": None}
+STALE_TEXT = (
+    "Jawaban SAQ ini baru saja diubah di tab atau perangkat lain. Muat ulang halaman untuk melihat data "
+    "terbaru, lalu ulangi perubahan Anda."
+)
+NOT_SAVED_TEXT = (
+    "Beberapa jawaban belum sesuai dengan SAQ, sehingga tidak ada yang disimpan. "
+    "Perbaiki isian yang ditandai."
+)
 FILE_EVIDENCE_PREFIX = "file:"
 
 
@@ -105,23 +117,58 @@ def etag(version: int) -> str:
 
 def parse_if_match(header: str | None) -> int:
     """The version named by an ``If-Match`` header: 428 without one; ``*`` or a list is not enough, since a
-    save must say which version it was based on. An unparseable tag can match no version: 412."""
+    save must say which version it was based on. If-Match compares strongly (RFC 9110, 13.1.1): a weak tag
+    (``W/"3"``) never matches, and neither does an unparseable one: 412."""
     if header is None or not header.strip():
         raise PreconditionRequired(
             'send If-Match: "<version>" with the version (ETag) you read, so no one else\'s save is lost',
-            errors=[FieldProblem("header:If-Match", "missing")],
+            errors=[
+                FieldProblem("header:If-Match", "missing", "Versi data yang Anda baca tidak ikut terkirim.")
+            ],
+            indonesian="Versi data yang menjadi dasar perubahan tidak ikut terkirim. Muat ulang halaman, "
+            "lalu ulangi perubahan Anda.",
         )
     tag = header.strip()
     if tag == "*" or "," in tag:
         raise PreconditionRequired(
             'If-Match must name the one version you read, e.g. If-Match: "3"',
-            errors=[FieldProblem("header:If-Match", "must be a single ETag")],
+            errors=[
+                FieldProblem(
+                    "header:If-Match",
+                    "must be a single ETag",
+                    "Sebutkan tepat satu versi data yang Anda baca.",
+                )
+            ],
+            indonesian="Perubahan harus menyebut tepat satu versi data yang Anda baca. Muat ulang halaman, "
+            "lalu ulangi perubahan Anda.",
         )
-    version = parse_digits(tag.removeprefix("W/").strip('"'))
+    if tag.startswith("W/"):
+        raise StaleVersion(
+            f"If-Match {header!r} is a weak ETag, and If-Match compares strongly: a weak tag never matches; "
+            'send the ETag as you read it, e.g. If-Match: "3"',
+            errors=[
+                FieldProblem(
+                    "header:If-Match",
+                    "a weak ETag never matches",
+                    "Versi data yang dikirim tidak dapat dicocokkan dengan versi yang tersimpan.",
+                )
+            ],
+            indonesian="Versi data yang dikirim tidak dapat dicocokkan dengan versi yang tersimpan. Muat "
+            "ulang halaman untuk melihat data terbaru, lalu ulangi perubahan Anda.",
+        )
+    version = parse_digits(tag.strip('"'))
     if version is None:
         raise StaleVersion(
             f"If-Match {header!r} does not match any version of this submission",
-            errors=[FieldProblem("header:If-Match", "not an ETag of this submission")],
+            errors=[
+                FieldProblem(
+                    "header:If-Match",
+                    "not an ETag of this submission",
+                    "Versi data yang dikirim bukan versi SAQ ini.",
+                )
+            ],
+            indonesian="Versi data yang dikirim bukan versi SAQ ini. Muat ulang halaman untuk melihat data "
+            "terbaru, lalu ulangi perubahan Anda.",
         )
     return version
 
@@ -281,9 +328,12 @@ def load_for_edit(
     policy.ensure_answer_for_body(by, commission_id=row.commission_id, body_id=row.body_id)
     window_for(session=session, round_id=row.round_id, body_id=row.body_id).ensure_open(now or utcnow())
     if row.status != "draft":
+        zone = commission_timezone(session, row.commission_id)
         raise WindowClosed(
             f"submission {row.id} was submitted on {row.submitted_at:%Y-%m-%d %H:%M} UTC and can no "
             "longer be changed",
+            indonesian=f"SAQ ini sudah dikirim pada {format_local(row.submitted_at, zone)} dan tidak dapat "
+            "diubah lagi.",
             submission_status=row.status,
         )
     return Draft(
@@ -295,6 +345,34 @@ def load_for_edit(
         template_version_id=row.template_version_id,
         template_hash=row.content_hash,
     )
+
+
+def next_version(session: Session, draft: Draft, *, expected: str | None = None, at: datetime) -> int:
+    """Move a draft's version on (its ETag) for a change outside its answers, such as an evidence file
+    added or removed, so that a client holding the old ETag gets 412 on its next save. ``expected``, an
+    optional If-Match header, must name the current version (412 otherwise)."""
+    if expected is not None:
+        ensure_current(draft, parse_if_match(expected))
+    version: int | None = session.scalar(
+        _NEXT_VERSION, {"submission_id": draft.id, "version": draft.version, "at": at}
+    )
+    if version is None:  # changed by another process since it was read (only where nothing locks the row)
+        raise StaleVersion(
+            f"submission {draft.id} changed in the meantime; reload it and try again",
+            indonesian=STALE_TEXT,
+            current_version=None,
+        )
+    return version
+
+
+def ensure_current(draft: Draft, expected_version: int) -> None:
+    if draft.version != expected_version:
+        raise StaleVersion(
+            f"submission {draft.id} is at version {draft.version}, not {expected_version}: someone saved in "
+            "the meantime; reload it, merge your changes and save again",
+            indonesian=STALE_TEXT,
+            current_version=draft.version,
+        )
 
 
 # --- Answers and scores ------------------------------------------------------------------------------------
@@ -371,6 +449,15 @@ def _active_files(session: Session, submission_id: int) -> list[EvidenceFile]:
     )
 
 
+def evidence_files(*, session: Session, submission_id: int) -> dict[str, list[EvidenceFileOut]]:
+    """The submission's evidence files not removed, by question code, in upload order: name, size, type
+    and upload time, as every view of the submission describes them. The caller has checked access."""
+    files: dict[str, list[EvidenceFileOut]] = defaultdict(list)
+    for row in _active_files(session, submission_id):
+        files[row.question_code].append(file_out(row))
+    return dict(files)
+
+
 def with_files(
     answers: dict[str, scoring.Answer], files: Mapping[str, Iterable[int]]
 ) -> dict[str, scoring.Answer]:
@@ -430,15 +517,13 @@ def score(*, session: Session, submission_id: int, by: Principal) -> dict[str, A
     return {"submission_id": ctx.submission.id, "band_label": card.band.label, **body}
 
 
-def checklist(*, session: Session, submission_id: int, by: Principal) -> Checklist:
-    ctx = load_for_read(session=session, submission_id=submission_id, by=by)
-    template, card, stored = _card(session, ctx)
-
-    def item(code: str) -> ChecklistItem:
-        return ChecklistItem(code=code, text=template.question(code).text)
-
+def _open_items(
+    card: scoring.ScoreCard, stored: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """The codes of the questions left unanswered (free-text questions included) and of the answers lacking
+    the evidence their question requires, in questionnaire order."""
     unanswered = [
-        item(q.code)
+        q.code
         for q in card.questions
         if q.status is scoring.QuestionStatus.UNANSWERED
         or (
@@ -446,12 +531,72 @@ def checklist(*, session: Session, submission_id: int, by: Principal) -> Checkli
             and stored.get(q.code, EMPTY)["value"] in (None, "", [])
         )
     ]
-    missing = [item(q.code) for q in card.questions if q.status is scoring.QuestionStatus.EVIDENCE_MISSING]
+    missing = [q.code for q in card.questions if q.status is scoring.QuestionStatus.EVIDENCE_MISSING]
+    return unanswered, missing
+
+
+def checklist(*, session: Session, submission_id: int, by: Principal) -> Checklist:
+    ctx = load_for_read(session=session, submission_id=submission_id, by=by)
+    template, card, stored = _card(session, ctx)
+    unanswered, missing = _open_items(card, stored)
+
+    def items(codes: list[str]) -> list[ChecklistItem]:
+        return [ChecklistItem(code=code, text=template.question(code).text) for code in codes]
+
     return Checklist(
         submission_id=ctx.submission.id,
         complete=not unanswered and not missing,
-        unanswered=unanswered,
-        evidence_missing=missing,
+        unanswered=items(unanswered),
+        evidence_missing=items(missing),
+    )
+
+
+def incomplete_text(counts: IncompleteCounts) -> str:
+    """What is left open, as pages say it: "61 pertanyaan belum dijawab, 4 data dukung wajib belum
+    dilampirkan" (a part that is zero is left out)."""
+    parts = []
+    if counts.unanswered:
+        parts.append(f"{counts.unanswered} pertanyaan belum dijawab")
+    if counts.evidence_missing:
+        parts.append(f"{counts.evidence_missing} data dukung wajib belum dilampirkan")
+    return ", ".join(parts) or "semua pertanyaan sudah dijawab dan data dukung wajib sudah lengkap"
+
+
+def _english(counts: IncompleteCounts) -> str:
+    return (
+        f"{counts.unanswered} question(s) unanswered and {counts.evidence_missing} answer(s) lacking "
+        "required evidence"
+    )
+
+
+def _ensure_acknowledged(current: IncompleteCounts, acknowledged: IncompleteCounts | None) -> None:
+    """An incomplete SAQ is submitted only when the person acknowledged exactly what is open now: a count
+    that changed since (answers saved in another tab) means they did not see what they would lock."""
+    if not current.unanswered and not current.evidence_missing:
+        return
+    if acknowledged == current:
+        return
+    extra: dict[str, Any] = {
+        "unanswered": current.unanswered,
+        "evidence_missing": current.evidence_missing,
+        "acknowledged": None if acknowledged is None else acknowledged.model_dump(),
+    }
+    if acknowledged is None:
+        raise SubmissionIncomplete(
+            f"the SAQ has {_english(current)}; to submit it anyway, send acknowledge_incomplete: "
+            f'{{"unanswered": {current.unanswered}, "evidence_missing": {current.evidence_missing}}} '
+            "(GET .../checklist lists them)",
+            indonesian=f"SAQ belum lengkap: {incomplete_text(current)}. Periksa daftarnya, lalu "
+            "konfirmasi sekali lagi bila Anda tetap ingin mengirim.",
+            **extra,
+        )
+    raise SubmissionIncomplete(
+        f"the acknowledged counts ({_english(acknowledged)}) no longer match the SAQ, which now has "
+        f"{_english(current)}: the answers changed since; check them again and acknowledge the current "
+        "counts",
+        indonesian="Jawaban SAQ berubah sejak Anda memeriksanya (mungkin di tab atau perangkat lain). "
+        f"Sekarang: {incomplete_text(current)}. Periksa daftar terbaru, lalu konfirmasi lagi.",
+        **extra,
     )
 
 
@@ -489,8 +634,8 @@ def detail(session: Session, ctx: Context) -> SubmissionOut:
             updated_at=updated_at,
             updated_by_id=updated_by_id,
         )
-    for file in _active_files(session, sub.id):
-        answers.setdefault(file.question_code, AnswerOut()).files.append(file_out(file))
+    for code, files in evidence_files(session=session, submission_id=sub.id).items():
+        answers.setdefault(code, AnswerOut()).files.extend(files)
     return SubmissionOut(
         id=sub.id,
         round_id=sub.round_id,
@@ -635,16 +780,30 @@ def _limit_problems(patches: Mapping[str, Mapping[str, Any] | None]) -> list[Fie
         if isinstance(links, list):
             if len(links) > MAX_LINKS_PER_ANSWER:
                 problems.append(
-                    FieldProblem(f"answers.{code}.evidence", f"at most {MAX_LINKS_PER_ANSWER} links")
+                    FieldProblem(
+                        f"answers.{code}.evidence",
+                        f"at most {MAX_LINKS_PER_ANSWER} links",
+                        f"Paling banyak {MAX_LINKS_PER_ANSWER} tautan data dukung.",
+                    )
                 )
             problems.extend(
-                FieldProblem(f"answers.{code}.evidence[{i}]", f"longer than {MAX_LINK_LENGTH} characters")
+                FieldProblem(
+                    f"answers.{code}.evidence[{i}]",
+                    f"longer than {MAX_LINK_LENGTH} characters",
+                    f"Tautan ke-{i + 1} lebih dari {MAX_LINK_LENGTH} karakter.",
+                )
                 for i, link in enumerate(links)
                 if isinstance(link, str) and len(link) > MAX_LINK_LENGTH
             )
         note = patch.get("note")
         if isinstance(note, str) and len(note) > MAX_NOTE_LENGTH:
-            problems.append(FieldProblem(f"answers.{code}.note", f"longer than {MAX_NOTE_LENGTH} characters"))
+            problems.append(
+                FieldProblem(
+                    f"answers.{code}.note",
+                    f"longer than {MAX_NOTE_LENGTH} characters",
+                    f"Catatan lebih dari {MAX_NOTE_LENGTH} karakter.",
+                )
+            )
     return problems
 
 
@@ -763,20 +922,22 @@ def save_answers(
     """
     now = now or utcnow()
     draft = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
-    expected_version = parse_if_match(if_match)
-    if draft.version != expected_version:
-        raise StaleVersion(
-            f"submission {draft.id} is at version {draft.version}, not {expected_version}: someone saved in "
-            "the meantime; reload it, merge your changes and save again",
-            current_version=draft.version,
-        )
+    ensure_current(draft, parse_if_match(if_match))
     not_objects = [
-        FieldProblem(f"answers.{code}", "an answer must be an object with value, evidence and note, or null")
+        FieldProblem(
+            f"answers.{code}",
+            "an answer must be an object with value, evidence and note, or null",
+            "Jawaban ini tidak dapat dibaca.",
+        )
         for code, patch in answers.items()
         if patch is not None and not isinstance(patch, Mapping)
     ]
     if not_objects:
-        raise InvalidInput("some answers do not fit the template; nothing was saved", errors=not_objects)
+        raise InvalidInput(
+            "some answers do not fit the template; nothing was saved",
+            errors=not_objects,
+            indonesian=NOT_SAVED_TEXT,
+        )
     template = parsed_version(session, draft.template_version_id, draft.template_hash)
     stored, files = _stored(session, draft.id)
 
@@ -787,7 +948,11 @@ def save_answers(
     except InvalidInput as exc:
         problems = exc.errors + problems
     if problems:
-        raise InvalidInput("some answers do not fit the template; nothing was saved", errors=problems)
+        raise InvalidInput(
+            "some answers do not fit the template; nothing was saved",
+            errors=problems,
+            indonesian=NOT_SAVED_TEXT,
+        )
 
     changed = sorted(code for code, after in merged.items() if after != stored.get(code))
     upserts = {code: after for code in changed if (after := merged[code]) is not None}
@@ -814,7 +979,9 @@ def save_answers(
     version = _write(session, draft, upserts=upserts, audit=audit, at=now, by=by.account_id)
     if version is None:  # saved by another process since our read (only possible where nothing locks the row)
         raise StaleVersion(
-            f"submission {draft.id} changed while saving; reload it and save again", current_version=None
+            f"submission {draft.id} changed while saving; reload it and save again",
+            indonesian=STALE_TEXT,
+            current_version=None,
         )
 
     # The score of the submission as it now stands: the answers just validated plus the untouched ones.
@@ -837,8 +1004,11 @@ class Replayable:
     replayed: bool
 
 
-def _fingerprint(action: str, submission_id: int) -> str:
-    return hashlib.sha256(f"{action}:{submission_id}".encode()).hexdigest()
+def _fingerprint(action: str, submission_id: int, acknowledged: IncompleteCounts | None = None) -> str:
+    request = f"{action}:{submission_id}"
+    if acknowledged is not None:
+        request += f":{acknowledged.unanswered}:{acknowledged.evidence_missing}"
+    return hashlib.sha256(request.encode()).hexdigest()
 
 
 def submit(
@@ -846,41 +1016,67 @@ def submit(
     session: Session,
     submission_id: int,
     by: Principal,
+    acknowledge_incomplete: IncompleteCounts | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> Replayable:
     """Lock the submission's answers (status ``submitted``) while the window is open.
 
-    With an ``Idempotency-Key``, a retry by the same principal returns the stored first response, even after
-    the window closed; the same key used for another request is a 422. Without a key, submitting an
-    already-submitted submission is a 409.
+    An SAQ with unanswered questions or answers lacking required evidence is submitted only when
+    ``acknowledge_incomplete`` names exactly the counts it has now (409 ``submission-incomplete`` with the
+    current counts otherwise, also when the answers changed after the person looked); a complete SAQ needs
+    no acknowledgement. With an ``Idempotency-Key``, a retry by the same principal returns the stored first
+    response, even after the window closed; the same key used for another request is a 422. Without a key,
+    submitting an already-submitted submission is a 409.
     """
     now = now or utcnow()
     ctx = _load(session, submission_id, for_update=True)
     policy.ensure_answer_for_body(by, commission_id=ctx.body.commission_id, body_id=ctx.body.id)
-    fingerprint = _fingerprint("submit", submission_id)
+    fingerprint = _fingerprint("submit", submission_id, acknowledge_incomplete)
     if idempotency_key is not None:
         if not idempotency_key or len(idempotency_key) > 200:
             raise InvalidInput(
                 "Idempotency-Key must be 1 to 200 characters",
-                errors=[FieldProblem("header:Idempotency-Key", "1 to 200 characters")],
+                errors=[
+                    FieldProblem(
+                        "header:Idempotency-Key",
+                        "1 to 200 characters",
+                        "Kode pengiriman harus 1 sampai 200 karakter.",
+                    )
+                ],
+                indonesian="Kode pengiriman tidak sah. Muat ulang halaman kirim, lalu kirim lagi.",
             )
         previous = session.get(IdempotentRequest, (by.actor_key, idempotency_key), populate_existing=True)
         if previous is not None:
             if previous.request_fingerprint != fingerprint:
                 raise InvalidInput(
                     "this Idempotency-Key was already used for a different request; use a new key",
-                    errors=[FieldProblem("header:Idempotency-Key", "already used for another request")],
+                    errors=[
+                        FieldProblem(
+                            "header:Idempotency-Key",
+                            "already used for another request",
+                            "Kode pengiriman ini sudah dipakai untuk permintaan lain.",
+                        )
+                    ],
+                    indonesian="Kode pengiriman ini sudah dipakai untuk permintaan lain. Muat ulang halaman "
+                    "kirim, lalu kirim lagi.",
                 )
             return Replayable(previous.status_code, previous.response_body, replayed=True)
     sub = ctx.submission
     if sub.status == "submitted":
+        assert sub.submitted_at is not None, "a submitted submission has its time"
+        zone = commission_timezone(session, ctx.body.commission_id)
         raise Conflict(
             f"submission {sub.id} was already submitted on {sub.submitted_at:%Y-%m-%d %H:%M} UTC",
+            indonesian=f"SAQ ini sudah dikirim pada {format_local(sub.submitted_at, zone)}.",
             submission_status=sub.status,
         )
     ensure_window_open(session=session, round_=ctx.round, body=ctx.body, now=now)
-    _, card, _ = _card(session, ctx)
+    _, card, stored = _card(session, ctx)
+    unanswered, missing = _open_items(card, stored)
+    left_open = IncompleteCounts(unanswered=len(unanswered), evidence_missing=len(missing))
+    _ensure_acknowledged(left_open, acknowledge_incomplete)
+    acknowledged = left_open if unanswered or missing else None
     sub.status = "submitted"
     sub.submitted_at = now
     sub.submitted_by_id = by.account_id
@@ -893,7 +1089,12 @@ def submit(
         entity="submission",
         entity_id=sub.id,
         before={"status": "draft"},
-        after={"status": "submitted", "submitted_at": now.isoformat(), "score": str(card.score)},
+        after={
+            "status": "submitted",
+            "submitted_at": now.isoformat(),
+            "score": str(card.score),
+            "acknowledged_incomplete": None if acknowledged is None else acknowledged.model_dump(),
+        },
         commission_id=ctx.body.commission_id,
     )
     result = SubmitResult(
@@ -903,6 +1104,7 @@ def submit(
         submitted_at=now,
         submitted_by_id=sub.submitted_by_id,
         score=_summary(card),
+        acknowledged_incomplete=acknowledged,
     ).model_dump(mode="json")
     session.flush()
     if idempotency_key is not None:
@@ -920,6 +1122,13 @@ def submit(
         except IntegrityError as exc:  # the same key, at the same moment, for another submission
             raise Conflict(
                 "another request with this Idempotency-Key is being processed; retry it",
-                errors=[FieldProblem("header:Idempotency-Key", "in use by a concurrent request")],
+                errors=[
+                    FieldProblem(
+                        "header:Idempotency-Key",
+                        "in use by a concurrent request",
+                        "Pengiriman yang sama sedang diproses.",
+                    )
+                ],
+                indonesian="Pengiriman yang sama sedang diproses. Tunggu sebentar, lalu muat ulang halaman.",
             ) from exc
     return Replayable(200, result, replayed=False)

@@ -31,6 +31,7 @@ from app.db.base import utcnow
 from app.db.models import Objection, Verification, VerifiedAnswer, VerifierAssignment
 from app.errors import Conflict, EmonevError, FieldProblem, Forbidden, InvalidInput
 from app.rounds.service import effective_closes_at, settle_due_drafts, timezone_of
+from app.submissions.service import evidence_files
 from app.verification.common import (
     Context,
     answer_state,
@@ -187,6 +188,7 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
             )
         ).all()
     )
+    files = evidence_files(session=session, submission_id=ctx.submission.id)
     own_status = {q.code: q.status.value for q in own.questions}
     checked_status = {q.code: q.status.value for q in checked.questions}
     questions = []
@@ -205,6 +207,7 @@ def _view(session: Session, ctx: Context, verification: Verification | None) -> 
                     value=raw.get("value"),
                     evidence=list(raw.get("evidence") or []),
                     file_ids=list(data.files.get(q.code, [])),
+                    files=files.get(q.code, []),
                     note=raw.get("note"),
                     status=own_status[q.code],
                 ),

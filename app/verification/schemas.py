@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.commissions.timezones import as_utc
+from app.evidence.schemas import EvidenceFileOut
 from app.inputs import Id
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
@@ -134,7 +135,12 @@ class AspectSide(BaseModel):
 class SelfSide(BaseModel):
     value: Any = None
     evidence: list[str] = Field(default_factory=list)
-    file_ids: list[int] = Field(default_factory=list)
+    file_ids: list[int] = Field(
+        default_factory=list, description="Ids of the uploaded files (kept for one release: read ``files``)."
+    )
+    files: list[EvidenceFileOut] = Field(
+        default_factory=list, description="The uploaded evidence files: name, size, type, upload time."
+    )
     note: str | None = None
     status: str = Field(description="How the question counted in the self-assessed score.")
 

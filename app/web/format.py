@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from app.commissions.timezones import ZONE_LABELS, as_utc, format_words, local
+from app.evidence.schemas import EvidenceFileOut
 from app.rounds.service import STATUS_WORDS
 
 BAND_CLASSES = {
@@ -115,3 +117,25 @@ def name_list(names: Sequence[str], limit: int = 3) -> str:
     if len(names) <= limit:
         return f"{', '.join(names[:-1])}, dan {names[-1]}"
     return f"{', '.join(names[:limit])}, dan {len(names) - limit} lainnya"
+
+
+def file_size(size: int) -> str:
+    """A file's size as people read it: ``312 KB``, ``1,4 MB``; under a kilobyte in bytes (``512 bita``)."""
+    if size < 1024:
+        return f"{size} bita"
+    if size < 1024 * 1024:
+        return f"{(Decimal(size) / 1024).quantize(Decimal(1), ROUND_HALF_UP)} KB"
+    megabytes = (Decimal(size) / (1024 * 1024)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return f"{megabytes} MB".replace(".", ",")
+
+
+def evidence_file(file: EvidenceFileOut, timezone: str) -> dict[str, Any]:
+    """An uploaded evidence file as the pages show it (the ``evidence_file`` macro, and the SAQ form's
+    script for files it adds): its original name, size and upload time in the commission's zone."""
+    return {
+        "id": file.id,
+        "name": file.name,
+        "url": f"/berkas/{file.id}",
+        "size_label": file_size(file.size),
+        "uploaded_label": when(file.uploaded_at, timezone),
+    }

@@ -7,10 +7,11 @@ page's script turns into a conflict message without losing what was typed.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -21,10 +22,10 @@ from app.accounts import policy
 from app.commissions.service import commission_timezone
 from app.commissions.timezones import as_utc
 from app.db.base import utcnow
-from app.db.models import EvidenceFile, Submission, Verification
+from app.db.models import Submission, Verification
 from app.db.session import SessionDep
 from app.downloads import stored_file
-from app.errors import FieldProblem, InvalidInput, NotFound
+from app.errors import FieldProblem, InvalidInput
 from app.evidence import service as evidence
 from app.evidence.routes import receive_evidence
 from app.exports import service as exports
@@ -35,10 +36,11 @@ from app.rounds.service import window_for
 from app.settings import SettingsDep
 from app.submissions import service as submissions
 from app.submissions.queue import run_save
-from app.submissions.schemas import AnswerOut, SubmissionOut
+from app.submissions.schemas import AnswerOut, IncompleteCounts, SubmissionOut
 from app.verification.answers import view as verification_view
 from app.verification.objections import create_objection, list_objections
 from app.verification.scores import load_answer_data, verified_card
+from app.web import format as fmt
 from app.web.forms import read_form
 from app.web.render import redirect, render
 from app.web.saq import QuestionView, answers_as_json, panel, with_aspects
@@ -72,6 +74,12 @@ def _view(session: Any, submission_id: int, user: PageUser) -> dict[str, Any]:
     return panel(card, stored.answers)
 
 
+def _zone(session: Session, submission_id: int, user: PageUser) -> str:
+    """The time zone of the submission's commission, which its pages print instants in."""
+    ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
+    return commission_timezone(session, ctx.body.commission_id)
+
+
 # --- Pages --------------------------------------------------------------------------------------------------
 
 
@@ -95,14 +103,17 @@ def form_page(submission_id: Id, request: Request, session: SessionDep, user: Cu
     )
     view = panel(card, sub.answers)
     open_now = window_for(session=session, round_id=ctx.round.id, body_id=ctx.body.id).is_open(utcnow())
+    earned = {q["code"]: q["earned"] for q in card["questions"]}
     questions = {
         entry.question.code: QuestionView(
             question=entry.question,
             answer=sub.answers.get(entry.question.code) or AnswerOut(),
             status=view["questions"][entry.question.code]["status"],
+            earned=earned[entry.question.code],
         )
         for entry in template.questions()
     }
+    tz = commission_timezone(session, ctx.body.commission_id)
     return render(
         request,
         "operator/form.html",
@@ -113,10 +124,10 @@ def form_page(submission_id: Id, request: Request, session: SessionDep, user: Cu
             "template": template,
             "questions": questions,
             "view": view,
-            "answers_json": answers_as_json(sub),
+            "answers_json": answers_as_json(sub, tz),
             "editable": sub.status == "draft" and open_now,
             "open_now": open_now,
-            "tz": commission_timezone(session, ctx.body.commission_id),
+            "tz": tz,
             "published": results.latest_publication(session=session, round_=ctx.round) is not None,
             "now": utcnow(),
         },
@@ -149,27 +160,63 @@ async def save_form(submission_id: Id, request: Request, session: SessionDep, us
             "evidence": _links(str(form.get(f"links:{code}") or "")),
             "note": str(form.get(f"note:{code}") or "") or None,
         }
-    await run_save(
-        request,
-        session,
-        lambda: submissions.save_answers(
-            session=session,
-            submission_id=submission_id,
-            if_match=f'"{version}"' if version.isdigit() else None,
-            answers=patches,
-            by=user.principal,
-        ),
-    )
+    try:
+        await run_save(
+            request,
+            session,
+            lambda: submissions.save_answers(
+                session=session,
+                submission_id=submission_id,
+                if_match=f'"{version}"' if version.isdigit() else None,
+                answers=patches,
+                by=user.principal,
+            ),
+        )
+    except InvalidInput as refused:
+        # The service names answers' fields (answers.1.1.1.evidence[0]); the form comes back with each
+        # error beside the input it belongs to (links:1.1.1).
+        raise InvalidInput(
+            refused.detail,
+            errors=[_on_form(problem) for problem in refused.errors],
+            indonesian=refused.indonesian,
+            **refused.extra,
+        ) from refused
     return redirect(f"/pengisian/{submission_id}", message="tersimpan")
 
 
+_ANSWER_FIELD = re.compile(r"^answers\.(?P<code>.+?)(?:\.(?P<part>value|evidence|note)(?:\[\d+\])?)?$")
+_FORM_INPUT = {"value": "value", "evidence": "links", "note": "note"}
+
+
+def _on_form(problem: FieldProblem) -> FieldProblem:
+    """A problem of the submissions service, named after the SAQ form's input it belongs to."""
+    found = _ANSWER_FIELD.match(problem.field)
+    if found is None:
+        return problem
+    name = f"{_FORM_INPUT[found['part'] or 'value']}:{found['code']}"
+    return FieldProblem(name, problem.message, problem.indonesian)
+
+
 @router.get("/pengisian/{submission_id}/kirim")
-def submit_page(submission_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """The submit step: what is still unanswered or lacks evidence, before the answers are locked."""
+def submit_page(
+    submission_id: Id,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    langkah: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    """The submit step: how much is left open, in one sentence, then every unanswered question and every
+    missing required evidence (each a link to its question) and the uploaded files. A complete SAQ is
+    submitted with the usual confirmation; an incomplete one first leads to a confirmation step
+    (``?langkah=konfirmasi``) that repeats the counts and sends them with its own explicit button."""
     sub = submissions.read(session=session, submission_id=submission_id, by=user.principal)
     ctx = submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
     checklist = submissions.checklist(session=session, submission_id=submission_id, by=user.principal)
     card = submissions.score(session=session, submission_id=submission_id, by=user.principal)
+    left_open = IncompleteCounts(
+        unanswered=len(checklist.unanswered), evidence_missing=len(checklist.evidence_missing)
+    )
+    files = [(code, f) for code, answer in sub.answers.items() for f in answer.files]
     return render(
         request,
         "operator/submit.html",
@@ -179,6 +226,10 @@ def submit_page(submission_id: Id, request: Request, session: SessionDep, user: 
             "body": ctx.body,
             "checklist": checklist,
             "card": card,
+            "left_open": left_open,
+            "left_open_text": submissions.incomplete_text(left_open),
+            "confirming": langkah == "konfirmasi" and not checklist.complete and sub.status == "draft",
+            "files": files,
             "idempotency_key": secrets.token_urlsafe(16),
             "tz": commission_timezone(session, ctx.body.commission_id),
         },
@@ -192,8 +243,12 @@ def submit(
     user: CurrentUser,
     idempotency_key: Annotated[str, Form(max_length=200)] = "",
     confirm: Annotated[str, Form(max_length=10)] = "",
+    unanswered: Annotated[int | None, Form(ge=0, le=100_000)] = None,
+    evidence_missing: Annotated[int | None, Form(ge=0, le=100_000)] = None,
 ) -> Response:
-    """Lock the answers. A double click or a resent form replays the first result (idempotency key)."""
+    """Lock the answers. An incomplete SAQ is locked only with the counts its confirmation step showed
+    (``unanswered``, ``evidence_missing``), checked again by the submissions service against the answers
+    as they are now. A double click or a resent form replays the first result (idempotency key)."""
     submissions.load_for_read(session=session, submission_id=submission_id, by=user.principal)
     if confirm != "ya":
         raise InvalidInput(
@@ -203,10 +258,16 @@ def submit(
             ],
             indonesian="Centang pernyataan bahwa jawaban sudah benar sebelum mengirim.",
         )
+    acknowledged = (
+        IncompleteCounts(unanswered=unanswered, evidence_missing=evidence_missing)
+        if unanswered is not None and evidence_missing is not None
+        else None
+    )
     submissions.submit(
         session=session,
         submission_id=submission_id,
         by=user.principal,
+        acknowledge_incomplete=acknowledged,
         idempotency_key=idempotency_key or None,
     )
     return redirect(f"/pengisian/{submission_id}", message="terkirim")
@@ -376,11 +437,12 @@ async def save_json(
 def state_json(submission_id: Id, session: SessionDep, user: CurrentUser) -> JSONResponse:
     """The stored answers and version now, for merging after a conflict."""
     sub: SubmissionOut = submissions.read(session=session, submission_id=submission_id, by=user.principal)
+    tz = _zone(session, submission_id, user)
     return JSONResponse(
         {
             "version": sub.version,
             "status": sub.status,
-            "answers": answers_as_json(sub),
+            "answers": answers_as_json(sub, tz),
             "view": _view(session, submission_id, user),
         }
     )
@@ -399,17 +461,19 @@ async def upload_json(
     stored = await receive_evidence(
         request, session=session, settings=settings, submission_id=submission_id, code=code, by=user.principal
     )
-    view = await run_in_threadpool(lambda: _view(session, submission_id, user))
+    view, tz = await run_in_threadpool(
+        lambda: (_view(session, submission_id, user), _zone(session, submission_id, user))
+    )
     return JSONResponse(
-        {"file": {"id": stored.id, "name": stored.name, "size": stored.size}, "view": view}, status_code=201
+        {"file": fmt.evidence_file(stored, tz), "version": stored.submission_version, "view": view},
+        status_code=201,
     )
 
 
 @json_router.post("/pengisian/{submission_id}/berkas-hapus/{file_id}")
 def remove_json(submission_id: Id, file_id: Id, session: SessionDep, user: CurrentUser) -> JSONResponse:
-    """Withdraw an uploaded document; answers the live panel."""
-    row = session.get(EvidenceFile, file_id)
-    if row is None or row.submission_id != submission_id:
-        raise NotFound(f"evidence file {file_id} is not part of submission {submission_id}")
-    evidence.remove(session=session, file_id=file_id, by=user.principal)
-    return JSONResponse({"removed": file_id, "view": _view(session, submission_id, user)})
+    """Withdraw an uploaded document; answers the submission's new version and the live panel."""
+    version = evidence.remove(
+        session=session, file_id=file_id, by=user.principal, submission_id=submission_id
+    )
+    return JSONResponse({"removed": file_id, "version": version, "view": _view(session, submission_id, user)})

@@ -29,6 +29,7 @@ env.filters.update(
     band_class=fmt.band_class,
     local_input=fmt.local_input,
     zone_label=fmt.zone_label,
+    filesize=fmt.file_size,
 )
 env.globals.update(
     QUESTION_STATUS=fmt.QUESTION_STATUS,
@@ -40,6 +41,7 @@ env.globals.update(
     CSRF_FIELD=CSRF_FIELD,
     percent=fmt.percent,
     remaining=fmt.remaining,
+    describe_file=fmt.evidence_file,
 )
 
 

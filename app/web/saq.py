@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import scoring
@@ -96,11 +97,13 @@ def with_aspects(card: dict[str, Any], template: scoring.Template) -> dict[str, 
 
 @dataclass(frozen=True)
 class QuestionView:
-    """One question as the form renders it, with the stored answer."""
+    """One question as the form renders it, with the stored answer and how it counts now (``status`` and
+    ``earned``, from the submissions service's score)."""
 
     question: scoring.Question
     answer: AnswerOut
     status: str
+    earned: str = "0"
 
     @property
     def code(self) -> str:
@@ -142,15 +145,72 @@ class QuestionView:
     def evidence(self) -> str:
         return self.question.evidence.value
 
+    @property
+    def evidence_required(self) -> bool:
+        return self.question.evidence is scoring.EvidenceRule.REQUIRED and self.question.type in _SCORED
 
-def answers_as_json(sub: SubmissionOut) -> dict[str, Any]:
-    """The stored answers as the form's script reads them (values, links, note, uploaded files)."""
+    @property
+    def evidence_state(self) -> str:
+        """Whether the stored answer needs its required evidence: ``needed`` (it earns something),
+        ``not_needed`` (it earns nothing, like "Tidak"), ``open`` (no answer yet, or not required)."""
+        if not self.evidence_required:
+            return "open"
+        if self.status == "evidence_missing" or (self.status == "scored" and Decimal(self.earned) > 0):
+            return "needed"
+        if self.status == "scored":
+            return "not_needed"
+        return "open"
+
+    @property
+    def evidence_for_json(self) -> str:
+        """For the form's script, which answers need the required evidence (those that earn something, as
+        the scoring rule has it): the option values, or a number question's bands as ``[min, earns]``."""
+        if not self.evidence_required:
+            return ""
+        q = self.question
+        if q.type is scoring.QuestionType.NUMBER:
+            return json.dumps({"bands": [[str(b.min), b.score > 0] for b in q.bands]})
+        return json.dumps({"values": list(_earning_values(q))})
+
+    @property
+    def evidence_needed_for(self) -> str:
+        """The answers that need the evidence, in words: ``Ya``, ``Lengkap atau Sebagian``."""
+        q = self.question
+        if q.type is scoring.QuestionType.YES_NO:
+            return "Ya"
+        if q.type is scoring.QuestionType.NUMBER:
+            return "yang bernilai"
+        labels = [o.label for o in q.options if o.score > 0]
+        if len(labels) == len(q.options):
+            return "apa pun"
+        return " atau ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+
+
+_SCORED = frozenset(
+    {
+        scoring.QuestionType.YES_NO,
+        scoring.QuestionType.CHOICE,
+        scoring.QuestionType.MULTI_CHOICE,
+        scoring.QuestionType.NUMBER,
+    }
+)
+
+
+def _earning_values(q: scoring.Question) -> tuple[str, ...]:
+    if q.type is scoring.QuestionType.YES_NO:
+        return ("yes",)
+    return tuple(o.value for o in q.options if o.score > 0)
+
+
+def answers_as_json(sub: SubmissionOut, timezone: str) -> dict[str, Any]:
+    """The stored answers as the form's script reads them (values, links, note, uploaded files as the pages
+    describe them)."""
     return {
         code: {
             "value": a.value,
             "evidence": a.evidence,
             "note": a.note,
-            "files": [{"id": f.id, "name": f.name, "size": f.size} for f in a.files],
+            "files": [fmt.evidence_file(f, timezone) for f in a.files],
         }
         for code, a in sub.answers.items()
     }

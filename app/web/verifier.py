@@ -22,6 +22,7 @@ from app.db.session import SessionDep
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, ProblemCollector
 from app.inputs import Id
 from app.pagination import PageParams
+from app.submissions import service as submissions
 from app.verification import answers, bulk, links, objections
 from app.verification.assignments import my_assignments
 from app.verification.common import submission_context, template_of
@@ -272,6 +273,9 @@ def _objection_item(session: Session, objection: ObjectionOut) -> dict[str, Any]
         "round": round_,
         "body": body,
         "question": template.question(objection.question_code),
+        "files": submissions.evidence_files(session=session, submission_id=sub.id).get(
+            objection.question_code, []
+        ),
     }
 
 

@@ -23,7 +23,7 @@ NEEDS_TEXT = {
 }
 COLLECTORS = {"problems", "collector"}
 # Domains still being given their Indonesian text (issue 13); each leaves this set as it gets it.
-PENDING = {"submissions", "evidence"}
+PENDING: set[str] = set()
 
 
 def _name(call: ast.Call) -> str | None:

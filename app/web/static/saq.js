@@ -21,6 +21,10 @@
   var base = "/web/pengisian/" + submissionId;
 
   var version = parseInt(form.getAttribute("data-version"), 10);
+  /* An upload or a removal moves the submission's version on by one. The page takes the new version only
+     when the change followed its own version directly (or once it gets there): otherwise another tab saved
+     in between, and the next save must still meet that conflict. */
+  var successors = {};
   var pending = {};
   var invalid = {};
   var inflight = false;
@@ -129,6 +133,41 @@
     });
   }
 
+  /* --- Required evidence follows the answer -------------------------------------------------------------
+     A question whose evidence is required needs it only for an answer that earns something (a "Ya", an
+     option or a number band worth more than 0): the box says "wajib" then; for an answer that earns
+     nothing (a "Tidak") the box is not needed and, when it holds no link or file, it is hidden. */
+
+  function evidenceState(code) {
+    var box = part(code, "evidence");
+    if (!box || !box.hasAttribute("data-evidence-for")) return null;
+    var rule = JSON.parse(box.getAttribute("data-evidence-for"));
+    if (questions[code].getAttribute("data-type") === "number") {
+      var text = collectField(code, "value");
+      var number = text === null ? NaN : Number(text);
+      if (text === null || !isFinite(number)) return "open";
+      for (var i = 0; i < rule.bands.length; i++) {
+        if (number >= Number(rule.bands[i][0])) return rule.bands[i][1] ? "needed" : "not_needed";
+      }
+      return "not_needed";
+    }
+    var chosen = chosenOf(code);
+    if (!chosen.length) return "open";
+    return chosen.some(function (v) { return rule.values.indexOf(v) !== -1; }) ? "needed" : "not_needed";
+  }
+
+  function applyEvidence(code) {
+    var state = evidenceState(code);
+    if (!state) return;
+    var box = part(code, "evidence");
+    var heading = part(code, "evidence-heading");
+    var links = inputsOf(code, "links")[0];
+    var empty = (!links || links.value.trim() === "") && !currentFiles(code).length;
+    box.setAttribute("data-evidence-state", state);
+    box.hidden = state === "not_needed" && empty;
+    if (heading) heading.textContent = heading.getAttribute("data-text-" + state.replace("_", "-"));
+  }
+
   /* --- The save state --------------------------------------------------------------------------------- */
 
   var STATES = {
@@ -228,10 +267,7 @@
       var data = result.data;
       if (status === 200) {
         retryDelay = 0;
-        version = data.version;
-        form.setAttribute("data-version", String(version));
-        var versionInput = form.querySelector('input[name="version"]');
-        if (versionInput) versionInput.value = String(version);
+        setVersion(data.version);
         codes.forEach(function (code) {
           var now = pending[code];
           if (!now) return;
@@ -277,6 +313,25 @@
     });
   }
 
+  function setVersion(next) {
+    version = next;
+    while (successors[version]) {
+      var after = successors[version];
+      delete successors[version];
+      version = after;
+    }
+    form.setAttribute("data-version", String(version));
+    var versionInput = form.querySelector('input[name="version"]');
+    if (versionInput) versionInput.value = String(version);
+  }
+
+  /* The server moved the version from next - 1 to next (an upload or a removal). */
+  function adoptVersion(next) {
+    if (typeof next !== "number") return;
+    if (next - 1 === version) setVersion(next);
+    else if (next - 1 > version) successors[next - 1] = next;
+  }
+
   function halt(message) {
     halted = true;
     setState("error", message);
@@ -306,10 +361,11 @@
       .then(function (data) {
         order.forEach(function (code) {
           var keep = Object.assign({}, invalid[code] || {}, pending[code] || {});
-          fill(code, data.answers[code], keep);
+          fill(code, data.answers[code] || { value: null, evidence: [], note: null, files: [] }, keep);
+          applyEvidence(code);
         });
-        version = data.version;
-        form.setAttribute("data-version", String(version));
+        successors = {};
+        setVersion(data.version);
         conflict = false;
         if (conflictEl) conflictEl.hidden = true;
         applyConditions();
@@ -366,24 +422,32 @@
 
   /* --- Evidence files --------------------------------------------------------------------------------- */
 
-  function renderFiles(code, files) {
-    var list = part(code, "files");
-    if (!list) return;
-    list.textContent = "";
-    files.forEach(function (f) {
+  /* Each file as the pages' evidence_file macro shows it: original name, size, upload time. */
+  var files = {};
+
+  function renderFiles(code, list) {
+    files[code] = list.slice();
+    var ul = part(code, "files");
+    if (!ul) return;
+    ul.textContent = "";
+    list.forEach(function (f) {
       var li = document.createElement("li");
+      li.className = "evidence-file";
       li.setAttribute("data-file", f.id);
       var a = document.createElement("a");
-      a.href = "/berkas/" + f.id;
+      a.href = f.url;
       a.target = "_blank";
       a.rel = "noopener";
       a.textContent = f.name;
       li.appendChild(a);
-      var size = document.createElement("span");
-      size.className = "muted small";
-      size.textContent = " (" + Math.round(f.size / 1024) + " KB) ";
-      li.appendChild(size);
+      li.appendChild(document.createTextNode(" "));
+      var meta = document.createElement("span");
+      meta.className = "muted small";
+      meta.setAttribute("data-role", "file-meta");
+      meta.textContent = f.size_label + " · diunggah " + f.uploaded_label;
+      li.appendChild(meta);
       if (editable) {
+        li.appendChild(document.createTextNode(" "));
         var remove = document.createElement("button");
         remove.type = "button";
         remove.className = "linklike small";
@@ -395,24 +459,12 @@
         remove.appendChild(hidden);
         li.appendChild(remove);
       }
-      list.appendChild(li);
+      ul.appendChild(li);
     });
   }
 
   function currentFiles(code) {
-    var out = [];
-    var list = part(code, "files");
-    if (!list) return out;
-    list.querySelectorAll("li[data-file]").forEach(function (li) {
-      var a = li.querySelector("a");
-      var size = li.querySelector(".muted");
-      out.push({
-        id: parseInt(li.getAttribute("data-file"), 10),
-        name: a ? a.textContent : "",
-        size: size ? parseInt(size.textContent.replace(/\D/g, ""), 10) * 1024 : 0
-      });
-    });
-    return out;
+    return (files[code] || []).slice();
   }
 
   var UPLOAD_ERRORS = {
@@ -445,9 +497,10 @@
       input.disabled = false;
       input.value = "";
       if (result.status === 201) {
-        var files = currentFiles(code);
-        files.push(result.data.file);
-        renderFiles(code, files);
+        var list = currentFiles(code);
+        list.push(result.data.file);
+        renderFiles(code, list);
+        adoptVersion(result.data.version);
         applyView(result.data.view);
         if (stateLine) stateLine.textContent = "Berkas " + result.data.file.name + " sudah diunggah.";
       } else if (stateLine) {
@@ -460,7 +513,6 @@
   }
 
   function removeFile(button) {
-    var li = button.closest("li");
     var code = button.closest(".question").getAttribute("data-code");
     var stateLine = part(code, "upload-state");
     button.disabled = true;
@@ -474,7 +526,9 @@
       });
     }).then(function (result) {
       if (result.status === 200) {
-        li.remove();
+        var removed = parseInt(button.getAttribute("data-remove-file"), 10);
+        renderFiles(code, currentFiles(code).filter(function (f) { return f.id !== removed; }));
+        adoptVersion(result.data.version);
         applyView(result.data.view);
         if (stateLine) stateLine.textContent = "Berkas sudah dihapus.";
       } else {
@@ -500,6 +554,7 @@
     var code = codeOf(target);
     if (!code) return;
     if (target.type === "radio" || target.type === "checkbox") return;
+    if (fieldOf(target) === "value") applyEvidence(code);
     changed(code, fieldOf(target));
   });
 
@@ -510,6 +565,7 @@
     if (target.type === "file") { upload(target); return; }
     if (target.type === "radio" || target.type === "checkbox") {
       applyConditions();
+      applyEvidence(code);
       changed(code, fieldOf(target));
       schedule(150);
     }
@@ -524,6 +580,7 @@
         if (input.type === "radio" || input.type === "checkbox") input.checked = false; else input.value = "";
       });
       applyConditions();
+      applyEvidence(code);
       changed(code, "value");
     } else if (target.hasAttribute("data-remove-file")) {
       removeFile(target);
@@ -545,6 +602,9 @@
 
   /* --- Start: restore what was not sent last time --------------------------------------------------- */
 
+  var stored = {};
+  try { stored = JSON.parse(document.getElementById("saq-answers").textContent || "{}"); } catch (e) { stored = {}; }
+  order.forEach(function (code) { files[code] = (stored[code] && stored[code].files) || []; });
   applyConditions();
   if (editable) {
     var saved = null;
@@ -572,4 +632,5 @@
       schedule(300);
     }
   }
+  order.forEach(applyEvidence);
 })();
