@@ -90,16 +90,25 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium; skipped (with the reason) when it is not installed, unless CI=true."""
+def chromium() -> Path:
+    """Debian's Chromium; the browser tests are skipped (with the reason) without it, unless CI=true."""
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but /usr/bin/chromium is missing: apt-get install chromium")
         pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+    return CHROMIUM
+
+
+# Module scope: Playwright's synchronous API keeps an event loop running in the test thread while it is
+# started, so it is stopped at the end of each browser test module; an asyncio test that follows in the same
+# worker (pytest-xdist mixes the files) could not run its own loop otherwise.
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Browser]:
+    """Headless Chromium driven by Playwright."""
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``emonev serve`` (uvicorn, the app as deployed) on a free loopback port, on a temporary SQLite file
     migrated with ``emonev db upgrade`` and seeded by ``tests.web.seed`` (the demo data plus later rounds)."""
     root = tmp_path_factory.mktemp("live")

@@ -72,7 +72,7 @@ def test_the_word_check_finds_english_and_codes_and_leaves_indonesian_alone() ->
 
 
 @pytest.fixture(scope="module")
-def demo_server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def demo_server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``emonev serve`` on a new SQLite file with the demo data, as ``make run`` starts it."""
     root = tmp_path_factory.mktemp("demo")
     settings = {"EMONEV_ENVIRONMENT": "development", "EMONEV_DEMO_DATA": "true"}
