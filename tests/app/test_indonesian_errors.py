@@ -22,8 +22,6 @@ NEEDS_TEXT = {
     "UnsupportedMedia",
 }
 COLLECTORS = {"problems", "collector"}
-# Domains still being given their Indonesian text (issue 13); each leaves this set as it gets it.
-PENDING: set[str] = set()
 
 
 def _name(call: ast.Call) -> str | None:
@@ -75,7 +73,6 @@ def test_every_refusal_in_the_app_carries_its_indonesian_text() -> None:
     missing = [
         problem
         for path in sorted(APP.rglob("*.py"))
-        if path.relative_to(APP).parts[0] not in PENDING
         for problem in missing_text(path)
     ]
     assert not missing, "\n".join(missing)
