@@ -139,6 +139,12 @@ def categories_query(*, commission: Commission) -> Select[Any]:
     return select(BodyCategory).where(BodyCategory.commission_id == commission.id)
 
 
+def categories_by_name(*, session: Session, commission_id: int) -> list[BodyCategory]:
+    """The commission's body categories in the order pages list them."""
+    stmt = select(BodyCategory).where(BodyCategory.commission_id == commission_id).order_by(BodyCategory.name)
+    return list(session.scalars(stmt))
+
+
 def categories_by_code(*, session: Session, commission_id: int) -> dict[str, BodyCategory]:
     rows = session.scalars(select(BodyCategory).where(BodyCategory.commission_id == commission_id))
     return {c.code: c for c in rows}

@@ -89,7 +89,6 @@ from app.results.service import (
     ResultRow,
     band_counts,
     band_labels,
-    get_round,
     iter_published_results,
     latest_publication,
     participation,
@@ -99,7 +98,7 @@ from app.results.service import (
     published_outcome,
     rules_of,
 )
-from app.rounds.service import round_templates
+from app.rounds.service import get_round, round_templates
 from app.submissions import service as submissions
 from app.submissions.schemas import SaveResult
 from app.verification.common import template_of

@@ -34,13 +34,13 @@ from app.db.models import (
     Stage,
     TemplateVersion,
 )
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.pagination import PageParams, encode_cursor
 from app.questionnaires.service import parsed
 from app.results.explain import number
 from app.results.schemas import LiveResultOut, LiveResultsOut
-from app.results.service import SAQ, get_round, latest_publication, score_text, scores_text
-from app.rounds.service import change_status
+from app.results.service import SAQ, latest_publication, score_text, scores_text
+from app.rounds.service import change_status, get_round
 from app.stages.service import competition_ranks, gate_results, round_stage_scores
 from app.verification.scores import round_scores
 
@@ -308,9 +308,7 @@ def publish(
     """Freeze the round's results as a new revision. Refused (409) unless the round is ``final`` (first
     publication) or ``published`` (a correction), while a result is incomplete, or when nothing changed
     since the latest revision. The first publication moves the round to ``published``."""
-    round_ = session.scalar(select(Round).where(Round.id == round_id).with_for_update())
-    if round_ is None:
-        raise NotFound(f"round {round_id} does not exist")
+    round_ = get_round(session=session, round_id=round_id, for_update=True)
     policy.ensure_admin(by, round_.commission_id)
     if round_.status not in PUBLISHABLE:
         raise Conflict(

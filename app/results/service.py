@@ -87,7 +87,7 @@ from app.results.schemas import (
     RankingSummary,
     StageResultOut,
 )
-from app.rounds.service import settle_due_drafts
+from app.rounds.service import get_round, settle_due_drafts
 from app.submissions.service import template_of
 
 SAQ = "saq"
@@ -839,13 +839,6 @@ def body_history(*, session: Session, body: PublicBody) -> list[HistoryEntry]:
         )
         previous = res
     return entries
-
-
-def get_round(*, session: Session, round_id: int) -> Round:
-    round_ = session.get(Round, round_id)
-    if round_ is None:
-        raise NotFound(f"round {round_id} does not exist")
-    return round_
 
 
 def took_part(submission: Submission | None, verification: Verification | None) -> bool:

@@ -24,6 +24,7 @@ from app.db.models import (
     DeadlineExtension,
     Invitation,
     PanelScore,
+    Publication,
     PublicBody,
     Round,
     RoundTemplate,
@@ -262,12 +263,21 @@ def timezone_of(*, session: Session, round_: Round) -> str:
     return commission_timezone(session, round_.commission_id)
 
 
-def get_round(*, session: Session, round_id: int, by: Principal) -> Round:
-    """The round, if the principal belongs to its commission."""
-    round_ = session.get(Round, round_id)
+def get_round(
+    *, session: Session, round_id: int, by: Principal | None = None, for_update: bool = False
+) -> Round:
+    """The round or 404; with ``by``, only if that principal belongs to its commission (callers with a
+    narrower rule, such as panelists or administrators only, pass no ``by`` and check it themselves).
+    ``for_update`` locks its row until the transaction ends, for changes that must not interleave."""
+    if for_update:
+        stmt = select(Round).where(Round.id == round_id).with_for_update()
+        round_ = session.scalar(stmt.execution_options(populate_existing=True))
+    else:
+        round_ = session.get(Round, round_id)
     if round_ is None:
         raise NotFound(f"round {round_id} does not exist")
-    policy.ensure_member(by, round_.commission_id)
+    if by is not None:
+        policy.ensure_member(by, round_.commission_id)
     return round_
 
 
@@ -397,6 +407,48 @@ def rounds_query(
     if status is not None:
         stmt = stmt.where(Round.status == status)
     return stmt
+
+
+def recent_rounds(*, session: Session, by: Principal, limit: int = 200) -> list[Round]:
+    """The newest rounds the principal may list (see :func:`rounds_query`), newest year first."""
+    stmt = rounds_query(commission=None, year=None, status=None, by=by)
+    return list(session.scalars(stmt.order_by(Round.year.desc(), Round.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class BodyRound:
+    """One round a body is invited to, with its own deadline and where its submission stands."""
+
+    round: Round
+    closes_at: datetime
+    submission: Submission | None
+    published: bool
+    open_now: bool  # the body may fill in its SAQ now (the rules of Window)
+
+
+def rounds_of_body(*, session: Session, body: PublicBody, limit: int = 50) -> list[BodyRound]:
+    """The rounds (not drafts) the body is invited to, newest deadline first; a draft whose deadline has
+    passed is settled first, so the body sees what the round's rule made of it."""
+    rows = session.scalars(
+        select(Round)
+        .join(Invitation, Invitation.round_id == Round.id)
+        .where(Invitation.body_id == body.id, Round.status != "draft")
+        .order_by(Round.saq_closes_at.desc(), Round.id.desc())
+        .limit(limit)
+    ).all()
+    now = utcnow()
+    result = []
+    for round_ in rows:
+        settle_due_drafts(session=session, round_=round_, now=now, body_ids=[body.id])
+        window = window_for(session=session, round_id=round_.id, body_id=body.id)
+        submission = session.scalar(
+            select(Submission).where(Submission.round_id == round_.id, Submission.body_id == body.id)
+        )
+        published = session.scalar(select(Publication.id).where(Publication.round_id == round_.id).limit(1))
+        result.append(
+            BodyRound(round_, window.closes_at, submission, published is not None, window.is_open(now))
+        )
+    return result
 
 
 NOT_NULL = (

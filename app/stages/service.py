@@ -29,6 +29,7 @@ from app.db.models import Account, BodyCategory, Invitation, PanelScore, PublicB
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.pagination import PageParams, encode_cursor
 from app.results.explain import figure, number
+from app.rounds.service import get_round
 from app.stages.schemas import BodyStageScores, GateOut, GateRow, JudgeScore, PanelScoreOut
 from app.verification.scores import BodyScores, round_scores
 
@@ -133,9 +134,7 @@ def gate(
     *, session: Session, round_id: int, by: Principal, passing_only: bool, params: PageParams
 ) -> GateOut:
     """Every invited body with its gate result, by body id, paginated."""
-    round_ = session.get(Round, round_id)
-    if round_ is None:
-        raise NotFound(f"round {round_id} does not exist")
+    round_ = get_round(session=session, round_id=round_id)
     policy.ensure_panelist(by, round_.commission_id)
     bodies = session.execute(
         select(PublicBody.id, PublicBody.name, BodyCategory.code)

@@ -74,6 +74,7 @@ from app.questionnaires.service import answers_or_422, parsed, parsed_if_known
 from app.rounds.service import (
     effective_closes_at,
     ensure_window_open,
+    get_round,
     is_invited,
     settle_due_drafts,
     template_for,
@@ -674,10 +675,7 @@ def list_for_round(
 ) -> Page[SubmissionSummary]:
     """The submissions of a round that the principal may see, by id, filtered by body category code,
     status and region code prefix."""
-    round_ = session.get(Round, round_id)
-    if round_ is None:
-        raise NotFound(f"round {round_id} does not exist")
-    policy.ensure_member(by, round_.commission_id)
+    round_ = get_round(session=session, round_id=round_id, by=by)
     stmt = (
         select(Submission, PublicBody, TemplateVersion.key, TemplateVersion.version, TemplateVersion.title)
         .join(PublicBody, PublicBody.id == Submission.body_id)
@@ -721,9 +719,7 @@ def open_submission(
     """The body's submission in the round, created (pinned to the body's template version) if it has none.
     Returns it and whether it was created. Concurrent calls never create two: the database's unique
     (round, body) constraint decides, and the loser returns the winner's row."""
-    round_ = session.get(Round, round_id)
-    if round_ is None:
-        raise NotFound(f"round {round_id} does not exist")
+    round_ = get_round(session=session, round_id=round_id)
     if by.body_id is None:
         raise Forbidden("only a public body's PPID operator (or a body API key) opens its submission")
     body = session.get(PublicBody, by.body_id)

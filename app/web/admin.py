@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 from app.accounts import policy
 from app.accounts.principal import Role
 from app.bodies import service as bodies
+from app.commissions import service as commissions
 from app.commissions.service import commission_timezone, commissions_query, get_commission
 from app.db.base import utcnow
 from app.db.models import Account, Commission, DeadlineExtension, Round, Submission, TemplateVersion
@@ -43,7 +44,6 @@ from app.web import charts, picker
 from app.web import format as fmt
 from app.web.forms import read_form
 from app.web.picker import body_picker, search_again
-from app.web.queries import categories_of, round_for_staff, rounds_of_commission
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, PageUser
 
@@ -149,7 +149,7 @@ def rounds_page(request: Request, session: SessionDep, user: CurrentUser) -> Res
         request,
         "admin/rounds.html",
         {
-            "rounds": rounds_of_commission(session, user.principal),
+            "rounds": rounds.recent_rounds(session=session, by=user.principal),
             "tz": timezone,
             "is_admin": _is_admin(user),
             "commissions": session.scalars(
@@ -191,7 +191,7 @@ async def create_round(request: Request, session: SessionDep, user: CurrentUser)
 
 def _round_context(session: Session, round_: Round, user: PageUser) -> dict[str, Any]:
     timezone = rounds.timezone_of(session=session, round_=round_)
-    categories = categories_of(session, round_.commission_id)
+    categories = commissions.categories_by_name(session=session, commission_id=round_.commission_id)
     mapping = {
         category.id: version for category, version in rounds.round_templates(session=session, round_=round_)
     }
@@ -341,7 +341,7 @@ def _assignment_flash(request: Request, context: dict[str, Any]) -> str | None:
 def round_page(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """A round's set-up: status, schedule, templates per category, invitations, stages and weights, gate,
     verifiers, extensions (with the body picker for an extension of some bodies)."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     policy.ensure_commission_reader(user.principal, round_.commission_id)
     participation = results.participation(session=session, round_=round_)
     context = _round_context(session, round_, user)
@@ -375,7 +375,7 @@ def status_page(
 ) -> Response:
     """The confirmation step of a status change: who the move to ``ke`` (the next status) affects, by name,
     before the administrator confirms it."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     to = ke or rounds.NEXT_STATUS.get(round_.status) or ""
     preview = rounds.preview_status(session=session, round_=round_, to=to, by=user.principal)
     return render(
@@ -389,7 +389,7 @@ def status_page(
 async def change_status(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Move the round to its next status; a move that affects bodies needs the confirmation box of the
     confirmation step (``confirm=ya``)."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     rounds.request_status(
         session=session,
@@ -404,7 +404,7 @@ async def change_status(round_id: Id, request: Request, session: SessionDep, use
 @router.post("/ronde/{round_id}/draf")
 async def drafts_policy(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """What a draft still unsubmitted at its body's deadline becomes (until the SAQ stage closes)."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     policy_ = reader.text("drafts_at_deadline")
     if policy_ not in rounds.DRAFT_POLICIES:
@@ -421,7 +421,7 @@ async def drafts_policy(round_id: Id, request: Request, session: SessionDep, use
 @router.get("/ronde/{round_id}/buka-kembali")
 def reopen_list(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The round's submitted SAQs whose verification has not started: those the secretariat may reopen."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     items = reopening.reopenable(session=session, round_=round_, by=user.principal)
     return render(
         request,
@@ -445,7 +445,7 @@ def reopen_page(
 ) -> Response:
     """Reopening one submitted SAQ: what it does, the required reason and (when the body's deadline has
     passed) its new deadline."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     candidate = _reopen_candidate(session, user, round_, submission_id)
     return render(
         request,
@@ -459,7 +459,7 @@ async def reopen(
     round_id: Id, submission_id: Id, request: Request, session: SessionDep, user: CurrentUser
 ) -> Response:
     """Reopen the SAQ with the reason (and the new deadline, when needed)."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     policy.ensure_reopen_submission(user.principal, round_.commission_id)
     reader = FormReader(await read_form(request), rounds.timezone_of(session=session, round_=round_))
     _reopen_candidate(session, user, round_, submission_id)
@@ -481,7 +481,7 @@ async def reopen(
 @router.post("/ronde/{round_id}/jadwal")
 async def schedule(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Title, year and dates (the SAQ window only while the round is a draft; the objection window)."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     changes: dict[str, Any] = {}
     if "title" in reader.form:
@@ -505,10 +505,10 @@ async def schedule(round_id: Id, request: Request, session: SessionDep, user: Cu
 @router.post("/ronde/{round_id}/templat")
 async def templates(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Which template version each category answers (``template:<category code>`` = ``key|version``)."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     mapping: dict[str, tuple[str, str]] = {}
-    for category in categories_of(session, round_.commission_id):
+    for category in commissions.categories_by_name(session=session, commission_id=round_.commission_id):
         chosen = reader.text(f"template:{category.code}")
         if chosen:
             key, _, version = chosen.partition("|")
@@ -520,7 +520,7 @@ async def templates(round_id: Id, request: Request, session: SessionDep, user: C
 @router.post("/ronde/{round_id}/undangan")
 async def invite(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Invite every active body of the chosen categories."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     codes = reader.texts("category")
     if not codes:
@@ -536,7 +536,7 @@ async def invite(round_id: Id, request: Request, session: SessionDep, user: Curr
 @router.post("/ronde/{round_id}/tahap")
 async def stages(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The SAQ weight and the later stages (code, kind, title, weight) that together weigh 100."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     saq_weight = reader.decimal("saq_weight", "Bobot SAQ")
     rows: list[dict[str, Any]] = []
@@ -568,7 +568,7 @@ async def stages(round_id: Id, request: Request, session: SessionDep, user: Curr
 async def gate(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Who goes on to the later stages (minimum verified SAQ score and/or top N per category), and what a
     body that does not go on gets for the stages it missed."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     changes = {
         "gate_min_score": reader.decimal("gate_min_score", "Nilai minimum", required=False),
@@ -583,7 +583,7 @@ async def gate(round_id: Id, request: Request, session: SessionDep, user: Curren
 @router.post("/ronde/{round_id}/penugasan")
 async def assign(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Spread a category's unassigned bodies evenly over the chosen verifiers."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     verifier_ids = [i for i in map(parse_digits, reader.texts("verifier")) if i is not None]
     if not verifier_ids:
@@ -607,7 +607,7 @@ async def assign(round_id: Id, request: Request, session: SessionDep, user: Curr
 async def extend(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Record a plenary decision moving the SAQ deadline, with its reason, for the whole round, some
     categories or the bodies chosen in the picker (its "Cari" button only searches: nothing is written)."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     # Looking for bodies means the extension is for some bodies.
     again = search_again(
@@ -643,7 +643,7 @@ async def extend(round_id: Id, request: Request, session: SessionDep, user: Curr
 @router.post("/ronde/{round_id}/rilis-verifikasi")
 def release(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
     """Release the verification results to the bodies (opens the way to objections)."""
-    round_for_staff(session, user.principal, round_id)
+    rounds.get_round(session=session, round_id=round_id, by=user.principal)
     verification_objections.release(session=session, round_id=round_id, by=user.principal)
     return redirect(f"/ronde/{round_id}", message="tersimpan")
 
@@ -662,7 +662,7 @@ def participation_page(
 ) -> Response:
     """Participation at a glance: per category, how many bodies are in each state (not registered,
     registered but not started, drafting, submitted, verified), and the bodies of a chosen state."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     policy.ensure_commission_reader(user.principal, round_.commission_id)
     rows = results.participation(session=session, round_=round_)
     state = keadaan if keadaan in results.PARTICIPATION_STATES else ""
@@ -679,7 +679,7 @@ def participation_page(
             "states": results.PARTICIPATION_STATES,
             "state": state,
             "category": kategori or "",
-            "categories": categories_of(session, round_.commission_id),
+            "categories": commissions.categories_by_name(session=session, commission_id=round_.commission_id),
             "tz": rounds.timezone_of(session=session, round_=round_),
         },
     )
@@ -700,10 +700,10 @@ def ranking_page(
     kualifikasi: str | None = None,
 ) -> Response:
     """The published ranking per category with band colours and filters, and the band distribution chart."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     policy.ensure_commission_reader(user.principal, round_.commission_id)
     publication = results.latest_publication(session=session, round_=round_)
-    categories = categories_of(session, round_.commission_id)
+    categories = commissions.categories_by_name(session=session, commission_id=round_.commission_id)
     context: dict[str, Any] = {
         "round": round_,
         "publication": publication,
@@ -751,7 +751,7 @@ def template_choices(versions: Sequence[TemplateVersion], category_code: str) ->
 def publication_page(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """The results as they stand now (before publication) or as published, the publication form and the
     Excel downloads."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     policy.ensure_commission_reader(user.principal, round_.commission_id)
     context: dict[str, Any] = {
         "round": round_,
@@ -761,7 +761,7 @@ def publication_page(round_id: Id, request: Request, session: SessionDep, user: 
         "live": None,
         "weights": publication_service.weights_of(session, round_),
         "stage_titles": publication_service.frozen_rules(session, round_)["stage_titles"],
-        "categories": categories_of(session, round_.commission_id),
+        "categories": commissions.categories_by_name(session=session, commission_id=round_.commission_id),
     }
     context["category_names"] = {c.code: c.name for c in context["categories"]}
     if _is_admin(user):
@@ -775,7 +775,7 @@ def publication_page(round_id: Id, request: Request, session: SessionDep, user: 
 @router.post("/ronde/{round_id}/publikasi")
 async def publish(round_id: Id, request: Request, session: SessionDep, user: CurrentUser) -> Response:
     """Freeze the results as a new published revision (the first publication, or a recorded correction)."""
-    round_ = round_for_staff(session, user.principal, round_id)
+    round_ = rounds.get_round(session=session, round_id=round_id, by=user.principal)
     reader = await _reader(request, session, round_, user)
     reason = reader.text("reason")
     if not reason:

@@ -22,10 +22,10 @@ from app.db.base import utcnow
 from app.db.models import PublicBody
 from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
+from app.rounds import service as rounds
 from app.settings import SettingsDep
 from app.web import admin, downloads, operator, panel, verifier
 from app.web.errors import install_page_errors
-from app.web.queries import rounds_of_body, rounds_of_commission
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, OptionalUser, clear_session_cookie, csrf_protect, set_session_cookie
 
@@ -106,11 +106,11 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Respo
     timezone = commission_timezone(session, principal.commission_id)
     if principal.role in {Role.operator, Role.api_body}:
         body = session.get(PublicBody, principal.body_id) if principal.body_id is not None else None
-        rounds = rounds_of_body(session, body) if body is not None else []
+        of_body = rounds.rounds_of_body(session=session, body=body) if body is not None else []
         return render(
             request,
             "operator/dashboard.html",
-            {"body": body, "rounds": rounds, "now": now, "tz": timezone},
+            {"body": body, "rounds": of_body, "now": now, "tz": timezone},
         )
     if principal.role is Role.panelist:
         return render(request, "panel/stages.html", {"sheets": panel.judge_sheets(session, user)})
@@ -123,7 +123,7 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Respo
     return render(
         request,
         "admin/dashboard.html",
-        {"rounds": rounds_of_commission(session, principal), "now": now, "tz": timezone},
+        {"rounds": rounds.recent_rounds(session=session, by=principal), "now": now, "tz": timezone},
     )
 
 

@@ -70,11 +70,7 @@ def missing_text(path: Path) -> list[str]:
 
 
 def test_every_refusal_in_the_app_carries_its_indonesian_text() -> None:
-    missing = [
-        problem
-        for path in sorted(APP.rglob("*.py"))
-        for problem in missing_text(path)
-    ]
+    missing = [problem for path in sorted(APP.rglob("*.py")) for problem in missing_text(path)]
     assert not missing, "\n".join(missing)
 
 
