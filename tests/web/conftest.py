@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from app.db.models import Account
 from tests.factories import PASSWORD
+from tests.processes import LiveServer, serve
 
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -79,14 +73,6 @@ SCREENSHOTS = ROOT / "tests" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 DEMO_PASSWORD = "demo-emonev-2025"
-STARTUP_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -111,12 +97,6 @@ def browser(chromium: Path) -> Iterator[Browser]:
         launched.close()
 
 
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    log: Path
-
-
 @pytest.fixture(scope="session")
 def live_server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``emonev serve`` (uvicorn, the app as deployed) on a free loopback port, on a temporary SQLite file
@@ -129,54 +109,6 @@ def live_server(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     }
     with serve(root, settings, prepare=[["db", "upgrade"], ["seed"]]) as server:
         yield server
-
-
-CLI = [sys.executable, "-m", "app.cli"]
-
-
-@contextmanager
-def serve(root: Path, settings: dict[str, str], *, prepare: list[list[str]]) -> Iterator[LiveServer]:
-    """``emonev serve`` on a free loopback port over ``root/web.sqlite3`` and ``root/evidence``, with the
-    ``EMONEV_`` settings given, after the ``prepare`` commands (``emonev`` sub-commands, or ``["seed"]`` for
-    ``tests.web.seed``) ran against the same database."""
-    env = os.environ | {
-        "EMONEV_DATABASE_URL": f"sqlite:///{root / 'web.sqlite3'}",
-        "EMONEV_EVIDENCE_DIR": str(root / "evidence"),
-        **settings,
-    }
-    for command in prepare:
-        argv = [sys.executable, "-m", "tests.web.seed"] if command == ["seed"] else [*CLI, *command]
-        subprocess.run(argv, env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
-    log = root / "server.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, server, log)
-        yield LiveServer(url=url, log=log)
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    pytest.fail(f"the server did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
 
 
 @pytest.fixture
