@@ -49,9 +49,7 @@ def _parse_template_file(path: Path) -> scoring.Template:
     try:
         return scoring.parse_template(_read_text(path), source=str(path))
     except scoring.TemplateError as exc:
-        raise CliError(
-            str(exc.problems[0]) if len(exc.problems) == 1 else "\n".join(map(str, exc.problems))
-        ) from exc
+        raise CliError(str(exc)) from exc
 
 
 def cmd_templates_validate(args: argparse.Namespace) -> int:
@@ -61,7 +59,7 @@ def cmd_templates_validate(args: argparse.Namespace) -> int:
         try:
             parsed.append((str(path), scoring.parse_template(_read_text(path), source=str(path))))
         except scoring.TemplateError as exc:
-            problems.extend(str(p) for p in exc.problems)
+            problems.extend(str(exc).splitlines())
         except CliError as exc:
             problems.append(str(exc))
     problems.extend(str(p) for p in scoring.check_versions(parsed))
