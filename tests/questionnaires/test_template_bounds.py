@@ -56,7 +56,7 @@ def test_the_alias_bomb_is_refused_at_once_with_a_small_answer(client: TestClien
     response = client.post("/api/v1/templates", content=bomb, headers=world.token(world.admin) | YAML)
     elapsed = time.perf_counter() - started
     assert response.status_code == 422
-    assert elapsed < 0.5
+    assert elapsed < 5  # the issue measured 45 s; bench/hostile_inputs.py: about 1.4 ms
     assert len(response.content) < 2000
     assert problem(response)["errors"] == [{"field": "", "message": NO_ALIASES}]
 
@@ -67,7 +67,7 @@ def test_a_10_mb_template_is_refused_before_it_is_parsed(client: TestClient, wor
     response = client.post(
         "/api/v1/templates", content=huge.encode(), headers=world.token(world.admin) | YAML
     )
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 10
     assert response.status_code == 413
     assert problem(response)["detail"] == "the upload is larger than the limit of 262144 bytes"
 
@@ -77,7 +77,7 @@ def test_a_template_past_the_node_limit_is_refused_quickly() -> None:
     started = time.perf_counter()
     with pytest.raises(scoring.TemplateError) as caught:
         scoring.parse_template(text, source="besar.yaml")
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 10
     [only] = caught.value.problems
     assert "a template holds at most 20000 values, lists and mappings" in only.message
 
@@ -107,7 +107,7 @@ def test_the_cli_stops_at_100_problems_and_refuses_the_bomb(
     many.write_text(many_problems(400), encoding="utf-8")
     started = time.perf_counter()
     assert main(["templates", "validate", str(bomb), str(many)]) == 1
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 10
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == f"{bomb}: {NO_ALIASES}"
     assert len(lines) == 1 + MAX_PROBLEMS + 1
