@@ -348,7 +348,7 @@ def _staged(archive_path: Path, staging: Path) -> Iterator[dict[str, Any]]:
                 source = archive.extractfile(member)
                 assert source is not None  # a regular file
                 if member.name == MANIFEST:
-                    manifest_bytes = source.read(16 * CHUNK)
+                    manifest_bytes = source.read()
                     continue
                 target = staging / path
                 target.parent.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,6 @@ million in a sheet are read at all, and a refusal lists at most 100 problems, th
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,9 +18,7 @@ def test_a_row_wider_than_200_cells_is_refused_before_openpyxl_reads_it(
     client: TestClient, world: World
 ) -> None:
     data = workbook([["Kelurahan Lebar", "kelurahan", *(["x"] * 300)]])
-    started = time.perf_counter()
     response = post(client, world, data, dry_run=True)
-    assert time.perf_counter() - started < 10
     assert response.status_code == 422
     assert problem(response)["errors"] == [
         {"field": "file", "message": "more than 200 cells in a row or 1000000 cells in a sheet"}

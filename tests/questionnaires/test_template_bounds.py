@@ -3,12 +3,12 @@
 An 831-byte YAML template of nested aliases (ten per level, six levels) kept a worker busy 45 s and came back
 as a 223 MB 422 listing 1,111,111 problems. Anchors and aliases are refused now, a template holds at most
 `scoring.MAX_NODES` YAML nodes and `EMONEV_TEMPLATE_MAX_BYTES` bytes, and a rejection lists at most 100
-problems, then how many more there were (in English for the API, in Indonesian for the pages).
+problems, then how many more there were (in English for the API, in Indonesian for the pages). What these
+inputs cost now is measured by bench/hostile_inputs.py (the alias bomb: about 1.4 ms), not timed here.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -52,32 +52,25 @@ def many_problems(count: int) -> str:
 def test_the_alias_bomb_is_refused_at_once_with_a_small_answer(client: TestClient, world: World) -> None:
     bomb = alias_bomb().encode()
     assert len(bomb) < 1024
-    started = time.perf_counter()
     response = client.post("/api/v1/templates", content=bomb, headers=world.token(world.admin) | YAML)
-    elapsed = time.perf_counter() - started
     assert response.status_code == 422
-    assert elapsed < 5  # the issue measured 45 s; bench/hostile_inputs.py: about 1.4 ms
     assert len(response.content) < 2000
     assert problem(response)["errors"] == [{"field": "", "message": NO_ALIASES}]
 
 
 def test_a_10_mb_template_is_refused_before_it_is_parsed(client: TestClient, world: World) -> None:
     huge = MINI + "description: |\n" + ("  " + "x" * 1000 + "\n") * 10_240
-    started = time.perf_counter()
     response = client.post(
         "/api/v1/templates", content=huge.encode(), headers=world.token(world.admin) | YAML
     )
-    assert time.perf_counter() - started < 10
     assert response.status_code == 413
     assert problem(response)["detail"] == "the upload is larger than the limit of 262144 bytes"
 
 
 def test_a_template_past_the_node_limit_is_refused_quickly() -> None:
     text = MINI + "description: [" + ", ".join(["x"] * (MAX_NODES + 1)) + "]\n"
-    started = time.perf_counter()
     with pytest.raises(scoring.TemplateError) as caught:
         scoring.parse_template(text, source="besar.yaml")
-    assert time.perf_counter() - started < 10
     [only] = caught.value.problems
     assert "a template holds at most 20000 values, lists and mappings" in only.message
 
@@ -105,9 +98,7 @@ def test_the_cli_stops_at_100_problems_and_refuses_the_bomb(
     bomb.write_text(alias_bomb(), encoding="utf-8")
     many = tmp_path / "banyak.yaml"
     many.write_text(many_problems(400), encoding="utf-8")
-    started = time.perf_counter()
     assert main(["templates", "validate", str(bomb), str(many)]) == 1
-    assert time.perf_counter() - started < 10
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == f"{bomb}: {NO_ALIASES}"
     assert len(lines) == 1 + MAX_PROBLEMS + 1
