@@ -483,7 +483,9 @@ def parse_template(text: str, *, source: str) -> Template:
     `TemplateError` listing every problem found: invalid YAML (with its line), duplicate or unknown keys,
     wrong types, duplicate codes, aspect weights not summing to 100, bands not strictly descending, not ending
     at 0 or with duplicate codes, choice questions without options, option scores outside 0..1, number
-    questions without bands, and conditions (`when`) naming an unknown question or forming a cycle.
+    questions without bands, and conditions (`when`) naming an unknown question or forming a cycle. YAML
+    anchors and aliases and documents of more than `MAX_NODES` nodes are refused as invalid YAML; at most
+    `MAX_PROBLEMS` problems are listed (`TemplateError.omitted` counts the rest).
     """
     try:
         loader = _Loader(text)
