@@ -32,15 +32,11 @@ async def receive_evidence(
     code: str,
     by: Principal,
     if_match: str | None = None,
-) -> EvidenceFileOut:
-    """Attach the file streamed in ``request`` to question ``code``, for the API and the pages alike:
-    strangers are refused before a byte is read, the upload is staged within the size limit and checked by
-    content, and the staged copy is discarded whatever happens."""
-    await run_in_threadpool(
-        lambda: service.ensure_can_attach(
-            session=session, submission_id=submission_id, question_code=code, by=by, if_match=if_match
-        )
-    )
+) -> service.Attached:
+    """Attach the file in ``request`` to question ``code``, for the API and the pages alike: the upload is
+    staged within the size limit and checked by content, then attached (or found attached already), and the
+    staged copy is discarded whatever happens. The body is already here in full (``app.request_body``), so
+    staging it takes no time from the database."""
     staged = await receive_upload(
         content_type=request.headers.get("content-type"),
         content_length=request.headers.get("content-length"),
@@ -68,6 +64,11 @@ async def receive_evidence(
     "/submissions/{submission_id}/answers/{code}/files",
     status_code=201,
     responses={
+        200: {
+            "description": "The same file (same SHA-256) is already attached to the question: that file, "
+            "nothing stored again, the version unchanged; `Location` is where it is downloaded",
+            "model": EvidenceFileOut,
+        },
         412: {"description": "If-Match was sent and names another version than the submission's current one"},
         **new_resource("The attached file; `Location` is where it is downloaded"),
         413: {"description": "Larger than the evidence size limit (EMONEV_EVIDENCE_MAX_BYTES)"},
@@ -110,6 +111,11 @@ async def upload_file(
     The upload is a change of the submission: its version (ETag) moves on, so a save sent with the old
     ``If-Match`` gets 412; the answer's ``submission_version`` is the new one. ``If-Match`` is optional here
     and, when sent, must name the current version (412 otherwise, compared strongly).
+
+    The same file (same SHA-256) sent again to the same question, while the first is not removed, is not
+    stored twice: the answer is 200 with the file already there, the version does not move and If-Match is
+    not compared (a retry after a lost answer gets its file). The file is on the disk (flushed, with its
+    directory) before the answer is sent.
     """
     attached = await receive_evidence(
         request,
@@ -120,8 +126,10 @@ async def upload_file(
         by=principal,
         if_match=if_match,
     )
-    response.headers["Location"] = location(request, "download_file", file_id=attached.id)
-    return attached
+    response.headers["Location"] = location(request, "download_file", file_id=attached.file.id)
+    if not attached.created:
+        response.status_code = 200
+    return attached.file
 
 
 @router.get(

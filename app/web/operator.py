@@ -457,16 +457,18 @@ async def upload_json(
     settings: SettingsDep,
     user: CurrentUser,
 ) -> JSONResponse:
-    """Upload a PDF (or image) as evidence for one question; answers the file and the live panel."""
-    stored = await receive_evidence(
+    """Upload a PDF (or image) as evidence for one question; answers the file and the live panel (201, or
+    200 with the file already there when the question has the same file)."""
+    attached = await receive_evidence(
         request, session=session, settings=settings, submission_id=submission_id, code=code, by=user.principal
     )
+    stored = attached.file
     view, tz = await run_in_threadpool(
         lambda: (_view(session, submission_id, user), _zone(session, submission_id, user))
     )
     return JSONResponse(
         {"file": fmt.evidence_file(stored, tz), "version": stored.submission_version, "view": view},
-        status_code=201,
+        status_code=201 if attached.created else 200,
     )
 
 
