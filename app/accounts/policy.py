@@ -61,6 +61,11 @@ def ensure_member(principal: Principal, commission_id: int) -> None:
         raise Forbidden("this belongs to another commission")
 
 
+def sees_only_own_body(principal: Principal) -> bool:
+    """A PPID operator or a body API key: of data about several bodies it sees only its own body's part."""
+    return principal.role in BODY_SCOPED
+
+
 def ensure_commission_reader(principal: Principal, commission_id: int) -> None:
     """Read everything of a commission: administrators, panel members and read-only keys (not verifiers,
     who see only their assigned bodies, nor operators)."""
