@@ -1,5 +1,5 @@
 """The database holds every uniqueness rule the service states, and a write it refuses becomes a 409 naming
-the field, on SQLite and on PostgreSQL alike (the races themselves: tests/bodies/test_races.py and
+the field, on SQLite and on PostgreSQL alike (the races themselves: tests/test_races.py and
 tests/faults/test_duplicate_races.py)."""
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ decides; on PostgreSQL the requests check at the same moment and the unique inde
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import httpx
@@ -17,16 +19,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Account, PublicBody
+from app.db.models import Account, PublicBody, Round
 from app.db.session import create_sqlite_engine, get_engine, make_sessionmaker
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import BACKENDS, POSTGRES_URL, ROOT, _drop_database, _own_database, migrate
 from tests.factories import World
 from tests.races import all_at_once, assert_one_created
+from tests.web.conftest import Pages
 
 API = "/api/v1"
 REQUESTS = 8
+PAGE_WORKERS = 4
 
 
 @dataclass
@@ -34,7 +38,9 @@ class Live:
     client: TestClient
     engine: Engine
     admin: dict[str, str]
+    admin_account: Account
     commission_id: int
+    settings: Settings
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -56,6 +62,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     with make_sessionmaker(engine).begin() as session:
         world = World(session)
         admin = world.token(world.admin)
+        account = world.admin
         commission_id = world.commission.id
     settings = Settings(
         environment="test",
@@ -68,7 +75,14 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     )
     try:
         with TestClient(create_app(settings)) as client:
-            yield Live(client=client, engine=engine, admin=admin, commission_id=commission_id)
+            yield Live(
+                client=client,
+                engine=engine,
+                admin=admin,
+                admin_account=account,
+                commission_id=commission_id,
+                settings=settings,
+            )
     finally:
         engine.dispose()
         get_engine(url, pool_size=REQUESTS, max_overflow=0).dispose()  # the app's
@@ -128,3 +142,36 @@ def test_concurrent_accounts_with_one_email_store_one(live: Live) -> None:
         _stored(live, select(func.count()).select_from(Account).where(Account.email == "ppid@gambir.go.id"))
         == 1
     )
+
+
+def test_concurrent_round_forms_with_one_title_create_one_and_show_the_rest_why(live: Live) -> None:
+    # A page's POST handler runs its database work on the event loop, so one app serves page forms one at a
+    # time: the forms race from apps of their own (as from several uvicorn workers), each in its own thread.
+    form = {
+        "_form": "baru",
+        "_halaman": "/ronde",
+        "title": "Monev KIP 2026",
+        "year": "2026",
+        "saq_opens_at": "2026-08-01T00:00",
+        "saq_closes_at": "2026-08-31T23:59",
+    }
+    with ExitStack() as apps:
+        workers = [
+            Pages(apps.enter_context(TestClient(create_app(live.settings)))).login(live.admin_account)
+            for _ in range(PAGE_WORKERS)
+        ]
+        for pages in workers:  # each app builds its routes' validators on first use: not during the race
+            assert pages.get("/ronde").status_code == 200
+
+        responses = all_at_once(lambda pages: pages.post("/ronde", form, follow_redirects=False), workers)
+
+    assert sorted(r.status_code for r in responses) == [303] + [409] * (PAGE_WORKERS - 1), [
+        (r.status_code, r.text[:200]) for r in responses
+    ]
+    for refused in (r for r in responses if r.status_code == 409):
+        assert "<h1>Periode Monev</h1>" in refused.text  # the form's own page, the title's error beside it
+        error = re.search(r'<p class="field-error" id="f-baru-title-galat">([^<]*)</p>', refused.text)
+        assert error is not None, refused.text
+        assert "sudah dipakai periode lain" in error.group(1)
+    same = (Round.commission_id == live.commission_id) & (Round.title == "Monev KIP 2026")
+    assert _stored(live, select(func.count()).select_from(Round).where(same)) == 1
