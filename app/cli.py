@@ -120,9 +120,14 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+
     from app.db.migrate import upgrade
 
-    upgrade(_settings().database_url)
+    try:
+        upgrade(_settings().database_url)
+    except CommandError as exc:  # a migration that refuses to run, e.g. 0006 listing duplicate rows
+        raise CliError(str(exc)) from exc
     print("database is at the latest revision")
     return 0
 
