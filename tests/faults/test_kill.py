@@ -14,7 +14,7 @@ import httpx
 import psycopg
 from openpyxl import Workbook
 
-from tests.faults.live import ADMIN, DEMO, OPEN_ROUND, OPERATORS, log_in, postgres_database, psycopg_url
+from tests.faults.live import ADMIN, OPEN_ROUND, OPERATORS, SETTINGS, log_in, postgres_database, psycopg_url
 from tests.processes import LiveServer, serve
 
 CODES = ("1.1.1", "1.2.1", "1.2.2", "1.3.1", "1.3.2")  # questions every demo SAQ has
@@ -60,7 +60,7 @@ class Saver:
 
 def test_kill_during_concurrent_saves_loses_no_acknowledged_save(tmp_path: Path) -> None:
     with postgres_database() as url:
-        with serve(tmp_path, DEMO, prepare=[["db", "upgrade"]], database_url=url) as server:
+        with serve(tmp_path, SETTINGS, prepare=[], database_url=url) as server:
             savers = [Saver(server.url, email) for email in OPERATORS]
             stop, saved = threading.Event(), threading.Semaphore(0)
             threads = [threading.Thread(target=s.run, args=(stop, saved)) for s in savers]
@@ -75,7 +75,7 @@ def test_kill_during_concurrent_saves_loses_no_acknowledged_save(tmp_path: Path)
                 thread.join(timeout=60)
 
         with (
-            serve(tmp_path, DEMO, prepare=[], database_url=url) as restarted,
+            serve(tmp_path, SETTINGS, prepare=[], database_url=url) as restarted,
             httpx.Client(base_url=restarted.url, timeout=30) as client,
         ):
             for saver in savers:
@@ -113,28 +113,26 @@ def count_bodies(url: str) -> int:
         return int(row[0])
 
 
-def wait_for_writing_transaction(url: str, server: LiveServer, seconds: float = 60) -> None:
-    """Until a backend of the server's database has written in an open transaction (the import's)."""
-    name = url.rsplit("/", 1)[1]
+def wait_for_inserts(url: str, server: LiveServer, seconds: float = 60) -> None:
+    """Until another session holds the lock that inserting into ``public_body`` takes (the import's)."""
     deadline = time.monotonic() + seconds
     with psycopg.connect(psycopg_url(url), autocommit=True) as watcher:
         while time.monotonic() < deadline:
             assert server.process.poll() is None
-            writing = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_xid IS NOT NULL "
-                "AND pid <> pg_backend_pid()",
-                (name,),
+            inserting = watcher.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE c.relname = 'public_body' AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()"
             ).fetchone()
-            if writing and writing[0]:
+            if inserting and inserting[0]:
                 return
-            time.sleep(0.01)
-    raise AssertionError("the import never started writing")
+            time.sleep(0.005)
+    raise AssertionError("the import never started inserting")
 
 
 def test_kill_during_an_import_leaves_all_rows_or_none(tmp_path: Path) -> None:
     workbook = bodies_workbook(IMPORT_ROWS)
     with postgres_database() as url:
-        with serve(tmp_path, DEMO, prepare=[["db", "upgrade"]], database_url=url) as server:
+        with serve(tmp_path, SETTINGS, prepare=[], database_url=url) as server:
             client = httpx.Client(base_url=server.url, timeout=120)
             auth = log_in(client, ADMIN)
             outcome: list[object] = []
@@ -153,7 +151,7 @@ def test_kill_during_an_import_leaves_all_rows_or_none(tmp_path: Path) -> None:
 
             importer = threading.Thread(target=send)
             importer.start()
-            wait_for_writing_transaction(url, server)
+            wait_for_inserts(url, server)
             server.process.kill()
             server.process.wait(timeout=10)
             importer.join(timeout=60)

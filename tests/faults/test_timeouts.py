@@ -13,13 +13,13 @@ import httpx
 import psycopg
 import pytest
 
-from tests.faults.live import DEMO, OPERATORS, log_in, postgres_database, psycopg_url
+from tests.faults.live import OPERATORS, SETTINGS, log_in, postgres_database, psycopg_url
 from tests.processes import LiveServer, serve
 
 LOCK_TIMEOUT = 3.0
 POOL_TIMEOUT = 0.5
 BODY_READ_TIMEOUT = 1.0
-SETTINGS = DEMO | {
+TIMEOUTS = SETTINGS | {
     "EMONEV_DB_LOCK_TIMEOUT_SECONDS": str(LOCK_TIMEOUT),
     "EMONEV_DB_POOL_TIMEOUT_SECONDS": str(POOL_TIMEOUT),
     "EMONEV_DB_POOL_SIZE": "1",
@@ -32,9 +32,7 @@ SETTINGS = DEMO | {
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with (
         postgres_database() as url,
-        serve(
-            tmp_path_factory.mktemp("timeouts"), SETTINGS, prepare=[["db", "upgrade"]], database_url=url
-        ) as live,
+        serve(tmp_path_factory.mktemp("timeouts"), TIMEOUTS, prepare=[], database_url=url) as live,
     ):
         yield live
 
