@@ -120,8 +120,8 @@ def wait_for_inserts(url: str, server: LiveServer, seconds: float = 60) -> None:
         while time.monotonic() < deadline:
             assert server.process.poll() is None
             inserting = watcher.execute(
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                "WHERE c.relname = 'public_body' AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()"
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = "
+                "'public_body' AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()"
             ).fetchone()
             if inserting and inserting[0]:
                 return
