@@ -64,10 +64,13 @@ def _database_checks(engine: Engine) -> dict[str, Check]:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            try:
+                current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+            except SQLAlchemyError:
+                current = []  # no alembic_version table: no migration was ever applied
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        failed = Check(ok=False, detail=f"{type(exc).__name__}: {reason[0] if reason else ''}")
+        # Anybody may ask (a load balancer does not log in): the kind of failure, not its addresses.
+        failed = Check(ok=False, detail=f"no answer ({type(getattr(exc, 'orig', None) or exc).__name__})")
         return {"database": failed, "migrations": Check(ok=False, detail="the database did not answer")}
     head = migrations_head()
     at_head = current == [head]
@@ -75,7 +78,9 @@ def _database_checks(engine: Engine) -> dict[str, Check]:
         "database": Check(ok=True, detail="answers"),
         "migrations": Check(
             ok=at_head,
-            detail=f"at head {head}" if at_head else f"at {', '.join(current) or 'nothing'}, head is {head}",
+            detail=f"at head {head}"
+            if at_head
+            else f"at {', '.join(current) or 'no revision'}, head is {head}: run `emonev db upgrade`",
         ),
     }
 
@@ -87,7 +92,7 @@ def _evidence_check(directory: Path) -> Check:
             probe.write(b"ok")
             probe.flush()
     except OSError as exc:
-        return Check(ok=False, detail=f"{directory}: {exc.strerror or exc}")
+        return Check(ok=False, detail=f"not writable ({exc.strerror or type(exc).__name__})")
     return Check(ok=True, detail="writable")
 
 
