@@ -121,7 +121,7 @@ class Incidents:
             log.warning(
                 "database %s is over: %.1f s, %d request(s) answered 503",
                 kind.value,
-                incident.last - incident.started,
+                now - incident.started,
                 incident.refused,
             )
 

@@ -65,3 +65,11 @@ def outage_and_recovery(pg: TemporaryPostgres, server: LiveServer, client: httpx
         time.sleep(0.2)
     assert client.get("/readyz").status_code == 200
     assert server.process.poll() is None  # the same process, never restarted
+
+    # The incident is over at the first commit some seconds after its last failure: one more line.
+    deadline = time.monotonic() + 30
+    while "database unreachable is over" not in (log := server.log.read_text()):
+        assert time.monotonic() < deadline, log
+        assert client.get("/api/v1/rounds", headers=auth).status_code == 200
+        time.sleep(0.5)
+    assert "Traceback" not in log, log
