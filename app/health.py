@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from app.db.session import Timeouts, postgres_options
@@ -60,12 +61,12 @@ def migrations_head() -> str | None:
     return head
 
 
-def _database_checks(engine: Engine) -> dict[str, Check]:
+def _database_checks(sessions: sessionmaker[Session]) -> dict[str, Check]:
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
             try:
-                current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+                current = list(session.scalars(text("SELECT version_num FROM alembic_version")))
             except SQLAlchemyError:
                 current = []  # no alembic_version table: no migration was ever applied
     except SQLAlchemyError as exc:
@@ -96,8 +97,8 @@ def _evidence_check(directory: Path) -> Check:
     return Check(ok=True, detail="writable")
 
 
-def _all_checks(engine: Engine, evidence_dir: Path) -> dict[str, Check]:
-    return _database_checks(engine) | {"evidence_dir": _evidence_check(evidence_dir)}
+def _all_checks(sessions: sessionmaker[Session], evidence_dir: Path) -> dict[str, Check]:
+    return _database_checks(sessions) | {"evidence_dir": _evidence_check(evidence_dir)}
 
 
 @router.get("/healthz")
@@ -114,11 +115,11 @@ async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database answers within a few seconds, its migrations are at head and the evidence
     directory is writable. 200 when all pass, else 503; the body lists each check."""
     settings: Settings = request.app.state.settings
-    engine: Engine = request.app.state.probe_engine
+    sessions: sessionmaker[Session] = request.app.state.readiness_sessions
     checks: dict[str, Check]
     with anyio.move_on_after(READY_TIMEOUT_SECONDS):
         checks = await anyio.to_thread.run_sync(
-            _all_checks, engine, settings.evidence_dir, abandon_on_cancel=True
+            _all_checks, sessions, settings.evidence_dir, abandon_on_cancel=True
         )
         return _answer(checks)
     late = Check(ok=False, detail=f"no answer within {READY_TIMEOUT_SECONDS:g} s")

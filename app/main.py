@@ -57,11 +57,13 @@ def create_app(
                 timeouts=Timeouts.for_requests(settings),
             )
             app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.probe_engine = probe_engine(settings)
+            probe = probe_engine(settings)
+            app.state.readiness_sessions = make_sessionmaker(probe)
         if settings.environment != "test":  # tests start hundreds of apps in one process
             freeze_startup_objects()
         yield
-        app.state.probe_engine.dispose()
+        if session_factory is None:
+            probe.dispose()
 
     app = FastAPI(
         title="E-Monev SAQ",
@@ -77,6 +79,7 @@ def create_app(
     app.state.settings = settings
     if session_factory is not None:
         app.state.sessionmaker = session_factory
+        app.state.readiness_sessions = session_factory
     install_problem_handlers(app)
     save_queue.install(app, settings.save_concurrency)
 
