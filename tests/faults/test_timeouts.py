@@ -43,6 +43,18 @@ def timed_get(client: httpx.Client, path: str, auth: dict[str, str]) -> tuple[ht
     return response, time.monotonic() - started
 
 
+def wait_for_a_lock_wait(url: str, seconds: float = 10) -> None:
+    """Until a session of the database waits for a lock (the blocked request, with its connection)."""
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(psycopg_url(url), autocommit=True) as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()
+            if waiting and waiting[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("no request came to wait for the lock")
+
+
 def test_a_held_lock_and_a_busy_pool_answer_503_quickly(server: LiveServer) -> None:
     with httpx.Client(base_url=server.url, timeout=30) as client:
         auth = log_in(client, OPERATORS[0])
@@ -51,7 +63,7 @@ def test_a_held_lock_and_a_busy_pool_answer_503_quickly(server: LiveServer) -> N
             with ThreadPoolExecutor(1) as pool:
                 # The first request waits for the lock, holding the process's only pooled connection ...
                 blocked = pool.submit(timed_get, client, "/api/v1/rounds", auth)
-                time.sleep(0.5)
+                wait_for_a_lock_wait(server.env["EMONEV_DATABASE_URL"])
                 # ... so the second finds no connection and is refused after the pool timeout.
                 crowded, crowded_seconds = timed_get(client, "/api/v1/rounds", auth)
                 locked, locked_seconds = blocked.result(timeout=30)
