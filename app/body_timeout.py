@@ -1,23 +1,25 @@
 """A bound on how long a client may take between two pieces of its request body.
 
 uvicorn closes idle keep-alive connections (``timeout_keep_alive``) and bounds the size of a request head
-(h11), but waits for a request body for ever: a client that announces 2 MB and sends them at a trickle, or
-stops, keeps its request (and whatever the request holds) open. This middleware bounds the wait for each
-chunk to ``EMONEV_BODY_READ_TIMEOUT_SECONDS``. Past it, reading the body raises :class:`BodyReadTimeout`:
-where the app reads the body itself (uploads, page forms) its handlers answer 408 (problem+json, or an
-Indonesian page); where FastAPI parses a JSON body (and would call the failure a malformed body, 400), the
-middleware answers the 408 problem+json itself. The connection is closed either way.
+(h11), but waits for a request body for ever, and so does ``ReadBodyFirst`` (app/request_body.py), which reads
+every body before the app sees the request. A client that announces 2 MB and sends them at a trickle, or
+stops, would keep its request open for good. This middleware, outside ``ReadBodyFirst``, bounds the wait for
+each piece to ``EMONEV_BODY_READ_TIMEOUT_SECONDS``. Past it the request is answered 408 (problem+json; pages:
+the Indonesian error page) and the connection is closed, whoever was reading the body.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 import anyio
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import BodyReadTimeout
+from app.problems import error_headers, problem_response
+from app.web.errors import error_page, is_page_request
 
 log = logging.getLogger("emonev.http")
 
@@ -33,6 +35,7 @@ class BodyReadTimeoutMiddleware:
             return
         body_done = False
         timed_out = False
+        started = False
         replaced = False
 
         async def bounded_receive() -> Message:
@@ -43,24 +46,27 @@ class BodyReadTimeoutMiddleware:
                 message = await receive()
                 body_done = message["type"] != "http.request" or not message.get("more_body", False)
                 return message
-            if not timed_out:
-                log.warning(
-                    "%s %s: the request body stopped arriving", scope.get("method"), scope.get("path")
-                )
             timed_out = True
             raise self.error()
 
         async def checked_send(message: Message) -> None:
-            nonlocal replaced
+            nonlocal started, replaced
             if replaced:
-                return
-            if timed_out and message["type"] == "http.response.start" and message["status"] != 408:
-                replaced = True
-                await self._answer_408(send, scope)
-                return
+                return  # the app's answer, replaced by the 408
+            if message["type"] == "http.response.start":
+                started = True
+                if timed_out and message["status"] != 408:  # the reader called it something else
+                    replaced = True
+                    await self.answer(scope, receive, send)
+                    return
             await send(message)
 
-        await self.app(scope, bounded_receive, checked_send)
+        try:
+            await self.app(scope, bounded_receive, checked_send)
+        except BodyReadTimeout:
+            if started:
+                raise
+            await self.answer(scope, receive, send)
 
     def error(self) -> BodyReadTimeout:
         return BodyReadTimeout(
@@ -69,17 +75,13 @@ class BodyReadTimeoutMiddleware:
             "detik. Periksa koneksi Anda, lalu coba lagi.",
         )
 
-    async def _answer_408(self, send: Send, scope: Scope) -> None:
-        body = json.dumps(self.error().problem(scope.get("path"))).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 408,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        log.warning("%s %s: the request body stopped arriving", scope["method"], scope["path"])
+        error = self.error()
+        request = Request(scope)
+        response: Response
+        if is_page_request(request):
+            response = error_page(request, 408, detail=error.indonesian, headers=error_headers(error))
+        else:
+            response = problem_response(error.problem(scope["path"]), error_headers(error))
+        await response(scope, receive, send)

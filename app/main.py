@@ -21,6 +21,7 @@ from app.health import router as health_router
 from app.inputs import refuse_unstorable_input
 from app.problems import install_problem_handlers
 from app.questionnaires.routes import router as questionnaires_router
+from app.request_body import ReadBodyFirst, body_limit
 from app.results.routes import router as results_router
 from app.rounds.routes import router as rounds_router
 from app.settings import Settings, get_settings
@@ -81,6 +82,8 @@ def create_app(
         app.state.sessionmaker = session_factory
         app.state.readiness_sessions = session_factory
     install_problem_handlers(app)
+    # Bodies are read in full before anything opens a database session (app/request_body.py).
+    app.add_middleware(ReadBodyFirst, limit=lambda: body_limit(settings))
     save_queue.install(app, settings.save_concurrency)
 
     app.add_middleware(BodyReadTimeoutMiddleware, seconds=settings.body_read_timeout_seconds)

@@ -181,6 +181,14 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         await run_in_threadpool(_end, session, commit=True)
 
 
+def release_connection(session: Session) -> None:
+    """End the request's transaction so far (committing what it did) and give its connection back to the
+    pool, before the request waits on something outside the database (the link checker's HTTP requests), so
+    that the wait holds no connection (and, on SQLite, not the write lock). The session begins a new
+    transaction on its next use, which the request's dependency commits or rolls back as usual."""
+    session.commit()
+
+
 # scope="function": commit before the response is sent, so a 200 always means the write is stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 

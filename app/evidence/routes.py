@@ -2,45 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.accounts.deps import CurrentPrincipal
-from app.accounts.principal import Principal
+from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
 from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.downloads import stored_file
 from app.evidence import service
 from app.evidence.schemas import EvidenceFileOut
-from app.evidence.storage import receive_upload
+from app.evidence.storage import StagedUpload, receive_upload
 from app.inputs import Id
 from app.settings import Settings, SettingsDep
 
 router = APIRouter(tags=["evidence"])
+T = TypeVar("T")
 
 
 async def receive_evidence(
-    request: Request,
-    *,
-    session: Session,
-    settings: Settings,
-    submission_id: int,
-    code: str,
-    by: Principal,
-    if_match: str | None = None,
-) -> EvidenceFileOut:
-    """Attach the file streamed in ``request`` to question ``code``, for the API and the pages alike:
-    strangers are refused before a byte is read, the upload is staged within the size limit and checked by
-    content, and the staged copy is discarded whatever happens."""
-    await run_in_threadpool(
-        lambda: service.ensure_can_attach(
-            session=session, submission_id=submission_id, question_code=code, by=by, if_match=if_match
-        )
-    )
+    request: Request, *, session: Session, settings: Settings, attach: Callable[[StagedUpload], T]
+) -> T:
+    """Stage the file in ``request`` within the size limit, checked by content, then run ``attach`` with it,
+    for the API and the pages alike; the staged copy is discarded whatever happens.
+
+    ``attach`` does all the request's database work and commits, in one thread-pool call: a connection is
+    then only ever held by a thread that is working, never by a request waiting for a thread (with as many
+    uploads at once as the pool has connections, those waits could otherwise hold every connection while
+    every thread waits for one). Whatever transaction the dependencies began (a page's session and CSRF
+    checks) is ended before the file is staged."""
+    if session.in_transaction():
+        await run_in_threadpool(session.rollback)  # read-only so far
     staged = await receive_upload(
         content_type=request.headers.get("content-type"),
         content_length=request.headers.get("content-length"),
@@ -49,17 +45,7 @@ async def receive_evidence(
         max_bytes=settings.evidence_max_bytes,
     )
     try:
-        return await run_in_threadpool(
-            lambda: service.attach(
-                session=session,
-                submission_id=submission_id,
-                question_code=code,
-                staged=staged,
-                by=by,
-                evidence_dir=settings.evidence_dir,
-                if_match=if_match,
-            )
-        )
+        return await run_in_threadpool(attach, staged)
     finally:
         staged.discard()
 
@@ -68,6 +54,11 @@ async def receive_evidence(
     "/submissions/{submission_id}/answers/{code}/files",
     status_code=201,
     responses={
+        200: {
+            "description": "The same file (same SHA-256) is already attached to the question: that file, "
+            "nothing stored again, the version unchanged; `Location` is where it is downloaded",
+            "model": EvidenceFileOut,
+        },
         412: {"description": "If-Match was sent and names another version than the submission's current one"},
         **new_resource("The attached file; `Location` is where it is downloaded"),
         413: {"description": "Larger than the evidence size limit (EMONEV_EVIDENCE_MAX_BYTES)"},
@@ -93,12 +84,12 @@ async def upload_file(
     code: str,
     request: Request,
     session: SessionDep,
-    principal: CurrentPrincipal,
     settings: SettingsDep,
     response: Response,
     if_match: Annotated[
         str | None, Header(description='Optional: the submission version you read, e.g. "3".')
     ] = None,
+    _: None = CredentialRequired,
 ) -> EvidenceFileOut:
     """Attach a document as evidence for question ``code`` (multipart/form-data, part ``file``).
 
@@ -110,18 +101,31 @@ async def upload_file(
     The upload is a change of the submission: its version (ETag) moves on, so a save sent with the old
     ``If-Match`` gets 412; the answer's ``submission_version`` is the new one. ``If-Match`` is optional here
     and, when sent, must name the current version (412 otherwise, compared strongly).
+
+    The same file (same SHA-256) sent again to the same question, while the first is not removed, is not
+    stored twice: the answer is 200 with the file already there, the version does not move and If-Match is
+    not compared (a retry after a lost answer gets its file). The file is on the disk (flushed, with its
+    directory) before the answer is sent.
     """
-    attached = await receive_evidence(
-        request,
-        session=session,
-        settings=settings,
-        submission_id=submission_id,
-        code=code,
-        by=principal,
-        if_match=if_match,
-    )
-    response.headers["Location"] = location(request, "download_file", file_id=attached.id)
-    return attached
+
+    def attach(staged: StagedUpload) -> service.Attached:
+        attached = service.attach(
+            session=session,
+            submission_id=submission_id,
+            question_code=code,
+            staged=staged,
+            by=authenticate(request, session),
+            evidence_dir=settings.evidence_dir,
+            if_match=if_match,
+        )
+        session.commit()
+        return attached
+
+    attached = await receive_evidence(request, session=session, settings=settings, attach=attach)
+    response.headers["Location"] = location(request, "download_file", file_id=attached.file.id)
+    if not attached.created:
+        response.status_code = 200
+    return attached.file
 
 
 @router.get(

@@ -23,11 +23,9 @@ from app.evidence.schemas import EvidenceFileOut, file_out
 from app.evidence.storage import StagedUpload, blob_path
 from app.submissions.service import (
     Draft,
-    ensure_current,
     load_for_edit,
     load_for_read,
     next_version,
-    parse_if_match,
     parsed_version,
 )
 
@@ -40,23 +38,6 @@ def _ensure_question(session: Session, draft: Draft, question_code: str) -> None
         template.question(question_code)
     except KeyError:
         raise NotFound(f"question {question_code} is not in the SAQ of submission {draft.id}") from None
-
-
-def ensure_can_attach(
-    *,
-    session: Session,
-    submission_id: int,
-    question_code: str,
-    by: Principal,
-    if_match: str | None = None,
-    now: datetime | None = None,
-) -> None:
-    """Checked before the upload is received, so nobody streams a file that would be refused anyway."""
-    draft = load_for_edit(session=session, submission_id=submission_id, by=by, now=now, lock=False)
-    if if_match is not None:
-        ensure_current(draft, parse_if_match(if_match))
-    _ensure_question(session, draft, question_code)
-    _ensure_room(session, submission_id, question_code)
 
 
 def _ensure_room(session: Session, submission_id: int, question_code: str) -> None:
@@ -76,6 +57,28 @@ def _ensure_room(session: Session, submission_id: int, question_code: str) -> No
         )
 
 
+@dataclass(frozen=True)
+class Attached:
+    """The evidence file a request attached, or the one it already had (``created`` False)."""
+
+    file: EvidenceFileOut
+    created: bool
+
+
+def _live_copy(session: Session, submission_id: int, question_code: str, sha256: str) -> EvidenceFile | None:
+    return session.scalars(
+        select(EvidenceFile)
+        .where(
+            EvidenceFile.submission_id == submission_id,
+            EvidenceFile.question_code == question_code,
+            EvidenceFile.sha256 == sha256,
+            EvidenceFile.removed_at.is_(None),
+        )
+        .order_by(EvidenceFile.id)
+        .limit(1)
+    ).first()
+
+
 def attach(
     *,
     session: Session,
@@ -86,14 +89,24 @@ def attach(
     evidence_dir: Path,
     if_match: str | None = None,
     now: datetime | None = None,
-) -> EvidenceFileOut:
-    """Store a received file as evidence for one question of a draft submission (checked again, locked).
+) -> Attached:
+    """Store a received file as evidence for one question of a draft submission (the submission locked).
 
-    The submission's version moves on (a client holding the old ETag gets 412 on its next save); an
-    ``if_match`` sent must name the current version (412 otherwise). The answer carries the new version."""
+    The same content (by SHA-256) already attached to the question, and not removed, is not stored again:
+    the answer is that file (``created`` False) and nothing changes, so the version does not move and an
+    ``if_match`` is not compared (a retried upload whose first answer was lost gets its file). Otherwise the
+    submission's version moves on (a client holding the old ETag gets 412 on its next save); an ``if_match``
+    sent must name the current version (412 otherwise). The answer carries the version after the request.
+    The lock on the submission's row makes two identical uploads at the same moment one file."""
     now = now or utcnow()
     draft = load_for_edit(session=session, submission_id=submission_id, by=by, now=now)
     _ensure_question(session, draft, question_code)
+    existing = _live_copy(session, submission_id, question_code, staged.sha256)
+    if existing is not None:
+        if not blob_path(evidence_dir, staged.sha256).is_file():
+            staged.commit(evidence_dir)  # the stored copy went missing: this upload brings it back
+        out = file_out(existing).model_copy(update={"submission_version": draft.version})
+        return Attached(file=out, created=False)
     _ensure_room(session, submission_id, question_code)
     version = next_version(session, draft, expected=if_match, at=now)
     staged.commit(evidence_dir)
@@ -125,7 +138,7 @@ def attach(
         },
         commission_id=draft.commission_id,
     )
-    return file_out(row).model_copy(update={"submission_version": version})
+    return Attached(file=file_out(row).model_copy(update={"submission_version": version}), created=True)
 
 
 def _file(session: Session, file_id: int) -> EvidenceFile:

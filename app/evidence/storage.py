@@ -1,13 +1,16 @@
 """Evidence blobs on disk, content-addressed: ``<evidence_dir>/<sha[:2]>/<sha>``.
 
-An upload is streamed from the request into a temporary file in ``<evidence_dir>/tmp`` (same file system,
-so the final ``os.replace`` is atomic), hashing and counting as it goes and stopping as soon as it passes the
-size limit: a body is never held whole in memory and never written past the limit. The type is decided from
-the first bytes of the content (PDF, PNG, JPEG), never from the file name or the client's Content-Type.
+An upload is streamed from the request (which ``app.request_body`` has read in full before the route runs,
+so no database connection waits on a slow client) into a temporary file in ``<evidence_dir>/tmp`` (same file
+system, so the final ``os.replace`` is atomic), hashing and counting as it goes and stopping as soon as it
+passes the size limit. The type is decided from the first bytes of the content (PDF, PNG, JPEG), never from
+the file name or the client's Content-Type.
 
 Several app processes may share the directory: two uploads of the same content both rename a complete file
-onto the same name, so readers only ever see a complete blob. Blobs are never deleted by the service (rows
-are only marked removed), so a blob shared by several rows can never vanish under one of them.
+onto the same name, so readers only ever see a complete blob. A blob is on the disk before its upload is
+acknowledged: its content is flushed to the disk before the rename and its directory after it
+(``durable_replace``). Blobs are never deleted by the service (rows are only marked removed), so a blob
+shared by several rows can never vanish under one of them, and removing a file changes nothing on the disk.
 """
 
 from __future__ import annotations
@@ -61,6 +64,28 @@ def blob_path(evidence_dir: Path, sha256: str) -> Path:
     return evidence_dir / sha256[:2] / sha256
 
 
+def fsync_path(path: Path) -> None:
+    """Flush a file's content, or a directory's entries, to the disk."""
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if path.is_dir() else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def durable_replace(source: Path, target: Path) -> None:
+    """Rename ``source`` onto ``target`` so that, once this returns, a power loss keeps ``target`` whole:
+    the file's content is flushed before the rename (so the name never points at unwritten data), and the
+    target's directory after it (the rename is an entry of that directory), with the directory above it too
+    (it holds the entry of the target's directory, which may have just been made)."""
+    fsync_path(source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    fsync_path(target.parent)
+    fsync_path(target.parent.parent)
+
+
 @dataclass
 class StagedUpload:
     """A received file waiting in the temporary directory until it is committed to its content address."""
@@ -72,10 +97,9 @@ class StagedUpload:
     original_name: str
 
     def commit(self, evidence_dir: Path) -> Path:
-        """Move the file to its content address atomically (idempotent for identical content)."""
+        """Move the file to its content address atomically and durably (idempotent for identical content)."""
         final = blob_path(evidence_dir, self.sha256)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.temp_path, final)
+        durable_replace(self.temp_path, final)
         return final
 
     def discard(self) -> None:
@@ -148,9 +172,7 @@ class _FilePart:
 
     def close(self) -> None:
         if self.sink is not None and not self.sink.closed:
-            self.sink.flush()
-            os.fsync(self.sink.fileno())
-            self.sink.close()
+            self.sink.close()  # flushed to the disk when it is committed (durable_replace)
 
     def abandon(self) -> None:
         if self.sink is not None and not self.sink.closed:

@@ -10,6 +10,7 @@ from app.accounts import policy
 from app.accounts.principal import Principal
 from app.db.base import utcnow
 from app.db.models import Answer, LinkCheck, Objection
+from app.db.session import release_connection
 from app.pagination import Page, PageParams, paginate
 from app.verification.common import filling_until, submission_context
 from app.verification.linkcheck import MAX_LINKS, LinkChecker, outcome
@@ -49,13 +50,18 @@ def evidence_links(session: Session, submission_id: int) -> list[str]:
 def run_link_check(
     *, session: Session, submission_id: int, by: Principal, checker: LinkChecker
 ) -> LinkCheckRun:
-    """Check every evidence link of the submission now (at most ``MAX_LINKS``) and record each result."""
+    """Check every evidence link of the submission now (at most ``MAX_LINKS``) and record each result.
+
+    The links are read, then the transaction ends (``release_connection``) before the first request goes
+    out: a slow site holds no database connection while the checker waits for it (each request has the
+    checker's timeout). The results are stored in a new, short transaction."""
     ctx = submission_context(session, submission_id)
     policy.ensure_verify_body(
         session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
     )
     policy.ensure_not_still_filling(by, filling_until=filling_until(session, ctx))
     links = evidence_links(session, submission_id)
+    release_connection(session)
     checked = checker.check_many(links[:MAX_LINKS])
     now = utcnow()
     rows = [

@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.accounts import policy
 from app.commissions.service import commission_timezone
@@ -28,6 +27,7 @@ from app.downloads import stored_file
 from app.errors import FieldProblem, InvalidInput
 from app.evidence import service as evidence
 from app.evidence.routes import receive_evidence
+from app.evidence.storage import StagedUpload
 from app.exports import service as exports
 from app.exports.result_sheet import Recommendation
 from app.inputs import Id, OrjsonBodyRoute
@@ -457,16 +457,27 @@ async def upload_json(
     settings: SettingsDep,
     user: CurrentUser,
 ) -> JSONResponse:
-    """Upload a PDF (or image) as evidence for one question; answers the file and the live panel."""
-    stored = await receive_evidence(
-        request, session=session, settings=settings, submission_id=submission_id, code=code, by=user.principal
-    )
-    view, tz = await run_in_threadpool(
-        lambda: (_view(session, submission_id, user), _zone(session, submission_id, user))
-    )
+    """Upload a PDF (or image) as evidence for one question; answers the file and the live panel (201, or
+    200 with the file already there when the question has the same file)."""
+
+    def attach(staged: StagedUpload) -> tuple[evidence.Attached, dict[str, Any], str]:
+        done = evidence.attach(
+            session=session,
+            submission_id=submission_id,
+            question_code=code,
+            staged=staged,
+            by=user.principal,
+            evidence_dir=settings.evidence_dir,
+        )
+        view, tz = _view(session, submission_id, user), _zone(session, submission_id, user)
+        session.commit()
+        return done, view, tz
+
+    attached, view, tz = await receive_evidence(request, session=session, settings=settings, attach=attach)
+    stored = attached.file
     return JSONResponse(
         {"file": fmt.evidence_file(stored, tz), "version": stored.submission_version, "view": view},
-        status_code=201,
+        status_code=201 if attached.created else 200,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import PayloadTooLarge, UnsupportedMedia
-from app.evidence.storage import StagedUpload, receive_upload, sanitise_name, sniff
+from app.evidence.storage import StagedUpload, durable_replace, receive_upload, sanitise_name, sniff
 
 BOUNDARY = "batas"
 HEAD = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="bukti.pdf"\r\n\r\n').encode()
@@ -80,6 +81,29 @@ def test_committing_the_same_content_twice_is_harmless(tmp_path: Path) -> None:
     assert first.commit(tmp_path) == second.commit(tmp_path)
     assert list((tmp_path / "tmp").iterdir()) == []
     assert [p.name for p in tmp_path.glob("*/*") if p.parent.name != "tmp"] == [first.sha256]
+
+
+def test_a_durable_replace_flushes_the_content_before_the_rename_and_the_directories_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "tmp" / "upload-1"
+    source.parent.mkdir()
+    source.write_bytes(b"%PDF-1.4\nisi")
+    target = tmp_path / "ab" / "abcdef"
+    flushed: list[tuple[str, bool]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:  # the real fsync, noting what it flushed and whether the rename was done
+        flushed.append((os.readlink(f"/proc/self/fd/{fd}"), target.exists()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+    durable_replace(source, target)
+
+    assert flushed == [(str(source), False), (str(target.parent), True), (str(tmp_path), True)]
+    assert target.read_bytes() == b"%PDF-1.4\nisi"
+    assert not source.exists()
 
 
 def test_content_that_is_not_pdf_png_or_jpeg_is_refused(tmp_path: Path) -> None:

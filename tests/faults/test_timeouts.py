@@ -82,12 +82,22 @@ def test_a_held_lock_and_a_busy_pool_answer_503_quickly(server: LiveServer) -> N
         assert client.get("/api/v1/rounds", headers=auth).status_code == 200
 
 
-def test_a_client_that_stops_sending_its_body_gets_408(server: LiveServer) -> None:
+@pytest.mark.parametrize(
+    ("path", "content_type", "says"),
+    [
+        ("/api/v1/auth/login", b"application/problem+json", b"request-timeout"),
+        ("/login", b"text/html", b"Pengiriman terlalu lambat"),
+    ],
+    ids=["api", "page"],
+)
+def test_a_client_that_stops_sending_its_body_gets_408(
+    server: LiveServer, path: str, content_type: bytes, says: bytes
+) -> None:
     host, port = server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=15) as raw:
         raw.sendall(
-            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b'Content-Length: 200\r\n\r\n{"email": '
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n".encode()
+            + b"Content-Length: 200\r\n\r\nemail=ppid"
         )
         started = time.monotonic()
         answer = b""
@@ -97,5 +107,6 @@ def test_a_client_that_stops_sending_its_body_gets_408(server: LiveServer) -> No
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408"), answer
     assert b"connection: close" in head.lower()
-    assert b"request-timeout" in body
+    assert b"content-type: " + content_type in head.lower()
+    assert says in body
     assert BODY_READ_TIMEOUT * 0.9 < waited < BODY_READ_TIMEOUT + 5

@@ -503,6 +503,12 @@
         adoptVersion(result.data.version);
         applyView(result.data.view);
         if (stateLine) stateLine.textContent = "Berkas " + result.data.file.name + " sudah diunggah.";
+      } else if (result.status === 200) {
+        /* The same file is attached to this question already: nothing was stored again. */
+        var known = currentFiles(code);
+        var found = known.some(function (f) { return f.id === result.data.file.id; });
+        if (!found) { known.push(result.data.file); renderFiles(code, known); }
+        if (stateLine) stateLine.textContent = "Berkas yang sama (" + result.data.file.name + ") sudah ada untuk pertanyaan ini; tidak diunggah dua kali.";
       } else if (stateLine) {
         stateLine.textContent = UPLOAD_ERRORS[result.status] || ("Gagal mengunggah (" + result.status + "). Coba lagi.");
       }
