@@ -94,6 +94,13 @@ def postgres_options(timeouts: Timeouts) -> str:
 def get_engine(
     url: str, *, pool_size: int = 30, max_overflow: int = 10, timeouts: Timeouts = Timeouts()
 ) -> Engine:
+    """The process's engine for these arguments (made once, see :func:`create_app_engine`)."""
+    return create_app_engine(url, pool_size=pool_size, max_overflow=max_overflow, timeouts=timeouts)
+
+
+def create_app_engine(
+    url: str, *, pool_size: int = 30, max_overflow: int = 10, timeouts: Timeouts = Timeouts()
+) -> Engine:
     if url.startswith("sqlite"):
         engine = create_sqlite_engine(url, timeouts=timeouts)
     else:

@@ -5,6 +5,7 @@ session (``allow_long_work``) gets the long one for its transaction only. A time
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
@@ -12,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.db.faults import ANSWERS, Kind, kind_of
-from app.db.session import Timeouts, allow_long_work, get_engine
+from app.db.session import Timeouts, allow_long_work, create_app_engine
 from app.settings import Settings
 
 POSTGRES_URL = os.environ.get("EMONEV_TEST_POSTGRES_URL")
@@ -24,12 +25,14 @@ SETTINGS = Settings(
 
 
 @pytest.fixture
-def engine() -> Engine:
+def engine() -> Iterator[Engine]:
     if not POSTGRES_URL:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but EMONEV_TEST_POSTGRES_URL is not set")
         pytest.skip("needs PostgreSQL: set EMONEV_TEST_POSTGRES_URL")
-    return get_engine(POSTGRES_URL, pool_size=2, timeouts=Timeouts.for_requests(SETTINGS))
+    engine = create_app_engine(POSTGRES_URL, pool_size=2, timeouts=Timeouts.for_requests(SETTINGS))
+    yield engine
+    engine.dispose()
 
 
 def test_a_request_statement_stops_at_the_statement_timeout(engine: Engine) -> None:
