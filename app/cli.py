@@ -122,11 +122,16 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+
     from app.db.migrate import upgrade
     from app.db.session import Timeouts
 
     settings = _settings()
-    upgrade(settings.database_url, timeouts=Timeouts.for_long_work(settings))
+    try:
+        upgrade(settings.database_url, timeouts=Timeouts.for_long_work(settings))
+    except CommandError as exc:  # a migration that refuses to run, e.g. 0006 listing duplicate rows
+        raise CliError(str(exc)) from exc
     print("database is at the latest revision")
     return 0
 

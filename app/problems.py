@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db.faults import DATABASE_FAULTS, INCIDENTS
-from app.errors import PROBLEM_BASE, EmonevError, ServiceUnavailable
+from app.db.uniqueness import broken_index, unique_conflict
+from app.errors import PROBLEM_BASE, Conflict, EmonevError, ServiceUnavailable
 
 log = logging.getLogger("emonev")
 PROBLEM_JSON = "application/problem+json"
@@ -49,6 +51,20 @@ def _validation_message(err: dict[str, Any]) -> str:
     return str(err.get("msg", "invalid value"))
 
 
+def race_conflict(request: Request, exc: IntegrityError) -> Conflict | None:
+    """The 409 for a write a unique index refused (two requests at the same moment), logged in one line;
+    None for any other integrity error, which is a bug."""
+    conflict = unique_conflict(exc)
+    if conflict is not None:
+        log.info(
+            "unique index %s refused a write on %s %s (a concurrent request stored it first): 409",
+            broken_index(exc),
+            request.method,
+            request.url.path,
+        )
+    return conflict
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(EmonevError)
     async def _domain(request: Request, exc: EmonevError) -> JSONResponse:
@@ -59,6 +75,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     for fault in DATABASE_FAULTS:
         app.add_exception_handler(fault, _database_fault)
+
+    @app.exception_handler(IntegrityError)
+    async def _unique(request: Request, exc: IntegrityError) -> JSONResponse:
+        conflict = race_conflict(request, exc)
+        return await (_domain(request, conflict) if conflict is not None else _bug(request, exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from app.accounts import policy
 from app.accounts.principal import Principal, Role
 from app.accounts.security import API_KEY_PREFIX, digest
 from app.db.base import utcnow
@@ -70,8 +71,18 @@ def principal_for_account(account: AccountFields, *, token_id: int | None = None
 
 
 # Built once: constructing a select costs more CPU than running it, and these run on every request.
-_LIVE_KEY = select(_KEY.id, _KEY.prefix, _KEY.scope, _KEY.commission_id, _KEY.body_id).where(
-    _KEY.key_hash == bindparam("digest"), _KEY.revoked_at.is_(None)
+# A key is live while it is not revoked and the account that issued it could still issue it (active, and an
+# administrator of the key's commission or a system administrator): checked here, at every use, so that
+# deactivating or demoting the issuer stops the key at once and restoring them brings it back.
+_ISSUER = Account.__table__.alias("issuer")
+_LIVE_KEY = (
+    select(_KEY.id, _KEY.prefix, _KEY.scope, _KEY.commission_id, _KEY.body_id)
+    .select_from(ApiKey.__table__.outerjoin(_ISSUER, _ISSUER.c.id == _KEY.created_by_id))
+    .where(
+        _KEY.key_hash == bindparam("digest"),
+        _KEY.revoked_at.is_(None),
+        policy.key_issuer_still_entitled(_ISSUER.c, _KEY.commission_id),
+    )
 )
 # Expiry is compared in SQL: SQLite hands instants back without an offset and PostgreSQL in the session's
 # zone, so comparing in Python would need care on each backend.
@@ -125,7 +136,8 @@ def _principal_for_token(session: Session, secret: str) -> Principal | None:
 
 def get_optional_principal(request: Request, session: SessionDep) -> Principal | None:
     """The caller, or None when the request carries no credential. A credential that is unknown, expired,
-    revoked or belongs to a deactivated account is a 401, never silently anonymous."""
+    revoked or belongs to a deactivated account, or an API key whose issuer is deactivated or no longer an
+    administrator of its commission, is a 401, never silently anonymous."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
@@ -137,7 +149,10 @@ def get_optional_principal(request: Request, session: SessionDep) -> Principal |
     else:
         principal = _principal_for_token(session, secret)
     if principal is None:
-        raise Unauthenticated("the token or API key is invalid, expired or revoked")
+        raise Unauthenticated(
+            "the token or API key is invalid, expired or revoked (an API key also stops when the "
+            "administrator who issued it is deactivated or no longer administers its commission)"
+        )
     request.state.principal = principal
     return principal
 

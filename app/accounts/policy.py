@@ -13,16 +13,20 @@ route with every role, so a new route cannot forget. Rules:
   the deadline passed;
 - a panel member sees the commission's rounds and scores stages;
 - a PPID operator, and a body-scoped API key, see and edit only their own body;
-- a read-only API key reads the whole commission and changes nothing.
+- a read-only API key reads the whole commission and changes nothing; any API key works only while the
+  account that issued it could still issue it (``key_issuer_still_entitled``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Set
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select, true
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from app.accounts.principal import Principal, Role
 from app.db.models import Account, PublicBody, VerifierAssignment
@@ -59,6 +63,11 @@ def ensure_member(principal: Principal, commission_id: int) -> None:
     """Read the commission's general data (its rounds, categories, templates): any role of the commission."""
     if not _same_commission(principal, commission_id):
         raise Forbidden("this belongs to another commission")
+
+
+def sees_only_own_body(principal: Principal) -> bool:
+    """A PPID operator or a body API key: of data about several bodies it sees only its own body's part."""
+    return principal.role in BODY_SCOPED
 
 
 def ensure_commission_reader(principal: Principal, commission_id: int) -> None:
@@ -256,6 +265,26 @@ def ensure_change_account(
         return
     ensure_manage_account(principal, role=Role(account.role), commission_id=account.commission_id)
     ensure_manage_account(principal, role=new_role, commission_id=account.commission_id)
+
+
+def key_issuer_still_entitled(
+    issuer: ReadOnlyColumnCollection[str, KeyedColumnElement[Any]], key_commission_id: ColumnElement[int]
+) -> ColumnElement[bool]:
+    """SQL for: the account that issued an API key (``issuer``: the columns of the ``account`` table, outer
+    joined) could still issue it. Issuing a key of either scope takes an administrator of the key's
+    commission or a system administrator (``ensure_admin``), so a key stops working when its issuer is
+    deactivated or no longer holds that role, and works again if they are restored. A key recorded without
+    an issuer (made by the system, not a person) has nobody to follow."""
+    return or_(
+        issuer.id.is_(None),
+        and_(
+            issuer.active.is_(True),
+            or_(
+                issuer.role == Role.system_admin.value,
+                and_(issuer.role == Role.commission_admin.value, issuer.commission_id == key_commission_id),
+            ),
+        ),
+    )
 
 
 def ensure_audit_reader(principal: Principal, commission_id: int | None) -> None:

@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any, NoReturn
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts import policy
@@ -151,17 +150,6 @@ def _email_conflict() -> Conflict:
         ],
         indonesian="Sudah ada akun dengan surel ini.",
     )
-
-
-def _flush_unique_email(session: Session) -> None:
-    """Flush, turning a concurrent insert of the same email (one that passed the pre-check) into the same 409
-    instead of a 500. The request's transaction is rolled back after either error."""
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        if "email" in str(exc.orig).lower():
-            raise _email_conflict() from exc
-        raise
 
 
 def public_fields(account: Account) -> dict[str, Any]:
@@ -323,7 +311,7 @@ def create_account(
         active=True,
     )
     session.add(account)
-    _flush_unique_email(session)
+    session.flush()  # a concurrent insert of the e-mail: 409 (app/db/uniqueness.py)
     record(
         session=session,
         actor=by,
@@ -462,7 +450,7 @@ def update_account(
         _revoke_tokens(session, account.id, keep=by.token_id if is_self else None)
     if "active" in changed and not account.active:
         _revoke_tokens(session, account.id)
-    _flush_unique_email(session)
+    session.flush()  # a concurrent insert of the e-mail: 409 (app/db/uniqueness.py)
     if audit_after:
         record(
             session=session,

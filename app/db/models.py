@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -63,6 +64,16 @@ class PublicBody(CreatedAt, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     category: Mapped[BodyCategory] = relationship(lazy="joined")
+
+
+# A body's name is unique in its commission ignoring case: "kelurahan gambir" is "Kelurahan Gambir". The
+# (commission_id, name) constraint above stays: it is implied by this one and serves the lists in name order.
+Index(
+    "uq_public_body_commission_id_lower_name",
+    PublicBody.commission_id,
+    func.lower(PublicBody.name),
+    unique=True,
+)
 
 
 class TemplateVersion(CreatedAt, Base):
@@ -235,6 +246,11 @@ class Account(CreatedAt, Base):
     commission_id: Mapped[int | None] = mapped_column(ForeignKey("commission.id"), index=True)
     body_id: Mapped[int | None] = mapped_column(ForeignKey("public_body.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# E-mails are stored normalised (trimmed, lower case; ``accounts.service.normalise_email``); this index holds
+# the rule even for a row written some other way.
+Index("uq_account_lower_email", func.lower(Account.email), unique=True)
 
 
 class AuthToken(CreatedAt, Base):

@@ -351,7 +351,7 @@ def list_invitations(
 
 
 def extension_out(
-    session: Session, extension: DeadlineExtension, *, timezone: str, codes: dict[int, str]
+    session: Session, extension: DeadlineExtension, *, timezone: str, codes: dict[int, str], by: Principal
 ) -> ExtensionOut:
     account = session.get(Account, extension.decided_by_id) if extension.decided_by_id else None
     return ExtensionOut(
@@ -360,7 +360,7 @@ def extension_out(
         closes_at_local=format_local(extension.closes_at, timezone),
         scope=extension.scope,
         category_codes=[codes.get(cid, str(cid)) for cid in extension.category_ids or []],
-        body_ids=list(extension.body_ids or []),
+        body_ids=service.extension_body_ids(extension, by=by),
         reason=extension.reason,
         decided_by_id=extension.decided_by_id,
         decided_by=account.email if account else None,
@@ -410,6 +410,7 @@ def add_extension(
         extension,
         timezone=service.timezone_of(session=session, round_=round_),
         codes=_category_codes(session, round_),
+        by=principal,
     )
 
 
@@ -417,14 +418,16 @@ def add_extension(
 def list_extensions(
     round_id: Id, session: SessionDep, principal: CurrentPrincipal, page: PageParamsDep
 ) -> Page[ExtensionOut]:
-    """The history of the round's deadline extensions, oldest first, paginated (any member)."""
+    """The history of the round's deadline extensions, oldest first, paginated (any member). A PPID operator
+    (or a body API key) sees only the extensions that apply to its own body (round-wide, for its category,
+    or naming it), and of an extension naming several bodies only its own in `body_ids`."""
     round_ = service.get_round(session=session, round_id=round_id, by=principal)
     timezone = service.timezone_of(session=session, round_=round_)
     result = paginate(
         session=session,
-        stmt=service.extensions_query(round_=round_, by=principal),
+        stmt=service.extensions_query(session=session, round_=round_, by=principal),
         id_column=DeadlineExtension.id,
         params=page,
     )
     codes = _category_codes(session, round_)
-    return result.map(lambda e: extension_out(session, e, timezone=timezone, codes=codes))
+    return result.map(lambda e: extension_out(session, e, timezone=timezone, codes=codes, by=principal))

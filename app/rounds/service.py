@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, exists, func, select, update
+from sqlalchemy import Select, and_, bindparam, delete, exists, false, func, select, update
 from sqlalchemy.orm import Session
 
 from app.accounts import policy
@@ -1557,9 +1557,32 @@ def _record_extension(
     return extension
 
 
-def extensions_query(*, round_: Round, by: Principal) -> Select[Any]:
+def extensions_query(*, session: Session, round_: Round, by: Principal) -> Select[Any]:
+    """The round's deadline extensions the principal may see: every one for the commission's staff; for a
+    public body's PPID operator (or body API key) only those that apply to its body (round-wide, for its
+    category, or naming it), so nothing of another body's extension (its reason, who decided it) shows."""
     policy.ensure_member(by, round_.commission_id)
-    return select(DeadlineExtension).where(DeadlineExtension.round_id == round_.id)
+    stmt = select(DeadlineExtension).where(DeadlineExtension.round_id == round_.id)
+    if not policy.sees_only_own_body(by):
+        return stmt
+    body = session.get(PublicBody, by.body_id) if by.body_id is not None else None
+    if body is None:
+        return stmt.where(false())
+    rows = session.execute(
+        select(_E.id, _E.scope, _E.category_ids, _E.body_ids).where(_E.round_id == round_.id)
+    ).all()
+    covering = [
+        row.id
+        for row in rows
+        if _covers(row.scope, row.category_ids, row.body_ids, category_id=body.category_id, body_id=body.id)
+    ]
+    return stmt.where(DeadlineExtension.id.in_(covering))
+
+
+def extension_body_ids(extension: DeadlineExtension, *, by: Principal) -> list[int]:
+    """The bodies an extension names, as the principal may see them: a body's operator sees only its own."""
+    named = list(extension.body_ids or [])
+    return [i for i in named if i == by.body_id] if policy.sees_only_own_body(by) else named
 
 
 def extend_for_body(

@@ -1104,27 +1104,16 @@ def submit(
     ).model_dump(mode="json")
     session.flush()
     if idempotency_key is not None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    IdempotentRequest(
-                        actor=by.actor_key,
-                        key=idempotency_key,
-                        request_fingerprint=fingerprint,
-                        status_code=200,
-                        response_body=result,
-                    )
-                )
-        except IntegrityError as exc:  # the same key, at the same moment, for another submission
-            raise Conflict(
-                "another request with this Idempotency-Key is being processed; retry it",
-                errors=[
-                    FieldProblem(
-                        "header:Idempotency-Key",
-                        "in use by a concurrent request",
-                        "Pengiriman yang sama sedang diproses.",
-                    )
-                ],
-                indonesian="Pengiriman yang sama sedang diproses. Tunggu sebentar, lalu muat ulang halaman.",
-            ) from exc
+        # The same key at the same moment for another submission: the primary key refuses the second, a 409
+        # naming the header (app/db/uniqueness.py).
+        session.add(
+            IdempotentRequest(
+                actor=by.actor_key,
+                key=idempotency_key,
+                request_fingerprint=fingerprint,
+                status_code=200,
+                response_body=result,
+            )
+        )
+        session.flush()
     return Replayable(200, result, replayed=False)

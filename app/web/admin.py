@@ -197,7 +197,9 @@ def _round_context(session: Session, round_: Round, user: PageUser) -> dict[str,
     }
     versions = list_versions(session=session)
     extensions = session.scalars(
-        rounds.extensions_query(round_=round_, by=user.principal).order_by(DeadlineExtension.id.desc())
+        rounds.extensions_query(session=session, round_=round_, by=user.principal).order_by(
+            DeadlineExtension.id.desc()
+        )
     ).all()
     verifiers = session.scalars(
         select(Account)

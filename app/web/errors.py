@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -28,7 +29,7 @@ from starlette.types import Message
 
 from app.db.faults import DATABASE_FAULTS, INCIDENTS
 from app.errors import EmonevError, FieldProblem, Unauthenticated
-from app.problems import error_headers
+from app.problems import error_headers, race_conflict
 from app.web.forms import (
     MACHINE_PREFIXES,
     STATE_KEY,
@@ -249,7 +250,12 @@ def install_page_errors(app: FastAPI) -> None:
         log.exception("unhandled error on page %s %s", request.method, request.url.path)
         return error_page(request, 500)
 
+    async def unique(request: Request, exc: IntegrityError) -> Response:
+        conflict = race_conflict(request, exc)
+        return await (domain(request, conflict) if conflict is not None else bug(request, exc))
+
     wrap(EmonevError, domain)
+    wrap(IntegrityError, unique)
     wrap(RequestValidationError, validation)
     wrap(StarletteHTTPException, http)
     wrap(Exception, bug)

@@ -6,8 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
 
 from app.cli import main
+from app.db.session import create_sqlite_engine
 from app.settings import get_settings
 from tests.factories import MINI_TEMPLATE, ROOT
 
@@ -121,3 +125,46 @@ def test_a_setting_that_does_not_fit_is_one_line_naming_the_variable(
     finally:
         get_settings.cache_clear()
     assert not (tmp_path / "emonev.sqlite3").exists()
+
+
+def test_db_upgrade_lists_the_rows_that_break_a_new_unique_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'emonev.sqlite3'}"
+    engine = create_sqlite_engine(url)
+    with engine.begin() as connection:
+        config = Config(str(ROOT / "alembic.ini"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        connection.execute(
+            text(
+                "INSERT INTO commission (code, name, timezone, created_at) "
+                "VALUES ('ki', 'KI', 'Asia/Jakarta', '2025-01-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO body_category (commission_id, code, name, created_at) "
+                "VALUES (1, 'k', 'K', '2025-01-01')"
+            )
+        )
+        for name in ("Kelurahan Gambir", "KELURAHAN GAMBIR"):
+            connection.execute(
+                text(
+                    "INSERT INTO public_body (commission_id, category_id, name, active, created_at) "
+                    "VALUES (1, 1, :name, 1, '2025-01-01')"
+                ),
+                {"name": name},
+            )
+    engine.dispose()
+    monkeypatch.setenv("EMONEV_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        assert main(["db", "upgrade"]) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert err.startswith("error: migration 0006 stopped: existing rows break uniqueness rules")
+    assert "public_body id 1 (commission 1): name 'Kelurahan Gambir'" in err
+    assert "public_body id 2 (commission 1): name 'KELURAHAN GAMBIR'" in err
+    assert "Traceback" not in err

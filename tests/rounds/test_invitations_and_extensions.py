@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.db.models import AuditEntry, Invitation, VerifierAssignment
 from app.errors import WindowClosed
 from app.rounds.service import ensure_window_open
-from tests.factories import World, get_json, make_body, make_category, problem
+from tests.factories import World, get_json, make_api_key, make_body, make_category, problem
 
 API = "/api/v1"
 
@@ -242,3 +242,37 @@ def test_only_admins_extend(client: TestClient, past: World) -> None:
         headers=past.token(past.operator),
     )
     assert response.status_code == 403
+
+
+def test_an_operator_sees_only_the_extensions_that_apply_to_its_body(
+    client: TestClient, past: World, session: Session
+) -> None:
+    other_category = make_category(session, past.commission, code="kecamatan", name="Kecamatan")
+    make_body(session, other_category)
+    mine, theirs = past.body.id, past.other_body.id
+    for scope, targets, reason in [
+        ("round", {}, "Pleno 1: seluruh periode"),
+        ("bodies", {"body_ids": [theirs]}, "Pleno 2: server Kelurahan lain rusak"),
+        ("categories", {"category_codes": ["kecamatan"]}, "Pleno 3: kecamatan"),
+        ("categories", {"category_codes": ["kelurahan"]}, "Pleno 4: kelurahan"),
+        ("bodies", {"body_ids": [theirs, mine]}, "Pleno 5: dua badan publik"),
+    ]:
+        payload = {"closes_at": "2025-09-07T23:59:00+07:00", "scope": scope, "reason": reason} | targets
+        assert _extend(client, past, payload).status_code == 201
+
+    url = f"{API}/rounds/{past.round.id}/extensions"
+    key = make_api_key(session, past.commission, scope="body", body_id=mine)
+    for headers in (past.token(past.operator), {"X-API-Key": key}):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, response.text
+        assert [(e["reason"], e["body_ids"]) for e in response.json()["items"]] == [
+            ("Pleno 1: seluruh periode", []),
+            ("Pleno 4: kelurahan", []),
+            ("Pleno 5: dua badan publik", [mine]),
+        ]
+        assert "Pleno 2" not in response.text
+        assert "Pleno 3" not in response.text
+    # The other body's operator sees its own extension; the commission's staff see all five.
+    theirs_seen = get_json(client, url, past.token(past.other_operator))["items"]
+    assert [e["reason"][:8] for e in theirs_seen] == ["Pleno 1:", "Pleno 2:", "Pleno 4:", "Pleno 5:"]
+    assert len(get_json(client, url, past.token(past.verifier))["items"]) == 5
