@@ -79,12 +79,12 @@ def cmd_templates_list(args: argparse.Namespace) -> int:
 
 
 def cmd_templates_import(args: argparse.Namespace) -> int:
-    from app.db.session import get_engine, make_sessionmaker
+    from app.db.session import engine_for_long_work, make_sessionmaker
     from app.questionnaires.service import import_template, template_files
 
     settings = _settings()
     paths = args.paths or template_files(settings.questionnaires_dir)
-    with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
+    with make_sessionmaker(engine_for_long_work(settings)).begin() as session:
         for path in paths:
             outcome = import_template(session=session, text=_read_text(path), source_name=str(path))
             state = "imported" if outcome.created else "unchanged"
@@ -123,9 +123,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from alembic.util import CommandError
 
     from app.db.migrate import upgrade
+    from app.db.session import Timeouts
 
+    settings = _settings()
     try:
-        upgrade(_settings().database_url)
+        upgrade(settings.database_url, timeouts=Timeouts.for_long_work(settings))
     except CommandError as exc:  # a migration that refuses to run, e.g. 0006 listing duplicate rows
         raise CliError(str(exc)) from exc
     print("database is at the latest revision")
@@ -137,7 +139,7 @@ def _seed_demo_data(base_url: str) -> None:
     from sqlalchemy import inspect
 
     from app.db.base import utcnow
-    from app.db.session import get_engine, make_sessionmaker
+    from app.db.session import engine_for_long_work, make_sessionmaker
     from app.demo import format_logins, seed_on_startup
 
     settings = _settings()
@@ -146,7 +148,7 @@ def _seed_demo_data(base_url: str) -> None:
     if settings.environment == "production":
         print("demo data: not seeded in production (EMONEV_DEMO_DATA is ignored)", file=sys.stderr)
         return
-    engine = get_engine(settings.database_url)
+    engine = engine_for_long_work(settings)
     if not inspect(engine).has_table("commission"):
         raise CliError("the database has no tables yet: run `emonev db upgrade` first (`make run` does)")
     with make_sessionmaker(engine).begin() as session:
@@ -168,6 +170,7 @@ def _browser_url(host: str, port: int) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    settings = _settings()
     _seed_demo_data(_browser_url(args.host, args.port))
     uvicorn.run(
         "app.main:create_app",
@@ -176,6 +179,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        timeout_worker_healthcheck=args.worker_startup_timeout or settings.worker_startup_timeout_seconds,
     )
     return 0
 
@@ -206,13 +211,13 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     from app.accounts.principal import SYSTEM, Role
     from app.accounts.service import create_account
     from app.db.models import Commission
-    from app.db.session import get_engine, make_sessionmaker
+    from app.db.session import engine_for_long_work, make_sessionmaker
     from app.errors import EmonevError
 
     password = _new_password(args)
     settings = _settings()
     try:
-        with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
+        with make_sessionmaker(engine_for_long_work(settings)).begin() as session:
             commission_id = None
             if args.commission is not None:
                 commission_id = session.scalar(
@@ -248,7 +253,7 @@ def cmd_export_recap(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from app.accounts.principal import SYSTEM
-    from app.db.session import get_engine, make_sessionmaker
+    from app.db.session import engine_for_long_work, make_sessionmaker
     from app.errors import EmonevError
     from app.exports.service import recap
 
@@ -260,7 +265,7 @@ def cmd_export_recap(args: argparse.Namespace) -> int:
     partial = Path(name)
     settings = _settings()
     try:
-        with make_sessionmaker(get_engine(settings.database_url)).begin() as session:
+        with make_sessionmaker(engine_for_long_work(settings)).begin() as session:
             recap(session=session, round_id=args.round, revision=args.revision, by=SYSTEM, target=partial)
         partial.replace(out)
     except EmonevError as exc:
@@ -327,6 +332,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if not report.at_head:
         print("the database is at an older revision than this version: run `emonev db upgrade` next")
     return 0
+
+
+def _positive_seconds(text: str) -> int:
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of seconds (1 or more), got {text!r}")
+    return seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,6 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument(
+        "--worker-startup-timeout",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="how long a worker process may take to start before it is restarted "
+        "(default: EMONEV_WORKER_STARTUP_TIMEOUT_SECONDS, 60)",
+    )
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -173,3 +173,24 @@ class ProblemCollector:
     def raise_if_any(self, detail: str, indonesian: str | None = None) -> None:
         if self.problems:
             raise InvalidInput(detail, errors=self.problems, indonesian=indonesian)
+
+
+class ServiceUnavailable(EmonevError):
+    """The database cannot serve the request now (unreachable, too slow, every connection busy): try again
+    after ``retry_after`` seconds."""
+
+    status = 503
+    type_slug = "service-unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int, indonesian: str) -> None:
+        super().__init__(detail, indonesian=indonesian)
+        self.retry_after = retry_after
+
+
+class BodyReadTimeout(EmonevError):
+    """The client stopped sending its request body."""
+
+    status = 408
+    type_slug = "request-timeout"
+    title = "Request timeout"

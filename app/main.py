@@ -13,10 +13,13 @@ from starlette.types import ASGIApp
 from app import api_docs
 from app.accounts.routes import router as accounts_router
 from app.bodies.routes import router as bodies_router
+from app.body_timeout import BodyReadTimeoutMiddleware
 from app.commissions.routes import router as commissions_router
-from app.db.session import get_engine, make_sessionmaker
+from app.db.session import Timeouts, get_engine, make_sessionmaker
 from app.evidence.routes import router as evidence_router
 from app.exports.routes import router as exports_router
+from app.health import probe_engine
+from app.health import router as health_router
 from app.inputs import refuse_unstorable_input
 from app.problems import install_problem_handlers
 from app.questionnaires.routes import router as questionnaires_router
@@ -63,12 +66,19 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if session_factory is None:
             engine = get_engine(
-                settings.database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+                settings.database_url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+                timeouts=Timeouts.for_requests(settings),
             )
             app.state.sessionmaker = make_sessionmaker(engine)
+            probe = probe_engine(settings)
+            app.state.readiness_sessions = make_sessionmaker(probe)
         if settings.environment != "test":  # tests start hundreds of apps in one process
             freeze_startup_objects()
         yield
+        if session_factory is None:
+            probe.dispose()
 
     app = EmonevApp(
         title="E-Monev SAQ",
@@ -86,16 +96,14 @@ def create_app(
     app.state.settings = settings
     if session_factory is not None:
         app.state.sessionmaker = session_factory
+        app.state.readiness_sessions = session_factory
     install_problem_handlers(app)
     # Bodies are read in full before anything opens a database session (app/request_body.py).
     app.add_middleware(ReadBodyFirst, limit=lambda: body_limit(settings))
     save_queue.install(app, settings.save_concurrency)
 
-    @app.get("/healthz", tags=["meta"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
-
+    app.add_middleware(BodyReadTimeoutMiddleware, seconds=settings.body_read_timeout_seconds)
+    app.include_router(health_router)
     for router in (
         accounts_router,
         commissions_router,

@@ -11,8 +11,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db.faults import DATABASE_FAULTS, INCIDENTS
 from app.db.uniqueness import broken_index, unique_conflict
-from app.errors import MAX_LISTED_PROBLEMS, PROBLEM_BASE, Conflict, EmonevError, more_problems
+from app.errors import (
+    MAX_LISTED_PROBLEMS,
+    PROBLEM_BASE,
+    Conflict,
+    EmonevError,
+    ServiceUnavailable,
+    more_problems,
+)
 
 log = logging.getLogger("emonev")
 PROBLEM_JSON = "application/problem+json"
@@ -20,6 +28,19 @@ PROBLEM_JSON = "application/problem+json"
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM_JSON, headers=headers)
+
+
+def error_headers(exc: EmonevError) -> dict[str, str] | None:
+    """The headers an error answer carries: how to authenticate (401); when to come back (503), on a
+    connection that is closed (a load balancer or client then retries on a fresh one, perhaps to a healthy
+    process); a connection whose body was not read in time is closed too (408)."""
+    if exc.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, ServiceUnavailable):
+        return {"Retry-After": str(exc.retry_after), "Connection": "close"}
+    if exc.status == 408:
+        return {"Connection": "close"}
+    return None
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -54,8 +75,13 @@ def race_conflict(request: Request, exc: IntegrityError) -> Conflict | None:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(EmonevError)
     async def _domain(request: Request, exc: EmonevError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return problem_response(exc.problem(request.url.path), headers)
+        return problem_response(exc.problem(request.url.path), error_headers(exc))
+
+    async def _database_fault(request: Request, exc: Exception) -> JSONResponse:
+        return await _domain(request, INCIDENTS.failed(exc))
+
+    for fault in DATABASE_FAULTS:
+        app.add_exception_handler(fault, _database_fault)
 
     @app.exception_handler(IntegrityError)
     async def _unique(request: Request, exc: IntegrityError) -> JSONResponse:

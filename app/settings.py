@@ -24,6 +24,24 @@ class Settings(BaseSettings):
     # Every process may hold pool + overflow: keep processes x (pool + overflow) under max_connections.
     db_pool_size: int = Field(default=30, ge=1, le=1000)
     db_max_overflow: int = Field(default=10, ge=0, le=1000)
+    # Timeouts (README, "Timeouts"). A request that waits longer than these answers 503 with Retry-After
+    # instead of hanging: the connection to PostgreSQL (connect_timeout), a free connection of the pool, one
+    # statement and one lock (PostgreSQL statement_timeout and lock_timeout; SQLite waits busy_timeout for
+    # its write lock). Exports, imports and the command line get the long pair instead.
+    db_connect_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    db_pool_timeout_seconds: float = Field(default=5, gt=0, le=300)
+    db_statement_timeout_seconds: float = Field(default=15, gt=0, le=24 * 3600)
+    db_lock_timeout_seconds: float = Field(default=5, gt=0, le=24 * 3600)
+    db_long_statement_timeout_seconds: float = Field(default=600, gt=0, le=24 * 3600)
+    db_long_lock_timeout_seconds: float = Field(default=60, gt=0, le=24 * 3600)
+    db_sqlite_busy_timeout_seconds: float = Field(default=10, gt=0, le=3600)
+    # A client that sends nothing of its request body for this long is answered 408 (app/body_timeout.py);
+    # an idle keep-alive connection is closed after keep_alive_timeout (uvicorn's timeout_keep_alive).
+    body_read_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=600)
+    # How long `emonev serve --workers N` waits for a worker process to start (import the app) before it
+    # restarts it; a loaded machine can need far more than uvicorn's default of 5 s.
+    worker_startup_timeout_seconds: int = Field(default=60, ge=1, le=3600)
     # Saves of answers each app process runs at once; more wait their turn, first come, first served
     # (app/submissions/queue.py). Two keep a core busy while one save waits on the database.
     save_concurrency: int = Field(default=2, ge=1, le=64)

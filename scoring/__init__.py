@@ -22,8 +22,9 @@ The rule, applied by this one engine everywhere (API, pages, recaps):
 This package reads no files, opens no connections and asks no clock: callers pass text and answers in.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from scoring.answers import Answer, AnswerError, AnswerProblem, parse_answers
-from scoring.batch import score_many
 from scoring.engine import (
     AspectScore,
     QuestionScore,
@@ -52,6 +53,9 @@ from scoring.template import (
     check_versions,
     parse_template,
 )
+
+if TYPE_CHECKING:
+    from scoring.batch import score_many
 
 __all__ = [
     "Answer",
@@ -84,3 +88,13 @@ __all__ = [
     "score",
     "score_many",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # score_many brings numpy and pandas (about half a second to import): loaded when first used, not by
+    # every process that imports scoring (the service's workers start faster).
+    if name == "score_many":
+        from scoring.batch import score_many
+
+        return score_many
+    raise AttributeError(f"module 'scoring' has no attribute {name!r}")

@@ -253,6 +253,8 @@ MINI_YAML = (ROOT / "tests" / "fixtures" / "mini.yaml").read_bytes()
 
 PUBLIC: set[tuple[str, str]] = {
     ("GET", "/healthz"),
+    # Readiness for a load balancer: which checks pass, without addresses or paths
+    ("GET", "/readyz"),
     ("POST", "/api/v1/auth/login"),
     # The published ranking of a round, read-only, for integrators and the press (404 until published)
     ("GET", "/api/v1/public/rounds/{round_id}/rankings"),

@@ -13,7 +13,7 @@ from app.bodies.schemas import BodyIn, BodyOut, BodyPatch, ImportProblemOut, Imp
 from app.commissions.service import get_commission
 from app.created import location, new_resource
 from app.db.models import PublicBody
-from app.db.session import SessionDep
+from app.db.session import LongWorkSessionDep, SessionDep
 from app.errors import MAX_LISTED_PROBLEMS
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
@@ -167,7 +167,7 @@ async def csv_upload(
 )
 def import_bodies(
     commission_id: Id,
-    session: SessionDep,
+    session: LongWorkSessionDep,
     principal: CurrentPrincipal,
     upload: Annotated[Upload, Depends(csv_upload)],
     request: Request,

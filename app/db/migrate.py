@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from app.db.session import get_engine
+from app.db.session import Timeouts, get_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,10 +16,10 @@ def alembic_config() -> Config:
     return Config(str(ROOT / "alembic.ini"))
 
 
-def upgrade(url: str) -> None:
+def upgrade(url: str, *, timeouts: Timeouts = Timeouts()) -> None:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     config = alembic_config()
-    with get_engine(url).begin() as connection:
+    with get_engine(url, timeouts=timeouts).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -2,28 +2,69 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from app.db import faults
 from app.json_text import json_text, json_value
+from app.settings import Settings, SettingsDep
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite opens transactions lazily and never for SAVEPOINT, so releasing the first savepoint would
-    # commit everything: take transaction control from the driver and BEGIN ourselves (SQLAlchemy's recipe).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+@dataclass(frozen=True)
+class Timeouts:
+    """How long one piece of database work may wait (README, "Timeouts"), in seconds."""
+
+    connect: int = 5
+    pool: float = 5
+    statement: float = 15
+    lock: float = 5
+    sqlite_busy: float = 10
+
+    @classmethod
+    def for_requests(cls, settings: Settings) -> Timeouts:
+        return cls(
+            connect=settings.db_connect_timeout_seconds,
+            pool=settings.db_pool_timeout_seconds,
+            statement=settings.db_statement_timeout_seconds,
+            lock=settings.db_lock_timeout_seconds,
+            sqlite_busy=settings.db_sqlite_busy_timeout_seconds,
+        )
+
+    @classmethod
+    def for_long_work(cls, settings: Settings) -> Timeouts:
+        """Exports, imports and the command line: the long statement and lock timeouts."""
+        return replace(
+            cls.for_requests(settings),
+            statement=settings.db_long_statement_timeout_seconds,
+            lock=settings.db_long_lock_timeout_seconds,
+        )
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _sqlite_connect(busy_ms: int) -> Callable[[Any, Any], None]:
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite opens transactions lazily and never for SAVEPOINT, so releasing the first savepoint would
+        # commit everything: take transaction control from the driver and BEGIN ourselves (SQLAlchemy's
+        # recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return connect
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -33,31 +74,85 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_sqlite_engine(url: str) -> Engine:
+def create_sqlite_engine(url: str, *, timeouts: Timeouts = Timeouts()) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False})
-    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "connect", _sqlite_connect(_milliseconds(timeouts.sqlite_busy)))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-@lru_cache(maxsize=8)
-def get_engine(url: str, *, pool_size: int = 30, max_overflow: int = 10) -> Engine:
-    if url.startswith("sqlite"):
-        return create_sqlite_engine(url)
-    # The JIT costs tens of milliseconds per query on our small, indexed queries and never pays back here.
-    # No pool_pre_ping: it costs a round trip (and app CPU) on every checkout, i.e. on every request. Pooled
-    # connections are instead replaced after an hour (pool_recycle, well under any server or proxy idle
-    # timeout), and a connection found dead mid-request is invalidated by SQLAlchemy (disconnect detection
-    # drops the whole pool), so that request fails once with a 500 and the next ones get fresh connections.
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_recycle=3600,
-        connect_args={"options": "-c jit=off"},
-        json_serializer=json_text,
-        json_deserializer=json_value,
+def postgres_options(timeouts: Timeouts) -> str:
+    """The session settings every PostgreSQL connection starts with. The JIT costs tens of milliseconds per
+    query on our small, indexed queries and never pays back here."""
+    return (
+        f"-c jit=off -c statement_timeout={_milliseconds(timeouts.statement)} "
+        f"-c lock_timeout={_milliseconds(timeouts.lock)}"
     )
+
+
+@lru_cache(maxsize=8)
+def get_engine(
+    url: str, *, pool_size: int = 30, max_overflow: int = 10, timeouts: Timeouts = Timeouts()
+) -> Engine:
+    """The process's engine for these arguments (made once, see :func:`create_app_engine`)."""
+    return create_app_engine(url, pool_size=pool_size, max_overflow=max_overflow, timeouts=timeouts)
+
+
+def create_app_engine(
+    url: str, *, pool_size: int = 30, max_overflow: int = 10, timeouts: Timeouts = Timeouts()
+) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_sqlite_engine(url, timeouts=timeouts)
+    else:
+        # No pool_pre_ping: it costs a round trip (and app CPU) on every checkout, i.e. on every request.
+        # Pooled connections are instead replaced after an hour (pool_recycle, well under any server or proxy
+        # idle timeout), and a connection found dead mid-request is invalidated by SQLAlchemy (disconnect
+        # detection drops the whole pool): that request answers 503 (app/db/faults.py) and the next ones get
+        # fresh connections, so the service recovers by itself when the database is back.
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=timeouts.pool,
+            pool_recycle=3600,
+            connect_args={"options": postgres_options(timeouts), "connect_timeout": timeouts.connect},
+            json_serializer=json_text,
+            json_deserializer=json_value,
+        )
+    faults.watch(engine)
+    return engine
+
+
+def engine_for_long_work(settings: Settings) -> Engine:
+    """The engine of the command line (imports, exports, migrations): the long timeouts."""
+    return get_engine(settings.database_url, timeouts=Timeouts.for_long_work(settings))
+
+
+LONG_WORK = "long_work_timeouts"
+
+
+def allow_long_work(session: Session, settings: Settings) -> None:
+    """Let this session's transaction run an export or an import: PostgreSQL's long statement and lock
+    timeouts for this transaction only (SET LOCAL, set when the transaction begins, so nothing is opened
+    here)."""
+    timeouts = Timeouts.for_long_work(settings)
+    session.info[LONG_WORK] = timeouts
+    if session.in_transaction():
+        _set_local_timeouts(session.connection(), timeouts)
+
+
+def _set_local_timeouts(connection: Connection, timeouts: Timeouts) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    connection.exec_driver_sql(f"SET LOCAL statement_timeout = {_milliseconds(timeouts.statement)}")
+    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {_milliseconds(timeouts.lock)}")
+
+
+@event.listens_for(Session, "after_begin")
+def _long_work_begins(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+    timeouts = session.info.get(LONG_WORK)
+    if timeouts is not None:
+        _set_local_timeouts(connection, timeouts)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -103,3 +198,12 @@ def release_connection(session: Session) -> None:
 
 # scope="function": commit before the response is sent, so a 200 always means the write is stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def _long_work_session(session: SessionDep, settings: SettingsDep) -> Session:
+    allow_long_work(session, settings)
+    return session
+
+
+# The session of an export or an import: the long statement and lock timeouts.
+LongWorkSessionDep = Annotated[Session, Depends(_long_work_session)]

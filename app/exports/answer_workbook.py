@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from openpyxl.utils import get_column_letter
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 
 import scoring
@@ -269,7 +269,7 @@ def read_answer_workbook(workbook: Any, scan: WorkbookScan) -> ReadAnswers:
             )
         )
         return result
-    result.columns = {h: get_column_letter(i + 1) for h, i in index.items()}
+    result.columns = {h: xl_col_to_name(i) for h, i in index.items()}
     seen: dict[str, int] = {}
     for values in rows:
         number += 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl.utils import get_column_letter
+from xlsxwriter.utility import xl_col_to_name
 
 from app.exports.workbook_safety import FORMULA_TEXT, CellProblem, WorkbookScan
 
@@ -90,7 +90,7 @@ def read_bodies(workbook: Any, scan: WorkbookScan) -> BodyRows:
         for i, value in enumerate(values):
             if _blank(value):
                 continue
-            letter = get_column_letter(i + 1)
+            letter = xl_col_to_name(i)
             if f"{letter}{number}" in formulas:
                 result.problems.append(
                     CellProblem(

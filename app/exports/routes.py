@@ -19,7 +19,7 @@ from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
 from app.bodies.routes import IMPORTED, import_report_out
 from app.bodies.schemas import ImportReportOut
-from app.db.session import SessionDep
+from app.db.session import LongWorkSessionDep, SessionDep
 from app.downloads import send_file
 from app.exports import service
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE, UploadLimits
@@ -48,7 +48,7 @@ def _xlsx_response(description: str) -> dict[int | str, dict[str, object]]:
     responses=_xlsx_response("The recap workbook (Rekapitulasi)."),
 )
 def recap(
-    round_id: Id, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
+    round_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal, revision: Revision = None
 ) -> FileResponse:
     """The round's recap workbook for the plenary, the governor's office and the press (the commission's
     administrators, panel members and read-only keys).
@@ -74,7 +74,7 @@ def recap(
     responses={200: {"content": {service.ZIP_MEDIA_TYPE: {}}, "description": "A ZIP of result sheets."}},
 )
 def result_sheets(
-    round_id: Id, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
+    round_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal, revision: Revision = None
 ) -> FileResponse:
     """A ZIP with the result sheet (Lembar Hasil Penilaian) of every body of the publication that has a
     submission, one folder per category (the commission's readers). 409 while unpublished."""
@@ -93,7 +93,7 @@ def result_sheets(
     responses=_xlsx_response("The body's result sheet."),
 )
 def result_sheet(
-    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, revision: Revision = None
+    submission_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal, revision: Revision = None
 ) -> FileResponse:
     """A body's result sheet (Lembar Hasil Penilaian): its published scores and qualification, every
     question with the answer, the evidence, the verified value and the verifier's note, and the
@@ -113,7 +113,9 @@ def result_sheet(
     response_class=FileResponse,
     responses=_xlsx_response("The answer workbook."),
 )
-def answer_workbook(submission_id: Id, session: SessionDep, principal: CurrentPrincipal) -> FileResponse:
+def answer_workbook(
+    submission_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal
+) -> FileResponse:
     """A workbook to fill the SAQ offline: every question with its allowed values (drop-down lists), and the
     columns Jawaban, Tautan Data Dukung (one link per line) and Catatan, filled with the stored answers.
     It is pinned to this submission, its version and its SAQ version; upload it back with POST."""
@@ -157,7 +159,7 @@ async def answers_upload(
 )
 def upload_answers(
     submission_id: Id,
-    session: SessionDep,
+    session: LongWorkSessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     upload: Annotated[Upload, Depends(answers_upload)],
@@ -207,7 +209,7 @@ async def bodies_upload(
 )
 def import_bodies(
     commission_id: Id,
-    session: SessionDep,
+    session: LongWorkSessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
     upload: Annotated[Upload, Depends(bodies_upload)],

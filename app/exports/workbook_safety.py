@@ -33,9 +33,6 @@ from pathlib import PurePosixPath
 from typing import IO, Any, Protocol, cast
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 from app.errors import MAX_LISTED_PROBLEMS, FieldProblem, InvalidInput, PayloadTooLarge, more_problems
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -367,6 +364,10 @@ def _scan_sheet(
 
 def open_workbook(file: IO[bytes], *, name: str) -> Any:
     """Open a scanned upload with openpyxl, read-only and with formulas never evaluated."""
+    # openpyxl (and the numpy it brings) is imported when a workbook is read, not when the service starts.
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     file.seek(0)
     try:
         return load_workbook(file, read_only=True, data_only=True, keep_links=False)

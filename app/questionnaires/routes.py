@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
 from app.created import location, new_resource
-from app.db.session import SessionDep
+from app.db.session import LongWorkSessionDep, SessionDep
 from app.questionnaires import service
 from app.questionnaires.schemas import (
     ScoreCardOut,
@@ -63,7 +63,7 @@ async def yaml_upload(request: Request, settings: SettingsDep, principal: Curren
 )
 def upload_template(
     upload: Annotated[Upload, Depends(yaml_upload)],
-    session: SessionDep,
+    session: LongWorkSessionDep,
     principal: CurrentPrincipal,
     request: Request,
     response: Response,

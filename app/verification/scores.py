@@ -16,9 +16,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,6 +34,9 @@ from app.db.models import (
 )
 from app.questionnaires.service import parsed
 from app.submissions.service import FILE_EVIDENCE_PREFIX, scoring_answers
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHUNK = 500
 
@@ -209,6 +211,8 @@ class BodyScores:
 
 
 def _frame(rows: list[tuple[int, str, Any, bool]]) -> pd.DataFrame:
+    import pandas as pd  # not at start-up: see scoring.score_many
+
     return pd.DataFrame(rows, columns=["submission_id", "question_code", "value", "has_evidence"])
 
 
@@ -268,10 +272,16 @@ def round_scores(
                     verified_aspects={
                         c.removeprefix("aspect_"): verified_row[c]
                         for c in aspect_columns
-                        if verified_row[c] is not None and not pd.isna(verified_row[c])
+                        if verified_row[c] is not None and not _missing(verified_row[c])
                     },
                 )
     return scores
+
+
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
 
 
 def _chunk_frames(session: Session, chunk: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.db.session import SessionDep
+from app.db.session import LongWorkSessionDep
 from app.downloads import send_file
 from app.exports import service as exports
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE
@@ -16,7 +16,7 @@ router = APIRouter()
 
 
 @router.get("/ronde/{round_id}/unduh/rekapitulasi.xlsx")
-def recap(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
+def recap(round_id: Id, session: LongWorkSessionDep, user: CurrentUser) -> Response:
     """The round's recap workbook (Rekapitulasi) of its latest publication."""
     return send_file(
         lambda path: exports.recap(
@@ -28,7 +28,7 @@ def recap(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
 
 
 @router.get("/ronde/{round_id}/unduh/lembar-hasil.zip")
-def result_sheets(round_id: Id, session: SessionDep, user: CurrentUser) -> Response:
+def result_sheets(round_id: Id, session: LongWorkSessionDep, user: CurrentUser) -> Response:
     """Every body's result sheet of the latest publication, in a ZIP."""
     return send_file(
         lambda path: exports.result_sheets_zip(
@@ -40,7 +40,7 @@ def result_sheets(round_id: Id, session: SessionDep, user: CurrentUser) -> Respo
 
 
 @router.get("/pengisian/{submission_id}/lembar-hasil.xlsx")
-def result_sheet(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
+def result_sheet(submission_id: Id, session: LongWorkSessionDep, user: CurrentUser) -> Response:
     """The body's result sheet (Lembar Hasil Penilaian) of the latest publication."""
     return send_file(
         lambda path: exports.result_sheet(
@@ -52,7 +52,7 @@ def result_sheet(submission_id: Id, session: SessionDep, user: CurrentUser) -> R
 
 
 @router.get("/pengisian/{submission_id}/jawaban.xlsx")
-def answer_workbook(submission_id: Id, session: SessionDep, user: CurrentUser) -> Response:
+def answer_workbook(submission_id: Id, session: LongWorkSessionDep, user: CurrentUser) -> Response:
     """A workbook of the SAQ with the stored answers, to fill in offline."""
     return send_file(
         lambda path: exports.answer_workbook(

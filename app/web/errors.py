@@ -27,8 +27,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
+from app.db.faults import DATABASE_FAULTS, INCIDENTS
 from app.errors import EmonevError, FieldProblem, Unauthenticated
-from app.problems import race_conflict
+from app.problems import error_headers, race_conflict
 from app.web.forms import (
     MACHINE_PREFIXES,
     STATE_KEY,
@@ -56,6 +57,11 @@ HEADINGS: dict[int, tuple[str, str]] = {
     403: ("Akses ditolak", "Akun Anda tidak berwenang membuka atau mengubah halaman ini."),
     404: ("Halaman tidak ditemukan", "Halaman atau data yang Anda cari tidak ada, atau sudah dipindahkan."),
     405: ("Cara membuka halaman tidak didukung", "Halaman ini tidak dapat dibuka dengan cara tersebut."),
+    408: (
+        "Pengiriman terlalu lambat",
+        "Isian atau berkas tidak terkirim seluruhnya dalam batas waktu. Periksa koneksi Anda, lalu coba "
+        "lagi.",
+    ),
     409: ("Tidak dapat diproses saat ini", "Permintaan bertentangan dengan keadaan data saat ini."),
     412: (
         "Data telah diubah di tab/perangkat lain",
@@ -68,6 +74,11 @@ HEADINGS: dict[int, tuple[str, str]] = {
     500: (
         "Terjadi kesalahan pada sistem",
         "Maaf, terjadi kesalahan yang tidak terduga. Kesalahan sudah dicatat; silakan coba lagi nanti.",
+    ),
+    503: (
+        "Layanan sedang mengalami gangguan",
+        "Layanan sedang mengalami gangguan sementara. Tidak ada yang diubah; silakan coba lagi beberapa "
+        "saat lagi.",
     ),
 }
 WINDOW_CLOSED = ("Batas waktu sudah lewat", "Tahap ini tidak sedang dibuka, atau batas waktunya sudah lewat.")
@@ -93,13 +104,14 @@ def error_page(
     detail: str | None = None,
     problems: Sequence[str] = (),
     heading: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """A plain error page: the heading and advice for the status, the error's own Indonesian sentence
     (``detail``) and the Indonesian messages of its fields."""
     title, message = heading or HEADINGS.get(status, HEADINGS[400 if status < 500 else 500])
     referer = request.headers.get("referer") or ""
     back = referer if referer.startswith(str(request.base_url)) else None
-    return render(
+    response = render(
         request,
         "error.html",
         {
@@ -112,6 +124,8 @@ def error_page(
         },
         status_code=status,
     )
+    response.headers.update(headers or {})
+    return response
 
 
 async def _submitted_form(request: Request) -> FormData | None:
@@ -201,7 +215,9 @@ def install_page_errors(app: FastAPI) -> None:
         if isinstance(exc, Unauthenticated):
             return login_redirect(request)
         heading = WINDOW_CLOSED if exc.type_slug == "window-closed" else None
-        if exc.status not in NOT_A_FORM_MATTER:
+        # A form is shown again only when what it holds or the state of the data was refused; not when the
+        # service could not do its part (the database is down) or the body never arrived.
+        if exc.status not in NOT_A_FORM_MATTER and exc.status < 500 and exc.status != 408:
             summary = exc.indonesian or (heading or HEADINGS.get(exc.status, HEADINGS[400]))[1]
             again = await form_again(request, exc.status, exc.errors, summary)
             if again is not None:
@@ -212,7 +228,11 @@ def install_page_errors(app: FastAPI) -> None:
             detail=exc.indonesian,
             problems=[e.message for e in page_errors(exc.errors)],
             heading=heading,
+            headers=error_headers(exc),
         )
+
+    async def database_fault(request: Request, exc: Exception) -> Response:
+        return await domain(request, INCIDENTS.failed(exc))
 
     async def validation(request: Request, exc: RequestValidationError) -> Response:
         if all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
@@ -239,3 +259,5 @@ def install_page_errors(app: FastAPI) -> None:
     wrap(RequestValidationError, validation)
     wrap(StarletteHTTPException, http)
     wrap(Exception, bug)
+    for fault in DATABASE_FAULTS:
+        wrap(fault, database_fault)

@@ -354,7 +354,7 @@ def test_bodies_and_verifiers_do_not_get_the_recap(
 def test_the_command_line_writes_the_recap(
     published: Published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("app.db.session.get_engine", lambda url: None)
+    monkeypatch.setattr("app.db.session.get_engine", lambda url, **_: None)
     monkeypatch.setattr("app.db.session.make_sessionmaker", lambda engine: _Joined(published))
     out = tmp_path / "rekap.xlsx"
     assert main(["export", "recap", "--round", str(published.round.id), "--out", str(out)]) == 0

@@ -51,7 +51,7 @@ BAND_CODE = re.compile(r"\b(?:tidak|kurang|cukup|menuju)-(?:informatif|mengikuti
 WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 # Not pages: signing out, files and workbooks, the machine endpoints.
 SKIP = re.compile(
-    r"^/(?:logout|berkas/|static/|api/|web/|docs|redoc|openapi\.json|healthz)|\.(?:xlsx|zip|pdf|csv)$|/unduh"
+    r"^/(?:logout|berkas/|static/|api/|web/|docs|redoc|openapi\.json|healthz|readyz)|\.(?:xlsx|zip|pdf|csv)$|/unduh"
 )
 MAX_PAGES_PER_ACCOUNT = 80
 
