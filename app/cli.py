@@ -49,9 +49,7 @@ def _parse_template_file(path: Path) -> scoring.Template:
     try:
         return scoring.parse_template(_read_text(path), source=str(path))
     except scoring.TemplateError as exc:
-        raise CliError(
-            str(exc.problems[0]) if len(exc.problems) == 1 else "\n".join(map(str, exc.problems))
-        ) from exc
+        raise CliError(str(exc)) from exc
 
 
 def cmd_templates_validate(args: argparse.Namespace) -> int:
@@ -61,7 +59,7 @@ def cmd_templates_validate(args: argparse.Namespace) -> int:
         try:
             parsed.append((str(path), scoring.parse_template(_read_text(path), source=str(path))))
         except scoring.TemplateError as exc:
-            problems.extend(str(p) for p in exc.problems)
+            problems.extend(str(exc).splitlines())
         except CliError as exc:
             problems.append(str(exc))
     problems.extend(str(p) for p in scoring.check_versions(parsed))
@@ -281,6 +279,61 @@ def cmd_export_recap(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_problem(exc: Exception) -> CliError:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return CliError(f"cannot use the database ({reason})")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.backups.service import backup
+    from app.db.base import utcnow
+    from app.errors import EmonevError
+
+    settings = _settings()
+    try:
+        report = backup(
+            database_url=settings.database_url,
+            evidence_dir=settings.evidence_dir,
+            output=args.output,
+            now=utcnow(),
+        )
+    except EmonevError as exc:
+        raise CliError(exc.detail) from exc
+    except SQLAlchemyError as exc:
+        raise _database_problem(exc) from exc
+    print(
+        f"wrote {report.path}: the {report.database} database at revision {report.schema_revision} and "
+        f"{report.evidence_files} evidence files, {report.size} bytes"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.backups.service import restore
+    from app.errors import EmonevError
+
+    settings = _settings()
+    try:
+        report = restore(
+            database_url=settings.database_url, evidence_dir=settings.evidence_dir, archive=args.input
+        )
+    except EmonevError as exc:
+        raise CliError(exc.detail) from exc
+    except SQLAlchemyError as exc:
+        raise _database_problem(exc) from exc
+    print(
+        f"restored the {report.database} database (revision {report.schema_revision}, backed up "
+        f"{report.created_at}) and {report.evidence_files} evidence files"
+    )
+    if not report.at_head:
+        print("the database is at an older revision than this version: run `emonev db upgrade` next")
+    return 0
+
+
 def _positive_seconds(text: str) -> int:
     try:
         seconds = int(text)
@@ -341,6 +394,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", type=int, metavar="N", help="a published revision (default: the latest)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="the .xlsx file to write")
     p.set_defaults(func=cmd_export_recap)
+
+    p = sub.add_parser(
+        "backup",
+        help="write one archive with the database, the evidence files and a manifest of their checksums",
+    )
+    p.add_argument(
+        "--output", required=True, type=Path, metavar="FILE", help="the archive to write (.tar or .tar.gz)"
+    )
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser(
+        "restore",
+        help="restore an archive of `emonev backup` into an empty database and evidence directory, "
+        "after checking every checksum",
+    )
+    p.add_argument("--input", required=True, type=Path, metavar="FILE", help="the archive to restore")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("serve", help="run the HTTP service with uvicorn")
     p.add_argument("--host", default="127.0.0.1")

@@ -28,6 +28,37 @@ class FieldProblem:
         return {"field": self.field, "message": self.message}
 
 
+MAX_LISTED_PROBLEMS = 100
+"""An error lists at most this many problems, then one "and N more problems" entry: a hostile input with a
+million faults gets a small answer (and the pages a short list)."""
+
+
+@dataclass(frozen=True)
+class MoreProblems(FieldProblem):
+    """The last entry of a capped list: how many problems were not listed."""
+
+    count: int = 0
+
+
+def more_problems(count: int) -> MoreProblems:
+    return MoreProblems("", f"and {count} more problems", f"dan {count} masalah lainnya", count)
+
+
+def capped(errors: Sequence[FieldProblem]) -> list[FieldProblem]:
+    """The first ``MAX_LISTED_PROBLEMS`` problems and, when there were more, one entry counting the rest
+    (entries that count problems left out earlier are added up, not listed)."""
+    listed: list[FieldProblem] = []
+    omitted = 0
+    for problem in errors:
+        if isinstance(problem, MoreProblems):
+            omitted += problem.count
+        elif len(listed) < MAX_LISTED_PROBLEMS:
+            listed.append(problem)
+        else:
+            omitted += 1
+    return [*listed, more_problems(omitted)] if omitted else listed
+
+
 class EmonevError(Exception):
     status: ClassVar[int] = 400
     type_slug: ClassVar[str] = "bad-request"
@@ -43,7 +74,7 @@ class EmonevError(Exception):
     ) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.errors = list(errors)
+        self.errors = capped(errors)
         self.indonesian = indonesian
         self.extra = extra
 

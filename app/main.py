@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp
 
+from app import api_docs
 from app.accounts.routes import router as accounts_router
 from app.bodies.routes import router as bodies_router
 from app.body_timeout import BodyReadTimeoutMiddleware
@@ -24,6 +26,7 @@ from app.questionnaires.routes import router as questionnaires_router
 from app.request_body import ReadBodyFirst, body_limit
 from app.results.routes import router as results_router
 from app.rounds.routes import router as rounds_router
+from app.security_headers import SecurityHeadersMiddleware
 from app.settings import Settings, get_settings
 from app.stages.routes import router as stages_router
 from app.submissions import queue as save_queue
@@ -41,6 +44,17 @@ def freeze_startup_objects() -> None:
     the process is serving (bench/README.md, "Saving answers")."""
     gc.collect()
     gc.freeze()
+
+
+class EmonevApp(FastAPI):
+    """The app with its security headers added outermost, outside Starlette's own error handling, so that
+    every response (a 500 included) carries them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return SecurityHeadersMiddleware(
+            super().build_middleware_stack(), production=settings.environment == "production"
+        )
 
 
 def create_app(
@@ -66,7 +80,7 @@ def create_app(
         if session_factory is None:
             probe.dispose()
 
-    app = FastAPI(
+    app = EmonevApp(
         title="E-Monev SAQ",
         version="0.1.0",
         description=(
@@ -75,6 +89,8 @@ def create_app(
             "problem+json; messages are in English."
         ),
         lifespan=lifespan,
+        docs_url=None,  # app/api_docs.py serves /docs and /redoc without a CDN
+        redoc_url=None,
         dependencies=[Depends(refuse_unstorable_input)],  # NUL, NaN: a 422 naming the field
     )
     app.state.settings = settings
@@ -102,5 +118,6 @@ def create_app(
         exports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    api_docs.install(app, openapi_url=app.openapi_url or "/openapi.json")  # before the pages' /static
     install_web_pages(app)  # pages at /, outside the API prefix; HTML errors on page paths
     return app

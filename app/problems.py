@@ -13,7 +13,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db.faults import DATABASE_FAULTS, INCIDENTS
 from app.db.uniqueness import broken_index, unique_conflict
-from app.errors import PROBLEM_BASE, Conflict, EmonevError, ServiceUnavailable
+from app.errors import (
+    MAX_LISTED_PROBLEMS,
+    PROBLEM_BASE,
+    Conflict,
+    EmonevError,
+    ServiceUnavailable,
+    more_problems,
+)
 
 log = logging.getLogger("emonev")
 PROBLEM_JSON = "application/problem+json"
@@ -83,10 +90,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = exc.errors()
         errors = [
-            {"field": _field_path(tuple(e["loc"])), "message": _validation_message(e)} for e in exc.errors()
+            {"field": _field_path(tuple(e["loc"])), "message": _validation_message(e)}
+            for e in found[:MAX_LISTED_PROBLEMS]
         ]
-        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
+        if len(found) > MAX_LISTED_PROBLEMS:
+            errors.append(more_problems(len(found) - MAX_LISTED_PROBLEMS).as_dict())
+        malformed = any(e.get("type") == "json_invalid" for e in found)
         return problem_response(
             {
                 "type": PROBLEM_BASE + ("malformed-json" if malformed else "invalid-input"),

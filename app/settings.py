@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=10, ge=1, le=1000)
     login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     upload_max_bytes: int = 10 * 1024 * 1024
+    # Largest template YAML an upload may send (413 past it). The bundled SAQs are about 40 KB; parsing and
+    # validating takes about a second per 100 KB, which a worker spends on nothing else meanwhile.
+    template_max_bytes: int = Field(default=256 * 1024, ge=1024, le=10 * 1024 * 1024)
     link_check_timeout_seconds: float = 5.0
 
     @model_validator(mode="after")

@@ -382,12 +382,24 @@ class TemplateProblem:
         return f"{self.source}: {self.path}: {self.message}"
 
 
+MAX_PROBLEMS = 100
+"""A rejected template lists at most this many problems; `TemplateError.omitted` counts the rest."""
+MAX_NODES = 20_000
+"""A template holds at most this many YAML nodes (scalars, sequences and mappings); the bundled SAQs have
+about 2,000."""
+
+
 class TemplateError(Exception):
-    """A template was rejected; `problems` lists every problem found."""
+    """A template was rejected; `problems` lists the first `MAX_PROBLEMS` problems found, `omitted` says
+    how many more there were."""
 
     def __init__(self, problems: Sequence[TemplateProblem]) -> None:
-        self.problems: list[TemplateProblem] = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
+        self.problems: list[TemplateProblem] = list(problems[:MAX_PROBLEMS])
+        self.omitted = max(len(problems) - MAX_PROBLEMS, 0)
+        lines = [str(problem) for problem in self.problems]
+        if self.omitted:
+            lines.append(f"{self.problems[-1].source}: and {self.omitted} more problems")
+        super().__init__("\n".join(lines))
 
 
 # -----------------------------------------------------------------------------------------------------------
@@ -396,14 +408,39 @@ class TemplateError(Exception):
 
 class _Loader(yaml.SafeLoader):
     """A safe YAML loader with YAML 1.2 booleans (only true/false) that records duplicate keys and control
-    characters written as escapes (the reader refuses them written as they are).
+    characters written as escapes (the reader refuses them written as they are), and refuses anchors and
+    aliases (`&name`, `*name`, and so the merge key `<<: *name`).
 
     With YAML 1.1 an unquoted `equals: yes` would read as a boolean; here it reads as the string "yes".
+    Without aliases the document's nodes are at most as many as its characters: a few hundred bytes of nested
+    aliases would otherwise stand for millions of nodes, each validated and reported. And at most `MAX_NODES`
+    nodes are read at all, so the work of validating a template is bounded whatever its size.
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.problems: list[str] = []
+        self.nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases (&name, *name) are not allowed in a template: write each part out",
+                event.start_mark,
+            )
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"a template holds at most {MAX_NODES} values, lists and mappings (a whole SAQ has about "
+                "2,000); this one has more",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
     def construct_scalar(self, node: yaml.ScalarNode | yaml.MappingNode) -> str:
         value = super().construct_scalar(node)
@@ -446,7 +483,9 @@ def parse_template(text: str, *, source: str) -> Template:
     `TemplateError` listing every problem found: invalid YAML (with its line), duplicate or unknown keys,
     wrong types, duplicate codes, aspect weights not summing to 100, bands not strictly descending, not ending
     at 0 or with duplicate codes, choice questions without options, option scores outside 0..1, number
-    questions without bands, and conditions (`when`) naming an unknown question or forming a cycle.
+    questions without bands, and conditions (`when`) naming an unknown question or forming a cycle. YAML
+    anchors and aliases and documents of more than `MAX_NODES` nodes are refused as invalid YAML; at most
+    `MAX_PROBLEMS` problems are listed (`TemplateError.omitted` counts the rest).
     """
     try:
         loader = _Loader(text)

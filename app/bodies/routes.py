@@ -14,6 +14,7 @@ from app.commissions.service import get_commission
 from app.created import location, new_resource
 from app.db.models import PublicBody
 from app.db.session import LongWorkSessionDep, SessionDep
+from app.errors import MAX_LISTED_PROBLEMS
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.settings import SettingsDep
@@ -136,7 +137,11 @@ def import_report_out(
         valid=report.valid,
         rows=report.rows,
         created=len(report.created),
-        problems=[ImportProblemOut(row=p.row, column=p.column, message=p.message) for p in report.problems],
+        problems=[
+            ImportProblemOut(row=p.row, column=p.column, message=p.message)
+            for p in report.problems[:MAX_LISTED_PROBLEMS]
+        ],
+        problems_omitted=max(len(report.problems) - MAX_LISTED_PROBLEMS, 0),
         bodies=[body_out(b) for b in report.created],
     )
 

@@ -73,5 +73,6 @@ class ImportReportOut(BaseModel):
     valid: bool
     rows: int
     created: int
-    problems: list[ImportProblemOut]
+    problems: list[ImportProblemOut] = Field(description="The first 100 problems found, row by row.")
+    problems_omitted: int = Field(0, description="How many more problems there were than `problems` lists.")
     bodies: list[BodyOut] = Field(description="The bodies created (empty on a dry run).")

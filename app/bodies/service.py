@@ -25,7 +25,7 @@ from app.bodies.validation import (
 )
 from app.commissions.service import categories_by_code
 from app.db.models import BodyCategory, Commission, Invitation, PublicBody
-from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from app.errors import MAX_LISTED_PROBLEMS, Conflict, FieldProblem, InvalidInput, NotFound
 
 IMPORT_COLUMNS = ("name", "category", "region_code", "parent", "ppid_email")
 REQUIRED_COLUMNS = ("name", "category")
@@ -503,7 +503,10 @@ def import_bodies(
             f"{len(problems)} problem(s) in the file; nothing was imported",
             errors=[FieldProblem(f"rows.{p.row}.{p.column}", p.message, p.indonesian) for p in problems],
             indonesian=f"Ada {len(problems)} masalah di berkas; tidak ada yang diimpor.",
-            problems=[{"row": p.row, "column": p.column, "message": p.message} for p in problems],
+            problems=[
+                {"row": p.row, "column": p.column, "message": p.message}
+                for p in problems[:MAX_LISTED_PROBLEMS]
+            ],
         )
     if dry_run:
         return report

@@ -33,7 +33,7 @@ from pathlib import PurePosixPath
 from typing import IO, Any, Protocol, cast
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
-from app.errors import FieldProblem, InvalidInput, PayloadTooLarge
+from app.errors import MAX_LISTED_PROBLEMS, FieldProblem, InvalidInput, PayloadTooLarge, more_problems
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 EXCEL_MAX_STRING = 32767
@@ -86,6 +86,8 @@ class UploadLimits:
     max_ratio: int = 100
     max_members: int = 500
     max_rows: int = 100_000
+    max_columns: int = 200  # cells in one row
+    max_cells: int = 1_000_000  # cells in one sheet: openpyxl reads about 200,000 a second
     ratio_floor: int = MIB  # members smaller than this are not judged by their ratio
 
 
@@ -126,10 +128,19 @@ def cell_problems(name: str, problems: list[CellProblem], detail: str) -> Invali
     return InvalidInput(
         f"{name}: {detail}",
         errors=[
-            FieldProblem(p.cell, p.message, f"Sel {p.cell}: {p.indonesian or 'isinya tidak dapat dibaca.'}")
-            for p in problems
+            *(
+                FieldProblem(
+                    p.cell, p.message, f"Sel {p.cell}: {p.indonesian or 'isinya tidak dapat dibaca.'}"
+                )
+                for p in problems[:MAX_LISTED_PROBLEMS]
+            ),
+            *(
+                [more_problems(len(problems) - MAX_LISTED_PROBLEMS)]
+                if len(problems) > MAX_LISTED_PROBLEMS
+                else []
+            ),
         ],
-        cells=[p.as_dict() for p in problems],
+        cells=[p.as_dict() for p in problems[:MAX_LISTED_PROBLEMS]],
         indonesian=f"{name}: {len(problems)} masalah pada sel; tidak ada yang disimpan. Perbaiki sel yang "
         "disebut, lalu unggah lagi.",
     )
@@ -140,6 +151,7 @@ class SheetScan:
     """What the pre-parse scan saw in one worksheet part."""
 
     rows: int = 0
+    cells: int = 0
     formula_cells: list[str] = field(default_factory=list)
 
 
@@ -295,6 +307,15 @@ def _sheet_parts(archive: zipfile.ZipFile, *, name: str) -> dict[str, str]:
     return {sheet: targets[rid] for sheet, rid in sheets if rid in targets}
 
 
+def _too_many_cells(name: str, limits: UploadLimits) -> InvalidInput:
+    reason = f"more than {limits.max_columns} cells in a row or {limits.max_cells} cells in a sheet"
+    text = (
+        f"{name} memuat lebih dari {limits.max_columns} sel dalam satu baris atau lebih dari "
+        f"{limits.max_cells} sel dalam satu lembar."
+    )
+    return InvalidInput(f"{name} has {reason}", errors=[FieldProblem("file", reason, text)], indonesian=text)
+
+
 def _scan_sheet(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, name: str, limits: UploadLimits
 ) -> SheetScan:
@@ -302,6 +323,7 @@ def _scan_sheet(
     parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
     row_tag, cell_tag, formula_tag = f"{{{_MAIN_NS}}}row", f"{{{_MAIN_NS}}}c", f"{{{_MAIN_NS}}}f"
     cell = ""
+    row_cells = 0
     tail = b""
     try:
         with archive.open(info) as stream:
@@ -316,9 +338,14 @@ def _scan_sheet(
                     if event == "start":
                         if element.tag == cell_tag:
                             cell = element.get("r", "")
+                            scan.cells += 1
+                            row_cells += 1
+                            if row_cells > limits.max_columns or scan.cells > limits.max_cells:
+                                raise _too_many_cells(name, limits)
                         elif element.tag == formula_tag:
                             scan.formula_cells.append(cell)
                         elif element.tag == row_tag:
+                            row_cells = 0
                             scan.rows += 1
                             if scan.rows > limits.max_rows:
                                 rows = f"{name} memuat lebih dari {limits.max_rows} baris dalam satu lembar."

@@ -47,7 +47,7 @@ async def yaml_upload(request: Request, settings: SettingsDep, principal: Curren
     # Refuse non-administrators before reading what they send.
     policy.ensure_template_admin(principal)
     return await read_upload(
-        request, raw_types=YAML_TYPES, max_bytes=settings.upload_max_bytes, what="template YAML"
+        request, raw_types=YAML_TYPES, max_bytes=settings.template_max_bytes, what="template YAML"
     )
 
 

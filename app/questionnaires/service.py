@@ -15,7 +15,7 @@ import scoring
 from app.accounts.principal import Principal
 from app.audit.service import record
 from app.db.models import TemplateVersion
-from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, ProblemCollector
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, ProblemCollector, more_problems
 
 # Stored versions never change, so the content hash alone identifies the parsed template. A dict keyed by the
 # hash (not an lru_cache over the source text, which would hash the whole text on every call).
@@ -66,7 +66,11 @@ def parse_or_422(text: str, source_name: str) -> scoring.Template:
         raise InvalidInput(
             f"{source_name} is not a valid SAQ template",
             errors=[
-                FieldProblem(p.path, p.message, f"Templat SAQ tidak sah di {p.path}.") for p in exc.problems
+                *(
+                    FieldProblem(p.path, p.message, f"Templat SAQ tidak sah di {p.path}.")
+                    for p in exc.problems
+                ),
+                *([more_problems(exc.omitted)] if exc.omitted else []),
             ],
             indonesian=f"{source_name} bukan templat SAQ yang sah.",
         ) from exc

@@ -83,3 +83,18 @@ def test_preview_of_an_unknown_template_is_404(client: TestClient, world: World)
     )
     assert response.status_code == 404
     problem(response)
+
+
+def test_a_body_with_hundreds_of_wrong_fields_lists_100_then_how_many_more(
+    client: TestClient, world: World
+) -> None:
+    answers = {f"9.{i}": {"evidence": "x"} for i in range(300)}
+    response = client.post(
+        "/api/v1/score-preview",
+        json={"template_key": "test-mini", "template_version": "1", "answers": answers},
+        headers=world.token(world.operator),
+    )
+    assert response.status_code == 422
+    errors = problem(response)["errors"]
+    assert len(errors) == 101
+    assert errors[-1] == {"field": "", "message": "and 200 more problems"}

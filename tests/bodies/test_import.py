@@ -49,6 +49,7 @@ def test_a_dry_run_of_a_good_file_reports_and_writes_nothing(
         "rows": 3,
         "created": 0,
         "problems": [],
+        "problems_omitted": 0,
         "bodies": [],
     }
     assert _count(session, world) == before

@@ -64,6 +64,7 @@ def test_a_dry_run_reports_and_writes_nothing_then_the_import_creates(
         "rows": 3,
         "created": 0,
         "problems": [],
+        "problems_omitted": 0,
         "bodies": [],
     }
     names = select(PublicBody.name).where(PublicBody.commission_id == world.commission.id)

@@ -10,9 +10,12 @@ from tests.scoring.test_template import BASE_YAML
 CORPUS = Path(__file__).resolve().parents[1] / "templates_broken"
 Q111 = "aspects[0].items[0].items[0]"
 Q112 = "aspects[0].items[0].items[1]"
+NO_ALIASES = "anchors and aliases (&name, *name) are not allowed in a template: write each part out"
 
 EXPECTED: dict[str, list[tuple[str, str]]] = {
     "invalid-yaml.yaml": [("", "invalid YAML at line 9, column 5: expected ',' or '}', but got '{'")],
+    "alias-bomb.yaml": [("", f"invalid YAML at line 6, column 48: {NO_ALIASES}")],
+    "anchor.yaml": [("", f"invalid YAML at line 28, column 22: {NO_ALIASES}")],
     "control-character.yaml": [("", "invalid YAML at line 4: the control character U+0007 is not allowed")],
     "control-character-escaped.yaml": [("", "the control character U+0000 at line 4 is not allowed")],
     "not-a-mapping.yaml": [("", "a template must be a YAML mapping (key: value pairs)")],
