@@ -417,14 +417,16 @@ class _Loader(yaml.SafeLoader):
     nodes are read at all, so the work of validating a template is bounded whatever its size.
     """
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, *, allow_aliases: bool = False) -> None:
         super().__init__(stream)
         self.problems: list[str] = []
         self.nodes = 0
+        self.allow_aliases = allow_aliases
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+        aliased = isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None
+        if aliased and not self.allow_aliases:
             raise yaml.composer.ComposerError(
                 None,
                 None,
@@ -476,7 +478,7 @@ _Loader.add_implicit_resolver(
 )
 
 
-def parse_template(text: str, *, source: str) -> Template:
+def parse_template(text: str, *, source: str, allow_aliases: bool = False) -> Template:
     """Parse and validate the YAML text of a template.
 
     `source` names the text in problems (usually its file name); nothing is read from disk here. Raises
@@ -486,9 +488,12 @@ def parse_template(text: str, *, source: str) -> Template:
     questions without bands, and conditions (`when`) naming an unknown question or forming a cycle. YAML
     anchors and aliases and documents of more than `MAX_NODES` nodes are refused as invalid YAML; at most
     `MAX_PROBLEMS` problems are listed (`TemplateError.omitted` counts the rest).
+
+    `allow_aliases` reads anchors and aliases after all: only for a text that was validated once already
+    (a stored version accepted before aliases were refused), never for new input.
     """
     try:
-        loader = _Loader(text)
+        loader = _Loader(text, allow_aliases=allow_aliases)
     except yaml.reader.ReaderError as exc:
         # The reader refuses control characters (NUL included) before any parsing, in the constructor.
         line = text[: exc.position].count("\n") + 1

@@ -35,7 +35,11 @@ def parsed(version: TemplateVersion) -> scoring.Template:
         with _PARSE_LOCK:
             template = _PARSED.get(version.content_hash)
             if template is None:
-                template = scoring.parse_template(version.source_text, source=version.source_name)
+                # Aliases stay readable in a stored version: an earlier release accepted them, and refusing
+                # them now would make that round's SAQ unreadable. New templates never have them.
+                template = scoring.parse_template(
+                    version.source_text, source=version.source_name, allow_aliases=True
+                )
                 _keep(version.content_hash, template)
     return template
 

@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 
 import scoring
 from app.cli import main
+from app.db.models import TemplateVersion
 from app.errors import InvalidInput
-from app.questionnaires.service import parse_or_422
+from app.questionnaires.service import parse_or_422, parsed
 from scoring.template import MAX_NODES, MAX_PROBLEMS
 from tests.factories import MINI_TEMPLATE, World, problem
 
@@ -103,3 +104,25 @@ def test_the_cli_stops_at_100_problems_and_refuses_the_bomb(
     assert lines[0] == f"{bomb}: {NO_ALIASES}"
     assert len(lines) == 1 + MAX_PROBLEMS + 1
     assert lines[-1] == f"{many}: and 1100 more problems"
+
+
+def test_a_stored_version_with_an_alias_stays_readable_while_new_input_is_refused() -> None:
+    """A version an earlier release accepted may use an alias; refusing it now would make its round's SAQ
+    unreadable. Only new input is held to the rule."""
+    aliased = MINI.replace("text: Apakah badan publik memiliki DIP?", "text: &dip Apakah ada DIP?").replace(
+        "text: Kelengkapan DIP", "text: *dip"
+    )
+    assert "&dip" in aliased
+    assert "*dip" in aliased
+    with pytest.raises(scoring.TemplateError):
+        scoring.parse_template(aliased, source="lama.yaml")
+    version = TemplateVersion(
+        key="lama",
+        version="1",
+        title="Lama",
+        source_name="lama.yaml",
+        source_text=aliased,
+        content_hash="alias-" + "0" * 58,
+    )
+    template = parsed(version)
+    assert [e.question.text for e in template.questions()][:2] == ["Apakah ada DIP?", "Apakah ada DIP?"]
