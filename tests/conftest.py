@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,24 +34,36 @@ def migrate(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        eng = create_sqlite_engine(f"sqlite:///{path}")
+@contextmanager
+def migrated_database(backend: str, directory: Path, name: str) -> Iterator[tuple[Engine, str]]:
+    """A migrated database of the caller's own and its URL: the SQLite file ``directory/name.sqlite3``, or the
+    new PostgreSQL database ``name`` (dropped afterwards; skipped without ``EMONEV_TEST_POSTGRES_URL``, a
+    failure under ``CI=true``)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / (name + '.sqlite3')}"
+        engine = create_sqlite_engine(url)
     else:
         if not POSTGRES_URL:
             if os.environ.get("CI") == "true":
                 pytest.fail("CI=true but EMONEV_TEST_POSTGRES_URL is not set")
             pytest.skip("PostgreSQL suite skipped: set EMONEV_TEST_POSTGRES_URL to run it")
-        name = f"emonev_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
-        eng = create_engine(_own_database(POSTGRES_URL, name))
-    with eng.begin() as conn:
-        migrate(conn)
-    yield eng
-    eng.dispose()
-    if request.param == "postgresql":
-        _drop_database(POSTGRES_URL, name)
+        url = _own_database(POSTGRES_URL, name)
+        engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            migrate(conn)
+        yield engine, url
+    finally:
+        engine.dispose()
+        if backend != "sqlite" and POSTGRES_URL:
+            _drop_database(POSTGRES_URL, name)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    name = f"emonev_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+    with migrated_database(request.param, tmp_path_factory.mktemp("db"), name) as (eng, _url):
+        yield eng
 
 
 def _own_database(base_url: str, name: str) -> str:

@@ -6,24 +6,24 @@ decides; on PostgreSQL the requests check at the same moment and the unique inde
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Account, PublicBody, Round
-from app.db.session import create_sqlite_engine, get_engine, make_sessionmaker
+from app.db.session import get_engine, make_sessionmaker
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import BACKENDS, POSTGRES_URL, ROOT, _drop_database, _own_database, migrate
+from tests.conftest import BACKENDS, ROOT, migrated_database
 from tests.factories import World
 from tests.races import all_at_once, assert_one_created
 from tests.web.conftest import Pages
@@ -47,18 +47,15 @@ class Live:
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The app on a database of its own (migrated; a commission with an administrator), really committing."""
     tmp_path = tmp_path_factory.mktemp("races")
-    if request.param == "sqlite":
-        url, name = f"sqlite:///{tmp_path / 'races.sqlite3'}", None
-    else:
-        if not POSTGRES_URL:
-            if os.environ.get("CI") == "true":
-                pytest.fail("CI=true but EMONEV_TEST_POSTGRES_URL is not set")
-            pytest.skip("PostgreSQL suite skipped: set EMONEV_TEST_POSTGRES_URL to run it")
-        name = f"emonev_races_{uuid.uuid4().hex}"
-        url = _own_database(POSTGRES_URL, name)
-    engine = create_sqlite_engine(url) if name is None else create_engine(url)
-    with engine.begin() as connection:
-        migrate(connection)
+    with ExitStack() as cleanup:
+        engine, url = cleanup.enter_context(
+            migrated_database(request.param, tmp_path, f"emonev_races_{uuid.uuid4().hex}")
+        )
+        cleanup.callback(get_engine(url, pool_size=REQUESTS, max_overflow=0).dispose)  # the app's, first
+        yield from _live(engine, url, tmp_path)
+
+
+def _live(engine: Engine, url: str, tmp_path: Path) -> Iterator[Live]:
     with make_sessionmaker(engine).begin() as session:
         world = World(session)
         admin = world.token(world.admin)
@@ -73,21 +70,15 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         questionnaires_dir=ROOT / "questionnaires",
         demo_data=False,
     )
-    try:
-        with TestClient(create_app(settings)) as client:
-            yield Live(
-                client=client,
-                engine=engine,
-                admin=admin,
-                admin_account=account,
-                commission_id=commission_id,
-                settings=settings,
-            )
-    finally:
-        engine.dispose()
-        get_engine(url, pool_size=REQUESTS, max_overflow=0).dispose()  # the app's
-        if name is not None and POSTGRES_URL:
-            _drop_database(POSTGRES_URL, name)
+    with TestClient(create_app(settings)) as client:
+        yield Live(
+            client=client,
+            engine=engine,
+            admin=admin,
+            admin_account=account,
+            commission_id=commission_id,
+            settings=settings,
+        )
 
 
 def _stored(live: Live, stmt: object) -> int:

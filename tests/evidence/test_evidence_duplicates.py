@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditEntry, EvidenceFile
-from app.db.session import create_sqlite_engine, make_sessionmaker
+from app.db.session import make_sessionmaker
 from app.evidence.storage import blob_path
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import POSTGRES_URL, _drop_database, _own_database, migrate
+from tests.conftest import migrated_database
 from tests.factories import World, get_json, tiny_pdf
 from tests.submissions.helpers import open_submission
 from tests.web.conftest import Pages
@@ -169,23 +169,8 @@ def test_an_upload_is_answered_only_once_the_file_and_its_directory_are_on_the_d
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def pooled_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = create_sqlite_engine(f"sqlite:///{tmp_path / 'race.sqlite3'}")
-        name = None
-    else:
-        if not POSTGRES_URL:
-            if os.environ.get("CI") == "true":
-                pytest.fail("CI=true but EMONEV_TEST_POSTGRES_URL is not set")
-            pytest.skip("needs PostgreSQL: set EMONEV_TEST_POSTGRES_URL")
-        name = f"emonev_evidence_race_{os.getpid()}"
-        engine = create_engine(_own_database(POSTGRES_URL, name))
-    with engine.begin() as conn:
-        migrate(conn)
-    yield engine
-    engine.dispose()
-    if name is not None:
-        assert POSTGRES_URL
-        _drop_database(POSTGRES_URL, name)
+    with migrated_database(request.param, tmp_path, f"emonev_evidence_race_{os.getpid()}") as (engine, _url):
+        yield engine
 
 
 def test_identical_uploads_at_the_same_moment_store_one_file(pooled_engine: Engine, tmp_path: Path) -> None:
