@@ -303,6 +303,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise CliError(exc.detail) from exc
     except SQLAlchemyError as exc:
         raise _database_problem(exc) from exc
+    except OSError as exc:  # a file or directory it could not read or write
+        raise CliError(f"{exc.filename or ''}: {exc.strerror or exc}") from exc
     print(
         f"wrote {report.path}: the {report.database} database at revision {report.schema_revision} and "
         f"{report.evidence_files} evidence files, {report.size} bytes"
@@ -325,6 +327,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         raise CliError(exc.detail) from exc
     except SQLAlchemyError as exc:
         raise _database_problem(exc) from exc
+    except OSError as exc:  # a file or directory it could not read or write
+        raise CliError(f"{exc.filename or ''}: {exc.strerror or exc}") from exc
     print(
         f"restored the {report.database} database (revision {report.schema_revision}, backed up "
         f"{report.created_at}) and {report.evidence_files} evidence files"

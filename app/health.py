@@ -88,8 +88,11 @@ def _database_checks(sessions: sessionmaker[Session]) -> dict[str, Check]:
 
 def _evidence_check(directory: Path) -> Check:
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".ready-") as probe:
+        # Into the staging area uploads use (tmp/, on the same file system), which backups leave out: a probe
+        # file never lands in an archive nor vanishes under a running backup.
+        staging = directory / "tmp"
+        staging.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=staging, prefix=".ready-") as probe:
             probe.write(b"ok")
             probe.flush()
     except OSError as exc:

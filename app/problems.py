@@ -78,7 +78,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(exc.problem(request.url.path), error_headers(exc))
 
     async def _database_fault(request: Request, exc: Exception) -> JSONResponse:
-        return await _domain(request, INCIDENTS.failed(exc))
+        answer = INCIDENTS.failed(exc)
+        return await (_domain(request, answer) if answer is not None else _bug(request, exc))
 
     for fault in DATABASE_FAULTS:
         app.add_exception_handler(fault, _database_fault)

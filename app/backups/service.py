@@ -227,6 +227,25 @@ def _add(archive: tarfile.TarFile, name: str, path: Path) -> dict[str, Any]:
     return {"sha256": hashing.sha256.hexdigest(), "size": info.size}
 
 
+def _place_files(staged: Path, evidence_dir: Path) -> list[Path]:
+    """Move the staged evidence into ``evidence_dir``, flushed to disk. Its contents move, never the directory
+    itself, so a symlink or a mount point at ``evidence_dir`` stays as it is (``shutil.move`` copies across
+    file systems). Returns the top-level paths placed."""
+    evidence_dir.mkdir(parents=True, exist_ok=True)
+    placed: list[Path] = []
+    if not staged.is_dir():
+        return placed
+    for child in sorted(staged.iterdir()):
+        destination = evidence_dir / child.name
+        shutil.move(child, destination)
+        placed.append(destination)
+    for path in placed:
+        for inner in [path, *path.rglob("*")] if path.is_dir() else [path]:
+            _fsync(inner)
+    _fsync(evidence_dir)
+    return placed
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -415,17 +434,20 @@ def restore(*, database_url: str, evidence_dir: Path, archive: Path) -> RestoreR
                 "know: restore it with the version that made it (or a newer one)",
                 "Cadangan dibuat oleh versi layanan yang lebih baru.",
             )
-        _restore_database(database_url, kind, Path(work) / database["member"])
-        staged_evidence = Path(work) / EVIDENCE_PREFIX
-        files = 0
-        if staged_evidence.is_dir():
-            files = sum(1 for path in staged_evidence.rglob("*") if path.is_file())
-            if evidence_dir.exists():
-                evidence_dir.rmdir()  # empty, checked above
-            staged_evidence.replace(evidence_dir)
-        else:
-            evidence_dir.mkdir(exist_ok=True)
-        _fsync(evidence_dir.parent)
+        # Files first, then the database: a database restored without its files could not be restored
+        # again (the target is no longer empty), while files placed for a failed database restore are
+        # taken back here.
+        placed = _place_files(Path(work) / EVIDENCE_PREFIX, evidence_dir)
+        try:
+            _restore_database(database_url, kind, Path(work) / database["member"])
+        except BaseException:
+            for path in placed:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            raise
+        files = sum(1 for path in evidence_dir.rglob("*") if path.is_file())
     return RestoreReport(
         database=kind,
         evidence_files=files,

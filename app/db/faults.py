@@ -66,16 +66,41 @@ ANSWERS: dict[Kind, ServiceUnavailable] = {
 }
 
 
-def kind_of(exc: BaseException) -> Kind:
+# PostgreSQL classes that say the server cannot serve now: connection exceptions, insufficient resources
+# (too many connections, disk full), operator intervention (shutdown, crash recovery, cannot connect now).
+UNREACHABLE_STATE_PREFIXES = ("08", "53", "57P")
+SQLITE_BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+SQLITE_UNREACHABLE_PREFIXES = (
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_NOTADB",
+    "SQLITE_CORRUPT",
+)
+
+
+def kind_of(exc: BaseException) -> Kind | None:
+    """The kind of fault ``exc`` is, or None when it is no fault of the database but a bug (a syntax error,
+    a missing table or column): that is a 500 with its traceback, never a 503 that clients would retry."""
     if isinstance(exc, PoolTimeout):
         return Kind.POOL_EXHAUSTED
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return Kind.UNREACHABLE
-        if getattr(exc.orig, "sqlstate", None) in TIMEOUT_STATES:
+    if isinstance(exc, DisconnectionError):
+        return Kind.UNREACHABLE
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return Kind.UNREACHABLE
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in TIMEOUT_STATES:
+        return Kind.TIMEOUT
+    if sqlstate is not None:
+        return Kind.UNREACHABLE if sqlstate.startswith(UNREACHABLE_STATE_PREFIXES) else None
+    sqlite_name = getattr(exc.orig, "sqlite_errorname", None)
+    if sqlite_name is not None:
+        if sqlite_name in SQLITE_BUSY:  # busy_timeout ran out
             return Kind.TIMEOUT
-        if "database is locked" in str(exc.orig):  # SQLite: busy_timeout ran out
-            return Kind.TIMEOUT
+        return Kind.UNREACHABLE if sqlite_name.startswith(SQLITE_UNREACHABLE_PREFIXES) else None
+    # psycopg gives no SQLSTATE to what never reached the server: refused or broken connections.
     return Kind.UNREACHABLE
 
 
@@ -93,9 +118,12 @@ class Incidents:
         self._open: dict[Kind, Incident] = {}
         self._lock = threading.Lock()
 
-    def failed(self, exc: BaseException) -> ServiceUnavailable:
-        """Count ``exc`` in its incident (logging the start of a new one); the answer for the user."""
+    def failed(self, exc: BaseException) -> ServiceUnavailable | None:
+        """Count ``exc`` in its incident (logging the start of a new one); the answer for the user, or None
+        when ``exc`` is a bug rather than a fault of the database (see :func:`kind_of`)."""
         kind = kind_of(exc)
+        if kind is None:
+            return None
         now = time.monotonic()
         with self._lock:
             incident = self._open.get(kind)

@@ -232,7 +232,8 @@ def install_page_errors(app: FastAPI) -> None:
         )
 
     async def database_fault(request: Request, exc: Exception) -> Response:
-        return await domain(request, INCIDENTS.failed(exc))
+        answer = INCIDENTS.failed(exc)
+        return await (domain(request, answer) if answer is not None else bug(request, exc))
 
     async def validation(request: Request, exc: RequestValidationError) -> Response:
         if all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):

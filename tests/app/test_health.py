@@ -28,7 +28,7 @@ def test_ready_when_migrated_and_the_evidence_directory_takes_files(tmp_path: Pa
     status, checks = readiness(tmp_path, migrated=True, evidence_dir=tmp_path / "evidence")
     assert status == 200
     assert all(check["ok"] for check in checks.values()), checks
-    assert list((tmp_path / "evidence").iterdir()) == []  # the probe file is gone
+    assert list((tmp_path / "evidence" / "tmp").iterdir()) == []  # the probe file is gone, and stood in tmp/
 
 
 def test_not_ready_before_the_migrations(tmp_path: Path) -> None:

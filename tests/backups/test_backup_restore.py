@@ -231,6 +231,11 @@ def test_a_published_round_survives_backup_and_restore(databases: Databases, tmp
 
     restored = databases.new("pulih")
     assert restored.tables() == []
+    # The evidence directory is often a link to a volume (or a mount point): the files go into it, the link
+    # stays a link.
+    volume = tmp_path / "volume-data-dukung"
+    volume.mkdir()
+    restored.evidence_dir.symlink_to(volume)
     done = emonev(restored.env, "restore", "--input", str(archive))
     assert done.stdout.startswith(f"restored the {databases.kind} database")
     with _api(restored) as api:
@@ -240,6 +245,8 @@ def test_a_published_round_survives_backup_and_restore(databases: Databases, tmp
     assert after.rankings == before.rankings
     assert after.recap == before.recap
     assert after.evidence == before.evidence
+    assert restored.evidence_dir.is_symlink()
+    assert sum(1 for path in volume.rglob("*") if path.is_file()) == 2  # the restored file and the new one
 
     # Restoring again into the database that now holds the season is refused and changes nothing.
     again = Target(restored.database_url, tmp_path / "evidence-lain")
