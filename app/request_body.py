@@ -27,7 +27,9 @@ from app.errors import PayloadTooLarge
 from app.problems import problem_response
 from app.settings import Settings
 
-IN_MEMORY = 1024 * 1024
+# Saves of answers and page forms fit in memory; a file goes to disk, so that many slow uploads at once hold
+# little memory each (the disk is bounded by the size cap per request).
+IN_MEMORY = 256 * 1024
 REPLAY_CHUNK = 64 * 1024
 # Room for a multipart envelope (boundaries, part headers, small form fields) around the largest file.
 ENVELOPE = 64 * 1024
