@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
@@ -182,6 +183,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         timeout_worker_healthcheck=args.worker_startup_timeout or settings.worker_startup_timeout_seconds,
     )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from app.jobs.worker import run_queued, run_worker_async
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.database_url.startswith("sqlite"):
+        if not args.once:
+            raise CliError(
+                "on SQLite jobs run inside `emonev serve`; workers on other machines need PostgreSQL "
+                "(`emonev worker --once` runs what is queued now and stops)"
+            )
+        from app.db.session import engine_for_long_work, make_sessionmaker
+
+        ran = run_queued(make_sessionmaker(engine_for_long_work(settings)), settings)
+        print(f"ran {ran} jobs")
+        return 0
+    if args.concurrency:
+        settings = settings.model_copy(update={"worker_concurrency": args.concurrency})
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker_async(settings, once=args.once, name=args.name))
     return 0
 
 
@@ -391,6 +418,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body-id", type=int, help="the public body of an operator")
     p.add_argument("--password", help="at least 10 characters; omit it to be prompted")
     p.set_defaults(func=cmd_users_create)
+
+    p = sub.add_parser(
+        "worker",
+        help="run jobs (exports, link sweeps, imports) from the queue until stopped; start any number, on "
+        "any number of machines (PostgreSQL)",
+    )
+    p.add_argument(
+        "--concurrency", type=int, metavar="N", help="jobs run at once (EMONEV_WORKER_CONCURRENCY)"
+    )
+    p.add_argument("--name", help="the worker's name in the logs (default: worker)")
+    p.add_argument("--once", action="store_true", help="run what is queued now, then stop")
+    p.set_defaults(func=cmd_worker)
 
     export = sub.add_parser("export", help="Excel exports").add_subparsers(dest="action", required=True)
     p = export.add_parser("recap", help="write a round's recap workbook (its latest publication by default)")

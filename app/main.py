@@ -21,6 +21,8 @@ from app.exports.routes import router as exports_router
 from app.health import probe_engine
 from app.health import router as health_router
 from app.inputs import refuse_unstorable_input
+from app.jobs import worker as job_worker
+from app.jobs.routes import router as jobs_router
 from app.problems import install_problem_handlers
 from app.questionnaires.routes import router as questionnaires_router
 from app.request_body import ReadBodyFirst, body_limit
@@ -74,9 +76,13 @@ def create_app(
             app.state.sessionmaker = make_sessionmaker(engine)
             probe = probe_engine(settings)
             app.state.readiness_sessions = make_sessionmaker(probe)
+        # Jobs run in this process on SQLite (app/jobs/worker.py); tests run them by hand.
+        runner = job_worker.start_in_server(settings) if session_factory is None else None
         if settings.environment != "test":  # tests start hundreds of apps in one process
             freeze_startup_objects()
         yield
+        if runner is not None:
+            runner.stop()
         if session_factory is None:
             probe.dispose()
 
@@ -116,6 +122,7 @@ def create_app(
         stages_router,
         results_router,
         exports_router,
+        jobs_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     api_docs.install(app, openapi_url=app.openapi_url or "/openapi.json")  # before the pages' /static

@@ -61,6 +61,23 @@ class Settings(BaseSettings):
     # validating takes about a second per 100 KB, which a worker spends on nothing else meanwhile.
     template_max_bytes: int = Field(default=256 * 1024, ge=1024, le=10 * 1024 * 1024)
     link_check_timeout_seconds: float = 5.0
+    # Background jobs (README, "Jobs and workers"). Files the jobs make (recaps, ZIPs) go here, by job, and
+    # are removed job_files_keep_days after they were made; share this directory between the servers and
+    # the workers, like evidence_dir.
+    job_files_dir: Path = Path("var/job-files")
+    job_files_keep_days: int = Field(default=7, ge=1, le=3650)
+    # A job that stopped this many times without finishing (an error, a worker killed, the database gone) is
+    # marked failed with the last reason instead of being tried again.
+    job_max_attempts: int = Field(default=3, ge=1, le=20)
+    # Where jobs run: None means in the server process on SQLite (one machine) and in `emonev worker`
+    # processes on PostgreSQL. True on PostgreSQL runs a worker inside each server process as well.
+    jobs_in_server: bool | None = None
+    # Jobs one worker process runs at once (each in its own thread).
+    worker_concurrency: int = Field(default=1, ge=1, le=64)
+    # A worker tells the queue it is alive every heartbeat seconds; the jobs of a worker silent for
+    # stalled_after seconds (killed, its machine gone) are handed to another worker.
+    worker_heartbeat_seconds: float = Field(default=10, gt=0, le=3600)
+    worker_stalled_after_seconds: float = Field(default=60, gt=0, le=24 * 3600)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -18,6 +18,10 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # procrastinate's queue tables (PostgreSQL) come from its schema file (migration 0007), not models.
+        include_name=lambda name, type_, _parents: (
+            not (type_ == "table" and (name or "").startswith("procrastinate_"))
+        ),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -117,6 +117,7 @@ def settings(tmp_path: Path) -> Settings:
         environment="test",
         database_url="sqlite://",
         evidence_dir=tmp_path / "evidence",
+        job_files_dir=tmp_path / "job-files",
         questionnaires_dir=ROOT / "questionnaires",
         demo_data=False,
     )

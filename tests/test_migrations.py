@@ -43,8 +43,13 @@ def _not_on_expressions(obj: object, _name: str | None, type_: str, _reflected: 
     return not (type_ == "index" and isinstance(obj, Index) and _on_expressions(obj))
 
 
+def not_the_queues_tables(name: str | None, type_: str, _parents: object) -> bool:
+    # procrastinate's tables (PostgreSQL only) come from its own schema file in migration 0007, not models.
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def test_the_migrations_build_exactly_the_models(connection: Connection) -> None:
-    opts: dict[str, object] = {"compare_type": True}
+    opts: dict[str, object] = {"compare_type": True, "include_name": not_the_queues_tables}
     with warnings.catch_warnings():
         if connection.dialect.name == "sqlite":
             # SQLite's reflection skips indexes on expressions (such as lower(name)), with a warning: those
@@ -171,7 +176,7 @@ def test_unique_rules_migration_lists_existing_duplicates_and_changes_nothing(co
     # Once the rows are put right, the upgrade goes through and the database holds the rules.
     connection.execute(body.update().where(body.c.id == second).values(name="Kelurahan Gambir (lama)"))
     connection.execute(account.update().where(account.c.id == people[0]).values(email="lama@gambir.go.id"))
-    command.upgrade(config, "head")
+    command.upgrade(config, "0006")
     assert MigrationContext.configure(connection).get_current_revision() == "0006"
     with pytest.raises(IntegrityError), connection.begin_nested():
         add_body("KELURAHAN CIKINI")

@@ -462,3 +462,48 @@ class PublishedResult(Base):
     passed_gate: Mapped[bool | None] = mapped_column(Boolean)
     gate_rank: Mapped[int | None] = mapped_column(Integer)
     missing_stages: Mapped[Any] = mapped_column(JSON, default=list, server_default="[]")
+
+
+class Job(CreatedAt, Base):
+    """A piece of long work (a recap, a ZIP of result sheets, a link sweep, an import) asked for once and run
+    by a worker: its state, progress and outcome, and the file it made.
+
+    ``dedup_key`` (kind, round, options) is set while the job is queued or running and cleared when it ends:
+    the unique index lets one identical job be waiting at a time, however many people ask at once."""
+
+    __tablename__ = "job"
+    __table_args__ = (
+        Index("ix_job_round_id_id", "round_id", "id"),
+        Index("ix_job_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    commission_id: Mapped[int | None] = mapped_column(ForeignKey("commission.id"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id"))
+    params: Mapped[Any] = mapped_column(JSON, default=dict)
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # queued | running | done | failed | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    # Who asked, as they were when asking (role, label, ids); the job runs with their rights as they are now.
+    requested_by: Mapped[Any] = mapped_column(JSON)
+    requested_by_label: Mapped[str] = mapped_column(String(320))
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None]
+    # Moved by the running job at least every few seconds: how fresh its progress is.
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    error_indonesian: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    file_name: Mapped[str | None] = mapped_column(String(300))
+    file_path: Mapped[str | None] = mapped_column(String(300))
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    file_media_type: Mapped[str | None] = mapped_column(String(100))
+    expires_at: Mapped[datetime | None]
+    file_removed_at: Mapped[datetime | None]
+    # The queue's own id for this job (PostgreSQL: procrastinate_jobs.id), for cancelling it there too.
+    queue_job_id: Mapped[int | None] = mapped_column(Integer)

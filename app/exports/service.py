@@ -14,7 +14,7 @@ import re
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -118,7 +118,7 @@ def slug(text: str, *, limit: int = 60) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].strip("-") or "berkas"
 
 
-def _publication(session: Session, round_: Round, revision: int | None) -> Publication:
+def publication_of(session: Session, round_: Round, revision: int | None) -> Publication:
     """The asked revision (404 when it does not exist), else the latest; 409 while nothing is published."""
     if revision is None and latest_publication(session=session, round_=round_) is None:
         raise Conflict(
@@ -352,7 +352,7 @@ def recap(
     returns the file name to offer. The commission's readers only; 409 while the round is unpublished."""
     round_ = get_round(session=session, round_id=round_id)
     policy.ensure_commission_reader(by, round_.commission_id)
-    publication = _publication(session, round_, revision)
+    publication = publication_of(session, round_, revision)
     data, earlier = recap_data(session=session, round_=round_, publication=publication, now=now)
     rows = recap_rows(
         session=session, publication=publication, earlier=earlier, band_order=[b.code for b in data.bands]
@@ -542,7 +542,7 @@ def result_sheet(
     policy.ensure_read_body(
         session, by, commission_id=body.commission_id, body_id=body.id, round_id=round_.id
     )
-    publication = _publication(session, round_, revision)
+    publication = publication_of(session, round_, revision)
     result = session.scalar(
         select(PublishedResult).where(
             PublishedResult.publication_id == publication.id, PublishedResult.body_id == body.id
@@ -580,12 +580,14 @@ def result_sheets_zip(
     by: Principal,
     target: Path,
     now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """Write a ZIP with the result sheet of every body of the publication that has a submission (one folder
-    per category) to ``target``; returns the file name. The commission's readers only."""
+    per category) to ``target``; returns the file name. The commission's readers only. ``progress(done,
+    total)`` hears of every sheet written (a job's progress; it may stop the work by raising)."""
     round_ = get_round(session=session, round_id=round_id)
     policy.ensure_commission_reader(by, round_.commission_id)
-    publication = _publication(session, round_, revision)
+    publication = publication_of(session, round_, revision)
     ctx = _sheet_context(session, round_, publication, now)
     # Streamed BATCH rows at a time (a 100,000-body round never sits in memory as ORM objects).
     rows = session.execute(
@@ -602,6 +604,23 @@ def result_sheets_zip(
         .order_by(BodyCategory.code, PublicBody.name, PublicBody.id)
         .execution_options(yield_per=BATCH)
     )
+    total = 0
+    if progress is not None:
+        total = (
+            session.scalar(
+                select(func.count())
+                .select_from(Submission)
+                .join(
+                    PublishedResult,
+                    (PublishedResult.body_id == Submission.body_id)
+                    & (PublishedResult.publication_id == publication.id),
+                )
+                .where(Submission.round_id == round_.id)
+            )
+            or 0
+        )
+        progress(0, total)
+    written = 0
     templates: dict[int, scoring.Template] = {}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         for chunk in rows.partitions():
@@ -631,6 +650,9 @@ def result_sheets_zip(
                 archive.writestr(
                     f"{slug(category.code)}/{result_filename(body, submission)}", buffer.getvalue()
                 )
+                written += 1
+                if progress is not None:
+                    progress(written, total)
     return f"lembar-hasil-{slug(round_.title)}-revisi-{publication.revision}.zip"
 
 

@@ -1,0 +1,87 @@
+"""The kinds of job there are, each named once: what it is called, who may ask for it and read it, and the
+function that does the work. Each domain registers its own kinds (``app/exports/jobs.py``...);
+``registry()`` imports them all."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.accounts.principal import Principal
+from app.db.models import Job, Round
+from app.settings import Settings
+
+# Modules that register job kinds when imported.
+KIND_MODULES = ("app.exports.jobs",)
+
+
+class JobCancelled(Exception):
+    """Raised inside a running job when someone cancelled it: the work stops at the next progress report."""
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a job produced: the name to offer its file under (the file is the run's ``target``), and/or a
+    small JSON summary (a link sweep's counts, an import's report)."""
+
+    file_name: str | None = None
+    media_type: str | None = None
+    result: dict[str, Any] | None = None
+
+
+@dataclass
+class JobRun:
+    """What a job's function gets: its parameters, who asked (with their rights as they are now), sessions
+    on the long-work engine, where to write its file, and a way to report progress."""
+
+    job_id: int
+    kind: str
+    params: dict[str, Any]
+    round_id: int | None
+    commission_id: int | None
+    principal: Principal
+    settings: Settings
+    sessions: sessionmaker[Session]
+    target: Path
+    report: Callable[[int, int | None], None]
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        """Record ``done`` of ``total`` units of work. Cheap to call often (it writes at most about once a
+        second); raises ``JobCancelled`` when the job was cancelled meanwhile."""
+        self.report(done, total)
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    # What the pages call it (Bahasa Indonesia): "Rekapitulasi (Excel)".
+    title: str
+    run: Callable[[JobRun], JobOutcome]
+    # Raises (Forbidden, Conflict...) when ``principal`` may not ask for this job on this round with these
+    # (already normalised) params; may fill in defaults, e.g. the latest revision. Returns the params.
+    prepare: Callable[[Session, Principal, Round, dict[str, Any]], dict[str, Any]]
+    # Raises when ``principal`` may not see the job or its file.
+    ensure_may_read: Callable[[Session, Principal, Job], None]
+    # Offered by POST /rounds/{id}/exports (else only by its own route or the command line).
+    export: bool = False
+    options: tuple[str, ...] = field(default=())
+
+
+_KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> JobKind:
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def registry() -> dict[str, JobKind]:
+    """Every kind of job, by name."""
+    for module in KIND_MODULES:
+        importlib.import_module(module)
+    return _KINDS

@@ -1,0 +1,196 @@
+"""Running one job: claim it, run its kind's function as the person who asked, place its file, record the
+outcome. The same function runs under procrastinate (PostgreSQL) and in the server's job thread (SQLite).
+
+A run that raises anything but a domain error (a lost database, a bug) leaves the job ``running`` and
+raises again, for the queue to retry it with backoff; the attempt after the last allowed one marks it failed
+with the reason instead. A domain error (the round unpublished, the requester's rights gone) fails the job at
+once: trying again would only say the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.base import utcnow
+from app.db.faults import kind_of
+from app.db.models import Job
+from app.errors import EmonevError
+from app.jobs import files
+from app.jobs.kinds import JobCancelled, JobOutcome, JobRun, registry
+from app.jobs.service import DONE, FAILED, PENDING, RUNNING, principal_now
+from app.settings import Settings
+
+log = logging.getLogger("emonev.jobs")
+
+# Progress is written at most this often (and always at the end): a job reporting every row costs no more
+# than a write a second.
+REPORT_EVERY_SECONDS = 1.0
+
+_SUFFIXES = {
+    "application/zip": ".zip",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/pdf": ".pdf",
+    "text/csv": ".csv",
+    "application/json": ".json",
+}
+
+
+class _Reporter:
+    def __init__(self, sessions: sessionmaker[Session], job_id: int) -> None:
+        self.sessions = sessions
+        self.job_id = job_id
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int | None, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < REPORT_EVERY_SECONDS:
+            return
+        self.last = now
+        values: dict[str, Any] = {"progress_done": done, "heartbeat_at": utcnow()}
+        if total is not None:
+            values["progress_total"] = total
+        with self.sessions.begin() as session:
+            moved = session.execute(
+                update(Job).where(Job.id == self.job_id, Job.status == RUNNING).values(**values)
+            ).rowcount  # type: ignore[attr-defined]
+        if not moved:
+            raise JobCancelled
+
+
+def _fail(sessions: sessionmaker[Session], job_id: int, english: str, indonesian: str) -> None:
+    with sessions.begin() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.in_(PENDING))
+            .values(
+                status=FAILED,
+                finished_at=utcnow(),
+                dedup_key=None,
+                error=english[:2000],
+                error_indonesian=indonesian[:2000],
+            )
+        )
+
+
+def _claim(sessions: sessionmaker[Session], job_id: int, settings: Settings) -> Job | None:
+    """Mark the job running for this attempt; None when there is nothing to run (it ended, was cancelled, or
+    has used up its attempts: then it is marked failed)."""
+    with sessions.begin() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None or job.status not in PENDING:
+            return None
+        if job.attempts >= settings.job_max_attempts:
+            reason = job.error or "it stopped before finishing (a worker was stopped or lost the database)"
+            job.status = FAILED
+            job.finished_at = utcnow()
+            job.dedup_key = None
+            job.error = f"gave up after {job.attempts} attempts: {reason}"[:2000]
+            job.error_indonesian = (
+                f"Pekerjaan ini gagal {job.attempts} kali dan tidak dicoba lagi. Silakan minta ulang; bila "
+                "gagal lagi, hubungi pengelola layanan."
+            )
+            return None
+        job.status = RUNNING
+        job.attempts += 1
+        job.started_at = job.heartbeat_at = utcnow()
+        job.progress_done = 0
+        session.flush()
+        session.expunge(job)
+        return job
+
+
+def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Run job ``job_id`` once (see the module's docstring for what happens when it fails)."""
+    job = _claim(sessions, job_id, settings)
+    if job is None:
+        return
+    kind = registry()[job.kind]
+    root = settings.job_files_dir
+    staged = files.staging_path(root, job.id)
+    reporter = _Reporter(sessions, job.id)
+    try:
+        with sessions() as session:
+            principal = principal_now(session, job.requested_by)
+        outcome: JobOutcome = kind.run(
+            JobRun(
+                job_id=job.id,
+                kind=job.kind,
+                params=dict(job.params),
+                round_id=job.round_id,
+                commission_id=job.commission_id,
+                principal=principal,
+                settings=settings,
+                sessions=sessions,
+                target=staged,
+                report=reporter,
+            )
+        )
+    except JobCancelled:
+        staged.unlink(missing_ok=True)
+        log.info("job %s (%s) stopped: cancelled", job.id, job.kind)
+        return
+    except EmonevError as exc:
+        staged.unlink(missing_ok=True)
+        _fail(sessions, job.id, exc.detail, exc.indonesian or exc.detail)
+        log.info("job %s (%s) failed: %s", job.id, job.kind, exc.detail)
+        return
+    except Exception as exc:
+        staged.unlink(missing_ok=True)
+        fault = kind_of(exc)
+        reason = f"the database was {fault.value}" if fault else f"{type(exc).__name__}: {exc}"
+        log.exception("job %s (%s) attempt %s stopped: %s", job.id, job.kind, job.attempts, reason)
+        _record_error(sessions, job.id, reason)
+        raise
+    _finish(sessions, settings, job, staged, outcome)
+
+
+def _record_error(sessions: sessionmaker[Session], job_id: int, reason: str) -> None:
+    """Keep the latest reason with the job (while it waits to be tried again), if the database lets us."""
+    try:
+        with sessions.begin() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(error=reason[:2000]))
+    except Exception:  # the database may be what failed; the reason is in the log
+        log.warning("job %s: could not record the error", job_id)
+
+
+def _finish(
+    sessions: sessionmaker[Session], settings: Settings, job: Job, staged: Path, outcome: JobOutcome
+) -> None:
+    root = settings.job_files_dir
+    placed = None
+    if outcome.file_name is not None:
+        suffix = _SUFFIXES.get(outcome.media_type or "", Path(outcome.file_name).suffix)
+        placed = files.place(root, job.id, staged, suffix)
+    else:
+        staged.unlink(missing_ok=True)
+    now = utcnow()
+    with sessions.begin() as session:
+        current = session.get(Job, job.id, with_for_update=True)
+        if current is None or current.status != RUNNING:
+            # Cancelled while the file was being placed: nobody is offered it.
+            if placed is not None:
+                files.resolve(root, placed.relative_path).unlink(missing_ok=True)
+            return
+        current.status = DONE
+        current.finished_at = now
+        current.heartbeat_at = now
+        current.dedup_key = None
+        current.error = None
+        current.result = outcome.result
+        if current.progress_total is not None:
+            current.progress_done = current.progress_total
+        if placed is not None:
+            current.file_name = outcome.file_name
+            current.file_media_type = outcome.media_type
+            current.file_path = placed.relative_path
+            current.file_size = placed.size
+            current.file_sha256 = placed.sha256
+            current.expires_at = now + timedelta(days=settings.job_files_keep_days)
+    log.info("job %s (%s) done", job.id, job.kind)

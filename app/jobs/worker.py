@@ -1,0 +1,304 @@
+"""Where jobs run.
+
+- PostgreSQL: ``emonev worker`` runs procrastinate's worker on the service's own database (LISTEN/NOTIFY to
+  hear of new jobs at once, ``FOR UPDATE SKIP LOCKED`` so each job goes to one worker, heartbeats); any number
+  of them on any number of machines share the queue. Each worker also hands on the jobs of workers that fell
+  silent (killed, their machine gone) and, when it loses the database, waits and starts again (backoff).
+- SQLite (one machine): ``emonev serve`` runs jobs in a thread of its own process (``LocalJobThread``),
+  through the same ``run_job``.
+
+Both also run the periodic duties (``PERIODIC``), e.g. removing expired job files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.base import utcnow
+from app.db.models import Job
+from app.db.session import engine_for_long_work, make_sessionmaker
+from app.jobs import files, queue
+from app.jobs.runner import run_job
+from app.jobs.service import QUEUED, RUNNING
+from app.settings import Settings
+
+log = logging.getLogger("emonev.jobs")
+
+BACKOFF_MAX_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A periodic duty: ``run(sessions, settings, now)`` every ``every`` (at the earliest)."""
+
+    name: str
+    every: timedelta
+    run: Callable[[sessionmaker[Session], Settings, datetime], None]
+
+
+def _remove_expired_files(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
+    with sessions.begin() as session:
+        removed = files.remove_expired(session, settings.job_files_dir, now)
+    if removed:
+        log.info("removed %s expired job files", removed)
+
+
+PERIODIC: list[Duty] = [Duty("remove expired job files", timedelta(hours=1), _remove_expired_files)]
+
+
+def jobs_in_server(settings: Settings) -> bool:
+    """Whether ``emonev serve`` runs jobs itself: on SQLite always (there are no separate workers)."""
+    if settings.database_url.startswith("sqlite"):
+        return True
+    return bool(settings.jobs_in_server)
+
+
+def run_queued(sessions: sessionmaker[Session], settings: Settings, *, limit: int = 1000) -> int:
+    """Run queued jobs one after another until none is left (or ``limit``); returns how many ran. The
+    SQLite job thread uses it, and so do tests and ``emonev worker --once`` on SQLite."""
+    ran = 0
+    while ran < limit:
+        job_id = _claim_next(sessions)
+        if job_id is None:
+            return ran
+        ran += 1
+        _run_with_backoff(job_id, sessions, settings)
+    return ran
+
+
+def _claim_next(sessions: sessionmaker[Session]) -> int | None:
+    """The oldest queued job, taken by one thread only (the conditional UPDATE is atomic on SQLite, and
+    several server processes may share the file)."""
+    with sessions.begin() as session:
+        candidates = session.scalars(select(Job.id).where(Job.status == QUEUED).order_by(Job.id).limit(5))
+        for job_id in candidates.all():
+            taken = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == QUEUED)
+                .values(status=RUNNING, heartbeat_at=utcnow())
+            ).rowcount  # type: ignore[attr-defined]
+            if taken:
+                return job_id
+    return None
+
+
+def _run_with_backoff(job_id: int, sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Run a job, trying again after 1, 2, 4... seconds while it raises (run_job itself marks it failed
+    once its attempts are used up)."""
+    delay = 1.0
+    for _ in range(settings.job_max_attempts + 1):
+        try:
+            run_job(job_id, sessions=sessions, settings=settings)
+            return
+        except Exception:  # run_job logged it and kept the reason with the job
+            time.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+
+
+def requeue_stalled(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> int:
+    """SQLite: jobs marked running whose heartbeat stopped (the server was killed) go back to the queue."""
+    cutoff = now - timedelta(seconds=settings.worker_stalled_after_seconds)
+    with sessions.begin() as session:
+        moved: int = session.execute(
+            update(Job).where(Job.status == RUNNING, Job.heartbeat_at < cutoff).values(status=QUEUED)
+        ).rowcount  # type: ignore[attr-defined]
+    return moved
+
+
+class LocalJobThread:
+    """The SQLite job runner: one daemon thread in the server process, woken when a job is queued."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session] | None = None) -> None:
+        self.settings = settings
+        self.sessions = sessions or make_sessionmaker(engine_for_long_work(settings))
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="emonev-jobs", daemon=True)
+        self.last_duty: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stopping.set()
+        queue.LOCAL_WAKE.set()
+        self.thread.join(timeout)
+
+    def _duties(self) -> None:
+        now = utcnow()
+        requeue_stalled(self.sessions, self.settings, now)
+        for duty in PERIODIC:
+            last = self.last_duty.get(duty.name)
+            if last is None or time.monotonic() - last >= duty.every.total_seconds():
+                self.last_duty[duty.name] = time.monotonic()
+                duty.run(self.sessions, self.settings, now)
+
+    def _loop(self) -> None:
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                self._duties()
+                run_queued(self.sessions, self.settings)
+                delay = 1.0
+            except Exception:
+                log.exception("the job thread could not reach the database; trying again in %.0f s", delay)
+                delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+            queue.LOCAL_WAKE.wait(timeout=max(delay, 2.0))
+            queue.LOCAL_WAKE.clear()
+
+
+# --- PostgreSQL: procrastinate ------------------------------------------------------------------------------
+
+
+def libpq_dsn(database_url: str) -> str:
+    """The service's SQLAlchemy URL as a libpq connection string for procrastinate's psycopg pool."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def procrastinate_app(settings: Settings, sessions: sessionmaker[Session]) -> object:
+    """procrastinate's App on the service's database, with the one task that runs our jobs."""
+    import procrastinate
+
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(
+            conninfo=libpq_dsn(settings.database_url),
+            min_size=1,
+            max_size=settings.worker_concurrency + 2,
+            kwargs={"connect_timeout": settings.db_connect_timeout_seconds},
+        )
+    )
+
+    @app.task(
+        name=queue.TASK,
+        queue=queue.QUEUE,
+        # Our run_job counts attempts itself and fails the job after the last: procrastinate only has to
+        # bring it back, with backoff (2, 4, 8... s).
+        retry=procrastinate.RetryStrategy(max_attempts=settings.job_max_attempts, exponential_wait=2),
+    )
+    def run(job_id: int) -> None:
+        run_job(job_id, sessions=sessions, settings=settings)
+
+    return app
+
+
+async def _hand_on_stalled(app: object, settings: Settings) -> None:
+    """Every few seconds: the jobs of workers whose heartbeat stopped go back on the queue."""
+    import procrastinate
+
+    assert isinstance(app, procrastinate.App)
+    every = max(1.0, min(settings.worker_stalled_after_seconds / 2, 30.0))
+    while True:
+        await asyncio.sleep(every)
+        try:
+            stalled = await app.job_manager.get_stalled_jobs(
+                seconds_since_heartbeat=settings.worker_stalled_after_seconds
+            )
+            for job in stalled:
+                log.warning("job %s: its worker stopped answering; handing it to another worker", job.id)
+                await app.job_manager.retry_job(job)
+        except Exception:
+            log.warning("could not look for stalled jobs (the database?); trying again later")
+
+
+async def _duties_loop(sessions: sessionmaker[Session], settings: Settings) -> None:
+    last: dict[str, float] = {}
+    while True:
+        for duty in PERIODIC:
+            seen = last.get(duty.name)
+            if seen is None or time.monotonic() - seen >= duty.every.total_seconds():
+                try:
+                    await asyncio.to_thread(duty.run, sessions, settings, utcnow())
+                    last[duty.name] = time.monotonic()
+                except Exception:
+                    log.warning("periodic duty %r failed; trying again later", duty.name)
+        await asyncio.sleep(30)
+
+
+async def run_worker_async(settings: Settings, *, once: bool = False, name: str | None = None) -> None:
+    """Run a procrastinate worker until stopped (or, with ``once``, until the queue is empty); when the
+    database goes away, wait (1, 2, 4... up to 30 s) and start again."""
+    import procrastinate
+
+    sessions = make_sessionmaker(engine_for_long_work(settings))
+    main = threading.main_thread()
+    delay = 1.0
+    while True:
+        app = procrastinate_app(settings, sessions)
+        assert isinstance(app, procrastinate.App)
+        helpers: list[asyncio.Task[None]] = []
+        try:
+            async with app.open_async():
+                if not once:
+                    helpers = [
+                        asyncio.create_task(_hand_on_stalled(app, settings)),
+                        asyncio.create_task(_duties_loop(sessions, settings)),
+                    ]
+                await app.run_worker_async(
+                    queues=[queue.QUEUE],
+                    wait=not once,
+                    concurrency=settings.worker_concurrency,
+                    name=name or "worker",
+                    update_heartbeat_interval=settings.worker_heartbeat_seconds,
+                    stalled_worker_timeout=settings.worker_stalled_after_seconds,
+                    install_signal_handlers=not once and threading.current_thread() is main,
+                )
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("worker stopped (%s: %s); starting again in %.0f s", type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+        finally:
+            for task in helpers:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
+class ServerWorkerThread:
+    """A procrastinate worker in a thread of the server process (PostgreSQL with EMONEV_JOBS_IN_SERVER)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.task: asyncio.Task[None] | None = None
+        self.thread = threading.Thread(target=self._run, name="emonev-worker", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.task = self.loop.create_task(run_worker_async(self.settings, name="server"))
+        with contextlib.suppress(asyncio.CancelledError):
+            self.loop.run_until_complete(self.task)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.task is not None:
+            self.loop.call_soon_threadsafe(self.task.cancel)
+        self.thread.join(timeout)
+
+
+def start_in_server(settings: Settings) -> LocalJobThread | ServerWorkerThread | None:
+    """The job runner ``emonev serve`` starts in its process, if it runs jobs itself."""
+    if not jobs_in_server(settings):
+        return None
+    runner: LocalJobThread | ServerWorkerThread
+    if settings.database_url.startswith("sqlite"):
+        runner = LocalJobThread(settings)
+    else:
+        runner = ServerWorkerThread(settings)
+    runner.start()
+    return runner

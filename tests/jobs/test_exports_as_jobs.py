@@ -1,0 +1,142 @@
+"""Exports as jobs through the API: 202 and Location, polling, the same request giving the same job,
+cancelling, the file and who may see it. Jobs are run here by ``run_queued`` (what the SQLite server thread
+does); real worker processes on PostgreSQL are in tests/faults/test_workers.py."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.jobs.worker import run_queued
+from app.settings import Settings
+from tests.exports.published import Published, publish_world
+from tests.factories import World, problem
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def published(world: World) -> Published:
+    return publish_world(world)
+
+
+def ask(client: TestClient, published: Published, kind: str, who: Any = None, **extra: Any) -> Any:
+    world = published.world
+    return client.post(
+        f"/api/v1/rounds/{published.round.id}/exports",
+        json={"kind": kind, **extra},
+        headers=world.token(who or world.admin),
+    )
+
+
+def test_a_recap_job_is_accepted_polled_and_downloaded(
+    client: TestClient,
+    published: Published,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    world = published.world
+    asked = ask(client, published, "recap")
+    assert asked.status_code == 202, asked.text
+    location = asked.headers["location"]
+    job = asked.json()
+    assert location == f"/api/v1/jobs/{job['id']}"
+    assert job["status"] == "queued"
+    assert job["title"] == "Rekapitulasi (Excel)"
+    assert job["params"] == {"revision": 1}
+    assert job["download_url"] is None
+
+    assert run_queued(session_factory, settings) == 1
+
+    done = client.get(location, headers=world.token(world.admin)).json()
+    assert done["status"] == "done"
+    assert done["progress"]["percent"] == 100.0
+    assert done["file"]["name"].startswith("rekap-monev-2025")
+    assert done["file"]["size"] > 1000
+    fetched = client.get(done["download_url"], headers=world.token(world.admin))
+    assert fetched.status_code == 200
+    assert len(fetched.content) == done["file"]["size"]
+    assert fetched.content[:2] == b"PK"
+
+
+def test_the_result_sheets_zip_counts_its_progress_and_holds_every_sheet(
+    client: TestClient,
+    published: Published,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    world = published.world
+    job = ask(client, published, "result_sheets").json()
+    run_queued(session_factory, settings)
+    done = client.get(f"/api/v1/jobs/{job['id']}", headers=world.token(world.admin)).json()
+    assert done["status"] == "done", done
+    total = done["progress"]["total"]
+    assert total
+    assert done["progress"]["done"] == total
+    archive = zipfile.ZipFile(
+        io.BytesIO(client.get(done["download_url"], headers=world.token(world.admin)).content)
+    )
+    assert len(archive.namelist()) == total
+
+
+def test_the_same_request_while_queued_gives_the_same_job(client: TestClient, published: Published) -> None:
+    first = ask(client, published, "recap").json()
+    again = ask(client, published, "recap", revision=1)
+    assert again.status_code == 202
+    assert again.json()["id"] == first["id"]
+    other = ask(client, published, "result_sheets").json()
+    assert other["id"] != first["id"]
+
+
+def test_a_cancelled_job_does_not_run_and_can_be_asked_for_again(
+    client: TestClient,
+    published: Published,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    world = published.world
+    job = ask(client, published, "recap").json()
+    cancelled = client.delete(f"/api/v1/jobs/{job['id']}", headers=world.token(world.admin))
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    assert run_queued(session_factory, settings) == 0
+    assert client.delete(f"/api/v1/jobs/{job['id']}", headers=world.token(world.admin)).status_code == 409
+    again = ask(client, published, "recap").json()
+    assert again["id"] != job["id"]
+    retried = client.post(f"/api/v1/jobs/{job['id']}/retry", headers=world.token(world.admin))
+    assert retried.status_code == 202
+    assert retried.json()["id"] == again["id"]
+
+
+def test_only_the_commissions_readers_see_the_job_and_its_file(
+    client: TestClient,
+    published: Published,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    world = published.world
+    assert ask(client, published, "recap", who=world.operator).status_code == 403
+    job = ask(client, published, "recap").json()
+    run_queued(session_factory, settings)
+    for outsider in (world.operator, world.verifier):
+        assert client.get(f"/api/v1/jobs/{job['id']}", headers=world.token(outsider)).status_code == 404
+        assert client.get(f"/api/v1/jobs/{job['id']}/file", headers=world.token(outsider)).status_code == 404
+    listed = client.get(f"/api/v1/rounds/{published.round.id}/jobs", headers=world.token(world.admin)).json()
+    assert [j["id"] for j in listed["items"]] == [job["id"]]
+
+
+def test_an_unknown_kind_or_an_unpublished_round_is_refused(client: TestClient, world: World) -> None:
+    bad = client.post(
+        f"/api/v1/rounds/{world.round.id}/exports", json={"kind": "pdf"}, headers=world.token(world.admin)
+    )
+    assert bad.status_code == 422
+    assert problem(bad)["errors"][0]["field"] == "kind"
+    unpublished = client.post(
+        f"/api/v1/rounds/{world.round.id}/exports", json={"kind": "recap"}, headers=world.token(world.admin)
+    )
+    assert unpublished.status_code == 409
