@@ -8,16 +8,18 @@ from sqlalchemy.orm import Session
 
 from app.accounts import policy
 from app.accounts.principal import Principal
-from app.db.models import Job, Round
+from app.db.models import Job
 from app.exports import service
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE
-from app.jobs.kinds import JobKind, JobOutcome, JobRun, register
+from app.jobs.kinds import JobKind, JobOutcome, JobRun, JobScope, register
 
 
-def _prepare(session: Session, by: Principal, round_: Round, params: dict[str, Any]) -> dict[str, Any]:
+def _prepare(session: Session, by: Principal, scope: JobScope, params: dict[str, Any]) -> dict[str, Any]:
     """The commission's readers, on a published round; the revision is fixed when asked (the latest then),
     so that the job makes the file the person saw offered, whatever is published meanwhile."""
-    policy.ensure_commission_reader(by, round_.commission_id)
+    policy.ensure_commission_reader(by, scope.commission_id)
+    round_ = scope.round
+    assert round_ is not None
     publication = service.publication_of(session, round_, params.get("revision"))
     return {"revision": publication.revision}
 

@@ -57,14 +57,24 @@ class JobRun:
 
 
 @dataclass(frozen=True)
+class JobScope:
+    """What a job is about: a commission, and within it a round (None for commission-wide work such as an
+    import of bodies)."""
+
+    commission_id: int
+    round: Round | None = None
+
+
+@dataclass(frozen=True)
 class JobKind:
     name: str
     # What the pages call it (Bahasa Indonesia): "Rekapitulasi (Excel)".
     title: str
     run: Callable[[JobRun], JobOutcome]
-    # Raises (Forbidden, Conflict...) when ``principal`` may not ask for this job on this round with these
-    # (already normalised) params; may fill in defaults, e.g. the latest revision. Returns the params.
-    prepare: Callable[[Session, Principal, Round, dict[str, Any]], dict[str, Any]]
+    # Raises (Forbidden, Conflict...) when ``principal`` may not ask for this job in this scope (a round, or
+    # a whole commission) with these params; may fill in defaults, e.g. the latest revision. Returns the
+    # params as the job keeps them.
+    prepare: Callable[[Session, Principal, JobScope, dict[str, Any]], dict[str, Any]]
     # Raises when ``principal`` may not see the job or its file.
     ensure_may_read: Callable[[Session, Principal, Job], None]
     # Offered by POST /rounds/{id}/exports (else only by its own route or the command line).

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from app.accounts.deps import principal_for_account
 from app.accounts.principal import SYSTEM, Principal, Role
+from app.commissions.service import get_commission
 from app.db.base import utcnow
 from app.db.models import Account, ApiKey, Job
 from app.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from app.jobs import files, queue
-from app.jobs.kinds import JobKind, registry
+from app.jobs.kinds import JobKind, JobScope, registry
 from app.pagination import PageParams, PageResult, paginate
 from app.rounds.service import get_round
 
@@ -46,9 +47,9 @@ def kind_named(name: str, *, export_only: bool = False) -> JobKind:
     return kind
 
 
-def _dedup_key(kind: str, round_id: int | None, params: dict[str, Any]) -> str:
+def _dedup_key(kind: str, scope: str, params: dict[str, Any]) -> str:
     options = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    return f"{kind}:{round_id}:{options}"
+    return f"{kind}:{scope}:{options}"
 
 
 def snapshot(principal: Principal) -> dict[str, Any]:
@@ -89,24 +90,32 @@ def request_job(
     *,
     session: Session,
     kind_name: str,
-    round_id: int,
     params: dict[str, Any],
     by: Principal,
+    round_id: int | None = None,
+    commission_id: int | None = None,
     export_only: bool = False,
 ) -> tuple[Job, bool]:
-    """Queue a job of ``kind_name`` on a round for ``by``, or find the identical one (same kind, round and
-    options) that is still queued or running. Returns the job and whether it is new."""
+    """Queue a job of ``kind_name`` on a round (or, without one, on ``commission_id``) for ``by``, or find the
+    identical one (same kind, scope and options) that is still queued or running. Returns the job and
+    whether it is new."""
     kind = kind_named(kind_name, export_only=export_only)
-    round_ = get_round(session=session, round_id=round_id)
-    params = kind.prepare(session, by, round_, dict(params))
-    key = _dedup_key(kind.name, round_.id, params)
+    if round_id is not None:
+        round_ = get_round(session=session, round_id=round_id)
+        scope = JobScope(round_.commission_id, round_)
+    else:
+        assert commission_id is not None, "a job is about a round or a commission"
+        get_commission(session=session, commission_id=commission_id, by=by)
+        scope = JobScope(commission_id)
+    params = kind.prepare(session, by, scope, dict(params))
+    key = _dedup_key(kind.name, f"{scope.commission_id}/{round_id}", params)
     existing = session.scalar(select(Job).where(Job.dedup_key == key))
     if existing is not None:
         return existing, False
     job = Job(
         kind=kind.name,
-        commission_id=round_.commission_id,
-        round_id=round_.id,
+        commission_id=scope.commission_id,
+        round_id=round_id,
         params=params,
         dedup_key=key,
         status=QUEUED,
@@ -187,11 +196,14 @@ def retry_job(*, session: Session, job_id: int, by: Principal) -> tuple[Job, boo
     job = get_job(session=session, job_id=job_id, by=by)
     if job.status in PENDING:
         return job, False
-    if job.round_id is None:
-        raise Conflict(
-            "this job cannot be asked for again here", indonesian="Pekerjaan ini tidak dapat diulang di sini."
-        )
-    return request_job(session=session, kind_name=job.kind, round_id=job.round_id, params=job.params, by=by)
+    return request_job(
+        session=session,
+        kind_name=job.kind,
+        round_id=job.round_id,
+        commission_id=job.commission_id,
+        params=job.params,
+        by=by,
+    )
 
 
 def job_file(*, session: Session, job_id: int, by: Principal, root: Path) -> tuple[Job, Path]:
