@@ -67,11 +67,19 @@ def _sqlite_connect(busy_ms: int) -> Callable[[Any, Any], None]:
     return connect
 
 
+# An execution option marking work that only reads (see read_only_sessions).
+READ_ONLY = "emonev_read_only"
+
+
 def _sqlite_begin(connection: Connection) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that reads, then writes after another
     # writer committed fails at once with "database is locked" (busy_timeout cannot help it), which would turn
-    # two operators saving at the same moment into a 500 instead of one waiting for the other.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # two operators saving at the same moment into a 500 instead of one waiting for the other. Work that only
+    # reads begins deferred: under WAL it reads a snapshot and never holds the write lock.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sqlite_engine(url: str, *, timeouts: Timeouts = Timeouts()) -> Engine:
@@ -157,6 +165,15 @@ def _long_work_begins(session: Session, _transaction: SessionTransaction, connec
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+def read_only_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions like ``sessions``' for work that only reads, such as an export that runs for minutes: on
+    SQLite their transactions do not take the write lock, which would otherwise hold up every write of the
+    service (and the export's own progress reports) until they end. Writing through them is a bug."""
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, Engine)
+    return make_sessionmaker(engine.execution_options(**{READ_ONLY: True}))
 
 
 def _end(session: Session, *, commit: bool) -> None:

@@ -47,6 +47,8 @@ class JobRun:
     principal: Principal
     settings: Settings
     sessions: sessionmaker[Session]
+    # Sessions for work that only reads (an export): on SQLite they leave the write lock to the others.
+    reading: sessionmaker[Session]
     target: Path
     report: Callable[[int, int | None], None]
 

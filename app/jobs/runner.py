@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.base import utcnow
 from app.db.faults import kind_of
 from app.db.models import Job
+from app.db.session import read_only_sessions
 from app.errors import EmonevError
 from app.jobs import files
 from app.jobs.kinds import JobCancelled, JobOutcome, JobRun, registry
@@ -128,6 +129,7 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
                 principal=principal,
                 settings=settings,
                 sessions=sessions,
+                reading=read_only_sessions(sessions),
                 target=staged,
                 report=reporter,
             )
