@@ -250,6 +250,9 @@ async def run_worker_async(settings: Settings, *, once: bool = False, name: str 
                     concurrency=settings.worker_concurrency,
                     name=name or "worker",
                     update_heartbeat_interval=settings.worker_heartbeat_seconds,
+                    # A job handed back to the queue (a stalled worker's, a retry) comes with no NOTIFY: it
+                    # waits for this poll, so a recovered job waits no longer than a heartbeat (at most 5 s).
+                    fetch_job_polling_interval=min(5.0, settings.worker_heartbeat_seconds),
                     stalled_worker_timeout=settings.worker_stalled_after_seconds,
                     install_signal_handlers=not once and threading.current_thread() is main,
                 )
