@@ -104,6 +104,75 @@ def serve(
                 process.wait(timeout=5)
 
 
+@dataclass
+class LiveWorker:
+    """A running ``emonev worker``: its name, its log file and its process (tests may kill it)."""
+
+    name: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+
+def launch_worker(root: Path, env: Mapping[str, str], name: str, **settings: str) -> LiveWorker:
+    """Start ``emonev worker --name <name>`` with a server's environment (``LiveServer.env``) and any further
+    ``EMONEV_`` settings, without waiting for it (see :func:`wait_until_listening`)."""
+    log = root / f"worker-{name}-{time.monotonic_ns()}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*CLI, "worker", "--name", name],
+            env=dict(env) | settings,
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    return LiveWorker(name=name, log=log, process=process)
+
+
+def wait_until_listening(worker: LiveWorker, seconds: float = STARTUP_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while "Starting worker" not in worker.log.read_text():
+        if worker.process.poll() is not None:
+            pytest.fail(
+                f"worker {worker.name} exited with {worker.process.returncode}:\n{worker.log.read_text()}"
+            )
+        if time.monotonic() > deadline:
+            stop_worker(worker)
+            pytest.fail(f"worker {worker.name} did not start within {seconds} s:\n{worker.log.read_text()}")
+        time.sleep(0.05)
+
+
+def start_worker(root: Path, env: Mapping[str, str], name: str, **settings: str) -> LiveWorker:
+    """:func:`launch_worker`, returning once the worker listens to the queue. Stop it with
+    :func:`stop_worker` (or kill it)."""
+    worker = launch_worker(root, env, name, **settings)
+    wait_until_listening(worker)
+    return worker
+
+
+def stop_worker(worker: LiveWorker) -> None:
+    """SIGTERM (procrastinate finishes the job in hand), then SIGKILL; nothing if it is gone already."""
+    if worker.process.poll() is None:
+        worker.process.terminate()
+        try:
+            worker.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait(timeout=5)
+
+
+@contextmanager
+def workers(root: Path, env: Mapping[str, str], *names: str) -> Iterator[list[LiveWorker]]:
+    """Workers named ``names``, started together, stopped at the end unless the test already killed them."""
+    started = [launch_worker(root, env, name) for name in names]
+    try:
+        for one in started:
+            wait_until_listening(one)
+        yield started
+    finally:
+        for one in started:
+            stop_worker(one)
+
+
 def wait_until_up(server: LiveServer, seconds: float = STARTUP_SECONDS) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
