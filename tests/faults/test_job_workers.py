@@ -1,8 +1,11 @@
 """Jobs under real faults, with real processes: ``emonev serve`` and ``emonev worker`` processes on PostgreSQL
-(a round of a few hundred published bodies, so that a ZIP of result sheets takes seconds), killed with
-SIGKILL, sharing one queue, losing their database; and ``emonev serve`` on SQLite running jobs itself.
+(a published round of 150 bodies, so that a ZIP of result sheets takes seconds), killed with SIGKILL, sharing
+one queue, losing their database; and ``emonev serve`` on SQLite running jobs itself.
 
-Every wait is bounded. The workers beat every second and are taken for dead after 3 s of silence."""
+Every wait is bounded. The workers beat every second and are taken for dead after 3 s of silence. Slow-ish:
+the module starts about a dozen server and worker processes and runs jobs for real; on a busy 2-core machine
+(load 12) it took about 5 minutes with -n 2, the longest tests (the lost database, the SQLite server killed
+mid-job, a job killing its workers) about a minute each."""
 
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ from tests.processes import LiveServer, LiveWorker, TemporaryPostgres, serve, te
 from tests.web import seed as web_seed
 
 POSTGRES_URL = os.environ.get("EMONEV_TEST_POSTGRES_URL")
-BODIES = 200  # result sheets of this many bodies take a few seconds: long enough to cancel or kill a job
+BODIES = 150  # result sheets of this many bodies take a few seconds: long enough to cancel or kill a job
 PASSWORD = "kata-sandi-uji-pekerjaan"
 ADMIN = "admin@bench.go.id"  # the bench commission's administrator
 OTHER_ADMIN = "admin@lain.go.id"  # another commission's administrator
@@ -429,7 +432,7 @@ def test_two_workers_share_the_queue_and_do_each_job_once(stack: Stack) -> None:
 def test_a_worker_that_loses_the_database_retries_and_resumes_without_restart(tmp_path: Path) -> None:
     with (
         temporary_postgres() as pg,
-        published_round(pg.url) as published,
+        published_round(pg.url, revisions=2) as published,
         serve(tmp_path, settings_for(tmp_path), prepare=[], database_url=published.url) as server,
         httpx.Client(base_url=server.url, timeout=30) as client,
         workers(tmp_path, server.env, "tabah") as (steady,),
@@ -442,7 +445,8 @@ def test_a_worker_that_loses_the_database_retries_and_resumes_without_restart(tm
         # The server answers again, with the job as it last was.
         assert client.get(f"/api/v1/jobs/{before['id']}", headers=auth).json()["status"] == "done"
 
-        after = wait_for(client, auth, ask(client, auth, published.round_id, "result_sheets")["id"], ended)
+        asked = ask(client, auth, published.round_id, "recap", revision=2)
+        after = wait_for(client, auth, asked["id"], ended)
         assert after["status"] == "done", after
         assert after["attempts"] == 1
         assert ran(steady) == [before["id"], after["id"]]
