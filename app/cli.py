@@ -81,21 +81,25 @@ def cmd_templates_list(args: argparse.Namespace) -> int:
 
 def cmd_templates_import(args: argparse.Namespace) -> int:
     from app.db.session import engine_for_long_work, make_sessionmaker
+    from app.errors import EmonevError
     from app.questionnaires.service import import_template, template_files
     from app.terminal_progress import terminal_progress
 
     settings = _settings()
     paths = args.paths or template_files(settings.questionnaires_dir)
-    with (
-        make_sessionmaker(engine_for_long_work(settings)).begin() as session,
-        terminal_progress("template files") as progress,
-    ):
-        progress(0, len(paths))
-        for done, path in enumerate(paths, start=1):
-            outcome = import_template(session=session, text=_read_text(path), source_name=str(path))
-            state = "imported" if outcome.created else "unchanged"
-            print(f"{state}  {outcome.version.key} {outcome.version.version}  ({path})")
-            progress(done, len(paths))
+    try:
+        with (
+            make_sessionmaker(engine_for_long_work(settings)).begin() as session,
+            terminal_progress("template files") as progress,
+        ):
+            progress(0, len(paths))
+            for done, path in enumerate(paths, start=1):
+                outcome = import_template(session=session, text=_read_text(path), source_name=str(path))
+                state = "imported" if outcome.created else "unchanged"
+                print(f"{state}  {outcome.version.key} {outcome.version.version}  ({path})")
+                progress(done, len(paths))
+    except EmonevError as exc:  # an invalid template, or a published version changed: nothing is imported
+        raise CliError("; ".join([exc.detail, *(f"{e.field}: {e.message}" for e in exc.errors)])) from exc
     return 0
 
 
