@@ -60,6 +60,7 @@ def test_the_import_shows_its_progress_per_file(
         (ROOT / "nowhere.yaml", "nowhere.yaml: file not found"),
         (BROKEN, f"{BROKEN} is not a valid SAQ template; "),
     ],
+    ids=["missing", "invalid"],
 )
 def test_a_missing_or_invalid_file_exits_2_and_imports_nothing(
     fresh_sqlite: str, capsys: pytest.CaptureFixture[str], extra: Path, message: str
