@@ -31,7 +31,6 @@ def _may_read(session: Session, by: Principal, job: Job) -> None:
 
 def _recap(run: JobRun) -> JobOutcome:
     assert run.round_id is not None
-    run.progress(0, 1)
     with run.sessions.begin() as session:
         name = service.recap(
             session=session,
@@ -39,8 +38,8 @@ def _recap(run: JobRun) -> JobOutcome:
             revision=run.params["revision"],
             by=run.principal,
             target=run.target,
+            progress=run.progress,
         )
-    run.progress(1, 1)
     return JobOutcome(file_name=name, media_type=XLSX_MEDIA_TYPE)
 
 
