@@ -31,7 +31,7 @@ def _may_read(session: Session, by: Principal, job: Job) -> None:
 
 def _recap(run: JobRun) -> JobOutcome:
     assert run.round_id is not None
-    with run.sessions.begin() as session:
+    with run.reading().begin() as session:
         name = service.recap(
             session=session,
             round_id=run.round_id,
@@ -45,7 +45,7 @@ def _recap(run: JobRun) -> JobOutcome:
 
 def _result_sheets(run: JobRun) -> JobOutcome:
     assert run.round_id is not None
-    with run.sessions.begin() as session:
+    with run.reading().begin() as session:
         name = service.result_sheets_zip(
             session=session,
             round_id=run.round_id,
