@@ -41,7 +41,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Job, Objection, VerifierAssignment
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import (
@@ -190,6 +190,22 @@ def _api_key_id(w: MatrixWorld) -> int:
     return int(w.session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one())
 
 
+def _job_id(w: MatrixWorld) -> int:
+    """A queued recap job of world.round, asked for by the commission's administrator."""
+    row = Job(
+        kind="recap",
+        commission_id=w.commission.id,
+        round_id=w.round.id,
+        params={"revision": 1},
+        status="queued",
+        requested_by={"role": "commission_admin", "label": "matrix", "account_id": w.admin.id},
+        requested_by_label="matrix",
+    )
+    w.session.add(row)
+    w.session.flush()
+    return row.id
+
+
 # Path parameter -> its value in the world; resolved once per database, in this order.
 PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "commission_id": lambda w: w.commission.id,
@@ -207,6 +223,7 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "batch_id": _batch_id,
     "file_id": _evidence_file_id,
     "objection_id": _objection_id,
+    "job_id": _job_id,
 }
 
 
@@ -523,6 +540,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ronde/{round_id}/peringkat"): page(READERS),
     ("GET", "/ronde/{round_id}/publikasi"): page(READERS),
     ("POST", "/ronde/{round_id}/publikasi"): page(ADMINS, data=lambda c: {"reason": "Keputusan pleno"}),
+    ("POST", "/api/v1/rounds/{round_id}/exports"): allow(READERS, json=lambda c: {"kind": "recap"}),
+    ("GET", "/api/v1/rounds/{round_id}/jobs"): allow(MEMBERS),
+    ("GET", "/api/v1/jobs/{job_id}"): allow(READERS),
+    ("DELETE", "/api/v1/jobs/{job_id}"): allow(READERS),
+    ("POST", "/api/v1/jobs/{job_id}/retry"): allow(READERS),
+    ("GET", "/api/v1/jobs/{job_id}/file"): allow(READERS),
+    ("GET", "/ronde/{round_id}/unduhan"): page(READERS),
+    ("POST", "/ronde/{round_id}/unduhan"): page(READERS, data=lambda c: {"kind": "recap"}),
+    ("POST", "/pekerjaan/{job_id}/batalkan"): page(READERS),
+    ("POST", "/pekerjaan/{job_id}/ulangi"): page(READERS),
+    ("GET", "/pekerjaan/{job_id}/berkas"): page(READERS),
+    ("GET", "/web/pekerjaan/{job_id}"): allow(READERS),
     ("GET", "/ronde/{round_id}/unduh/rekapitulasi.xlsx"): page(READERS),
     ("GET", "/ronde/{round_id}/unduh/lembar-hasil.zip"): page(READERS),
     ("GET", "/pengisian/{submission_id}/lembar-hasil.xlsx"): page(BODY_READERS),
