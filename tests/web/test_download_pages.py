@@ -85,16 +85,20 @@ def test_a_recap_is_asked_for_watched_and_downloaded_with_the_page_session(
     assert (progress["status"], progress["pending"], progress["percent"]) == ("done", False, 100)
     done = pages.get(downloads(published))
     words = text_of(done.text)
-    assert "Selesai" in words and "100%" in words
-    assert "refresh" not in done.text and "jobs.js" not in done.text
+    assert "Selesai" in words
+    assert "100%" in words
+    assert "refresh" not in done.text
+    assert "jobs.js" not in done.text
     link = re.search(r'href="(/pekerjaan/\d+/berkas)"[^>]*>Unduh (rekap-[^<]+\.xlsx)<', done.text)
     assert link, done.text
     size = only_job(session).file_size
-    assert size and size > 1000
+    assert size
+    assert size > 1000
     assert re.search(rf"Unduh {re.escape(link.group(2))} \d+ KB · disimpan sampai", words)
     fetched = pages.get(link.group(1))
     assert fetched.status_code == 200
-    assert fetched.content[:2] == b"PK" and len(fetched.content) == size
+    assert fetched.content[:2] == b"PK"
+    assert len(fetched.content) == size
     assert "attachment" in fetched.headers["content-disposition"]
 
 
@@ -108,11 +112,14 @@ def test_the_result_sheets_zip_shows_its_progress_and_time_left_while_running(
     session.execute(
         update(Job)
         .where(Job.id == job.id)
-        .values(status="running", progress_done=2, progress_total=4, started_at=utcnow() - timedelta(seconds=10))
+        .values(
+            status="running", progress_done=2, progress_total=4, started_at=utcnow() - timedelta(seconds=10)
+        )
     )
     progress = pages.get(f"/web/pekerjaan/{job.id}").json()
     assert progress["status_label"] == "Sedang dibuat"
-    assert progress["percent"] == 50 and progress["percent_label"] == "50%"
+    assert progress["percent"] == 50
+    assert progress["percent_label"] == "50%"
     assert progress["left_label"] in {time_left(10), time_left(9), time_left(11)}
     page = pages.get(downloads(published)).text
     assert re.search(r'<progress max="100" value="50"', page)
@@ -142,7 +149,8 @@ def test_a_pending_job_can_be_cancelled_and_a_failed_one_says_why_and_is_tried_a
     assert cancelled.status_code == 303
     assert cancelled.headers["location"] == downloads(published) + "?pesan=berkas-dibatalkan"
     words = text_of(pages.get(downloads(published)).text)
-    assert "Dibatalkan" in words and f"Dibatalkan oleh {world.admin.email}." in words
+    assert "Dibatalkan" in words
+    assert f"Dibatalkan oleh {world.admin.email}." in words
     assert run_queued(session_factory, settings) == 0
 
     # A job that failed (as the runner leaves it after its last attempt) says why, and "Coba lagi" asks again.
