@@ -19,6 +19,7 @@ from app.db.base import utcnow
 from app.db.models import Account, Job, Round
 from tests.web.conftest import LiveServer, log_in, screenshot
 from tests.web.seed import GATED_ROUND
+from tests.web.test_indonesian_pages import english_in
 
 pytestmark = pytest.mark.browser
 
@@ -124,6 +125,7 @@ def test_the_bar_moves_as_the_job_reports_and_a_failed_job_says_why_and_is_tried
         "Rekapitulasi tidak dapat dibuat karena ruang penyimpanan penuh.", timeout=10_000
     )
     expect(job.locator("[data-role=status]")).to_have_text("Gagal")
+    assert english_in(page.inner_text("main")) == []
     screenshot(page, "commission-downloads-failed")
 
     job.get_by_role("button", name="Coba lagi").click()

@@ -215,3 +215,24 @@ def test_before_publication_the_downloads_page_says_so(pages: Pages, world: Worl
     assert "Belum ada berkas yang dibuat untuk periode ini." in text_of(page.text)
     refused = pages.post(f"/ronde/{world.round.id}/unduhan", {"kind": "recap"})
     assert refused.status_code == 409
+
+
+def test_a_file_removed_after_its_retention_can_be_made_again(
+    pages: Pages,
+    published: Published,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    pages.login(published.world.admin)
+    ask(pages, published, "recap")
+    run_queued(session_factory, settings)
+    job = only_job(session)
+    session.execute(update(Job).where(Job.id == job.id).values(file_removed_at=utcnow()))
+    page = pages.get(downloads(published)).text
+    assert "Berkas sudah dihapus karena masa simpannya habis." in text_of(page)
+    assert f'href="/pekerjaan/{job.id}/berkas"' not in page
+    assert pages.get(f"/pekerjaan/{job.id}/berkas").status_code == 410
+    again = pages.post(f"/pekerjaan/{job.id}/ulangi", follow_redirects=False)
+    assert again.status_code == 303
+    assert session.query(Job).count() == 2
