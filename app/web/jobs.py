@@ -19,7 +19,6 @@ from app.db.base import utcnow
 from app.db.models import Job
 from app.db.session import SessionDep
 from app.downloads import stored_file
-from app.errors import FieldProblem, InvalidInput
 from app.inputs import Id
 from app.jobs import service as jobs
 from app.jobs.kinds import registry
@@ -35,8 +34,6 @@ from app.web.session import CurrentUser, csrf_protect
 router = APIRouter()
 json_router = APIRouter(prefix="/web", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
-# The files the page offers, by the job kind that makes them (both need a published round).
-OFFERED = ("recap", "result_sheets")
 # How many of the round's jobs the page lists, newest first.
 SHOWN = 20
 BADGES = {
@@ -101,7 +98,7 @@ def job_view(job: Job, timezone: str, now: datetime) -> JobView:
         revision=(job.params or {}).get("revision"),
         percent=percent,
         percent_label="" if percent is None else f"{percent}%",
-        left_label=fmt.time_left(progress.seconds_left) if job.status == jobs.RUNNING else "",
+        left_label=_left(job.status, progress.seconds_left),
         finished=fmt.when(job.finished_at, timezone) if job.finished_at else "",
         error=job.error_indonesian if job.status in (jobs.FAILED, jobs.CANCELLED) else None,
         file_name=job.file_name if has_file else None,
@@ -110,6 +107,12 @@ def job_view(job: Job, timezone: str, now: datetime) -> JobView:
         file_removed=removed,
         kept_until=fmt.when(job.expires_at, timezone) if job.expires_at else "",
     )
+
+
+def _left(status: str, seconds: int | None) -> str:
+    if status == jobs.QUEUED:
+        return "menunggu giliran"
+    return fmt.time_left(seconds) if status == jobs.RUNNING else ""
 
 
 def _back_to(job: Job) -> str:
@@ -140,12 +143,6 @@ async def ask_for_file(round_id: Id, request: Request, session: SessionDep, user
     """Ask for the recap or the result sheets of the latest publication: a job, or the identical one already
     queued or running."""
     kind = str((await read_form(request)).get("kind") or "")
-    if kind not in OFFERED:
-        raise InvalidInput(
-            f"kind must be one of {', '.join(OFFERED)}",
-            errors=[FieldProblem("kind", "unknown kind", "Pilih berkas yang akan dibuat.")],
-            indonesian="Berkas yang diminta tidak dikenal.",
-        )
     _job, new = jobs.request_job(
         session=session,
         kind_name=kind,

@@ -74,7 +74,7 @@ def test_a_recap_is_asked_for_watched_and_downloaded_with_the_page_session(
         "pending": True,
         "percent": None,
         "percent_label": "",
-        "left_label": "",
+        "left_label": "menunggu giliran",
     }
     # Asking again while it waits gives the same job.
     ask(pages, published, "recap")
@@ -204,7 +204,7 @@ def test_a_file_not_ready_or_an_unknown_kind_is_refused_in_indonesian(
         downloads(published), {"kind": "pdf", "_form": "rekap", "_halaman": downloads(published)}
     )
     assert unknown.status_code == 422
-    assert "Berkas yang diminta tidak dikenal." in text_of(unknown.text)
+    assert "Jenis pekerjaan ini tidak dikenal." in text_of(unknown.text)
 
 
 def test_before_publication_the_downloads_page_says_so(pages: Pages, world: World) -> None:

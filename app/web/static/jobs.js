@@ -11,7 +11,7 @@
     var percent = item.querySelector("[data-role=percent]");
     if (percent) percent.textContent = job.percent_label;
     var left = item.querySelector("[data-role=left]");
-    if (left) left.textContent = job.status === "running" ? job.left_label : "menunggu giliran";
+    if (left) left.textContent = job.left_label;
     var status = item.querySelector("[data-role=status]");
     if (status) status.textContent = job.status_label;
     item.setAttribute("data-status", job.status);
