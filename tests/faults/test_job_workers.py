@@ -411,9 +411,12 @@ def test_a_job_that_keeps_killing_its_worker_fails_after_the_last_attempt(stack:
 
 def test_two_workers_share_the_queue_and_do_each_job_once(stack: Stack) -> None:
     client, auth = stack.client, stack.auth
-    jobs = [ask(client, auth, stack.published.round_id, "recap", revision=r) for r in range(1, REVISIONS + 1)]
-    ids = [j["id"] for j in jobs]
     with workers(stack.root, stack.server.env, "kiri", "kanan") as (left, right):
+        # Both listen before the jobs come: each NOTIFY wakes both.
+        asked = [
+            ask(client, auth, stack.published.round_id, "recap", revision=r) for r in range(1, REVISIONS + 1)
+        ]
+        ids = [j["id"] for j in asked]
         done = [wait_for(client, auth, i, ended, what="ended") for i in ids]
     assert [j["status"] for j in done] == ["done"] * REVISIONS, done
     assert [j["attempts"] for j in done] == [1] * REVISIONS
