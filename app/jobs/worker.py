@@ -205,6 +205,23 @@ async def _pause(done: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(done.wait(), timeout=seconds)
 
 
+# The jobs of silent workers back to the queue, in one statement: the row lock and the conditions checked
+# again under it mean that a job another worker has handed on (and maybe a live worker taken) meanwhile is
+# left alone, and two workers looking at once hand each job on once (SKIP LOCKED).
+_HAND_ON = """
+WITH stalled AS (
+    SELECT job.id, job.args->>'job_id' AS job_id FROM procrastinate_jobs job
+     WHERE job.status = 'doing' AND job.queue_name = %(queue)s
+       AND job.worker_id IS DISTINCT FROM %(own)s
+       AND (job.worker_id IS NULL OR job.worker_id IN (
+            SELECT id FROM procrastinate_workers
+             WHERE last_heartbeat < now() - make_interval(secs => %(seconds)s)))
+       FOR UPDATE OF job SKIP LOCKED
+)
+SELECT job_id, procrastinate_retry_job_v2(id, now(), NULL, NULL, NULL) FROM stalled
+"""
+
+
 async def _hand_on_stalled(app: object, settings: Settings, worker: Worker, done: asyncio.Event) -> None:
     """Every few seconds until ``done``: the jobs of workers whose heartbeat stopped go back on the queue.
 
@@ -220,14 +237,16 @@ async def _hand_on_stalled(app: object, settings: Settings, worker: Worker, done
     while not done.is_set():
         await _pause(done, every)
         try:
-            stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after)
             if time.monotonic() - answering_since < stalled_after:
+                await app.connector.execute_query_async("SELECT 1")
                 continue
-            for job in stalled:
-                if job.worker_id is not None and job.worker_id == worker.worker_id:
-                    continue
-                log.warning("job %s: its worker stopped answering; handing it to another worker", job.id)
-                await app.job_manager.retry_job(job)
+            handed_on = await app.connector.execute_query_all_async(
+                _HAND_ON, queue=queue.QUEUE, own=worker.worker_id, seconds=float(stalled_after)
+            )
+            for row in handed_on:
+                log.warning(
+                    "job %s: its worker stopped answering; handing it to another worker", row["job_id"]
+                )
         except Exception:  # (the pool may turn a cancellation into one: hence ``done``)
             answering_since = time.monotonic() + every  # from the next look that succeeds
             if not done.is_set():
