@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # A job that stopped this many times without finishing (an error, a worker killed, the database gone) is
     # marked failed with the last reason instead of being tried again.
     job_max_attempts: int = Field(default=3, ge=1, le=20)
+    # A body import (CSV or .xlsx) of more rows than this is refused in the request (409) and made through
+    # its job form, POST /commissions/{id}/bodies/import-jobs (README, "Imports and previews as jobs").
+    import_sync_max_rows: int = Field(default=5000, ge=1, le=1_000_000)
     # Where jobs run: None means in the server process on SQLite (one machine) and in `emonev worker`
     # processes on PostgreSQL. True on PostgreSQL runs a worker inside each server process as well.
     jobs_in_server: bool | None = None

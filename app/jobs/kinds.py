@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts import policy
 from app.accounts.principal import Principal
 from app.db.models import Job, Round
+from app.errors import Forbidden
 from app.settings import Settings
 
 # Modules that register job kinds when imported.
-KIND_MODULES = ("app.exports.jobs",)
+KIND_MODULES = ("app.exports.jobs", "app.bodies.jobs", "app.results.jobs")
 
 
 class JobCancelled(Exception):
@@ -56,6 +58,19 @@ class JobRun:
         self.report(done, total)
 
 
+def ensure_still_admin(principal: Principal, commission_id: int) -> None:
+    """For a job that writes or shows what only a commission's administrators may: its requester (with their
+    rights as they are now) must still be one, or the job fails saying so in Bahasa Indonesia."""
+    try:
+        policy.ensure_admin(principal, commission_id)
+    except Forbidden as exc:
+        raise Forbidden(
+            f"{principal.label} is no longer an administrator of this commission; the job did nothing",
+            indonesian=f"{principal.label} bukan lagi administrator Komisi Informasi ini; pekerjaan ini "
+            "tidak dijalankan.",
+        ) from exc
+
+
 @dataclass(frozen=True)
 class JobScope:
     """What a job is about: a commission, and within it a round (None for commission-wide work such as an
@@ -80,6 +95,9 @@ class JobKind:
     # Offered by POST /rounds/{id}/exports (else only by its own route or the command line).
     export: bool = False
     options: tuple[str, ...] = field(default=())
+    # Params that describe a job but do not make it another one (an upload's file name): left out when
+    # looking for the identical job still pending.
+    dedup_ignores: tuple[str, ...] = field(default=())
 
 
 _KINDS: dict[str, JobKind] = {}

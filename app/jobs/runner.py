@@ -109,7 +109,8 @@ def _claim(sessions: sessionmaker[Session], job_id: int, settings: Settings) -> 
 def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings) -> None:
     """Run job ``job_id`` once (see the module's docstring for what happens when it fails)."""
     job = _claim(sessions, job_id, settings)
-    if job is None:
+    if job is None:  # it has ended (or just gave up): nothing will read its input again
+        files.remove_input(settings.job_files_dir, job_id)
         return
     kind = registry()[job.kind]
     root = settings.job_files_dir
@@ -134,11 +135,13 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
         )
     except JobCancelled:
         staged.unlink(missing_ok=True)
+        files.remove_input(root, job.id)
         log.info("job %s (%s) stopped: cancelled", job.id, job.kind)
         return
     except EmonevError as exc:
         staged.unlink(missing_ok=True)
         _fail(sessions, job.id, exc.detail, exc.indonesian or exc.detail)
+        files.remove_input(root, job.id)
         log.info("job %s (%s) failed: %s", job.id, job.kind, exc.detail)
         return
     except Exception as exc:
@@ -149,6 +152,29 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
         _record_error(sessions, job.id, reason)
         raise
     _finish(sessions, settings, job, staged, outcome)
+
+
+def complete_in(session: Session, job_id: int, result: dict[str, Any]) -> None:
+    """Mark a running job done inside the caller's transaction, for work whose outcome is that transaction
+    (a publication): the job is done if and only if the work commits, and no cancel can come between the
+    two. Raises ``JobCancelled`` (so the work rolls back) when the job was cancelled meanwhile."""
+    now = utcnow()
+    moved = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == RUNNING)
+        .values(
+            status=DONE,
+            finished_at=now,
+            heartbeat_at=now,
+            dedup_key=None,
+            error=None,
+            result=result,
+            progress_done=1,
+            progress_total=1,
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if not moved:
+        raise JobCancelled
 
 
 def _record_error(sessions: sessionmaker[Session], job_id: int, reason: str) -> None:
@@ -174,7 +200,8 @@ def _finish(
     with sessions.begin() as session:
         current = session.get(Job, job.id, with_for_update=True)
         if current is None or current.status != RUNNING:
-            # Cancelled while the file was being placed: nobody is offered it.
+            # Cancelled while the file was being placed: nobody is offered it. (Or the work marked itself
+            # done in its own transaction: ``complete_in``.)
             if placed is not None:
                 files.resolve(root, placed.relative_path).unlink(missing_ok=True)
             return
@@ -193,4 +220,5 @@ def _finish(
             current.file_size = placed.size
             current.file_sha256 = placed.sha256
             current.expires_at = now + timedelta(days=settings.job_files_keep_days)
+    files.remove_input(root, job.id)
     log.info("job %s (%s) done", job.id, job.kind)

@@ -424,18 +424,42 @@ def live_results_view(
     round_ = get_round(session=session, round_id=round_id)
     policy.ensure_admin(by, round_.commission_id)
     results = live_results(session=session, round_=round_)
-    incomplete = sum(1 for r in results if r.incomplete)
-    if category is not None:
-        results = [r for r in results if r.category_code == category]
+    listed = results if category is None else [r for r in results if r.category_code == category]
     start = params.after_id or 0
-    page = results[start : start + params.limit]
-    more = start + params.limit < len(results)
+    more = start + params.limit < len(listed)
+    return _results_out(
+        session,
+        round_,
+        results,
+        listed[start : start + params.limit],
+        next_cursor=encode_cursor(start + params.limit) if more else None,
+    )
+
+
+def live_results_document(*, session: Session, round_id: int, by: Principal) -> LiveResultsOut:
+    """Every result of the round computed now, in one document (what the ``results_preview`` job keeps):
+    the pages of ``live_results_view`` put together."""
+    round_ = get_round(session=session, round_id=round_id)
+    policy.ensure_admin(by, round_.commission_id)
+    results = live_results(session=session, round_=round_)
+    return _results_out(session, round_, results, results, next_cursor=None)
+
+
+def _results_out(
+    session: Session,
+    round_: Round,
+    results: list[LiveResult],
+    listed: list[LiveResult],
+    *,
+    next_cursor: str | None,
+) -> LiveResultsOut:
+    incomplete = sum(1 for r in results if r.incomplete)
     return LiveResultsOut(
         round_id=round_.id,
         stage_weights={code: plain(w) for code, w in weights_of(session, round_).items()},
         missing_stage_policy=round_.missing_stage_policy,
         ready_to_publish=incomplete == 0,
         incomplete=incomplete,
-        items=[_live_out(r) for r in page],
-        next_cursor=encode_cursor(start + params.limit) if more else None,
+        items=[_live_out(r) for r in listed],
+        next_cursor=next_cursor,
     )

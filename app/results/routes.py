@@ -11,6 +11,9 @@ from app.accounts.deps import CurrentPrincipal
 from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id
+from app.jobs.routes import ACCEPTED, job_out
+from app.jobs.schemas import JobOut
+from app.jobs.service import request_job
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParamsDep
 from app.results import publication as publishing
 from app.results import service
@@ -75,6 +78,47 @@ def publish(
     row = publishing.publish(session=session, round_id=round_id, by=principal, reason=payload.reason)
     response.headers["Location"] = location(request, "list_publications", round_id=round_id)
     return service.publication_out(row)
+
+
+@router.post(
+    "/rounds/{round_id}/results/preview-jobs", status_code=202, response_model=JobOut, responses=ACCEPTED
+)
+def request_results_preview(
+    round_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
+) -> JobOut:
+    """Compute the round's final scores now as a job (commission administrators): the same figures as
+    `GET /rounds/{id}/results`, every body in one JSON file (`download_url` when done; `result` gives
+    the counts and `ready_to_publish`). For large rounds, whose preview takes too long for a request.
+    Answers 202 with `Location: /api/v1/jobs/{id}`; asking again while it is pending gives the same job."""
+    job, _new = request_job(
+        session=session, kind_name="results_preview", round_id=round_id, params={}, by=principal
+    )
+    response.headers["Location"] = request.url_for("get_job", job_id=str(job.id)).path
+    return job_out(request, job)
+
+
+@router.post("/rounds/{round_id}/publish-jobs", status_code=202, response_model=JobOut, responses=ACCEPTED)
+def request_publish(
+    round_id: Id,
+    payload: PublishIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+) -> JobOut:
+    """Publish the round's results as a job (commission administrators), for rounds too large to publish
+    within a request: the same rules and audit as `POST /rounds/{id}/publish`, the revision written in
+    one transaction. The job's `result` names the new revision; a refusal (a result incomplete, nothing
+    changed, the round not final) fails the job with the reason. Answers 202 with its `Location`."""
+    job, _new = request_job(
+        session=session,
+        kind_name="publish",
+        round_id=round_id,
+        params={"reason": payload.reason},
+        by=principal,
+    )
+    response.headers["Location"] = request.url_for("get_job", job_id=str(job.id)).path
+    return job_out(request, job)
 
 
 @router.get("/rounds/{round_id}/publications")
