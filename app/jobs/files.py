@@ -95,7 +95,10 @@ def _remove_ended_inputs(session: Session, root: Path, now: datetime) -> None:
             kept[int(stem)] = path
     if not kept:
         return
-    statuses = dict(session.execute(select(Job.id, Job.status).where(Job.id.in_(list(kept)))).tuples().all())
+    statuses: dict[int, str] = {
+        job_id: status
+        for job_id, status in session.execute(select(Job.id, Job.status).where(Job.id.in_(list(kept))))
+    }
     cutoff = (now - _UNCLAIMED_INPUT_GRACE).timestamp()
     for job_id, path in kept.items():
         status = statuses.get(job_id)

@@ -47,8 +47,12 @@ class _Reporter:
         self.sessions = sessions
         self.job_id = job_id
         self.last = 0.0
+        # The latest total told, written or not: a job quicker than a report still ends showing it.
+        self.total: int | None = None
 
     def __call__(self, done: int, total: int | None, *, force: bool = False) -> None:
+        if total is not None:
+            self.total = total
         now = time.monotonic()
         if not force and now - self.last < REPORT_EVERY_SECONDS:
             return
@@ -151,7 +155,7 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
         log.exception("job %s (%s) attempt %s stopped: %s", job.id, job.kind, job.attempts, reason)
         _record_error(sessions, job.id, reason)
         raise
-    _finish(sessions, settings, job, staged, outcome)
+    _finish(sessions, settings, job, staged, outcome, reporter.total)
 
 
 def complete_in(session: Session, job_id: int, result: dict[str, Any]) -> None:
@@ -187,7 +191,12 @@ def _record_error(sessions: sessionmaker[Session], job_id: int, reason: str) -> 
 
 
 def _finish(
-    sessions: sessionmaker[Session], settings: Settings, job: Job, staged: Path, outcome: JobOutcome
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    job: Job,
+    staged: Path,
+    outcome: JobOutcome,
+    total: int | None,
 ) -> None:
     root = settings.job_files_dir
     placed = None
@@ -211,6 +220,8 @@ def _finish(
         current.dedup_key = None
         current.error = None
         current.result = outcome.result
+        if total is not None:
+            current.progress_total = total
         if current.progress_total is not None:
             current.progress_done = current.progress_total
         if placed is not None:
