@@ -29,6 +29,7 @@ from app.exports.service import read_bodies_workbook
 from app.exports.workbook_safety import UploadLimits, inspect_xlsx
 from app.jobs import files
 from app.jobs.kinds import JobKind, JobOutcome, JobRun, JobScope, ensure_still_admin, register
+from app.jobs.runner import complete_in
 from app.jobs.service import request_job
 from app.settings import Settings
 
@@ -104,9 +105,10 @@ def import_file(
 
 
 def check_upload(data: bytes, *, name: str, limits: UploadLimits) -> None:
-    """What the request checks before queueing: a readable .xlsx container or a readable CSV (422 else)."""
+    """What the request checks before queueing, quickly: an .xlsx container (its sheets are scanned by the
+    job) or a readable CSV (422 else)."""
     if format_of(data) == XLSX:
-        inspect_xlsx(BytesIO(data), name=name, limits=limits)
+        inspect_xlsx(BytesIO(data), name=name, limits=limits, scan_sheets=False)
     else:
         read_csv(data)
 
@@ -159,6 +161,7 @@ def _run(run: JobRun) -> JobOutcome:
             "again",
             indonesian="Berkas yang diunggah tidak disimpan lagi. Unggah berkas itu sekali lagi.",
         )
+    run.progress(0, None)
     with run.sessions.begin() as session:
         report = import_file(
             session=session,
@@ -168,9 +171,15 @@ def _run(run: JobRun) -> JobOutcome:
             dry_run=run.params["dry_run"],
             by=run.principal,
             limits=UploadLimits(max_bytes=run.settings.upload_max_bytes),
-            progress=run.progress,
+            progress=run.progress if run.progress_inside_transactions else None,
         )
         result = ImportReportOut.of(report).model_dump(mode="json")
+        if report.created:
+            # Done in the import's own transaction: the job is done if and only if the bodies are there, and
+            # a cancel either stops the import before or comes too late.
+            complete_in(session, run.job_id, result, total=2 * report.rows)
+    if not report.created:
+        run.progress(report.rows, report.rows)
     return JobOutcome(result=result)
 
 

@@ -52,6 +52,14 @@ class JobRun:
     target: Path
     report: Callable[[int, int | None], None]
 
+    @property
+    def progress_inside_transactions(self) -> bool:
+        """Whether ``progress`` may be called while the work holds a transaction open. Not on SQLite: every
+        transaction there takes the one write lock (BEGIN IMMEDIATE), so a report written beside it would
+        wait for the work's own commit."""
+        bind = self.sessions.kw.get("bind")
+        return bind is None or bind.dialect.name != "sqlite"
+
     def progress(self, done: int, total: int | None = None) -> None:
         """Record ``done`` of ``total`` units of work. Cheap to call often (it writes at most about once a
         second); raises ``JobCancelled`` when the job was cancelled meanwhile."""

@@ -197,7 +197,7 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
     _finish(sessions, settings, job, staged, outcome, reporter.total)
 
 
-def complete_in(session: Session, job_id: int, result: dict[str, Any]) -> None:
+def complete_in(session: Session, job_id: int, result: dict[str, Any], *, total: int = 1) -> None:
     """Mark a running job done inside the caller's transaction, for work whose outcome is that transaction
     (a publication): the job is done if and only if the work commits, and no cancel can come between the
     two. Raises ``JobCancelled`` (so the work rolls back) when the job was cancelled meanwhile."""
@@ -212,8 +212,8 @@ def complete_in(session: Session, job_id: int, result: dict[str, Any]) -> None:
             dedup_key=None,
             error=None,
             result=result,
-            progress_done=1,
-            progress_total=1,
+            progress_done=total,
+            progress_total=total,
         )
     ).rowcount  # type: ignore[attr-defined]
     if not moved:
@@ -252,6 +252,7 @@ def _finish(
             # done in its own transaction: ``complete_in``.)
             if placed is not None:
                 files.resolve(root, placed.relative_path).unlink(missing_ok=True)
+            files.remove_input(root, job.id)
             return
         current.status = DONE
         current.finished_at = now
