@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # A body import (CSV or .xlsx) of more rows than this is refused in the request (409) and made through
     # its job form, POST /commissions/{id}/bodies/import-jobs (README, "Imports and previews as jobs").
     import_sync_max_rows: int = Field(default=5000, ge=1, le=1_000_000)
+    # The live results (GET /rounds/{id}/results) and the publication (POST /rounds/{id}/publish) of a round
+    # with more invited bodies than this are refused in the request (409) and made through their job forms.
+    results_sync_max_bodies: int = Field(default=2000, ge=1, le=1_000_000)
     # Where jobs run: None means in the server process on SQLite (one machine) and in `emonev worker`
     # processes on PostgreSQL. True on PostgreSQL runs a worker inside each server process as well.
     jobs_in_server: bool | None = None

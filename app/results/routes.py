@@ -18,6 +18,7 @@ from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParamsDep
 from app.results import publication as publishing
 from app.results import service
 from app.results.schemas import HistoryOut, LiveResultsOut, PublicationOut, PublishIn, RankingOut
+from app.settings import SettingsDep
 
 router = APIRouter(tags=["results"])
 
@@ -42,6 +43,7 @@ Band = Annotated[
 def live_results(
     round_id: Id,
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
     category: Annotated[str | None, Query(max_length=64, description="Only this body category.")] = None,
@@ -52,9 +54,15 @@ def live_results(
     the final score (published stage scores x the round's weights, half-up to 2 decimals once), the band
     and the rank in its category. A body that did not pass the gate gets the round's missing-stage policy:
     ``zero`` (the stages it missed count 0) or ``saq_only`` (its final score is its verified SAQ score).
-    ``incomplete`` names what still blocks publication."""
+    ``incomplete`` names what still blocks publication. A round of more than `EMONEV_RESULTS_SYNC_MAX_BODIES`
+    invited bodies (2,000) is a 409 naming `job_form`: ask for `POST /rounds/{id}/results/preview-jobs`."""
     return publishing.live_results_view(
-        session=session, round_id=round_id, by=principal, category=category, params=page
+        session=session,
+        round_id=round_id,
+        by=principal,
+        category=category,
+        params=page,
+        max_bodies=settings.results_sync_max_bodies,
     )
 
 
@@ -67,6 +75,7 @@ def publish(
     round_id: Id,
     payload: PublishIn,
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     request: Request,
     response: Response,
@@ -74,8 +83,16 @@ def publish(
     """Publish the round's results (commission administrators): freeze scores, bands and ranks as a new
     revision with a reason. The first publication needs the round to be ``final`` and moves it to
     ``published``; publishing again records a correction as the next revision, and is refused (409) when
-    nothing changed. Refused (409, listing ``incomplete``) while a result is incomplete."""
-    row = publishing.publish(session=session, round_id=round_id, by=principal, reason=payload.reason)
+    nothing changed. Refused (409, listing ``incomplete``) while a result is incomplete. A round of more
+    than `EMONEV_RESULTS_SYNC_MAX_BODIES` invited bodies is a 409 naming `job_form`: `POST
+    /rounds/{id}/publish-jobs`."""
+    row = publishing.publish(
+        session=session,
+        round_id=round_id,
+        by=principal,
+        reason=payload.reason,
+        max_bodies=settings.results_sync_max_bodies,
+    )
     response.headers["Location"] = location(request, "list_publications", round_id=round_id)
     return service.publication_out(row)
 

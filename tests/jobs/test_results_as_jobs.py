@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import AuditEntry, Publication
 from app.jobs.worker import run_queued
+from app.main import create_app
 from app.settings import Settings
-from tests.factories import World
+from tests.factories import World, problem
 from tests.results.test_results import Season, season  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.db
@@ -103,3 +104,30 @@ def test_publishing_as_a_job_writes_one_audited_revision_then_refuses_an_unchang
     assert session.scalars(select(Publication.id).where(Publication.round_id == world.round.id)).all() == [
         first["result"]["publication_id"]
     ]
+
+
+def test_a_round_past_the_limit_is_refused_in_the_request_naming_the_job_form(
+    world: World,
+    season: Season,  # noqa: F811
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+) -> None:
+    small = settings.model_copy(update={"results_sync_max_bodies": 5})  # the season invites 6
+    with TestClient(create_app(small, session_factory=session_factory)) as client:
+        for method, path, form, payload in (
+            ("GET", "results", "results/preview-jobs", None),
+            ("POST", "publish", "publish-jobs", {"reason": "Pleno"}),
+        ):
+            refused = client.request(
+                method,
+                f"/api/v1/rounds/{world.round.id}/{path}",
+                json=payload,
+                headers=world.token(world.admin),
+            )
+            assert refused.status_code == 409, refused.text
+            assert problem(refused)["job_form"] == f"/api/v1/rounds/{world.round.id}/{form}"
+            assert problem(refused)["bodies"] == 6
+        asked = client.post(
+            f"/api/v1/rounds/{world.round.id}/results/preview-jobs", headers=world.token(world.admin)
+        )
+        assert asked.status_code == 202
