@@ -69,12 +69,6 @@ class Settings(BaseSettings):
     # A job that stopped this many times without finishing (an error, a worker killed, the database gone) is
     # marked failed with the last reason instead of being tried again.
     job_max_attempts: int = Field(default=3, ge=1, le=20)
-    # A body import (CSV or .xlsx) of more rows than this is refused in the request (409) and made through
-    # its job form, POST /commissions/{id}/bodies/import-jobs (README, "Imports and previews as jobs").
-    import_sync_max_rows: int = Field(default=5000, ge=1, le=1_000_000)
-    # The live results (GET /rounds/{id}/results) and the publication (POST /rounds/{id}/publish) of a round
-    # with more invited bodies than this are refused in the request (409) and made through their job forms.
-    results_sync_max_bodies: int = Field(default=2000, ge=1, le=1_000_000)
     # Where jobs run: None means in the server process on SQLite (one machine) and in `emonev worker`
     # processes on PostgreSQL. True on PostgreSQL runs a worker inside each server process as well.
     jobs_in_server: bool | None = None
@@ -84,6 +78,20 @@ class Settings(BaseSettings):
     # stalled_after seconds (killed, its machine gone) are handed to another worker.
     worker_heartbeat_seconds: float = Field(default=10, gt=0, le=3600)
     worker_stalled_after_seconds: float = Field(default=60, gt=0, le=24 * 3600)
+    # Exports that still stream at once from their GET route (README, "Small exports at once, large ones as
+    # jobs"): a publication with at most this many bodies; past it the GET answers 409 naming the job form.
+    # Two limits, as a body costs the recap about 0.5 ms of CPU and the result-sheet ZIP about 13 ms: at
+    # these defaults each takes about 2.5 s of CPU (bench/sync_exports.py), some 5 s on a busy 2-core machine.
+    sync_recap_max_bodies: int = Field(default=5000, ge=0, le=10_000_000)
+    sync_result_sheets_max_bodies: int = Field(default=200, ge=0, le=10_000_000)
+    # A body import (CSV or .xlsx) of more rows than this is refused at once (409) and made through its job
+    # form, POST /commissions/{id}/bodies/import-jobs (README, "Imports and previews as jobs"): about 1 ms a
+    # row (bench/import_job.py), some 5 s at the default. The live results (GET /rounds/{id}/results) and
+    # the publication (POST /rounds/{id}/publish) of a round with more invited bodies than
+    # sync_results_max_bodies likewise: every score is recomputed, about 15 ms a body on a busy 2-core
+    # machine (bench/results_preview.py).
+    sync_import_max_rows: int = Field(default=5000, ge=1, le=1_000_000)
+    sync_results_max_bodies: int = Field(default=1000, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -71,6 +71,7 @@ def serve(
     env = os.environ | {
         "EMONEV_DATABASE_URL": database_url or f"sqlite:///{root / 'web.sqlite3'}",
         "EMONEV_EVIDENCE_DIR": str(root / "evidence"),
+        "EMONEV_JOB_FILES_DIR": str(root / "job-files"),
         **settings,
     }
     for command in prepare:

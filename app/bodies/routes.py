@@ -159,11 +159,11 @@ def import_bodies(
     header is row 1), column and reason; duplicate names (in the file or against existing bodies) are errors.
     With `dry_run=true` (the default) the answer is a report and nothing is written; with `dry_run=false` a
     file with any problem is a 422 listing them all (and nothing is written), else 201 with the bodies. A
-    file of more than `EMONEV_IMPORT_SYNC_MAX_ROWS` rows (5,000) is a 409 naming `job_form`: send it to
-    `POST /commissions/{id}/bodies/import-jobs` instead."""
+    file of more than `EMONEV_SYNC_IMPORT_MAX_ROWS` rows (5,000) is a 409 (`too-large-at-once`) naming the
+    job in `job_request`: send it to `POST /commissions/{id}/bodies/import-jobs` instead."""
     commission = get_commission(session=session, commission_id=commission_id, by=principal)
     rows, numbers = service.read_csv(upload.data)
-    service.refuse_in_request(len(rows), settings.import_sync_max_rows, commission.id)
+    service.refuse_in_request(len(rows), settings.sync_import_max_rows, commission.id)
     report = service.import_bodies(
         session=session, commission=commission, rows=rows, dry_run=dry_run, by=principal, row_numbers=numbers
     )

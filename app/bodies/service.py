@@ -25,7 +25,7 @@ from app.bodies.validation import (
 )
 from app.commissions.service import categories_by_code
 from app.db.models import BodyCategory, Commission, Invitation, PublicBody
-from app.errors import MAX_LISTED_PROBLEMS, Conflict, FieldProblem, InvalidInput, NotFound
+from app.errors import MAX_LISTED_PROBLEMS, Conflict, FieldProblem, InvalidInput, NotFound, TooLargeAtOnce
 
 IMPORT_COLUMNS = ("name", "category", "region_code", "parent", "ppid_email")
 REQUIRED_COLUMNS = ("name", "category")
@@ -368,14 +368,15 @@ _PROGRESS_EVERY = 500
 
 def refuse_in_request(rows: int, max_rows: int, commission_id: int) -> None:
     """A file of more than ``max_rows`` rows is imported as a job, not in the request (409 naming the job
-    form): a proxy's time limit would cut a long import off mid-way."""
+    in ``job_request``): a proxy's time limit would cut a long import off mid-way."""
     if rows > max_rows:
-        raise Conflict(
-            f"the file has {rows} rows, more than the {max_rows} imported in the request; send it to "
-            f"POST /api/v1/commissions/{commission_id}/bodies/import-jobs to import it as a job",
+        job_path = f"/api/v1/commissions/{commission_id}/bodies/import-jobs"
+        raise TooLargeAtOnce(
+            f"the file has {rows} rows, more than the {max_rows} imported at once; send the same file to "
+            f"POST {job_path} to import it as a job, then follow its Location",
+            job_request={"method": "POST", "href": job_path},
             rows=rows,
             max_rows=max_rows,
-            job_form=f"/api/v1/commissions/{commission_id}/bodies/import-jobs",
             indonesian=f"Berkas berisi {rows} baris, lebih dari {max_rows} baris yang dapat diimpor "
             "langsung. Impor berkas ini sebagai pekerjaan latar belakang.",
         )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.db.models import Job, Round
+from app.db.session import read_only
 from app.errors import Forbidden
 from app.settings import Settings
 
@@ -54,11 +55,15 @@ class JobRun:
 
     @property
     def progress_inside_transactions(self) -> bool:
-        """Whether ``progress`` may be called while the work holds a transaction open. Not on SQLite: every
-        transaction there takes the one write lock (BEGIN IMMEDIATE), so a report written beside it would
-        wait for the work's own commit."""
+        """Whether ``progress`` may be called while the work holds a writing transaction open (``sessions``,
+        not ``reading()``). Not on SQLite: a writing transaction there holds the one write lock (BEGIN
+        IMMEDIATE), so a report written beside it would wait for the work's own commit."""
         bind = self.sessions.kw.get("bind")
         return bind is None or bind.dialect.name != "sqlite"
+
+    def reading(self) -> sessionmaker[Session]:
+        """Sessions for the job's long reads: no write lock held on SQLite while it works."""
+        return read_only(self.sessions)
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Record ``done`` of ``total`` units of work. Cheap to call often (it writes at most about once a

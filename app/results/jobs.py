@@ -47,7 +47,7 @@ def _preview(run: JobRun) -> JobOutcome:
     assert run.commission_id is not None
     ensure_still_admin(run.principal, run.commission_id)
     run.progress(0, 1)
-    with run.sessions.begin() as session:
+    with run.reading().begin() as session:
         document = publishing.live_results_document(session=session, round_id=run.round_id, by=run.principal)
     with run.target.open("w", encoding="utf-8") as out:
         json.dump(document.model_dump(mode="json"), out, ensure_ascii=False)

@@ -34,7 +34,7 @@ from app.db.models import (
     Stage,
     TemplateVersion,
 )
-from app.errors import Conflict
+from app.errors import Conflict, TooLargeAtOnce
 from app.pagination import PageParams, encode_cursor
 from app.questionnaires.service import parsed
 from app.results.explain import number
@@ -297,21 +297,24 @@ def _published_rows(session: Session, publication: Publication) -> set[tuple[Any
     }
 
 
-def refuse_in_request(session: Session, round_: Round, max_bodies: int | None, job_form: str) -> None:
+def refuse_in_request(
+    session: Session, round_: Round, max_bodies: int | None, job_path: str, body: dict[str, Any] | None
+) -> None:
     """A round of more than ``max_bodies`` invited bodies is not computed within a request (409 naming the
-    job form): every score is recomputed, about 15 ms per body, and a proxy's time limit would cut it off."""
+    job in ``job_request``): every score is recomputed, about 15 ms per body, and a proxy's time limit would
+    cut it off."""
     if max_bodies is None:
         return
     invited = session.scalar(
         select(func.count()).select_from(Invitation).where(Invitation.round_id == round_.id)
     )
     if invited is not None and invited > max_bodies:
-        raise Conflict(
-            f"the round has {invited} invited bodies, more than the {max_bodies} computed within a request; "
-            f"ask for it as a job: POST {job_form}",
+        raise TooLargeAtOnce(
+            f"the round has {invited} invited bodies, more than the {max_bodies} computed at once; ask for "
+            f"it as a job with POST {job_path}, then follow its Location",
+            job_request={"method": "POST", "href": job_path, "body": body},
             bodies=invited,
             max_bodies=max_bodies,
-            job_form=job_form,
             indonesian=f"Periode ini mengundang {invited} badan publik, lebih dari {max_bodies} yang dapat "
             "dihitung langsung. Jalankan sebagai pekerjaan latar belakang.",
         )
@@ -337,7 +340,9 @@ def publish(
     first publication moves the round to ``published``."""
     round_ = get_round(session=session, round_id=round_id, for_update=True)
     policy.ensure_admin(by, round_.commission_id)
-    refuse_in_request(session, round_, max_bodies, f"/api/v1/rounds/{round_.id}/publish-jobs")
+    refuse_in_request(
+        session, round_, max_bodies, f"/api/v1/rounds/{round_.id}/publish-jobs", {"reason": reason}
+    )
     if round_.status not in PUBLISHABLE:
         raise Conflict(
             f"a round is published once it is final; round {round_.title} is {round_.status}",
@@ -457,7 +462,7 @@ def live_results_view(
     (category, rank, name), paginated by position; 409 past ``max_bodies`` invited bodies."""
     round_ = get_round(session=session, round_id=round_id)
     policy.ensure_admin(by, round_.commission_id)
-    refuse_in_request(session, round_, max_bodies, f"/api/v1/rounds/{round_.id}/results/preview-jobs")
+    refuse_in_request(session, round_, max_bodies, f"/api/v1/rounds/{round_.id}/results/preview-jobs", None)
     results = live_results(session=session, round_=round_)
     listed = results if category is None else [r for r in results if r.category_code == category]
     start = params.after_id or 0

@@ -54,15 +54,16 @@ def live_results(
     the final score (published stage scores x the round's weights, half-up to 2 decimals once), the band
     and the rank in its category. A body that did not pass the gate gets the round's missing-stage policy:
     ``zero`` (the stages it missed count 0) or ``saq_only`` (its final score is its verified SAQ score).
-    ``incomplete`` names what still blocks publication. A round of more than `EMONEV_RESULTS_SYNC_MAX_BODIES`
-    invited bodies (2,000) is a 409 naming `job_form`: ask for `POST /rounds/{id}/results/preview-jobs`."""
+    ``incomplete`` names what still blocks publication. A round of more than `EMONEV_SYNC_RESULTS_MAX_BODIES`
+    invited bodies (1,000) is a 409 (`too-large-at-once`) naming the job in `job_request`: ask for `POST
+    /rounds/{id}/results/preview-jobs`."""
     return publishing.live_results_view(
         session=session,
         round_id=round_id,
         by=principal,
         category=category,
         params=page,
-        max_bodies=settings.results_sync_max_bodies,
+        max_bodies=settings.sync_results_max_bodies,
     )
 
 
@@ -84,14 +85,14 @@ def publish(
     revision with a reason. The first publication needs the round to be ``final`` and moves it to
     ``published``; publishing again records a correction as the next revision, and is refused (409) when
     nothing changed. Refused (409, listing ``incomplete``) while a result is incomplete. A round of more
-    than `EMONEV_RESULTS_SYNC_MAX_BODIES` invited bodies is a 409 naming `job_form`: `POST
-    /rounds/{id}/publish-jobs`."""
+    than `EMONEV_SYNC_RESULTS_MAX_BODIES` invited bodies is a 409 (`too-large-at-once`) naming the job in
+    `job_request`: `POST /rounds/{id}/publish-jobs`."""
     row = publishing.publish(
         session=session,
         round_id=round_id,
         by=principal,
         reason=payload.reason,
-        max_bodies=settings.results_sync_max_bodies,
+        max_bodies=settings.sync_results_max_bodies,
     )
     response.headers["Location"] = location(request, "list_publications", round_id=round_id)
     return service.publication_out(row)

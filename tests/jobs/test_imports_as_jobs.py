@@ -249,7 +249,7 @@ def test_the_input_of_a_request_not_yet_committed_is_left_alone(session: Session
 def test_a_synchronous_import_past_the_row_limit_points_at_the_job_form(
     settings: Settings, session_factory: sessionmaker[Session], world: World, tmp_path: Path
 ) -> None:
-    small = settings.model_copy(update={"import_sync_max_rows": 2})
+    small = settings.model_copy(update={"sync_import_max_rows": 2})
     with TestClient(create_app(small, session_factory=session_factory)) as client:
         for path, data, media_type in (
             ("import.xlsx", workbook(GOOD), XLSX_MEDIA_TYPE),
@@ -262,7 +262,7 @@ def test_a_synchronous_import_past_the_row_limit_points_at_the_job_form(
             )
             assert refused.status_code == 409, refused.text
             form = f"/api/v1/commissions/{world.commission.id}/bodies/import-jobs"
-            assert problem(refused)["job_form"] == form
+            assert problem(refused)["job_request"] == {"method": "POST", "href": form}
         within = client.post(
             f"/api/v1/commissions/{world.commission.id}/bodies/import.xlsx",
             files={"file": ("f", workbook(GOOD[:2]), XLSX_MEDIA_TYPE)},

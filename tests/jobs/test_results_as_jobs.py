@@ -112,7 +112,7 @@ def test_a_round_past_the_limit_is_refused_in_the_request_naming_the_job_form(
     settings: Settings,
     session_factory: sessionmaker[Session],
 ) -> None:
-    small = settings.model_copy(update={"results_sync_max_bodies": 5})  # the season invites 6
+    small = settings.model_copy(update={"sync_results_max_bodies": 5})  # the season invites 6
     with TestClient(create_app(small, session_factory=session_factory)) as client:
         for method, path, form, payload in (
             ("GET", "results", "results/preview-jobs", None),
@@ -125,8 +125,14 @@ def test_a_round_past_the_limit_is_refused_in_the_request_naming_the_job_form(
                 headers=world.token(world.admin),
             )
             assert refused.status_code == 409, refused.text
-            assert problem(refused)["job_form"] == f"/api/v1/rounds/{world.round.id}/{form}"
-            assert problem(refused)["bodies"] == 6
+            found = problem(refused)
+            assert found["type"].endswith("too-large-at-once")
+            assert found["job_request"] == {
+                "method": "POST",
+                "href": f"/api/v1/rounds/{world.round.id}/{form}",
+                "body": payload,
+            }
+            assert found["bodies"] == 6
         asked = client.post(
             f"/api/v1/rounds/{world.round.id}/results/preview-jobs", headers=world.token(world.admin)
         )
