@@ -1,5 +1,6 @@
-"""Real processes for tests that need them: ``emonev serve`` on a free loopback port, and a PostgreSQL
-cluster of the test's own (in a temporary directory, on its own port) that the test may stop and start.
+"""Real processes for tests that need them: ``emonev serve`` on a free loopback port, ``emonev worker``
+processes beside it, and a PostgreSQL cluster of the test's own (in a temporary directory, on its own port)
+that the test may stop and start.
 
 Shared by the browser tests (``tests/web``) and the fault tests (``tests/faults``)."""
 
@@ -114,14 +115,14 @@ class LiveWorker:
     process: subprocess.Popen[bytes]
 
 
-def launch_worker(root: Path, env: Mapping[str, str], name: str, **settings: str) -> LiveWorker:
-    """Start ``emonev worker --name <name>`` with a server's environment (``LiveServer.env``) and any further
-    ``EMONEV_`` settings, without waiting for it (see :func:`wait_until_listening`)."""
+def launch_worker(root: Path, env: Mapping[str, str], name: str) -> LiveWorker:
+    """Start ``emonev worker --name <name>`` with a server's environment (``LiveServer.env``: the same
+    database and settings), without waiting for it (see :func:`wait_until_listening`)."""
     log = root / f"worker-{name}-{time.monotonic_ns()}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [*CLI, "worker", "--name", name],
-            env=dict(env) | settings,
+            env=dict(env),
             cwd=ROOT,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -140,14 +141,6 @@ def wait_until_listening(worker: LiveWorker, seconds: float = STARTUP_SECONDS) -
             stop_worker(worker)
             pytest.fail(f"worker {worker.name} did not start within {seconds} s:\n{worker.log.read_text()}")
         time.sleep(0.05)
-
-
-def start_worker(root: Path, env: Mapping[str, str], name: str, **settings: str) -> LiveWorker:
-    """:func:`launch_worker`, returning once the worker listens to the queue. Stop it with
-    :func:`stop_worker` (or kill it)."""
-    worker = launch_worker(root, env, name, **settings)
-    wait_until_listening(worker)
-    return worker
 
 
 def stop_worker(worker: LiveWorker) -> None:
