@@ -236,3 +236,21 @@ def test_a_file_removed_after_its_retention_can_be_made_again(
     again = pages.post(f"/pekerjaan/{job.id}/ulangi", follow_redirects=False)
     assert again.status_code == 303
     assert session.query(Job).count() == 2
+
+
+def test_a_direct_download_of_a_large_round_leads_to_the_downloads_page(
+    pages: Pages, published: Published, settings: Settings
+) -> None:
+    """The old direct links still stream a small round's files; a large one's are made as jobs instead."""
+    world = published.world
+    pages.login(world.admin)
+    recap = f"/ronde/{published.round.id}/unduh/rekapitulasi.xlsx"
+    assert pages.get(recap).headers["content-type"].startswith("application/vnd.openxmlformats")
+    settings.sync_recap_max_bodies = 1
+    settings.sync_result_sheets_max_bodies = 1
+    for direct in (recap, f"/ronde/{published.round.id}/unduh/lembar-hasil.zip"):
+        response = pages.get(direct, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == downloads(published) + "?pesan=berkas-terlalu-besar"
+    page = pages.get(downloads(published) + "?pesan=berkas-terlalu-besar")
+    assert "terlalu besar untuk langsung diunduh" in page.text
