@@ -17,7 +17,7 @@ from app.db.models import Job, Round
 from app.settings import Settings
 
 # Modules that register job kinds when imported.
-KIND_MODULES = ("app.exports.jobs",)
+KIND_MODULES = ("app.exports.jobs", "app.verification.sweeps")
 
 
 class JobCancelled(Exception):
