@@ -9,6 +9,7 @@ submissions in a short transaction, checks them with no connection held, and rec
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -152,9 +153,11 @@ def sweep_round(
                     link_check_row(submission_id, result, now)
                     for (submission_id, _url), result in zip(batch, results, strict=True)
                 )
-            for result in results:
-                found = outcome(result.ok, result.status_code, result.error)
-                setattr(counts, found, getattr(counts, found) + 1)
+            found = Counter(outcome(r.ok, r.status_code, r.error) for r in results)
+            counts.ok += found["ok"]
+            counts.broken += found["broken"]
+            counts.blocked += found["blocked"]
+            counts.error += found["error"]
             counts.checked += len(results)
             # The links may have changed since they were counted: the total grows rather than be passed.
             total = max(total, counts.checked)
@@ -248,42 +251,52 @@ def night_of(now: datetime, timezone: str) -> date | None:
     return moment.date() if moment.hour >= NIGHTLY_HOUR else None
 
 
-def _swept_that_night(session: Session, round_id: int, night: str, since: datetime) -> bool:
-    params = session.scalars(
-        select(Job.params).where(Job.kind == KIND, Job.round_id == round_id, Job.created_at >= since)
+def _nights_swept(session: Session, round_ids: Sequence[int], since: datetime) -> set[tuple[int, str]]:
+    """(round, night) of the nightly sweeps asked for since ``since``, whatever became of them."""
+    rows = session.execute(
+        select(Job.round_id, Job.params).where(
+            Job.kind == KIND, Job.round_id.in_(round_ids), Job.created_at >= since
+        )
     )
-    return any((p or {}).get("night") == night for p in params)
+    return {
+        (round_id, params["night"]) for round_id, params in rows if round_id and (params or {}).get("night")
+    }
 
 
 def queue_nightly_sweeps(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> int:
     """A periodic duty: queue tonight's sweep of every round in ``NIGHTLY_STATUSES`` whose commission's
     clock has passed 02:00 and that has no sweep for that date yet (queued, running or ended). Every worker
     runs it; the round's row is locked (PostgreSQL; SQLite writes one at a time) while the job table is
-    checked, so however many run it at once, each round gets one sweep a night. Returns how many it queued."""
+    checked again, so however many run it at once, each round gets one sweep a night. Returns how many it
+    queued."""
+    since = now - timedelta(days=2)
     with sessions() as session:
         due = [
-            (round_id, night)
+            (round_id, tonight.isoformat())
             for round_id, timezone in session.execute(
                 select(Round.id, Commission.timezone)
                 .join(Commission, Commission.id == Round.commission_id)
                 .where(Round.status.in_(NIGHTLY_STATUSES))
                 .order_by(Round.id)
             )
-            if (night := night_of(now, timezone)) is not None
+            if (tonight := night_of(now, timezone)) is not None
         ]
+        swept = _nights_swept(session, [round_id for round_id, _night in due], since) if due else set()
     queued = 0
     for round_id, night in due:
+        if (round_id, night) in swept:
+            continue
         with sessions.begin() as session:
             round_ = session.scalar(select(Round).where(Round.id == round_id).with_for_update())
             if round_ is None or round_.status not in NIGHTLY_STATUSES:
                 continue
-            if _swept_that_night(session, round_id, night.isoformat(), now - timedelta(days=2)):
+            if (round_id, night) in _nights_swept(session, [round_id], since):
                 continue
             _job, new = request_job(
                 session=session,
                 kind_name=KIND,
                 round_id=round_id,
-                params={"skip_ok_hours": None, "night": night.isoformat()},
+                params={"skip_ok_hours": None, "night": night},
                 by=NIGHTLY,
             )
             queued += new
