@@ -268,7 +268,9 @@ def queue_nightly_sweeps(sessions: sessionmaker[Session], settings: Settings, no
     clock has passed 02:00 and that has no sweep for that date yet (queued, running or ended). Every worker
     runs it; the round's row is locked (PostgreSQL; SQLite writes one at a time) while the job table is
     checked again, so however many run it at once, each round gets one sweep a night. Returns how many it
-    queued."""
+    queued. Does nothing with ``EMONEV_LINK_SWEEP_NIGHTLY=false``."""
+    if not settings.link_sweep_nightly:
+        return 0
     since = now - timedelta(days=2)
     with sessions() as session:
         due = [

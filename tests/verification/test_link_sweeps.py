@@ -364,6 +364,10 @@ def test_each_open_round_gets_one_sweep_a_night_from_two_oclock_local_time(
     assert sweeps.queue_nightly_sweeps(session_factory, settings, NIGHT + timedelta(hours=23)) == 1
     assert sweeps.queue_nightly_sweeps(session_factory, settings, NIGHT + timedelta(hours=24)) == 3
 
+    switched_off = settings.model_copy(update={"link_sweep_nightly": False})
+    assert sweeps.queue_nightly_sweeps(session_factory, switched_off, NIGHT + timedelta(hours=48)) == 0
+    assert sweeps.queue_nightly_sweeps(session_factory, settings, NIGHT + timedelta(hours=48)) == 4
+
 
 def test_workers_running_the_duty_at_once_queue_one_sweep_per_round(
     own_database: tuple[str, Engine, str], settings: Settings
