@@ -81,15 +81,25 @@ def cmd_templates_list(args: argparse.Namespace) -> int:
 
 def cmd_templates_import(args: argparse.Namespace) -> int:
     from app.db.session import engine_for_long_work, make_sessionmaker
+    from app.errors import EmonevError
     from app.questionnaires.service import import_template, template_files
+    from app.terminal_progress import terminal_progress
 
     settings = _settings()
     paths = args.paths or template_files(settings.questionnaires_dir)
-    with make_sessionmaker(engine_for_long_work(settings)).begin() as session:
-        for path in paths:
-            outcome = import_template(session=session, text=_read_text(path), source_name=str(path))
-            state = "imported" if outcome.created else "unchanged"
-            print(f"{state}  {outcome.version.key} {outcome.version.version}  ({path})")
+    try:
+        with (
+            make_sessionmaker(engine_for_long_work(settings)).begin() as session,
+            terminal_progress("template files") as progress,
+        ):
+            progress(0, len(paths))
+            for done, path in enumerate(paths, start=1):
+                outcome = import_template(session=session, text=_read_text(path), source_name=str(path))
+                state = "imported" if outcome.created else "unchanged"
+                print(f"{state}  {outcome.version.key} {outcome.version.version}  ({path})")
+                progress(done, len(paths))
+    except EmonevError as exc:  # an invalid template, or a published version changed: nothing is imported
+        raise CliError("; ".join([exc.detail, *(f"{e.field}: {e.message}" for e in exc.errors)])) from exc
     return 0
 
 
@@ -273,7 +283,10 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export_recap(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace, suffix: str, description: str, write: Callable[..., str]) -> int:
+    """Write an export of a round's publication to ``--out``: into a temporary file beside it, renamed
+    when complete (a reader never sees half a file), with progress on stderr (a bar on a terminal, plain
+    lines in a log)."""
     import os
     import tempfile
 
@@ -282,18 +295,28 @@ def cmd_export_recap(args: argparse.Namespace) -> int:
     from app.accounts.principal import SYSTEM
     from app.db.session import engine_for_long_work, make_sessionmaker
     from app.errors import EmonevError
-    from app.exports.service import recap
+    from app.terminal_progress import terminal_progress
 
     out: Path = args.out
     if not out.parent.is_dir():
         raise CliError(f"--out: the directory {out.parent} does not exist")
-    handle, name = tempfile.mkstemp(prefix=".emonev-", suffix=".xlsx", dir=out.parent)
+    handle, name = tempfile.mkstemp(prefix=".emonev-", suffix=suffix, dir=out.parent)
     os.close(handle)
     partial = Path(name)
     settings = _settings()
     try:
-        with make_sessionmaker(engine_for_long_work(settings)).begin() as session:
-            recap(session=session, round_id=args.round, revision=args.revision, by=SYSTEM, target=partial)
+        with (
+            make_sessionmaker(engine_for_long_work(settings)).begin() as session,
+            terminal_progress(description) as progress,
+        ):
+            write(
+                session=session,
+                round_id=args.round,
+                revision=args.revision,
+                by=SYSTEM,
+                target=partial,
+                progress=progress,
+            )
         partial.replace(out)
     except EmonevError as exc:
         raise CliError(exc.detail) from exc
@@ -304,6 +327,18 @@ def cmd_export_recap(args: argparse.Namespace) -> int:
         partial.unlink(missing_ok=True)
     print(f"wrote {out}")
     return 0
+
+
+def cmd_export_recap(args: argparse.Namespace) -> int:
+    from app.exports.service import recap
+
+    return _export(args, ".xlsx", f"recap of round {args.round}", recap)
+
+
+def cmd_export_result_sheets(args: argparse.Namespace) -> int:
+    from app.exports.service import result_sheets_zip
+
+    return _export(args, ".zip", f"result sheets of round {args.round}", result_sheets_zip)
 
 
 def _skip_ok_hours(text: str) -> float:
@@ -480,6 +515,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", type=int, metavar="N", help="a published revision (default: the latest)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="the .xlsx file to write")
     p.set_defaults(func=cmd_export_recap)
+    p = export.add_parser(
+        "result-sheets",
+        help="write a ZIP with every body's result sheet of a round (its latest publication by default)",
+    )
+    p.add_argument("--round", required=True, type=int, metavar="ID", help="the round's id")
+    p.add_argument("--revision", type=int, metavar="N", help="a published revision (default: the latest)")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="the .zip file to write")
+    p.set_defaults(func=cmd_export_result_sheets)
 
     links = sub.add_parser("links", help="evidence links").add_subparsers(dest="action", required=True)
     p = links.add_parser(

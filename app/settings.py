@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     # stalled_after seconds (killed, its machine gone) are handed to another worker.
     worker_heartbeat_seconds: float = Field(default=10, gt=0, le=3600)
     worker_stalled_after_seconds: float = Field(default=60, gt=0, le=24 * 3600)
+    # Exports that still stream at once from their GET route (README, "Small exports at once, large ones as
+    # jobs"): a publication with at most this many bodies; past it the GET answers 409 naming the job form.
+    # Two limits, as a body costs the recap about 0.5 ms of CPU and the result-sheet ZIP about 13 ms: at
+    # these defaults each takes about 2.5 s of CPU (bench/sync_exports.py), some 5 s on a busy 2-core machine.
+    sync_recap_max_bodies: int = Field(default=5000, ge=0, le=10_000_000)
+    sync_result_sheets_max_bodies: int = Field(default=200, ge=0, le=10_000_000)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

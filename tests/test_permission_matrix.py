@@ -41,7 +41,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Job, Objection, VerifierAssignment
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import (
@@ -190,6 +190,24 @@ def _api_key_id(w: MatrixWorld) -> int:
     return int(w.session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one())
 
 
+def _job_id(w: MatrixWorld) -> int:
+    """A recap of world.round asked for by the commission's administrator, still queued."""
+    row = Job(
+        kind="recap",
+        commission_id=w.commission.id,
+        round_id=w.round.id,
+        params={"revision": 1},
+        status="queued",
+        requested_by={"role": "commission_admin", "label": "matriks", "account_id": w.admin.id},
+        requested_by_label="matriks",
+        progress_done=0,
+        attempts=0,
+    )
+    w.session.add(row)
+    w.session.flush()
+    return row.id
+
+
 # Path parameter -> its value in the world; resolved once per database, in this order.
 PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "commission_id": lambda w: w.commission.id,
@@ -207,6 +225,7 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "batch_id": _batch_id,
     "file_id": _evidence_file_id,
     "objection_id": _objection_id,
+    "job_id": _job_id,
 }
 
 
@@ -386,6 +405,13 @@ RULES: dict[tuple[str, str], Rule] = {
     # Excel: recaps and result sheets (409 until published), answer workbooks, imports from .xlsx
     ("GET", "/api/v1/rounds/{round_id}/recap.xlsx"): allow(READERS),
     ("GET", "/api/v1/rounds/{round_id}/result-sheets.zip"): allow(READERS),
+    # Jobs: asked for and read by those who may read what they make; cancelled by whoever asked or an admin.
+    ("POST", "/api/v1/rounds/{round_id}/exports"): allow(READERS, json=lambda c: {"kind": "recap"}),
+    ("GET", "/api/v1/rounds/{round_id}/jobs"): allow(MEMBERS),
+    ("GET", "/api/v1/jobs/{job_id}"): allow(READERS),
+    ("DELETE", "/api/v1/jobs/{job_id}"): allow(ADMINS),
+    ("POST", "/api/v1/jobs/{job_id}/retry"): allow(READERS),
+    ("GET", "/api/v1/jobs/{job_id}/file"): allow(READERS),
     ("GET", "/api/v1/submissions/{submission_id}/result.xlsx"): allow(BODY_READERS),
     ("GET", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(SAQ_READERS),
     ("POST", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(

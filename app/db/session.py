@@ -67,11 +67,18 @@ def _sqlite_connect(busy_ms: int) -> Callable[[Any, Any], None]:
     return connect
 
 
+READ_ONLY = "emonev_read_only"
+
+
 def _sqlite_begin(connection: Connection) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that reads, then writes after another
     # writer committed fails at once with "database is locked" (busy_timeout cannot help it), which would turn
-    # two operators saving at the same moment into a 500 instead of one waiting for the other.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # two operators saving at the same moment into a 500 instead of one waiting for the other. A session
+    # that only reads (``read_only``) begins deferred: in WAL mode it then holds no write lock at all.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sqlite_engine(url: str, *, timeouts: Timeouts = Timeouts()) -> Engine:
@@ -157,6 +164,16 @@ def _long_work_begins(session: Session, _transaction: SessionTransaction, connec
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+def read_only(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for long work that only reads (an export running for minutes): on SQLite they take no write
+    lock, so saves, progress reports and heartbeats go on meanwhile (PostgreSQL readers never block
+    writers). Sessions bound to one connection (the tests') are returned as they are."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        return sessions
+    return make_sessionmaker(bind.execution_options(**{READ_ONLY: True}))
 
 
 def _end(session: Session, *, commit: bool) -> None:

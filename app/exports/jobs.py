@@ -31,22 +31,21 @@ def _may_read(session: Session, by: Principal, job: Job) -> None:
 
 def _recap(run: JobRun) -> JobOutcome:
     assert run.round_id is not None
-    run.progress(0, 1)
-    with run.sessions.begin() as session:
+    with run.reading().begin() as session:
         name = service.recap(
             session=session,
             round_id=run.round_id,
             revision=run.params["revision"],
             by=run.principal,
             target=run.target,
+            progress=run.progress,
         )
-    run.progress(1, 1)
     return JobOutcome(file_name=name, media_type=XLSX_MEDIA_TYPE)
 
 
 def _result_sheets(run: JobRun) -> JobOutcome:
     assert run.round_id is not None
-    with run.sessions.begin() as session:
+    with run.reading().begin() as session:
         name = service.result_sheets_zip(
             session=session,
             round_id=run.round_id,

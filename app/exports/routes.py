@@ -22,6 +22,7 @@ from app.bodies.schemas import ImportReportOut
 from app.db.session import LongWorkSessionDep, SessionDep
 from app.downloads import send_file
 from app.exports import service
+from app.exports.jobs import RECAP, RESULT_SHEETS
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE, UploadLimits
 from app.inputs import Id
 from app.settings import SettingsDep
@@ -42,16 +43,29 @@ def _xlsx_response(description: str) -> dict[int | str, dict[str, object]]:
     return {200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": description}}
 
 
+def _exports_path(request: Request, round_id: int) -> str:
+    """Where the same export is asked for as a job (any size)."""
+    return str(request.url_for("request_export", round_id=str(round_id)).path)
+
+
 @router.get(
     "/rounds/{round_id}/recap.xlsx",
     response_class=FileResponse,
     responses=_xlsx_response("The recap workbook (Rekapitulasi)."),
 )
 def recap(
-    round_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal, revision: Revision = None
+    round_id: Id,
+    session: LongWorkSessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    request: Request,
+    revision: Revision = None,
 ) -> FileResponse:
     """The round's recap workbook for the plenary, the governor's office and the press (the commission's
-    administrators, panel members and read-only keys).
+    administrators, panel members and read-only keys), made at once for a publication of at most
+    `EMONEV_SYNC_RECAP_MAX_BODIES` bodies (5,000 by default); a larger one answers 409
+    (`too-large-at-once`) naming the job that makes it in `job_request`: `POST /rounds/{id}/exports` with
+    `{"kind": "recap", "revision": n}`, which works for any size.
 
     Sheets: `Ringkasan` (stage weights, bodies per qualification and category with `Tidak Mengikuti`,
     percentages, a chart), `Peringkat` (every body by category and rank), one sheet per category, `Per
@@ -59,6 +73,15 @@ def recap(
     `Tren` (final scores in earlier rounds and the change). Figures are those of the publication (the
     latest, or `revision`), two decimals, as numbers; every sheet states when it was made and from which
     revision. 409 while the round's results are unpublished."""
+    service.ensure_at_once(
+        session=session,
+        round_id=round_id,
+        revision=revision,
+        by=principal,
+        kind=RECAP.name,
+        max_bodies=settings.sync_recap_max_bodies,
+        job_path=_exports_path(request, round_id),
+    )
     return send_file(
         lambda path: service.recap(
             session=session, round_id=round_id, revision=revision, by=principal, target=path
@@ -74,10 +97,27 @@ def recap(
     responses={200: {"content": {service.ZIP_MEDIA_TYPE: {}}, "description": "A ZIP of result sheets."}},
 )
 def result_sheets(
-    round_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal, revision: Revision = None
+    round_id: Id,
+    session: LongWorkSessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    request: Request,
+    revision: Revision = None,
 ) -> FileResponse:
     """A ZIP with the result sheet (Lembar Hasil Penilaian) of every body of the publication that has a
-    submission, one folder per category (the commission's readers). 409 while unpublished."""
+    submission, one folder per category (the commission's readers). 409 while unpublished. Made at once
+    for a publication of at most `EMONEV_SYNC_RESULT_SHEETS_MAX_BODIES` bodies (200 by default); a larger
+    one answers 409 (`too-large-at-once`) naming the job that makes it in `job_request`: `POST
+    /rounds/{id}/exports` with `{"kind": "result_sheets", "revision": n}`, which works for any size."""
+    service.ensure_at_once(
+        session=session,
+        round_id=round_id,
+        revision=revision,
+        by=principal,
+        kind=RESULT_SHEETS.name,
+        max_bodies=settings.sync_result_sheets_max_bodies,
+        job_path=_exports_path(request, round_id),
+    )
     return send_file(
         lambda path: service.result_sheets_zip(
             session=session, round_id=round_id, revision=revision, by=principal, target=path

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -42,7 +43,7 @@ from app.db.models import (
     Submission,
     Verification,
 )
-from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, StaleVersion
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, StaleVersion, TooLargeAtOnce
 from app.exports.answer_workbook import (
     AnswerLine,
     AnswerSheetData,
@@ -128,6 +129,47 @@ def publication_of(session: Session, round_: Round, revision: int | None) -> Pub
             "tersedia setelah hasil diumumkan.",
         )
     return publication_revision(session=session, round_=round_, revision=revision)
+
+
+def ensure_at_once(
+    *,
+    session: Session,
+    round_id: int,
+    revision: int | None,
+    by: Principal,
+    kind: str,
+    max_bodies: int,
+    job_path: str,
+) -> None:
+    """Refuse (409) to make an export of a publication with more than ``max_bodies`` bodies within a
+    request: the problem names the job that makes it (``POST job_path`` with ``{"kind": kind, "revision":
+    n}``), in its ``detail`` and in ``job_request``. Strangers and unpublished rounds are refused first, as
+    the export itself would refuse them."""
+    round_ = get_round(session=session, round_id=round_id)
+    policy.ensure_commission_reader(by, round_.commission_id)
+    publication = publication_of(session, round_, revision)
+    bodies = (
+        session.scalar(
+            select(func.count())
+            .select_from(PublishedResult)
+            .where(PublishedResult.publication_id == publication.id)
+        )
+        or 0
+    )
+    if bodies <= max_bodies:
+        return
+    body = {"kind": kind, "revision": publication.revision}
+    raise TooLargeAtOnce(
+        f"revision {publication.revision} of the results of {round_.title} has {bodies} bodies, more than "
+        f"the {max_bodies} exported at once: ask for it as a job with POST {job_path} and "
+        f'{{"kind": "{kind}", "revision": {publication.revision}}}, then follow its Location',
+        indonesian=f"Hasil {round_.title} (revisi {publication.revision}) memuat {bodies} badan publik, "
+        f"lebih dari {max_bodies} yang dapat dibuat langsung. Minta berkas ini sebagai pekerjaan latar "
+        "belakang; berkasnya dapat diunduh setelah selesai dibuat.",
+        job_request={"method": "POST", "href": job_path, "body": body},
+        bodies=bodies,
+        max_bodies=max_bodies,
+    )
 
 
 def _commission(session: Session, round_: Round) -> Commission:
@@ -347,9 +389,14 @@ def recap(
     by: Principal,
     target: Path,
     now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """Write the recap workbook of a round's publication (the latest, or ``revision``) to ``target``;
-    returns the file name to offer. The commission's readers only; 409 while the round is unpublished."""
+    returns the file name to offer. The commission's readers only; 409 while the round is unpublished.
+
+    ``progress(done, total)`` hears of the body rows written (a batch at a time), counting one more step
+    for the sheets written after them (corrections, participation, summary) and closing the file, so that
+    ``done == total`` only once the file is complete (a job's progress; it may stop the work by raising)."""
     round_ = get_round(session=session, round_id=round_id)
     policy.ensure_commission_reader(by, round_.commission_id)
     publication = publication_of(session, round_, revision)
@@ -359,8 +406,19 @@ def recap(
     )
     categories = {c.code: c.name for c in data.categories}
     corrections = recap_corrections(session=session, round_=round_, categories=categories)
-    write_recap(target, data, rows, corrections, tmpdir=str(target.parent))
+    total = sum(line.total for line in data.band_counts) + 1
+    rows_written = None
+    if progress is not None:
+        progress(0, total)
+        rows_written = partial(_rows_of, progress, total)
+    write_recap(target, data, rows, corrections, tmpdir=str(target.parent), progress=rows_written)
+    if progress is not None:
+        progress(total, total)
     return recap_filename(round_, publication)
+
+
+def _rows_of(progress: Callable[[int, int], None], total: int, done: int) -> None:
+    progress(done, total)
 
 
 # --- Result sheets ----------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.principal import Principal
 from app.db.models import Job, Round
+from app.db.session import read_only
 from app.settings import Settings
 
 # Modules that register job kinds when imported.
@@ -49,6 +50,10 @@ class JobRun:
     sessions: sessionmaker[Session]
     target: Path
     report: Callable[[int, int | None], None]
+
+    def reading(self) -> sessionmaker[Session]:
+        """Sessions for the job's long reads: no write lock held on SQLite while it works."""
+        return read_only(self.sessions)
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Record ``done`` of ``total`` units of work. Cheap to call often (it writes at most about once a

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.accounts import policy
 from app.accounts.deps import principal_for_account
 from app.accounts.principal import SYSTEM, Principal, Role
 from app.commissions.service import get_commission
@@ -171,10 +172,21 @@ def round_jobs(*, session: Session, round_id: int, by: Principal, params: PagePa
     return PageResult(rows=readable, next_cursor=page.next_cursor)
 
 
+def _asked_by(job: Job, by: Principal) -> bool:
+    stored = job.requested_by or {}
+    if by.account_id is not None:
+        return bool(stored.get("account_id") == by.account_id)
+    return by.api_key_id is not None and stored.get("api_key_id") == by.api_key_id
+
+
 def cancel_job(*, session: Session, job_id: int, by: Principal) -> Job:
-    """Cancel a queued or running job (whoever may read it). A running job stops at its next progress
-    report and its half-made file is removed; 409 when it has already ended."""
+    """Cancel a queued or running job: the person who asked for it, or an administrator of its commission.
+    A running job stops at its next progress report and its half-made file is removed; 409 when it has
+    already ended."""
     job = get_job(session=session, job_id=job_id, by=by)
+    if not _asked_by(job, by):
+        assert job.commission_id is not None
+        policy.ensure_admin(by, job.commission_id)
     session.refresh(job, with_for_update=True)
     if job.status not in PENDING:
         raise Conflict(

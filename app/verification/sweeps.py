@@ -23,6 +23,7 @@ from app.accounts.principal import Principal, Role
 from app.commissions.timezones import local
 from app.db.base import utcnow
 from app.db.models import Commission, Job, LinkCheck, Round, Submission
+from app.db.session import read_only
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.jobs.kinds import JobKind, JobOutcome, JobRun, JobScope, register
 from app.jobs.service import request_job
@@ -125,8 +126,9 @@ def sweep_round(
     Two passes: the first counts the links to fetch (for the progress total), the second reads them again
     batch by batch, so memory holds one batch, not the whole round."""
     started = utcnow()
+    reading = read_only(sessions)  # on SQLite the reads take no write lock
     ok_since = started - timedelta(hours=skip_ok_hours) if skip_ok_hours > 0 else None
-    with sessions.begin() as session:
+    with reading() as session:
         _round_for_sweep(session, round_id, by)
         submission_ids = list(
             session.scalars(
@@ -137,12 +139,12 @@ def sweep_round(
     chunks = [submission_ids[i : i + step] for i in range(0, len(submission_ids), step)]
     total = 0
     for chunk in chunks:
-        with sessions.begin() as session:
+        with reading() as session:
             total += len(_to_check(session, chunk, ok_since, SweepCounts()))
     progress(0, total)
     counts = SweepCounts(submissions=len(submission_ids), skip_ok_hours=skip_ok_hours)
     for chunk in chunks:
-        with sessions.begin() as session:
+        with reading() as session:
             pairs = _to_check(session, chunk, ok_since, counts)
         for start in range(0, len(pairs), LINKS_PER_BATCH):
             batch = pairs[start : start + LINKS_PER_BATCH]
