@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -161,15 +162,28 @@ def round_jobs(*, session: Session, round_id: int, by: Principal, params: PagePa
         id_column=Job.id,
         params=params,
     )
+    return PageResult(rows=_readable(session, by, page.rows), next_cursor=page.next_cursor)
+
+
+def latest_round_jobs(*, session: Session, round_id: int, by: Principal, limit: int) -> list[Job]:
+    """The newest ``limit`` jobs of a round that ``by`` may read, newest first (the downloads page)."""
+    get_round(session=session, round_id=round_id, by=by)
+    rows = session.scalars(
+        select(Job).where(Job.round_id == round_id).order_by(Job.id.desc()).limit(limit)
+    ).all()
+    return _readable(session, by, rows)
+
+
+def _readable(session: Session, by: Principal, jobs: Sequence[Job]) -> list[Job]:
     kinds = registry()
     readable = []
-    for job in page.rows:
+    for job in jobs:
         try:
             kinds[job.kind].ensure_may_read(session, by, job)
         except Forbidden:
             continue
         readable.append(job)
-    return PageResult(rows=readable, next_cursor=page.next_cursor)
+    return readable
 
 
 def _asked_by(job: Job, by: Principal) -> bool:
