@@ -329,6 +329,62 @@ def _export(args: argparse.Namespace, suffix: str, description: str, write: Call
     return 0
 
 
+def cmd_bodies_import(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.accounts.principal import SYSTEM
+    from app.bodies.jobs import import_file
+    from app.db.models import Commission
+    from app.db.session import engine_for_long_work, make_sessionmaker
+    from app.errors import EmonevError
+    from app.exports.workbook_safety import UploadLimits
+    from app.terminal_progress import terminal_progress
+
+    path: Path = args.file
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise CliError(f"{path}: file not found") from exc
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    settings = _settings()
+    try:
+        with make_sessionmaker(engine_for_long_work(settings)).begin() as session:
+            commission_id = session.scalar(select(Commission.id).where(Commission.code == args.commission))
+            if commission_id is None:
+                raise CliError(f"--commission: no commission with code {args.commission!r}")
+            with terminal_progress(f"import {path.name}") as progress:
+                report = import_file(
+                    session=session,
+                    commission_id=commission_id,
+                    data=data,
+                    name=path.name,
+                    dry_run=args.dry_run,
+                    by=SYSTEM,
+                    # The command line reads files of any size it is given; the workbook checks still hold.
+                    limits=UploadLimits(max_bytes=max(len(data), settings.upload_max_bytes)),
+                    progress=progress,
+                )
+            if report.problems:
+                for problem in report.problems:
+                    print(f"row {problem.row}, {problem.column}: {problem.message}")
+                raise CliError(
+                    f"{path}: {len(report.problems)} problem(s) in the file (listed above); nothing was "
+                    "imported"
+                )
+            created = len(report.created)
+    except EmonevError as exc:
+        raise CliError(f"{path}: {exc.detail}") from exc
+    except SQLAlchemyError as exc:
+        raise CliError(f"{_database_problem(exc)}; has `emonev db upgrade` been run?") from exc
+    if args.dry_run:
+        print(f"{path}: {report.rows} rows, all valid; nothing written (dry run)")
+    else:
+        print(f"{path}: imported {created} bodies")
+    return 0
+
+
 def cmd_export_recap(args: argparse.Namespace) -> int:
     from app.exports.service import recap
 
@@ -523,6 +579,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", type=int, metavar="N", help="a published revision (default: the latest)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="the .zip file to write")
     p.set_defaults(func=cmd_export_result_sheets)
+
+    bodies = sub.add_parser("bodies", help="public bodies").add_subparsers(dest="action", required=True)
+    p = bodies.add_parser(
+        "import",
+        help="register bodies from an .xlsx workbook or a CSV, all or nothing (the rules of the API's "
+        "import); exit 2 listing every problem",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the .xlsx workbook or the CSV file")
+    p.add_argument("--commission", required=True, metavar="CODE", help="the commission's code")
+    p.add_argument("--dry-run", action="store_true", help="only check the file; write nothing")
+    p.set_defaults(func=cmd_bodies_import)
 
     links = sub.add_parser("links", help="evidence links").add_subparsers(dest="action", required=True)
     p = links.add_parser(

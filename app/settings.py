@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     # these defaults each takes about 2.5 s of CPU (bench/sync_exports.py), some 5 s on a busy 2-core machine.
     sync_recap_max_bodies: int = Field(default=5000, ge=0, le=10_000_000)
     sync_result_sheets_max_bodies: int = Field(default=200, ge=0, le=10_000_000)
+    # A body import (CSV or .xlsx) of more rows than this is refused at once (409) and made through its job
+    # form, POST /commissions/{id}/bodies/import-jobs (README, "Imports and previews as jobs"): about 1 ms a
+    # row (bench/import_job.py), some 5 s at the default. The live results (GET /rounds/{id}/results) and
+    # the publication (POST /rounds/{id}/publish) of a round with more invited bodies than
+    # sync_results_max_bodies likewise: every score is recomputed, about 15 ms a body on a busy 2-core
+    # machine (bench/results_preview.py).
+    sync_import_max_rows: int = Field(default=5000, ge=1, le=1_000_000)
+    sync_results_max_bodies: int = Field(default=1000, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -420,6 +420,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/commissions/{commission_id}/bodies/import.xlsx"): allow(
         ADMINS, query=lambda c: {"dry_run": "true"}, files=lambda c: {"file": ("badan.xlsx", b"rusak", XLSX)}
     ),
+    ("POST", "/api/v1/commissions/{commission_id}/bodies/import-jobs"): allow(
+        ADMINS,
+        query=lambda c: {"dry_run": "true"},
+        files=lambda c: {"file": ("badan.csv", b"name,category\nBadan Impor,kelurahan\n", "text/csv")},
+    ),
     # Verification: assignments, verified values, bulk actions, link checks, release, objections
     ("PUT", "/api/v1/rounds/{round_id}/assignments"): allow(
         ADMINS, json=lambda c: {"assignments": {str(c.world.body.id): c.world.verifier.id}}
@@ -472,6 +477,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/rounds/{round_id}/publish"): allow(
         ADMINS, json=lambda c: {"reason": "Keputusan pleno"}
     ),
+    ("POST", "/api/v1/rounds/{round_id}/publish-jobs"): allow(
+        ADMINS, json=lambda c: {"reason": "Keputusan pleno"}
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/results/preview-jobs"): allow(ADMINS),
     ("GET", "/api/v1/rounds/{round_id}/publications"): allow(MEMBERS),
     ("GET", "/api/v1/rounds/{round_id}/rankings"): allow(
         MEMBERS, query=lambda c: {"category": "kelurahan"}, not_found_ok=True

@@ -17,7 +17,8 @@ from fastapi.responses import FileResponse
 
 from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
-from app.bodies.routes import IMPORTED, import_report_out
+from app.bodies import jobs as import_jobs
+from app.bodies.routes import CSV_TYPES, IMPORTED, import_report_out
 from app.bodies.schemas import ImportReportOut
 from app.db.session import LongWorkSessionDep, SessionDep
 from app.downloads import send_file
@@ -25,6 +26,8 @@ from app.exports import service
 from app.exports.jobs import RECAP, RESULT_SHEETS
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE, UploadLimits
 from app.inputs import Id
+from app.jobs.routes import ACCEPTED, job_out
+from app.jobs.schemas import JobOut
 from app.settings import SettingsDep
 from app.submissions.schemas import SaveResult
 from app.submissions.service import etag
@@ -268,5 +271,59 @@ def import_bodies(
         dry_run=dry_run,
         by=principal,
         limits=UploadLimits(max_bytes=settings.upload_max_bytes),
+        max_rows=settings.sync_import_max_rows,
     )
     return import_report_out(report, request, response, commission_id)
+
+
+async def bodies_file_upload(
+    commission_id: Id, request: Request, settings: SettingsDep, principal: CurrentPrincipal
+) -> Upload:
+    policy.ensure_admin(principal, commission_id)
+    upload = await read_upload(
+        request,
+        raw_types=(*XLSX_TYPES, *CSV_TYPES),
+        max_bytes=settings.upload_max_bytes,
+        what="workbook (.xlsx) or CSV file",
+    )
+    return Upload(data=upload.data, filename=_named(upload, request), content_type=upload.content_type)
+
+
+@router.post(
+    "/commissions/{commission_id}/bodies/import-jobs",
+    status_code=202,
+    response_model=JobOut,
+    openapi_extra=request_body_doc(
+        (*XLSX_TYPES, *CSV_TYPES),
+        "The .xlsx workbook or the CSV, as for `import.xlsx` and `import`.",
+    ),
+    responses=ACCEPTED,
+)
+def request_bodies_import(
+    commission_id: Id,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    upload: Annotated[Upload, Depends(bodies_file_upload)],
+    request: Request,
+    response: Response,
+    dry_run: Annotated[bool, Query(description="Only check the file; write nothing.")] = True,
+) -> JobOut:
+    """Import bodies from an .xlsx workbook or a CSV as a job (commission administrators), for files of any
+    size (the synchronous imports take up to `EMONEV_SYNC_IMPORT_MAX_ROWS` rows). The file's container is
+    checked at once (422); the rows are checked by the job, with the same rules, all or nothing. Answers
+    202 with `Location: /api/v1/jobs/{id}`; the job's progress counts rows (checked, then written) and its
+    `result` is the import report (`ImportReportOut`: rows, problems with their row numbers, the bodies
+    created). A file with problems ends the job with the report and nothing written. The same file with
+    the same `dry_run` while its job is queued or running gives that job."""
+    job = import_jobs.request_import(
+        session=session,
+        commission_id=commission_id,
+        data=upload.data,
+        name=upload.filename or "the uploaded file",
+        dry_run=dry_run,
+        by=principal,
+        settings=settings,
+    )
+    response.headers["Location"] = request.url_for("get_job", job_id=str(job.id)).path
+    return job_out(request, job)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 import scoring
 from app.accounts import policy
 from app.accounts.principal import Principal
-from app.bodies.service import ImportReport, import_bodies
+from app.bodies.service import ImportReport, import_bodies, refuse_in_request
 from app.commissions.service import get_commission
 from app.commissions.timezones import as_utc
 from app.db.base import utcnow
@@ -51,7 +51,7 @@ from app.exports.answer_workbook import (
     read_answer_workbook,
     write_answer_workbook,
 )
-from app.exports.body_workbook import read_bodies
+from app.exports.body_workbook import BodyRows, read_bodies
 from app.exports.layout import NOT_PARTICIPATING_LABEL, BandInfo, Bands, Stamp
 from app.exports.recap_workbook import (
     AspectInfo,
@@ -924,6 +924,17 @@ def import_answer_workbook(
 # --- Bodies -----------------------------------------------------------------------------------------------
 
 
+def read_bodies_workbook(upload: IO[bytes], *, name: str, limits: UploadLimits) -> BodyRows:
+    """The rows of bodies in an uploaded .xlsx (checked as untrusted first), with the problems of its cells
+    (formulas, no header) for the caller to refuse or report."""
+    scan = inspect_xlsx(upload, name=name, limits=limits)
+    workbook = open_workbook(upload, name=name)
+    try:
+        return read_bodies(workbook, scan)
+    finally:
+        workbook.close()
+
+
 def import_bodies_workbook(
     *,
     session: Session,
@@ -933,18 +944,17 @@ def import_bodies_workbook(
     dry_run: bool,
     by: Principal,
     limits: UploadLimits,
+    max_rows: int | None = None,
 ) -> ImportReport:
-    """Register bodies from an .xlsx through the bodies import (same checks, dry run, all or nothing)."""
+    """Register bodies from an .xlsx through the bodies import (same checks, dry run, all or nothing). More
+    than ``max_rows`` rows is a 409 pointing at the job form (the import as a job)."""
     commission = get_commission(session=session, commission_id=commission_id, by=by)
     policy.ensure_admin(by, commission.id)
-    scan = inspect_xlsx(upload, name=name, limits=limits)
-    workbook = open_workbook(upload, name=name)
-    try:
-        read = read_bodies(workbook, scan)
-    finally:
-        workbook.close()
+    read = read_bodies_workbook(upload, name=name, limits=limits)
     if read.problems:
         raise cell_problems(name, read.problems, f"{len(read.problems)} problem(s); nothing was imported")
+    if max_rows is not None:
+        refuse_in_request(len(read.rows), max_rows, commission.id)
     return import_bodies(
         session=session,
         commission=commission,

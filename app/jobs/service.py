@@ -110,7 +110,8 @@ def request_job(
         get_commission(session=session, commission_id=commission_id, by=by)
         scope = JobScope(commission_id)
     params = kind.prepare(session, by, scope, dict(params))
-    key = _dedup_key(kind.name, f"{scope.commission_id}/{round_id}", params)
+    identity = {name: value for name, value in params.items() if name not in kind.dedup_ignores}
+    key = _dedup_key(kind.name, f"{scope.commission_id}/{round_id}", identity)
     existing = session.scalar(select(Job).where(Job.dedup_key == key))
     if existing is not None:
         return existing, False
