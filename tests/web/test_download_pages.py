@@ -254,3 +254,28 @@ def test_a_direct_download_of_a_large_round_leads_to_the_downloads_page(
         assert response.headers["location"] == downloads(published) + "?pesan=berkas-terlalu-besar"
     page = pages.get(downloads(published) + "?pesan=berkas-terlalu-besar")
     assert "terlalu besar untuk langsung diunduh" in page.text
+
+
+def test_the_downloads_page_lists_files_not_link_sweeps(
+    pages: Pages, published: Published, session: Session
+) -> None:
+    world = published.world
+    session.add(
+        Job(
+            kind="link_sweep",
+            commission_id=world.commission.id,
+            round_id=published.round.id,
+            params={"night": "2025-12-01"},
+            status="done",
+            requested_by={"role": "system_admin", "label": "jadwal malam"},
+            requested_by_label="jadwal malam",
+            progress_done=0,
+            attempts=1,
+        )
+    )
+    session.flush()
+    pages.login(world.admin)
+    ask(pages, published, "recap")
+    page = pages.get(downloads(published)).text
+    assert "Rekapitulasi (Excel)" in page
+    assert "jadwal malam" not in page
