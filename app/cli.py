@@ -397,6 +397,49 @@ def cmd_export_result_sheets(args: argparse.Namespace) -> int:
     return _export(args, ".zip", f"result sheets of round {args.round}", result_sheets_zip)
 
 
+def _skip_ok_hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = -1
+    if not 0 <= hours <= 720:
+        raise argparse.ArgumentTypeError(f"expected a number of hours from 0 to 720, got {text!r}")
+    return hours
+
+
+def cmd_links_sweep(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from app.accounts.principal import SYSTEM
+    from app.db.session import engine_for_long_work, make_sessionmaker
+    from app.errors import EmonevError
+    from app.terminal_progress import terminal_progress
+    from app.verification.sweeps import make_checker, sweep_round
+
+    settings = _settings()
+    skip = settings.link_sweep_skip_ok_hours if args.skip_ok_hours is None else args.skip_ok_hours
+    try:
+        with terminal_progress(f"round {args.round}: links checked") as report:
+            counts = sweep_round(
+                sessions=make_sessionmaker(engine_for_long_work(settings)),
+                round_id=args.round,
+                by=SYSTEM,
+                checker=make_checker(settings),
+                skip_ok_hours=skip,
+                progress=report,
+            )
+    except EmonevError as exc:
+        raise CliError(exc.detail) from exc
+    except (OperationalError, ProgrammingError) as exc:
+        raise _database_problem(exc) from exc
+    print(
+        f"{counts.submissions} submissions, {counts.links} links: {counts.checked} checked "
+        f"({counts.ok} ok, {counts.broken} broken, {counts.blocked} blocked, {counts.error} error), "
+        f"{counts.skipped} skipped (OK within {skip:g} h), {counts.unchecked} unchecked (past the limit)"
+    )
+    return 0
+
+
 def _database_problem(exc: Exception) -> CliError:
     reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     return CliError(f"cannot use the database ({reason})")
@@ -547,6 +590,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commission", required=True, metavar="CODE", help="the commission's code")
     p.add_argument("--dry-run", action="store_true", help="only check the file; write nothing")
     p.set_defaults(func=cmd_bodies_import)
+
+    links = sub.add_parser("links", help="evidence links").add_subparsers(dest="action", required=True)
+    p = links.add_parser(
+        "sweep",
+        help="check every evidence link of every submission of a round now and record the results",
+    )
+    p.add_argument("--round", required=True, type=int, metavar="ID", help="the round's id")
+    p.add_argument(
+        "--skip-ok-hours",
+        type=_skip_ok_hours,
+        metavar="H",
+        help="do not fetch again links checked OK within H hours (default: "
+        "EMONEV_LINK_SWEEP_SKIP_OK_HOURS, 12; 0 fetches every link)",
+    )
+    p.set_defaults(func=cmd_links_sweep)
 
     p = sub.add_parser(
         "backup",

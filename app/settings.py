@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # validating takes about a second per 100 KB, which a worker spends on nothing else meanwhile.
     template_max_bytes: int = Field(default=256 * 1024, ge=1024, le=10 * 1024 * 1024)
     link_check_timeout_seconds: float = 5.0
+    # A round's link sweep (README, "Link sweeps") does not fetch again a link whose latest check, within
+    # this many hours, was OK (a verifier's check that afternoon, the previous sweep); 0 fetches every link.
+    link_sweep_skip_ok_hours: float = Field(default=12, ge=0, le=24 * 30)
+    # Whether the workers queue a sweep of every open round each night at 02:00 local time (README).
+    link_sweep_nightly: bool = True
     # Background jobs (README, "Jobs and workers"). Files the jobs make (recaps, ZIPs) go here, by job, and
     # are removed job_files_keep_days after they were made; share this directory between the servers and
     # the workers, like evidence_dir.

@@ -73,6 +73,9 @@ def serve(
         "EMONEV_DATABASE_URL": database_url or f"sqlite:///{root / 'web.sqlite3'}",
         "EMONEV_EVIDENCE_DIR": str(root / "evidence"),
         "EMONEV_JOB_FILES_DIR": str(root / "job-files"),
+        # Otherwise the server's job thread would at once queue a link sweep of every open round (02:00 has
+        # passed in Jakarta 22 hours a day) and fetch the seeded links, changing what the pages show.
+        "EMONEV_LINK_SWEEP_NIGHTLY": "false",
         **settings,
     }
     for command in prepare:

@@ -456,6 +456,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/submissions/{submission_id}/link-checks"): allow(
         SAQ_VERIFIERS | {"panelist", "api_read"}
     ),
+    ("POST", "/api/v1/rounds/{round_id}/link-sweeps"): allow(ADMINS),
     ("POST", "/api/v1/rounds/{round_id}/release-verification"): allow(ADMINS),
     ("POST", "/api/v1/submissions/{submission_id}/objections"): allow(
         BODY_WRITERS, json=lambda c: {"question_code": "1.1.2", "explanation": "DIP kami lengkap"}

@@ -173,7 +173,7 @@ def _run(run: JobRun) -> JobOutcome:
             limits=UploadLimits(max_bytes=run.settings.upload_max_bytes),
             progress=run.progress if run.progress_inside_transactions else None,
         )
-        result = ImportReportOut.of(report).model_dump(mode="json")
+        result = _job_result(report)
         if report.created:
             # Done in the import's own transaction: the job is done if and only if the bodies are there, and
             # a cancel either stops the import before or comes too late.
@@ -181,6 +181,18 @@ def _run(run: JobRun) -> JobOutcome:
     if not report.created:
         run.progress(report.rows, report.rows)
     return JobOutcome(result=result)
+
+
+# A job's result is sent with every poll of GET /jobs/{id}: it lists the first bodies created, not 20,000
+# (the commission's body list has them all).
+RESULT_BODIES = 100
+
+
+def _job_result(report: ImportReport) -> dict[str, Any]:
+    out = ImportReportOut.of(report).model_dump(mode="json")
+    out["bodies_omitted"] = max(0, len(out["bodies"]) - RESULT_BODIES)
+    out["bodies"] = out["bodies"][:RESULT_BODIES]
+    return out
 
 
 BODIES_IMPORT = register(

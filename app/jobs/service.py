@@ -166,12 +166,16 @@ def round_jobs(*, session: Session, round_id: int, by: Principal, params: PagePa
     return PageResult(rows=_readable(session, by, page.rows), next_cursor=page.next_cursor)
 
 
-def latest_round_jobs(*, session: Session, round_id: int, by: Principal, limit: int) -> list[Job]:
-    """The newest ``limit`` jobs of a round that ``by`` may read, newest first (the downloads page)."""
+def latest_round_jobs(
+    *, session: Session, round_id: int, by: Principal, limit: int, kinds: Sequence[str] | None = None
+) -> list[Job]:
+    """The newest ``limit`` jobs of a round that ``by`` may read (of these ``kinds`` only, if given), newest
+    first (the downloads page)."""
     get_round(session=session, round_id=round_id, by=by)
-    rows = session.scalars(
-        select(Job).where(Job.round_id == round_id).order_by(Job.id.desc()).limit(limit)
-    ).all()
+    stmt = select(Job).where(Job.round_id == round_id)
+    if kinds is not None:
+        stmt = stmt.where(Job.kind.in_(kinds))
+    rows = session.scalars(stmt.order_by(Job.id.desc()).limit(limit)).all()
     return _readable(session, by, rows)
 
 

@@ -34,6 +34,7 @@ from app.jobs import files, queue
 from app.jobs.runner import run_job
 from app.jobs.service import QUEUED, RUNNING
 from app.settings import Settings
+from app.verification.sweeps import queue_nightly_sweeps
 
 if TYPE_CHECKING:
     from procrastinate.worker import Worker
@@ -59,7 +60,17 @@ def _remove_expired_files(sessions: sessionmaker[Session], settings: Settings, n
         log.info("removed %s expired job files", removed)
 
 
-PERIODIC: list[Duty] = [Duty("remove expired job files", timedelta(hours=1), _remove_expired_files)]
+def _queue_nightly_sweeps(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
+    queued = queue_nightly_sweeps(sessions, settings, now)
+    if queued:
+        log.info("queued %s nightly link sweeps", queued)
+
+
+PERIODIC: list[Duty] = [
+    Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
+    # Looked at every few minutes; each round's sweep is queued once a night, from 02:00 its local time.
+    Duty("queue nightly link sweeps", timedelta(minutes=10), _queue_nightly_sweeps),
+]
 
 
 def jobs_in_server(settings: Settings) -> bool:

@@ -126,7 +126,11 @@ def downloads_page(round_id: Id, request: Request, session: SessionDep, user: Cu
     policy.ensure_commission_reader(user.principal, round_.commission_id)
     tz = rounds.timezone_of(session=session, round_=round_)
     now = utcnow()
-    found = jobs.latest_round_jobs(session=session, round_id=round_id, by=user.principal, limit=SHOWN)
+    # Only the jobs that make a file to download here (recap, ZIP), not link sweeps or previews.
+    files = [kind.name for kind in registry().values() if kind.export]
+    found = jobs.latest_round_jobs(
+        session=session, round_id=round_id, by=user.principal, limit=SHOWN, kinds=files
+    )
     views = [job_view(job, tz, now) for job in found]
     context = {
         "round": round_,

@@ -146,6 +146,23 @@ def test_a_good_workbook_creates_every_body_and_counts_its_rows(
     assert inputs(settings) == []
 
 
+def test_a_large_imports_result_lists_the_first_bodies_and_counts_the_rest(
+    client: TestClient,
+    world: World,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every poll of the job carries its result: it must not grow with the file.
+    monkeypatch.setattr("app.bodies.jobs.RESULT_BODIES", 2)
+    job = ask(client, world, workbook(GOOD)).json()
+    run_queued(session_factory, settings)
+    result = poll(client, world, job["id"])["result"]
+    assert result["created"] == 3
+    assert len(result["bodies"]) == 2
+    assert result["bodies_omitted"] == 1
+
+
 def test_a_csv_goes_through_the_same_job(
     client: TestClient,
     world: World,

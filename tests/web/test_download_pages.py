@@ -236,3 +236,46 @@ def test_a_file_removed_after_its_retention_can_be_made_again(
     again = pages.post(f"/pekerjaan/{job.id}/ulangi", follow_redirects=False)
     assert again.status_code == 303
     assert session.query(Job).count() == 2
+
+
+def test_a_direct_download_of_a_large_round_leads_to_the_downloads_page(
+    pages: Pages, published: Published, settings: Settings
+) -> None:
+    """The old direct links still stream a small round's files; a large one's are made as jobs instead."""
+    world = published.world
+    pages.login(world.admin)
+    recap = f"/ronde/{published.round.id}/unduh/rekapitulasi.xlsx"
+    assert pages.get(recap).headers["content-type"].startswith("application/vnd.openxmlformats")
+    settings.sync_recap_max_bodies = 1
+    settings.sync_result_sheets_max_bodies = 1
+    for direct in (recap, f"/ronde/{published.round.id}/unduh/lembar-hasil.zip"):
+        response = pages.get(direct, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == downloads(published) + "?pesan=berkas-terlalu-besar"
+    page = pages.get(downloads(published) + "?pesan=berkas-terlalu-besar")
+    assert "terlalu besar untuk langsung diunduh" in page.text
+
+
+def test_the_downloads_page_lists_files_not_link_sweeps(
+    pages: Pages, published: Published, session: Session
+) -> None:
+    world = published.world
+    session.add(
+        Job(
+            kind="link_sweep",
+            commission_id=world.commission.id,
+            round_id=published.round.id,
+            params={"night": "2025-12-01"},
+            status="done",
+            requested_by={"role": "system_admin", "label": "jadwal malam"},
+            requested_by_label="jadwal malam",
+            progress_done=0,
+            attempts=1,
+        )
+    )
+    session.flush()
+    pages.login(world.admin)
+    ask(pages, published, "recap")
+    page = pages.get(downloads(published)).text
+    assert "Rekapitulasi (Excel)" in page
+    assert "jadwal malam" not in page
