@@ -3,9 +3,9 @@
 one queue, losing their database; and ``emonev serve`` on SQLite running jobs itself.
 
 Every wait is bounded. The workers beat every second and are taken for dead after 3 s of silence. Slow-ish:
-the module starts about a dozen server and worker processes and runs jobs for real; on a busy 2-core machine
-(load 12) it took about 5 minutes with -n 2, the longest tests (the lost database, the SQLite server killed
-mid-job, a job killing its workers) about a minute each."""
+the module starts about a dozen server and worker processes and runs jobs for real: 66 s with -n 2 on a 2-core
+machine at load 3 (the longest tests, a job killing its workers and the lost database, about 25 s each), about
+3 to 5 minutes at load 12."""
 
 from __future__ import annotations
 
