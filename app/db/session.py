@@ -99,14 +99,26 @@ def postgres_options(timeouts: Timeouts) -> str:
 
 @lru_cache(maxsize=8)
 def get_engine(
-    url: str, *, pool_size: int = 30, max_overflow: int = 10, timeouts: Timeouts = Timeouts()
+    url: str,
+    *,
+    pool_size: int = 30,
+    max_overflow: int = 10,
+    timeouts: Timeouts = Timeouts(),
+    pre_ping: bool = False,
 ) -> Engine:
     """The process's engine for these arguments (made once, see :func:`create_app_engine`)."""
-    return create_app_engine(url, pool_size=pool_size, max_overflow=max_overflow, timeouts=timeouts)
+    return create_app_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, timeouts=timeouts, pre_ping=pre_ping
+    )
 
 
 def create_app_engine(
-    url: str, *, pool_size: int = 30, max_overflow: int = 10, timeouts: Timeouts = Timeouts()
+    url: str,
+    *,
+    pool_size: int = 30,
+    max_overflow: int = 10,
+    timeouts: Timeouts = Timeouts(),
+    pre_ping: bool = False,
 ) -> Engine:
     if url.startswith("sqlite"):
         engine = create_sqlite_engine(url, timeouts=timeouts)
@@ -122,6 +134,7 @@ def create_app_engine(
             max_overflow=max_overflow,
             pool_timeout=timeouts.pool,
             pool_recycle=3600,
+            pool_pre_ping=pre_ping,
             connect_args={"options": postgres_options(timeouts), "connect_timeout": timeouts.connect},
             json_serializer=json_text,
             json_deserializer=json_value,
@@ -131,8 +144,10 @@ def create_app_engine(
 
 
 def engine_for_long_work(settings: Settings) -> Engine:
-    """The engine of the command line (imports, exports, migrations): the long timeouts."""
-    return get_engine(settings.database_url, timeouts=Timeouts.for_long_work(settings))
+    """The engine of the command line and the jobs (imports, exports, migrations): the long timeouts. It
+    pings a pooled connection before using it: a round trip is nothing against a job, and a worker whose
+    database restarted would otherwise spend one attempt of its next job on a dead connection."""
+    return get_engine(settings.database_url, timeouts=Timeouts.for_long_work(settings), pre_ping=True)
 
 
 LONG_WORK = "long_work_timeouts"

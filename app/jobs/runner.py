@@ -25,7 +25,7 @@ from app.db.models import Job
 from app.errors import EmonevError
 from app.jobs import files
 from app.jobs.kinds import JobCancelled, JobOutcome, JobRun, registry
-from app.jobs.service import DONE, FAILED, PENDING, RUNNING, principal_now
+from app.jobs.service import CANCELLED, DONE, FAILED, PENDING, RUNNING, principal_now
 from app.settings import Settings
 
 log = logging.getLogger("emonev.jobs")
@@ -253,6 +253,8 @@ def _finish(
             if placed is not None:
                 files.resolve(root, placed.relative_path).unlink(missing_ok=True)
             files.remove_input(root, job.id)
+            if current is not None and current.status == CANCELLED:
+                log.info("job %s (%s) stopped: cancelled as it finished, its file not kept", job.id, job.kind)
             return
         current.status = DONE
         current.finished_at = now
