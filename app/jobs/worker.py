@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,8 +66,48 @@ def _queue_nightly_sweeps(sessions: sessionmaker[Session], settings: Settings, n
         log.info("queued %s nightly link sweeps", queued)
 
 
+def _settle_jobs_the_queue_dropped(
+    sessions: sessionmaker[Session], settings: Settings, now: datetime
+) -> None:
+    settled = settle_dropped_jobs(sessions, now)
+    if settled:
+        log.warning("marked %s jobs failed: the queue had given up on them", settled)
+
+
+# PostgreSQL: our job row and procrastinate's row count attempts apart. When procrastinate has finished with
+# its row (it gave up after its retries, or someone cancelled it there) while ours still says queued or
+# running, nobody will run the job again: it is failed with that reason, and its dedup key freed, instead of
+# answering identical requests with a job that never moves.
+_DROPPED = text(
+    """
+    UPDATE job SET status = 'failed', finished_at = :now, dedup_key = NULL,
+        error = 'the queue gave up on it: ' || coalesce(error, 'it stopped before finishing'),
+        error_indonesian = :indonesian
+    WHERE status IN ('queued', 'running')
+      AND queue_job_id IN (
+          SELECT id FROM procrastinate_jobs
+          WHERE status IN ('succeeded', 'failed', 'cancelled', 'aborted') AND task_name = :task
+      )
+    """
+)
+
+
+DROPPED_INDONESIAN = "Pekerjaan ini berhenti sebelum selesai dan tidak dicoba lagi. Silakan minta ulang."
+
+
+def settle_dropped_jobs(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Fail the pending jobs whose queue row has ended (PostgreSQL); returns how many."""
+    with sessions.begin() as session:
+        if not queue.on_postgres(session):
+            return 0
+        params = {"now": now, "task": queue.TASK, "indonesian": DROPPED_INDONESIAN}
+        settled: int = session.execute(_DROPPED, params).rowcount  # type: ignore[attr-defined]
+    return settled
+
+
 PERIODIC: list[Duty] = [
     Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
+    Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),
     # Looked at every few minutes; each round's sweep is queued once a night, from 02:00 its local time.
     Duty("queue nightly link sweeps", timedelta(minutes=10), _queue_nightly_sweeps),
 ]
