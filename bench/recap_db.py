@@ -84,6 +84,9 @@ def create_database(url: str) -> None:
 
 
 def drop_database(url: str) -> None:
+    # seed() migrates and writes through the process's cached engine for this URL: close its connections
+    # first (else they linger until the cache drops the engine and then warn as unclosed).
+    get_engine(url).dispose()
     admin_url, name = _admin_url(url)
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
