@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # stalled_after seconds (killed, its machine gone) are handed to another worker.
     worker_heartbeat_seconds: float = Field(default=10, gt=0, le=3600)
     worker_stalled_after_seconds: float = Field(default=60, gt=0, le=24 * 3600)
+    # The result sheets ZIP of a round with more bodies than this is made in parts of this many bodies, which
+    # the workers share (README, "Result sheets of a large round"); a smaller round is one job.
+    result_sheets_bodies_per_part: int = Field(default=1000, ge=1, le=20000)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
