@@ -57,10 +57,12 @@ def _result_sheets(run: JobRun) -> JobOutcome:
     with run.sessions() as session:
         job = session.get(Job, run.job_id)
         assert job is not None
-        if job.parts_total is not None:
-            if parts.waiting_for_parts(job):  # run again before the last part finished: keep waiting
-                return JobOutcome(waiting=True)
-            return _join_parts(run, parts.parts_of(session, job.id))
+        done = parts.parts_of(session, job.id) if job.parts_total is not None else None
+        waiting = parts.waiting_for_parts(job)
+    if waiting:  # run again before the last part finished (a worker's retry): keep waiting
+        return JobOutcome(waiting=True)
+    if done is not None:
+        return _join_parts(run, done)
     with run.sessions.begin() as session:
         cut = service.result_sheet_parts(
             session=session,

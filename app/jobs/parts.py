@@ -79,6 +79,7 @@ def part_finished(session: Session, part: Job) -> None:
     """In the transaction that marks ``part`` done: count it on its parent and, if it was the last, queue
     the parent again to assemble (with fresh attempts: the assembly is a run of its own)."""
     assert part.parent_id is not None
+    session.flush()  # the part's own row, done, counts in the sum
     report_to_parent(session, part.parent_id)
     counted = session.execute(
         update(Job)
