@@ -63,22 +63,21 @@ def _result_sheets(run: JobRun) -> JobOutcome:
         return JobOutcome(waiting=True)
     if done is not None:
         return _join_parts(run, done)
-    with run.sessions.begin() as session:
+    revision = run.params["revision"]
+    with run.sessions() as session:
         cut = service.result_sheet_parts(
             session=session,
             round_id=run.round_id,
-            revision=run.params["revision"],
+            revision=revision,
             by=run.principal,
             bodies_per_part=run.settings.result_sheets_bodies_per_part,
         )
-        if len(cut) > 1:
-            run.progress(0, sum(len(ids) for ids in cut))
-            revision = run.params["revision"]
-            params = [
-                {"revision": revision, "part": n, "submission_ids": ids} for n, ids in enumerate(cut, 1)
-            ]
+    if len(cut) > 1:
+        run.progress(0, sum(len(ids) for ids in cut))
+        params = [{"revision": revision, "part": n, "submission_ids": ids} for n, ids in enumerate(cut, 1)]
+        with run.sessions.begin() as session:
             parts.fan_out(session, run.job_id, RESULT_SHEETS_PART.name, params)
-            return JobOutcome(waiting=True)
+        return JobOutcome(waiting=True)
     with run.sessions.begin() as session:
         name = service.result_sheets_zip(
             session=session,
