@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.deps import principal_for_account
@@ -203,3 +203,29 @@ def test_a_job_waiting_for_its_parts_is_not_handed_on_as_stalled(
     assert poll(client, published, job["id"])["status"] == "running"
     assert run_queued(session_factory, settings) == SHEETS + 1
     assert poll(client, published, job["id"])["status"] == "done"
+
+
+def test_a_part_whose_worker_died_is_run_again_and_the_zip_is_joined_once(
+    client: TestClient,
+    published: Published,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    world = published.world
+    job = ask(client, published)
+    run_queued(session_factory, settings, limit=2)
+    # What a worker killed in the middle of the second part leaves: the part running, its heartbeat old.
+    second = parts_of(session_factory, job["id"])[1]
+    old = utcnow() - timedelta(seconds=settings.worker_stalled_after_seconds + 60)
+    with session_factory.begin() as session:
+        session.execute(
+            update(Job).where(Job.id == second.id).values(status="running", attempts=1, heartbeat_at=old)
+        )
+    assert requeue_stalled(session_factory, settings, utcnow()) == 1  # the part, not the waiting job
+    assert run_queued(session_factory, settings) == SHEETS - 1 + 1
+    done = poll(client, published, job["id"])
+    assert done["status"] == "done"
+    assert [p.attempts for p in parts_of(session_factory, job["id"])] == [1, 2, 1, 1]
+    fetched = client.get(done["download_url"], headers=world.token(world.admin))
+    names = zipfile.ZipFile(io.BytesIO(fetched.content)).namelist()
+    assert len(names) == len(set(names)) == SHEETS
