@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
 from app.db.base import Base
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Job, Objection, VerifierAssignment
 from app.inputs import MAX_INT
 from app.main import create_app
 from app.settings import Settings
@@ -119,7 +119,19 @@ class FuzzWorld(World):
             before={"submission_id": self.submission.id, "answers": {}},
             after={"submission_id": self.submission.id, "answers": {}},
         )
-        session.add_all([evidence, objection, batch])
+        job = Job(
+            kind="recap",
+            commission_id=self.commission.id,
+            round_id=self.round.id,
+            params={"revision": 1},
+            status="queued",
+            requested_by={"role": "commission_admin", "label": "fuzz", "account_id": self.admin.id},
+            requested_by_label="fuzz",
+            progress_done=0,
+            attempts=0,
+        )
+        session.add_all([evidence, objection, batch, job])
+        session.flush()
         key = make_api_key(session, self.commission, "read")
         api_key_id = session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one()
         self.path_parameters: dict[str, Any] = {
@@ -136,6 +148,7 @@ class FuzzWorld(World):
             "key": self.template.key,
             "version": self.template.version,
             "code": "1.1.1",
+            "job_id": job.id,
         }
         self.callers: dict[str, dict[str, str]] = {
             "anonymous": {},
@@ -212,6 +225,7 @@ def fuzz(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[F
         environment="test",
         database_url="sqlite://",
         evidence_dir=tmp_path_factory.mktemp("evidence"),
+        job_files_dir=tmp_path_factory.mktemp("job-files"),
         questionnaires_dir=ROOT / "questionnaires",
         demo_data=False,
     )

@@ -10,12 +10,13 @@ once: trying again would only say the same.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
@@ -66,6 +67,43 @@ class _Reporter:
                 moved = parts.report_to_parent(session, self.parent_id)
         if not moved:
             raise JobCancelled
+
+
+class _Heartbeat:
+    """Moves the job's ``heartbeat_at`` every few seconds while it runs, whatever the work reports: on SQLite
+    a job whose heartbeat stops is taken for dead and queued again (app/jobs/worker.py requeue_stalled), so
+    a long step without progress reports must not look like a killed server."""
+
+    def __init__(self, sessions: sessionmaker[Session], job_id: int, every: float) -> None:
+        self.sessions = sessions
+        self.job_id = job_id
+        self.every = every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"emonev-job-{job_id}-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(self.every):
+            try:
+                with self.sessions.begin() as session:
+                    session.execute(
+                        update(Job)
+                        .where(Job.id == self.job_id, Job.status == RUNNING)
+                        .values(heartbeat_at=utcnow())
+                    )
+            except Exception:  # the database may be away for a moment; the job itself will notice
+                log.warning("job %s: could not record its heartbeat", self.job_id)
+
+    def __enter__(self) -> _Heartbeat:
+        # Sessions bound to one connection (the tests' rolled-back transaction) cannot be shared with a
+        # thread; they run jobs far shorter than a heartbeat anyway.
+        if isinstance(self.sessions.kw.get("bind"), Engine):
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join()
 
 
 def _fail(sessions: sessionmaker[Session], job: Job, english: str, indonesian: str) -> None:
@@ -127,20 +165,21 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
     try:
         with sessions() as session:
             principal = principal_now(session, job.requested_by)
-        outcome: JobOutcome = kind.run(
-            JobRun(
-                job_id=job.id,
-                kind=job.kind,
-                params=dict(job.params),
-                round_id=job.round_id,
-                commission_id=job.commission_id,
-                principal=principal,
-                settings=settings,
-                sessions=sessions,
-                target=staged,
-                report=reporter,
+        with _Heartbeat(sessions, job.id, settings.worker_heartbeat_seconds):
+            outcome: JobOutcome = kind.run(
+                JobRun(
+                    job_id=job.id,
+                    kind=job.kind,
+                    params=dict(job.params),
+                    round_id=job.round_id,
+                    commission_id=job.commission_id,
+                    principal=principal,
+                    settings=settings,
+                    sessions=sessions,
+                    target=staged,
+                    report=reporter,
+                ),
             )
-        )
     except JobCancelled:
         staged.unlink(missing_ok=True)
         log.info("job %s (%s) stopped: cancelled", job.id, job.kind)
