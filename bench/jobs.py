@@ -2,7 +2,8 @@
 
 - ``sheets``: the result sheets ZIP of a published round of ``--n`` bodies (seeded by bench/recap_db.py) as
   one job: wall time from queueing to done with one worker and with two (the round in parts of
-  ``--per-part`` bodies), and with one worker as a single job (no parts: the code before the split). Every
+  ``--per-part`` bodies), and with one worker as a single job (no parts: the code before the split; not with
+  ``--no-single``). Every
   ZIP is checked: valid (CRCs), one sheet per body with a submission in the publication, names unique.
 - ``post``: the time from ``POST /rounds/{id}/exports`` to its 202 (a new recap job each time, cancelled
   after), ``--posts`` times, with no worker running and then while two workers are busy with result sheets.
@@ -149,13 +150,14 @@ def check_zip(job: Job, expected: int) -> list[str]:
     return names
 
 
-def bench_sheets(n: int, per_part: int, reseed: bool) -> None:
+def bench_sheets(n: int, per_part: int, reseed: bool, single: bool) -> None:
     url, round_id = database(n, reseed)
     sessions = make_sessionmaker(get_engine(url))
     expected = sheets_expected(sessions, round_id)
     print(f"result sheets: {expected} sheets, parts of {per_part} bodies", flush=True)
     runs = [("two workers, in parts", 2, per_part), ("one worker, in parts", 1, per_part)]
-    runs.append(("one worker, one job (no parts)", 1, 1_000_000))
+    if single:
+        runs.append(("one worker, one job (no parts)", 1, 1_000_000))
     orders = {}
     for label, count, bodies_per_part in runs:
         load = os.getloadavg()[0]
@@ -356,6 +358,7 @@ def main() -> None:
     parser.add_argument("--empty", type=int, default=500)
     parser.add_argument("--recap-n", type=int, default=100_000)
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--no-single", action="store_true", help="sheets: leave out the one-job run")
     args = parser.parse_args()
     cpu = next(
         (
@@ -371,7 +374,7 @@ def main() -> None:
     )
     FILES.mkdir(parents=True, exist_ok=True)
     if "sheets" in args.what:
-        bench_sheets(args.n, args.per_part, args.reseed)
+        bench_sheets(args.n, args.per_part, args.reseed, not args.no_single)
     if "post" in args.what:
         bench_post(args.n, args.per_part, args.posts, args.reseed)
     if "overhead" in args.what:
