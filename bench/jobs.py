@@ -3,8 +3,8 @@
 - ``sheets``: the result sheets ZIP of a published round of ``--n`` bodies (seeded by bench/recap_db.py) as
   one job: wall time from queueing to done with one worker and with two (the round in parts of
   ``--per-part`` bodies), and with one worker as a single job (no parts: the code before the split; not with
-  ``--no-single``). Every
-  ZIP is checked: valid (CRCs), one sheet per body with a submission in the publication, names unique.
+  ``--no-single``). Every ZIP is checked: valid (CRCs), one sheet per body with a submission in the
+  publication, names unique.
 - ``post``: the time from ``POST /rounds/{id}/exports`` to its 202 (a new recap job each time, cancelled
   after), ``--posts`` times, with no worker running and then while two workers are busy with result sheets.
 - ``overhead``: empty jobs through one worker: ``--empty`` jobs of a no-op kind registered in this process,
