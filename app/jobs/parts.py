@@ -21,7 +21,7 @@ from app.db.base import utcnow
 from app.db.models import Job
 from app.jobs import queue
 from app.jobs.kinds import JobCancelled
-from app.jobs.service import FAILED, PENDING, QUEUED, RUNNING, cancel_parts
+from app.jobs.service import CANCELLED, FAILED, PENDING, QUEUED, RUNNING, cancel_parts
 
 
 def fan_out(session: Session, parent_id: int, kind: str, params: Sequence[dict[str, Any]]) -> bool:
@@ -73,6 +73,21 @@ def report_to_parent(session: Session, parent_id: int) -> bool:
         .values(progress_done=total.scalar_subquery(), heartbeat_at=utcnow())
     ).rowcount  # type: ignore[attr-defined]
     return bool(moved)
+
+
+def end_with_parent(session: Session, part_id: int) -> None:
+    """A part that stopped because its parent has ended (cancelled, failed) is cancelled too, not left
+    running (then taken for stalled and run again)."""
+    session.execute(
+        update(Job)
+        .where(Job.id == part_id, Job.status == RUNNING)
+        .values(
+            status=CANCELLED,
+            finished_at=utcnow(),
+            error="the job it belongs to has ended",
+            error_indonesian="Pekerjaan induknya sudah berakhir.",
+        )
+    )
 
 
 def part_finished(session: Session, part: Job) -> None:

@@ -182,6 +182,9 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
             )
     except JobCancelled:
         staged.unlink(missing_ok=True)
+        if job.parent_id is not None:
+            with sessions.begin() as session:
+                parts.end_with_parent(session, job.id)
         log.info("job %s (%s) stopped: cancelled", job.id, job.kind)
         return
     except EmonevError as exc:

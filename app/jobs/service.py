@@ -203,8 +203,14 @@ def cancel_job(*, session: Session, job_id: int, by: Principal) -> Job:
 
 def cancel_parts(session: Session, parent_id: int, english: str, indonesian: str) -> None:
     """Cancel the parts of a job (app/jobs/parts.py) that have not ended, and take those no worker has yet
-    off the queue (one that has a part stops at its next progress report)."""
-    pending = select(Job).where(Job.parent_id == parent_id, Job.status.in_(PENDING)).with_for_update()
+    off the queue. A part locked meanwhile by its worker (reporting progress, finishing: that locks the part,
+    then the job) is skipped rather than waited for, which could deadlock: it sees the job ended at its next
+    progress report and is cancelled then (app/jobs/runner.py)."""
+    pending = (
+        select(Job)
+        .where(Job.parent_id == parent_id, Job.status.in_(PENDING))
+        .with_for_update(skip_locked=True)
+    )
     for part in session.scalars(pending):
         part.status = CANCELLED
         part.finished_at = utcnow()

@@ -229,3 +229,20 @@ def test_a_part_whose_worker_died_is_run_again_and_the_zip_is_joined_once(
     fetched = client.get(done["download_url"], headers=world.token(world.admin))
     names = zipfile.ZipFile(io.BytesIO(fetched.content)).namelist()
     assert len(names) == len(set(names)) == SHEETS
+
+
+def test_a_part_running_when_the_job_ended_stops_and_is_cancelled_with_it(
+    client: TestClient,
+    published: Published,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    job = ask(client, published)
+    run_queued(session_factory, settings, limit=1)
+    # The job is cancelled while its parts' workers hold them (cancel_parts skips a locked part): each part
+    # hears of it at its next progress report.
+    with session_factory.begin() as session:
+        session.execute(update(Job).where(Job.id == job["id"]).values(status="cancelled"))
+    assert run_queued(session_factory, settings) == SHEETS
+    assert {p.status for p in parts_of(session_factory, job["id"])} == {"cancelled"}
+    assert poll(client, published, job["id"])["status"] == "cancelled"
