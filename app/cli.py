@@ -81,15 +81,25 @@ def cmd_templates_list(args: argparse.Namespace) -> int:
 
 def cmd_templates_import(args: argparse.Namespace) -> int:
     from app.db.session import engine_for_long_work, make_sessionmaker
+    from app.errors import EmonevError
     from app.questionnaires.service import import_template, template_files
+    from app.terminal_progress import terminal_progress
 
     settings = _settings()
     paths = args.paths or template_files(settings.questionnaires_dir)
-    with make_sessionmaker(engine_for_long_work(settings)).begin() as session:
-        for path in paths:
-            outcome = import_template(session=session, text=_read_text(path), source_name=str(path))
-            state = "imported" if outcome.created else "unchanged"
-            print(f"{state}  {outcome.version.key} {outcome.version.version}  ({path})")
+    try:
+        with (
+            make_sessionmaker(engine_for_long_work(settings)).begin() as session,
+            terminal_progress("template files") as progress,
+        ):
+            progress(0, len(paths))
+            for done, path in enumerate(paths, start=1):
+                outcome = import_template(session=session, text=_read_text(path), source_name=str(path))
+                state = "imported" if outcome.created else "unchanged"
+                print(f"{state}  {outcome.version.key} {outcome.version.version}  ({path})")
+                progress(done, len(paths))
+    except EmonevError as exc:  # an invalid template, or a published version changed: nothing is imported
+        raise CliError("; ".join([exc.detail, *(f"{e.field}: {e.message}" for e in exc.errors)])) from exc
     return 0
 
 
@@ -273,7 +283,10 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export_recap(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace, suffix: str, description: str, write: Callable[..., str]) -> int:
+    """Write an export of a round's publication to ``--out``: into a temporary file beside it, renamed
+    when complete (a reader never sees half a file), with progress on stderr (a bar on a terminal, plain
+    lines in a log)."""
     import os
     import tempfile
 
@@ -282,18 +295,28 @@ def cmd_export_recap(args: argparse.Namespace) -> int:
     from app.accounts.principal import SYSTEM
     from app.db.session import engine_for_long_work, make_sessionmaker
     from app.errors import EmonevError
-    from app.exports.service import recap
+    from app.terminal_progress import terminal_progress
 
     out: Path = args.out
     if not out.parent.is_dir():
         raise CliError(f"--out: the directory {out.parent} does not exist")
-    handle, name = tempfile.mkstemp(prefix=".emonev-", suffix=".xlsx", dir=out.parent)
+    handle, name = tempfile.mkstemp(prefix=".emonev-", suffix=suffix, dir=out.parent)
     os.close(handle)
     partial = Path(name)
     settings = _settings()
     try:
-        with make_sessionmaker(engine_for_long_work(settings)).begin() as session:
-            recap(session=session, round_id=args.round, revision=args.revision, by=SYSTEM, target=partial)
+        with (
+            make_sessionmaker(engine_for_long_work(settings)).begin() as session,
+            terminal_progress(description) as progress,
+        ):
+            write(
+                session=session,
+                round_id=args.round,
+                revision=args.revision,
+                by=SYSTEM,
+                target=partial,
+                progress=progress,
+            )
         partial.replace(out)
     except EmonevError as exc:
         raise CliError(exc.detail) from exc
@@ -303,6 +326,117 @@ def cmd_export_recap(args: argparse.Namespace) -> int:
     finally:
         partial.unlink(missing_ok=True)
     print(f"wrote {out}")
+    return 0
+
+
+def cmd_bodies_import(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.accounts.principal import SYSTEM
+    from app.bodies.jobs import import_file
+    from app.db.models import Commission
+    from app.db.session import engine_for_long_work, make_sessionmaker
+    from app.errors import EmonevError
+    from app.exports.workbook_safety import UploadLimits
+    from app.terminal_progress import terminal_progress
+
+    path: Path = args.file
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise CliError(f"{path}: file not found") from exc
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    settings = _settings()
+    try:
+        with make_sessionmaker(engine_for_long_work(settings)).begin() as session:
+            commission_id = session.scalar(select(Commission.id).where(Commission.code == args.commission))
+            if commission_id is None:
+                raise CliError(f"--commission: no commission with code {args.commission!r}")
+            with terminal_progress(f"import {path.name}") as progress:
+                report = import_file(
+                    session=session,
+                    commission_id=commission_id,
+                    data=data,
+                    name=path.name,
+                    dry_run=args.dry_run,
+                    by=SYSTEM,
+                    # The command line reads files of any size it is given; the workbook checks still hold.
+                    limits=UploadLimits(max_bytes=max(len(data), settings.upload_max_bytes)),
+                    progress=progress,
+                )
+            if report.problems:
+                for problem in report.problems:
+                    print(f"row {problem.row}, {problem.column}: {problem.message}")
+                raise CliError(
+                    f"{path}: {len(report.problems)} problem(s) in the file (listed above); nothing was "
+                    "imported"
+                )
+            created = len(report.created)
+    except EmonevError as exc:
+        raise CliError(f"{path}: {exc.detail}") from exc
+    except SQLAlchemyError as exc:
+        raise CliError(f"{_database_problem(exc)}; has `emonev db upgrade` been run?") from exc
+    if args.dry_run:
+        print(f"{path}: {report.rows} rows, all valid; nothing written (dry run)")
+    else:
+        print(f"{path}: imported {created} bodies")
+    return 0
+
+
+def cmd_export_recap(args: argparse.Namespace) -> int:
+    from app.exports.service import recap
+
+    return _export(args, ".xlsx", f"recap of round {args.round}", recap)
+
+
+def cmd_export_result_sheets(args: argparse.Namespace) -> int:
+    from app.exports.service import result_sheets_zip
+
+    return _export(args, ".zip", f"result sheets of round {args.round}", result_sheets_zip)
+
+
+def _skip_ok_hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = -1
+    if not 0 <= hours <= 720:
+        raise argparse.ArgumentTypeError(f"expected a number of hours from 0 to 720, got {text!r}")
+    return hours
+
+
+def cmd_links_sweep(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from app.accounts.principal import SYSTEM
+    from app.db.session import engine_for_long_work, make_sessionmaker
+    from app.errors import EmonevError
+    from app.terminal_progress import terminal_progress
+    from app.verification.sweeps import make_checker, sweep_round
+
+    settings = _settings()
+    skip = settings.link_sweep_skip_ok_hours if args.skip_ok_hours is None else args.skip_ok_hours
+    try:
+        with terminal_progress(f"round {args.round}: links checked") as report:
+            counts = sweep_round(
+                sessions=make_sessionmaker(engine_for_long_work(settings)),
+                round_id=args.round,
+                by=SYSTEM,
+                checker=make_checker(settings),
+                skip_ok_hours=skip,
+                progress=report,
+            )
+    except EmonevError as exc:
+        raise CliError(exc.detail) from exc
+    except (OperationalError, ProgrammingError) as exc:
+        raise _database_problem(exc) from exc
+    print(
+        f"{counts.submissions} submissions, {counts.links} links: {counts.checked} checked "
+        f"({counts.ok} ok, {counts.broken} broken, {counts.blocked} blocked, {counts.error} error), "
+        f"{counts.skipped} skipped (OK within {skip:g} h), {counts.unchecked} unchecked (past the limit)"
+    )
     return 0
 
 
@@ -437,6 +571,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--revision", type=int, metavar="N", help="a published revision (default: the latest)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="the .xlsx file to write")
     p.set_defaults(func=cmd_export_recap)
+    p = export.add_parser(
+        "result-sheets",
+        help="write a ZIP with every body's result sheet of a round (its latest publication by default)",
+    )
+    p.add_argument("--round", required=True, type=int, metavar="ID", help="the round's id")
+    p.add_argument("--revision", type=int, metavar="N", help="a published revision (default: the latest)")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="the .zip file to write")
+    p.set_defaults(func=cmd_export_result_sheets)
+
+    bodies = sub.add_parser("bodies", help="public bodies").add_subparsers(dest="action", required=True)
+    p = bodies.add_parser(
+        "import",
+        help="register bodies from an .xlsx workbook or a CSV, all or nothing (the rules of the API's "
+        "import); exit 2 listing every problem",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the .xlsx workbook or the CSV file")
+    p.add_argument("--commission", required=True, metavar="CODE", help="the commission's code")
+    p.add_argument("--dry-run", action="store_true", help="only check the file; write nothing")
+    p.set_defaults(func=cmd_bodies_import)
+
+    links = sub.add_parser("links", help="evidence links").add_subparsers(dest="action", required=True)
+    p = links.add_parser(
+        "sweep",
+        help="check every evidence link of every submission of a round now and record the results",
+    )
+    p.add_argument("--round", required=True, type=int, metavar="ID", help="the round's id")
+    p.add_argument(
+        "--skip-ok-hours",
+        type=_skip_ok_hours,
+        metavar="H",
+        help="do not fetch again links checked OK within H hours (default: "
+        "EMONEV_LINK_SWEEP_SKIP_OK_HOURS, 12; 0 fetches every link)",
+    )
+    p.set_defaults(func=cmd_links_sweep)
 
     p = sub.add_parser(
         "backup",

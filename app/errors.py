@@ -123,6 +123,13 @@ class Conflict(EmonevError):
     title = "Conflict"
 
 
+class TooLargeAtOnce(Conflict):
+    """An export too large to make within a request: the answer names the job that makes it instead."""
+
+    type_slug = "too-large-at-once"
+    title = "Too large to make at once: ask for it as a job"
+
+
 class StaleVersion(EmonevError):
     status = 412
     type_slug = "stale-version"

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # validating takes about a second per 100 KB, which a worker spends on nothing else meanwhile.
     template_max_bytes: int = Field(default=256 * 1024, ge=1024, le=10 * 1024 * 1024)
     link_check_timeout_seconds: float = 5.0
+    # A round's link sweep (README, "Link sweeps") does not fetch again a link whose latest check, within
+    # this many hours, was OK (a verifier's check that afternoon, the previous sweep); 0 fetches every link.
+    link_sweep_skip_ok_hours: float = Field(default=12, ge=0, le=24 * 30)
+    # Whether the workers queue a sweep of every open round each night at 02:00 local time (README).
+    link_sweep_nightly: bool = True
     # Background jobs (README, "Jobs and workers"). Files the jobs make (recaps, ZIPs) go here, by job, and
     # are removed job_files_keep_days after they were made; share this directory between the servers and
     # the workers, like evidence_dir.
@@ -78,6 +83,20 @@ class Settings(BaseSettings):
     # stalled_after seconds (killed, its machine gone) are handed to another worker.
     worker_heartbeat_seconds: float = Field(default=10, gt=0, le=3600)
     worker_stalled_after_seconds: float = Field(default=60, gt=0, le=24 * 3600)
+    # Exports that still stream at once from their GET route (README, "Small exports at once, large ones as
+    # jobs"): a publication with at most this many bodies; past it the GET answers 409 naming the job form.
+    # Two limits, as a body costs the recap about 0.5 ms of CPU and the result-sheet ZIP about 13 ms: at
+    # these defaults each takes about 2.5 s of CPU (bench/sync_exports.py), some 5 s on a busy 2-core machine.
+    sync_recap_max_bodies: int = Field(default=5000, ge=0, le=10_000_000)
+    sync_result_sheets_max_bodies: int = Field(default=200, ge=0, le=10_000_000)
+    # A body import (CSV or .xlsx) of more rows than this is refused at once (409) and made through its job
+    # form, POST /commissions/{id}/bodies/import-jobs (README, "Imports and previews as jobs"): about 1 ms a
+    # row (bench/import_job.py), some 5 s at the default. The live results (GET /rounds/{id}/results) and
+    # the publication (POST /rounds/{id}/publish) of a round with more invited bodies than
+    # sync_results_max_bodies likewise: every score is recomputed, about 15 ms a body on a busy 2-core
+    # machine (bench/results_preview.py).
+    sync_import_max_rows: int = Field(default=5000, ge=1, le=1_000_000)
+    sync_results_max_bodies: int = Field(default=1000, ge=1, le=1_000_000)
     # The result sheets ZIP of a round with more bodies than this is made in parts of this many bodies, which
     # the workers share (README, "Result sheets of a large round"); a smaller round is one job.
     result_sheets_bodies_per_part: int = Field(default=1000, ge=1, le=20000)

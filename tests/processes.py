@@ -1,5 +1,6 @@
-"""Real processes for tests that need them: ``emonev serve`` on a free loopback port, and a PostgreSQL
-cluster of the test's own (in a temporary directory, on its own port) that the test may stop and start.
+"""Real processes for tests that need them: ``emonev serve`` on a free loopback port, ``emonev worker``
+processes beside it, and a PostgreSQL cluster of the test's own (in a temporary directory, on its own port)
+that the test may stop and start.
 
 Shared by the browser tests (``tests/web``) and the fault tests (``tests/faults``)."""
 
@@ -71,6 +72,10 @@ def serve(
     env = os.environ | {
         "EMONEV_DATABASE_URL": database_url or f"sqlite:///{root / 'web.sqlite3'}",
         "EMONEV_EVIDENCE_DIR": str(root / "evidence"),
+        "EMONEV_JOB_FILES_DIR": str(root / "job-files"),
+        # Otherwise the server's job thread would at once queue a link sweep of every open round (02:00 has
+        # passed in Jakarta 22 hours a day) and fetch the seeded links, changing what the pages show.
+        "EMONEV_LINK_SWEEP_NIGHTLY": "false",
         **settings,
     }
     for command in prepare:
@@ -102,6 +107,67 @@ def serve(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+
+
+@dataclass
+class LiveWorker:
+    """A running ``emonev worker``: its name, its log file and its process (tests may kill it)."""
+
+    name: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+
+def launch_worker(root: Path, env: Mapping[str, str], name: str) -> LiveWorker:
+    """Start ``emonev worker --name <name>`` with a server's environment (``LiveServer.env``: the same
+    database and settings), without waiting for it (see :func:`wait_until_listening`)."""
+    log = root / f"worker-{name}-{time.monotonic_ns()}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*CLI, "worker", "--name", name],
+            env=dict(env),
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    return LiveWorker(name=name, log=log, process=process)
+
+
+def wait_until_listening(worker: LiveWorker, seconds: float = STARTUP_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while "Starting worker" not in worker.log.read_text():
+        if worker.process.poll() is not None:
+            pytest.fail(
+                f"worker {worker.name} exited with {worker.process.returncode}:\n{worker.log.read_text()}"
+            )
+        if time.monotonic() > deadline:
+            stop_worker(worker)
+            pytest.fail(f"worker {worker.name} did not start within {seconds} s:\n{worker.log.read_text()}")
+        time.sleep(0.05)
+
+
+def stop_worker(worker: LiveWorker) -> None:
+    """SIGTERM (procrastinate finishes the job in hand), then SIGKILL; nothing if it is gone already."""
+    if worker.process.poll() is None:
+        worker.process.terminate()
+        try:
+            worker.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait(timeout=5)
+
+
+@contextmanager
+def workers(root: Path, env: Mapping[str, str], *names: str) -> Iterator[list[LiveWorker]]:
+    """Workers named ``names``, started together, stopped at the end unless the test already killed them."""
+    started = [launch_worker(root, env, name) for name in names]
+    try:
+        for one in started:
+            wait_until_listening(one)
+        yield started
+    finally:
+        for one in started:
+            stop_worker(one)
 
 
 def wait_until_up(server: LiveServer, seconds: float = STARTUP_SECONDS) -> None:

@@ -41,7 +41,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Job, Objection, VerifierAssignment
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import (
@@ -190,6 +190,24 @@ def _api_key_id(w: MatrixWorld) -> int:
     return int(w.session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one())
 
 
+def _job_id(w: MatrixWorld) -> int:
+    """A recap of world.round asked for by the commission's administrator, still queued."""
+    row = Job(
+        kind="recap",
+        commission_id=w.commission.id,
+        round_id=w.round.id,
+        params={"revision": 1},
+        status="queued",
+        requested_by={"role": "commission_admin", "label": "matriks", "account_id": w.admin.id},
+        requested_by_label="matriks",
+        progress_done=0,
+        attempts=0,
+    )
+    w.session.add(row)
+    w.session.flush()
+    return row.id
+
+
 # Path parameter -> its value in the world; resolved once per database, in this order.
 PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "commission_id": lambda w: w.commission.id,
@@ -207,6 +225,7 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "batch_id": _batch_id,
     "file_id": _evidence_file_id,
     "objection_id": _objection_id,
+    "job_id": _job_id,
 }
 
 
@@ -386,6 +405,13 @@ RULES: dict[tuple[str, str], Rule] = {
     # Excel: recaps and result sheets (409 until published), answer workbooks, imports from .xlsx
     ("GET", "/api/v1/rounds/{round_id}/recap.xlsx"): allow(READERS),
     ("GET", "/api/v1/rounds/{round_id}/result-sheets.zip"): allow(READERS),
+    # Jobs: asked for and read by those who may read what they make; cancelled by whoever asked or an admin.
+    ("POST", "/api/v1/rounds/{round_id}/exports"): allow(READERS, json=lambda c: {"kind": "recap"}),
+    ("GET", "/api/v1/rounds/{round_id}/jobs"): allow(MEMBERS),
+    ("GET", "/api/v1/jobs/{job_id}"): allow(READERS),
+    ("DELETE", "/api/v1/jobs/{job_id}"): allow(ADMINS),
+    ("POST", "/api/v1/jobs/{job_id}/retry"): allow(READERS),
+    ("GET", "/api/v1/jobs/{job_id}/file"): allow(READERS),
     ("GET", "/api/v1/submissions/{submission_id}/result.xlsx"): allow(BODY_READERS),
     ("GET", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(SAQ_READERS),
     ("POST", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(
@@ -393,6 +419,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/commissions/{commission_id}/bodies/import.xlsx"): allow(
         ADMINS, query=lambda c: {"dry_run": "true"}, files=lambda c: {"file": ("badan.xlsx", b"rusak", XLSX)}
+    ),
+    ("POST", "/api/v1/commissions/{commission_id}/bodies/import-jobs"): allow(
+        ADMINS,
+        query=lambda c: {"dry_run": "true"},
+        files=lambda c: {"file": ("badan.csv", b"name,category\nBadan Impor,kelurahan\n", "text/csv")},
     ),
     # Verification: assignments, verified values, bulk actions, link checks, release, objections
     ("PUT", "/api/v1/rounds/{round_id}/assignments"): allow(
@@ -425,6 +456,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/submissions/{submission_id}/link-checks"): allow(
         SAQ_VERIFIERS | {"panelist", "api_read"}
     ),
+    ("POST", "/api/v1/rounds/{round_id}/link-sweeps"): allow(ADMINS),
     ("POST", "/api/v1/rounds/{round_id}/release-verification"): allow(ADMINS),
     ("POST", "/api/v1/submissions/{submission_id}/objections"): allow(
         BODY_WRITERS, json=lambda c: {"question_code": "1.1.2", "explanation": "DIP kami lengkap"}
@@ -445,6 +477,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/rounds/{round_id}/publish"): allow(
         ADMINS, json=lambda c: {"reason": "Keputusan pleno"}
     ),
+    ("POST", "/api/v1/rounds/{round_id}/publish-jobs"): allow(
+        ADMINS, json=lambda c: {"reason": "Keputusan pleno"}
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/results/preview-jobs"): allow(ADMINS),
     ("GET", "/api/v1/rounds/{round_id}/publications"): allow(MEMBERS),
     ("GET", "/api/v1/rounds/{round_id}/rankings"): allow(
         MEMBERS, query=lambda c: {"category": "kelurahan"}, not_found_ok=True
@@ -523,6 +559,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ronde/{round_id}/peringkat"): page(READERS),
     ("GET", "/ronde/{round_id}/publikasi"): page(READERS),
     ("POST", "/ronde/{round_id}/publikasi"): page(ADMINS, data=lambda c: {"reason": "Keputusan pleno"}),
+    ("GET", "/ronde/{round_id}/unduhan"): page(READERS),
+    ("POST", "/ronde/{round_id}/unduhan"): page(READERS, data=lambda c: {"kind": "recap"}),
+    ("POST", "/pekerjaan/{job_id}/batalkan"): page(ADMINS),
+    ("POST", "/pekerjaan/{job_id}/ulangi"): page(READERS),
+    ("GET", "/pekerjaan/{job_id}/berkas"): page(READERS),
+    ("GET", "/web/pekerjaan/{job_id}"): allow(READERS),
     ("GET", "/ronde/{round_id}/unduh/rekapitulasi.xlsx"): page(READERS),
     ("GET", "/ronde/{round_id}/unduh/lembar-hasil.zip"): page(READERS),
     ("GET", "/pengisian/{submission_id}/lembar-hasil.xlsx"): page(BODY_READERS),

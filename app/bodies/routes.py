@@ -9,12 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
 from app.bodies import service
-from app.bodies.schemas import BodyIn, BodyOut, BodyPatch, ImportProblemOut, ImportReportOut
+from app.bodies.schemas import BodyIn, BodyOut, BodyPatch, ImportReportOut
 from app.commissions.service import get_commission
 from app.created import location, new_resource
 from app.db.models import PublicBody
 from app.db.session import LongWorkSessionDep, SessionDep
-from app.errors import MAX_LISTED_PROBLEMS
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.settings import SettingsDep
@@ -26,18 +25,7 @@ CSV_TYPES = ("text/csv", "text/plain", "application/csv")
 
 
 def body_out(body: PublicBody) -> BodyOut:
-    return BodyOut(
-        id=body.id,
-        commission_id=body.commission_id,
-        name=body.name,
-        category=body.category.code,
-        category_id=body.category_id,
-        region_code=body.region_code,
-        parent_id=body.parent_id,
-        ppid_email=body.ppid_email,
-        active=body.active,
-        created_at=body.created_at,
-    )
+    return BodyOut.of(body)
 
 
 @router.post(
@@ -132,18 +120,7 @@ def import_report_out(
     if report.created:
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = location(request, "list_bodies", commission_id=commission_id)
-    return ImportReportOut(
-        dry_run=report.dry_run,
-        valid=report.valid,
-        rows=report.rows,
-        created=len(report.created),
-        problems=[
-            ImportProblemOut(row=p.row, column=p.column, message=p.message)
-            for p in report.problems[:MAX_LISTED_PROBLEMS]
-        ],
-        problems_omitted=max(len(report.problems) - MAX_LISTED_PROBLEMS, 0),
-        bodies=[body_out(b) for b in report.created],
-    )
+    return ImportReportOut.of(report)
 
 
 async def csv_upload(
@@ -168,6 +145,7 @@ async def csv_upload(
 def import_bodies(
     commission_id: Id,
     session: LongWorkSessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     upload: Annotated[Upload, Depends(csv_upload)],
     request: Request,
@@ -180,9 +158,12 @@ def import_bodies(
     already or comes earlier in the file), `ppid_email`. Every bad row is reported with its row number (the
     header is row 1), column and reason; duplicate names (in the file or against existing bodies) are errors.
     With `dry_run=true` (the default) the answer is a report and nothing is written; with `dry_run=false` a
-    file with any problem is a 422 listing them all (and nothing is written), else 201 with the bodies."""
+    file with any problem is a 422 listing them all (and nothing is written), else 201 with the bodies. A
+    file of more than `EMONEV_SYNC_IMPORT_MAX_ROWS` rows (5,000) is a 409 (`too-large-at-once`) naming the
+    job in `job_request`: send it to `POST /commissions/{id}/bodies/import-jobs` instead."""
     commission = get_commission(session=session, commission_id=commission_id, by=principal)
     rows, numbers = service.read_csv(upload.data)
+    service.refuse_in_request(len(rows), settings.sync_import_max_rows, commission.id)
     report = service.import_bodies(
         session=session, commission=commission, rows=rows, dry_run=dry_run, by=principal, row_numbers=numbers
     )

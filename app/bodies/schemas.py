@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.bodies.validation import check_email, check_region_code
+from app.errors import MAX_LISTED_PROBLEMS
 from app.inputs import Id
+
+if TYPE_CHECKING:
+    from app.bodies.service import ImportReport
+    from app.db.models import PublicBody
 
 BodyName = Annotated[
     str,
@@ -59,6 +64,21 @@ class BodyOut(BaseModel):
     active: bool
     created_at: datetime
 
+    @classmethod
+    def of(cls, body: PublicBody) -> BodyOut:
+        return cls(
+            id=body.id,
+            commission_id=body.commission_id,
+            name=body.name,
+            category=body.category.code,
+            category_id=body.category_id,
+            region_code=body.region_code,
+            parent_id=body.parent_id,
+            ppid_email=body.ppid_email,
+            active=body.active,
+            created_at=body.created_at,
+        )
+
 
 class ImportProblemOut(BaseModel):
     row: int = Field(description="The row number as a spreadsheet shows it (the header is row 1).")
@@ -76,3 +96,18 @@ class ImportReportOut(BaseModel):
     problems: list[ImportProblemOut] = Field(description="The first 100 problems found, row by row.")
     problems_omitted: int = Field(0, description="How many more problems there were than `problems` lists.")
     bodies: list[BodyOut] = Field(description="The bodies created (empty on a dry run).")
+
+    @classmethod
+    def of(cls, report: ImportReport) -> ImportReportOut:
+        return cls(
+            dry_run=report.dry_run,
+            valid=report.valid,
+            rows=report.rows,
+            created=len(report.created),
+            problems=[
+                ImportProblemOut(row=p.row, column=p.column, message=p.message)
+                for p in report.problems[:MAX_LISTED_PROBLEMS]
+            ],
+            problems_omitted=max(len(report.problems) - MAX_LISTED_PROBLEMS, 0),
+            bodies=[BodyOut.of(b) for b in report.created],
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -25,7 +25,7 @@ from app.bodies.validation import (
 )
 from app.commissions.service import categories_by_code
 from app.db.models import BodyCategory, Commission, Invitation, PublicBody
-from app.errors import MAX_LISTED_PROBLEMS, Conflict, FieldProblem, InvalidInput, NotFound
+from app.errors import MAX_LISTED_PROBLEMS, Conflict, FieldProblem, InvalidInput, NotFound, TooLargeAtOnce
 
 IMPORT_COLUMNS = ("name", "category", "region_code", "parent", "ppid_email")
 REQUIRED_COLUMNS = ("name", "category")
@@ -362,6 +362,26 @@ def _cell(value: Any) -> str | None:
     return text or None
 
 
+# Rows between progress reports (and flushes while writing).
+_PROGRESS_EVERY = 500
+
+
+def refuse_in_request(rows: int, max_rows: int, commission_id: int) -> None:
+    """A file of more than ``max_rows`` rows is imported as a job, not in the request (409 naming the job
+    in ``job_request``): a proxy's time limit would cut a long import off mid-way."""
+    if rows > max_rows:
+        job_path = f"/api/v1/commissions/{commission_id}/bodies/import-jobs"
+        raise TooLargeAtOnce(
+            f"the file has {rows} rows, more than the {max_rows} imported at once; send the same file to "
+            f"POST {job_path} to import it as a job, then follow its Location",
+            job_request={"method": "POST", "href": job_path},
+            rows=rows,
+            max_rows=max_rows,
+            indonesian=f"Berkas berisi {rows} baris, lebih dari {max_rows} baris yang dapat diimpor "
+            "langsung. Impor berkas ini sebagai pekerjaan latar belakang.",
+        )
+
+
 def import_bodies(
     *,
     session: Session,
@@ -370,6 +390,7 @@ def import_bodies(
     dry_run: bool,
     by: Principal,
     row_numbers: Sequence[int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Validate and (unless ``dry_run``) register many bodies at once, all or nothing.
 
@@ -386,12 +407,18 @@ def import_bodies(
     rows or against the commission's existing bodies. With ``dry_run`` nothing is written and the report
     says what would happen. Without it, any problem raises ``InvalidInput`` (nothing written, the report's
     problems as its errors and in its ``problems`` member); otherwise every body is created and flushed.
+
+    ``progress(done, total)`` is told how far it got: rows checked, then (unless ``dry_run``) rows written,
+    out of ``total`` (the rows, twice when writing).
     """
     policy.ensure_admin(by, commission.id)
     numbers = list(row_numbers) if row_numbers is not None else [i + 2 for i in range(len(rows))]
     if len(numbers) != len(rows):
         raise ValueError("row_numbers must give one number per row")
     report = ImportReport(dry_run=dry_run, rows=len(rows))
+    total = len(rows) if dry_run else 2 * len(rows)
+    tell = progress or (lambda done, total: None)
+    tell(0, total)
     problems = report.problems
     header_row = (numbers[0] - 1) if numbers else 1
 
@@ -431,7 +458,9 @@ def import_bodies(
             first_row_of.setdefault(_norm(name), number)
 
     cleaned: list[dict[str, Any]] = []
-    for number, row in zip(numbers, rows, strict=True):
+    for index, (number, row) in enumerate(zip(numbers, rows, strict=True)):
+        if index % _PROGRESS_EVERY == 0:
+            tell(index, total)
 
         def bad(column: str, message: str, indonesian: str, number: int = number) -> None:
             problems.append(RowProblem(number, column, message, indonesian))
@@ -495,6 +524,7 @@ def import_bodies(
             {"name": name, "category": code, "region_code": region, "parent": parent, "ppid_email": email}
         )
 
+    tell(len(rows), total)
     problems.sort(key=lambda p: (p.row, IMPORT_COLUMNS.index(p.column) if p.column in IMPORT_COLUMNS else -1))
     if problems:
         if dry_run:
@@ -512,7 +542,10 @@ def import_bodies(
         return report
 
     created: dict[str, PublicBody] = {}
-    for item in cleaned:
+    for index, item in enumerate(cleaned):
+        if index and index % _PROGRESS_EVERY == 0:
+            session.flush()  # in batches, so that progress means rows written
+            tell(len(rows) + index, total)
         body = PublicBody(
             commission_id=commission.id,
             category_id=categories[item["category"]].id,
@@ -531,6 +564,7 @@ def import_bodies(
             created[_norm(item["name"])].parent_id = parent_id if parent_id is not None else created[key].id
     session.flush()
     report.created = list(created.values())
+    tell(total, total)
     record(
         session=session,
         actor=by,

@@ -67,11 +67,18 @@ def _sqlite_connect(busy_ms: int) -> Callable[[Any, Any], None]:
     return connect
 
 
+READ_ONLY = "emonev_read_only"
+
+
 def _sqlite_begin(connection: Connection) -> None:
     # IMMEDIATE takes the write lock up front: a deferred transaction that reads, then writes after another
     # writer committed fails at once with "database is locked" (busy_timeout cannot help it), which would turn
-    # two operators saving at the same moment into a 500 instead of one waiting for the other.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # two operators saving at the same moment into a 500 instead of one waiting for the other. A session
+    # that only reads (``read_only``) begins deferred: in WAL mode it then holds no write lock at all.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sqlite_engine(url: str, *, timeouts: Timeouts = Timeouts()) -> Engine:
@@ -92,14 +99,26 @@ def postgres_options(timeouts: Timeouts) -> str:
 
 @lru_cache(maxsize=8)
 def get_engine(
-    url: str, *, pool_size: int = 30, max_overflow: int = 10, timeouts: Timeouts = Timeouts()
+    url: str,
+    *,
+    pool_size: int = 30,
+    max_overflow: int = 10,
+    timeouts: Timeouts = Timeouts(),
+    pre_ping: bool = False,
 ) -> Engine:
     """The process's engine for these arguments (made once, see :func:`create_app_engine`)."""
-    return create_app_engine(url, pool_size=pool_size, max_overflow=max_overflow, timeouts=timeouts)
+    return create_app_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, timeouts=timeouts, pre_ping=pre_ping
+    )
 
 
 def create_app_engine(
-    url: str, *, pool_size: int = 30, max_overflow: int = 10, timeouts: Timeouts = Timeouts()
+    url: str,
+    *,
+    pool_size: int = 30,
+    max_overflow: int = 10,
+    timeouts: Timeouts = Timeouts(),
+    pre_ping: bool = False,
 ) -> Engine:
     if url.startswith("sqlite"):
         engine = create_sqlite_engine(url, timeouts=timeouts)
@@ -115,6 +134,7 @@ def create_app_engine(
             max_overflow=max_overflow,
             pool_timeout=timeouts.pool,
             pool_recycle=3600,
+            pool_pre_ping=pre_ping,
             connect_args={"options": postgres_options(timeouts), "connect_timeout": timeouts.connect},
             json_serializer=json_text,
             json_deserializer=json_value,
@@ -124,8 +144,10 @@ def create_app_engine(
 
 
 def engine_for_long_work(settings: Settings) -> Engine:
-    """The engine of the command line (imports, exports, migrations): the long timeouts."""
-    return get_engine(settings.database_url, timeouts=Timeouts.for_long_work(settings))
+    """The engine of the command line and the jobs (imports, exports, migrations): the long timeouts. It
+    pings a pooled connection before using it: a round trip is nothing against a job, and a worker whose
+    database restarted would otherwise spend one attempt of its next job on a dead connection."""
+    return get_engine(settings.database_url, timeouts=Timeouts.for_long_work(settings), pre_ping=True)
 
 
 LONG_WORK = "long_work_timeouts"
@@ -157,6 +179,16 @@ def _long_work_begins(session: Session, _transaction: SessionTransaction, connec
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+def read_only(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for long work that only reads (an export running for minutes): on SQLite they take no write
+    lock, so saves, progress reports and heartbeats go on meanwhile (PostgreSQL readers never block
+    writers). Sessions bound to one connection (the tests') are returned as they are."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, Engine):
+        return sessions
+    return make_sessionmaker(bind.execution_options(**{READ_ONLY: True}))
 
 
 def _end(session: Session, *, commit: bool) -> None:

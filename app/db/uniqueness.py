@@ -141,6 +141,7 @@ NOT_RULES: dict[str, str] = {
     "uq_api_key_key_hash": "the digest of a fresh random key",
     "uq_auth_token_token_hash": "the digest of a fresh random token",
     "uq_published_result_publication_id": "written once per body with its new publication",
+    "uq_job_dedup_key": "request_job catches it: the identical job already queued is the answer",
 }
 
 

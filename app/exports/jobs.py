@@ -36,16 +36,15 @@ def _may_read(session: Session, by: Principal, job: Job) -> None:
 
 def _recap(run: JobRun) -> JobOutcome:
     assert run.round_id is not None
-    run.progress(0, 1)
-    with run.sessions.begin() as session:
+    with run.reading().begin() as session:
         name = service.recap(
             session=session,
             round_id=run.round_id,
             revision=run.params["revision"],
             by=run.principal,
             target=run.target,
+            progress=run.progress,
         )
-    run.progress(1, 1)
     return JobOutcome(file_name=name, media_type=XLSX_MEDIA_TYPE)
 
 
@@ -78,7 +77,7 @@ def _result_sheets(run: JobRun) -> JobOutcome:
         with run.sessions.begin() as session:
             parts.fan_out(session, run.job_id, RESULT_SHEETS_PART.name, params)
         return JobOutcome(waiting=True)
-    with run.sessions.begin() as session:
+    with run.reading().begin() as session:
         name = service.result_sheets_zip(
             session=session,
             round_id=run.round_id,
@@ -111,7 +110,7 @@ def _join_parts(run: JobRun, done: list[Job]) -> JobOutcome:
 
 def _result_sheets_part(run: JobRun) -> JobOutcome:
     assert run.round_id is not None
-    with run.sessions.begin() as session:
+    with run.reading().begin() as session:
         name = service.result_sheets_part_zip(
             session=session,
             round_id=run.round_id,

@@ -11,7 +11,7 @@ they come; ``Ringkasan``, ``Partisipasi`` and ``Koreksi Verifikasi`` are written
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +40,8 @@ PARTISIPASI = "Partisipasi"
 KOREKSI = "Koreksi Verifikasi"
 TREN = "Tren"
 FIXED_SHEETS = (RINGKASAN, PERINGKAT, PER_ASPEK, PARTISIPASI, KOREKSI, TREN)
+# Body rows between two progress reports: a report is cheap, but not free enough for every row.
+PROGRESS_EVERY = 500
 
 RANKING_HEAD = ("Peringkat", "Badan Publik", "Kategori", "Kode Wilayah", "Nilai Mandiri", "Nilai Verifikasi")
 RANKING_TAIL = ("Nilai Akhir", "Kualifikasi")
@@ -272,10 +274,13 @@ def write_recap(
     corrections: Iterable[CorrectionRow],
     *,
     tmpdir: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """Write the recap workbook of one publication to ``path``.
 
     ``rows`` are ordered by category then rank (bodies that took no part last) and are read once.
+    ``progress(rows_written)`` is called every ``PROGRESS_EVERY`` body rows and once after the last; the
+    corrections, participation and summary sheets follow, and the file is complete when this returns.
     """
     workbook = Workbook(str(path), {"constant_memory": True, "tmpdir": tmpdir})
     workbook.set_properties(
@@ -313,6 +318,7 @@ def write_recap(
     labels.update({b.code: b.label for b in data.bands})
     aspect_row = aspect_header + 1
     trend_row = trend_header + 1
+    written = 0
     for r in rows:
         ranking.add(r)
         category_ranking = per_category.get(r.category_id)
@@ -325,6 +331,11 @@ def write_recap(
         aspect_row += 1
         _trend_row(trend, trend_row, r, data, bands, labels)
         trend_row += 1
+        written += 1
+        if progress is not None and written % PROGRESS_EVERY == 0:
+            progress(written)
+    if progress is not None:
+        progress(written)
 
     ranking.close()
     for sheet_ranking in per_category.values():

@@ -17,13 +17,17 @@ from fastapi.responses import FileResponse
 
 from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
-from app.bodies.routes import IMPORTED, import_report_out
+from app.bodies import jobs as import_jobs
+from app.bodies.routes import CSV_TYPES, IMPORTED, import_report_out
 from app.bodies.schemas import ImportReportOut
 from app.db.session import LongWorkSessionDep, SessionDep
 from app.downloads import send_file
 from app.exports import service
+from app.exports.jobs import RECAP, RESULT_SHEETS
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE, UploadLimits
 from app.inputs import Id
+from app.jobs.routes import ACCEPTED, job_out
+from app.jobs.schemas import JobOut
 from app.settings import SettingsDep
 from app.submissions.schemas import SaveResult
 from app.submissions.service import etag
@@ -42,16 +46,29 @@ def _xlsx_response(description: str) -> dict[int | str, dict[str, object]]:
     return {200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": description}}
 
 
+def _exports_path(request: Request, round_id: int) -> str:
+    """Where the same export is asked for as a job (any size)."""
+    return str(request.url_for("request_export", round_id=str(round_id)).path)
+
+
 @router.get(
     "/rounds/{round_id}/recap.xlsx",
     response_class=FileResponse,
     responses=_xlsx_response("The recap workbook (Rekapitulasi)."),
 )
 def recap(
-    round_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal, revision: Revision = None
+    round_id: Id,
+    session: LongWorkSessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    request: Request,
+    revision: Revision = None,
 ) -> FileResponse:
     """The round's recap workbook for the plenary, the governor's office and the press (the commission's
-    administrators, panel members and read-only keys).
+    administrators, panel members and read-only keys), made at once for a publication of at most
+    `EMONEV_SYNC_RECAP_MAX_BODIES` bodies (5,000 by default); a larger one answers 409
+    (`too-large-at-once`) naming the job that makes it in `job_request`: `POST /rounds/{id}/exports` with
+    `{"kind": "recap", "revision": n}`, which works for any size.
 
     Sheets: `Ringkasan` (stage weights, bodies per qualification and category with `Tidak Mengikuti`,
     percentages, a chart), `Peringkat` (every body by category and rank), one sheet per category, `Per
@@ -59,6 +76,15 @@ def recap(
     `Tren` (final scores in earlier rounds and the change). Figures are those of the publication (the
     latest, or `revision`), two decimals, as numbers; every sheet states when it was made and from which
     revision. 409 while the round's results are unpublished."""
+    service.ensure_at_once(
+        session=session,
+        round_id=round_id,
+        revision=revision,
+        by=principal,
+        kind=RECAP.name,
+        max_bodies=settings.sync_recap_max_bodies,
+        job_path=_exports_path(request, round_id),
+    )
     return send_file(
         lambda path: service.recap(
             session=session, round_id=round_id, revision=revision, by=principal, target=path
@@ -74,10 +100,27 @@ def recap(
     responses={200: {"content": {service.ZIP_MEDIA_TYPE: {}}, "description": "A ZIP of result sheets."}},
 )
 def result_sheets(
-    round_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal, revision: Revision = None
+    round_id: Id,
+    session: LongWorkSessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    request: Request,
+    revision: Revision = None,
 ) -> FileResponse:
     """A ZIP with the result sheet (Lembar Hasil Penilaian) of every body of the publication that has a
-    submission, one folder per category (the commission's readers). 409 while unpublished."""
+    submission, one folder per category (the commission's readers). 409 while unpublished. Made at once
+    for a publication of at most `EMONEV_SYNC_RESULT_SHEETS_MAX_BODIES` bodies (200 by default); a larger
+    one answers 409 (`too-large-at-once`) naming the job that makes it in `job_request`: `POST
+    /rounds/{id}/exports` with `{"kind": "result_sheets", "revision": n}`, which works for any size."""
+    service.ensure_at_once(
+        session=session,
+        round_id=round_id,
+        revision=revision,
+        by=principal,
+        kind=RESULT_SHEETS.name,
+        max_bodies=settings.sync_result_sheets_max_bodies,
+        job_path=_exports_path(request, round_id),
+    )
     return send_file(
         lambda path: service.result_sheets_zip(
             session=session, round_id=round_id, revision=revision, by=principal, target=path
@@ -228,5 +271,59 @@ def import_bodies(
         dry_run=dry_run,
         by=principal,
         limits=UploadLimits(max_bytes=settings.upload_max_bytes),
+        max_rows=settings.sync_import_max_rows,
     )
     return import_report_out(report, request, response, commission_id)
+
+
+async def bodies_file_upload(
+    commission_id: Id, request: Request, settings: SettingsDep, principal: CurrentPrincipal
+) -> Upload:
+    policy.ensure_admin(principal, commission_id)
+    upload = await read_upload(
+        request,
+        raw_types=(*XLSX_TYPES, *CSV_TYPES),
+        max_bytes=settings.upload_max_bytes,
+        what="workbook (.xlsx) or CSV file",
+    )
+    return Upload(data=upload.data, filename=_named(upload, request), content_type=upload.content_type)
+
+
+@router.post(
+    "/commissions/{commission_id}/bodies/import-jobs",
+    status_code=202,
+    response_model=JobOut,
+    openapi_extra=request_body_doc(
+        (*XLSX_TYPES, *CSV_TYPES),
+        "The .xlsx workbook or the CSV, as for `import.xlsx` and `import`.",
+    ),
+    responses=ACCEPTED,
+)
+def request_bodies_import(
+    commission_id: Id,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    upload: Annotated[Upload, Depends(bodies_file_upload)],
+    request: Request,
+    response: Response,
+    dry_run: Annotated[bool, Query(description="Only check the file; write nothing.")] = True,
+) -> JobOut:
+    """Import bodies from an .xlsx workbook or a CSV as a job (commission administrators), for files of any
+    size (the synchronous imports take up to `EMONEV_SYNC_IMPORT_MAX_ROWS` rows). The file's container is
+    checked at once (422); the rows are checked by the job, with the same rules, all or nothing. Answers
+    202 with `Location: /api/v1/jobs/{id}`; the job's progress counts rows (checked, then written) and its
+    `result` is the import report (`ImportReportOut`: rows, problems with their row numbers, the bodies
+    created). A file with problems ends the job with the report and nothing written. The same file with
+    the same `dry_run` while its job is queued or running gives that job."""
+    job = import_jobs.request_import(
+        session=session,
+        commission_id=commission_id,
+        data=upload.data,
+        name=upload.filename or "the uploaded file",
+        dry_run=dry_run,
+        by=principal,
+        settings=settings,
+    )
+    response.headers["Location"] = request.url_for("get_job", job_id=str(job.id)).path
+    return job_out(request, job)

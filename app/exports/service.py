@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 import scoring
 from app.accounts import policy
 from app.accounts.principal import Principal
-from app.bodies.service import ImportReport, import_bodies
+from app.bodies.service import ImportReport, import_bodies, refuse_in_request
 from app.commissions.service import get_commission
 from app.commissions.timezones import as_utc
 from app.db.base import utcnow
@@ -43,7 +44,7 @@ from app.db.models import (
     Submission,
     Verification,
 )
-from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, StaleVersion
+from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, StaleVersion, TooLargeAtOnce
 from app.exports.answer_workbook import (
     AnswerLine,
     AnswerSheetData,
@@ -51,7 +52,7 @@ from app.exports.answer_workbook import (
     read_answer_workbook,
     write_answer_workbook,
 )
-from app.exports.body_workbook import read_bodies
+from app.exports.body_workbook import BodyRows, read_bodies
 from app.exports.layout import NOT_PARTICIPATING_LABEL, BandInfo, Bands, Stamp
 from app.exports.recap_workbook import (
     AspectInfo,
@@ -130,6 +131,47 @@ def publication_of(session: Session, round_: Round, revision: int | None) -> Pub
             "tersedia setelah hasil diumumkan.",
         )
     return publication_revision(session=session, round_=round_, revision=revision)
+
+
+def ensure_at_once(
+    *,
+    session: Session,
+    round_id: int,
+    revision: int | None,
+    by: Principal,
+    kind: str,
+    max_bodies: int,
+    job_path: str,
+) -> None:
+    """Refuse (409) to make an export of a publication with more than ``max_bodies`` bodies within a
+    request: the problem names the job that makes it (``POST job_path`` with ``{"kind": kind, "revision":
+    n}``), in its ``detail`` and in ``job_request``. Strangers and unpublished rounds are refused first, as
+    the export itself would refuse them."""
+    round_ = get_round(session=session, round_id=round_id)
+    policy.ensure_commission_reader(by, round_.commission_id)
+    publication = publication_of(session, round_, revision)
+    bodies = (
+        session.scalar(
+            select(func.count())
+            .select_from(PublishedResult)
+            .where(PublishedResult.publication_id == publication.id)
+        )
+        or 0
+    )
+    if bodies <= max_bodies:
+        return
+    body = {"kind": kind, "revision": publication.revision}
+    raise TooLargeAtOnce(
+        f"revision {publication.revision} of the results of {round_.title} has {bodies} bodies, more than "
+        f"the {max_bodies} exported at once: ask for it as a job with POST {job_path} and "
+        f'{{"kind": "{kind}", "revision": {publication.revision}}}, then follow its Location',
+        indonesian=f"Hasil {round_.title} (revisi {publication.revision}) memuat {bodies} badan publik, "
+        f"lebih dari {max_bodies} yang dapat dibuat langsung. Minta berkas ini sebagai pekerjaan latar "
+        "belakang; berkasnya dapat diunduh setelah selesai dibuat.",
+        job_request={"method": "POST", "href": job_path, "body": body},
+        bodies=bodies,
+        max_bodies=max_bodies,
+    )
 
 
 def _commission(session: Session, round_: Round) -> Commission:
@@ -349,9 +391,14 @@ def recap(
     by: Principal,
     target: Path,
     now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """Write the recap workbook of a round's publication (the latest, or ``revision``) to ``target``;
-    returns the file name to offer. The commission's readers only; 409 while the round is unpublished."""
+    returns the file name to offer. The commission's readers only; 409 while the round is unpublished.
+
+    ``progress(done, total)`` hears of the body rows written (a batch at a time), counting one more step
+    for the sheets written after them (corrections, participation, summary) and closing the file, so that
+    ``done == total`` only once the file is complete (a job's progress; it may stop the work by raising)."""
     round_ = get_round(session=session, round_id=round_id)
     policy.ensure_commission_reader(by, round_.commission_id)
     publication = publication_of(session, round_, revision)
@@ -361,8 +408,19 @@ def recap(
     )
     categories = {c.code: c.name for c in data.categories}
     corrections = recap_corrections(session=session, round_=round_, categories=categories)
-    write_recap(target, data, rows, corrections, tmpdir=str(target.parent))
+    total = sum(line.total for line in data.band_counts) + 1
+    rows_written = None
+    if progress is not None:
+        progress(0, total)
+        rows_written = partial(_rows_of, progress, total)
+    write_recap(target, data, rows, corrections, tmpdir=str(target.parent), progress=rows_written)
+    if progress is not None:
+        progress(total, total)
     return recap_filename(round_, publication)
+
+
+def _rows_of(progress: Callable[[int, int], None], total: int, done: int) -> None:
+    progress(done, total)
 
 
 # --- Result sheets ----------------------------------------------------------------------------------------
@@ -951,6 +1009,17 @@ def import_answer_workbook(
 # --- Bodies -----------------------------------------------------------------------------------------------
 
 
+def read_bodies_workbook(upload: IO[bytes], *, name: str, limits: UploadLimits) -> BodyRows:
+    """The rows of bodies in an uploaded .xlsx (checked as untrusted first), with the problems of its cells
+    (formulas, no header) for the caller to refuse or report."""
+    scan = inspect_xlsx(upload, name=name, limits=limits)
+    workbook = open_workbook(upload, name=name)
+    try:
+        return read_bodies(workbook, scan)
+    finally:
+        workbook.close()
+
+
 def import_bodies_workbook(
     *,
     session: Session,
@@ -960,18 +1029,17 @@ def import_bodies_workbook(
     dry_run: bool,
     by: Principal,
     limits: UploadLimits,
+    max_rows: int | None = None,
 ) -> ImportReport:
-    """Register bodies from an .xlsx through the bodies import (same checks, dry run, all or nothing)."""
+    """Register bodies from an .xlsx through the bodies import (same checks, dry run, all or nothing). More
+    than ``max_rows`` rows is a 409 pointing at the job form (the import as a job)."""
     commission = get_commission(session=session, commission_id=commission_id, by=by)
     policy.ensure_admin(by, commission.id)
-    scan = inspect_xlsx(upload, name=name, limits=limits)
-    workbook = open_workbook(upload, name=name)
-    try:
-        read = read_bodies(workbook, scan)
-    finally:
-        workbook.close()
+    read = read_bodies_workbook(upload, name=name, limits=limits)
     if read.problems:
         raise cell_problems(name, read.problems, f"{len(read.problems)} problem(s); nothing was imported")
+    if max_rows is not None:
+        refuse_in_request(len(read.rows), max_rows, commission.id)
     return import_bodies(
         session=session,
         commission=commission,

@@ -191,8 +191,12 @@ def _sniff(head: bytes) -> str:
     return "is not an .xlsx workbook (it is not a ZIP archive)"
 
 
-def inspect_xlsx(file: IO[bytes], *, name: str, limits: UploadLimits) -> WorkbookScan:
-    """Check an upload before parsing it; raise a 413/422 problem naming ``name`` and the reason."""
+def inspect_xlsx(
+    file: IO[bytes], *, name: str, limits: UploadLimits, scan_sheets: bool = True
+) -> WorkbookScan:
+    """Check an upload before parsing it; raise a 413/422 problem naming ``name`` and the reason. Without
+    ``scan_sheets`` only the container is checked (milliseconds, where the sheets' scan reads every cell: a
+    request that queues a job for the rest)."""
     file.seek(0)
     head = file.read(4096)
     file.seek(0)
@@ -236,6 +240,8 @@ def inspect_xlsx(file: IO[bytes], *, name: str, limits: UploadLimits) -> Workboo
                     errors=[FieldProblem("file", "implausible compression ratio (a zip bomb?)", packed)],
                     indonesian=packed,
                 )
+        if not scan_sheets:
+            return WorkbookScan(sheets={})
         try:
             return _scan_parts(archive, infos, name=name, limits=limits)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:

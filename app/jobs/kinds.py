@@ -12,12 +12,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts import policy
 from app.accounts.principal import Principal
 from app.db.models import Job, Round
+from app.db.session import read_only
+from app.errors import Forbidden
 from app.settings import Settings
 
 # Modules that register job kinds when imported.
-KIND_MODULES = ("app.exports.jobs",)
+KIND_MODULES = ("app.exports.jobs", "app.bodies.jobs", "app.results.jobs", "app.verification.sweeps")
 
 
 class JobCancelled(Exception):
@@ -53,10 +56,35 @@ class JobRun:
     target: Path
     report: Callable[[int, int | None], None]
 
+    @property
+    def progress_inside_transactions(self) -> bool:
+        """Whether ``progress`` may be called while the work holds a writing transaction open (``sessions``,
+        not ``reading()``). Not on SQLite: a writing transaction there holds the one write lock (BEGIN
+        IMMEDIATE), so a report written beside it would wait for the work's own commit."""
+        bind = self.sessions.kw.get("bind")
+        return bind is None or bind.dialect.name != "sqlite"
+
+    def reading(self) -> sessionmaker[Session]:
+        """Sessions for the job's long reads: no write lock held on SQLite while it works."""
+        return read_only(self.sessions)
+
     def progress(self, done: int, total: int | None = None) -> None:
         """Record ``done`` of ``total`` units of work. Cheap to call often (it writes at most about once a
         second); raises ``JobCancelled`` when the job was cancelled meanwhile."""
         self.report(done, total)
+
+
+def ensure_still_admin(principal: Principal, commission_id: int) -> None:
+    """For a job that writes or shows what only a commission's administrators may: its requester (with their
+    rights as they are now) must still be one, or the job fails saying so in Bahasa Indonesia."""
+    try:
+        policy.ensure_admin(principal, commission_id)
+    except Forbidden as exc:
+        raise Forbidden(
+            f"{principal.label} is no longer an administrator of this commission; the job did nothing",
+            indonesian=f"{principal.label} bukan lagi administrator Komisi Informasi ini; pekerjaan ini "
+            "tidak dijalankan.",
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -83,6 +111,9 @@ class JobKind:
     # Offered by POST /rounds/{id}/exports (else only by its own route or the command line).
     export: bool = False
     options: tuple[str, ...] = field(default=())
+    # Params that describe a job but do not make it another one (an upload's file name): left out when
+    # looking for the identical job still pending.
+    dedup_ignores: tuple[str, ...] = field(default=())
 
 
 _KINDS: dict[str, JobKind] = {}

@@ -39,7 +39,7 @@ def job_out(request: Request, job: Job) -> JobOut:
     )
 
 
-def _accepted(request: Request, response: Response, job: Job) -> JobOut:
+def accepted(request: Request, response: Response, job: Job) -> JobOut:
     response.headers["Location"] = request.url_for("get_job", job_id=str(job.id)).path
     return job_out(request, job)
 
@@ -62,7 +62,7 @@ def request_export(
     job, _new = service.request_job(
         session=session, kind_name=body.kind, round_id=round_id, params=params, by=principal, export_only=True
     )
-    return _accepted(request, response, job)
+    return accepted(request, response, job)
 
 
 @router.get("/rounds/{round_id}/jobs", response_model=Page[JobOut])
@@ -84,8 +84,8 @@ def get_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, reques
 
 @router.delete("/jobs/{job_id}", response_model=JobOut)
 def cancel_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request) -> JobOut:
-    """Cancel a queued or running job: a running one stops at its next progress report and no file is kept.
-    409 when it has already ended."""
+    """Cancel a queued or running job (the person who asked for it, or an administrator of its commission): a
+    running one stops at its next progress report and no file is kept. 409 when it has already ended."""
     return job_out(request, service.cancel_job(session=session, job_id=job_id, by=principal))
 
 
@@ -96,7 +96,7 @@ def retry_job(
     """Ask again for a failed or cancelled job (or one whose file has expired): a new job with the same kind,
     round and options (or the identical one already queued). 202 with its `Location`."""
     job, _new = service.retry_job(session=session, job_id=job_id, by=principal)
-    return _accepted(request, response, job)
+    return accepted(request, response, job)
 
 
 @router.get(

@@ -25,7 +25,7 @@ from app.db.models import Job
 from app.errors import EmonevError
 from app.jobs import files, parts
 from app.jobs.kinds import JobCancelled, JobOutcome, JobRun, registry
-from app.jobs.service import DONE, FAILED, PENDING, RUNNING, principal_now
+from app.jobs.service import CANCELLED, DONE, FAILED, PENDING, RUNNING, principal_now
 from app.settings import Settings
 
 log = logging.getLogger("emonev.jobs")
@@ -49,8 +49,12 @@ class _Reporter:
         self.job_id = job_id
         self.parent_id = parent_id
         self.last = 0.0
+        # The latest total told, written or not: a job quicker than a report still ends showing it.
+        self.total: int | None = None
 
     def __call__(self, done: int, total: int | None, *, force: bool = False) -> None:
+        if total is not None:
+            self.total = total
         now = time.monotonic()
         if not force and now - self.last < REPORT_EVERY_SECONDS:
             return
@@ -156,7 +160,8 @@ def _claim(sessions: sessionmaker[Session], job_id: int, settings: Settings) -> 
 def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings) -> None:
     """Run job ``job_id`` once (see the module's docstring for what happens when it fails)."""
     job = _claim(sessions, job_id, settings)
-    if job is None:
+    if job is None:  # it has ended (or just gave up): nothing will read its input again
+        files.remove_input(settings.job_files_dir, job_id)
         return
     kind = registry()[job.kind]
     root = settings.job_files_dir
@@ -185,11 +190,13 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
         if job.parent_id is not None:
             with sessions.begin() as session:
                 parts.end_with_parent(session, job.id)
+        files.remove_input(root, job.id)
         log.info("job %s (%s) stopped: cancelled", job.id, job.kind)
         return
     except EmonevError as exc:
         staged.unlink(missing_ok=True)
         _fail(sessions, job, exc.detail, exc.indonesian or exc.detail)
+        files.remove_input(root, job.id)
         log.info("job %s (%s) failed: %s", job.id, job.kind, exc.detail)
         return
     except Exception as exc:
@@ -199,7 +206,30 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
         log.exception("job %s (%s) attempt %s stopped: %s", job.id, job.kind, job.attempts, reason)
         _record_error(sessions, job.id, reason)
         raise
-    _finish(sessions, settings, job, staged, outcome)
+    _finish(sessions, settings, job, staged, outcome, reporter.total)
+
+
+def complete_in(session: Session, job_id: int, result: dict[str, Any], *, total: int = 1) -> None:
+    """Mark a running job done inside the caller's transaction, for work whose outcome is that transaction
+    (a publication): the job is done if and only if the work commits, and no cancel can come between the
+    two. Raises ``JobCancelled`` (so the work rolls back) when the job was cancelled meanwhile."""
+    now = utcnow()
+    moved = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == RUNNING)
+        .values(
+            status=DONE,
+            finished_at=now,
+            heartbeat_at=now,
+            dedup_key=None,
+            error=None,
+            result=result,
+            progress_done=total,
+            progress_total=total,
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if not moved:
+        raise JobCancelled
 
 
 def _record_error(sessions: sessionmaker[Session], job_id: int, reason: str) -> None:
@@ -212,7 +242,12 @@ def _record_error(sessions: sessionmaker[Session], job_id: int, reason: str) -> 
 
 
 def _finish(
-    sessions: sessionmaker[Session], settings: Settings, job: Job, staged: Path, outcome: JobOutcome
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    job: Job,
+    staged: Path,
+    outcome: JobOutcome,
+    total: int | None,
 ) -> None:
     root = settings.job_files_dir
     if outcome.waiting:
@@ -229,9 +264,13 @@ def _finish(
     with sessions.begin() as session:
         current = session.get(Job, job.id, with_for_update=True)
         if current is None or current.status != RUNNING:
-            # Cancelled while the file was being placed: nobody is offered it.
+            # Cancelled while the file was being placed: nobody is offered it. (Or the work marked itself
+            # done in its own transaction: ``complete_in``.)
             if placed is not None:
                 files.resolve(root, placed.relative_path).unlink(missing_ok=True)
+            files.remove_input(root, job.id)
+            if current is not None and current.status == CANCELLED:
+                log.info("job %s (%s) stopped: cancelled as it finished, its file not kept", job.id, job.kind)
             return
         current.status = DONE
         current.finished_at = now
@@ -239,6 +278,8 @@ def _finish(
         current.dedup_key = None
         current.error = None
         current.result = outcome.result
+        if total is not None:
+            current.progress_total = total
         if current.progress_total is not None:
             current.progress_done = current.progress_total
         if placed is not None:
@@ -250,4 +291,5 @@ def _finish(
             current.expires_at = now + timedelta(days=settings.job_files_keep_days)
         if current.parent_id is not None:
             parts.part_finished(session, current)
+    files.remove_input(root, job.id)
     log.info("job %s (%s) done", job.id, job.kind)

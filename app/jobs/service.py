@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.accounts import policy
 from app.accounts.deps import principal_for_account
 from app.accounts.principal import SYSTEM, Principal, Role
 from app.commissions.service import get_commission
@@ -108,7 +110,8 @@ def request_job(
         get_commission(session=session, commission_id=commission_id, by=by)
         scope = JobScope(commission_id)
     params = kind.prepare(session, by, scope, dict(params))
-    key = _dedup_key(kind.name, f"{scope.commission_id}/{round_id}", params)
+    identity = {name: value for name, value in params.items() if name not in kind.dedup_ignores}
+    key = _dedup_key(kind.name, f"{scope.commission_id}/{round_id}", identity)
     existing = session.scalar(select(Job).where(Job.dedup_key == key))
     if existing is not None:
         return existing, False
@@ -170,21 +173,49 @@ def round_jobs(*, session: Session, round_id: int, by: Principal, params: PagePa
         id_column=Job.id,
         params=params,
     )
+    return PageResult(rows=_readable(session, by, page.rows), next_cursor=page.next_cursor)
+
+
+def latest_round_jobs(
+    *, session: Session, round_id: int, by: Principal, limit: int, kinds: Sequence[str] | None = None
+) -> list[Job]:
+    """The newest ``limit`` jobs of a round that ``by`` may read (of these ``kinds`` only, if given), newest
+    first (the downloads page)."""
+    get_round(session=session, round_id=round_id, by=by)
+    stmt = select(Job).where(Job.round_id == round_id)
+    if kinds is not None:
+        stmt = stmt.where(Job.kind.in_(kinds))
+    rows = session.scalars(stmt.order_by(Job.id.desc()).limit(limit)).all()
+    return _readable(session, by, rows)
+
+
+def _readable(session: Session, by: Principal, jobs: Sequence[Job]) -> list[Job]:
     kinds = registry()
     readable = []
-    for job in page.rows:
+    for job in jobs:
         try:
             kinds[job.kind].ensure_may_read(session, by, job)
         except Forbidden:
             continue
         readable.append(job)
-    return PageResult(rows=readable, next_cursor=page.next_cursor)
+    return readable
+
+
+def _asked_by(job: Job, by: Principal) -> bool:
+    stored = job.requested_by or {}
+    if by.account_id is not None:
+        return bool(stored.get("account_id") == by.account_id)
+    return by.api_key_id is not None and stored.get("api_key_id") == by.api_key_id
 
 
 def cancel_job(*, session: Session, job_id: int, by: Principal) -> Job:
-    """Cancel a queued or running job (whoever may read it). A running job stops at its next progress
-    report and its half-made file is removed; 409 when it has already ended."""
+    """Cancel a queued or running job: the person who asked for it, or an administrator of its commission.
+    A running job stops at its next progress report and its half-made file is removed; 409 when it has
+    already ended. Cancelling a part of a job cancels the whole job, and the job its parts."""
     job = _whole(session, get_job(session=session, job_id=job_id, by=by))
+    if not _asked_by(job, by):
+        assert job.commission_id is not None
+        policy.ensure_admin(by, job.commission_id)
     session.refresh(job, with_for_update=True)
     if job.status not in PENDING:
         raise Conflict(

@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +34,10 @@ from app.jobs import files, queue
 from app.jobs.runner import run_job
 from app.jobs.service import QUEUED, RUNNING
 from app.settings import Settings
+from app.verification.sweeps import queue_nightly_sweeps
+
+if TYPE_CHECKING:
+    from procrastinate.worker import Worker
 
 log = logging.getLogger("emonev.jobs")
 
@@ -54,7 +60,57 @@ def _remove_expired_files(sessions: sessionmaker[Session], settings: Settings, n
         log.info("removed %s expired job files", removed)
 
 
-PERIODIC: list[Duty] = [Duty("remove expired job files", timedelta(hours=1), _remove_expired_files)]
+def _queue_nightly_sweeps(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
+    queued = queue_nightly_sweeps(sessions, settings, now)
+    if queued:
+        log.info("queued %s nightly link sweeps", queued)
+
+
+def _settle_jobs_the_queue_dropped(
+    sessions: sessionmaker[Session], settings: Settings, now: datetime
+) -> None:
+    settled = settle_dropped_jobs(sessions, now)
+    if settled:
+        log.warning("marked %s jobs failed: the queue had given up on them", settled)
+
+
+# PostgreSQL: our job row and procrastinate's row count attempts apart. When procrastinate has finished with
+# its row (it gave up after its retries, or someone cancelled it there) while ours still says queued or
+# running, nobody will run the job again: it is failed with that reason, and its dedup key freed, instead of
+# answering identical requests with a job that never moves.
+_DROPPED = text(
+    """
+    UPDATE job SET status = 'failed', finished_at = :now, dedup_key = NULL,
+        error = 'the queue gave up on it: ' || coalesce(error, 'it stopped before finishing'),
+        error_indonesian = :indonesian
+    WHERE status IN ('queued', 'running')
+      AND queue_job_id IN (
+          SELECT id FROM procrastinate_jobs
+          WHERE status IN ('succeeded', 'failed', 'cancelled', 'aborted') AND task_name = :task
+      )
+    """
+)
+
+
+DROPPED_INDONESIAN = "Pekerjaan ini berhenti sebelum selesai dan tidak dicoba lagi. Silakan minta ulang."
+
+
+def settle_dropped_jobs(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Fail the pending jobs whose queue row has ended (PostgreSQL); returns how many."""
+    with sessions.begin() as session:
+        if not queue.on_postgres(session):
+            return 0
+        params = {"now": now, "task": queue.TASK, "indonesian": DROPPED_INDONESIAN}
+        settled: int = session.execute(_DROPPED, params).rowcount  # type: ignore[attr-defined]
+    return settled
+
+
+PERIODIC: list[Duty] = [
+    Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
+    Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),
+    # Looked at every few minutes; each round's sweep is queued once a night, from 02:00 its local time.
+    Duty("queue nightly link sweeps", timedelta(minutes=10), _queue_nightly_sweeps),
+]
 
 
 def jobs_in_server(settings: Settings) -> bool:
@@ -182,6 +238,9 @@ def procrastinate_app(settings: Settings, sessions: sessionmaker[Session]) -> ob
             conninfo=libpq_dsn(settings.database_url),
             min_size=1,
             max_size=settings.worker_concurrency + 2,
+            # A worker that cannot get a connection in this time (the database is gone) stops, and
+            # run_worker_async starts it again with backoff; psycopg's default would wait 30 s per call.
+            timeout=settings.db_pool_timeout_seconds,
             kwargs={"connect_timeout": settings.db_connect_timeout_seconds},
         )
     )
@@ -199,28 +258,62 @@ def procrastinate_app(settings: Settings, sessions: sessionmaker[Session]) -> ob
     return app
 
 
-async def _hand_on_stalled(app: object, settings: Settings) -> None:
-    """Every few seconds: the jobs of workers whose heartbeat stopped go back on the queue."""
+async def _pause(done: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), timeout=seconds)
+
+
+# The jobs of silent workers back to the queue, in one statement: the row lock and the conditions checked
+# again under it mean that a job another worker has handed on (and maybe a live worker taken) meanwhile is
+# left alone, and two workers looking at once hand each job on once (SKIP LOCKED).
+_HAND_ON = """
+WITH stalled AS (
+    SELECT job.id, job.args->>'job_id' AS job_id FROM procrastinate_jobs job
+     WHERE job.status = 'doing' AND job.queue_name = %(queue)s
+       AND job.worker_id IS DISTINCT FROM %(own)s
+       AND (job.worker_id IS NULL OR job.worker_id IN (
+            SELECT id FROM procrastinate_workers
+             WHERE last_heartbeat < now() - make_interval(secs => %(seconds)s)))
+       FOR UPDATE OF job SKIP LOCKED
+)
+SELECT job_id, procrastinate_retry_job_v2(id, now(), NULL, NULL, NULL) FROM stalled
+"""
+
+
+async def _hand_on_stalled(app: object, settings: Settings, worker: Worker, done: asyncio.Event) -> None:
+    """Every few seconds until ``done``: the jobs of workers whose heartbeat stopped go back on the queue.
+
+    Not this worker's own jobs (it is alive: it runs this), and nobody's until the database has answered
+    for ``stalled_after`` seconds in a row: after an outage every worker's heartbeat is old, and the live
+    ones need that long to beat again before they can be told from the dead."""
     import procrastinate
 
     assert isinstance(app, procrastinate.App)
-    every = max(1.0, min(settings.worker_stalled_after_seconds / 2, 30.0))
-    while True:
-        await asyncio.sleep(every)
+    stalled_after = settings.worker_stalled_after_seconds
+    every = max(1.0, min(stalled_after / 2, 30.0))
+    answering_since = time.monotonic()
+    while not done.is_set():
+        await _pause(done, every)
         try:
-            stalled = await app.job_manager.get_stalled_jobs(
-                seconds_since_heartbeat=settings.worker_stalled_after_seconds
+            if time.monotonic() - answering_since < stalled_after:
+                await app.connector.execute_query_async("SELECT 1")
+                continue
+            handed_on = await app.connector.execute_query_all_async(
+                _HAND_ON, queue=queue.QUEUE, own=worker.worker_id, seconds=float(stalled_after)
             )
-            for job in stalled:
-                log.warning("job %s: its worker stopped answering; handing it to another worker", job.id)
-                await app.job_manager.retry_job(job)
-        except Exception:
-            log.warning("could not look for stalled jobs (the database?); trying again later")
+            for row in handed_on:
+                log.warning(
+                    "job %s: its worker stopped answering; handing it to another worker", row["job_id"]
+                )
+        except Exception:  # (the pool may turn a cancellation into one: hence ``done``)
+            answering_since = time.monotonic() + every  # from the next look that succeeds
+            if not done.is_set():
+                log.warning("could not look for stalled jobs (the database?); trying again later")
 
 
-async def _duties_loop(sessions: sessionmaker[Session], settings: Settings) -> None:
+async def _duties_loop(sessions: sessionmaker[Session], settings: Settings, done: asyncio.Event) -> None:
     last: dict[str, float] = {}
-    while True:
+    while not done.is_set():
         for duty in PERIODIC:
             seen = last.get(duty.name)
             if seen is None or time.monotonic() - seen >= duty.every.total_seconds():
@@ -229,49 +322,90 @@ async def _duties_loop(sessions: sessionmaker[Session], settings: Settings) -> N
                     last[duty.name] = time.monotonic()
                 except Exception:
                     log.warning("periodic duty %r failed; trying again later", duty.name)
-        await asyncio.sleep(30)
+        await _pause(done, 30)
+
+
+async def _database_answers(settings: Settings) -> None:
+    """Raises at once (within the connect timeout) when the database does not answer: procrastinate's pool
+    would wait 30 s before saying so."""
+    import psycopg
+
+    connection = await psycopg.AsyncConnection.connect(
+        libpq_dsn(settings.database_url), connect_timeout=settings.db_connect_timeout_seconds
+    )
+    await connection.close()
 
 
 async def run_worker_async(settings: Settings, *, once: bool = False, name: str | None = None) -> None:
-    """Run a procrastinate worker until stopped (or, with ``once``, until the queue is empty); when the
-    database goes away, wait (1, 2, 4... up to 30 s) and start again."""
+    """Run a procrastinate worker until stopped (SIGINT/SIGTERM, the task cancelled, or with ``once`` the
+    queue empty). When it stops by itself (it lost the database: procrastinate stops a worker whose
+    heartbeat or listener fails) or cannot start, wait 1, 2, 4... up to 30 s and start it again."""
     import procrastinate
+    from procrastinate.worker import Worker
 
     sessions = make_sessionmaker(engine_for_long_work(settings))
-    main = threading.main_thread()
+    stop_requested = asyncio.Event()
+    running: list[Worker] = []
+
+    def request_stop() -> None:
+        stop_requested.set()
+        for worker in running:
+            worker.stop()  # type: ignore[no-untyped-call]
+
+    if not once and threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, request_stop)
     delay = 1.0
-    while True:
+    while not stop_requested.is_set():
         app = procrastinate_app(settings, sessions)
         assert isinstance(app, procrastinate.App)
+        worker = Worker(
+            app=app,
+            queues=[queue.QUEUE],
+            wait=not once,
+            concurrency=settings.worker_concurrency,
+            name=name or "worker",
+            update_heartbeat_interval=settings.worker_heartbeat_seconds,
+            # A job handed back to the queue (a stalled worker's, a retry) comes with no NOTIFY: it waits
+            # for this poll, so a recovered job waits no longer than a heartbeat (at most 5 s).
+            fetch_job_polling_interval=min(5.0, settings.worker_heartbeat_seconds),
+            stalled_worker_timeout=settings.worker_stalled_after_seconds,
+            install_signal_handlers=False,
+        )
         helpers: list[asyncio.Task[None]] = []
+        helpers_done = asyncio.Event()
+        working_since = None
         try:
+            await _database_answers(settings)
             async with app.open_async():
+                running[:] = [worker]
                 if not once:
                     helpers = [
-                        asyncio.create_task(_hand_on_stalled(app, settings)),
-                        asyncio.create_task(_duties_loop(sessions, settings)),
+                        asyncio.create_task(_hand_on_stalled(app, settings, worker, helpers_done)),
+                        asyncio.create_task(_duties_loop(sessions, settings, helpers_done)),
                     ]
-                await app.run_worker_async(
-                    queues=[queue.QUEUE],
-                    wait=not once,
-                    concurrency=settings.worker_concurrency,
-                    name=name or "worker",
-                    update_heartbeat_interval=settings.worker_heartbeat_seconds,
-                    stalled_worker_timeout=settings.worker_stalled_after_seconds,
-                    install_signal_handlers=not once and threading.current_thread() is main,
-                )
-            return
+                working_since = time.monotonic()
+                await worker.run()  # type: ignore[no-untyped-call]
+            if once or stop_requested.is_set():
+                return
+            reason = "it stopped by itself: its database connections failed"
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("worker stopped (%s: %s); starting again in %.0f s", type(exc).__name__, exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+            reason = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
         finally:
+            running.clear()
+            helpers_done.set()
             for task in helpers:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            if helpers:
+                await asyncio.wait(helpers, timeout=10)
+        if working_since is not None and time.monotonic() - working_since > BACKOFF_MAX_SECONDS:
+            delay = 1.0  # it had been working for a while: the backoff starts over
+        log.warning("worker stopped (%s); starting again in %.0f s", reason, delay)
+        await _pause(stop_requested, delay)
+        delay = min(delay * 2, BACKOFF_MAX_SECONDS)
 
 
 class ServerWorkerThread:

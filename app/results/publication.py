@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 import scoring
@@ -34,7 +34,7 @@ from app.db.models import (
     Stage,
     TemplateVersion,
 )
-from app.errors import Conflict
+from app.errors import Conflict, TooLargeAtOnce
 from app.pagination import PageParams, encode_cursor
 from app.questionnaires.service import parsed
 from app.results.explain import number
@@ -297,19 +297,52 @@ def _published_rows(session: Session, publication: Publication) -> set[tuple[Any
     }
 
 
+def refuse_in_request(
+    session: Session, round_: Round, max_bodies: int | None, job_path: str, body: dict[str, Any] | None
+) -> None:
+    """A round of more than ``max_bodies`` invited bodies is not computed within a request (409 naming the
+    job in ``job_request``): every score is recomputed, about 15 ms per body, and a proxy's time limit would
+    cut it off."""
+    if max_bodies is None:
+        return
+    invited = session.scalar(
+        select(func.count()).select_from(Invitation).where(Invitation.round_id == round_.id)
+    )
+    if invited is not None and invited > max_bodies:
+        raise TooLargeAtOnce(
+            f"the round has {invited} invited bodies, more than the {max_bodies} computed at once; ask for "
+            f"it as a job with POST {job_path}, then follow its Location",
+            job_request={"method": "POST", "href": job_path, "body": body},
+            bodies=invited,
+            max_bodies=max_bodies,
+            indonesian=f"Periode ini mengundang {invited} badan publik, lebih dari {max_bodies} yang dapat "
+            "dihitung langsung. Jalankan sebagai pekerjaan latar belakang.",
+        )
+
+
 def _first_incomplete(results: list[LiveResult]) -> str:
     first = next(r for r in results if r.incomplete)
     return f"{first.body_name}: {first.incomplete_text}"
 
 
 def publish(
-    *, session: Session, round_id: int, by: Principal, reason: str, now: datetime | None = None
+    *,
+    session: Session,
+    round_id: int,
+    by: Principal,
+    reason: str,
+    now: datetime | None = None,
+    max_bodies: int | None = None,
 ) -> Publication:
     """Freeze the round's results as a new revision. Refused (409) unless the round is ``final`` (first
     publication) or ``published`` (a correction), while a result is incomplete, or when nothing changed
-    since the latest revision. The first publication moves the round to ``published``."""
+    since the latest revision, or (given ``max_bodies``) when the round is too large for a request. The
+    first publication moves the round to ``published``."""
     round_ = get_round(session=session, round_id=round_id, for_update=True)
     policy.ensure_admin(by, round_.commission_id)
+    refuse_in_request(
+        session, round_, max_bodies, f"/api/v1/rounds/{round_.id}/publish-jobs", {"reason": reason}
+    )
     if round_.status not in PUBLISHABLE:
         raise Conflict(
             f"a round is published once it is final; round {round_.title} is {round_.status}",
@@ -417,25 +450,56 @@ def _live_out(r: LiveResult) -> LiveResultOut:
 
 
 def live_results_view(
-    *, session: Session, round_id: int, by: Principal, category: str | None, params: PageParams
+    *,
+    session: Session,
+    round_id: int,
+    by: Principal,
+    category: str | None,
+    params: PageParams,
+    max_bodies: int | None = None,
 ) -> LiveResultsOut:
     """The round's results computed now (administrators only; never shown to bodies), in ranking order
-    (category, rank, name), paginated by position."""
+    (category, rank, name), paginated by position; 409 past ``max_bodies`` invited bodies."""
+    round_ = get_round(session=session, round_id=round_id)
+    policy.ensure_admin(by, round_.commission_id)
+    refuse_in_request(session, round_, max_bodies, f"/api/v1/rounds/{round_.id}/results/preview-jobs", None)
+    results = live_results(session=session, round_=round_)
+    listed = results if category is None else [r for r in results if r.category_code == category]
+    start = params.after_id or 0
+    more = start + params.limit < len(listed)
+    return _results_out(
+        session,
+        round_,
+        results,
+        listed[start : start + params.limit],
+        next_cursor=encode_cursor(start + params.limit) if more else None,
+    )
+
+
+def live_results_document(*, session: Session, round_id: int, by: Principal) -> LiveResultsOut:
+    """Every result of the round computed now, in one document (what the ``results_preview`` job keeps):
+    the pages of ``live_results_view`` put together."""
     round_ = get_round(session=session, round_id=round_id)
     policy.ensure_admin(by, round_.commission_id)
     results = live_results(session=session, round_=round_)
+    return _results_out(session, round_, results, results, next_cursor=None)
+
+
+def _results_out(
+    session: Session,
+    round_: Round,
+    results: list[LiveResult],
+    listed: list[LiveResult],
+    *,
+    next_cursor: str | None,
+) -> LiveResultsOut:
     incomplete = sum(1 for r in results if r.incomplete)
-    if category is not None:
-        results = [r for r in results if r.category_code == category]
-    start = params.after_id or 0
-    page = results[start : start + params.limit]
-    more = start + params.limit < len(results)
     return LiveResultsOut(
         round_id=round_.id,
         stage_weights={code: plain(w) for code, w in weights_of(session, round_).items()},
         missing_stage_policy=round_.missing_stage_policy,
         ready_to_publish=incomplete == 0,
         incomplete=incomplete,
-        items=[_live_out(r) for r in page],
-        next_cursor=encode_cursor(start + params.limit) if more else None,
+        items=[_live_out(r) for r in listed],
+        next_cursor=next_cursor,
     )

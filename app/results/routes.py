@@ -11,10 +11,14 @@ from app.accounts.deps import CurrentPrincipal
 from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id
+from app.jobs.routes import ACCEPTED, job_out
+from app.jobs.schemas import JobOut
+from app.jobs.service import request_job
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParamsDep
 from app.results import publication as publishing
 from app.results import service
 from app.results.schemas import HistoryOut, LiveResultsOut, PublicationOut, PublishIn, RankingOut
+from app.settings import SettingsDep
 
 router = APIRouter(tags=["results"])
 
@@ -39,6 +43,7 @@ Band = Annotated[
 def live_results(
     round_id: Id,
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
     category: Annotated[str | None, Query(max_length=64, description="Only this body category.")] = None,
@@ -49,9 +54,16 @@ def live_results(
     the final score (published stage scores x the round's weights, half-up to 2 decimals once), the band
     and the rank in its category. A body that did not pass the gate gets the round's missing-stage policy:
     ``zero`` (the stages it missed count 0) or ``saq_only`` (its final score is its verified SAQ score).
-    ``incomplete`` names what still blocks publication."""
+    ``incomplete`` names what still blocks publication. A round of more than `EMONEV_SYNC_RESULTS_MAX_BODIES`
+    invited bodies (1,000) is a 409 (`too-large-at-once`) naming the job in `job_request`: ask for `POST
+    /rounds/{id}/results/preview-jobs`."""
     return publishing.live_results_view(
-        session=session, round_id=round_id, by=principal, category=category, params=page
+        session=session,
+        round_id=round_id,
+        by=principal,
+        category=category,
+        params=page,
+        max_bodies=settings.sync_results_max_bodies,
     )
 
 
@@ -64,6 +76,7 @@ def publish(
     round_id: Id,
     payload: PublishIn,
     session: SessionDep,
+    settings: SettingsDep,
     principal: CurrentPrincipal,
     request: Request,
     response: Response,
@@ -71,10 +84,59 @@ def publish(
     """Publish the round's results (commission administrators): freeze scores, bands and ranks as a new
     revision with a reason. The first publication needs the round to be ``final`` and moves it to
     ``published``; publishing again records a correction as the next revision, and is refused (409) when
-    nothing changed. Refused (409, listing ``incomplete``) while a result is incomplete."""
-    row = publishing.publish(session=session, round_id=round_id, by=principal, reason=payload.reason)
+    nothing changed. Refused (409, listing ``incomplete``) while a result is incomplete. A round of more
+    than `EMONEV_SYNC_RESULTS_MAX_BODIES` invited bodies is a 409 (`too-large-at-once`) naming the job in
+    `job_request`: `POST /rounds/{id}/publish-jobs`."""
+    row = publishing.publish(
+        session=session,
+        round_id=round_id,
+        by=principal,
+        reason=payload.reason,
+        max_bodies=settings.sync_results_max_bodies,
+    )
     response.headers["Location"] = location(request, "list_publications", round_id=round_id)
     return service.publication_out(row)
+
+
+@router.post(
+    "/rounds/{round_id}/results/preview-jobs", status_code=202, response_model=JobOut, responses=ACCEPTED
+)
+def request_results_preview(
+    round_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
+) -> JobOut:
+    """Compute the round's final scores now as a job (commission administrators): the same figures as
+    `GET /rounds/{id}/results`, every body in one JSON file (`download_url` when done; `result` gives
+    the counts and `ready_to_publish`). For large rounds, whose preview takes too long for a request.
+    Answers 202 with `Location: /api/v1/jobs/{id}`; asking again while it is pending gives the same job."""
+    job, _new = request_job(
+        session=session, kind_name="results_preview", round_id=round_id, params={}, by=principal
+    )
+    response.headers["Location"] = request.url_for("get_job", job_id=str(job.id)).path
+    return job_out(request, job)
+
+
+@router.post("/rounds/{round_id}/publish-jobs", status_code=202, response_model=JobOut, responses=ACCEPTED)
+def request_publish(
+    round_id: Id,
+    payload: PublishIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+) -> JobOut:
+    """Publish the round's results as a job (commission administrators), for rounds too large to publish
+    within a request: the same rules and audit as `POST /rounds/{id}/publish`, the revision written in
+    one transaction. The job's `result` names the new revision; a refusal (a result incomplete, nothing
+    changed, the round not final) fails the job with the reason. Answers 202 with its `Location`."""
+    job, _new = request_job(
+        session=session,
+        kind_name="publish",
+        round_id=round_id,
+        params={"reason": payload.reason},
+        by=principal,
+    )
+    response.headers["Location"] = request.url_for("get_job", job_id=str(job.id)).path
+    return job_out(request, job)
 
 
 @router.get("/rounds/{round_id}/publications")

@@ -3,6 +3,9 @@ latest result of each."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -13,7 +16,7 @@ from app.db.models import Answer, LinkCheck, Objection
 from app.db.session import release_connection
 from app.pagination import Page, PageParams, paginate
 from app.verification.common import filling_until, submission_context
-from app.verification.linkcheck import MAX_LINKS, LinkChecker, outcome
+from app.verification.linkcheck import MAX_LINKS, LinkChecker, LinkResult, outcome
 from app.verification.schemas import LinkCheckOut, LinkCheckRun
 
 
@@ -31,20 +34,38 @@ def _link_out(row: LinkCheck) -> LinkCheckOut:
 
 def evidence_links(session: Session, submission_id: int) -> list[str]:
     """Every distinct evidence link of a submission (its answers, then its objections), in question order."""
-    links: dict[str, None] = {}
-    for (row,) in session.execute(
-        select(Answer.evidence_links)
-        .where(Answer.submission_id == submission_id)
-        .order_by(Answer.question_code)
+    return evidence_links_of(session, [submission_id]).get(submission_id, [])
+
+
+def evidence_links_of(session: Session, submission_ids: Sequence[int]) -> dict[int, list[str]]:
+    """``evidence_links`` of several submissions in two queries (those with no link are left out)."""
+    links: dict[int, dict[str, None]] = {}
+    for submission_id, row in session.execute(
+        select(Answer.submission_id, Answer.evidence_links)
+        .where(Answer.submission_id.in_(submission_ids))
+        .order_by(Answer.submission_id, Answer.question_code)
     ):
-        links.update(dict.fromkeys(row or []))
-    for (row,) in session.execute(
-        select(Objection.evidence_links)
-        .where(Objection.submission_id == submission_id)
-        .order_by(Objection.id)
+        links.setdefault(submission_id, {}).update(dict.fromkeys(row or []))
+    for submission_id, row in session.execute(
+        select(Objection.submission_id, Objection.evidence_links)
+        .where(Objection.submission_id.in_(submission_ids))
+        .order_by(Objection.submission_id, Objection.id)
     ):
-        links.update(dict.fromkeys(row or []))
-    return list(links)
+        links.setdefault(submission_id, {}).update(dict.fromkeys(row or []))
+    return {submission_id: list(urls) for submission_id, urls in links.items() if urls}
+
+
+def link_check_row(submission_id: int, result: LinkResult, checked_at: datetime) -> LinkCheck:
+    """How one checked link is recorded (by a submission's check and by a round's sweep alike)."""
+    return LinkCheck(
+        submission_id=submission_id,
+        url=result.url,
+        ok=result.ok,
+        status_code=result.status_code,
+        content_type=(result.content_type or "")[:200] or None,
+        error=result.error,
+        checked_at=checked_at,
+    )
 
 
 def run_link_check(
@@ -64,18 +85,7 @@ def run_link_check(
     release_connection(session)
     checked = checker.check_many(links[:MAX_LINKS])
     now = utcnow()
-    rows = [
-        LinkCheck(
-            submission_id=submission_id,
-            url=r.url,
-            ok=r.ok,
-            status_code=r.status_code,
-            content_type=(r.content_type or "")[:200] or None,
-            error=r.error,
-            checked_at=now,
-        )
-        for r in checked
-    ]
+    rows = [link_check_row(submission_id, r, now) for r in checked]
     session.add_all(rows)
     session.flush()
     return LinkCheckRun(

@@ -11,10 +11,12 @@ from app.accounts.deps import CurrentPrincipal
 from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id
+from app.jobs.routes import ACCEPTED, accepted
+from app.jobs.schemas import JobOut
 from app.pagination import Page, PageParamsDep
 from app.settings import SettingsDep
 from app.submissions.service import etag
-from app.verification import answers, assignments, bulk, links, objections
+from app.verification import answers, assignments, bulk, links, objections, sweeps
 from app.verification.linkcheck import LinkChecker
 from app.verification.schemas import (
     ApprovedUnreviewed,
@@ -27,6 +29,7 @@ from app.verification.schemas import (
     DecisionIn,
     LinkCheckOut,
     LinkCheckRun,
+    LinkSweepRequest,
     MyAssignment,
     ObjectionIn,
     ObjectionOut,
@@ -290,6 +293,30 @@ def list_link_checks(
 ) -> Page[LinkCheckOut]:
     """The latest check of each evidence link (outcome ok, broken, blocked or error), paginated."""
     return links.latest_link_checks(session=session, submission_id=submission_id, by=principal, params=page)
+
+
+@router.post("/rounds/{round_id}/link-sweeps", status_code=202, response_model=JobOut, responses=ACCEPTED)
+def request_link_sweep(
+    round_id: Id,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    request: Request,
+    response: Response,
+    body: LinkSweepRequest | None = None,
+) -> JobOut:
+    """Check every evidence link of every submission of the round in the background, recording each result
+    as a submission's link check does. Answers 202 with `Location: /api/v1/jobs/{id}`; the job's progress
+    counts links and, when done, its `result` gives the counts (submissions, links, checked, ok, broken,
+    blocked, error, skipped, unchecked). Asking again while the identical sweep is queued or running gives
+    that job. The commission's administrators ask; its readers (administrators, panel members, read-only
+    keys) see the job."""
+    job, _new = sweeps.request_sweep(
+        session=session,
+        round_id=round_id,
+        by=principal,
+        skip_ok_hours=body.skip_ok_hours if body is not None else None,
+    )
+    return accepted(request, response, job)
 
 
 # --- Release and objections --------------------------------------------------------------------------------

@@ -277,6 +277,20 @@ class LinkCheckRun(BaseModel):
     results: list[LinkCheckOut]
 
 
+class LinkSweepRequest(BaseModel):
+    """A sweep of every evidence link of a round (the body may be left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    skip_ok_hours: float | None = Field(
+        default=None,
+        ge=0,
+        le=720,
+        description="Links whose latest check within this many hours was OK are not fetched again (0: fetch "
+        "every link); EMONEV_LINK_SWEEP_SKIP_OK_HOURS (12) when left out.",
+    )
+
+
 class ObjectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -45,6 +45,14 @@ VERIFICATION_STATUS = {
 
 OBJECTION_STATUS = {"open": "Menunggu jawaban", "accepted": "Diterima", "rejected": "Ditolak"}
 
+JOB_STATUS = {
+    "queued": "Menunggu antrean",
+    "running": "Sedang dibuat",
+    "done": "Selesai",
+    "failed": "Gagal",
+    "cancelled": "Dibatalkan",
+}
+
 STAGE_KINDS = {"presentation": "Presentasi / Uji Publik", "site_visit": "Visitasi", "interview": "Wawancara"}
 
 
@@ -139,3 +147,19 @@ def evidence_file(file: EvidenceFileOut, timezone: str) -> dict[str, Any]:
         "size_label": file_size(file.size),
         "uploaded_label": when(file.uploaded_at, timezone),
     }
+
+
+def time_left(seconds: int | None) -> str:
+    """A running job's estimate as the downloads page says it: ``perkiraan sisa waktu 2 menit 5 detik``;
+    empty while there is no estimate yet."""
+    if seconds is None:
+        return ""
+    minutes, rest = divmod(max(seconds, 0), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        words = f"{hours} jam {minutes} menit"
+    elif minutes:
+        words = f"{minutes} menit {rest} detik"
+    else:
+        words = f"{rest} detik"
+    return f"perkiraan sisa waktu {words}"

@@ -89,6 +89,12 @@ FLASH = {
     "penugasan": "Penugasan verifikator sudah disimpan.",
     "dibuka-kembali": "SAQ sudah dibuka kembali; badan publik dapat mengubah dan mengirimnya lagi.",
     "nilai-juri": "Nilai Anda sudah disimpan.",
+    "berkas-diminta": "Permintaan sudah masuk antrean. Berkas dibuat di latar belakang; kemajuannya tampak "
+    "di bawah.",
+    "berkas-sedang-dibuat": "Berkas yang sama sedang dibuat; tunggu sampai selesai.",
+    "berkas-terlalu-besar": "Berkas periode ini terlalu besar untuk langsung diunduh. Buat berkasnya di "
+    "bawah; berkas dibuat di latar belakang dan dapat diunduh setelah selesai.",
+    "berkas-dibatalkan": "Pembuatan berkas sudah dibatalkan.",
 }
 
 

@@ -16,7 +16,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.db.faults import ANSWERS, Kind, kind_of
-from app.db.session import Timeouts, allow_long_work, create_app_engine, create_sqlite_engine
+from app.db.session import (
+    Timeouts,
+    allow_long_work,
+    create_app_engine,
+    create_sqlite_engine,
+    make_sessionmaker,
+    read_only,
+)
 from app.main import create_app
 from app.settings import Settings
 
@@ -87,3 +94,21 @@ def test_a_bug_reaching_the_api_is_a_500_not_a_503(tmp_path: Path) -> None:
         response = client.get("/api/v1/rounds", headers={"Authorization": "Bearer nothing"})
     assert response.status_code == 500
     assert "Retry-After" not in response.headers
+
+
+def test_a_long_read_on_sqlite_holds_no_write_lock(tmp_path: Path) -> None:
+    """An export job reads for minutes: meanwhile saves (and the job's own progress reports) must still be
+    written. A read_only session begins deferred; an ordinary one takes the write lock up front."""
+    engine = create_sqlite_engine(f"sqlite:///{tmp_path / 'e.sqlite3'}", timeouts=Timeouts(sqlite_busy=0.2))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    sessions = make_sessionmaker(engine)
+    with read_only(sessions).begin() as reader:
+        reader.execute(text("SELECT count(*) FROM t")).scalar_one()
+        with sessions.begin() as writer:
+            writer.execute(text("INSERT INTO t VALUES (1)"))
+    with sessions.begin() as holder:
+        holder.execute(text("SELECT count(*) FROM t")).scalar_one()
+        with pytest.raises(OperationalError, match="locked"), sessions.begin() as writer:
+            writer.execute(text("INSERT INTO t VALUES (2)"))
+    engine.dispose()

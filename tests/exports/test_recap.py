@@ -12,9 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import Workbook
 
-from app.cli import main
 from app.exports.layout import BAND_PALETTE, NOT_PARTICIPATING
 from app.exports.recap_workbook import CORRECTION_HEADERS, PARTICIPATION_HEADERS
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE
@@ -349,39 +347,6 @@ def test_bodies_and_verifiers_do_not_get_the_recap(
     )
     assert response.status_code == 403
     problem(response)
-
-
-def test_the_command_line_writes_the_recap(
-    published: Published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr("app.db.session.get_engine", lambda url, **_: None)
-    monkeypatch.setattr("app.db.session.make_sessionmaker", lambda engine: _Joined(published))
-    out = tmp_path / "rekap.xlsx"
-    assert main(["export", "recap", "--round", str(published.round.id), "--out", str(out)]) == 0
-    assert capsys.readouterr().out.strip() == f"wrote {out}"
-    wb: Workbook = open_xlsx(out.read_bytes())
-    assert wb.sheetnames == SHEETS
-    assert (
-        main(["export", "recap", "--round", str(published.round.id), "--revision", "9", "--out", str(out)])
-        == 2
-    )
-    assert "has no published revision 9" in capsys.readouterr().err
-
-
-class _Joined:
-    """A session factory whose ``begin()`` hands out the test's session (so the CLI sees its rows)."""
-
-    def __init__(self, published: Published) -> None:
-        self.session = published.world.session
-
-    def begin(self) -> Any:
-        return self
-
-    def __enter__(self) -> Any:
-        return self.session
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @pytest.mark.soffice

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.jobs.worker import run_queued
+from app.db.base import utcnow
+from app.jobs.worker import DROPPED_INDONESIAN, run_queued, settle_dropped_jobs
 from app.settings import Settings
 from tests.exports.published import Published, publish_world
 from tests.factories import World, problem
@@ -140,3 +142,27 @@ def test_an_unknown_kind_or_an_unpublished_round_is_refused(client: TestClient, 
         f"/api/v1/rounds/{world.round.id}/exports", json={"kind": "recap"}, headers=world.token(world.admin)
     )
     assert unpublished.status_code == 409
+
+
+def test_a_job_the_queue_gave_up_on_is_failed_and_asked_for_anew(
+    client: TestClient, published: Published, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """PostgreSQL: procrastinate's row ended (its retries spent) while ours still said queued: the periodic
+    settling fails ours with a reason, and the same request makes a new job instead of the dead one."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the queue's own table exists on PostgreSQL only")
+    world = published.world
+    job = ask(client, published, "recap").json()
+    session.execute(
+        text(
+            "UPDATE procrastinate_jobs SET status = 'failed' "
+            "WHERE id = (SELECT queue_job_id FROM job WHERE id = :id)"
+        ),
+        {"id": job["id"]},
+    )
+    assert settle_dropped_jobs(session_factory, utcnow()) == 1
+    settled = client.get(f"/api/v1/jobs/{job['id']}", headers=world.token(world.admin)).json()
+    assert settled["status"] == "failed"
+    assert settled["error_indonesian"] == DROPPED_INDONESIAN
+    assert ask(client, published, "recap").json()["id"] != job["id"]
+    assert settle_dropped_jobs(session_factory, utcnow()) == 0

@@ -227,8 +227,11 @@ def test_the_commission_publishes_and_downloads_the_recap(page: Page, tmp_path: 
     expect(page.locator("#published-state")).to_contain_text("Diumumkan")
     screenshot(page, "commission-publication")
 
-    with page.expect_download() as download:
-        page.locator("#download-recap").click()
+    # The recap is made in the background: the downloads page offers it once it is done.
+    page.locator("#download-recap").click()
+    recap = page.locator("#jobs > li").first.get_by_role("link", name=re.compile(r"^Unduh .*\.xlsx$"))
+    with page.expect_download(timeout=30_000) as download:
+        recap.click(timeout=30_000)
     assert download.value.suggested_filename.endswith(".xlsx")
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)

@@ -126,13 +126,21 @@ def test_before_publication_the_downloads_are_shown_disabled_with_the_reason(
     assert f"Bobot nilai akhir: SAQ 70% + {STAGE_TITLE} 30%." in text_of(publication)
 
 
-def test_after_publication_the_downloads_are_links(pages: Pages, client: TestClient, gated: Gated) -> None:
+def test_after_publication_the_downloads_are_buttons_that_ask_for_the_files(
+    pages: Pages, client: TestClient, gated: Gated
+) -> None:
     world = gated.world
     publish(client, world)
     pages.login(world.admin)
     publication = pages.get(f"/ronde/{world.round.id}/publikasi").text
-    assert f'href="/ronde/{world.round.id}/unduh/rekapitulasi.xlsx"' in publication
-    assert f'href="/ronde/{world.round.id}/unduh/lembar-hasil.zip"' in publication
+    for kind, button in (("recap", "Buat rekapitulasi"), ("result_sheets", "Buat lembar hasil (ZIP)")):
+        form = re.search(
+            rf'<form method="post" action="/ronde/{world.round.id}/unduhan">.*?value="{kind}">.*?</form>',
+            publication,
+            flags=re.S,
+        )
+        assert form, kind
+        assert button in form.group(0)
     assert "Tersedia setelah hasil diumumkan." not in publication
 
 
