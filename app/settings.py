@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     # machine (bench/results_preview.py).
     sync_import_max_rows: int = Field(default=5000, ge=1, le=1_000_000)
     sync_results_max_bodies: int = Field(default=1000, ge=1, le=1_000_000)
+    # The result sheets ZIP of a round with more bodies than this is made in parts of this many bodies, which
+    # the workers share (README, "Result sheets of a large round"); a smaller round is one job.
+    result_sheets_bodies_per_part: int = Field(default=1000, ge=1, le=20000)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -507,3 +507,8 @@ class Job(CreatedAt, Base):
     file_removed_at: Mapped[datetime | None]
     # The queue's own id for this job (PostgreSQL: procrastinate_jobs.id), for cancelling it there too.
     queue_job_id: Mapped[int | None] = mapped_column(Integer)
+    # A part of a larger job (the result sheets of a large round, split so that several workers share it):
+    # the job it belongs to. That parent counts its parts and those that finished (see app/jobs/parts.py).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"), index=True)
+    parts_total: Mapped[int | None] = mapped_column(Integer)
+    parts_done: Mapped[int | None] = mapped_column(Integer)

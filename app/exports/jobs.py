@@ -1,16 +1,21 @@
-"""The exports as jobs: the recap workbook and the ZIP of result sheets of a round's publication."""
+"""The exports as jobs: the recap workbook and the ZIP of result sheets of a round's publication (made in
+parts that several workers share when the round is large)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.accounts import policy
 from app.accounts.principal import Principal
+from app.db.base import utcnow
 from app.db.models import Job
+from app.errors import Forbidden
 from app.exports import service
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE
+from app.jobs import files, parts
 from app.jobs.kinds import JobKind, JobOutcome, JobRun, JobScope, register
 
 
@@ -44,7 +49,34 @@ def _recap(run: JobRun) -> JobOutcome:
 
 
 def _result_sheets(run: JobRun) -> JobOutcome:
+    """One job for a round of up to ``result_sheets_bodies_per_part`` bodies; for a larger one, a first run
+    queues the parts (which the workers share) and waits, and the run after the last part joins their ZIPs
+    into this job's, in the same order (app/jobs/parts.py)."""
     assert run.round_id is not None
+    with run.sessions() as session:
+        job = session.get(Job, run.job_id)
+        assert job is not None
+        done = parts.parts_of(session, job.id) if job.parts_total is not None else None
+        waiting = parts.waiting_for_parts(job)
+    if waiting:  # run again before the last part finished (a worker's retry): keep waiting
+        return JobOutcome(waiting=True)
+    if done is not None:
+        return _join_parts(run, done)
+    revision = run.params["revision"]
+    with run.sessions() as session:
+        cut = service.result_sheet_parts(
+            session=session,
+            round_id=run.round_id,
+            revision=revision,
+            by=run.principal,
+            bodies_per_part=run.settings.result_sheets_bodies_per_part,
+        )
+    if len(cut) > 1:
+        run.progress(0, sum(len(ids) for ids in cut))
+        params = [{"revision": revision, "part": n, "submission_ids": ids} for n, ids in enumerate(cut, 1)]
+        with run.sessions.begin() as session:
+            parts.fan_out(session, run.job_id, RESULT_SHEETS_PART.name, params)
+        return JobOutcome(waiting=True)
     with run.reading().begin() as session:
         name = service.result_sheets_zip(
             session=session,
@@ -55,6 +87,49 @@ def _result_sheets(run: JobRun) -> JobOutcome:
             progress=run.progress,
         )
     return JobOutcome(file_name=name, media_type=service.ZIP_MEDIA_TYPE)
+
+
+def _join_parts(run: JobRun, done: list[Job]) -> JobOutcome:
+    """The assembly: every part's ZIP, in the order they were cut, copied into this job's file; the parts'
+    files are then removed (their rows stay, saying so)."""
+    total = sum(len(part.params["submission_ids"]) for part in done)
+    run.progress(total, total)
+    paths = [files.resolve(run.settings.job_files_dir, part.file_path) for part in done if part.file_path]
+    assert len(paths) == len(done), "every part is done with its file"
+    joined = service.join_zips(paths, run.target)
+    if joined != total:
+        raise RuntimeError(f"the parts hold {joined} result sheets, not {total}")
+    with run.sessions.begin() as session:
+        for part in done:
+            assert part.file_path is not None
+            files.resolve(run.settings.job_files_dir, part.file_path).unlink(missing_ok=True)
+            session.execute(update(Job).where(Job.id == part.id).values(file_removed_at=utcnow()))
+    assert done[0].file_name is not None
+    return JobOutcome(file_name=done[0].file_name, media_type=service.ZIP_MEDIA_TYPE)
+
+
+def _result_sheets_part(run: JobRun) -> JobOutcome:
+    assert run.round_id is not None
+    with run.reading().begin() as session:
+        name = service.result_sheets_part_zip(
+            session=session,
+            round_id=run.round_id,
+            revision=run.params["revision"],
+            by=run.principal,
+            submission_ids=run.params["submission_ids"],
+            target=run.target,
+            progress=run.progress,
+        )
+    return JobOutcome(file_name=name, media_type=service.ZIP_MEDIA_TYPE)
+
+
+def _only_as_a_part(
+    session: Session, by: Principal, scope: JobScope, params: dict[str, Any]
+) -> dict[str, Any]:
+    raise Forbidden(
+        "a part of the result sheets is queued by its result_sheets job, not asked for",
+        indonesian="Bagian lembar hasil dibuat oleh pekerjaan lembar hasilnya, tidak dapat diminta sendiri.",
+    )
 
 
 RECAP = register(
@@ -75,5 +150,14 @@ RESULT_SHEETS = register(
         prepare=_prepare,
         ensure_may_read=_may_read,
         export=True,
+    )
+)
+RESULT_SHEETS_PART = register(
+    JobKind(
+        name="result_sheets_part",
+        title="Bagian lembar hasil (ZIP)",
+        run=_result_sheets_part,
+        prepare=_only_as_a_part,
+        ensure_may_read=_may_read,
     )
 )

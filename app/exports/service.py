@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import unicodedata
 import zipfile
 from collections import defaultdict
@@ -22,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 import scoring
@@ -108,6 +109,7 @@ from app.verification.scores import AnswerData, load_answer_data, verified_card
 
 BATCH = 500
 ZIP_MEDIA_TYPE = "application/zip"
+_COPY_CHUNK = 1024 * 1024
 
 
 # --- Shared -----------------------------------------------------------------------------------------------
@@ -630,6 +632,85 @@ def result_sheet(
     return result_filename(body, submission)
 
 
+# Verification.id is None for a body never verified (outer join); the typing says int.
+_SheetRows = Select[Submission, PublicBody, PublishedResult, BodyCategory, int]
+
+
+def _sheet_rows(
+    round_: Round, publication: Publication, submission_ids: Sequence[int] | None = None
+) -> _SheetRows:
+    """The bodies of the publication that have a submission, in the ZIP's order (one folder per category,
+    bodies by name), with what their sheets need; only ``submission_ids`` when given (a part of a ZIP)."""
+    stmt = (
+        select(Submission, PublicBody, PublishedResult, BodyCategory, Verification.id)
+        .join(PublicBody, PublicBody.id == Submission.body_id)
+        .join(
+            PublishedResult,
+            (PublishedResult.body_id == Submission.body_id)
+            & (PublishedResult.publication_id == publication.id),
+        )
+        .join(BodyCategory, BodyCategory.id == PublishedResult.category_id)
+        .outerjoin(Verification, Verification.submission_id == Submission.id)
+        .where(Submission.round_id == round_.id)
+        .order_by(BodyCategory.code, PublicBody.name, PublicBody.id)
+    )
+    if submission_ids is not None:
+        stmt = stmt.where(Submission.id.in_(submission_ids))
+    return stmt
+
+
+def _write_sheets(
+    session: Session,
+    ctx: _SheetContext,
+    archive: zipfile.ZipFile,
+    stmt: _SheetRows,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+) -> None:
+    # Streamed BATCH rows at a time (a 100,000-body round never sits in memory as ORM objects).
+    rows = session.execute(stmt.execution_options(yield_per=BATCH))
+    written = 0
+    templates: dict[int, scoring.Template] = {}
+    for chunk in rows.partitions():
+        answers = load_answer_data(session=session, submissions=[(s.id, vid) for s, _, _, _, vid in chunk])
+        files = _file_names(session, [s.id for s, *_ in chunk])
+        for submission, body, result, category, verification_id in chunk:
+            version_id = submission.template_version_id
+            template = templates.get(version_id)
+            if template is None:
+                template = templates[version_id] = template_of(session, version_id)
+            buffer = io.BytesIO()
+            write_result_sheet(
+                buffer,
+                _result_data(
+                    ctx,
+                    body=body,
+                    category_name=category.name,
+                    result=result,
+                    template=template,
+                    answers=answers[submission.id],
+                    files=files.get(submission.id, {}),
+                    verified=verification_id is not None,
+                ),
+            )
+            archive.writestr(f"{slug(category.code)}/{result_filename(body, submission)}", buffer.getvalue())
+            written += 1
+            if progress is not None:
+                progress(written, total)
+
+
+def _readable_publication(
+    session: Session, round_id: int, revision: int | None, by: Principal
+) -> tuple[Round, Publication]:
+    round_ = get_round(session=session, round_id=round_id)
+    policy.ensure_commission_reader(by, round_.commission_id)
+    return round_, publication_of(session, round_, revision)
+
+
+def _zip_name(round_: Round, publication: Publication) -> str:
+    return f"lembar-hasil-{slug(round_.title)}-revisi-{publication.revision}.zip"
+
+
 def result_sheets_zip(
     *,
     session: Session,
@@ -643,25 +724,8 @@ def result_sheets_zip(
     """Write a ZIP with the result sheet of every body of the publication that has a submission (one folder
     per category) to ``target``; returns the file name. The commission's readers only. ``progress(done,
     total)`` hears of every sheet written (a job's progress; it may stop the work by raising)."""
-    round_ = get_round(session=session, round_id=round_id)
-    policy.ensure_commission_reader(by, round_.commission_id)
-    publication = publication_of(session, round_, revision)
+    round_, publication = _readable_publication(session, round_id, revision, by)
     ctx = _sheet_context(session, round_, publication, now)
-    # Streamed BATCH rows at a time (a 100,000-body round never sits in memory as ORM objects).
-    rows = session.execute(
-        select(Submission, PublicBody, PublishedResult, BodyCategory, Verification.id)
-        .join(PublicBody, PublicBody.id == Submission.body_id)
-        .join(
-            PublishedResult,
-            (PublishedResult.body_id == Submission.body_id)
-            & (PublishedResult.publication_id == publication.id),
-        )
-        .join(BodyCategory, BodyCategory.id == PublishedResult.category_id)
-        .outerjoin(Verification, Verification.submission_id == Submission.id)
-        .where(Submission.round_id == round_.id)
-        .order_by(BodyCategory.code, PublicBody.name, PublicBody.id)
-        .execution_options(yield_per=BATCH)
-    )
     total = 0
     if progress is not None:
         total = (
@@ -678,40 +742,61 @@ def result_sheets_zip(
             or 0
         )
         progress(0, total)
-    written = 0
-    templates: dict[int, scoring.Template] = {}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
-        for chunk in rows.partitions():
-            answers = load_answer_data(
-                session=session, submissions=[(s.id, vid) for s, _, _, _, vid in chunk]
-            )
-            files = _file_names(session, [s.id for s, *_ in chunk])
-            for submission, body, result, category, verification_id in chunk:
-                version_id = submission.template_version_id
-                template = templates.get(version_id)
-                if template is None:
-                    template = templates[version_id] = template_of(session, version_id)
-                buffer = io.BytesIO()
-                write_result_sheet(
-                    buffer,
-                    _result_data(
-                        ctx,
-                        body=body,
-                        category_name=category.name,
-                        result=result,
-                        template=template,
-                        answers=answers[submission.id],
-                        files=files.get(submission.id, {}),
-                        verified=verification_id is not None,
-                    ),
-                )
-                archive.writestr(
-                    f"{slug(category.code)}/{result_filename(body, submission)}", buffer.getvalue()
-                )
-                written += 1
-                if progress is not None:
-                    progress(written, total)
-    return f"lembar-hasil-{slug(round_.title)}-revisi-{publication.revision}.zip"
+        _write_sheets(session, ctx, archive, _sheet_rows(round_, publication), progress, total)
+    return _zip_name(round_, publication)
+
+
+# The result sheets of a large round are made in parts that several workers share (app/exports/jobs.py):
+# the parts are cut from the ZIP's order, each writes its sheets into a ZIP of its own, and the parts' entries
+# are copied, in order, into the one ZIP people download, the same as result_sheets_zip makes.
+
+
+def result_sheet_parts(
+    *, session: Session, round_id: int, revision: int | None, by: Principal, bodies_per_part: int
+) -> list[list[int]]:
+    """The submission ids of the publication's result sheets in the ZIP's order, cut into parts of
+    ``bodies_per_part`` (one part for a round that size or smaller). The commission's readers only."""
+    round_, publication = _readable_publication(session, round_id, revision, by)
+    ids = list(session.scalars(_sheet_rows(round_, publication).with_only_columns(Submission.id)))
+    return [ids[start : start + bodies_per_part] for start in range(0, len(ids), bodies_per_part)]
+
+
+def result_sheets_part_zip(
+    *,
+    session: Session,
+    round_id: int,
+    revision: int | None,
+    by: Principal,
+    submission_ids: Sequence[int],
+    target: Path,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
+    """Write the result sheets of ``submission_ids`` (a part cut by ``result_sheet_parts``), in the ZIP's
+    order, to a ZIP at ``target``; returns the name the whole ZIP has."""
+    round_, publication = _readable_publication(session, round_id, revision, by)
+    ctx = _sheet_context(session, round_, publication, now)
+    if progress is not None:
+        progress(0, len(submission_ids))
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
+        stmt = _sheet_rows(round_, publication, submission_ids)
+        _write_sheets(session, ctx, archive, stmt, progress, len(submission_ids))
+    return _zip_name(round_, publication)
+
+
+def join_zips(parts: Iterable[Path], target: Path) -> int:
+    """Copy the entries of the ZIPs ``parts``, in order, into one ZIP at ``target`` (stored, as they are:
+    nothing is compressed again, only streamed and checked against its CRC); returns how many."""
+    copied = 0
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for path in parts:
+            with zipfile.ZipFile(path) as part:
+                for info in part.infolist():
+                    with part.open(info) as source, archive.open(info, "w") as sink:
+                        shutil.copyfileobj(source, sink, _COPY_CHUNK)
+                    copied += 1
+    return copied
 
 
 # --- Answer workbooks -------------------------------------------------------------------------------------

@@ -30,11 +30,14 @@ class JobCancelled(Exception):
 @dataclass(frozen=True)
 class JobOutcome:
     """What a job produced: the name to offer its file under (the file is the run's ``target``), and/or a
-    small JSON summary (a link sweep's counts, an import's report)."""
+    small JSON summary (a link sweep's counts, an import's report); or that it waits for its parts."""
 
     file_name: str | None = None
     media_type: str | None = None
     result: dict[str, Any] | None = None
+    # The job queued parts and waits for them (app/jobs/parts.py): it stays running, and is run again to
+    # finish once its last part is done.
+    waiting: bool = False
 
 
 @dataclass

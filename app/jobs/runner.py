@@ -23,7 +23,7 @@ from app.db.base import utcnow
 from app.db.faults import kind_of
 from app.db.models import Job
 from app.errors import EmonevError
-from app.jobs import files
+from app.jobs import files, parts
 from app.jobs.kinds import JobCancelled, JobOutcome, JobRun, registry
 from app.jobs.service import CANCELLED, DONE, FAILED, PENDING, RUNNING, principal_now
 from app.settings import Settings
@@ -44,9 +44,10 @@ _SUFFIXES = {
 
 
 class _Reporter:
-    def __init__(self, sessions: sessionmaker[Session], job_id: int) -> None:
+    def __init__(self, sessions: sessionmaker[Session], job_id: int, parent_id: int | None) -> None:
         self.sessions = sessions
         self.job_id = job_id
+        self.parent_id = parent_id
         self.last = 0.0
         # The latest total told, written or not: a job quicker than a report still ends showing it.
         self.total: int | None = None
@@ -65,6 +66,9 @@ class _Reporter:
             moved = session.execute(
                 update(Job).where(Job.id == self.job_id, Job.status == RUNNING).values(**values)
             ).rowcount  # type: ignore[attr-defined]
+            # A part also moves its parent's progress, and stops when the parent has ended.
+            if moved and self.parent_id is not None:
+                moved = parts.report_to_parent(session, self.parent_id)
         if not moved:
             raise JobCancelled
 
@@ -106,11 +110,11 @@ class _Heartbeat:
             self.thread.join()
 
 
-def _fail(sessions: sessionmaker[Session], job_id: int, english: str, indonesian: str) -> None:
+def _fail(sessions: sessionmaker[Session], job: Job, english: str, indonesian: str) -> None:
     with sessions.begin() as session:
-        session.execute(
+        failed = session.execute(
             update(Job)
-            .where(Job.id == job_id, Job.status.in_(PENDING))
+            .where(Job.id == job.id, Job.status.in_(PENDING))
             .values(
                 status=FAILED,
                 finished_at=utcnow(),
@@ -118,7 +122,9 @@ def _fail(sessions: sessionmaker[Session], job_id: int, english: str, indonesian
                 error=english[:2000],
                 error_indonesian=indonesian[:2000],
             )
-        )
+        ).rowcount  # type: ignore[attr-defined]
+        if failed and job.parent_id is not None:
+            parts.part_failed(session, job, english, indonesian)
 
 
 def _claim(sessions: sessionmaker[Session], job_id: int, settings: Settings) -> Job | None:
@@ -138,11 +144,14 @@ def _claim(sessions: sessionmaker[Session], job_id: int, settings: Settings) -> 
                 f"Pekerjaan ini gagal {job.attempts} kali dan tidak dicoba lagi. Silakan minta ulang; bila "
                 "gagal lagi, hubungi pengelola layanan."
             )
+            if job.parent_id is not None:
+                parts.part_failed(session, job, job.error, job.error_indonesian)
             return None
         job.status = RUNNING
         job.attempts += 1
         job.started_at = job.heartbeat_at = utcnow()
-        job.progress_done = 0
+        if job.parts_total is None:  # a job assembling its parts keeps the progress they made
+            job.progress_done = 0
         session.flush()
         session.expunge(job)
         return job
@@ -157,7 +166,7 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
     kind = registry()[job.kind]
     root = settings.job_files_dir
     staged = files.staging_path(root, job.id)
-    reporter = _Reporter(sessions, job.id)
+    reporter = _Reporter(sessions, job.id, job.parent_id)
     try:
         with sessions() as session:
             principal = principal_now(session, job.requested_by)
@@ -178,12 +187,15 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
             )
     except JobCancelled:
         staged.unlink(missing_ok=True)
+        if job.parent_id is not None:
+            with sessions.begin() as session:
+                parts.end_with_parent(session, job.id)
         files.remove_input(root, job.id)
         log.info("job %s (%s) stopped: cancelled", job.id, job.kind)
         return
     except EmonevError as exc:
         staged.unlink(missing_ok=True)
-        _fail(sessions, job.id, exc.detail, exc.indonesian or exc.detail)
+        _fail(sessions, job, exc.detail, exc.indonesian or exc.detail)
         files.remove_input(root, job.id)
         log.info("job %s (%s) failed: %s", job.id, job.kind, exc.detail)
         return
@@ -238,6 +250,10 @@ def _finish(
     total: int | None,
 ) -> None:
     root = settings.job_files_dir
+    if outcome.waiting:
+        staged.unlink(missing_ok=True)
+        log.info("job %s (%s) waits for its parts", job.id, job.kind)
+        return
     placed = None
     if outcome.file_name is not None:
         suffix = _SUFFIXES.get(outcome.media_type or "", Path(outcome.file_name).suffix)
@@ -273,5 +289,7 @@ def _finish(
             current.file_size = placed.size
             current.file_sha256 = placed.sha256
             current.expires_at = now + timedelta(days=settings.job_files_keep_days)
+        if current.parent_id is not None:
+            parts.part_finished(session, current)
     files.remove_input(root, job.id)
     log.info("job %s (%s) done", job.id, job.kind)

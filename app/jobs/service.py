@@ -154,12 +154,22 @@ def get_job(*, session: Session, job_id: int, by: Principal) -> Job:
     return job
 
 
+def _whole(session: Session, job: Job) -> Job:
+    """The job a part belongs to (cancelling or retrying a part means the whole job), or the job itself."""
+    if job.parent_id is None:
+        return job
+    parent = session.get(Job, job.parent_id)
+    assert parent is not None
+    return parent
+
+
 def round_jobs(*, session: Session, round_id: int, by: Principal, params: PageParams) -> PageResult[Job]:
-    """The jobs of a round that ``by`` may read, oldest first (keyset pages by id)."""
+    """The jobs of a round that ``by`` may read, oldest first (keyset pages by id); the parts of a split job
+    are not listed (its progress counts theirs)."""
     get_round(session=session, round_id=round_id, by=by)
     page = paginate(
         session=session,
-        stmt=select(Job).where(Job.round_id == round_id),
+        stmt=select(Job).where(Job.round_id == round_id, Job.parent_id.is_(None)),
         id_column=Job.id,
         params=params,
     )
@@ -201,8 +211,8 @@ def _asked_by(job: Job, by: Principal) -> bool:
 def cancel_job(*, session: Session, job_id: int, by: Principal) -> Job:
     """Cancel a queued or running job: the person who asked for it, or an administrator of its commission.
     A running job stops at its next progress report and its half-made file is removed; 409 when it has
-    already ended."""
-    job = get_job(session=session, job_id=job_id, by=by)
+    already ended. Cancelling a part of a job cancels the whole job, and the job its parts."""
+    job = _whole(session, get_job(session=session, job_id=job_id, by=by))
     if not _asked_by(job, by):
         assert job.commission_id is not None
         policy.ensure_admin(by, job.commission_id)
@@ -218,13 +228,32 @@ def cancel_job(*, session: Session, job_id: int, by: Principal) -> Job:
     job.error = f"cancelled by {by.label}"
     job.error_indonesian = f"Dibatalkan oleh {by.label}."
     queue.withdraw(session, job)
+    cancel_parts(session, job.id, f"cancelled by {by.label}", f"Dibatalkan oleh {by.label}.")
     return job
+
+
+def cancel_parts(session: Session, parent_id: int, english: str, indonesian: str) -> None:
+    """Cancel the parts of a job (app/jobs/parts.py) that have not ended, and take those no worker has yet
+    off the queue. A part locked meanwhile by its worker (reporting progress, finishing: that locks the part,
+    then the job) is skipped rather than waited for, which could deadlock: it sees the job ended at its next
+    progress report and is cancelled then (app/jobs/runner.py)."""
+    pending = (
+        select(Job)
+        .where(Job.parent_id == parent_id, Job.status.in_(PENDING))
+        .with_for_update(skip_locked=True)
+    )
+    for part in session.scalars(pending):
+        part.status = CANCELLED
+        part.finished_at = utcnow()
+        part.error = english
+        part.error_indonesian = indonesian
+        queue.withdraw(session, part)
 
 
 def retry_job(*, session: Session, job_id: int, by: Principal) -> tuple[Job, bool]:
     """Ask again for a job that failed or was cancelled (or whose file has expired): the same kind, round and
     options, as a new job (or the identical one already queued)."""
-    job = get_job(session=session, job_id=job_id, by=by)
+    job = _whole(session, get_job(session=session, job_id=job_id, by=by))
     if job.status in PENDING:
         return job, False
     return request_job(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -167,7 +167,14 @@ def requeue_stalled(sessions: sessionmaker[Session], settings: Settings, now: da
     cutoff = now - timedelta(seconds=settings.worker_stalled_after_seconds)
     with sessions.begin() as session:
         moved: int = session.execute(
-            update(Job).where(Job.status == RUNNING, Job.heartbeat_at < cutoff).values(status=QUEUED)
+            update(Job)
+            # Not a job waiting for its parts: it runs nowhere until the last part queues it again.
+            .where(
+                Job.status == RUNNING,
+                Job.heartbeat_at < cutoff,
+                or_(Job.parts_total.is_(None), Job.parts_done >= Job.parts_total),
+            )
+            .values(status=QUEUED)
         ).rowcount  # type: ignore[attr-defined]
     return moved
 
