@@ -84,6 +84,8 @@ _DROPPED = text(
         error = 'the queue gave up on it: ' || coalesce(error, 'it stopped before finishing'),
         error_indonesian = :indonesian
     WHERE status IN ('queued', 'running')
+      -- a job waiting for its parts (app/jobs/parts.py) has ended its queue row on purpose
+      AND (parts_total IS NULL OR parts_done >= parts_total)
       AND queue_job_id IN (
           SELECT id FROM procrastinate_jobs
           WHERE status IN ('succeeded', 'failed', 'cancelled', 'aborted') AND task_name = :task

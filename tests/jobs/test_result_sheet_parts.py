@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.deps import principal_for_account
@@ -21,7 +21,7 @@ from app.db.base import utcnow
 from app.db.models import Job, PublicBody
 from app.exports import service
 from app.jobs import files
-from app.jobs.worker import requeue_stalled, run_queued
+from app.jobs.worker import requeue_stalled, run_queued, settle_dropped_jobs
 from app.settings import Settings
 from tests.exports.published import PUBLISHED_AT, Published, publish_world
 from tests.factories import World, make_submission
@@ -246,3 +246,29 @@ def test_a_part_running_when_the_job_ended_stops_and_is_cancelled_with_it(
     assert run_queued(session_factory, settings) == SHEETS
     assert {p.status for p in parts_of(session_factory, job["id"])} == {"cancelled"}
     assert poll(client, published, job["id"])["status"] == "cancelled"
+
+
+def test_a_job_waiting_for_its_parts_is_not_settled_as_dropped_by_the_queue(
+    client: TestClient,
+    published: Published,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    """PostgreSQL: the parent's queue row ends when it has queued its parts (a real worker marks it
+    succeeded); the duty that fails jobs the queue dropped must leave it waiting."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the queue's own table exists on PostgreSQL only")
+    job = ask(client, published)
+    run_queued(session_factory, settings, limit=1)
+    session.execute(
+        text(
+            "UPDATE procrastinate_jobs SET status = 'succeeded' "
+            "WHERE id = (SELECT queue_job_id FROM job WHERE id = :id)"
+        ),
+        {"id": job["id"]},
+    )
+    assert settle_dropped_jobs(session_factory, utcnow()) == 0
+    assert poll(client, published, job["id"])["status"] == "running"
+    assert run_queued(session_factory, settings) == SHEETS + 1
+    assert poll(client, published, job["id"])["status"] == "done"
