@@ -22,6 +22,7 @@ from app.db.models import (
     BodyCategory,
     Commission,
     Invitation,
+    Job,
     PublicBody,
     Round,
     RoundTemplate,
@@ -205,6 +206,27 @@ def get_json(client: TestClient, url: str, headers: dict[str, str]) -> Any:
     response = client.get(url, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def make_job(session: Session, round_: Round, asked_by: Account, **overrides: Any) -> Job:
+    """A recap job of ``round_`` asked for by ``asked_by`` (queued unless ``overrides`` say otherwise)."""
+    row = Job(
+        **{
+            "kind": "recap",
+            "commission_id": round_.commission_id,
+            "round_id": round_.id,
+            "params": {"revision": 1},
+            "status": "queued",
+            "requested_by": {"role": asked_by.role, "label": asked_by.email, "account_id": asked_by.id},
+            "requested_by_label": asked_by.email,
+            "progress_done": 0,
+            "attempts": 0,
+        }
+        | overrides
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def make_api_key(session: Session, commission: Commission, scope: str = "read", **overrides: Any) -> str:

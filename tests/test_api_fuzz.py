@@ -44,13 +44,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
 from app.db.base import Base
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Job, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
 from app.inputs import MAX_INT
 from app.main import create_app
 from app.settings import Settings
 from app.verification.linkcheck import LinkChecker
 from app.verification.routes import get_link_checker
-from tests.factories import World, make_api_key, make_stage, make_verified_submission
+from tests.factories import World, make_api_key, make_job, make_stage, make_verified_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("EMONEV_FUZZ_EXAMPLES", "20"))
@@ -119,19 +119,8 @@ class FuzzWorld(World):
             before={"submission_id": self.submission.id, "answers": {}},
             after={"submission_id": self.submission.id, "answers": {}},
         )
-        job = Job(
-            kind="recap",
-            commission_id=self.commission.id,
-            round_id=self.round.id,
-            params={"revision": 1},
-            status="queued",
-            requested_by={"role": "commission_admin", "label": "fuzz", "account_id": self.admin.id},
-            requested_by_label="fuzz",
-            progress_done=0,
-            attempts=0,
-        )
-        session.add_all([evidence, objection, batch, job])
-        session.flush()
+        session.add_all([evidence, objection, batch])
+        job = make_job(session, self.round, self.admin)
         key = make_api_key(session, self.commission, "read")
         api_key_id = session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one()
         self.path_parameters: dict[str, Any] = {

@@ -41,7 +41,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Job, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import (
@@ -51,6 +51,7 @@ from tests.factories import (
     make_body,
     make_category,
     make_commission,
+    make_job,
     make_stage,
     make_submission,
     problem,
@@ -192,20 +193,7 @@ def _api_key_id(w: MatrixWorld) -> int:
 
 def _job_id(w: MatrixWorld) -> int:
     """A recap of world.round asked for by the commission's administrator, still queued."""
-    row = Job(
-        kind="recap",
-        commission_id=w.commission.id,
-        round_id=w.round.id,
-        params={"revision": 1},
-        status="queued",
-        requested_by={"role": "commission_admin", "label": "matriks", "account_id": w.admin.id},
-        requested_by_label="matriks",
-        progress_done=0,
-        attempts=0,
-    )
-    w.session.add(row)
-    w.session.flush()
-    return row.id
+    return make_job(w.session, w.round, w.admin).id
 
 
 # Path parameter -> its value in the world; resolved once per database, in this order.

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
 from app.db.models import Account, Job, Round
+from tests.factories import make_job
 from tests.web.conftest import LiveServer, log_in, screenshot
 from tests.web.seed import GATED_ROUND
 from tests.web.test_indonesian_pages import english_in
@@ -73,30 +74,21 @@ def test_the_commission_asks_for_a_recap_sees_the_bar_fill_and_downloads_it(
 def test_the_bar_moves_as_the_job_reports_and_a_failed_job_says_why_and_is_tried_again(
     page: Page, database: sessionmaker[Session]
 ) -> None:
-    # A recap a worker has begun, 1 of 4 steps done after 10 seconds. (Not a ZIP of result sheets: on SQLite
-    # that job writes its progress from a second connection inside its own open transaction, and waits on
-    # itself until the busy timeout; see the report of this branch.)
+    # A recap a worker has begun, 1 of 4 steps done after 10 seconds.
     with database.begin() as session:
         admin = session.scalars(select(Account).where(Account.email == ADMIN)).one()
         round_ = session.scalars(select(Round).where(Round.title == GATED_ROUND)).one()
-        started = utcnow() - timedelta(seconds=10)
-        row = Job(
-            kind="recap",
-            commission_id=round_.commission_id,
-            round_id=round_.id,
-            params={"revision": 1},
+        job_id = make_job(
+            session,
+            round_,
+            admin,
             status="running",
-            requested_by={"role": "commission_admin", "label": ADMIN, "account_id": admin.id},
-            requested_by_label=ADMIN,
             progress_done=1,
             progress_total=4,
             attempts=1,
-            started_at=started,
+            started_at=utcnow() - timedelta(seconds=10),
             heartbeat_at=utcnow(),
-        )
-        session.add(row)
-        session.flush()
-        job_id = row.id
+        ).id
 
     def report(**values: object) -> None:
         with database.begin() as session:

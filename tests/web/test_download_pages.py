@@ -18,7 +18,7 @@ from app.jobs.worker import run_queued
 from app.settings import Settings
 from app.web.format import time_left
 from tests.exports.published import Published, publish_world
-from tests.factories import World
+from tests.factories import World, make_job
 from tests.web.conftest import Pages
 from tests.web.test_result_pages import text_of
 
@@ -260,20 +260,16 @@ def test_the_downloads_page_lists_files_not_link_sweeps(
     pages: Pages, published: Published, session: Session
 ) -> None:
     world = published.world
-    session.add(
-        Job(
-            kind="link_sweep",
-            commission_id=world.commission.id,
-            round_id=published.round.id,
-            params={"night": "2025-12-01"},
-            status="done",
-            requested_by={"role": "system_admin", "label": "jadwal malam"},
-            requested_by_label="jadwal malam",
-            progress_done=0,
-            attempts=1,
-        )
+    make_job(
+        session,
+        published.round,
+        world.admin,
+        kind="link_sweep",
+        params={"night": "2025-12-01"},
+        status="done",
+        requested_by={"role": "system_admin", "label": "jadwal malam"},
+        requested_by_label="jadwal malam",
     )
-    session.flush()
     pages.login(world.admin)
     ask(pages, published, "recap")
     page = pages.get(downloads(published)).text
