@@ -60,8 +60,9 @@ def import_file(
     of raising. The job and ``emonev bodies import`` run this."""
     tell = progress or (lambda done, total: None)
     ensure_still_admin(by, commission_id)
-    commission = get_commission(session=session, commission_id=commission_id, by=by)
     tell(0, None)
+    # The file is read and checked before the session is first used: on SQLite its first statement takes
+    # the one write lock, which saves elsewhere would then wait on for the whole scan of the sheets.
     if format_of(data) == XLSX:
         read = read_bodies_workbook(BytesIO(data), name=name, limits=limits)
         if read.problems:
@@ -74,6 +75,7 @@ def import_file(
     else:
         csv_rows, numbers = read_csv(data)
         rows = list(csv_rows)
+    commission = get_commission(session=session, commission_id=commission_id, by=by)
     if dry_run:
         return import_bodies(
             session=session,

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.accounts import policy
 from app.accounts.principal import Principal
-from app.db.base import utcnow
 from app.db.models import Job
 from app.errors import Forbidden
 from app.exports import service
@@ -90,8 +88,9 @@ def _result_sheets(run: JobRun) -> JobOutcome:
 
 
 def _join_parts(run: JobRun, done: list[Job]) -> JobOutcome:
-    """The assembly: every part's ZIP, in the order they were cut, copied into this job's file; the parts'
-    files are then removed (their rows stay, saying so)."""
+    """The assembly: every part's ZIP, in the order they were cut, copied into this job's file. The parts'
+    files are removed once the job is done (``parts.remove_part_files``), not before: an assembly cut short
+    (its worker killed while placing the file) must find them again."""
     total = sum(len(part.params["submission_ids"]) for part in done)
     run.progress(total, total)
     paths = [files.resolve(run.settings.job_files_dir, part.file_path) for part in done if part.file_path]
@@ -99,11 +98,6 @@ def _join_parts(run: JobRun, done: list[Job]) -> JobOutcome:
     joined = service.join_zips(paths, run.target)
     if joined != total:
         raise RuntimeError(f"the parts hold {joined} result sheets, not {total}")
-    with run.sessions.begin() as session:
-        for part in done:
-            assert part.file_path is not None
-            files.resolve(run.settings.job_files_dir, part.file_path).unlink(missing_ok=True)
-            session.execute(update(Job).where(Job.id == part.id).values(file_removed_at=utcnow()))
     assert done[0].file_name is not None
     return JobOutcome(file_name=done[0].file_name, media_type=service.ZIP_MEDIA_TYPE)
 

@@ -12,14 +12,15 @@ the parent with its reason and cancels the other parts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
 from app.db.models import Job
-from app.jobs import queue
+from app.jobs import files, queue
 from app.jobs.kinds import JobCancelled
 from app.jobs.service import CANCELLED, FAILED, PENDING, QUEUED, RUNNING, cancel_parts
 
@@ -111,6 +112,16 @@ def part_finished(session: Session, part: Job) -> None:
     parent.attempts = 0
     session.flush()
     queue.enqueue(session, parent)
+
+
+def remove_part_files(sessions: sessionmaker[Session], root: Path, parent_id: int) -> None:
+    """After the parent is done (its joined file in place): the parts' files go (their rows stay, saying so).
+    Left undone by a killed worker, the files expire with the parts like any job file."""
+    with sessions.begin() as session:
+        for part in parts_of(session, parent_id):
+            if part.file_path is not None and part.file_removed_at is None:
+                files.resolve(root, part.file_path).unlink(missing_ok=True)
+                part.file_removed_at = utcnow()
 
 
 def part_failed(session: Session, part: Job, english: str, indonesian: str) -> None:

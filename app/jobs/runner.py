@@ -43,6 +43,15 @@ _SUFFIXES = {
 }
 
 
+# What the pages say of a refusal that carries no sentence of its own (the English one is never shown there).
+_REFUSED = "Pekerjaan ini tidak dapat diselesaikan. Silakan minta ulang; bila gagal lagi, hubungi pengelola."
+_INDONESIAN_BY_STATUS = {
+    403: "Peminta pekerjaan ini tidak lagi berwenang atas data ini, sehingga pekerjaan tidak dijalankan.",
+    404: "Data yang dibutuhkan pekerjaan ini sudah tidak ada.",
+    409: "Keadaan data sudah berubah sehingga pekerjaan ini tidak dapat diselesaikan. Silakan minta ulang.",
+}
+
+
 class _Reporter:
     def __init__(self, sessions: sessionmaker[Session], job_id: int, parent_id: int | None) -> None:
         self.sessions = sessions
@@ -195,7 +204,7 @@ def run_job(job_id: int, *, sessions: sessionmaker[Session], settings: Settings)
         return
     except EmonevError as exc:
         staged.unlink(missing_ok=True)
-        _fail(sessions, job, exc.detail, exc.indonesian or exc.detail)
+        _fail(sessions, job, exc.detail, exc.indonesian or _INDONESIAN_BY_STATUS.get(exc.status, _REFUSED))
         files.remove_input(root, job.id)
         log.info("job %s (%s) failed: %s", job.id, job.kind, exc.detail)
         return
@@ -292,4 +301,6 @@ def _finish(
         if current.parent_id is not None:
             parts.part_finished(session, current)
     files.remove_input(root, job.id)
+    if job.parts_total is not None:
+        parts.remove_part_files(sessions, root, job.id)
     log.info("job %s (%s) done", job.id, job.kind)

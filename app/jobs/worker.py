@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.base import utcnow
 from app.db.models import Job
 from app.db.session import engine_for_long_work, make_sessionmaker
-from app.jobs import files, queue
+from app.jobs import files, parts, queue
 from app.jobs.runner import run_job
 from app.jobs.service import QUEUED, RUNNING
 from app.settings import Settings
@@ -90,6 +90,7 @@ _DROPPED = text(
           SELECT id FROM procrastinate_jobs
           WHERE status IN ('succeeded', 'failed', 'cancelled', 'aborted') AND task_name = :task
       )
+    RETURNING id, parent_id, error
     """
 )
 
@@ -98,13 +99,19 @@ DROPPED_INDONESIAN = "Pekerjaan ini berhenti sebelum selesai dan tidak dicoba la
 
 
 def settle_dropped_jobs(sessions: sessionmaker[Session], now: datetime) -> int:
-    """Fail the pending jobs whose queue row has ended (PostgreSQL); returns how many."""
+    """Fail the pending jobs whose queue row has ended (PostgreSQL); returns how many. A part failed so
+    fails its parent and cancels the other parts, as a part failing in its run does."""
     with sessions.begin() as session:
         if not queue.on_postgres(session):
             return 0
         params = {"now": now, "task": queue.TASK, "indonesian": DROPPED_INDONESIAN}
-        settled: int = session.execute(_DROPPED, params).rowcount  # type: ignore[attr-defined]
-    return settled
+        settled = session.execute(_DROPPED, params).all()
+        for row in settled:
+            if row.parent_id is not None:
+                part = session.get(Job, row.id)
+                assert part is not None
+                parts.part_failed(session, part, row.error, DROPPED_INDONESIAN)
+    return len(settled)
 
 
 PERIODIC: list[Duty] = [

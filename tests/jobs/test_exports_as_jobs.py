@@ -166,3 +166,25 @@ def test_a_job_the_queue_gave_up_on_is_failed_and_asked_for_anew(
     assert settled["error_indonesian"] == DROPPED_INDONESIAN
     assert ask(client, published, "recap").json()["id"] != job["id"]
     assert settle_dropped_jobs(session_factory, utcnow()) == 0
+
+
+def test_a_job_whose_requester_lost_the_right_fails_saying_why_in_indonesian(
+    client: TestClient,
+    published: Published,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    """A panel member asks for the recap, then becomes a verifier before it runs: the job runs with the
+    rights they have now, so it fails, and the reason the pages show is Indonesian (the refusal itself has
+    only an English sentence)."""
+    world = published.world
+    job = ask(client, published, "recap", who=world.panelist).json()
+    world.panelist.role = "verifier"
+    session.flush()
+    run_queued(session_factory, settings)
+    failed = client.get(f"/api/v1/jobs/{job['id']}", headers=world.token(world.admin)).json()
+    assert failed["status"] == "failed"
+    assert failed["file"] is None
+    assert "may not read" in failed["error"]
+    assert failed["error_indonesian"].startswith("Peminta pekerjaan ini tidak lagi berwenang")

@@ -272,3 +272,62 @@ def test_a_job_waiting_for_its_parts_is_not_settled_as_dropped_by_the_queue(
     assert poll(client, published, job["id"])["status"] == "running"
     assert run_queued(session_factory, settings) == SHEETS + 1
     assert poll(client, published, job["id"])["status"] == "done"
+
+
+def test_a_part_the_queue_gave_up_on_fails_the_whole_job(
+    client: TestClient,
+    published: Published,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+) -> None:
+    """PostgreSQL: a part whose queue row failed (procrastinate's own retries spent) fails its job and
+    cancels the other parts, so the job does not wait for it for ever and the same request makes a new job."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the queue's own table exists on PostgreSQL only")
+    job = ask(client, published)
+    run_queued(session_factory, settings, limit=1)
+    first = parts_of(session_factory, job["id"])[0]
+    session.execute(
+        text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = :id"), {"id": first.queue_job_id}
+    )
+    assert settle_dropped_jobs(session_factory, utcnow()) == 1
+    assert run_queued(session_factory, settings) == 0
+    assert poll(client, published, job["id"])["status"] == "failed"
+    assert {part.status for part in parts_of(session_factory, job["id"])} == {"failed", "cancelled"}
+    assert ask(client, published)["id"] != job["id"]
+
+
+def test_an_assembly_cut_short_while_placing_its_file_finishes_when_run_again(
+    client: TestClient,
+    published: Published,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parts' files are removed only once the joined ZIP is in place and the job done: an assembly
+    whose worker died while placing the file finds them again."""
+    job = ask(client, published)
+    run_queued(session_factory, settings, limit=SHEETS + 1)  # fan out and every part: the job is queued again
+    place = files.place
+    calls: list[int] = []
+
+    def lost_once(root: Path, job_id: int, staged: Path, suffix: str) -> files.PlacedFile:
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise OSError("the worker's disk went away while placing the joined ZIP")
+        return place(root, job_id, staged, suffix)
+
+    monkeypatch.setattr(files, "place", lost_once)
+    monkeypatch.setattr("app.jobs.worker.time.sleep", lambda _seconds: None)
+    run_queued(session_factory, settings)
+    done = poll(client, published, job["id"])
+    assert done["status"] == "done", done
+    assert done["attempts"] == 2
+    archive = zipfile.ZipFile(
+        io.BytesIO(
+            client.get(done["download_url"], headers=published.world.token(published.world.admin)).content
+        )
+    )
+    assert len(archive.namelist()) == SHEETS
+    assert all(part.file_removed_at is not None for part in parts_of(session_factory, job["id"]))
