@@ -645,6 +645,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    finally:
+        from app.db.session import dispose_engines
+
+        dispose_engines()
 
 
 if __name__ == "__main__":

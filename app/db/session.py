@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Annotated, Any
 
 import anyio
@@ -97,7 +97,12 @@ def postgres_options(timeouts: Timeouts) -> str:
     )
 
 
-@lru_cache(maxsize=8)
+# Every engine this process made, by its arguments. Kept (not an LRU cache): an engine dropped from a cache
+# takes its open connections to the garbage collector, which then complains of them.
+_ENGINES: dict[tuple[str, int, int, Timeouts, bool], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
 def get_engine(
     url: str,
     *,
@@ -107,9 +112,24 @@ def get_engine(
     pre_ping: bool = False,
 ) -> Engine:
     """The process's engine for these arguments (made once, see :func:`create_app_engine`)."""
-    return create_app_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, timeouts=timeouts, pre_ping=pre_ping
-    )
+    key = (url, pool_size, max_overflow, timeouts, pre_ping)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = create_app_engine(
+                url, pool_size=pool_size, max_overflow=max_overflow, timeouts=timeouts, pre_ping=pre_ping
+            )
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close the connections of every engine this process made (the end of a command), so that none is left
+    open for the garbage collector to find."""
+    with _ENGINES_LOCK:
+        engines = list(_ENGINES.values())
+        _ENGINES.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 def create_app_engine(
