@@ -114,7 +114,38 @@ def settle_dropped_jobs(sessions: sessionmaker[Session], now: datetime) -> int:
     return len(settled)
 
 
+# procrastinate keeps a row (and its events) for every job it ran; ours keep what people see. Its finished
+# rows go after this long, so a national deployment's queue table does not grow for ever.
+QUEUE_ROWS_KEPT = timedelta(days=30)
+
+_PRUNE_QUEUE = text(
+    """
+    DELETE FROM procrastinate_jobs j
+    WHERE j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+      AND NOT EXISTS (SELECT 1 FROM procrastinate_events e WHERE e.job_id = j.id AND e.at > :cutoff)
+      AND NOT EXISTS (SELECT 1 FROM procrastinate_periodic_defers d WHERE d.job_id = j.id)
+    """
+)
+
+
+def prune_queue(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Delete procrastinate's rows of jobs finished more than ``QUEUE_ROWS_KEPT`` ago (PostgreSQL); returns
+    how many."""
+    with sessions.begin() as session:
+        if not queue.on_postgres(session):
+            return 0
+        pruned: int = session.execute(_PRUNE_QUEUE, {"cutoff": now - QUEUE_ROWS_KEPT}).rowcount  # type: ignore[attr-defined]
+    return pruned
+
+
+def _prune_queue(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
+    pruned = prune_queue(sessions, now)
+    if pruned:
+        log.info("removed %s finished jobs from the queue's own table", pruned)
+
+
 PERIODIC: list[Duty] = [
+    Duty("prune the queue's finished rows", timedelta(hours=6), _prune_queue),
     Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
     Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),
     # Looked at every few minutes; each round's sweep is queued once a night, from 02:00 its local time.

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
-from app.jobs.worker import DROPPED_INDONESIAN, run_queued, settle_dropped_jobs
+from app.jobs.worker import DROPPED_INDONESIAN, prune_queue, run_queued, settle_dropped_jobs
 from app.settings import Settings
 from tests.exports.published import Published, publish_world
 from tests.factories import World, problem
@@ -188,3 +188,39 @@ def test_a_job_whose_requester_lost_the_right_fails_saying_why_in_indonesian(
     assert failed["file"] is None
     assert "may not read" in failed["error"]
     assert failed["error_indonesian"].startswith("Peminta pekerjaan ini tidak lagi berwenang")
+
+
+def test_the_queues_own_rows_of_long_finished_jobs_are_pruned(
+    client: TestClient, published: Published, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    """PostgreSQL: procrastinate's row of a job finished over 30 days ago goes (our job row stays, with its
+    state); a recent one stays."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the queue's own table exists on PostgreSQL only")
+    old = ask(client, published, "recap").json()
+    recent = ask(client, published, "result_sheets").json()
+    queue_ids = dict(
+        session.execute(
+            text("SELECT id, queue_job_id FROM job WHERE id IN (:a, :b)"),
+            {"a": old["id"], "b": recent["id"]},
+        ).all()
+    )
+    for job, days in ((old, 31), (recent, 1)):
+        session.execute(
+            text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = :q"),
+            {"q": queue_ids[job["id"]]},
+        )
+        session.execute(
+            text("UPDATE procrastinate_events SET at = now() - make_interval(days => :d) WHERE job_id = :q"),
+            {"q": queue_ids[job["id"]], "d": days},
+        )
+    assert prune_queue(session_factory, utcnow()) == 1
+    left = set(session.scalars(text("SELECT id FROM procrastinate_jobs")).all())
+    assert queue_ids[old["id"]] not in left
+    assert queue_ids[recent["id"]] in left
+    assert (
+        client.get(
+            f"/api/v1/jobs/{old['id']}", headers=published.world.token(published.world.admin)
+        ).status_code
+        == 200
+    )
