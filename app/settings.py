@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-development-only"  # noqa: S105 - a placeholder refused outside development
 
@@ -100,6 +100,57 @@ class Settings(BaseSettings):
     # The result sheets ZIP of a round with more bodies than this is made in parts of this many bodies, which
     # the workers share (README, "Result sheets of a large round"); a smaller round is one job.
     result_sheets_bodies_per_part: int = Field(default=1000, ge=1, le=20000)
+
+    # E-mail (README, "E-mail"). Without smtp_url, development writes every message to the log and to the
+    # "Surel (pengembangan)" page instead of sending it; production keeps them pending until it is set.
+    # smtp://user:pass@host:587 (STARTTLS: required when a password is given), smtps://user:pass@host:465
+    # (TLS from the start), smtp://host:25 (a relay on a trusted network).
+    smtp_url: str | None = None
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # A CA bundle (PEM) to trust for the SMTP server's certificate besides the system's (an internal CA).
+    smtp_ca_file: Path | None = None
+    # The sender of every notice ("Nama <alamat>" or an address); replies go to the commission's own
+    # reply-to address when it has one.
+    mail_from: str = "E-Monev <e-monev@localhost>"
+    # The address the links in messages point to, as people reach the service.
+    base_url: str = "http://127.0.0.1:8000"
+    # Messages sent per minute by one worker process, at most (0: no limit). Providers limit sending rates.
+    mail_per_minute: int = Field(default=120, ge=0, le=100_000)
+    # A message the server refused for now (4xx, no connection) is tried again after retry, 2x, 4x... up to
+    # an hour, at most mail_max_attempts times in all; then it is marked failed.
+    mail_retry_seconds: float = Field(default=60, gt=0, le=3600)
+    mail_max_attempts: int = Field(default=10, ge=1, le=100)
+    # Single-use links: an invitation to set a password, and a password reset.
+    invitation_valid_days: int = Field(default=7, ge=1, le=90)
+    password_reset_valid_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    # Password-reset requests answered per address and per client (IP address) within the window; past
+    # them, 429 (the same answer whether or not the address has an account).
+    password_reset_per_address: int = Field(default=3, ge=1, le=1000)
+    password_reset_per_client: int = Field(default=20, ge=1, le=100_000)
+    password_reset_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # Deadline reminders: this many days before each body's own deadline, at this hour of the commission's
+    # time zone, to bodies that have not submitted.
+    # EMONEV_REMINDER_DAYS=7,3,1
+    reminder_days: Annotated[list[int], NoDecode] = Field(default=[7, 3, 1])
+    reminder_hour: int = Field(default=8, ge=0, le=23)
+
+    @field_validator("reminder_days", mode="before")
+    @classmethod
+    def _days_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _days_in_range(cls, value: list[int]) -> list[int]:
+        if any(day < 0 or day > 90 for day in value):
+            raise ValueError("reminder days must be between 0 and 90")
+        return sorted(set(value), reverse=True)
+
+    @property
+    def mail_configured(self) -> bool:
+        return bool(self.smtp_url)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -38,6 +38,10 @@ class Commission(CreatedAt, Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
+    # E-mail (app/mail/): replies to the commission's notices go to this address (the sender is the service's
+    # EMONEV_MAIL_FROM), and the notices end with this signature (default: "Sekretariat <name>").
+    mail_reply_to: Mapped[str | None] = mapped_column(String(320))
+    mail_signature: Mapped[str | None] = mapped_column(Text)
 
 
 class BodyCategory(CreatedAt, Base):
@@ -512,3 +516,93 @@ class Job(CreatedAt, Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"), index=True)
     parts_total: Mapped[int | None] = mapped_column(Integer)
     parts_done: Mapped[int | None] = mapped_column(Integer)
+
+
+# --- E-mail ---------------------------------------------------------------------------------------------
+
+
+class Notice(CreatedAt, Base):
+    """One e-mail to one address about one event: the transactional outbox (app/mail/).
+
+    Written in the transaction of the event it tells of (so a rollback sends nothing and a commit always
+    sends) and delivered by a job. ``key`` (the event, the occurrence and the recipient) is unique: the same
+    notice is never written twice. ``context`` holds what its template says, frozen when written; links are
+    made when it is sent (from EMONEV_BASE_URL; the single-use links from the secret key, never stored).
+
+    status: ``pending`` (waiting for ``next_attempt_at``), ``sending`` (a worker has handed or is handing it
+    to the SMTP server), ``sent``, ``failed`` (refused for good, or refused too often), ``uncertain`` (its
+    worker stopped while sending: it may or may not have gone, so it is not sent again unless a person says
+    so), ``cancelled`` (no longer wanted when its turn came: a reminder to a body that has since submitted).
+    """
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        Index("ix_notice_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_notice_round_id_id", "round_id", "id"),
+        Index("ix_notice_commission_id_id", "commission_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of (event, ref, recipient)
+    event: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(200))  # which occurrence of the event: "publication:9"
+    commission_id: Mapped[int | None] = mapped_column(ForeignKey("commission.id"))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id"))
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("public_body.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    context: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None]
+    # How it went (or "log" in development without SMTP) and the Message-ID it carried.
+    transport: Mapped[str | None] = mapped_column(String(16))
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    # The SMTP server's last answer ("250 2.0.0 Ok: queued", "550 5.1.1 no such user") or the connection
+    # error.
+    last_response: Mapped[str | None] = mapped_column(Text)
+    # How many times a person asked for it to be sent again (each resend gets a Message-ID of its own).
+    resends: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AccountToken(CreatedAt, Base):
+    """A single-use link to set an account's password: an invitation or a password reset.
+
+    The link's secret is never stored: it is an HMAC of (purpose, id, nonce) under the service's secret key,
+    so neither the database alone nor the outbox (which renders the link when it sends) can give it away."""
+
+    __tablename__ = "account_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # invitation | password_reset
+    nonce: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # Set when a newer link of the same purpose was sent, or the password was set another way.
+    revoked_at: Mapped[datetime | None]
+
+
+class MailOptOut(CreatedAt, Base):
+    """An address that asked for no more deadline reminders (official notices still go to it)."""
+
+    __tablename__ = "mail_opt_out"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+
+
+class RequestThrottle(Base):
+    """One request counted towards a limit other than failed logins (password-reset requests per address and
+    per client): the key is a digest, kept only while it counts."""
+
+    __tablename__ = "request_throttle"
+    __table_args__ = (Index("ix_request_throttle_scope_key_at", "scope", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

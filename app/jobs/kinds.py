@@ -20,7 +20,13 @@ from app.errors import Forbidden
 from app.settings import Settings
 
 # Modules that register job kinds when imported.
-KIND_MODULES = ("app.exports.jobs", "app.bodies.jobs", "app.results.jobs", "app.verification.sweeps")
+KIND_MODULES = (
+    "app.exports.jobs",
+    "app.bodies.jobs",
+    "app.results.jobs",
+    "app.verification.sweeps",
+    "app.mail.delivery",
+)
 
 
 class JobCancelled(Exception):

@@ -106,18 +106,47 @@ def request_job(
         round_ = get_round(session=session, round_id=round_id)
         scope = JobScope(round_.commission_id, round_)
     else:
-        assert commission_id is not None, "a job is about a round or a commission"
+        if commission_id is None:  # the service's own work (delivering e-mail): nobody asks for it again
+            raise Conflict(
+                f"a {kind.name} job is queued by the service itself, not asked for",
+                indonesian="Pekerjaan ini dijalankan oleh layanan sendiri dan tidak dapat diminta ulang.",
+            )
         get_commission(session=session, commission_id=commission_id, by=by)
         scope = JobScope(commission_id)
     params = kind.prepare(session, by, scope, dict(params))
     identity = {name: value for name, value in params.items() if name not in kind.dedup_ignores}
     key = _dedup_key(kind.name, f"{scope.commission_id}/{round_id}", identity)
+    return queue_job(
+        session=session,
+        kind=kind.name,
+        params=params,
+        by=by,
+        dedup_key=key,
+        commission_id=scope.commission_id,
+        round_id=round_id,
+    )
+
+
+def queue_job(
+    *,
+    session: Session,
+    kind: str,
+    params: dict[str, Any],
+    by: Principal,
+    dedup_key: str,
+    commission_id: int | None,
+    round_id: int | None = None,
+) -> tuple[Job, bool]:
+    """Queue a job whose rights and params are already checked, or find the pending one with the same
+    ``dedup_key``. Returns the job and whether it is new. (``request_job`` is the way for people's requests;
+    the service itself queues its own work, such as delivering e-mail, through this.)"""
+    key = dedup_key
     existing = session.scalar(select(Job).where(Job.dedup_key == key))
     if existing is not None:
         return existing, False
     job = Job(
-        kind=kind.name,
-        commission_id=scope.commission_id,
+        kind=kind,
+        commission_id=commission_id,
         round_id=round_id,
         params=params,
         dedup_key=key,

@@ -33,6 +33,7 @@ from app.db.session import engine_for_long_work, make_sessionmaker
 from app.jobs import files, parts, queue
 from app.jobs.runner import run_job
 from app.jobs.service import QUEUED, RUNNING
+from app.mail.delivery import queue_due_delivery, settle_interrupted
 from app.settings import Settings
 from app.verification.sweeps import queue_nightly_sweeps
 
@@ -144,7 +145,20 @@ def _prune_queue(sessions: sessionmaker[Session], settings: Settings, now: datet
         log.info("removed %s finished jobs from the queue's own table", pruned)
 
 
+def _queue_due_mail(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
+    queue_due_delivery(sessions, settings, now)
+
+
+def _settle_interrupted_mail(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
+    settled = settle_interrupted(sessions, settings, now)
+    if settled:
+        log.warning("%s e-mails marked uncertain: their worker stopped while sending them", settled)
+
+
 PERIODIC: list[Duty] = [
+    # Cheap (one indexed look): a retry whose time came, or the next slice of a long mailing, waits seconds.
+    Duty("queue e-mail delivery", timedelta(seconds=10), _queue_due_mail),
+    Duty("settle e-mails interrupted while sending", timedelta(minutes=1), _settle_interrupted_mail),
     Duty("prune the queue's finished rows", timedelta(hours=6), _prune_queue),
     Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
     Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),
@@ -362,7 +376,8 @@ async def _duties_loop(sessions: sessionmaker[Session], settings: Settings, done
                     last[duty.name] = time.monotonic()
                 except Exception:
                     log.warning("periodic duty %r failed; trying again later", duty.name)
-        await _pause(done, 30)
+        # Each duty keeps its own pace (``every``); this is how often they are looked at.
+        await _pause(done, 5)
 
 
 async def _database_answers(settings: Settings) -> None:
