@@ -198,14 +198,13 @@ def say_where_mail_goes(settings: Settings, browser_url: str | None) -> None:
     elif settings.is_development:
         page = f"{browser_url}{DEV_MAIL_PAGE}" if browser_url else f"{DEV_MAIL_PAGE} of `emonev serve`"
         print(
-            "mail: NOT sent (EMONEV_SMTP_URL is not set): each message is written to the log and shown "
-            f"to administrators on {page}",
+            "mail: NOT sent (EMONEV_SMTP_URL is not set): each message is written to the log\n"
+            f"      and shown to administrators on {page}",
             flush=True,
         )
     else:
         print(
-            "warning: mail: EMONEV_SMTP_URL is not set: no e-mail is sent; notices wait (pending) until it "
-            "is set",
+            "warning: mail: EMONEV_SMTP_URL is not set: no e-mail is sent; notices wait until it is set",
             file=sys.stderr,
             flush=True,
         )

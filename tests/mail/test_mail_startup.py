@@ -58,8 +58,8 @@ def test_serve_without_smtp_says_mail_is_not_sent_and_where_to_read_it(
 ) -> None:
     out, _ = serve_output(capsys, "--port", "8123")
     assert (
-        "mail: NOT sent (EMONEV_SMTP_URL is not set): each message is written to the log and shown to "
-        "administrators on http://127.0.0.1:8123/surel/pengembangan"
+        "mail: NOT sent (EMONEV_SMTP_URL is not set): each message is written to the log\n"
+        "      and shown to administrators on http://127.0.0.1:8123/surel/pengembangan\n"
     ) in out
 
     monkeypatch.setenv("EMONEV_ENVIRONMENT", "production")
@@ -67,7 +67,7 @@ def test_serve_without_smtp_says_mail_is_not_sent_and_where_to_read_it(
     out, err = serve_output(capsys)
     assert "surel/pengembangan" not in out + err
     assert (
-        "warning: mail: EMONEV_SMTP_URL is not set: no e-mail is sent; notices wait (pending) until it is set"
+        "warning: mail: EMONEV_SMTP_URL is not set: no e-mail is sent; notices wait until it is set"
     ) in err
 
 
