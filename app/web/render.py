@@ -95,6 +95,7 @@ FLASH = {
     "berkas-terlalu-besar": "Berkas periode ini terlalu besar untuk langsung diunduh. Buat berkasnya di "
     "bawah; berkas dibuat di latar belakang dan dapat diunduh setelah selesai.",
     "berkas-dibatalkan": "Pembuatan berkas sudah dibatalkan.",
+    "surel-dikirim-ulang": "Surel masuk antrean untuk dikirim ulang; keadaannya tampak di bawah.",
 }
 
 
@@ -109,6 +110,8 @@ def nav_items(user: PageUser | None) -> list[tuple[str, str]]:
         items.append(("/ronde", "Periode Monev"))
     if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
         items.append(("/penjurian", "Penjurian"))
+    if role in {Role.commission_admin, Role.system_admin}:
+        items.append(("/surel", "Surel"))
     return items
 
 

@@ -24,7 +24,7 @@ from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
 from app.rounds import service as rounds
 from app.settings import SettingsDep
-from app.web import admin, downloads, jobs, operator, panel, verifier
+from app.web import admin, downloads, jobs, mail, operator, panel, verifier
 from app.web.errors import install_page_errors
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, OptionalUser, clear_session_cookie, csrf_protect, set_session_cookie
@@ -133,6 +133,7 @@ router.include_router(admin.router)
 router.include_router(panel.router)
 router.include_router(downloads.router)
 router.include_router(jobs.router)
+router.include_router(mail.router)
 
 
 def install(app: FastAPI) -> None:
