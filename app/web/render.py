@@ -75,6 +75,7 @@ ROLE_LABELS = {
 FLASH = {
     "masuk": "Selamat datang. Anda sudah masuk.",
     "keluar": "Anda sudah keluar.",
+    "kata-sandi-diatur": "Kata sandi Anda sudah disimpan dan Anda sudah masuk.",
     "terkirim": "SAQ sudah dikirim dan dikunci. Terima kasih.",
     "tersimpan": "Perubahan sudah disimpan.",
     "diunggah": "Dokumen sudah diunggah.",
