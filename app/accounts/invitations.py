@@ -43,7 +43,7 @@ def resend_invitation(
             "the account is deactivated: activate it before inviting its holder",
             indonesian="Akun ini dinonaktifkan. Aktifkan dulu sebelum mengirim undangan.",
         )
-    if account.password_set:
+    if account.activated:
         raise Conflict(
             "the account already has a password: its holder uses “forgot password” "
             "(POST /api/v1/auth/password-reset) instead of an invitation",
@@ -129,7 +129,7 @@ def set_password(
     problems = ProblemCollector()
     accounts.check_password(problems, password)
     problems.raise_if_any("the password cannot be set", "Kata sandi belum dapat diatur.")
-    first = not account.password_set
+    first = not account.activated
     token.used_at = now
     account.password_hash = hash_password(password)
     tokens.revoke_all(session, account.id, now=now)

@@ -188,7 +188,7 @@ def create_account(
 ) -> AccountOut:
     """Create an account (password at least 10 characters; emails are unique, a duplicate is a 409).
 
-    Without `password` the account is created waiting for activation (`password_set: false`; logging in
+    Without `password` the account is created waiting for activation (`activated: false`; logging in
     fails like a wrong password) and its holder is sent an invitation with a single-use link to set one,
     valid `EMONEV_INVITATION_VALID_DAYS` (7).
 

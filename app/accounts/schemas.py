@@ -38,7 +38,7 @@ class AccountOut(BaseModel):
     commission_id: int | None
     body_id: int | None = Field(description="The public body of a PPID operator.")
     active: bool
-    password_set: bool = Field(
+    activated: bool = Field(
         description="false while the account waits for its holder to set a password through an invitation "
         '("menunggu aktivasi"): it cannot log in until then.'
     )

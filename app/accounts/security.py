@@ -17,7 +17,7 @@ def hash_password(password: str) -> str:
 
 
 # The mark of an account without a password yet (invited, not activated): never an argon2 hash, so no
-# password matches it (``Account.password_set`` reads the same mark).
+# password matches it (``Account.activated`` reads the same mark).
 UNUSABLE_PREFIX = "!"
 
 

@@ -204,7 +204,7 @@ def login(
     if account is None:
         verify_password(_dummy_hash(), password)
         _login_failed(session, key=key, throttle=throttle, now=now, account=None)
-    elif not account.password_set:
+    elif not account.activated:
         # Invited, no password yet: the same answer after the same work as a wrong password.
         verify_password(_dummy_hash(), password)
         _login_failed(session, key=key, throttle=throttle, now=now, account=account)

@@ -252,7 +252,7 @@ class Account(CreatedAt, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     @property
-    def password_set(self) -> bool:
+    def activated(self) -> bool:
         """False while the account waits for its holder to set a password through an invitation link (its
         hash is then an unusable marker, ``accounts.security.UNUSABLE_PREFIX``, that matches no password)."""
         return not self.password_hash.startswith("!")

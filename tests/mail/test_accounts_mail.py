@@ -98,7 +98,7 @@ def test_an_account_created_without_a_password_is_invited_and_its_holder_sets_on
     mail_settings: Settings,
 ) -> None:
     created = create_invited(mail_client, world, "Siti.Verifikator@Example.go.id")
-    assert created["password_set"] is False
+    assert created["activated"] is False
     # Waiting for activation: no password logs in, with the same answer as a wrong one.
     assert login(mail_client, "siti.verifikator@example.go.id", "").status_code in {401, 422}
     assert login(mail_client, "siti.verifikator@example.go.id", "apa-saja-sepuluh").status_code == 401
@@ -142,7 +142,7 @@ def test_an_account_created_without_a_password_is_invited_and_its_holder_sets_on
     assert login(mail_client, "siti.verifikator@example.go.id", NEW_PASSWORD).status_code == 200
 
     account = mail_client.get(f"/api/v1/accounts/{created['id']}", headers=world.token(world.admin)).json()
-    assert account["password_set"] is True
+    assert account["activated"] is True
     # With a password, the holder uses the password reset, not a new invitation.
     resend = mail_client.post(
         f"/api/v1/accounts/{created['id']}/invitation", headers=world.token(world.admin)
@@ -186,7 +186,7 @@ def test_a_resent_invitation_replaces_the_old_link(
 
     used = mail_client.post(SET, json={"token": secret_of(new), "password": NEW_PASSWORD})
     assert used.status_code == 200, used.text
-    assert used.json()["account"]["password_set"] is True
+    assert used.json()["account"]["activated"] is True
     me = mail_client.get("/api/v1/auth/me", headers=auth(used.json()["access_token"]))
     assert me.json()["account"]["email"] == "panel@example.go.id"
 
@@ -231,9 +231,9 @@ def test_an_invitation_is_for_an_account_without_a_password(
     assert [e["field"] for e in problem(both)["errors"]] == ["invite"]
     later = create_invited(mail_client, world, "b@example.go.id", invite=False)
     assert session.scalar(select(func.count()).select_from(Notice)) == 0
-    assert later["password_set"] is False
+    assert later["activated"] is False
     with_password = create_invited(mail_client, world, "c@example.go.id", password=PASSWORD)
-    assert with_password["password_set"] is True
+    assert with_password["activated"] is True
     assert session.scalar(select(func.count()).select_from(Notice)) == 0
     sent = mail_client.post(f"/api/v1/accounts/{later['id']}/invitation", headers=world.token(world.admin))
     assert sent.status_code == 202
