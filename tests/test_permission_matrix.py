@@ -208,7 +208,7 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "code": lambda w: "1.1.1",
     # A verifier of world.commission that none of the roles is (so only its managers may touch it).
     "account_id": lambda w: make_account(w.session, "verifier", commission_id=w.commission.id).id,
-    # Such a verifier invited and not activated yet (no password), so its managers may (re)send the invitation.
+    # Such a verifier invited and not activated yet (no password): its managers may (re)send the invitation.
     "invited_account_id": lambda w: make_account(
         w.session, "verifier", commission_id=w.commission.id, password_hash=unusable_password()
     ).id,
