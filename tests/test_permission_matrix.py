@@ -209,9 +209,11 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     # A verifier of world.commission that none of the roles is (so only its managers may touch it).
     "account_id": lambda w: make_account(w.session, "verifier", commission_id=w.commission.id).id,
     # Such a verifier invited and not activated yet (no password): its managers may (re)send the invitation.
-    "invited_account_id": lambda w: make_account(
-        w.session, "verifier", commission_id=w.commission.id, password_hash=unusable_password()
-    ).id,
+    "invited_account_id": lambda w: (
+        make_account(
+            w.session, "verifier", commission_id=w.commission.id, password_hash=unusable_password()
+        ).id
+    ),
     "api_key_id": _api_key_id,
     "stage_id": _stage_id,
     "batch_id": _batch_id,
@@ -490,6 +492,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/bodies/{body_id}/history"): allow(BODY_READERS),
     # Web pages (HTML; anonymous visitors go to /login) and the JSON endpoints of their scripts (/web/...)
+    ("GET", "/akun"): page(ADMINS | {"other_commission_admin"}),
+    ("POST", "/akun"): page(
+        ADMINS | {"other_commission_admin"},
+        data=lambda c: {"email": "halaman@example.go.id", "name": "Akun Halaman", "role": "panelist"},
+    ),
+    ("POST", "/akun/{account_id}/undangan"): page(
+        ADMINS, path=lambda c: {"account_id": c.params["invited_account_id"]}
+    ),
     ("GET", "/"): page(ANY_PRINCIPAL),
     ("POST", "/logout"): page(ACCOUNT_HOLDERS),
     ("POST", "/pengisian/mulai/{round_id}"): page(BODY_WRITERS | {"other_operator"}),

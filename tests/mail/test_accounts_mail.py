@@ -23,7 +23,7 @@ from app.web import session as web_session
 from tests.factories import PASSWORD, World, auth, problem
 from tests.mail.conftest import deliver
 from tests.mail.smtp import Received, SmtpServer
-from tests.web.conftest import csrf_of
+from tests.web.conftest import Pages, csrf_of
 
 pytestmark = pytest.mark.db
 
@@ -238,6 +238,49 @@ def test_an_invitation_is_for_an_account_without_a_password(
     sent = mail_client.post(f"/api/v1/accounts/{later['id']}/invitation", headers=world.token(world.admin))
     assert sent.status_code == 202
     assert session.scalar(select(func.count()).select_from(Notice)) == 1
+
+
+def test_an_administrator_invites_on_the_accounts_page_and_sees_who_is_waiting(
+    mail_client: TestClient,
+    world: World,
+    session_factory: sessionmaker[Session],
+    smtp: SmtpServer,
+    mail_settings: Settings,
+) -> None:
+    admin = Pages(mail_client).login(world.admin)
+    created = admin.post(
+        "/akun",
+        {
+            "name": "Budi PPID",
+            "email": "budi@kelurahan.example.go.id",
+            "role": "operator",
+            "body_id": str(world.body.id),
+        },
+    )
+    assert created.status_code == 200
+    assert "Undangan untuk membuat kata sandi sedang dikirim" in created.text
+    row = created.text.split("budi@kelurahan.example.go.id")[1].split("</tr>")[0]
+    assert "Menunggu aktivasi" in row
+    assert world.body.name in created.text
+    assert "Kirim ulang undangan" in row
+    action = row.split('action="')[1].split('"')[0]
+    resent = admin.post(action)
+    assert "tautan undangan sebelumnya tidak berlaku lagi" in resent.text
+
+    deliver(session_factory, mail_settings)
+    first, second = smtp.wait_for(2)
+    assert first.recipients == second.recipients == ["budi@kelurahan.example.go.id"]
+    assert mail_client.get(link_of(first)).status_code == 400
+    used = mail_client.post(SET, json={"token": secret_of(link_of(second)), "password": NEW_PASSWORD})
+    assert used.status_code == 200
+    listing = admin.get("/akun").text
+    row = listing.split("budi@kelurahan.example.go.id")[1].split("</tr>")[0]
+    assert "Menunggu aktivasi" not in row
+    assert "Kirim ulang undangan" not in row
+    # A refused form comes back with the reason in Indonesian.
+    refused = admin.post("/akun", {"name": "Tanpa Surel", "email": "bukan-surel", "role": "verifier"})
+    assert refused.status_code == 422
+    assert "Alamat surel ini tidak sah." in refused.text
 
 
 # --- Password reset ----------------------------------------------------------------------------------------
