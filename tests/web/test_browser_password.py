@@ -1,5 +1,5 @@
 """A forgotten password in headless Chromium against ``emonev serve`` sending to a real SMTP server: "Lupa
-kata sandi?" on the login page, the message and its link, a new password set on the page, logging in with it."""
+kata sandi?" on the login page, the message and its link, a new password set on the page, then logging in."""
 
 from __future__ import annotations
 
