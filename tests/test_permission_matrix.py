@@ -41,7 +41,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.accounts.security import digest
+from app.accounts.security import digest, unusable_password
 from app.db.models import ApiKey, AuditEntry, EvidenceFile, Notice, Objection, VerifierAssignment
 from app.mail import tokens
 from app.mail.outbox import Event, Letter, Recipient, notify
@@ -243,6 +243,12 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "code": lambda w: "1.1.1",
     # A verifier of world.commission that none of the roles is (so only its managers may touch it).
     "account_id": lambda w: make_account(w.session, "verifier", commission_id=w.commission.id).id,
+    # Such a verifier invited and not activated yet (no password): its managers may (re)send the invitation.
+    "invited_account_id": lambda w: (
+        make_account(
+            w.session, "verifier", commission_id=w.commission.id, password_hash=unusable_password()
+        ).id
+    ),
     "api_key_id": _api_key_id,
     "stage_id": _stage_id,
     "batch_id": _batch_id,
@@ -299,11 +305,19 @@ PUBLIC: set[tuple[str, str]] = {
     # Readiness for a load balancer: which checks pass, without addresses or paths
     ("GET", "/readyz"),
     ("POST", "/api/v1/auth/login"),
+    # "Forgot password": the same 202 for any address (throttled); setting a password with a single-use link
+    ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/set-password"),
     # The published ranking of a round, read-only, for integrators and the press (404 until published)
     ("GET", "/api/v1/public/rounds/{round_id}/rankings"),
     # Web pages: the login form (its POST is bound to a pre-session CSRF cookie)
     ("GET", "/login"),
     ("POST", "/login"),
+    # ... and the "forgot password" and set-password forms (bound to the same pre-session cookie)
+    ("GET", "/lupa-kata-sandi"),
+    ("POST", "/lupa-kata-sandi"),
+    ("GET", "/atur-kata-sandi"),
+    ("POST", "/atur-kata-sandi"),
 }
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -323,6 +337,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/accounts"): allow(ADMINS, query=lambda c: {"commission_id": c.world.commission.id}),
     ("GET", "/api/v1/accounts/{account_id}"): allow(ADMINS),
     ("PATCH", "/api/v1/accounts/{account_id}"): allow(ADMINS, json=lambda c: {"name": "Nama Lain"}),
+    ("POST", "/api/v1/accounts/{account_id}/invitation"): allow(
+        ADMINS, path=lambda c: {"account_id": c.params["invited_account_id"]}
+    ),
     ("POST", "/api/v1/api-keys"): allow(
         ADMINS, json=lambda c: {"name": "Dasbor", "scope": "read", "commission_id": c.world.commission.id}
     ),
@@ -517,6 +534,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/notices/{notice_id}"): allow(ADMINS),
     ("POST", "/api/v1/notices/{notice_id}/resend"): allow(ADMINS),
     # Web pages (HTML; anonymous visitors go to /login) and the JSON endpoints of their scripts (/web/...)
+    ("GET", "/akun"): page(ADMINS | {"other_commission_admin"}),
+    ("POST", "/akun"): page(
+        ADMINS | {"other_commission_admin"},
+        data=lambda c: {"email": "halaman@example.go.id", "name": "Akun Halaman", "role": "panelist"},
+    ),
+    ("POST", "/akun/{account_id}/undangan"): page(
+        ADMINS, path=lambda c: {"account_id": c.params["invited_account_id"]}
+    ),
     ("GET", "/"): page(ANY_PRINCIPAL),
     ("POST", "/logout"): page(ACCOUNT_HOLDERS),
     ("POST", "/pengisian/mulai/{round_id}"): page(BODY_WRITERS | {"other_operator"}),

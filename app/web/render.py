@@ -75,6 +75,10 @@ ROLE_LABELS = {
 FLASH = {
     "masuk": "Selamat datang. Anda sudah masuk.",
     "keluar": "Anda sudah keluar.",
+    "kata-sandi-diatur": "Kata sandi Anda sudah disimpan dan Anda sudah masuk.",
+    "akun-dibuat": "Akun sudah dibuat.",
+    "akun-diundang": "Akun sudah dibuat. Undangan untuk membuat kata sandi sedang dikirim ke surelnya.",
+    "undangan-dikirim": "Undangan baru sedang dikirim; tautan undangan sebelumnya tidak berlaku lagi.",
     "terkirim": "SAQ sudah dikirim dan dikunci. Terima kasih.",
     "tersimpan": "Perubahan sudah disimpan.",
     "diunggah": "Dokumen sudah diunggah.",
@@ -111,6 +115,7 @@ def nav_items(user: PageUser | None) -> list[tuple[str, str]]:
     if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
         items.append(("/penjurian", "Penjurian"))
     if role in {Role.commission_admin, Role.system_admin}:
+        items.append(("/akun", "Akun"))
         items.append(("/surel", "Surel"))
     return items
 
