@@ -205,8 +205,8 @@ _INSERT_PG = text(
     FROM unnest(
         CAST(:keys AS text[]), CAST(:bodies AS integer[]), CAST(:accounts AS integer[]),
         CAST(:recipients AS text[]), CAST(:subjects AS text[]), CAST(:contexts AS text[])
-    ) AS t(k, b, a, r, s, c)
-    ORDER BY k
+    ) WITH ORDINALITY AS t(k, b, a, r, s, c, n)
+    ORDER BY n  -- ids in the letters' order, as on SQLite
     ON CONFLICT (key) DO NOTHING
     RETURNING id
     """
