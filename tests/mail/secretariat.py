@@ -1,26 +1,17 @@
-"""Helpers of the secretariat's mail tests: notices of a round in every status, and a template set for them.
-
-The round's events get their real templates with the season's notices; these tests bring a small
-``round_opened`` of their own (tests/mail/secretariat_templates), looked up before the app's templates, so
-they do not depend on the wording of those.
-"""
+"""Helpers of the secretariat's mail tests: notices of a round in every status (``round_opened`` notices with
+the context its real template reads)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import jinja2
-import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Notice
-from app.mail import render, tokens
+from app.mail import tokens
 from app.mail.outbox import Event, Letter, Recipient, notify
 from tests.factories import World
-
-TEMPLATES = Path(__file__).resolve().parent / "secretariat_templates"
 
 # One notice of the round per status: the address says which.
 STATUS_OF = {
@@ -34,14 +25,17 @@ STATUS_OF = {
 REFUSAL = "550 5.1.1 <gagal@example.go.id>: Recipient address rejected: User unknown"
 
 
-@pytest.fixture
-def round_templates(monkeypatch: pytest.MonkeyPatch) -> None:
-    for html in (False, True):
-        env = render._environment(html)
-        assert env.loader is not None
-        monkeypatch.setattr(
-            env, "loader", jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(TEMPLATES)), env.loader])
-        )
+def _opened_context(world: World) -> dict[str, object]:
+    return {
+        "round_title": world.round.title,
+        "body_name": world.body.name,
+        "opens_at": world.round.saq_opens_at.isoformat(),
+        "closes_at": world.round.saq_closes_at.isoformat(),
+        "deadline": world.round.saq_closes_at.isoformat(),
+        "extended": False,
+        "deadline_day": "31 Agustus 2025",
+        "paths": {"saq": f"/#ronde-{world.round.id}"},
+    }
 
 
 def round_opened(session: Session, world: World, *emails: str, body_id: int | None = None) -> list[Notice]:
@@ -51,7 +45,7 @@ def round_opened(session: Session, world: World, *emails: str, body_id: int | No
         event=Event.round_opened,
         ref=f"round:{world.round.id}",
         letters=[
-            Letter(Recipient(email, body_id=body_id or world.body.id), {"round_title": world.round.title})
+            Letter(Recipient(email, body_id=body_id or world.body.id), _opened_context(world))
             for email in emails
         ],
         commission_id=world.commission.id,

@@ -34,7 +34,9 @@ class Received:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"])
+        # A long header folded right after its colon ("Subject:" CRLF SP "Periode ...") is read back by
+        # Python's parser with the folding space in front; mail clients drop it, and so do we.
+        return str(self.message["Subject"]).strip()
 
     @property
     def message_id(self) -> str:

@@ -22,11 +22,10 @@ from tests.mail.secretariat import (
     invitation,
     notices_in_every_status,
     round_opened,
-    round_templates,  # noqa: F401 - the fixture
 )
 from tests.mail.smtp import SmtpServer
 
-pytestmark = [pytest.mark.db, pytest.mark.usefixtures("round_templates")]
+pytestmark = pytest.mark.db
 
 
 @pytest.fixture
@@ -147,7 +146,7 @@ def test_a_failed_notice_resent_reaches_the_server_with_a_new_message_id_and_is_
     deliver(session_factory, mail_settings)
     [first] = smtp.wait_for(1)
     assert first.recipients == ["ppid.gambir@example.go.id"]
-    assert first.subject == f"Periode {world.round.title} dibuka"
+    assert first.subject == f"Periode {world.round.title} dibuka: isi SAQ paling lambat 31 Agustus 2025"
     session.refresh(notice)
     assert notice.status == "sent"
     assert notice.message_id == first.message_id

@@ -23,13 +23,12 @@ from tests.mail.secretariat import (
     invitation,
     notices_in_every_status,
     round_opened,
-    round_templates,  # noqa: F401 - the fixture
 )
 from tests.mail.smtp import SmtpServer
 from tests.web.conftest import Pages
 from tests.web.test_result_pages import text_of
 
-pytestmark = [pytest.mark.db, pytest.mark.usefixtures("round_templates")]
+pytestmark = pytest.mark.db
 
 
 @pytest.fixture
