@@ -80,7 +80,8 @@ class _Handler:
             return self.server.refuse_data
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        login = session.login_data.decode() if session.login_data else None
+        auth = session.auth_data
+        login = auth.login.decode() if isinstance(auth, LoginPassword) else None
         received = Received(envelope.mail_from, list(envelope.rcpt_tos), message, _over_tls(server), login)
         with self.server.lock:
             self.server.received.append(received)
