@@ -201,7 +201,8 @@ def test_smtp_server_down_then_back_every_notice_waits_then_goes_once(tmp_path: 
         assert worker.process.poll() is None  # the same worker throughout
 
 
-KILLS = 2
+# One kill in the suite; EMONEV_MAIL_FAULT_KILLS=8 measures the window over more (README, "Mail faults").
+KILLS = int(os.environ.get("EMONEV_MAIL_FAULT_KILLS", "1"))
 MAILING = 240  # notices in the mailing a worker is killed in
 PER_MINUTE = 2400  # 40 a second: the mailing takes 6 s of sending
 
@@ -226,16 +227,16 @@ def test_workers_killed_mid_mailing_send_nothing_twice_and_lose_at_most_one_each
                 lambda: statuses(room)["pending"] == 0 and statuses(room)["sending"] <= KILLS, "all handled"
             )
             time.sleep(1)
-            stuck = [n for n in notices(room) if n.status == "sending"]
-            # At most the one each killed worker had in hand; nobody else's.
+            # At most the one each killed worker had in hand; nobody else's. (A long run's first ones may be
+            # uncertain already: the duty marks them once their lease has passed.)
+            stuck = [n for n in notices(room) if n.status in ("sending", "uncertain")]
             assert all(n.claimed_by in left for n in stuck), stuck
             assert len({n.claimed_by for n in stuck}) == len(stuck)
             # The lease passes (the clock moved rather than waited for): uncertain, not sent again.
             settings = room.settings()
-            lease = timedelta(seconds=2 * settings.smtp_timeout_seconds + 60)
-            assert settle_interrupted(
-                room.sessions, settings, utcnow() + lease + timedelta(seconds=1)
-            ) == len(stuck)
+            past_lease = utcnow() + timedelta(seconds=2 * settings.smtp_timeout_seconds + 61)
+            still = sum(1 for n in stuck if n.status == "sending")
+            assert settle_interrupted(room.sessions, settings, past_lease) == still
             time.sleep(1)
         received = room.smtp.messages()
         assert_once(received)

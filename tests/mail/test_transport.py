@@ -19,7 +19,7 @@ from app.db.base import utcnow
 from app.db.models import Notice
 from app.mail.delivery import queue_due_delivery
 from app.mail.outbox import Event, Letter, Recipient, notify
-from app.mail.transport import PermanentFailure, SmtpTransport, TemporaryFailure, parse_smtp_url
+from app.mail.transport import SmtpTransport, TemporaryFailure, parse_smtp_url
 from app.settings import Settings
 from tests.factories import World
 from tests.mail.conftest import deliver
@@ -173,11 +173,13 @@ def test_no_starttls_with_a_password_is_refused_before_the_password_is_sent(sett
     # A server that would take the password in clear (AUTH offered without TLS).
     with SmtpServer(users={USER: PASSWORD}) as server:
         transport = SmtpTransport(settings_for(settings, with_login(server), None))
-        with pytest.raises(PermanentFailure) as refused:
+        with pytest.raises(TemporaryFailure) as refused:
             transport.send(a_message(), "ppid@example.go.id")
         transport.close()
         assert server.logins == []
         assert server.messages() == []
+    # The configuration is wrong, not the message: nothing can go until it is put right.
+    assert refused.value.connection
     assert refused.value.response == (
         f"smtp://{USER}@127.0.0.1:{server.port} does not offer STARTTLS: "
         "refusing to send the password in clear"
@@ -251,8 +253,18 @@ def test_a_notice_goes_out_over_starttls_with_auth(
     assert notice.message_id == received.message_id
 
 
+def _put_right(session: Session, session_factory: sessionmaker[Session], settings: Settings) -> None:
+    """The notices' time comes, with the settings put right: each delivered once."""
+    for notice in _notices(session):
+        notice.next_attempt_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    assert queue_due_delivery(session_factory, settings, utcnow())
+    deliver(session_factory, settings)
+    assert {n.status for n in _notices(session)} == {"sent"}
+
+
 @pytest.mark.db
-def test_a_wrong_password_fails_the_notice_with_the_servers_535(
+def test_a_wrong_password_fails_no_notice_all_wait_with_the_servers_535(
     session: Session,
     session_factory: sessionmaker[Session],
     world: World,
@@ -260,32 +272,43 @@ def test_a_wrong_password_fails_the_notice_with_the_servers_535(
     settings: Settings,
     ca_file: Path,
 ) -> None:
-    _write(session, world, "ppid@example.go.id")
+    # (It once marked every pending notice failed in one pass: a typo in EMONEV_SMTP_URL lost the outbox.)
+    _write(session, world, "ppid@example.go.id", "kedua@example.go.id", "ketiga@example.go.id")
     url = with_login(starttls_server, "surel%40ki.example.go.id:salah")
     deliver(session_factory, settings_for(settings, url, ca_file))
-    [notice] = _notices(session)
-    assert (notice.status, notice.last_response) == ("failed", "535 5.7.8 Authentication credentials invalid")
-    assert "salah" not in notice.last_response
+    notices = _notices(session)
+    assert [n.status for n in notices] == ["pending"] * 3
+    # The batch stopped at the first: the server's answer kept, no password in it.
+    [tried] = [n for n in notices if n.attempts]
+    assert tried.last_response == "535 5.7.8 Authentication credentials invalid"
     # (smtplib tries PLAIN, then LOGIN) and only over TLS.
     assert set(starttls_server.logins) == {(USER, "salah", True)}
     assert starttls_server.messages() == []
 
+    _put_right(session, session_factory, settings_for(settings, with_login(starttls_server), ca_file))
+    assert sorted(r for m in starttls_server.messages() for r in m.recipients) == [
+        "kedua@example.go.id",
+        "ketiga@example.go.id",
+        "ppid@example.go.id",
+    ]
+
 
 @pytest.mark.db
-def test_no_starttls_fails_the_notice_saying_why(
+def test_no_starttls_fails_no_notice_all_wait_saying_why(
     session: Session,
     session_factory: sessionmaker[Session],
     world: World,
     settings: Settings,
 ) -> None:
     with SmtpServer(users={USER: PASSWORD}) as server:
-        _write(session, world, "ppid@example.go.id")
+        _write(session, world, "ppid@example.go.id", "kedua@example.go.id")
         deliver(session_factory, settings_for(settings, with_login(server), None))
         assert server.logins == []
         assert server.messages() == []
-    [notice] = _notices(session)
-    assert notice.status == "failed"
-    assert notice.last_response == (
+    notices = _notices(session)
+    assert [n.status for n in notices] == ["pending", "pending"]
+    [tried] = [n for n in notices if n.attempts]
+    assert tried.last_response == (
         f"smtp://{USER}@127.0.0.1:{server.port} does not offer STARTTLS: "
         "refusing to send the password in clear"
     )
@@ -309,14 +332,8 @@ def test_an_untrusted_certificate_keeps_the_notice_pending_with_the_reason(
     assert "CERTIFICATE_VERIFY_FAILED" in (tried[0].last_response or "")
     assert starttls_server.messages() == []
 
-    # The CA made known, its time come: delivered, once each.
-    for notice in notices:
-        notice.next_attempt_at = utcnow() - timedelta(seconds=1)
-    session.commit()
-    trusted = settings_for(settings, with_login(starttls_server), ca_file)
-    assert queue_due_delivery(session_factory, trusted, utcnow())
-    deliver(session_factory, trusted)
-    assert [n.status for n in _notices(session)] == ["sent", "sent"]
+    # The CA made known: delivered, once each.
+    _put_right(session, session_factory, settings_for(settings, with_login(starttls_server), ca_file))
     assert sorted(r for m in starttls_server.messages() for r in m.recipients) == [
         "kedua@example.go.id",
         "ppid@example.go.id",
