@@ -8,7 +8,9 @@ killed worker may leave the one notice it was handing over ``sending``; after th
 ``uncertain`` (the lease, 2 x EMONEV_SMTP_TIMEOUT_SECONDS + 60 s, is not waited for: the duty is called with
 the clock moved past it).
 
-PostgreSQL tests skip without EMONEV_TEST_POSTGRES_URL (fail under CI=true), like the other fault tests."""
+PostgreSQL tests skip without EMONEV_TEST_POSTGRES_URL (fail under CI=true), like the other fault tests.
+Slow-ish: each test starts its own database and processes; 125 to 145 s in all, one after the other, on a
+2-core machine at load 8 to 14 (the SMTP outage about 30 s: it waits twice for the delivery duty, 10 s)."""
 
 from __future__ import annotations
 
@@ -180,9 +182,9 @@ def test_smtp_server_down_then_back_every_notice_waits_then_goes_once(tmp_path: 
 
         # The first try at once (the job is queued with the notice), the next when the duty finds it due.
         until(failed_again, "tried twice", seconds=30)
-        # The wait doubles (EMONEV_MAIL_RETRY_SECONDS=1: 1 s, then 2 s).
-        assert 0.5 < waits[1] <= 1.0, waits
-        assert 1.5 < waits[2] <= 2.0, waits
+        # The wait doubles (EMONEV_MAIL_RETRY_SECONDS=1: 1 s, then 2 s; seen a little later than made).
+        assert waits[1] <= 1.0, waits
+        assert waits[1] + 0.5 < waits[2] <= 2.0, waits
 
         later = write(room, 20, "padam-b")
         until(
@@ -259,7 +261,7 @@ def test_two_workers_at_once_deliver_each_notice_once(tmp_path: Path) -> None:
     count = 300
     with (
         postgres_database() as url,
-        mailroom(tmp_path, url, per_minute=3000) as room,
+        mailroom(tmp_path, url, per_minute=6000) as room,
         room.smtp,
         workers(tmp_path, room.env, "kiri", "kanan") as pair,
     ):
