@@ -7,7 +7,8 @@
 
 It can refuse: ``smtp.refuse_data = "451 4.3.0 try again later"`` answers every message so (a 4xx is
 temporary, a 5xx permanent); an address in ``smtp.refuse_recipients`` gets its code at RCPT. ``stop()`` and
-``start()`` take it away and bring it back on the same port (connection refused meanwhile).
+``start()`` take it away and bring it back on the same port (connection refused meanwhile). Each message
+received says whether it came over TLS and who logged in (``tls``, ``login``); ``logins`` lists every AUTH.
 """
 
 from __future__ import annotations
