@@ -237,7 +237,17 @@ def deliver_one(
             notice.last_response = reason
             notice.claimed_at = None
             return "cancelled"
-        message = build_message(session, notice, settings)
+        try:
+            message = build_message(session, notice, settings)
+        except Exception as exc:
+            # Its template or context is at fault (nothing was sent): failed, saying so, rather than left
+            # ``sending`` and later called uncertain.
+            log.exception("notice %s could not be written", notice_id)
+            notice.status = FAILED
+            notice.last_response = f"could not be written: {type(exc).__name__}: {exc}"[:2000]
+            notice.claimed_at = None
+            _audit(session, notice, "notice.failed", response=notice.last_response)
+            return "failed"
         attempts = notice.attempts
         session.expunge(notice)
     try:

@@ -6,7 +6,10 @@ password never crosses the network in clear), ``smtps://user:pass@host:465`` (TL
 certificate is checked against the system's CAs (and ``EMONEV_SMTP_CA_FILE``).
 
 The server's answer decides what happens next: 2xx sent; 4xx, a refused or dropped connection, a timeout:
-:class:`TemporaryFailure` (tried again later); 5xx: :class:`PermanentFailure` (marked failed with the answer).
+:class:`TemporaryFailure` (tried again later); 5xx to a message: :class:`PermanentFailure` (marked failed with
+the answer). A refused login or a server without STARTTLS when a password is set is about the configuration,
+not the message: a TemporaryFailure with no connection, so every notice waits with that answer until
+EMONEV_SMTP_URL is put right (instead of the whole outbox failing in one pass).
 """
 
 from __future__ import annotations
@@ -122,8 +125,9 @@ class SmtpTransport:
                     client.starttls(context=self.context)
                     client.ehlo()
                 elif config.password:
-                    raise PermanentFailure(
-                        f"{config.label} does not offer STARTTLS: refusing to send the password in clear"
+                    raise TemporaryFailure(
+                        f"{config.label} does not offer STARTTLS: refusing to send the password in clear",
+                        connection=True,
                     )
             if config.username and config.password:
                 client.login(config.username, config.password)
@@ -143,9 +147,7 @@ class SmtpTransport:
         if self.client is None:
             try:
                 self.client = self._connect()
-            except smtplib.SMTPAuthenticationError as exc:
-                raise PermanentFailure(_answer(exc.smtp_code, exc.smtp_error)) from exc
-            except smtplib.SMTPResponseException as exc:
+            except smtplib.SMTPResponseException as exc:  # the login refused (535) among them
                 raise TemporaryFailure(_answer(exc.smtp_code, exc.smtp_error), connection=True) from exc
             except (smtplib.SMTPException, OSError) as exc:
                 raise TemporaryFailure(

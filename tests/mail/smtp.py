@@ -7,7 +7,8 @@
 
 It can refuse: ``smtp.refuse_data = "451 4.3.0 try again later"`` answers every message so (a 4xx is
 temporary, a 5xx permanent); an address in ``smtp.refuse_recipients`` gets its code at RCPT. ``stop()`` and
-``start()`` take it away and bring it back on the same port (connection refused meanwhile).
+``start()`` take it away and bring it back on the same port (connection refused meanwhile). Each message
+received says whether it came over TLS and who logged in (``tls``, ``login``); ``logins`` lists every AUTH.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Received:
     mail_from: str
     recipients: list[str]
     message: EmailMessage
+    tls: bool = False  # the message came over TLS (STARTTLS or smtps)
+    login: str | None = None  # the user the client authenticated as, if it did
 
     @property
     def subject(self) -> str:
@@ -59,6 +62,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _over_tls(server: Any) -> bool:
+    transport = server.transport
+    return transport is not None and transport.get_extra_info("ssl_object") is not None
+
+
 class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
@@ -75,8 +83,11 @@ class _Handler:
             return self.server.refuse_data
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
+        auth = session.auth_data
+        login = auth.login.decode() if isinstance(auth, LoginPassword) else None
+        received = Received(envelope.mail_from, list(envelope.rcpt_tos), message, _over_tls(server), login)
         with self.server.lock:
-            self.server.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.server.received.append(received)
         return "250 2.0.0 Ok: queued"
 
 
@@ -102,6 +113,8 @@ class SmtpServer:
         self.lock = threading.Lock()
         self.refuse_data: str | None = None
         self.refuse_recipients: dict[str, str] = {}
+        # Every AUTH the server saw: (login, password, whether the connection was TLS by then).
+        self.logins: list[tuple[str, str, bool]] = []
         self.controller: Controller | None = None
 
     @property
@@ -109,22 +122,27 @@ class SmtpServer:
         return f"{'smtps' if self.implicit_tls else 'smtp'}://127.0.0.1:{self.port}"
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
-        ok = isinstance(auth_data, LoginPassword) and self.users.get(auth_data.login.decode()) == (
-            auth_data.password.decode()
-        )
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd answers the refusal (535) itself; by default it would say nothing at all.
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, password = auth_data.login.decode(), auth_data.password.decode()
+        with self.lock:
+            self.logins.append((login, password, _over_tls(server)))
+        ok = self.users.get(login) == password
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     def start(self) -> SmtpServer:
         kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": self.port, "ready_timeout": 10}
         if self.users:
-            kwargs |= {"authenticator": self._authenticate, "auth_require_tls": self.tls is not None}
+            # AUTH only under TLS: after STARTTLS, or from the start with smtps (aiosmtpd counts only STARTTLS
+            # as TLS, so it is told not to ask for it there).
+            require_starttls = self.tls is not None and not self.implicit_tls
+            kwargs |= {"authenticator": self._authenticate, "auth_require_tls": require_starttls}
         else:
             kwargs |= {"auth_require_tls": False}
         if self.tls is not None:
             if self.implicit_tls:
-                kwargs["ssl_context"] = self.tls
-                # aiosmtpd's readiness check would speak plain SMTP to a TLS port.
-                kwargs["server_hostname"] = "localhost"
+                kwargs["ssl_context"] = self.tls  # (its readiness check then speaks TLS too)
             else:
                 kwargs["tls_context"] = self.tls
         self.controller = Controller(_Handler(self), **kwargs)
