@@ -47,7 +47,7 @@ from app.db.models import (
     TemplateVersion,
 )
 from app.mail.delivery import WANTED_CHECKS
-from app.mail.outbox import Event, Letter, Recipient, body_recipients, notify_each
+from app.mail.outbox import Event, Letter, body_recipients, notify_each
 from app.rounds.service import FILLING_AFTER_CLOSE, BodyDeadline, body_deadlines, window_for
 from app.settings import Settings
 from app.submissions.service import _open_items, parsed_version, scoring_answers
@@ -71,9 +71,7 @@ def slots(deadline: datetime, *, days: Sequence[int], hour: int, timezone: str) 
     deadline = as_utc(deadline)
     zone = ZoneInfo(timezone)
     last_day = local(deadline, timezone).date()
-    found = {
-        as_utc(datetime.combine(last_day - timedelta(days=d), time(hour), tzinfo=zone)) for d in days
-    }
+    found = {as_utc(datetime.combine(last_day - timedelta(days=d), time(hour), tzinfo=zone)) for d in days}
     return sorted(at for at in found if at < deadline)
 
 
@@ -322,7 +320,11 @@ def _write_round(
         recipients = body_recipients(session, [b.body_id for b, _ in due])
         progress = draft_progress(
             session,
-            [b.submission_id for b, _ in due if b.submission_id is not None and b.submission_status == "draft"],
+            [
+                b.submission_id
+                for b, _ in due
+                if b.submission_id is not None and b.submission_status == "draft"
+            ],
         )
         letters: dict[str, list[Letter]] = {}
         for body, deadline in due:

@@ -1,9 +1,10 @@
 """Stopping deadline reminders, and taking them again: what the link in every reminder does.
 
-The link (``/surel/berhenti?t=...``) names an address and carries an HMAC of it (``tokens.unsubscribe_secret``);
-it is the only proof asked for, so the one-click POST of RFC 8058 (a mail client's "unsubscribe" button) works
-without a session or a CSRF token. It can only stop or restart the optional notices of that one address:
-official notices (invitations, extensions, results...) are sent whatever it says.
+The link (``/surel/berhenti?t=...``) names an address and carries an HMAC of it
+(``tokens.unsubscribe_secret``); it is the only proof asked for, so the one-click POST of RFC 8058 (a mail
+client's "unsubscribe" button) works without a session or a CSRF token. It can only stop or restart the
+optional notices of that one address: official notices (invitations, extensions, results...) are sent
+whatever it says.
 """
 
 from __future__ import annotations
