@@ -299,6 +299,8 @@ def main() -> None:
         "EMONEV_SMTP_URL": settings.smtp_url or "",
         "EMONEV_MAIL_PER_MINUTE": "0",
         "EMONEV_REMINDER_HOUR": "0",
+        # The nightly link sweep of the open round would take the worker's one slot for minutes.
+        "EMONEV_LINK_SWEEP_NIGHTLY": "false",
         "EMONEV_BASE_URL": "https://emonev.example",
     }
     worker = subprocess.Popen(

@@ -58,7 +58,6 @@ NOT_REGISTERED, NOT_STARTED, DRAFT = "not_registered", "not_started", "draft"
 # PostgreSQL advisory lock (class, round id): one worker at a time writes a round's reminders; the others
 # skip it for this run (the outbox's key would refuse their duplicates anyway).
 LOCK_CLASS = 0x454D52  # "EMR"
-CHUNK = 1000
 
 
 def reminder_ref(round_id: int, body_id: int, day: date) -> str:
@@ -109,48 +108,50 @@ class Progress:
         return said
 
 
-def draft_progress(session: Session, submission_ids: Sequence[int]) -> dict[int, Progress]:
-    """Each draft's progress, in three queries per thousand drafts (answers, files, template versions);
-    the templates are parsed once per process."""
-    found: dict[int, Progress] = {}
-    ids = list(dict.fromkeys(submission_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        versions = dict(
-            session.execute(
-                select(Submission.id, Submission.template_version_id).where(Submission.id.in_(chunk))
-            ).all()
+def draft_progress(session: Session, round_id: int, submission_ids: Sequence[int]) -> dict[int, Progress]:
+    """The progress of the round's drafts among ``submission_ids``, in three queries whatever their number
+    (the round's drafts' answers and files are read by a join, not by lists of ids: a statement with
+    thousands of parameters costs more to build and parse than the rows cost to read); the templates are
+    parsed once per process."""
+    wanted = set(submission_ids)
+    if not wanted:
+        return {}
+    drafts = (Submission.round_id == round_id, Submission.status == "draft")
+    versions = {
+        submission_id: (version_id, content_hash)
+        for submission_id, version_id, content_hash in session.execute(
+            select(Submission.id, TemplateVersion.id, TemplateVersion.content_hash)
+            .join(TemplateVersion, TemplateVersion.id == Submission.template_version_id)
+            .where(*drafts)
         )
-        hashes = dict(
-            session.execute(
-                select(TemplateVersion.id, TemplateVersion.content_hash).where(
-                    TemplateVersion.id.in_(set(versions.values()))
-                )
-            ).all()
-        )
-        stored: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
-        for submission_id, code, value, links, note in session.execute(
-            select(
-                Answer.submission_id, Answer.question_code, Answer.value, Answer.evidence_links, Answer.note
-            ).where(Answer.submission_id.in_(chunk))
-        ):
+        if submission_id in wanted
+    }
+    stored: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for submission_id, code, value, links, note in session.execute(
+        select(Answer.submission_id, Answer.question_code, Answer.value, Answer.evidence_links, Answer.note)
+        .join(Submission, Submission.id == Answer.submission_id)
+        .where(*drafts)
+    ):
+        if submission_id in versions:
             stored[submission_id][code] = {"value": value, "evidence": list(links or []), "note": note}
-        files: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        for submission_id, code, file_id in session.execute(
-            select(EvidenceFile.submission_id, EvidenceFile.question_code, EvidenceFile.id).where(
-                EvidenceFile.submission_id.in_(chunk), EvidenceFile.removed_at.is_(None)
-            )
-        ):
+    files: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for submission_id, code, file_id in session.execute(
+        select(EvidenceFile.submission_id, EvidenceFile.question_code, EvidenceFile.id)
+        .join(Submission, Submission.id == EvidenceFile.submission_id)
+        .where(*drafts, EvidenceFile.removed_at.is_(None))
+    ):
+        if submission_id in versions:
             files[submission_id][code].append(file_id)
-        for submission_id, version_id in versions.items():
-            template = parsed_version(session, version_id, hashes[version_id])
-            raw = stored.get(submission_id, {})
-            card = scoring.score(template, scoring_answers(template, raw, files.get(submission_id, {})))
-            unanswered, missing = _open_items(card, raw)
-            total = sum(1 for q in card.questions if q.status is not scoring.QuestionStatus.NOT_APPLICABLE)
-            found[submission_id] = Progress(
-                answered=total - len(unanswered), total=total, evidence_missing=len(missing)
-            )
+    found: dict[int, Progress] = {}
+    for submission_id, (version_id, content_hash) in versions.items():
+        template = parsed_version(session, version_id, content_hash)
+        raw = stored.get(submission_id, {})
+        card = scoring.score(template, scoring_answers(template, raw, files.get(submission_id, {})))
+        unanswered, missing = _open_items(card, raw)
+        total = sum(1 for q in card.questions if q.status is not scoring.QuestionStatus.NOT_APPLICABLE)
+        found[submission_id] = Progress(
+            answered=total - len(unanswered), total=total, evidence_missing=len(missing)
+        )
     return found
 
 
@@ -166,7 +167,8 @@ class RunCounts:
 @dataclass
 class Memo:
     """What a process already knows needs nothing (a round whose due slots were all served): the duty
-    then costs one query a run until a new slot comes, a deadline moves or bodies are invited."""
+    then costs two small queries a run (the rounds being filled in, their extensions) until a new slot
+    comes, a deadline moves or bodies are invited."""
 
     done: dict[int, tuple[Any, ...]] = field(default_factory=dict)
 
@@ -320,6 +322,7 @@ def _write_round(
         recipients = body_recipients(session, [b.body_id for b, _ in due])
         progress = draft_progress(
             session,
+            round_id,
             [
                 b.submission_id
                 for b, _ in due

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.commissions.timezones import format_words
@@ -380,7 +380,7 @@ def test_a_reminder_written_before_the_opt_out_is_cancelled_at_sending(
     assert notice.status == CANCELLED
 
 
-def test_the_duty_is_one_query_when_nothing_is_due(
+def test_the_duty_costs_two_small_queries_when_nothing_is_due(
     session: Session, session_factory: sessionmaker[Session], mail_settings: Settings
 ) -> None:
     season = _season(session)
@@ -389,7 +389,20 @@ def test_the_duty_is_one_query_when_nothing_is_due(
     assert first.written == 5
     assert first.rounds_worked == 1
     # Later the same slot: the memo knows the round needs nothing; it is not worked again.
-    again = reminders.write_reminders(session_factory, mail_settings, season.at(6, 8, 0), memo=memo)
+    statements: list[str] = []
+    bind = session_factory.kw["bind"]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(bind, "before_cursor_execute", listener)
+    try:
+        again = reminders.write_reminders(session_factory, mail_settings, season.at(6, 8, 0), memo=memo)
+    finally:
+        event.remove(bind, "before_cursor_execute", listener)
+    assert (
+        len(
+            [s for s in statements if not s.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+        )
+        == 2
+    )
     assert again.rounds_looked_at == 1
     assert again.rounds_worked == 0
     assert again.written == 0
