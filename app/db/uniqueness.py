@@ -142,6 +142,8 @@ NOT_RULES: dict[str, str] = {
     "uq_auth_token_token_hash": "the digest of a fresh random token",
     "uq_published_result_publication_id": "written once per body with its new publication",
     "uq_job_dedup_key": "request_job catches it: the identical job already queued is the answer",
+    "uq_notice_key": "the outbox inserts with ON CONFLICT DO NOTHING: the notice written is the answer",
+    "pk_mail_opt_out": "opting out again is the same opt-out: written with ON CONFLICT DO NOTHING",
 }
 
 

@@ -35,6 +35,7 @@ from app.db.models import (
     TemplateVersion,
 )
 from app.errors import Conflict, TooLargeAtOnce
+from app.mail import season as season_mail
 from app.pagination import PageParams, encode_cursor
 from app.questionnaires.service import parsed
 from app.results.explain import number
@@ -427,6 +428,7 @@ def publish(
     if round_.status == "final":
         change_status(session=session, round_=round_, to="published", by=by)
     session.flush()
+    season_mail.results_published(session, round_=round_, publication=publication)
     return publication
 
 

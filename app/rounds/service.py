@@ -41,6 +41,7 @@ from app.errors import (
     ProblemCollector,
     WindowClosed,
 )
+from app.mail import season as season_mail
 
 DEADLINE_PATTERN = "%d-%m-%Y %H:%M"
 # A round's statuses as its messages in Indonesian name them (the pages' words).
@@ -147,6 +148,13 @@ def _covers(
         scope == "round"
         or (scope == "categories" and category_id in (category_ids or []))
         or (scope == "bodies" and body_id in (body_ids or []))
+    )
+
+
+def covers(extension: DeadlineExtension, *, category_id: int, body_id: int) -> bool:
+    """Whether the extension applies to the body (of that category)."""
+    return _covers(
+        extension.scope, extension.category_ids, extension.body_ids, category_id=category_id, body_id=body_id
     )
 
 
@@ -653,6 +661,8 @@ def change_status(
         }
     round_.status = to
     session.flush()
+    if to == "open":
+        season_mail.round_opened(session, round_=round_)
     record(
         session=session,
         actor=by,
@@ -758,6 +768,7 @@ class BodyDeadline:
     extended_until: datetime | None  # the latest extension covering it
     submission_id: int | None
     submission_status: str | None  # None: never started
+    category_id: int | None = None
 
     def extension_running(self, now: datetime) -> bool:
         return self.extended_until is not None and self.extended_until > now
@@ -915,6 +926,7 @@ def body_deadlines(
                 extended_until=extended_until,
                 submission_id=submission_id,
                 submission_status=status,
+                category_id=category_id,
             )
         )
     return result
@@ -1350,6 +1362,8 @@ def invite(
     new = [body_id for body_id in wanted if body_id not in already]
     session.add_all(Invitation(round_id=round_.id, body_id=body_id) for body_id in new)
     session.flush()
+    if new and round_.status == "open":
+        season_mail.round_opened(session, round_=round_, body_ids=new)
     if new:
         record(
             session=session,
@@ -1501,7 +1515,7 @@ def add_extension(
     problems.raise_if_any(
         "the extension cannot be recorded", "Perpanjangan belum dapat dicatat: periksa isian yang ditandai."
     )
-    return _record_extension(
+    extension = _record_extension(
         session,
         round_,
         closes_at=closes_at,
@@ -1512,6 +1526,8 @@ def add_extension(
         reason=reason,
         by=by,
     )
+    season_mail.extension_granted(session, round_=round_, extension=extension)
+    return extension
 
 
 def _record_extension(
@@ -1592,7 +1608,7 @@ def extend_for_body(
     any status in which the body may still be let back in (see :func:`app.submissions.reopen.reopen`,
     which checks that and the instant). Audited like every extension (``deadline.extend``)."""
     policy.ensure_admin(by, round_.commission_id)
-    return _record_extension(
+    extension = _record_extension(
         session,
         round_,
         closes_at=as_utc(closes_at),
@@ -1603,3 +1619,5 @@ def extend_for_body(
         reason=reason,
         by=by,
     )
+    season_mail.extension_granted(session, round_=round_, extension=extension, reopened=True)
+    return extension

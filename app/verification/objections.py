@@ -18,6 +18,7 @@ from app.commissions.timezones import as_utc, format_local, format_words
 from app.db.base import utcnow
 from app.db.models import Answer, Objection, PublicBody, Round, Submission, Verification, VerifiedAnswer
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound, ProblemCollector, WindowClosed
+from app.mail import season as season_mail
 from app.pagination import Page, PageParams, encode_cursor
 from app.rounds.service import get_round, timezone_of
 from app.verification.common import (
@@ -86,6 +87,7 @@ def release(*, session: Session, round_id: int, by: Principal, now: datetime | N
         after={"results_released_at": round_.results_released_at.isoformat()},
         commission_id=round_.commission_id,
     )
+    season_mail.verification_released(session, round_=round_)
     return round_
 
 
@@ -390,6 +392,7 @@ def decide_objection(
         after={"status": row.status, "reason": reason, "value": row.decided_value},
         commission_id=ctx.round.commission_id,
     )
+    season_mail.objection_answered(session, objection=row)
     return _objections_out(session, [row])[0]
 
 

@@ -104,9 +104,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("commission", schema=None) as batch_op:
-        batch_op.drop_column("mail_signature")
-        batch_op.drop_column("mail_reply_to")
+    # Not in batch mode: on SQLite that would copy and drop the commission table, which every other table
+    # references (refused with foreign keys on); SQLite 3.35+ drops a column in place.
+    op.drop_column("commission", "mail_signature")
+    op.drop_column("commission", "mail_reply_to")
 
     with op.batch_alter_table("notice", schema=None) as batch_op:
         batch_op.drop_index("ix_notice_status_next_attempt_at")
