@@ -178,11 +178,44 @@ def _browser_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+DEV_MAIL_PAGE = "/surel/pengembangan"
+
+
+def say_where_mail_goes(settings: Settings, browser_url: str | None) -> None:
+    """One line at start-up: the SMTP server mail goes to, or that it is not sent (development: the log
+    and the development page; production: a warning that notices wait)."""
+    from app.mail.transport import parse_smtp_url
+
+    if settings.smtp_url:
+        config = parse_smtp_url(settings.smtp_url)
+        if config.implicit_tls:
+            how = "TLS"
+        elif config.password:
+            how = "STARTTLS"
+        else:
+            how = "STARTTLS when the server offers it"
+        print(f"mail: {config.label} ({how}), from {settings.mail_from}", flush=True)
+    elif settings.is_development:
+        page = f"{browser_url}{DEV_MAIL_PAGE}" if browser_url else f"{DEV_MAIL_PAGE} of `emonev serve`"
+        print(
+            "mail: NOT sent (EMONEV_SMTP_URL is not set): each message is written to the log\n"
+            f"      and shown to administrators on {page}",
+            flush=True,
+        )
+    else:
+        print(
+            "warning: mail: EMONEV_SMTP_URL is not set: no e-mail is sent; notices wait until it is set",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
     _seed_demo_data(_browser_url(args.host, args.port))
+    say_where_mail_goes(settings, _browser_url(args.host, args.port))
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -204,6 +237,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    say_where_mail_goes(settings, None)
     if settings.database_url.startswith("sqlite"):
         if not args.once:
             raise CliError(

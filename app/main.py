@@ -23,6 +23,7 @@ from app.health import router as health_router
 from app.inputs import refuse_unstorable_input
 from app.jobs import worker as job_worker
 from app.jobs.routes import router as jobs_router
+from app.mail.routes import router as mail_router
 from app.problems import install_problem_handlers
 from app.questionnaires.routes import router as questionnaires_router
 from app.request_body import ReadBodyFirst, body_limit
@@ -123,6 +124,7 @@ def create_app(
         results_router,
         exports_router,
         jobs_router,
+        mail_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     api_docs.install(app, openapi_url=app.openapi_url or "/openapi.json")  # before the pages' /static

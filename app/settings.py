@@ -148,6 +148,19 @@ class Settings(BaseSettings):
             raise ValueError("reminder days must be between 0 and 90")
         return sorted(set(value), reverse=True)
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_parses(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from app.mail.transport import parse_smtp_url  # (it imports this module)
+
+        try:
+            parse_smtp_url(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix("EMONEV_SMTP_URL ")) from None
+        return value.strip()
+
     @property
     def mail_configured(self) -> bool:
         return bool(self.smtp_url)

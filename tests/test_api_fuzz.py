@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
 from app.db.base import Base
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Notice, Objection, VerifierAssignment
 from app.inputs import MAX_INT
 from app.main import create_app
 from app.settings import Settings
@@ -119,7 +119,21 @@ class FuzzWorld(World):
             before={"submission_id": self.submission.id, "answers": {}},
             after={"submission_id": self.submission.id, "answers": {}},
         )
-        session.add_all([evidence, objection, batch])
+        # A round's notice the server refused (the fuzz may resend it; nothing delivers it here).
+        notice = Notice(
+            key="f" * 64,
+            event="round_opened",
+            ref=f"round:{self.round.id}",
+            commission_id=self.commission.id,
+            round_id=self.round.id,
+            body_id=self.body.id,
+            recipient="ppid@example.go.id",
+            subject="Periode dibuka",
+            context={},
+            status="failed",
+            last_response="550 5.1.1 no such user",
+        )
+        session.add_all([evidence, objection, batch, notice])
         job = make_job(session, self.round, self.admin)
         key = make_api_key(session, self.commission, "read")
         api_key_id = session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one()
@@ -138,6 +152,7 @@ class FuzzWorld(World):
             "version": self.template.version,
             "code": "1.1.1",
             "job_id": job.id,
+            "notice_id": notice.id,
         }
         self.callers: dict[str, dict[str, str]] = {
             "anonymous": {},

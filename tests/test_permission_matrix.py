@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.accounts.security import digest
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Objection, VerifierAssignment
+from app.accounts.security import digest, unusable_password
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Notice, Objection, VerifierAssignment
+from app.mail import tokens
+from app.mail.outbox import Event, Letter, Recipient, notify
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import (
@@ -191,6 +194,38 @@ def _api_key_id(w: MatrixWorld) -> int:
     return int(w.session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one())
 
 
+def _notice_id(w: MatrixWorld) -> int:
+    """A refused account invitation of world.operator (world.commission, no round): readable on the
+    development page, and a resend is answered 409 (a new invitation is sent instead)."""
+    token = tokens.issue(
+        w.session, account=w.operator, purpose=tokens.INVITATION, valid_for=timedelta(days=7)
+    )
+    notify(
+        w.session,
+        event=Event.account_invitation,
+        ref=f"account_token:{token.id}",
+        letters=[
+            Letter(
+                Recipient(w.operator.email, account_id=w.operator.id),
+                {
+                    "email": w.operator.email,
+                    "role_words": "Operator PPID",
+                    "body_name": w.body.name,
+                    "valid_until": token.expires_at.isoformat(),
+                    "token_id": token.id,
+                },
+            )
+        ],
+        commission_id=w.commission.id,
+        commission_name=w.commission.name,
+    )
+    notice = w.session.scalars(select(Notice).where(Notice.ref == f"account_token:{token.id}")).one()
+    notice.status = "failed"
+    notice.last_response = "550 5.1.1 no such user"
+    w.session.flush()
+    return notice.id
+
+
 def _job_id(w: MatrixWorld) -> int:
     """A recap of world.round asked for by the commission's administrator, still queued."""
     return make_job(w.session, w.round, w.admin).id
@@ -208,12 +243,19 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "code": lambda w: "1.1.1",
     # A verifier of world.commission that none of the roles is (so only its managers may touch it).
     "account_id": lambda w: make_account(w.session, "verifier", commission_id=w.commission.id).id,
+    # Such a verifier invited and not activated yet (no password): its managers may (re)send the invitation.
+    "invited_account_id": lambda w: (
+        make_account(
+            w.session, "verifier", commission_id=w.commission.id, password_hash=unusable_password()
+        ).id
+    ),
     "api_key_id": _api_key_id,
     "stage_id": _stage_id,
     "batch_id": _batch_id,
     "file_id": _evidence_file_id,
     "objection_id": _objection_id,
     "job_id": _job_id,
+    "notice_id": _notice_id,
 }
 
 
@@ -263,6 +305,9 @@ PUBLIC: set[tuple[str, str]] = {
     # Readiness for a load balancer: which checks pass, without addresses or paths
     ("GET", "/readyz"),
     ("POST", "/api/v1/auth/login"),
+    # "Forgot password": the same 202 for any address (throttled); setting a password with a single-use link
+    ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/set-password"),
     # The published ranking of a round, read-only, for integrators and the press (404 until published)
     ("GET", "/api/v1/public/rounds/{round_id}/rankings"),
     # Web pages: the login form (its POST is bound to a pre-session CSRF cookie)
@@ -272,6 +317,11 @@ PUBLIC: set[tuple[str, str]] = {
     # POST, no session, no CSRF token); it only stops or restarts the reminders of the address it names
     ("GET", "/surel/berhenti"),
     ("POST", "/surel/berhenti"),
+    # ... and the "forgot password" and set-password forms (bound to the same pre-session cookie)
+    ("GET", "/lupa-kata-sandi"),
+    ("POST", "/lupa-kata-sandi"),
+    ("GET", "/atur-kata-sandi"),
+    ("POST", "/atur-kata-sandi"),
 }
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -291,6 +341,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/accounts"): allow(ADMINS, query=lambda c: {"commission_id": c.world.commission.id}),
     ("GET", "/api/v1/accounts/{account_id}"): allow(ADMINS),
     ("PATCH", "/api/v1/accounts/{account_id}"): allow(ADMINS, json=lambda c: {"name": "Nama Lain"}),
+    ("POST", "/api/v1/accounts/{account_id}/invitation"): allow(
+        ADMINS, path=lambda c: {"account_id": c.params["invited_account_id"]}
+    ),
     ("POST", "/api/v1/api-keys"): allow(
         ADMINS, json=lambda c: {"name": "Dasbor", "scope": "read", "commission_id": c.world.commission.id}
     ),
@@ -478,7 +531,21 @@ RULES: dict[tuple[str, str], Rule] = {
         MEMBERS, query=lambda c: {"category": "kelurahan"}, not_found_ok=True
     ),
     ("GET", "/api/v1/bodies/{body_id}/history"): allow(BODY_READERS),
+    # E-mail notices: the commission's administrators (404 for everyone else, read-only keys included)
+    ("GET", "/api/v1/rounds/{round_id}/notices"): allow(ADMINS),
+    ("GET", "/api/v1/rounds/{round_id}/notices/counts"): allow(ADMINS),
+    ("GET", "/api/v1/commissions/{commission_id}/notices"): allow(ADMINS),
+    ("GET", "/api/v1/notices/{notice_id}"): allow(ADMINS),
+    ("POST", "/api/v1/notices/{notice_id}/resend"): allow(ADMINS),
     # Web pages (HTML; anonymous visitors go to /login) and the JSON endpoints of their scripts (/web/...)
+    ("GET", "/akun"): page(ADMINS | {"other_commission_admin"}),
+    ("POST", "/akun"): page(
+        ADMINS | {"other_commission_admin"},
+        data=lambda c: {"email": "halaman@example.go.id", "name": "Akun Halaman", "role": "panelist"},
+    ),
+    ("POST", "/akun/{account_id}/undangan"): page(
+        ADMINS, path=lambda c: {"account_id": c.params["invited_account_id"]}
+    ),
     ("GET", "/"): page(ANY_PRINCIPAL),
     ("POST", "/logout"): page(ACCOUNT_HOLDERS),
     ("POST", "/pengisian/mulai/{round_id}"): page(BODY_WRITERS | {"other_operator"}),
@@ -561,6 +628,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ronde/{round_id}/unduh/lembar-hasil.zip"): page(READERS),
     ("GET", "/pengisian/{submission_id}/lembar-hasil.xlsx"): page(BODY_READERS),
     ("GET", "/pengisian/{submission_id}/jawaban.xlsx"): page(SAQ_READERS),
+    ("GET", "/ronde/{round_id}/surel"): page(ADMINS),
+    ("GET", "/komisi/{commission_id}/surel"): page(ADMINS),
+    ("POST", "/komisi/{commission_id}/surel/pengaturan"): page(
+        ADMINS,
+        data=lambda c: {"mail_reply_to": "sekretariat@ki.example.go.id", "mail_signature": "Sekretariat"},
+    ),
+    ("POST", "/surel/{notice_id}/kirim-ulang"): page(ADMINS),
+    ("GET", "/surel"): page(ADMINS | {"other_commission_admin"}),
+    # Development without SMTP (as the matrix runs): each administrator reads its own commission's messages.
+    ("GET", "/surel/pengembangan"): page(ADMINS | {"other_commission_admin"}),
+    ("GET", "/surel/pengembangan/{notice_id}"): page(ADMINS),
+    ("GET", "/surel/pengembangan/{notice_id}/html"): page(ADMINS),
     ("GET", "/pengisian/{submission_id}/sanggahan"): page(SAQ_VERIFIERS | {"panelist", "api_read"}),
     ("POST", "/pengisian/{submission_id}/sanggahan/{code}"): page(
         BODY_WRITERS,

@@ -378,3 +378,18 @@ def ensure_read_verification(
     if principal.role in BODY_SCOPED and principal.body_id == body_id:
         raise Forbidden("the verification results are not released to the body yet")
     raise Forbidden("you may not see this body's verification")
+
+
+# --- E-mail notices ------------------------------------------------------------------------------------
+
+
+def ensure_notice_admin(principal: Principal, commission_id: int | None) -> None:
+    """The secretariat's view of e-mail (the outbox's notices, resending one): the administrators of the
+    notice's commission and system administrators; a notice of no commission (a system administrator's
+    invitation), system administrators only. Read-only API keys do not read them: they hold people's
+    addresses and the mail servers' answers, like the audit log, which such keys do not read either."""
+    if principal.is_system_admin:
+        return
+    if commission_id is None:
+        raise Forbidden("only a system administrator may see this notice")
+    ensure_admin(principal, commission_id)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.accounts import service
+from app.accounts import invitations, service
 from app.accounts.deps import CurrentPrincipal
+from app.accounts.notices import SentLink
 from app.accounts.principal import Role
 from app.accounts.schemas import (
+    AcceptedOut,
     AccountCreate,
     AccountOut,
     AccountPatch,
@@ -18,11 +21,14 @@ from app.accounts.schemas import (
     ApiKeyCreated,
     ApiKeyOut,
     AuditEntryOut,
+    InvitationOut,
     LoginIn,
     MeOut,
+    PasswordResetIn,
+    SetPasswordIn,
     TokenOut,
 )
-from app.accounts.throttle import LoginThrottle, LoginThrottled
+from app.accounts.throttle import LoginThrottle, LoginThrottled, RequestsThrottled
 from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.errors import Unauthenticated
@@ -75,6 +81,77 @@ def login(body: LoginIn, request: Request, session: SessionDep, settings: Settin
     )
 
 
+RESET_ACCEPTED = (
+    "If this address belongs to an active account, a link to choose a new password is on its way; it works "
+    "once, for a limited time."
+)
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many requests for this address or from this client: try again after "
+        "`Retry-After` seconds",
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    }
+}
+
+
+def client_of(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy, as uvicorn's proxy headers make it)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+@router.post(
+    "/auth/password-reset",
+    response_model=AcceptedOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=TOO_MANY,
+)
+def password_reset(
+    body: PasswordResetIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response | AcceptedOut:
+    """Ask for a link to choose a new password, sent to the address if it belongs to an active account.
+
+    The answer is the same 202 whether or not it does. The link works once, for
+    `EMONEV_PASSWORD_RESET_VALID_MINUTES` (60); using it ends the account's sessions. Requests are limited per
+    address (`EMONEV_PASSWORD_RESET_PER_ADDRESS`, 3) and per client (`EMONEV_PASSWORD_RESET_PER_CLIENT`, 20)
+    within `EMONEV_PASSWORD_RESET_WINDOW_MINUTES` (60), counted whether or not the address exists: past
+    either, 429 with `Retry-After`.
+    """
+    try:
+        invitations.count_password_reset(
+            session=session, email=body.email, client=client_of(request), settings=settings
+        )
+    except RequestsThrottled as exc:
+        return problem_response(exc.problem(request.url.path), {"Retry-After": str(exc.retry_after)})
+    session.commit()  # the count stays, whatever happens next
+    invitations.request_password_reset(session=session, email=body.email, settings=settings)
+    return AcceptedOut(detail=RESET_ACCEPTED)
+
+
+@router.post("/auth/set-password", response_model=TokenOut)
+def set_password(body: SetPasswordIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
+    """Set a password with the single-use link of an invitation or a password reset (its `token`), and log
+    in. The link stops working, as do the account's other links and sessions. A link that is unknown, used,
+    replaced by a newer one or expired gets 400 (`link-invalid`); a password too short, 422."""
+    result = invitations.set_password(
+        session=session, secret=body.token, password=body.password, settings=settings
+    )
+    return TokenOut(
+        access_token=result.token,
+        expires_at=result.expires_at,
+        account=AccountOut.model_validate(result.account),
+    )
+
+
+def _invitation_out(sent: SentLink) -> InvitationOut:
+    return InvitationOut(
+        account_id=sent.account.id,
+        recipient=sent.notice.recipient,
+        notice_id=sent.notice.id,
+        notice_status=sent.notice.status,
+        expires_at=sent.token.expires_at,
+    )
+
+
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(principal: CurrentPrincipal, session: SessionDep) -> Response:
     """Revoke the bearer token this request carries. API keys are revoked by an administrator instead."""
@@ -107,8 +184,13 @@ def create_account(
     session: SessionDep,
     request: Request,
     response: Response,
+    settings: SettingsDep,
 ) -> AccountOut:
     """Create an account (password at least 10 characters; emails are unique, a duplicate is a 409).
+
+    Without `password` the account is created waiting for activation (`activated: false`; logging in
+    fails like a wrong password) and its holder is sent an invitation with a single-use link to set one,
+    valid `EMONEV_INVITATION_VALID_DAYS` (7).
 
     A commission administrator creates administrators, verifiers, panel members and PPID operators (with the
     `body_id` of one of its public bodies) of its own commission; a system administrator also creates system
@@ -123,6 +205,8 @@ def create_account(
         password=body.password,
         commission_id=body.commission_id,
         body_id=body.body_id,
+        invite=body.invite,
+        invitation_valid_for=timedelta(days=settings.invitation_valid_days),
     )
     response.headers["Location"] = location(request, "get_account", account_id=account.id)
     return AccountOut.model_validate(account)
@@ -175,6 +259,26 @@ def update_account(
         session=session, by=principal, account_id=account_id, changes=body.model_dump(exclude_unset=True)
     )
     return AccountOut.model_validate(account)
+
+
+@router.post(
+    "/accounts/{account_id}/invitation",
+    response_model=InvitationOut,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def send_invitation(
+    account_id: Id, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep
+) -> InvitationOut:
+    """(Re)send the invitation of an account waiting for activation: a new single-use link, valid
+    `EMONEV_INVITATION_VALID_DAYS`; the earlier link stops working. For whoever manages the account. An
+    account that already has a password, or is deactivated, gets 409 (its holder uses the password reset)."""
+    sent = invitations.resend_invitation(
+        session=session,
+        by=principal,
+        account_id=account_id,
+        valid_for=timedelta(days=settings.invitation_valid_days),
+    )
+    return _invitation_out(sent)
 
 
 @router.post(

@@ -38,6 +38,10 @@ class AccountOut(BaseModel):
     commission_id: int | None
     body_id: int | None = Field(description="The public body of a PPID operator.")
     active: bool
+    activated: bool = Field(
+        description="false while the account waits for its holder to set a password through an invitation "
+        '("menunggu aktivasi"): it cannot log in until then.'
+    )
     created_at: Instant
 
 
@@ -54,7 +58,17 @@ class AccountCreate(BaseModel):
     email: str = Field(max_length=320, examples=["verifikator@ki.example.go.id"])
     name: str = Field(max_length=200, examples=["Siti Rahmawati"])
     role: AccountRole
-    password: str = Field(max_length=1024, description="At least 10 characters.")
+    password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="At least 10 characters. Leave it out to invite the holder instead: the account cannot "
+        "log in until they set a password through the invitation's single-use link.",
+    )
+    invite: bool | None = Field(
+        default=None,
+        description="Without a password an invitation is sent unless this is false (then send one later with "
+        "POST /accounts/{id}/invitation). true together with a password is refused (422).",
+    )
     commission_id: Id | None = Field(
         default=None,
         description="Required for every role but system_admin; a commission administrator may leave it out "
@@ -140,3 +154,30 @@ class AuditEntryOut(BaseModel):
     entity_id: str
     before: Any
     after: Any
+
+
+class InvitationOut(BaseModel):
+    """An invitation written to the outbox; the link itself is only in the message."""
+
+    account_id: int
+    recipient: str
+    notice_id: int = Field(description="The notice that carries the link")
+    notice_status: str = Field(examples=["pending"])
+    expires_at: Instant = Field(description="When the link stops working.")
+
+
+class PasswordResetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320, examples=["ppid@kelurahan.example.go.id"])
+
+
+class AcceptedOut(BaseModel):
+    detail: str
+
+
+class SetPasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(max_length=200, description="The `token` of the link in the message.")
+    password: str = Field(max_length=1024, description="At least 10 characters.")

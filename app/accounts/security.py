@@ -16,6 +16,15 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# The mark of an account without a password yet (invited, not activated): never an argon2 hash, so no
+# password matches it (``Account.activated`` reads the same mark).
+UNUSABLE_PREFIX = "!"
+
+
+def unusable_password() -> str:
+    return UNUSABLE_PREFIX + secrets.token_hex(16)
+
+
 def verify_password(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import policy
 from app.accounts import throttle as throttling
+from app.accounts.notices import write_invitation
 from app.accounts.principal import Principal, Role
 from app.accounts.security import (
     digest,
@@ -26,6 +27,7 @@ from app.accounts.security import (
     needs_rehash,
     new_api_key,
     new_token,
+    unusable_password,
     verify_password,
 )
 from app.accounts.throttle import LoginThrottle
@@ -41,6 +43,7 @@ from app.errors import (
     ProblemCollector,
     Unauthenticated,
 )
+from app.mail import tokens
 from app.pagination import PageParams, PageResult, paginate
 
 PASSWORD_MIN_LENGTH = 10
@@ -72,7 +75,7 @@ def _check_name(problems: ProblemCollector, name: str) -> str:
     return name
 
 
-def _check_password(problems: ProblemCollector, password: str, field: str = "password") -> None:
+def check_password(problems: ProblemCollector, password: str, field: str = "password") -> None:
     if len(password) < PASSWORD_MIN_LENGTH:
         problems.add(
             field,
@@ -201,6 +204,10 @@ def login(
     if account is None:
         verify_password(_dummy_hash(), password)
         _login_failed(session, key=key, throttle=throttle, now=now, account=None)
+    elif not account.activated:
+        # Invited, no password yet: the same answer after the same work as a wrong password.
+        verify_password(_dummy_hash(), password)
+        _login_failed(session, key=key, throttle=throttle, now=now, account=account)
     elif not verify_password(account.password_hash, password):
         _login_failed(session, key=key, throttle=throttle, now=now, account=account)
     if not account.active:
@@ -208,6 +215,11 @@ def login(
     throttling.clear(session, key=key)
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
+    return start_session(session=session, account=account, ttl_hours=ttl_hours, now=now)
+
+
+def start_session(*, session: Session, account: Account, ttl_hours: int, now: datetime) -> LoginResult:
+    """Issue a bearer token for an account whose holder has just proved who they are."""
     token = new_token()
     expires_at = now + timedelta(hours=ttl_hours)
     session.add(AuthToken(account_id=account.id, token_hash=digest(token), expires_at=expires_at))
@@ -252,7 +264,8 @@ def logout(*, session: Session, by: Principal) -> None:
         session.flush()
 
 
-def _revoke_tokens(session: Session, account_id: int, *, keep: int | None = None) -> None:
+def revoke_tokens(session: Session, account_id: int, *, keep: int | None = None) -> None:
+    """End the account's sessions and API tokens (all but ``keep``)."""
     stmt = update(AuthToken).where(AuthToken.account_id == account_id, AuthToken.revoked_at.is_(None))
     if keep is not None:
         stmt = stmt.where(AuthToken.id != keep)
@@ -284,19 +297,33 @@ def create_account(
     email: str,
     name: str,
     role: Role,
-    password: str,
+    password: str | None,
     commission_id: int | None = None,
     body_id: int | None = None,
+    invite: bool | None = None,
+    invitation_valid_for: timedelta = timedelta(days=7),
 ) -> Account:
     """Create an account. A commission administrator creates accounts of its own commission (the default);
-    a system administrator creates system administrators and accounts of any commission."""
+    a system administrator creates system administrators and accounts of any commission.
+
+    Without a password the account cannot log in until its holder sets one: an invitation with a single-use
+    link is written in the same transaction (``invite`` false: none yet; one is sent later). An invitation
+    goes only to an account without a password (``invite`` true with a password is refused)."""
     if commission_id is None and role is not Role.system_admin:
         commission_id = policy.commission_scope(by, None)
     policy.ensure_manage_account(by, role=role, commission_id=commission_id)
     problems = ProblemCollector()
     email = _check_email(problems, email)
     name = _check_name(problems, name)
-    _check_password(problems, password)
+    if password is not None:
+        check_password(problems, password)
+        if invite:
+            problems.add(
+                "invite",
+                "an invitation is for an account without a password: leave out the password or the invite",
+                "Undangan hanya untuk akun tanpa kata sandi: kosongkan kata sandi atau jangan kirim "
+                "undangan.",
+            )
     _check_placement(session, problems, role=role, commission_id=commission_id, body_id=body_id)
     problems.raise_if_any("the account cannot be created", "Akun belum dapat dibuat.")
     if _email_taken(session, email):
@@ -305,7 +332,7 @@ def create_account(
         email=email,
         name=name,
         role=role.value,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else unusable_password(),
         commission_id=commission_id,
         body_id=body_id,
         active=True,
@@ -322,6 +349,8 @@ def create_account(
         commission_id=account.commission_id,
     )
     session.flush()
+    if password is None and invite is not False:
+        write_invitation(session, account=account, valid_for=invitation_valid_for)
     return account
 
 
@@ -416,7 +445,7 @@ def update_account(
         )
     password: str | None = changes.get("password")
     if password is not None:
-        _check_password(problems, password)
+        check_password(problems, password)
         if is_self:
             old = changes.get("old_password")
             if old is None:
@@ -447,9 +476,11 @@ def update_account(
     if password is not None:
         account.password_hash = hash_password(password)
         audit_after["password"] = "changed"  # noqa: S105 - the fact of a change, never the value
-        _revoke_tokens(session, account.id, keep=by.token_id if is_self else None)
+        revoke_tokens(session, account.id, keep=by.token_id if is_self else None)
+        tokens.revoke_all(session, account.id)  # an invitation or reset link is moot now
     if "active" in changed and not account.active:
-        _revoke_tokens(session, account.id)
+        revoke_tokens(session, account.id)
+        tokens.revoke_all(session, account.id)
     session.flush()  # a concurrent insert of the e-mail: 409 (app/db/uniqueness.py)
     if audit_after:
         record(

@@ -20,6 +20,8 @@ from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 
 router = APIRouter(tags=["commissions"])
+# Fields a PATCH may clear with null.
+MAIL_FIELDS = frozenset({"mail_reply_to", "mail_signature"})
 
 
 @router.post(
@@ -63,10 +65,15 @@ def get_commission(commission_id: Id, session: SessionDep, principal: CurrentPri
 def update_commission(
     commission_id: Id, body: CommissionPatch, session: SessionDep, principal: CurrentPrincipal
 ) -> CommissionOut:
-    """Rename a commission or change its time zone (its administrators). Stored instants do not move; only
-    how they are shown changes."""
+    """Rename a commission, change its time zone (stored instants do not move; only how they are shown
+    changes) or its e-mail settings: `mail_reply_to`, where replies go, and `mail_signature`, the lines that
+    sign its messages (null or empty clears either). Its administrators only."""
     commission = service.get_commission(session=session, commission_id=commission_id, by=principal)
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = {
+        key: value
+        for key, value in body.model_dump(exclude_unset=True).items()
+        if value is not None or key in MAIL_FIELDS
+    }
     return CommissionOut.model_validate(
         service.update_commission(session=session, commission=commission, changes=changes, by=principal)
     )

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Timezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
+# The signature of the commission's e-mail: a few lines, not a letter.
+MAX_SIGNATURE_LINES = 6
+MAX_SIGNATURE_LENGTH = 500
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -29,6 +32,19 @@ class CommissionPatch(BaseModel):
 
     name: Name | None = None
     timezone: Timezone | None = None
+    mail_reply_to: str | None = Field(
+        default=None,
+        max_length=320,
+        description="Where replies to the commission's e-mail go (Reply-To); null or empty: none.",
+        examples=["sekretariat@komisiinformasi.example.go.id"],
+    )
+    mail_signature: str | None = Field(
+        default=None,
+        max_length=MAX_SIGNATURE_LENGTH,
+        description=f"The lines that sign the commission's e-mail (at most {MAX_SIGNATURE_LINES} lines, "
+        f'{MAX_SIGNATURE_LENGTH} characters); null or empty: "Sekretariat <commission\'s name>".',
+        examples=["Sekretariat Komisi Informasi Provinsi DKI Jakarta\nTelp. (021) 1234567"],
+    )
 
 
 class CommissionOut(BaseModel):
@@ -38,6 +54,8 @@ class CommissionOut(BaseModel):
     code: str
     name: str
     timezone: str
+    mail_reply_to: str | None = None
+    mail_signature: str | None = None
     created_at: datetime
 
 

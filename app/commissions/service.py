@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -10,8 +11,9 @@ from sqlalchemy.orm import Session
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
+from app.commissions.schemas import MAX_SIGNATURE_LENGTH, MAX_SIGNATURE_LINES
 from app.db.models import BodyCategory, Commission
-from app.errors import Conflict, FieldProblem, NotFound
+from app.errors import Conflict, FieldProblem, NotFound, ProblemCollector
 from app.inputs import parse_digits
 
 
@@ -80,10 +82,48 @@ def commissions_query(*, by: Principal) -> Select[Any]:
     return stmt
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_mail_settings(changes: dict[str, Any]) -> dict[str, Any]:
+    """``mail_reply_to`` (an address, stored in lower case) and ``mail_signature`` (a few lines) as stored:
+    empty text is ``None`` (no Reply-To; the default signature). A 422 naming each field that does not fit."""
+    problems = ProblemCollector()
+    checked = dict(changes)
+    if "mail_reply_to" in changes:
+        address = (changes["mail_reply_to"] or "").strip().lower()
+        if address and (not _EMAIL.match(address) or len(address) > 320):
+            problems.add("mail_reply_to", "is not an email address", "Alamat balasan surel ini tidak sah.")
+        checked["mail_reply_to"] = address or None
+    if "mail_signature" in changes:
+        lines = [line.rstrip() for line in (changes["mail_signature"] or "").strip().splitlines()]
+        signature = "\n".join(lines)
+        if len(lines) > MAX_SIGNATURE_LINES:
+            problems.add(
+                "mail_signature",
+                f"must be at most {MAX_SIGNATURE_LINES} lines",
+                f"Tanda tangan surel paling banyak {MAX_SIGNATURE_LINES} baris.",
+            )
+        elif len(signature) > MAX_SIGNATURE_LENGTH:
+            problems.add(
+                "mail_signature",
+                f"must be at most {MAX_SIGNATURE_LENGTH} characters",
+                f"Tanda tangan surel paling panjang {MAX_SIGNATURE_LENGTH} karakter.",
+            )
+        checked["mail_signature"] = signature or None
+    problems.raise_if_any(
+        "; ".join(f"{p.field}: {p.message}" for p in problems.problems),
+        "Pengaturan surel belum benar.",
+    )
+    return checked
+
+
 def update_commission(
     *, session: Session, commission: Commission, changes: dict[str, Any], by: Principal
 ) -> Commission:
+    """Change the commission's name, time zone or mail settings (its administrators)."""
     policy.ensure_admin(by, commission.id)
+    changes = check_mail_settings(changes)
     before = {k: getattr(commission, k) for k in changes}
     for key, value in changes.items():
         setattr(commission, key, value)

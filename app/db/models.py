@@ -251,6 +251,12 @@ class Account(CreatedAt, Base):
     body_id: Mapped[int | None] = mapped_column(ForeignKey("public_body.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
+    @property
+    def activated(self) -> bool:
+        """False while the account waits for its holder to set a password through an invitation link (its
+        hash is then an unusable marker, ``accounts.security.UNUSABLE_PREFIX``, that matches no password)."""
+        return not self.password_hash.startswith("!")
+
 
 # E-mails are stored normalised (trimmed, lower case; ``accounts.service.normalise_email``); this index holds
 # the rule even for a row written some other way.

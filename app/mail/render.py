@@ -63,6 +63,8 @@ def _environment(html: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates ship with the code: no look at the files' times on every message.
+        auto_reload=False,
     )
     env.filters["score"] = _score
     return env

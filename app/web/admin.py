@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.accounts import policy
+from app.accounts import invitations, policy
+from app.accounts import service as accounts
 from app.accounts.principal import Role
 from app.bodies import service as bodies
 from app.commissions import service as commissions
@@ -37,6 +38,7 @@ from app.results import publication as publication_service
 from app.results import service as results
 from app.rounds import service as rounds
 from app.rounds.schemas import EARLIEST, LATEST
+from app.settings import SettingsDep
 from app.submissions import reopen as reopening
 from app.verification import objections as verification_objections
 from app.verification.assignments import list_assignments, spread_assignments
@@ -787,3 +789,102 @@ async def publish(round_id: Id, request: Request, session: SessionDep, user: Cur
     reader.check()
     publication_service.publish(session=session, round_id=round_.id, by=user.principal, reason=reason)
     return redirect(f"/ronde/{round_id}/publikasi", message="diumumkan")
+
+
+# --- Accounts ---------------------------------------------------------------------------------------------
+
+ACCOUNT_ROLE_WORDS = {
+    Role.commission_admin.value: "Administrator Komisi",
+    Role.verifier.value: "Verifikator",
+    Role.panelist.value: "Juri",
+    Role.operator.value: "PPID",
+    Role.system_admin.value: "Administrator Sistem",
+}
+
+
+def _accounts_context(session: Session, user: PageUser) -> dict[str, Any]:
+    principal = user.principal
+    listed = accounts.list_accounts(session=session, by=principal, params=PageParams(limit=MAX_LIMIT))
+    commission = (
+        get_commission(session=session, commission_id=principal.commission_id, by=principal)
+        if principal.commission_id is not None
+        else None
+    )
+    body_choices = (
+        bodies.search_bodies(
+            session=session,
+            commission=commission,
+            filters=bodies.BodyFilters(active=True),
+            by=principal,
+            limit=2000,
+        ).bodies
+        if commission is not None
+        else []
+    )
+    roles = {
+        role: words
+        for role, words in ACCOUNT_ROLE_WORDS.items()
+        if principal.is_system_admin or role != "system_admin"
+    }
+    return {
+        "accounts": listed.rows,
+        "more": listed.next_cursor is not None,
+        "roles": roles,
+        "body_choices": body_choices,
+        "body_names": {body.id: body.name for body in body_choices},
+        "commissions": session.scalars(commissions_query(by=principal).order_by(Commission.name)).all()
+        if principal.is_system_admin
+        else [],
+    }
+
+
+@router.get("/akun")
+def accounts_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """The accounts an administrator manages, whether each has set its password, and the form for a new
+    one (without a password its holder is sent an invitation)."""
+    return render(request, "admin/accounts.html", _accounts_context(session, user))
+
+
+@router.post("/akun")
+async def create_account_page(
+    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> Response:
+    form = await read_form(request)
+    reader = FormReader(form, "Asia/Jakarta")
+    role = reader.text("role")
+    if role not in ACCOUNT_ROLE_WORDS:
+        raise InvalidInput(
+            "choose the account's role",
+            errors=[FieldProblem("role", "required", "Pilih peran akun.")],
+            indonesian="Pilih peran akun.",
+        )
+    commission_id = reader.integer("commission_id", "Komisi Informasi", required=False)
+    body_id = reader.integer("body_id", "Badan publik", required=False)
+    reader.check()
+    password = str(form.get("password") or "")
+    account = accounts.create_account(
+        session=session,
+        by=user.principal,
+        email=reader.text("email"),
+        name=reader.text("name"),
+        role=Role(role),
+        password=password or None,
+        commission_id=commission_id or user.principal.commission_id,
+        body_id=body_id if role == Role.operator.value else None,
+        invitation_valid_for=timedelta(days=settings.invitation_valid_days),
+    )
+    return redirect(f"/akun#akun-{account.id}", message="akun-diundang" if not password else "akun-dibuat")
+
+
+@router.post("/akun/{account_id}/undangan")
+def resend_invitation_page(
+    account_id: Id, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> Response:
+    """Send the account's invitation again: a new link; the old one stops working."""
+    invitations.resend_invitation(
+        session=session,
+        by=user.principal,
+        account_id=account_id,
+        valid_for=timedelta(days=settings.invitation_valid_days),
+    )
+    return redirect(f"/akun#akun-{account_id}", message="undangan-dikirim")

@@ -75,6 +75,10 @@ ROLE_LABELS = {
 FLASH = {
     "masuk": "Selamat datang. Anda sudah masuk.",
     "keluar": "Anda sudah keluar.",
+    "kata-sandi-diatur": "Kata sandi Anda sudah disimpan dan Anda sudah masuk.",
+    "akun-dibuat": "Akun sudah dibuat.",
+    "akun-diundang": "Akun sudah dibuat. Undangan untuk membuat kata sandi sedang dikirim ke surelnya.",
+    "undangan-dikirim": "Undangan baru sedang dikirim; tautan undangan sebelumnya tidak berlaku lagi.",
     "terkirim": "SAQ sudah dikirim dan dikunci. Terima kasih.",
     "tersimpan": "Perubahan sudah disimpan.",
     "diunggah": "Dokumen sudah diunggah.",
@@ -95,6 +99,7 @@ FLASH = {
     "berkas-terlalu-besar": "Berkas periode ini terlalu besar untuk langsung diunduh. Buat berkasnya di "
     "bawah; berkas dibuat di latar belakang dan dapat diunduh setelah selesai.",
     "berkas-dibatalkan": "Pembuatan berkas sudah dibatalkan.",
+    "surel-dikirim-ulang": "Surel masuk antrean untuk dikirim ulang; keadaannya tampak di bawah.",
 }
 
 
@@ -109,6 +114,9 @@ def nav_items(user: PageUser | None) -> list[tuple[str, str]]:
         items.append(("/ronde", "Periode Monev"))
     if role in {Role.commission_admin, Role.system_admin, Role.panelist}:
         items.append(("/penjurian", "Penjurian"))
+    if role in {Role.commission_admin, Role.system_admin}:
+        items.append(("/akun", "Akun"))
+        items.append(("/surel", "Surel"))
     return items
 
 

@@ -24,7 +24,7 @@ from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
 from app.rounds import service as rounds
 from app.settings import SettingsDep
-from app.web import admin, downloads, jobs, operator, panel, unsubscribe, verifier
+from app.web import admin, downloads, jobs, mail, operator, panel, passwords, unsubscribe, verifier
 from app.web.errors import install_page_errors
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, OptionalUser, clear_session_cookie, csrf_protect, set_session_cookie
@@ -127,12 +127,14 @@ def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Respo
     )
 
 
+router.include_router(passwords.router)
 router.include_router(operator.router)
 router.include_router(verifier.router)
 router.include_router(admin.router)
 router.include_router(panel.router)
 router.include_router(downloads.router)
 router.include_router(jobs.router)
+router.include_router(mail.router)
 
 
 def install(app: FastAPI) -> None:

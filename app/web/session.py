@@ -38,6 +38,10 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN_PATH = "/login"
+FORGOT_PASSWORD_PATH = "/lupa-kata-sandi"  # noqa: S105 - a page, not a password
+SET_PASSWORD_PATH = "/atur-kata-sandi"  # noqa: S105 - as app.mail.delivery.SET_PASSWORD_PATH
+# The forms a visitor sends before logging in: bound to the pre-session cookie.
+PRESESSION_PATHS = frozenset({LOGIN_PATH, FORGOT_PASSWORD_PATH, SET_PASSWORD_PATH})
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ def _expected_csrf(request: Request, settings: Settings, session: Session) -> st
         return _csrf_for(settings.secret_key, "session:" + user.token_digest)
     if not request.cookies.get(SESSION_COOKIE) and _has_api_credential(request):
         return None
-    if request.url.path == LOGIN_PATH:
+    if request.url.path in PRESESSION_PATHS:
         presession = request.cookies.get(PRESESSION_COOKIE)
         return _csrf_for(settings.secret_key, "pre:" + presession) if presession else ""
     raise Unauthenticated("log in to use the pages")

@@ -22,6 +22,8 @@ def test_system_admin_creates_a_commission(client: TestClient, world: World) -> 
         "code": "ki-papua",
         "name": "Komisi Informasi Provinsi Papua",
         "timezone": "Asia/Jayapura",
+        "mail_reply_to": None,
+        "mail_signature": None,
         "created_at": "",
     }
 

@@ -154,5 +154,16 @@ class SmtpServer:
             time.sleep(0.05)
         raise AssertionError(f"expected {count} messages, the SMTP server received {len(self.messages())}")
 
+    def wait_to(self, address: str, count: int = 1, timeout: float = 30.0) -> list[Received]:
+        """The messages to ``address``, once there are at least ``count`` of them (others may arrive too: a
+        seeded demo's notices, say)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.to(address)
+            if len(got) >= count:
+                return got
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} messages to {address}, received {len(self.to(address))}")
+
     def to(self, address: str) -> list[Received]:
         return [m for m in self.messages() if address.lower() in (r.lower() for r in m.recipients)]
