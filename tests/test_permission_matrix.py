@@ -313,6 +313,10 @@ PUBLIC: set[tuple[str, str]] = {
     # Web pages: the login form (its POST is bound to a pre-session CSRF cookie)
     ("GET", "/login"),
     ("POST", "/login"),
+    # Stopping deadline reminders: the HMAC-signed link in the reminder is the proof (RFC 8058 one-click
+    # POST, no session, no CSRF token); it only stops or restarts the reminders of the address it names
+    ("GET", "/surel/berhenti"),
+    ("POST", "/surel/berhenti"),
     # ... and the "forgot password" and set-password forms (bound to the same pre-session cookie)
     ("GET", "/lupa-kata-sandi"),
     ("POST", "/lupa-kata-sandi"),

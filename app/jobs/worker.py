@@ -34,6 +34,7 @@ from app.jobs import files, parts, queue
 from app.jobs.runner import run_job
 from app.jobs.service import QUEUED, RUNNING
 from app.mail.delivery import queue_due_delivery, settle_interrupted
+from app.mail.reminders import run_duty as _write_deadline_reminders
 from app.settings import Settings
 from app.verification.sweeps import queue_nightly_sweeps
 
@@ -164,6 +165,9 @@ PERIODIC: list[Duty] = [
     Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),
     # Looked at every few minutes; each round's sweep is queued once a night, from 02:00 its local time.
     Duty("queue nightly link sweeps", timedelta(minutes=10), _queue_nightly_sweeps),
+    # One query a run unless a reminder slot (08:00 local, N days before a deadline) has come and is not
+    # served yet; then the round's reminders are written once (app/mail/reminders.py).
+    Duty("write deadline reminders", timedelta(minutes=5), _write_deadline_reminders),
 ]
 
 

@@ -416,3 +416,9 @@ def settle_interrupted(sessions: sessionmaker[Session], settings: Settings, now:
             )
             _audit(session, notice, "notice.uncertain", worker=notice.claimed_by)
     return len(stale)
+
+
+# The checks of ``WANTED_CHECKS`` register themselves when their module is imported: imported here, so that
+# every process that can deliver (a worker, the server's job thread, a test or a script calling
+# ``deliver_due``) has them. Last, since they import this module.
+from app.mail import reminders as _reminders  # noqa: E402, F401

@@ -8,7 +8,7 @@ delivery job is queued in that same transaction (app/mail/delivery.py).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -150,14 +150,35 @@ def notify(
     and queue their delivery. A notice already written (same event, occurrence and address) is left as it
     is: calling again for the same occurrence writes only what is new. Addresses that opted out are skipped
     for the notices one may opt out of. Returns how many notices were written."""
-    letters = list(letters)
+    return notify_each(
+        session,
+        event=event,
+        letters_by_ref={ref: list(letters)},
+        commission_id=commission_id,
+        commission_name=commission_name,
+        round_id=round_id,
+    )
+
+
+def notify_each(
+    session: Session,
+    *,
+    event: Event,
+    letters_by_ref: Mapping[str, Sequence[Letter]],
+    commission_id: int | None,
+    commission_name: str,
+    round_id: int | None = None,
+) -> int:
+    """:func:`notify` for many occurrences at once (a reminder per body, each its own ``ref``): one look-up
+    of the opt-outs, one batched insert and one delivery job, however many occurrences."""
+    pairs = [(ref, letter) for ref, letters in letters_by_ref.items() for letter in letters]
     if event in OPTIONAL_EVENTS:
-        out = opted_out(session, (letter.recipient.email for letter in letters))
-        letters = [letter for letter in letters if normalise(letter.recipient.email) not in out]
+        out = opted_out(session, (letter.recipient.email for _, letter in pairs))
+        pairs = [(ref, letter) for ref, letter in pairs if normalise(letter.recipient.email) not in out]
     now = utcnow()
     rows = []
     seen: set[str] = set()
-    for letter in letters:
+    for ref, letter in pairs:
         email = normalise(letter.recipient.email)
         key = notice_key(event, ref, email)
         if key in seen:

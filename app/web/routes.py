@@ -24,7 +24,7 @@ from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
 from app.rounds import service as rounds
 from app.settings import SettingsDep
-from app.web import admin, downloads, jobs, mail, operator, panel, passwords, verifier
+from app.web import admin, downloads, jobs, mail, operator, panel, passwords, unsubscribe, verifier
 from app.web.errors import install_page_errors
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, OptionalUser, clear_session_cookie, csrf_protect, set_session_cookie
@@ -140,6 +140,7 @@ router.include_router(mail.router)
 def install(app: FastAPI) -> None:
     """Serve the pages and their static files, and give page paths HTML error pages."""
     app.include_router(router)
+    app.include_router(unsubscribe.router)  # no CSRF: its link is the proof
     app.include_router(operator.json_router)
     app.include_router(jobs.json_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
