@@ -543,7 +543,9 @@ class Notice(CreatedAt, Base):
 
     __tablename__ = "notice"
     __table_args__ = (
-        Index("ix_notice_status_next_attempt_at", "status", "next_attempt_at"),
+        # The claim's order (next_attempt_at, id) read off the index: a mailing's thousands of rows share
+        # one next_attempt_at, and sorting them again for every message cost 17 ms a claim.
+        Index("ix_notice_status_next_attempt_at", "status", "next_attempt_at", "id"),
         Index("ix_notice_round_id_id", "round_id", "id"),
         Index("ix_notice_commission_id_id", "commission_id", "id"),
     )

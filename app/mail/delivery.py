@@ -95,7 +95,7 @@ _CLAIM_PG = text(
         SELECT id FROM notice WHERE status = 'pending' AND next_attempt_at <= :now
         ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
     )
-    RETURNING id
+    RETURNING *
     """
 )
 # SQLite has one writer at a time: the subquery and the update cannot interleave with another claim.
@@ -106,20 +106,41 @@ _CLAIM_SQLITE = text(
         SELECT id FROM notice WHERE status = 'pending' AND next_attempt_at <= :now
         ORDER BY next_attempt_at, id LIMIT 1
     ) AND status = 'pending'
-    RETURNING id
+    RETURNING *
     """
 )
+
+
+def _claim(session: Session, worker: str, now: datetime) -> Notice | None:
+    """The next due notice, marked ``sending`` for ``worker`` (the whole row comes back with the claim)."""
+    claim = _CLAIM_PG if session.get_bind().dialect.name == "postgresql" else _CLAIM_SQLITE
+    stmt = select(Notice).from_statement(claim).execution_options(populate_existing=True)
+    return session.scalars(stmt, {"now": now, "worker": worker}).first()
 
 
 def claim_next(sessions: sessionmaker[Session], worker: str, now: datetime) -> int | None:
     """Mark the next due notice ``sending`` for ``worker`` and commit; its id, or None when none is due."""
     with sessions.begin() as session:
-        claim = _CLAIM_PG if session.get_bind().dialect.name == "postgresql" else _CLAIM_SQLITE
-        claimed: int | None = session.scalar(claim, {"now": now, "worker": worker})
-        return claimed
+        notice = _claim(session, worker, now)
+        return notice.id if notice is not None else None
 
 
-def _sender(session: Session, commission_id: int | None, fallback_name: str) -> Sender:
+# Senders by commission id, kept for one delivery run (a mailing of thousands reads its commission once).
+Senders = dict[int | None, Sender]
+
+
+def _sender(
+    session: Session, commission_id: int | None, fallback_name: str, senders: Senders | None
+) -> Sender:
+    if senders is not None and commission_id in senders:
+        return senders[commission_id]
+    sender = _read_sender(session, commission_id, fallback_name)
+    if senders is not None:
+        senders[commission_id] = sender
+    return sender
+
+
+def _read_sender(session: Session, commission_id: int | None, fallback_name: str) -> Sender:
     commission = session.get(Commission, commission_id) if commission_id is not None else None
     if commission is None:
         return Sender(name=fallback_name, signature=default_signature(fallback_name), timezone="Asia/Jakarta")
@@ -152,11 +173,13 @@ def links_for(session: Session, notice: Notice, settings: Settings) -> dict[str,
 
 
 def render_notice(
-    session: Session, notice: Notice, settings: Settings
+    session: Session, notice: Notice, settings: Settings, senders: Senders | None = None
 ) -> tuple[Rendered, Sender, dict[str, str]]:
     """The notice's words as they would be sent now (the development page shows the same)."""
     context = dict(notice.context or {})
-    sender = _sender(session, notice.commission_id, context.get("commission_name", "Komisi Informasi"))
+    sender = _sender(
+        session, notice.commission_id, context.get("commission_name", "Komisi Informasi"), senders
+    )
     links = links_for(session, notice, settings)
     return (
         render(notice.event, context, sender=sender, links=links, optional=notice.event in OPTIONAL_EVENTS),
@@ -171,8 +194,10 @@ def message_id(notice: Notice, settings: Settings) -> str:
     return f"<emonev.{notice.id}.{notice.resends}.{notice.key[:16]}@{domain}>"
 
 
-def build_message(session: Session, notice: Notice, settings: Settings) -> EmailMessage:
-    rendered, sender, links = render_notice(session, notice, settings)
+def build_message(
+    session: Session, notice: Notice, settings: Settings, senders: Senders | None = None
+) -> EmailMessage:
+    rendered, sender, links = render_notice(session, notice, settings, senders)
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = notice.recipient
@@ -216,29 +241,71 @@ def _backoff(settings: Settings, attempts: int) -> timedelta:
     return min(timedelta(seconds=seconds), MAX_BACKOFF)
 
 
-def _settle(sessions: sessionmaker[Session], notice_id: int, **values: Any) -> None:
-    with sessions.begin() as session:
-        session.execute(
-            update(Notice).where(Notice.id == notice_id, Notice.status == SENDING).values(**values)
-        )
+@dataclass(frozen=True)
+class _Handed:
+    """A notice claimed (``sending``, committed) and its message, ready for the SMTP server."""
+
+    id: int
+    event: str
+    recipient: str
+    subject: str
+    commission_id: int | None
+    attempts: int
+    message: EmailMessage
 
 
-def deliver_one(
-    sessions: sessionmaker[Session], settings: Settings, transport: Transport, notice_id: int
-) -> str:
-    """Send one claimed notice and record how it went; returns ``sent``, ``retry``, ``failed``,
-    ``cancelled`` or ``down`` (no connection: nothing else can go now either)."""
-    with sessions.begin() as session:
-        notice = session.get(Notice, notice_id)
-        assert notice is not None
+@dataclass(frozen=True)
+class _Outcome:
+    """How the server answered one notice: recorded in the transaction that claims the next one."""
+
+    notice: _Handed
+    kind: str  # sent | retry | down | failed
+    values: dict[str, Any]
+    audit: tuple[str, dict[str, Any]] | None
+
+
+def _audit_handed(session: Session, handed: _Handed, action: str, after: dict[str, Any]) -> None:
+    record(
+        session=session,
+        actor=MAILER,
+        action=action,
+        entity="notice",
+        entity_id=handed.id,
+        after={"event": handed.event, "recipient": handed.recipient, "subject": handed.subject} | after,
+        commission_id=handed.commission_id,
+    )
+
+
+def _record(session: Session, outcome: _Outcome) -> None:
+    # Only a notice still ``sending``: the duty may have called it uncertain meanwhile (a very slow server),
+    # and a sent one is recorded as sent whatever it was called.
+    stmt = update(Notice).where(Notice.id == outcome.notice.id)
+    if outcome.kind != "sent":
+        stmt = stmt.where(Notice.status == SENDING)
+    session.execute(stmt.values(**outcome.values))
+    if outcome.audit is not None:
+        _audit_handed(session, outcome.notice, *outcome.audit)
+
+
+def _next(
+    session: Session, settings: Settings, worker: str, counts: DeliveryCounts, senders: Senders
+) -> _Handed | None:
+    """Claim the next due notice and write its message, skipping (and settling) those no longer wanted or
+    that cannot be written. None when no notice is due."""
+    while True:
+        notice = _claim(session, worker, utcnow())
+        if notice is None:
+            return None
+        notice_id = notice.id
         reason = _no_longer_wanted(session, notice)
         if reason is not None:
             notice.status = CANCELLED
             notice.last_response = reason
             notice.claimed_at = None
-            return "cancelled"
+            counts.cancelled += 1
+            continue
         try:
-            message = build_message(session, notice, settings)
+            message = build_message(session, notice, settings, senders)
         except Exception as exc:
             # Its template or context is at fault (nothing was sent): failed, saying so, rather than left
             # ``sending`` and later called uncertain.
@@ -247,56 +314,59 @@ def deliver_one(
             notice.last_response = f"could not be written: {type(exc).__name__}: {exc}"[:2000]
             notice.claimed_at = None
             _audit(session, notice, "notice.failed", response=notice.last_response)
-            return "failed"
-        attempts = notice.attempts
-        session.expunge(notice)
+            counts.failed += 1
+            continue
+        return _Handed(
+            id=notice.id,
+            event=notice.event,
+            recipient=notice.recipient,
+            subject=notice.subject,
+            commission_id=notice.commission_id,
+            attempts=notice.attempts,
+            message=message,
+        )
+
+
+def _hand_over(settings: Settings, transport: Transport, handed: _Handed) -> _Outcome:
+    """Give the message to the server; what to record of its answer."""
     try:
-        answer = transport.send(message, notice.recipient)
+        answer = transport.send(handed.message, handed.recipient)
     except TemporaryFailure as exc:
-        now = utcnow()
-        if attempts >= settings.mail_max_attempts:
-            with sessions.begin() as session:
-                session.execute(
-                    update(Notice)
-                    .where(Notice.id == notice_id, Notice.status == SENDING)
-                    .values(status=FAILED, last_response=f"gave up after {attempts} attempts: {exc.response}")
-                )
-                _audit(session, notice, "notice.failed", response=exc.response, attempts=attempts)
-            return "failed"
-        _settle(
-            sessions,
-            notice_id,
-            status=PENDING,
-            claimed_at=None,
-            next_attempt_at=now + _backoff(settings, attempts),
-            last_response=exc.response,
-        )
-        return "down" if exc.connection else "retry"
+        if handed.attempts >= settings.mail_max_attempts:
+            response = f"gave up after {handed.attempts} attempts: {exc.response}"
+            return _Outcome(
+                handed,
+                "failed",
+                {"status": FAILED, "last_response": response},
+                ("notice.failed", {"response": exc.response, "attempts": handed.attempts}),
+            )
+        values = {
+            "status": PENDING,
+            "claimed_at": None,
+            "next_attempt_at": utcnow() + _backoff(settings, handed.attempts),
+            "last_response": exc.response,
+        }
+        return _Outcome(handed, "down" if exc.connection else "retry", values, None)
     except PermanentFailure as exc:
-        with sessions.begin() as session:
-            session.execute(
-                update(Notice)
-                .where(Notice.id == notice_id, Notice.status == SENDING)
-                .values(status=FAILED, last_response=exc.response)
-            )
-            _audit(session, notice, "notice.failed", response=exc.response)
-        return "failed"
-    with sessions.begin() as session:
-        session.execute(
-            update(Notice)
-            .where(Notice.id == notice_id)
-            .values(
-                status=SENT,
-                sent_at=utcnow(),
-                transport=transport.name,
-                message_id=str(message["Message-ID"]),
-                last_response=answer,
-            )
+        return _Outcome(
+            handed,
+            "failed",
+            {"status": FAILED, "last_response": exc.response},
+            ("notice.failed", {"response": exc.response}),
         )
-        _audit(
-            session, notice, "notice.sent", message_id=str(message["Message-ID"]), transport=transport.name
-        )
-    return "sent"
+    message_id = str(handed.message["Message-ID"])
+    return _Outcome(
+        handed,
+        "sent",
+        {
+            "status": SENT,
+            "sent_at": utcnow(),
+            "transport": transport.name,
+            "message_id": message_id,
+            "last_response": answer,
+        },
+        ("notice.sent", {"message_id": message_id, "transport": transport.name}),
+    )
 
 
 class _Pacer:
@@ -326,7 +396,11 @@ def deliver_due(
     transport: Transport | None = None,
 ) -> DeliveryCounts:
     """Send the notices that are due, one at a time, until none is left, the SMTP server cannot be reached,
-    or ``slice_seconds`` have passed. ``progress(n)`` is called after each (it may raise to stop)."""
+    or ``slice_seconds`` have passed. ``progress(n)`` is called after each (it may raise to stop).
+
+    One committed transaction a message: it records how the server answered the previous notice and claims
+    the next (``sending``) before that one is handed over. So at any instant at most one notice of this run
+    is handed over and not yet recorded: the one a kill would leave ``uncertain``."""
     counts = DeliveryCounts()
     transport = transport or transport_for(settings)
     if transport is None:
@@ -335,6 +409,8 @@ def deliver_due(
     pacer = _Pacer(settings.mail_per_minute)
     started = time.monotonic()
     worker = worker_name()
+    senders: Senders = {}
+    previous: _Outcome | None = None
     done = 0
 
     def check() -> None:
@@ -344,18 +420,26 @@ def deliver_due(
     try:
         while slice_seconds is None or time.monotonic() - started < slice_seconds:
             pacer.wait(check)
-            notice_id = claim_next(sessions, worker, utcnow())
-            if notice_id is None:
+            with sessions.begin() as session:
+                if previous is not None:
+                    _record(session, previous)
+                handed = _next(session, settings, worker, counts, senders)
+            previous = None
+            if handed is None:
                 break
-            outcome = deliver_one(sessions, settings, transport, notice_id)
+            previous = _hand_over(settings, transport, handed)
             done += 1
-            if outcome == "down":
+            if previous.kind == "down":
                 counts.retry += 1
                 break
-            setattr(counts, outcome, getattr(counts, outcome) + 1)
+            setattr(counts, previous.kind, getattr(counts, previous.kind) + 1)
             check()
     finally:
         transport.close()
+        if previous is not None:
+            # (If the database is gone, the notice stays ``sending`` and is later called uncertain.)
+            with sessions.begin() as session:
+                _record(session, previous)
     return counts
 
 

@@ -96,7 +96,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_notice_body_id"), ["body_id"], unique=False)
         batch_op.create_index("ix_notice_commission_id_id", ["commission_id", "id"], unique=False)
         batch_op.create_index("ix_notice_round_id_id", ["round_id", "id"], unique=False)
-        batch_op.create_index("ix_notice_status_next_attempt_at", ["status", "next_attempt_at"], unique=False)
+        batch_op.create_index(
+            "ix_notice_status_next_attempt_at", ["status", "next_attempt_at", "id"], unique=False
+        )
 
     with op.batch_alter_table("commission", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mail_reply_to", sa.String(length=320), nullable=True))
