@@ -221,12 +221,13 @@ _INSERT_PG = text(
         key, event, ref, commission_id, round_id, body_id, account_id, recipient, subject, context,
         status, attempts, next_attempt_at, resends, created_at
     )
-    SELECT k, :event, :ref, :commission_id, :round_id, b, a, r, s, CAST(c AS json),
+    SELECT k, :event, f, :commission_id, :round_id, b, a, r, s, CAST(c AS json),
         'pending', 0, :now, 0, :now
     FROM unnest(
-        CAST(:keys AS text[]), CAST(:bodies AS integer[]), CAST(:accounts AS integer[]),
-        CAST(:recipients AS text[]), CAST(:subjects AS text[]), CAST(:contexts AS text[])
-    ) WITH ORDINALITY AS t(k, b, a, r, s, c, n)
+        CAST(:keys AS text[]), CAST(:refs AS text[]), CAST(:bodies AS integer[]),
+        CAST(:accounts AS integer[]), CAST(:recipients AS text[]), CAST(:subjects AS text[]),
+        CAST(:contexts AS text[])
+    ) WITH ORDINALITY AS t(k, f, b, a, r, s, c, n)
     ORDER BY n  -- ids in the letters' order, as on SQLite
     ON CONFLICT (key) DO NOTHING
     RETURNING id
@@ -251,17 +252,17 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
 
 
 def _insert_new_pg(session: Session, rows: list[dict[str, Any]]) -> int:
-    first = rows[0]  # one event's occurrence: these are the same in every row
+    first = rows[0]  # one event of one commission and round: these are the same in every row
     written = 0
     for start in range(0, len(rows), _PG_CHUNK):
         chunk = rows[start : start + _PG_CHUNK]
         params = {
             "event": first["event"],
-            "ref": first["ref"],
             "commission_id": first["commission_id"],
             "round_id": first["round_id"],
             "now": first["created_at"],
             "keys": [row["key"] for row in chunk],
+            "refs": [row["ref"] for row in chunk],
             "bodies": [row["body_id"] for row in chunk],
             "accounts": [row["account_id"] for row in chunk],
             "recipients": [row["recipient"] for row in chunk],

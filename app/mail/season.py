@@ -13,7 +13,7 @@ SAQ's objection page after release and answers, its result page after publicatio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,7 @@ from app.db.models import (
     Submission,
 )
 from app.exports.values import display
-from app.mail.outbox import Event, Letter, body_recipients, notify
+from app.mail.outbox import Event, Letter, body_recipients, notify_each
 from app.rounds import service as rounds
 
 DECISION_WORDS = {"accepted": "diterima", "rejected": "ditolak"}
@@ -56,24 +56,27 @@ def _send(
     ref: str,
     contexts: dict[int, dict[str, Any]],
 ) -> int:
-    """One letter to each address of each body in ``contexts`` (body id -> what its letter says)."""
+    """One letter to each address of each body in ``contexts`` (body id -> what its letter says). Each body's
+    letters are an occurrence of their own (``<ref>:body:<id>``): two bodies sharing a PPID address get one
+    notice each, not one between them."""
     commission = session.get(Commission, round_.commission_id)
     assert commission is not None
     recipients = body_recipients(session, list(contexts))
-    letters: Iterable[Letter] = (
-        Letter(
-            recipient,
-            {"round_title": round_.title, "greeting": f"PPID {contexts[body_id]['body_name']}"}
-            | contexts[body_id],
-        )
+    letters_by_ref = {
+        f"{ref}:body:{body_id}": [
+            Letter(
+                recipient,
+                {"round_title": round_.title, "greeting": f"PPID {contexts[body_id]['body_name']}"}
+                | contexts[body_id],
+            )
+            for recipient in addresses
+        ]
         for body_id, addresses in recipients.items()
-        for recipient in addresses
-    )
-    return notify(
+    }
+    return notify_each(
         session,
         event=event,
-        ref=ref,
-        letters=letters,
+        letters_by_ref=letters_by_ref,
         commission_id=commission.id,
         commission_name=commission.name,
         round_id=round_.id,

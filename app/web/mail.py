@@ -299,6 +299,16 @@ def dev_mail_page(
     )
 
 
+# The message's headers as the page names them.
+_HEADER_LABELS = (
+    ("From", "Pengirim"),
+    ("To", "Penerima"),
+    ("Reply-To", "Balasan ke"),
+    ("Subject", "Perihal"),
+    ("List-Unsubscribe", "Tautan berhenti berlangganan"),
+)
+
+
 @router.get(DEV_PAGE + "/{notice_id}")
 def dev_mail_message(
     notice_id: Id, request: Request, session: SessionDep, user: CurrentUser, settings: SettingsDep
@@ -307,11 +317,7 @@ def dev_mail_message(
     notice = _dev_notice(session, notice_id, user.principal, settings)
     message = build_message(session, notice, settings)
     text = message.get_body(preferencelist=("plain",))
-    headers = [
-        (name, str(message[name]))
-        for name in ("From", "To", "Reply-To", "Subject", "List-Unsubscribe")
-        if message[name] is not None
-    ]
+    headers = [(label, str(message[name])) for name, label in _HEADER_LABELS if message[name] is not None]
     return render(
         request,
         "admin/mail_dev.html",

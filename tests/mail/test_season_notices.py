@@ -553,3 +553,31 @@ def test_a_refused_publication_writes_no_notice_and_one_published_by_a_job_write
     )
     smtp.wait_for(len(everyone))
     assert set(received_by(smtp)) == everyone
+
+
+def test_two_bodies_sharing_a_ppid_address_each_get_their_own_notice(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    world: World,
+    smtp: SmtpServer,
+    mail_settings: Settings,
+) -> None:
+    from app.mail import season
+
+    shared = "ppid.kecamatan@example.go.id"  # one kecamatan's PPID serving two kelurahan
+    world.body.ppid_email = shared
+    world.other_body.ppid_email = shared
+    session.flush()
+    season.round_opened(session, round_=world.round)
+    session.commit()
+
+    refs = set(session.scalars(select(Notice.ref).where(Notice.recipient == shared)))
+    assert refs == {
+        f"round:{world.round.id}:opened:body:{world.body.id}",
+        f"round:{world.round.id}:opened:body:{world.other_body.id}",
+    }
+    deliver(session_factory, mail_settings)
+    to_shared = smtp.wait_to(shared, count=2)
+    assert len(to_shared) == 2
+    assert {m.text().count(world.body.name) > 0 for m in to_shared} == {True, False}
+    assert {m.text().count(world.other_body.name) > 0 for m in to_shared} == {True, False}

@@ -182,7 +182,7 @@ def test_the_development_page_shows_each_message_as_sent(
     assert (invited.status, invited.transport) == ("sent", "log")
     pages = Pages(client).login(world.admin)
     round_page = pages.get(f"/ronde/{world.round.id}/surel").text
-    assert "surel tidak dikirim, hanya ditulis ke log" in text_of(round_page)
+    assert "surel tidak dikirim, hanya dicatat di keluaran server" in text_of(round_page)
 
     listing = pages.get("/surel/pengembangan")
     assert listing.status_code == 200
@@ -191,8 +191,8 @@ def test_the_development_page_shows_each_message_as_sent(
 
     shown = pages.get(f"/surel/pengembangan/{invited.id}")
     words = text_of(shown.text)
-    assert f"To {world.operator.email}" in words
-    assert "Reply-To sekretariat@ki.example.go.id" in words
+    assert f"Penerima {world.operator.email}" in words
+    assert "Balasan ke sekretariat@ki.example.go.id" in words
     assert invited.subject in words
     text = re.search(r'<pre class="mail-text" id="dev-text">(.*?)</pre>', shown.text, re.S)
     assert text is not None

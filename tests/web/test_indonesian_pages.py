@@ -49,6 +49,8 @@ ALLOWED = frozenset({"go"})
 SNAKE_CASE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 BAND_CODE = re.compile(r"\b(?:tidak|kurang|cukup|menuju)-(?:informatif|mengikuti)\b")
 WORD = re.compile(r"[A-Za-z][A-Za-z']*")
+# Addresses are not words: links (whose random tokens may spell anything), e-mail addresses, Message-IDs.
+URL = re.compile(r"https?://\S+|\S+@\S+")
 # Not pages: signing out, files and workbooks, the machine endpoints.
 SKIP = re.compile(
     r"^/(?:logout|berkas/|static/|api/|web/|docs|redoc|openapi\.json|healthz|readyz)|\.(?:xlsx|zip|pdf|csv)$|/unduh"
@@ -57,7 +59,8 @@ MAX_PAGES_PER_ACCOUNT = 80
 
 
 def english_in(text: str) -> list[str]:
-    """The English words, internal codes and raw band codes in a page's visible text."""
+    """The English words, internal codes and raw band codes in a page's visible text (addresses left out)."""
+    text = URL.sub(" ", text)
     codes = SNAKE_CASE.findall(text) + BAND_CODE.findall(text)
     words = WORD.findall(BAND_CODE.sub(" ", SNAKE_CASE.sub(" ", text)))
     return [w for w in words if w.lower() in ENGLISH and w.lower() not in ALLOWED] + codes
@@ -69,6 +72,7 @@ def test_the_word_check_finds_english_and_codes_and_leaves_indonesian_alone() ->
     assert english_in("Batas: closes_at 2025") == ["closes_at"]
     assert english_in("Kualifikasi tidak-informatif") == ["tidak-informatif"]
     assert english_in("Kualifikasi Tidak Informatif") == []
+    assert english_in("Buka https://emonev.example/atur-kata-sandi?token=12.a-be-the-key") == []
 
 
 @pytest.fixture(scope="module")
