@@ -11,6 +11,9 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-development-only"  # noqa: S105 - a placeholder refused outside development
+# Placeholders refused in production once mail is sent: every link would point at the sender's own machine.
+DEFAULT_MAIL_FROM = "E-Monev <e-monev@localhost>"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 class Settings(BaseSettings):
@@ -111,9 +114,9 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     # The sender of every notice ("Nama <alamat>" or an address); replies go to the commission's own
     # reply-to address when it has one.
-    mail_from: str = "E-Monev <e-monev@localhost>"
+    mail_from: str = DEFAULT_MAIL_FROM
     # The address the links in messages point to, as people reach the service.
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = DEFAULT_BASE_URL
     # Messages sent per minute by one worker process, at most (0: no limit). Providers limit sending rates.
     mail_per_minute: int = Field(default=120, ge=0, le=100_000)
     # A message the server refused for now (4xx, no connection) is tried again after retry, 2x, 4x... up to
@@ -169,6 +172,11 @@ class Settings(BaseSettings):
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
             raise ValueError("EMONEV_SECRET_KEY must be set to a real secret outside development")
+        if self.environment == "production" and self.smtp_url:
+            if self.base_url == DEFAULT_BASE_URL:
+                raise ValueError("EMONEV_BASE_URL must be set: the links in e-mail point to it")
+            if self.mail_from == DEFAULT_MAIL_FROM:
+                raise ValueError("EMONEV_MAIL_FROM must be set to a real sender address when e-mail is sent")
         return self
 
     @property

@@ -481,6 +481,9 @@ def update_account(
     if "active" in changed and not account.active:
         revoke_tokens(session, account.id)
         tokens.revoke_all(session, account.id)
+    if "email" in changed:
+        # A link already mailed to the old address (a typo, a PPID who left) must not open the account.
+        tokens.revoke_all(session, account.id)
     session.flush()  # a concurrent insert of the e-mail: 409 (app/db/uniqueness.py)
     if audit_after:
         record(

@@ -48,6 +48,7 @@ from app.mail.outbox import (
     SENDING,
     SENT,
     UNCERTAIN,
+    Event,
 )
 from app.mail.render import Rendered, Sender, default_signature, render
 from app.mail.transport import PermanentFailure, TemporaryFailure, Transport, transport_for
@@ -93,7 +94,7 @@ _CLAIM_PG = text(
     UPDATE notice SET status = 'sending', attempts = attempts + 1, claimed_at = :now, claimed_by = :worker
     WHERE id = (
         SELECT id FROM notice WHERE status = 'pending' AND next_attempt_at <= :now
-        ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+        ORDER BY priority, next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
     )
     RETURNING *
     """
@@ -104,7 +105,7 @@ _CLAIM_SQLITE = text(
     UPDATE notice SET status = 'sending', attempts = attempts + 1, claimed_at = :now, claimed_by = :worker
     WHERE id = (
         SELECT id FROM notice WHERE status = 'pending' AND next_attempt_at <= :now
-        ORDER BY next_attempt_at, id LIMIT 1
+        ORDER BY priority, next_attempt_at, id LIMIT 1
     ) AND status = 'pending'
     RETURNING *
     """
@@ -212,9 +213,25 @@ def build_message(
         # RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click" to this address.
         message["List-Unsubscribe"] = f"<{links['unsubscribe']}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(rendered.text, charset="utf-8")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    # Quoted-printable: a staff-typed reason or a body's name may hold a non-ASCII character, and 8-bit
+    # content would need the server's 8BITMIME, which smtplib's plain MAIL FROM does not ask for.
+    message.set_content(rendered.text, charset="utf-8", cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message
+
+
+def _link_still_live(session: Session, notice: Notice) -> str | None:
+    """An invitation or a password reset goes only while its link works: not after a newer link replaced it,
+    the account's address changed or the account was deactivated (each revokes its links), or it expired."""
+    token_id = (notice.context or {}).get("token_id")
+    if token_id is None:
+        return None
+    token = session.get(AccountToken, token_id)
+    if token is None or token.used_at is not None or token.revoked_at is not None:
+        return "its link was used or replaced by a newer one"
+    if as_utc(token.expires_at) <= utcnow():
+        return "its link has expired"
+    return None
 
 
 def _no_longer_wanted(session: Session, notice: Notice) -> str | None:
@@ -501,6 +518,9 @@ def settle_interrupted(sessions: sessionmaker[Session], settings: Settings, now:
             _audit(session, notice, "notice.uncertain", worker=notice.claimed_by)
     return len(stale)
 
+
+WANTED_CHECKS[Event.account_invitation] = _link_still_live
+WANTED_CHECKS[Event.password_reset] = _link_still_live
 
 # The checks of ``WANTED_CHECKS`` register themselves when their module is imported: imported here, so that
 # every process that can deliver (a worker, the server's job thread, a test or a script calling

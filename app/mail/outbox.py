@@ -49,6 +49,9 @@ EVENT_WORDS: dict[str, str] = {
     Event.results_published: "Hasil diumumkan",
 }
 
+# Notices sent before any other due one: a person is waiting for their link.
+URGENT_EVENTS = frozenset({Event.account_invitation, Event.password_reset})
+
 # The notices a recipient may opt out of (an unsubscribe link and List-Unsubscribe); never the official ones.
 OPTIONAL_EVENTS = frozenset({Event.deadline_reminder})
 
@@ -198,6 +201,7 @@ def notify_each(
                 "subject": render_subject(event.value, context)[:300],
                 "context": context,
                 "status": PENDING,
+                "priority": 0 if event in URGENT_EVENTS else 1,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "resends": 0,
@@ -219,10 +223,10 @@ _INSERT_PG = text(
     """
     INSERT INTO notice (
         key, event, ref, commission_id, round_id, body_id, account_id, recipient, subject, context,
-        status, attempts, next_attempt_at, resends, created_at
+        status, priority, attempts, next_attempt_at, resends, created_at
     )
     SELECT k, :event, f, :commission_id, :round_id, b, a, r, s, CAST(c AS json),
-        'pending', 0, :now, 0, :now
+        'pending', :priority, 0, :now, 0, :now
     FROM unnest(
         CAST(:keys AS text[]), CAST(:refs AS text[]), CAST(:bodies AS integer[]),
         CAST(:accounts AS integer[]), CAST(:recipients AS text[]), CAST(:subjects AS text[]),
@@ -260,6 +264,7 @@ def _insert_new_pg(session: Session, rows: list[dict[str, Any]]) -> int:
             "event": first["event"],
             "commission_id": first["commission_id"],
             "round_id": first["round_id"],
+            "priority": first["priority"],
             "now": first["created_at"],
             "keys": [row["key"] for row in chunk],
             "refs": [row["ref"] for row in chunk],

@@ -89,7 +89,8 @@ def find_valid(
         "kedaluwarsa. Minta tautan baru.",
     )
     token_id, _, mac = secret.partition(".")
-    if not token_id.isdigit() or len(token_id) > 18 or not mac:
+    # isascii: "²".isdigit() is true, and int() refuses it.
+    if not (token_id.isascii() and token_id.isdigit()) or len(token_id) > 18 or not mac:
         raise invalid
     token = session.get(AccountToken, int(token_id), with_for_update=True)
     if token is None or (purpose is not None and token.purpose != purpose):

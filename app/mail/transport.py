@@ -158,6 +158,12 @@ class SmtpTransport:
     def send(self, message: EmailMessage, recipient: str) -> str:
         """Hand ``message`` to the server for ``recipient``; returns the server's answer to its data (the
         "250 2.0.0 Ok: queued as ..." that makes it the server's responsibility)."""
+        if not recipient.isascii():
+            # Sending it would need SMTPUTF8, which the service does not ask for: refused for good, with a
+            # reason the secretariat can act on (the address is entered wrong, or needs its ASCII form).
+            raise PermanentFailure(
+                f"the address {recipient!r} is not ASCII; the service sends only to ASCII addresses"
+            )
         client = self._ready()
         sender = parseaddr(str(message["From"]))[1]
         steps: list[tuple[Callable[[], tuple[int, bytes]], tuple[int, ...]]] = [

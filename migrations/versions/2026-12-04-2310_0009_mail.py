@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=300), nullable=False),
         sa.Column("context", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("priority", sa.Integer(), server_default="1", nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
@@ -97,7 +98,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_notice_commission_id_id", ["commission_id", "id"], unique=False)
         batch_op.create_index("ix_notice_round_id_id", ["round_id", "id"], unique=False)
         batch_op.create_index(
-            "ix_notice_status_next_attempt_at", ["status", "next_attempt_at", "id"], unique=False
+            "ix_notice_status_next_attempt_at", ["status", "priority", "next_attempt_at", "id"], unique=False
         )
 
     with op.batch_alter_table("commission", schema=None) as batch_op:

@@ -165,6 +165,8 @@ def test_a_resent_invitation_replaces_the_old_link(
     mail_settings: Settings,
 ) -> None:
     created = create_invited(mail_client, world, "panel@example.go.id", role="panelist")
+    deliver(session_factory, mail_settings)
+    smtp.wait_for(1)
     resend = mail_client.post(
         f"/api/v1/accounts/{created['id']}/invitation", headers=world.token(world.admin)
     )
@@ -264,6 +266,8 @@ def test_an_administrator_invites_on_the_accounts_page_and_sees_who_is_waiting(
     assert world.body.name in created.text
     assert "Kirim ulang undangan" in row
     action = row.split('action="')[1].split('"')[0]
+    deliver(session_factory, mail_settings)
+    [first] = smtp.wait_for(1)
     resent = admin.post(action)
     assert "tautan undangan sebelumnya tidak berlaku lagi" in resent.text
 
