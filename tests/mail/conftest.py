@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.jobs.worker import run_queued
+from app.main import create_app
 from app.settings import Settings
 from tests.mail.smtp import SmtpServer
 
@@ -30,6 +32,13 @@ def mail_settings(settings: Settings, smtp: SmtpServer) -> Settings:
             "mail_from": "E-Monev <noreply@emonev.example>",
         }
     )
+
+
+@pytest.fixture
+def mail_client(mail_settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    """The app sending to the test's SMTP server (links on https://emonev.example)."""
+    with TestClient(create_app(mail_settings, session_factory=session_factory)) as client:
+        yield client
 
 
 def deliver(sessions: sessionmaker[Session], settings: Settings) -> int:

@@ -39,12 +39,6 @@ def _client(settings: Settings, session_factory: sessionmaker[Session]) -> Itera
         yield c
 
 
-@pytest.fixture
-def mail_client(mail_settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
-    """The app sending to the test's SMTP server (links on https://emonev.example)."""
-    yield from _client(mail_settings, session_factory)
-
-
 def link_of(message: Received) -> str:
     """The set-password link of a message (the same in its plain-text and HTML parts), as a path."""
     text = message.text()

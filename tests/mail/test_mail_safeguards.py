@@ -4,8 +4,6 @@ words outside ASCII are handled, and production refuses placeholder mail setting
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -15,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Notice
 from app.mail import delivery, season
 from app.mail.outbox import Event, Letter, Recipient, notify
-from app.main import create_app
 from app.settings import Settings
 from tests.factories import World
 from tests.mail.conftest import deliver
@@ -23,12 +20,6 @@ from tests.mail.smtp import SmtpServer
 from tests.mail.test_accounts_mail import RESET, SET, create_invited, link_of, secret_of
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def mail_client(mail_settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
-    with TestClient(create_app(mail_settings, session_factory=session_factory)) as c:
-        yield c
 
 
 def _status(session: Session, recipient: str) -> tuple[str, str | None]:

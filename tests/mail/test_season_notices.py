@@ -8,7 +8,6 @@ commission's staff, not another body, not a deactivated operator.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +30,6 @@ from app.db.models import (
     VerifiedAnswer,
     VerifierAssignment,
 )
-from app.main import create_app
 from app.results import publication as publishing
 from app.settings import Settings
 from tests.factories import (
@@ -50,12 +48,6 @@ from tests.mail.smtp import Received, SmtpServer
 pytestmark = pytest.mark.db
 
 WITA = "Asia/Makassar"
-
-
-@pytest.fixture
-def mail_client(mail_settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
-    with TestClient(create_app(mail_settings, session_factory=session_factory)) as c:
-        yield c
 
 
 def ok(response: Any, status: int = 200) -> Any:
