@@ -13,7 +13,7 @@ Where the body stands, as the message says it:
   "belum terdaftar", ``app/results/service.py``); the reminder goes to the PPID's official address only;
 - ``belum mulai``: registered, and no SAQ begun or nothing answered yet;
 - ``draf: 54 dari 78 pertanyaan terjawab, 3 data dukung wajib belum ada``: counted by the checklist's rule
-  (``_open_items``) over the applicable questions.
+  (``open_items``) over the applicable questions.
 
 Just before sending, ``still_wanted`` cancels a reminder whose body has submitted meanwhile, whose window
 closed, or whose deadline changed since it was written (an extension: the next slot brings the new date).
@@ -50,7 +50,7 @@ from app.mail.delivery import WANTED_CHECKS
 from app.mail.outbox import Event, Letter, body_recipients, notify_each
 from app.rounds.service import FILLING_AFTER_CLOSE, BodyDeadline, body_deadlines, window_for
 from app.settings import Settings
-from app.submissions.service import _open_items, parsed_version, scoring_answers
+from app.submissions.service import open_items, parsed_version, scoring_answers
 
 log = logging.getLogger("emonev.mail")
 
@@ -147,7 +147,7 @@ def draft_progress(session: Session, round_id: int, submission_ids: Sequence[int
         template = parsed_version(session, version_id, content_hash)
         raw = stored.get(submission_id, {})
         card = scoring.score(template, scoring_answers(template, raw, files.get(submission_id, {})))
-        unanswered, missing = _open_items(card, raw)
+        unanswered, missing = open_items(card, raw)
         total = sum(1 for q in card.questions if q.status is not scoring.QuestionStatus.NOT_APPLICABLE)
         found[submission_id] = Progress(
             answered=total - len(unanswered), total=total, evidence_missing=len(missing)

@@ -518,7 +518,7 @@ def score(*, session: Session, submission_id: int, by: Principal) -> dict[str, A
     return {"submission_id": ctx.submission.id, "band_label": card.band.label, **body}
 
 
-def _open_items(
+def open_items(
     card: scoring.ScoreCard, stored: Mapping[str, Mapping[str, Any]]
 ) -> tuple[list[str], list[str]]:
     """The codes of the questions left unanswered (free-text questions included) and of the answers lacking
@@ -539,7 +539,7 @@ def _open_items(
 def checklist(*, session: Session, submission_id: int, by: Principal) -> Checklist:
     ctx = load_for_read(session=session, submission_id=submission_id, by=by)
     template, card, stored = _card(session, ctx)
-    unanswered, missing = _open_items(card, stored)
+    unanswered, missing = open_items(card, stored)
 
     def items(codes: list[str]) -> list[ChecklistItem]:
         return [ChecklistItem(code=code, text=template.question(code).text) for code in codes]
@@ -1069,7 +1069,7 @@ def submit(
         )
     ensure_window_open(session=session, round_=ctx.round, body=ctx.body, now=now)
     _, card, stored = _card(session, ctx)
-    unanswered, missing = _open_items(card, stored)
+    unanswered, missing = open_items(card, stored)
     left_open = IncompleteCounts(unanswered=len(unanswered), evidence_missing=len(missing))
     _ensure_acknowledged(left_open, acknowledge_incomplete)
     acknowledged = left_open if unanswered or missing else None
