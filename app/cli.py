@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import getpass
 import json
 import sys
@@ -210,6 +211,17 @@ def say_where_mail_goes(settings: Settings, browser_url: str | None) -> None:
         )
 
 
+def _serve_log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the service's own loggers (``emonev.*``: jobs, e-mail) at INFO on stderr.
+    Without them only warnings of the job thread showed, and development's "e-mail not sent" messages (the
+    mail written to the log instead of sent) showed nowhere. uvicorn applies it in every worker process."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["emonev"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -223,6 +235,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=_serve_log_config(),
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         timeout_worker_healthcheck=args.worker_startup_timeout or settings.worker_startup_timeout_seconds,
     )
