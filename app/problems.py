@@ -31,13 +31,16 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
 
 
 def error_headers(exc: EmonevError) -> dict[str, str] | None:
-    """The headers an error answer carries: how to authenticate (401); when to come back (503), on a
-    connection that is closed (a load balancer or client then retries on a fresh one, perhaps to a healthy
+    """The headers an error answer carries: how to authenticate (401); when to come back (429; 503 on a
+    connection that is closed: a load balancer or client then retries on a fresh one, perhaps to a healthy
     process); a connection whose body was not read in time is closed too (408)."""
     if exc.status == 401:
         return {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, ServiceUnavailable):
         return {"Retry-After": str(exc.retry_after), "Connection": "close"}
+    retry_after = getattr(exc, "retry_after", None)
+    if exc.status == 429 and isinstance(retry_after, int):
+        return {"Retry-After": str(retry_after)}
     if exc.status == 408:
         return {"Connection": "close"}
     return None

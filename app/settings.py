@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     # the workers share (README, "Result sheets of a large round"); a smaller round is one job.
     result_sheets_bodies_per_part: int = Field(default=1000, ge=1, le=20000)
 
+    # Public pages, open data and the public API (README, "Public results"): requests per client address,
+    # one or more limits separated by ";" ("120/minute;2000/hour"), counted where the storage URL says:
+    # memory:// in each process, redis://host:6379 shared by every process (app/portal/limits.py).
+    public_rate_limit: str = "120/minute;3000/hour"
+    rate_limit_storage_url: str = "memory://"
+
     # E-mail (README, "E-mail"). Without smtp_url, development writes every message to the log and to the
     # "Surel (pengembangan)" page instead of sending it; production keeps them pending until it is set.
     # smtp://user:pass@host:587 (STARTTLS: required when a password is given), smtps://user:pass@host:465
@@ -150,6 +156,17 @@ class Settings(BaseSettings):
         if any(day < 0 or day > 90 for day in value):
             raise ValueError("reminder days must be between 0 and 90")
         return sorted(set(value), reverse=True)
+
+    @field_validator("public_rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as 120/minute;3000/hour: {exc}") from exc
+        return value
 
     @field_validator("smtp_url")
     @classmethod

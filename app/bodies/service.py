@@ -26,6 +26,7 @@ from app.bodies.validation import (
 from app.commissions.service import categories_by_code
 from app.db.models import BodyCategory, Commission, Invitation, PublicBody
 from app.errors import MAX_LISTED_PROBLEMS, Conflict, FieldProblem, InvalidInput, NotFound, TooLargeAtOnce
+from app.portal.caching import touch
 
 IMPORT_COLUMNS = ("name", "category", "region_code", "parent", "ppid_email")
 REQUIRED_COLUMNS = ("name", "category")
@@ -165,6 +166,8 @@ def create_body(
 
 
 NOT_NULL = ("name", "category", "active")
+# What the public portal and open data show of a body besides its published figures.
+PUBLIC_FIELDS = ("name", "category_id", "region_code")
 
 
 def update_body(
@@ -197,6 +200,8 @@ def update_body(
     session.flush()
     session.refresh(body, ["category"])
     after = _body_snapshot(body)
+    if any(after[key] != before[key] for key in PUBLIC_FIELDS):
+        touch(session, body.commission_id)
     if after != before:
         record(
             session=session,

@@ -67,7 +67,8 @@ def update_commission(
 ) -> CommissionOut:
     """Rename a commission, change its time zone (stored instants do not move; only how they are shown
     changes) or its e-mail settings: `mail_reply_to`, where replies go, and `mail_signature`, the lines that
-    sign its messages (null or empty clears either). Its administrators only."""
+    sign its messages (null or empty clears either); `data_license`, the license of its open data. Its
+    administrators only."""
     commission = service.get_commission(session=session, commission_id=commission_id, by=principal)
     changes = {
         key: value

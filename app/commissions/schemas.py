@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Timezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
+DataLicense = Literal["CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODbL-1.0"]  # app/commissions/licenses.py
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
 # The signature of the commission's e-mail: a few lines, not a letter.
 MAX_SIGNATURE_LINES = 6
@@ -45,6 +46,12 @@ class CommissionPatch(BaseModel):
         f'{MAX_SIGNATURE_LENGTH} characters); null or empty: "Sekretariat <commission\'s name>".',
         examples=["Sekretariat Komisi Informasi Provinsi DKI Jakarta\nTelp. (021) 1234567"],
     )
+    data_license: DataLicense | None = Field(
+        default=None,
+        description="The license of the commission's open data (SPDX identifier), shown on the public portal "
+        "and written into every data package.",
+        examples=["CC-BY-4.0"],
+    )
 
 
 class CommissionOut(BaseModel):
@@ -56,6 +63,7 @@ class CommissionOut(BaseModel):
     timezone: str
     mail_reply_to: str | None = None
     mail_signature: str | None = None
+    data_license: str = "CC-BY-4.0"
     created_at: datetime
 
 

@@ -15,6 +15,7 @@ from app.commissions.schemas import MAX_SIGNATURE_LENGTH, MAX_SIGNATURE_LINES
 from app.db.models import BodyCategory, Commission
 from app.errors import Conflict, FieldProblem, NotFound, ProblemCollector
 from app.inputs import parse_digits
+from app.portal.caching import touch
 
 
 def get_commission(*, session: Session, commission_id: int, by: Principal) -> Commission:
@@ -121,12 +122,14 @@ def check_mail_settings(changes: dict[str, Any]) -> dict[str, Any]:
 def update_commission(
     *, session: Session, commission: Commission, changes: dict[str, Any], by: Principal
 ) -> Commission:
-    """Change the commission's name, time zone or mail settings (its administrators)."""
+    """Change the commission's name, time zone, mail settings or open-data license (its administrators)."""
     policy.ensure_admin(by, commission.id)
     changes = check_mail_settings(changes)
     before = {k: getattr(commission, k) for k in changes}
     for key, value in changes.items():
         setattr(commission, key, value)
+    if any(before[key] != changes[key] for key in ("name", "data_license") if key in changes):
+        touch(session, commission.id)
     session.flush()
     record(
         session=session,

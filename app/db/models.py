@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -42,6 +43,23 @@ class Commission(CreatedAt, Base):
     # EMONEV_MAIL_FROM), and the notices end with this signature (default: "Sekretariat <name>").
     mail_reply_to: Mapped[str | None] = mapped_column(String(320))
     mail_signature: Mapped[str | None] = mapped_column(Text)
+    # The license of the commission's open data (an SPDX identifier, app/commissions/licenses.py), shown on
+    # the public portal and written into every data package.
+    data_license: Mapped[str] = mapped_column(String(64), default="CC-BY-4.0", server_default="CC-BY-4.0")
+    # The letterhead and signature of the commission's PDF letters (app/letters/): heading lines (default:
+    # the commission's name), address lines, the city before the date, the chair who signs, the letter
+    # number's pattern, and a logo image (PNG or JPEG) with its media type.
+    letter_heading: Mapped[str | None] = mapped_column(Text)
+    letter_address: Mapped[str | None] = mapped_column(Text)
+    letter_city: Mapped[str | None] = mapped_column(String(100))
+    letter_chair_name: Mapped[str | None] = mapped_column(String(200))
+    letter_chair_title: Mapped[str | None] = mapped_column(String(200))
+    letter_number_format: Mapped[str | None] = mapped_column(String(200))
+    letter_logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    letter_logo_type: Mapped[str | None] = mapped_column(String(64))
+    # When something the public portal shows changed other than by a new publication (a body renamed, the
+    # license changed): part of the portal's ETag (app/portal/caching.py), so caches revalidate.
+    public_changed_at: Mapped[datetime | None]
 
 
 class BodyCategory(CreatedAt, Base):

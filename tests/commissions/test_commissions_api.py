@@ -24,6 +24,7 @@ def test_system_admin_creates_a_commission(client: TestClient, world: World) -> 
         "timezone": "Asia/Jayapura",
         "mail_reply_to": None,
         "mail_signature": None,
+        "data_license": "CC-BY-4.0",
         "created_at": "",
     }
 
@@ -146,3 +147,16 @@ def test_an_operator_cannot_add_categories(client: TestClient, world: World) -> 
         headers=world.token(world.operator),
     )
     assert response.status_code == 403
+
+
+def test_admin_sets_the_open_data_license_and_an_unknown_one_is_refused(
+    client: TestClient, world: World
+) -> None:
+    url = f"{API}/commissions/{world.commission.id}"
+    response = client.patch(url, json={"data_license": "CC0-1.0"}, headers=world.token(world.admin))
+    assert response.status_code == 200, response.text
+    assert response.json()["data_license"] == "CC0-1.0"
+    refused = client.patch(url, json={"data_license": "GPL-3.0"}, headers=world.token(world.admin))
+    assert refused.status_code == 422
+    assert problem(refused)["errors"][0]["field"] == "data_license"
+    assert get_json(client, url, world.token(world.admin))["data_license"] == "CC0-1.0"
