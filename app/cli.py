@@ -237,6 +237,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="info",
         log_config=_serve_log_config(),
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        forwarded_allow_ips=args.forwarded_allow_ips,
         timeout_worker_healthcheck=args.worker_startup_timeout or settings.worker_startup_timeout_seconds,
     )
     return 0
@@ -679,6 +680,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a worker process may take to start before it is restarted "
         "(default: EMONEV_WORKER_STARTUP_TIMEOUT_SECONDS, 60)",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="ADDRESSES",
+        help="proxies (comma-separated addresses or networks, * for any) whose X-Forwarded-For names the "
+        "client; the public pages' request limits count that client (default: 127.0.0.1, or uvicorn's "
+        "FORWARDED_ALLOW_IPS)",
     )
     p.set_defaults(func=cmd_serve)
     return parser
