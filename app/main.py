@@ -23,6 +23,7 @@ from app.health import router as health_router
 from app.inputs import refuse_unstorable_input
 from app.jobs import worker as job_worker
 from app.jobs.routes import router as jobs_router
+from app.letters.routes import router as letters_router
 from app.mail.routes import router as mail_router
 from app.problems import install_problem_handlers
 from app.questionnaires.routes import router as questionnaires_router
@@ -124,6 +125,7 @@ def create_app(
         results_router,
         exports_router,
         jobs_router,
+        letters_router,
         mail_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

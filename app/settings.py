@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     # The result sheets ZIP of a round with more bodies than this is made in parts of this many bodies, which
     # the workers share (README, "Result sheets of a large round"); a smaller round is one job.
     result_sheets_bodies_per_part: int = Field(default=1000, ge=1, le=20000)
+    # Likewise the letters (PDF) of a round: a letter takes about 20 ms to typeset (bench/letters.py).
+    letters_bodies_per_part: int = Field(default=500, ge=1, le=20000)
 
     # Public pages, open data and the public API (README, "Public results"): requests per client address,
     # one or more limits separated by ";" ("120/minute;2000/hour"), counted where the storage URL says:

@@ -21,7 +21,7 @@ from app.pagination import Page, PageParamsDep, paginate
 
 router = APIRouter(tags=["commissions"])
 # Fields a PATCH may clear with null.
-MAIL_FIELDS = frozenset({"mail_reply_to", "mail_signature"})
+CLEARABLE = frozenset({"mail_reply_to", "mail_signature", *service.LETTER_FIELDS})
 
 
 @router.post(
@@ -67,13 +67,15 @@ def update_commission(
 ) -> CommissionOut:
     """Rename a commission, change its time zone (stored instants do not move; only how they are shown
     changes) or its e-mail settings: `mail_reply_to`, where replies go, and `mail_signature`, the lines that
-    sign its messages (null or empty clears either); `data_license`, the license of its open data. Its
-    administrators only."""
+    sign its messages (null or empty clears either); `data_license`, the license of its open data; the
+    letterhead of its letters (`letter_heading`, `letter_address`, `letter_city`, `letter_chair_name`,
+    `letter_chair_title`, `letter_number_format`; null or empty gives the default). Its administrators
+    only."""
     commission = service.get_commission(session=session, commission_id=commission_id, by=principal)
     changes = {
         key: value
         for key, value in body.model_dump(exclude_unset=True).items()
-        if value is not None or key in MAIL_FIELDS
+        if value is not None or key in CLEARABLE
     }
     return CommissionOut.model_validate(
         service.update_commission(session=session, commission=commission, changes=changes, by=principal)

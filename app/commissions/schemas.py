@@ -14,6 +14,9 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, m
 MAX_SIGNATURE_LINES = 6
 MAX_SIGNATURE_LENGTH = 500
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# The letterhead of the commission's letters (app/letters/): a few short lines each.
+MAX_LETTER_LINES = 4
+MAX_LETTER_BLOCK = 400
 
 
 class CommissionIn(BaseModel):
@@ -52,6 +55,42 @@ class CommissionPatch(BaseModel):
         "and written into every data package.",
         examples=["CC-BY-4.0"],
     )
+    letter_heading: str | None = Field(
+        default=None,
+        max_length=MAX_LETTER_BLOCK,
+        description=f"The letterhead's heading lines (at most {MAX_LETTER_LINES}); null or empty: the "
+        "commission's name.",
+        examples=["Komisi Informasi\nProvinsi DKI Jakarta"],
+    )
+    letter_address: str | None = Field(
+        default=None,
+        max_length=MAX_LETTER_BLOCK,
+        description=f"The letterhead's address lines under the heading (at most {MAX_LETTER_LINES}).",
+        examples=["Jl. Abdul Muis No. 8, Jakarta Pusat 10160\nTelp. (021) 1234567"],
+    )
+    letter_city: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Where letters are dated: the city before the date.",
+        examples=["Jakarta"],
+    )
+    letter_chair_name: str | None = Field(
+        default=None, max_length=200, description="The chair who signs the letters.", examples=["Nama Ketua"]
+    )
+    letter_chair_title: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The signer's title before the commission's name; null or empty: \"Ketua\".",
+        examples=["Ketua"],
+    )
+    letter_number_format: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The letter number's pattern, with placeholders {urut} (the body's sequence number in "
+        "the round; {urut:03} pads it), {tahun}, {bulan}, {bulan_romawi}, {kode_komisi}, {kategori}, "
+        '{revisi}; null or empty: "{urut}/KI/{bulan_romawi}/{tahun}".',
+        examples=["{urut:03}/KI-DKI/{bulan_romawi}/{tahun}"],
+    )
 
 
 class CommissionOut(BaseModel):
@@ -64,6 +103,15 @@ class CommissionOut(BaseModel):
     mail_reply_to: str | None = None
     mail_signature: str | None = None
     data_license: str = "CC-BY-4.0"
+    letter_heading: str | None = None
+    letter_address: str | None = None
+    letter_city: str | None = None
+    letter_chair_name: str | None = None
+    letter_chair_title: str | None = None
+    letter_number_format: str | None = None
+    letter_logo_type: str | None = Field(
+        default=None, description="The letterhead logo's media type (image/png or image/jpeg); null: no logo."
+    )
     created_at: datetime
 
 

@@ -11,10 +11,16 @@ from sqlalchemy.orm import Session
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
-from app.commissions.schemas import MAX_SIGNATURE_LENGTH, MAX_SIGNATURE_LINES
+from app.commissions.schemas import (
+    MAX_LETTER_BLOCK,
+    MAX_LETTER_LINES,
+    MAX_SIGNATURE_LENGTH,
+    MAX_SIGNATURE_LINES,
+)
 from app.db.models import BodyCategory, Commission
 from app.errors import Conflict, FieldProblem, NotFound, ProblemCollector
 from app.inputs import parse_digits
+from app.letters.numbers import pattern_problem
 from app.portal.caching import touch
 
 
@@ -119,12 +125,76 @@ def check_mail_settings(changes: dict[str, Any]) -> dict[str, Any]:
     return checked
 
 
+LETTER_FIELDS = (
+    "letter_heading",
+    "letter_address",
+    "letter_city",
+    "letter_chair_name",
+    "letter_chair_title",
+    "letter_number_format",
+)
+_LETTER_LABELS = {
+    "letter_heading": "Kop surat",
+    "letter_address": "Alamat pada kop surat",
+}
+_ONE_LINE = {
+    "letter_city": ("Kota", 100),
+    "letter_chair_name": ("Nama ketua", 200),
+    "letter_chair_title": ("Jabatan penanda tangan", 200),
+    "letter_number_format": ("Format nomor surat", 200),
+}
+
+
+def check_letter_settings(changes: dict[str, Any]) -> dict[str, Any]:
+    """The letterhead fields as stored: trimmed, empty text ``None`` (the defaults: the commission's name,
+    "Ketua", the default number pattern). A 422 naming each field that does not fit."""
+    problems = ProblemCollector()
+    checked = dict(changes)
+    for name, label in _LETTER_LABELS.items():
+        if name not in changes:
+            continue
+        lines = [line.strip() for line in (changes[name] or "").strip().splitlines()]
+        text = "\n".join(lines)
+        if len(lines) > MAX_LETTER_LINES:
+            problems.add(
+                name,
+                f"must be at most {MAX_LETTER_LINES} lines",
+                f"{label} paling banyak {MAX_LETTER_LINES} baris.",
+            )
+        elif len(text) > MAX_LETTER_BLOCK:
+            problems.add(
+                name,
+                f"must be at most {MAX_LETTER_BLOCK} characters",
+                f"{label} paling panjang {MAX_LETTER_BLOCK} karakter.",
+            )
+        checked[name] = text or None
+    for name, (label, limit) in _ONE_LINE.items():
+        if name not in changes:
+            continue
+        value = (changes[name] or "").strip()
+        if "\n" in value or "\r" in value:
+            problems.add(name, "must be one line", f"{label} harus satu baris.")
+        elif len(value) > limit:
+            problems.add(
+                name, f"must be at most {limit} characters", f"{label} paling panjang {limit} karakter."
+            )
+        elif name == "letter_number_format" and value and (problem := pattern_problem(value)):
+            problems.add(name, "is not a letter number pattern", problem)
+        checked[name] = value or None
+    problems.raise_if_any(
+        "; ".join(f"{p.field}: {p.message}" for p in problems.problems),
+        "Pengaturan surat belum benar.",
+    )
+    return checked
+
+
 def update_commission(
     *, session: Session, commission: Commission, changes: dict[str, Any], by: Principal
 ) -> Commission:
-    """Change the commission's name, time zone, mail settings or open-data license (its administrators)."""
+    """Change the commission's name, time zone, mail settings, open-data license or letterhead (its
+    administrators)."""
     policy.ensure_admin(by, commission.id)
-    changes = check_mail_settings(changes)
+    changes = check_letter_settings(check_mail_settings(changes))
     before = {k: getattr(commission, k) for k in changes}
     for key, value in changes.items():
         setattr(commission, key, value)

@@ -435,7 +435,7 @@ _REASONS = {
 
 
 @dataclass(frozen=True)
-class _SheetContext:
+class SheetContext:
     round: Round
     commission: Commission
     publication: Publication
@@ -477,18 +477,22 @@ def recommendations(template: scoring.Template, card: scoring.ScoreCard) -> list
     ]
 
 
-def _result_data(
-    ctx: _SheetContext,
+def result_data(
+    ctx: SheetContext,
     *,
     body: PublicBody,
     category_name: str,
     result: PublishedResult,
-    template: scoring.Template,
-    answers: AnswerData,
+    template: scoring.Template | None,
+    answers: AnswerData | None,
     files: dict[str, list[str]],
     verified: bool,
 ) -> ResultSheetData:
-    card = verified_card(template, answers) if verified else None
+    """A body's published result with what explains it: its stages, aspects (each question with its answer
+    and verification) and recommendations. ``template`` and ``answers`` are None for a body in the
+    publication without a submission (it took no part: no aspects, no recommendations). Result sheets and
+    letters (app/letters/) are both made of it."""
+    card = verified_card(template, answers) if verified and template and answers else None
     points = {q.code: q for q in card.questions} if card else {}
     rules = ctx.rules
     row = published_outcome(result)
@@ -496,38 +500,39 @@ def _result_data(
     gate_note = explain.gate_sentence(rules, row, category_name)
     aspect_scores = {code: Decimal(str(v)) for code, v in (result.aspect_scores or {}).items()}
     blocks = []
-    for aspect in template.aspects:
-        lines = []
-        for entry in template.questions():
-            if entry.aspect_code != aspect.code:
-                continue
-            q = entry.question
-            raw = answers.raw.get(q.code, {})
-            check = answers.verified.get(q.code)
-            score = points.get(q.code)
-            counted = score is not None and score.status in (
-                scoring.QuestionStatus.SCORED,
-                scoring.QuestionStatus.UNANSWERED,
-                scoring.QuestionStatus.EVIDENCE_MISSING,
-            )
-            evidence = [*(raw.get("evidence") or []), *answers.objection_links.get(q.code, [])]
-            evidence += [f"Berkas: {name}" for name in files.get(q.code, [])]
-            lines.append(
-                QuestionLine(
-                    code=q.code,
-                    text=q.text,
-                    answer=display(q, raw.get("value")),
-                    evidence=evidence,
-                    verified=display(q, check.value) if check else None,
-                    evidence_checked=check.evidence_checked if check else None,
-                    note=check.note if check else None,
-                    earned=scoring.publish(score.earned) if counted and score else None,
-                    maximum=scoring.publish(score.maximum) if counted and score else None,
+    if template is not None and answers is not None:
+        for aspect in template.aspects:
+            lines = []
+            for entry in template.questions():
+                if entry.aspect_code != aspect.code:
+                    continue
+                q = entry.question
+                raw = answers.raw.get(q.code, {})
+                check = answers.verified.get(q.code)
+                score = points.get(q.code)
+                counted = score is not None and score.status in (
+                    scoring.QuestionStatus.SCORED,
+                    scoring.QuestionStatus.UNANSWERED,
+                    scoring.QuestionStatus.EVIDENCE_MISSING,
                 )
+                evidence = [*(raw.get("evidence") or []), *answers.objection_links.get(q.code, [])]
+                evidence += [f"Berkas: {name}" for name in files.get(q.code, [])]
+                lines.append(
+                    QuestionLine(
+                        code=q.code,
+                        text=q.text,
+                        answer=display(q, raw.get("value")),
+                        evidence=evidence,
+                        verified=display(q, check.value) if check else None,
+                        evidence_checked=check.evidence_checked if check else None,
+                        note=check.note if check else None,
+                        earned=scoring.publish(score.earned) if counted and score else None,
+                        maximum=scoring.publish(score.maximum) if counted and score else None,
+                    )
+                )
+            blocks.append(
+                AspectBlock(aspect.code, aspect.title, aspect.weight, aspect_scores.get(aspect.code), lines)
             )
-        blocks.append(
-            AspectBlock(aspect.code, aspect.title, aspect.weight, aspect_scores.get(aspect.code), lines)
-        )
     return ResultSheetData(
         commission=ctx.commission.name,
         round_title=ctx.round.title,
@@ -555,10 +560,10 @@ def _result_data(
         band_label=ctx.bands.label(result.band if result.participating else None),
         band_index=ctx.bands.index(result.band),
         aspects=blocks,
-        recommendations=recommendations(template, card) if card and result.participating else [],
+        recommendations=recommendations(template, card) if template and card and result.participating else [],
         saq_label=None if result.participating else explain.NOT_TAKEN,
         final_note=explain.final_sentence(rules, row),
-        band_note=explain.band_sentence(template.bands, result.band, result.final_score),
+        band_note=explain.band_sentence(template.bands if template else (), result.band, result.final_score),
     )
 
 
@@ -566,11 +571,12 @@ def result_filename(body: PublicBody, submission: Submission) -> str:
     return f"hasil-{slug(body.name)}-{submission.id}.xlsx"
 
 
-def _sheet_context(
+def sheet_context(
     session: Session, round_: Round, publication: Publication, now: datetime | None
-) -> _SheetContext:
+) -> SheetContext:
+    """What every sheet (or letter) of a publication shares: the round, commission, bands and rules."""
     labels = band_labels(session=session, round_id=round_.id)
-    return _SheetContext(
+    return SheetContext(
         round=round_,
         commission=_commission(session, round_),
         publication=publication,
@@ -618,8 +624,8 @@ def result_sheet(
     answers = load_answer_data(
         session=session, submissions=[(submission.id, verification.id if verification else None)]
     )[submission.id]
-    data = _result_data(
-        _sheet_context(session, round_, publication, now),
+    data = result_data(
+        sheet_context(session, round_, publication, now),
         body=body,
         category_name=body.category.name,
         result=result,
@@ -661,7 +667,7 @@ def _sheet_rows(
 
 def _write_sheets(
     session: Session,
-    ctx: _SheetContext,
+    ctx: SheetContext,
     archive: zipfile.ZipFile,
     stmt: _SheetRows,
     progress: Callable[[int, int], None] | None,
@@ -682,7 +688,7 @@ def _write_sheets(
             buffer = io.BytesIO()
             write_result_sheet(
                 buffer,
-                _result_data(
+                result_data(
                     ctx,
                     body=body,
                     category_name=category.name,
@@ -725,7 +731,7 @@ def result_sheets_zip(
     per category) to ``target``; returns the file name. The commission's readers only. ``progress(done,
     total)`` hears of every sheet written (a job's progress; it may stop the work by raising)."""
     round_, publication = _readable_publication(session, round_id, revision, by)
-    ctx = _sheet_context(session, round_, publication, now)
+    ctx = sheet_context(session, round_, publication, now)
     total = 0
     if progress is not None:
         total = (
@@ -776,7 +782,7 @@ def result_sheets_part_zip(
     """Write the result sheets of ``submission_ids`` (a part cut by ``result_sheet_parts``), in the ZIP's
     order, to a ZIP at ``target``; returns the name the whole ZIP has."""
     round_, publication = _readable_publication(session, round_id, revision, by)
-    ctx = _sheet_context(session, round_, publication, now)
+    ctx = sheet_context(session, round_, publication, now)
     if progress is not None:
         progress(0, len(submission_ids))
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:

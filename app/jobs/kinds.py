@@ -22,6 +22,7 @@ from app.settings import Settings
 # Modules that register job kinds when imported.
 KIND_MODULES = (
     "app.exports.jobs",
+    "app.letters.jobs",
     "app.bodies.jobs",
     "app.results.jobs",
     "app.verification.sweeps",
