@@ -199,7 +199,7 @@ def letter_context(
         letterhead=letterhead(sheet.commission),
         published_on=local(publication.created_at, sheet.commission.timezone).date(),
         correction=correction,
-        ranked={cat: count for cat, count in session.execute(ranked_stmt).tuples()},
+        ranked={cat: count for cat, count in session.execute(ranked_stmt)},
     )
 
 
