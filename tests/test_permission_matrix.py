@@ -58,6 +58,7 @@ from tests.factories import (
     make_stage,
     make_submission,
     problem,
+    tiny_png,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -458,6 +459,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/jobs/{job_id}/retry"): allow(READERS),
     ("GET", "/api/v1/jobs/{job_id}/file"): allow(READERS),
     ("GET", "/api/v1/submissions/{submission_id}/result.xlsx"): allow(BODY_READERS),
+    # Letters (PDF): 404 until published; all of a round's letters as a job (409 until published)
+    ("GET", "/api/v1/rounds/{round_id}/bodies/{body_id}/letter.pdf"): allow(BODY_READERS, not_found_ok=True),
+    ("POST", "/api/v1/rounds/{round_id}/letter-jobs"): allow(READERS),
+    ("PUT", "/api/v1/commissions/{commission_id}/letter-logo"): allow(
+        ADMINS, files=lambda c: {"file": ("logo.png", tiny_png(), "image/png")}
+    ),
+    ("DELETE", "/api/v1/commissions/{commission_id}/letter-logo"): allow(ADMINS),
     ("GET", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(SAQ_READERS),
     ("POST", "/api/v1/submissions/{submission_id}/answers.xlsx"): allow(
         BODY_WRITERS, files=lambda c: {"file": ("jawaban.xlsx", b"PK\x03\x04 rusak", XLSX)}
@@ -635,6 +643,17 @@ RULES: dict[tuple[str, str], Rule] = {
         data=lambda c: {"mail_reply_to": "sekretariat@ki.example.go.id", "mail_signature": "Sekretariat"},
     ),
     ("POST", "/surel/{notice_id}/kirim-ulang"): page(ADMINS),
+    ("GET", "/ronde/{round_id}/badan/{body_id}/surat.pdf"): page(BODY_READERS, not_found_ok=True),
+    ("GET", "/komisi/surat"): page(frozenset({"commission_admin", "other_commission_admin"})),
+    ("GET", "/komisi/{commission_id}/surat"): page(ADMINS),
+    ("POST", "/komisi/{commission_id}/surat/pengaturan"): page(
+        ADMINS, data=lambda c: {"letter_city": "Jakarta", "data_license": "CC-BY-4.0"}
+    ),
+    ("POST", "/komisi/{commission_id}/surat/logo"): page(
+        ADMINS, files=lambda c: {"file": ("logo.png", tiny_png(), "image/png")}
+    ),
+    ("POST", "/komisi/{commission_id}/surat/logo/hapus"): page(ADMINS),
+    ("GET", "/komisi/{commission_id}/surat/contoh.pdf"): page(ADMINS),
     ("GET", "/surel"): page(ADMINS | {"other_commission_admin"}),
     # Development without SMTP (as the matrix runs): each administrator reads its own commission's messages.
     ("GET", "/surel/pengembangan"): page(ADMINS | {"other_commission_admin"}),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
+from app.commissions.licenses import LICENSES
 from app.commissions.schemas import (
     MAX_LETTER_BLOCK,
     MAX_LETTER_LINES,
@@ -147,7 +148,8 @@ _ONE_LINE = {
 
 def check_letter_settings(changes: dict[str, Any]) -> dict[str, Any]:
     """The letterhead fields as stored: trimmed, empty text ``None`` (the defaults: the commission's name,
-    "Ketua", the default number pattern). A 422 naming each field that does not fit."""
+    "Ketua", the default number pattern), and the open-data license one of ``LICENSES``. A 422 naming each
+    field that does not fit."""
     problems = ProblemCollector()
     checked = dict(changes)
     for name, label in _LETTER_LABELS.items():
@@ -181,6 +183,12 @@ def check_letter_settings(changes: dict[str, Any]) -> dict[str, Any]:
         elif name == "letter_number_format" and value and (problem := pattern_problem(value)):
             problems.add(name, "is not a letter number pattern", problem)
         checked[name] = value or None
+    if "data_license" in changes and changes["data_license"] not in LICENSES:
+        problems.add(
+            "data_license",
+            f"must be one of {', '.join(LICENSES)}",
+            "Pilih salah satu lisensi data terbuka yang tersedia.",
+        )
     problems.raise_if_any(
         "; ".join(f"{p.field}: {p.message}" for p in problems.problems),
         "Pengaturan surat belum benar.",

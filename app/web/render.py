@@ -117,6 +117,8 @@ def nav_items(user: PageUser | None) -> list[tuple[str, str]]:
     if role in {Role.commission_admin, Role.system_admin}:
         items.append(("/akun", "Akun"))
         items.append(("/surel", "Surel"))
+    if role is Role.commission_admin:
+        items.append(("/komisi/surat", "Surat"))
     return items
 
 

@@ -24,7 +24,18 @@ from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
 from app.rounds import service as rounds
 from app.settings import SettingsDep
-from app.web import admin, downloads, jobs, mail, operator, panel, passwords, unsubscribe, verifier
+from app.web import (
+    admin,
+    downloads,
+    jobs,
+    letters,
+    mail,
+    operator,
+    panel,
+    passwords,
+    unsubscribe,
+    verifier,
+)
 from app.web.errors import install_page_errors
 from app.web.render import redirect, render
 from app.web.session import CurrentUser, OptionalUser, clear_session_cookie, csrf_protect, set_session_cookie
@@ -135,6 +146,7 @@ router.include_router(panel.router)
 router.include_router(downloads.router)
 router.include_router(jobs.router)
 router.include_router(mail.router)
+router.include_router(letters.router)
 
 
 def install(app: FastAPI) -> None:

@@ -1,5 +1,5 @@
-"""Reading the letters back as a person would: the text of a PDF (``pdftotext``), its fonts (``pdffonts``), and
-a page image's pixels (PNG decoded here, so no imaging library is needed)."""
+"""Reading the letters back as a person would: the text of a PDF (``pdftotext``), its fonts
+(``pdffonts``), and a page image's pixels (PNG decoded here, so no imaging library is needed)."""
 
 from __future__ import annotations
 

@@ -66,7 +66,8 @@ def test_the_letter_carries_the_published_figures_to_the_cent(
     world = published.world
     text = fetch(client, published, world.body.id, world.token(world.operator))
     item = ranking_item(client, published, "kelurahan", world.body.id)
-    assert "KOMISI INFORMASI" in text and "PROVINSI UJI" in text
+    assert "KOMISI INFORMASI" in text
+    assert "PROVINSI UJI" in text
     assert f"Nomor : 001/{world.commission.code}/XII/2025" in text
     assert "Jakarta, 10 Desember 2025" in text  # published 03:00 UTC: 10:00 WIB
     assert f"Pimpinan {world.body.name}" in text
@@ -76,10 +77,12 @@ def test_the_letter_carries_the_published_figures_to_the_cent(
     assert f"Nilai akhir : {comma(item['final_score'])}" in text
     assert f"Kualifikasi : {item['band_label']}" in text
     assert f"peringkat {item['rank']} dari {item['ranked']} di kategori Kelurahan" in text
-    assert "Jenis Informasi 60 75,00" in text and "Digitalisasi 40 75,00" in text
+    assert "Jenis Informasi 60 75,00" in text
+    assert "Digitalisasi 40 75,00" in text
     # The result sheet's recommendations, in its order: 1.1.2 lost 1.00, then 2.1 lost 0.50.
     assert text.index("1.1.2") < text.index("2.1 ") < text.index("Demikian")
-    assert "1,00" in text and "0,50" in text
+    assert "1,00" in text
+    assert "0,50" in text
     assert "Ketua Uji, S.H." in text
     assert "menggantikan" not in text
 
