@@ -155,7 +155,7 @@ def check_letter_settings(changes: dict[str, Any]) -> dict[str, Any]:
     for name, label in _LETTER_LABELS.items():
         if name not in changes:
             continue
-        lines = [line.strip() for line in (changes[name] or "").strip().splitlines()]
+        lines = [line.strip() for line in (changes[name] or "").splitlines() if line.strip()]
         text = "\n".join(lines)
         if len(lines) > MAX_LETTER_LINES:
             problems.add(
