@@ -50,7 +50,7 @@ def test_the_letters_of_a_round_come_as_a_zip_made_in_parts(
 
     assert run_queued(session_factory, settings) == 1 + 3 + 1  # fan out, three parts of 2, 2, 1, join
     with session_factory() as session:
-        parts = session.scalars(select(Job).where(Job.parent_id == job_id)).all()
+        parts = session.scalars(select(Job).where(Job.parent_id == job_id).order_by(Job.id)).all()
     assert [len(p.params["body_ids"]) for p in parts] == [2, 2, 1]
     done = client.get(f"/api/v1/jobs/{job_id}", headers=world.token(world.admin)).json()
     assert done["status"] == "done", done
