@@ -244,7 +244,7 @@ def render_letter(data: LetterData, *, image: ImageFormat = "pdf", ppi: float = 
         root=str(root),
         sys_inputs=inputs,
         ignore_system_fonts=True,
-        timestamp=data.published_at,
+        timestamp=data.published_at.replace(microsecond=0),  # Typst takes whole seconds
         format=image,
         ppi=ppi if image == "png" else None,
     )
