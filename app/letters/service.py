@@ -462,7 +462,9 @@ def sample_letter(*, session: Session, commission_id: int, by: Principal, today:
     its administrators check before the results are published."""
     commission = session.get(Commission, commission_id)
     if commission is None:
-        raise NotFound(f"commission {commission_id} does not exist")
+        raise NotFound(
+            f"commission {commission_id} does not exist", indonesian="Komisi Informasi ini tidak ada."
+        )
     policy.ensure_admin(by, commission.id)
     number = letter_number(
         commission.letter_number_format, NumberParts(7, today, commission.code, "kelurahan", 1)

@@ -25,6 +25,13 @@ def test_system_admin_creates_a_commission(client: TestClient, world: World) -> 
         "mail_reply_to": None,
         "mail_signature": None,
         "data_license": "CC-BY-4.0",
+        "letter_heading": None,
+        "letter_address": None,
+        "letter_city": None,
+        "letter_chair_name": None,
+        "letter_chair_title": None,
+        "letter_number_format": None,
+        "letter_logo_type": None,
         "created_at": "",
     }
 

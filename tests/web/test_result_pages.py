@@ -120,9 +120,9 @@ def test_before_publication_the_downloads_are_shown_disabled_with_the_reason(
     publication = staff.get(f"/ronde/{world.round.id}/publikasi").text
     assert "rekapitulasi.xlsx" not in publication
     assert "lembar-hasil.zip" not in publication
-    for button in ("download-recap", "download-result-sheets"):
+    for button in ("download-recap", "download-result-sheets", "download-letters"):
         assert re.search(rf'<button[^>]*id="{button}"[^>]*disabled', publication), button
-    assert text_of(publication).count("Tersedia setelah hasil diumumkan.") == 2
+    assert text_of(publication).count("Tersedia setelah hasil diumumkan.") == 3
     assert f"Bobot nilai akhir: SAQ 70% + {STAGE_TITLE} 30%." in text_of(publication)
 
 
@@ -133,7 +133,11 @@ def test_after_publication_the_downloads_are_buttons_that_ask_for_the_files(
     publish(client, world)
     pages.login(world.admin)
     publication = pages.get(f"/ronde/{world.round.id}/publikasi").text
-    for kind, button in (("recap", "Buat rekapitulasi"), ("result_sheets", "Buat lembar hasil (ZIP)")):
+    for kind, button in (
+        ("recap", "Buat rekapitulasi"),
+        ("result_sheets", "Buat lembar hasil (ZIP)"),
+        ("letters", "Buat surat hasil (ZIP berisi PDF)"),
+    ):
         form = re.search(
             rf'<form method="post" action="/ronde/{world.round.id}/unduhan">.*?value="{kind}">.*?</form>',
             publication,
@@ -167,14 +171,16 @@ def test_the_ranking_shows_every_stage_and_why_a_body_missed_one(
     assert "Nilai Verifikasi (70%)" in text_of(page)
     assert row_of(page, gated.failed.name) == (
         f"3 {gated.failed.name} {GATE_FAILED} Kelurahan 100,00 80,00 Tidak mengikuti (dihitung 0) 56,00 "
-        "Kurang Informatif"
+        f"Kurang Informatif PDF surat hasil {gated.failed.name}"
     )
     assert row_of(page, gated.absent.name) == (
-        f"- {gated.absent.name} Kelurahan Tidak mengikuti Tidak mengikuti Tidak mengikuti - Tidak Mengikuti"
+        f"- {gated.absent.name} Kelurahan Tidak mengikuti Tidak mengikuti Tidak mengikuti - Tidak Mengikuti "
+        f"PDF surat hasil {gated.absent.name}"
     )
     assert (
         row_of(page, f">{world.body.name}<")
-        == f"1 {world.body.name} Kelurahan 100,00 90,00 80,00 87,00 Menuju Informatif"
+        == f"1 {world.body.name} Kelurahan 100,00 90,00 80,00 87,00 Menuju Informatif PDF surat hasil "
+        f"{world.body.name}"
     )
 
 
