@@ -87,9 +87,9 @@ class CommissionPatch(BaseModel):
         default=None,
         max_length=200,
         description="The letter number's pattern, with placeholders {urut} (the body's sequence number in "
-        "the round; {urut:03} pads it), {tahun}, {bulan}, {bulan_romawi}, {kode_komisi}, {kategori}, "
-        '{revisi}; null or empty: "{urut}/KI/{bulan_romawi}/{tahun}".',
-        examples=["{urut:03}/KI-DKI/{bulan_romawi}/{tahun}"],
+        "the round; {urut:03} pads it), {tahun}, {bulan}, {romawi}, {kode}, {kategori}, "
+        '{revisi}; null or empty: "{urut}/KI/{romawi}/{tahun}".',
+        examples=["{urut:03}/KI-DKI/{romawi}/{tahun}"],
     )
 
 

@@ -6,11 +6,11 @@ A pattern is text with placeholders in braces, each filled for the letter:
   publication ordered by when they were registered (their id), so a corrected revision keeps every number;
   ``{urut:03}`` pads it to three digits (``007``);
 - ``{tahun}``: the year of the publication date (``2026``), ``{bulan}``: its month (``12``),
-  ``{bulan_romawi}``: the month in Roman numerals (``XII``);
-- ``{kode_komisi}``: the commission's code (``ki-dki``), ``{kategori}``: the body's category code;
+  ``{romawi}``: the month in Roman numerals (``XII``);
+- ``{kode}``: the commission's code (``ki-dki``), ``{kategori}``: the body's category code;
 - ``{revisi}``: the published revision (``1``).
 
-``{{`` and ``}}`` write a brace. The default is ``{urut}/KI/{bulan_romawi}/{tahun}``.
+``{{`` and ``}}`` write a brace. The default is ``{urut}/KI/{romawi}/{tahun}``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import string
 from dataclasses import dataclass
 from datetime import date
 
-DEFAULT_NUMBER_FORMAT = "{urut}/KI/{bulan_romawi}/{tahun}"
-PLACEHOLDERS = ("urut", "tahun", "bulan", "bulan_romawi", "kode_komisi", "kategori", "revisi")
+DEFAULT_NUMBER_FORMAT = "{urut}/KI/{romawi}/{tahun}"
+PLACEHOLDERS = ("urut", "tahun", "bulan", "romawi", "kode", "kategori", "revisi")
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 _PADDING = {"", "02", "03", "04", "05", "06"}
 
@@ -60,8 +60,8 @@ def letter_number(pattern: str | None, parts: NumberParts) -> str:
         urut=parts.sequence,
         tahun=parts.published_on.year,
         bulan=f"{parts.published_on.month:02d}",
-        bulan_romawi=ROMAN_MONTHS[parts.published_on.month - 1],
-        kode_komisi=parts.commission_code,
+        romawi=ROMAN_MONTHS[parts.published_on.month - 1],
+        kode=parts.commission_code,
         kategori=parts.category_code,
         revisi=parts.revision,
     )

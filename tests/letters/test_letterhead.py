@@ -26,7 +26,7 @@ def test_the_letterhead_texts_are_set_and_checked(client: TestClient, world: Wor
             "letter_heading": " Komisi Informasi \n\n Provinsi Uji ",
             "letter_city": "Surabaya",
             "letter_chair_name": "Nama Ketua",
-            "letter_number_format": "{urut:03}/KI-{kode_komisi}/{bulan_romawi}/{tahun}",
+            "letter_number_format": "{urut:03}/KI-{kode}/{romawi}/{tahun}",
         },
         headers=admin,
     )

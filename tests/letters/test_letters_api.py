@@ -24,7 +24,7 @@ def published(world: World) -> Published:
     commission.letter_address = "Jl. Uji No. 1"
     commission.letter_city = "Jakarta"
     commission.letter_chair_name = "Ketua Uji, S.H."
-    commission.letter_number_format = "{urut:03}/{kode_komisi}/{bulan_romawi}/{tahun}"
+    commission.letter_number_format = "{urut:03}/{kode}/{romawi}/{tahun}"
     world.session.flush()
     return publish_world(world)
 

@@ -42,9 +42,10 @@ ENGLISH = frozenset(
     verify view waiting was we were what when where which while will with without yes you your
     """.split()  # noqa: SIM905 - a word list reads better as words than as a list of strings
 )
-# Words of ENGLISH a page may show: names of file formats, systems and laws, and words of the question
-# texts written that way by the commissions ("go": the go.id domain of government websites).
-ALLOWED = frozenset({"go"})
+# Words of ENGLISH a page may show: names of file formats, systems, laws and licenses, and words of the
+# question texts written that way by the commissions ("go": the go.id domain of government websites; "by",
+# "open": the open-data licenses' names, "CC BY 4.0", "Open Data Commons").
+ALLOWED = frozenset({"go", "by", "open"})
 # Internal codes: snake_case names, and band codes (lower case with a hyphen) shown instead of their labels.
 SNAKE_CASE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 BAND_CODE = re.compile(r"\b(?:tidak|kurang|cukup|menuju)-(?:informatif|mengikuti)\b")
