@@ -113,7 +113,8 @@ class LetterData:
     year: int
     revision: int
     published_at: datetime
-    """When the revision was published (aware): the PDF's creation date, so the bytes are reproducible."""
+    """When the revision was published (aware): the PDF's creation date, so the bytes are reproducible.
+    The letter's date (``signature.date``) is that instant's date in the commission's time zone."""
     participating: bool
     stages: Sequence[StageScore]
     aspects: Sequence[AspectScore]
@@ -166,7 +167,7 @@ def payload(data: LetterData, logo_path: str | None) -> dict[str, Any]:
         "round": data.round_title,
         "year": str(data.year),
         "revision": str(data.revision),
-        "published": indonesian_date(data.published_at.date()),
+        "published": indonesian_date(sign.date),  # the publication date in the commission's zone
         "correction": None
         if data.correction is None
         else {"revision": str(data.correction.earlier_revision), "reason": data.correction.reason},

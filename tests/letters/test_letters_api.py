@@ -4,6 +4,7 @@ published."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,7 +27,11 @@ def published(world: World) -> Published:
     commission.letter_chair_name = "Ketua Uji, S.H."
     commission.letter_number_format = "{urut:03}/{kode}/{romawi}/{tahun}"
     world.session.flush()
-    return publish_world(world)
+    published = publish_world(world)
+    # 20:00 UTC on the 9th is 03:00 WIB on the 10th: the letter is dated in the commission's time zone.
+    published.publication.created_at = datetime(2025, 12, 9, 20, 0, tzinfo=UTC)
+    world.session.flush()
+    return published
 
 
 def letter_url(published: Published, body_id: int, query: str = "") -> str:
@@ -69,7 +74,8 @@ def test_the_letter_carries_the_published_figures_to_the_cent(
     assert "KOMISI INFORMASI" in text
     assert "PROVINSI UJI" in text
     assert f"Nomor : 001/{world.commission.code}/XII/2025" in text
-    assert "Jakarta, 10 Desember 2025" in text  # published 03:00 UTC: 10:00 WIB
+    assert "Jakarta, 10 Desember 2025" in text
+    assert "pada 10 Desember 2025 (revisi 1)" in text
     assert f"Pimpinan {world.body.name}" in text
     assert f"SAQ (nilai terverifikasi) 70 {comma(item['verified_score'])}" in text
     assert f"Presentasi 30 {comma(item['stage_scores']['presentasi'])}" in text

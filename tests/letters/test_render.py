@@ -20,6 +20,7 @@ def test_the_letter_says_who_what_and_when() -> None:
     assert "KOMISI INFORMASI" in lines[0]
     assert "Nomor : 7/KI/XII/2026" in text
     assert "Jakarta, 4 Desember 2026" in text
+    assert "pada 4 Desember 2026 (revisi 1)" in text  # published 3 December 18:30 UTC, 01:30 WIB
     assert "Pimpinan Kelurahan Gondangdia" in text
     assert "Kelurahan, Kota Jakarta Pusat" in text
     assert "LEMBAR HASIL DAN REKOMENDASI" in text
