@@ -13,9 +13,11 @@ hash, and that folder is the compilation's root.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -216,6 +218,7 @@ _CHECK = b"#image(sys.inputs.logo, width: 1cm)"
 def _root() -> Path:
     """This process's compilation root: the template, a logo check, and the logos, nothing else."""
     folder = Path(tempfile.mkdtemp(prefix=f"emonev-letters-{os.getpid()}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     (folder / "letter.typ").write_bytes(template())
     (folder / "check.typ").write_bytes(_CHECK)
     return folder
