@@ -1,9 +1,10 @@
 """The letters of a round on real ``emonev worker`` processes on PostgreSQL: a published round of 200 bodies
 (bench/recap_db.py's) cut into four parts that two workers share, joined into one ZIP with one PDF per body.
 
-The issue asks for 10,000 bodies on two workers; that takes minutes on this 2-core machine (about 30 to 60
-letters a second in all: bench/letters.py and bench/README.md, "Letters as PDF"), so the test runs the same
-path, parts and assembly included, on 200 bodies (about 10 to 25 s) and the benchmark measures 10,000."""
+The issue asks for 10,000 bodies on two workers; that takes about 4 minutes on this 2-core machine (44
+letters a second: bench/letters.py and bench/README.md, "Letters as PDF"), so the test runs the same path,
+parts and assembly included, on 200 bodies (about 10 s quiet, 30 s at load 7) and the benchmark measures
+10,000."""
 
 from __future__ import annotations
 
