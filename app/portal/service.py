@@ -160,20 +160,22 @@ class RoundView:
 
 
 _LABELS_TTL_SECONDS = 300.0
-_LABELS: dict[int, tuple[float, list[tuple[str, str]]]] = {}
+_LABELS: dict[tuple[int, str], tuple[float, list[tuple[str, str]]]] = {}
 
 
-def round_bands(session: Session, round_id: int) -> list[tuple[str, str]]:
+def round_bands(session: Session, round_id: int, published_at: datetime) -> list[tuple[str, str]]:
     """The bands of a published round, highest first: (code, label). The templates of a published round no
-    longer change, so they are kept per process for a few minutes."""
+    longer change, so they are kept per process for a few minutes, under the round and the instant of its
+    latest revision."""
+    key = (round_id, published_at.isoformat())
     now = time.monotonic()
-    cached = _LABELS.get(round_id)
+    cached = _LABELS.get(key)
     if cached is not None and now - cached[0] < _LABELS_TTL_SECONDS:
         return cached[1]
     bands = list(band_labels(session=session, round_id=round_id).items())
     if len(_LABELS) >= 256:
         _LABELS.pop(next(iter(_LABELS)))
-    _LABELS[round_id] = (now, bands)
+    _LABELS[key] = (now, bands)
     return bands
 
 
@@ -195,7 +197,7 @@ def public_round(*, session: Session, commission: Commission, round_id: int) -> 
         round=round_,
         publication=revisions[-1],
         revisions=revisions,
-        bands=round_bands(session, round_.id),
+        bands=round_bands(session, round_.id, revisions[-1].created_at),
         license=license_of(commission.data_license),
     )
 
@@ -475,8 +477,8 @@ def body_profile(*, session: Session, commission: Commission, body_id: int) -> B
     latest = body_result(session=session, publication=publication, body_id=body.id)
     assert latest is not None
     bands: dict[str, str] = {}
-    for round_id in reversed(list(dict.fromkeys(e.round_id for e in history))):
-        for code, label in round_bands(session, round_id):
+    for entry in reversed(history):
+        for code, label in round_bands(session, entry.round_id, entry.published_at):
             bands.setdefault(code, label)
     version = session.scalar(
         select(TemplateVersion)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Account, Commission, Invitation, PanelScore, PublicBody
@@ -349,3 +349,30 @@ def test_a_visitor_past_the_limit_gets_an_indonesian_429_with_retry_after(
     assert "Terlalu banyak permintaan" in refused.text
     assert refused.headers["cache-control"] == "no-store"
     assert limited_client.get("/").status_code == 429
+
+
+def test_each_page_reads_the_database_a_few_times_and_a_304_after_three_queries(
+    client: TestClient, connection: Connection, gated: Gated
+) -> None:
+    world = gated.world
+    publish(client, world)
+    counted: list[str] = []
+
+    def count(*args: object) -> None:
+        statement = str(args[2])
+        if "SAVEPOINT" not in statement:  # the test's own transaction, not the page's
+            counted.append(statement)
+
+    pages = urls(world, gated)
+    tags = {name: client.get(url).headers["etag"] for name, url in pages.items()}  # warm the caches
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        for name, url in pages.items():
+            counted.clear()
+            assert client.get(url).status_code == 200
+            assert len(counted) <= 12, (name, len(counted), counted)
+            counted.clear()
+            assert client.get(url, headers={"If-None-Match": tags[name]}).status_code == 304
+            assert len(counted) <= 3, (name, counted)
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
