@@ -307,32 +307,45 @@ def ranking_slice(
     the ranking of ``app.results.service.ranking_page`` (rank, then row id; bodies that did not take part
     last), read with offset paging for the portal's numbered pages (bounded by the caller). Two queries, on
     the index of (publication_id, category_id, rank)."""
-    where = [
+    where = and_(
         PublishedResult.publication_id == publication.id,
         PublishedResult.category_id == category_id,
         *_conditions(filters),
-    ]
-    total = session.scalar(
-        select(func.count(PublishedResult.id))
-        .select_from(PublishedResult)
-        .join(PublicBody, PublicBody.id == PublishedResult.body_id)
-        .where(and_(*where))
     )
+    by_body = bool(filters.query or filters.province or filters.regency)
+    order = (PublishedResult.rank.asc().nulls_last(), PublishedResult.id)
+    counting = select(func.count(PublishedResult.id)).select_from(PublishedResult)
+    # The page's row ids are chosen on published_result alone (joined to the bodies only to filter by their
+    # name or region), so a deep page sorts ids, not whole rows; the 50 rows are read after.
+    chosen = select(PublishedResult.id).select_from(PublishedResult)
+    if by_body:
+        counting = counting.join(PublicBody, PublicBody.id == PublishedResult.body_id)
+        chosen = chosen.join(PublicBody, PublicBody.id == PublishedResult.body_id)
+    total = session.scalar(counting.where(where))
+    page_ids = chosen.where(where).order_by(*order).offset(offset).limit(limit).scalar_subquery()
     stmt = (
         _result_select(publication, with_aspects=False)
-        .where(PublishedResult.category_id == category_id, *_conditions(filters))
-        .order_by(PublishedResult.rank.asc().nulls_last(), PublishedResult.id)
-        .offset(offset)
-        .limit(limit)
+        .where(PublishedResult.id.in_(page_ids))
+        .order_by(*order)
     )
     rows = [_result_row(publication, row, None) for row in session.execute(stmt).all()]
     return rows, int(total or 0)
 
 
+_REGIONS: dict[tuple[int, int, str], tuple[float, tuple[list[Region], list[Region]]]] = {}
+
+
 def _regions(
-    session: Session, publication: Publication, category_id: int
+    session: Session, commission: Commission, publication: Publication, category_id: int
 ) -> tuple[list[Region], list[Region]]:
-    """The provinces and regencies/cities of the category's bodies in the publication (for the filters)."""
+    """The provinces and regencies/cities of the category's bodies in the publication (for the filters).
+    Bodies' regions are live, but every change of one touches the commission (``public_changed_at``), so
+    the answer is kept per process under the publication, the category and that instant."""
+    key = (publication.id, category_id, f"{publication.created_at}:{commission.public_changed_at}")
+    now = time.monotonic()
+    cached = _REGIONS.get(key)
+    if cached is not None and now - cached[0] < _LABELS_TTL_SECONDS:
+        return cached[1]
     codes = session.scalars(
         select(PublicBody.region_code)
         .join(PublishedResult, PublishedResult.body_id == PublicBody.id)
@@ -345,10 +358,14 @@ def _regions(
     ).all()
     provinces = {p for p in map(province_code, codes) if p}
     regencies = {r for r in map(regency_code, codes) if r}
-    return (
+    found = (
         [Region(code, label_of(code)) for code in sorted(provinces)],
         [Region(code, label_of(code)) for code in sorted(regencies)],
     )
+    if len(_REGIONS) >= 256:
+        _REGIONS.pop(next(iter(_REGIONS)))
+    _REGIONS[key] = (now, found)
+    return found
 
 
 def ranking_view(
@@ -396,7 +413,7 @@ def ranking_view(
             offset=(page - 1) * PAGE_SIZE,
             limit=PAGE_SIZE,
         )
-    provinces, regencies = _regions(session, shown.publication, category.id)
+    provinces, regencies = _regions(session, commission, shown.publication, category.id)
     return RankingView(
         round=shown,
         category=category,
