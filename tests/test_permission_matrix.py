@@ -322,6 +322,12 @@ PUBLIC: set[tuple[str, str]] = {
     ("POST", "/lupa-kata-sandi"),
     ("GET", "/atur-kata-sandi"),
     ("POST", "/atur-kata-sandi"),
+    # The public results portal: published revisions only, the same page for everybody
+    ("GET", "/hasil"),
+    ("GET", "/hasil/{commission_code}"),
+    ("GET", "/hasil/{commission_code}/badan/{body_id}"),
+    ("GET", "/hasil/{commission_code}/{round_id}"),
+    ("GET", "/hasil/{commission_code}/{round_id}/{category_code}"),
 }
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -546,7 +552,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/akun/{account_id}/undangan"): page(
         ADMINS, path=lambda c: {"account_id": c.params["invited_account_id"]}
     ),
-    ("GET", "/"): page(ANY_PRINCIPAL),
+    # Each role's start page; an anonymous visitor gets the public results portal there
+    ("GET", "/"): allow(ANY_PRINCIPAL, anonymous_status=200, refusal_is_problem=False),
     ("POST", "/logout"): page(ACCOUNT_HOLDERS),
     ("POST", "/pengisian/mulai/{round_id}"): page(BODY_WRITERS | {"other_operator"}),
     ("GET", "/pengisian/{submission_id}"): page(SAQ_READERS),
