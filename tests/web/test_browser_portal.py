@@ -1,21 +1,28 @@
 """The public results portal in headless Chromium as an anonymous visitor (no login), against the live server
 of ``tests.web.conftest`` whose seed published ``Monev KIP 2023``: from the home page to a round, a category's
-ranking, a search and a body's profile, on a desktop and on a phone. Screenshots go to tests/screenshots/."""
+ranking, a search and a body's profile, on a desktop and on a phone, with the Content-Security-Policy in
+force. Screenshots go to tests/screenshots/."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, expect
 
+from tests.processes import LiveServer
 from tests.web.conftest import PHONE, screenshot
 from tests.web.seed import GATE_FAILED, GATED_ROUND
+from tests.web.test_browser_security import Watch
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_visitor_finds_a_bodys_result_and_history_without_logging_in(page: Page) -> None:
+def test_a_visitor_finds_a_bodys_result_and_history_without_logging_in(
+    context: BrowserContext, live_server: LiveServer
+) -> None:
+    watch = Watch(context, live_server)  # the Content-Security-Policy holds on every portal page
+    page = watch.attach(context.new_page())
     page.goto("/")
     expect(page.get_by_role("link", name="Masuk petugas")).to_be_visible()
     page.get_by_role("link", name=GATED_ROUND).click()
@@ -52,3 +59,5 @@ def test_a_visitor_finds_a_bodys_result_and_history_without_logging_in(page: Pag
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width  # nothing runs off a phone's screen
     assert page.context.cookies() == []  # the portal set no cookie
+    assert watch.violations == []
+    assert watch.outside == []
