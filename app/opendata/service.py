@@ -24,6 +24,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,7 +36,7 @@ from app.commissions.licenses import license_of
 from app.commissions.timezones import as_utc
 from app.db.models import Commission, Publication, Round
 from app.errors import FieldProblem, InvalidInput, NotFound
-from app.opendata.columns import ASPECT_COLUMNS, Column, result_columns, table_schema
+from app.opendata.columns import ASPECT_COLUMNS, result_columns, stage_column_name, table_schema
 from app.portal.caching import Stamp, commission_stamp
 from app.regions import name_of, province_code, regency_code
 from app.results.schemas import NOT_PARTICIPATING_LABEL
@@ -73,9 +74,14 @@ class Release:
     """``(code, title)`` of every stage the publication weighted, the SAQ first."""
     band_labels: dict[str, str]
 
-    @property
+    @cached_property
+    def stage_columns(self) -> list[tuple[str, str]]:
+        """``(column name, stage code)`` of the per-stage score columns."""
+        return [(stage_column_name(code), code) for code, _title in self.stages]
+
+    @cached_property
     def published_at(self) -> str:
-        """The instant in UTC, ISO 8601 as the API writes it but with ``Z``: ``2025-12-10T03:00:00.123456Z``."""
+        """The instant in UTC, ISO 8601 as the API writes it, with ``Z``: ``2025-12-10T03:00:00.123456Z``."""
         return as_utc(self.publication.created_at).isoformat().replace("+00:00", "Z")
 
 
@@ -264,8 +270,8 @@ def result_record(release: Release, row: ResultRow) -> dict[str, Any]:
         "nilai_mandiri": score_text(row.self_score),
         "nilai_verifikasi": score_text(row.verified_score),
     }
-    for column, (code, _title) in zip(_stage_columns(release), release.stages, strict=True):
-        record[column.name] = score_text(row.stage_scores.get(code))
+    for column, code in release.stage_columns:
+        record[column] = score_text(row.stage_scores.get(code))
     record |= {
         "nilai_akhir": score_text(row.final_score),
         "kode_kualifikasi": row.band,
@@ -273,11 +279,6 @@ def result_record(release: Release, row: ResultRow) -> dict[str, Any]:
         "peringkat": row.rank,
     }
     return record
-
-
-def _stage_columns(release: Release) -> list[Column]:
-    columns = result_columns(release.stages)
-    return [c for c in columns if c.name.startswith("nilai_tahap_")]
 
 
 @dataclass(frozen=True)
