@@ -87,9 +87,10 @@ class Release:
 
 @dataclass(frozen=True)
 class Download:
-    """A file of a release ready to be written: its validators, media type and writer."""
+    """A file of a published revision ready to be written: its validators, media type and writer. Nothing
+    but the revision and the validators is read before a conditional GET is answered."""
 
-    release: Release
+    publication: Publication
     name: str
     separator: str
     stamp: Stamp
@@ -115,6 +116,12 @@ def find_commission(*, session: Session, code: str) -> Commission:
 def find_release(*, session: Session, commission_code: str, round_id: int, revision: int | None) -> Release:
     """A published revision of a commission's round (the latest when ``revision`` is None); NotFound (with
     the reason) for an unknown commission or round, a round not published yet, or a revision it lacks."""
+    return _release(session, *_locate(session, commission_code, round_id, revision))
+
+
+def _locate(
+    session: Session, commission_code: str, round_id: int, revision: int | None
+) -> tuple[Commission, Round, Publication]:
     commission = find_commission(session=session, code=commission_code)
     round_ = session.get(Round, round_id)
     if round_ is None or round_.commission_id != commission.id:
@@ -138,6 +145,10 @@ def find_release(*, session: Session, commission_code: str, round_id: int, revis
             f"the results of round {round_.title} are not published",
             indonesian=f"Hasil {round_.title} belum diumumkan.",
         )
+    return commission, round_, publication
+
+
+def _release(session: Session, commission: Commission, round_: Round, publication: Publication) -> Release:
     rules = rules_of(publication)
     return Release(
         commission=commission,
@@ -157,8 +168,8 @@ def _published(session: Session, round_: Round) -> bool:
 def latest_revision(*, session: Session, commission_code: str, round_id: int, name: str) -> tuple[int, Stamp]:
     """The latest revision of a round (for the ``terbaru`` address of ``name``) and the commission's stamp."""
     check_name(name)
-    release = find_release(session=session, commission_code=commission_code, round_id=round_id, revision=None)
-    return release.publication.revision, commission_stamp(session, release.commission.id)
+    commission, _round, publication = _locate(session, commission_code, round_id, None)
+    return publication.revision, commission_stamp(session, commission.id)
 
 
 def check_name(name: str) -> None:
@@ -202,19 +213,16 @@ def download(
     written. ``base_url`` (the service's address) goes into the data package's ``sources``."""
     check_name(name)
     separator = separator_of(pemisah)
-    release = find_release(
-        session=session, commission_code=commission_code, round_id=round_id, revision=revision
-    )
-    round_ = release.round
+    commission, round_, publication = _locate(session, commission_code, round_id, revision)
     # The round's title and year are printed in every file and may be edited after publication.
-    key = (
-        f"opendata:{FORMAT_VERSION}:{release.publication.id}:{name}:{separator}:{round_.year}:{round_.title}"
-        + (f":{base_url}" if name == DATA_PACKAGE else "")
+    key = f"opendata:{FORMAT_VERSION}:{publication.id}:{name}:{separator}:{round_.year}:{round_.title}" + (
+        f":{base_url}" if name == DATA_PACKAGE else ""
     )
-    stamp = commission_stamp(session, release.commission.id)
-    prefix = f"emonev-{release.commission.code}-{round_.id}-revisi-{release.publication.revision}"
+    stamp = commission_stamp(session, commission.id)
+    prefix = f"emonev-{commission.code}-{round_.id}-revisi-{publication.revision}"
 
     def write(path: Path) -> str:
+        release = _release(session, commission, round_, publication)
         if name == DATA_PACKAGE:
             path.write_text(
                 json.dumps(data_package(release=release, base_url=base_url), ensure_ascii=False, indent=2),
@@ -238,7 +246,7 @@ def download(
         return f"{prefix}-{name}"
 
     media_type = JSON_MEDIA_TYPE if name.endswith(".json") else CSV_MEDIA_TYPE
-    return Download(release, name, separator, stamp, key, media_type, write)
+    return Download(publication, name, separator, stamp, key, media_type, write)
 
 
 # --- Rows ---------------------------------------------------------------------------------------------------
