@@ -63,6 +63,13 @@ FORMAT_VERSION = "1"
 """Part of every file's ETag: raise it when a file's layout changes, so caches fetch the new one."""
 
 
+def address(*, commission_code: str, round_id: int, revision: int | None, name: str) -> str:
+    """The stable path of an open-data file (``revision`` None: the ``terbaru`` address), for pages that
+    link to it: ``/data/ki-dki/12/revisi-2/hasil.csv``."""
+    folder = "terbaru" if revision is None else f"revisi-{revision}"
+    return f"/data/{commission_code}/{round_id}/{folder}/{name}"
+
+
 @dataclass(frozen=True)
 class Release:
     """One published revision of a round, with what its files print around the rows."""

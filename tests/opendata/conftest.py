@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.opendata.service import FILES
+from app.opendata.service import FILES, address
 from tests.factories import World
 from tests.results.gated import Gated, gated_season
 
@@ -25,9 +25,14 @@ class Opened:
     world: World
     gated: Gated
 
-    def url(self, name: str, revision: int | str = 1) -> str:
-        folder = revision if isinstance(revision, str) else f"revisi-{revision}"
-        return f"/data/{self.world.commission.code}/{self.world.round.id}/{folder}/{name}"
+    def url(self, name: str, revision: int | None = 1) -> str:
+        """``revision`` None: the ``terbaru`` address."""
+        return address(
+            commission_code=self.world.commission.code,
+            round_id=self.world.round.id,
+            revision=revision,
+            name=name,
+        )
 
     def publish(self, client: TestClient, reason: str) -> int:
         response = client.post(
