@@ -310,6 +310,11 @@ PUBLIC: set[tuple[str, str]] = {
     ("POST", "/api/v1/auth/set-password"),
     # The published ranking of a round, read-only, for integrators and the press (404 until published)
     ("GET", "/api/v1/public/rounds/{round_id}/rankings"),
+    # Open data: the files of every published revision and the latest one's addresses (404 until published)
+    ("GET", "/data/{commission_code}/{round_id}/revisi-{revision}/{name}"),
+    ("HEAD", "/data/{commission_code}/{round_id}/revisi-{revision}/{name}"),
+    ("GET", "/data/{commission_code}/{round_id}/terbaru/{name}"),
+    ("HEAD", "/data/{commission_code}/{round_id}/terbaru/{name}"),
     # Web pages: the login form (its POST is bound to a pre-session CSRF cookie)
     ("GET", "/login"),
     ("POST", "/login"),
