@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.db.session import SessionDep
 from app.inputs import Id, parse_digits
+from app.opendata.service import address
 from app.portal import service as portal
 from app.portal.caching import cacheable, commission_stamp, not_modified, site_stamp
 from app.portal.limits import public_rate_limit
@@ -28,6 +29,13 @@ from app.web.render import render_public
 router = APIRouter(include_in_schema=False, dependencies=[Depends(public_rate_limit)])
 
 MAX_PAGE = 100_000
+# The open data of the revision a round's page shows (built by app/opendata), as the page names them.
+OPEN_DATA_FILES = (
+    ("CSV (pemisah koma)", "hasil.csv"),
+    ("CSV (pemisah titik koma, untuk Excel)", "hasil.csv?pemisah=titik-koma"),
+    ("JSON", "hasil.json"),
+    ("Paket data (Frictionless Data Package) untuk Satu Data Indonesia", "datapackage.json"),
+)
 Text = Annotated[str, Query(max_length=200)]
 
 
@@ -87,7 +95,13 @@ def round_page(commission_code: str, round_id: Id, request: Request, session: Se
     if cached is not None:
         return cached
     view = portal.round_view(session=session, commission=commission, round_id=round_id)
+    revision = view.round.publication.revision
+    files = [
+        (label, address(commission_code=commission.code, round_id=round_id, revision=revision, name=name))
+        for label, name in OPEN_DATA_FILES
+    ]
     context = {
+        "files": files,
         "view": view,
         "shown": view.round,
         "commission": commission,
