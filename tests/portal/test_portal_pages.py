@@ -192,6 +192,17 @@ def test_a_conditional_get_is_answered_304_and_changes_with_a_correction_and_a_r
     assert ranking.status_code == 200
     assert "Kelurahan Kenari Baru" in ranking.text
 
+    round_page = client.get(pages["round"])
+    retitled = client.patch(
+        f"/api/v1/rounds/{world.round.id}",
+        json={"title": "Monev KIP 2025 (ditetapkan)"},
+        headers=world.token(world.admin),
+    )
+    assert retitled.status_code == 200, retitled.text
+    again = client.get(pages["round"], headers={"If-None-Match": round_page.headers["etag"]})
+    assert again.status_code == 200
+    assert "Monev KIP 2025 (ditetapkan)" in again.text
+
 
 def test_the_portal_shows_the_latest_revision_with_its_correction_note_and_the_apis_figures(
     client: TestClient, session: Session, gated: Gated
