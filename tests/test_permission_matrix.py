@@ -329,10 +329,15 @@ PUBLIC: set[tuple[str, str]] = {
     ("POST", "/atur-kata-sandi"),
     # The public results portal: published revisions only, the same page for everybody
     ("GET", "/hasil"),
+    ("HEAD", "/hasil"),
     ("GET", "/hasil/{commission_code}"),
+    ("HEAD", "/hasil/{commission_code}"),
     ("GET", "/hasil/{commission_code}/badan/{body_id}"),
+    ("HEAD", "/hasil/{commission_code}/badan/{body_id}"),
     ("GET", "/hasil/{commission_code}/{round_id}"),
+    ("HEAD", "/hasil/{commission_code}/{round_id}"),
     ("GET", "/hasil/{commission_code}/{round_id}/{category_code}"),
+    ("HEAD", "/hasil/{commission_code}/{round_id}/{category_code}"),
 }
 
 RULES: dict[tuple[str, str], Rule] = {

@@ -54,12 +54,12 @@ def home_page(request: Request, session: Session) -> Response:
     return cacheable(render_public(request, "portal/home.html", {"commissions": found}), stamp, key)
 
 
-@router.get("/hasil")
+@router.api_route("/hasil", methods=["GET", "HEAD"])
 def portal_home(request: Request, session: SessionDep) -> Response:
     return home_page(request, session)
 
 
-@router.get("/hasil/{commission_code}")
+@router.api_route("/hasil/{commission_code}", methods=["GET", "HEAD"])
 def commission_page(commission_code: str, request: Request, session: SessionDep) -> Response:
     commission = portal.commission_by_code(session=session, code=commission_code)
     stamp = commission_stamp(session, commission.id)
@@ -71,7 +71,7 @@ def commission_page(commission_code: str, request: Request, session: SessionDep)
     return cacheable(page, stamp, _key(request))
 
 
-@router.get("/hasil/{commission_code}/badan/{body_id}")
+@router.api_route("/hasil/{commission_code}/badan/{body_id}", methods=["GET", "HEAD"])
 def body_page(commission_code: str, body_id: Id, request: Request, session: SessionDep) -> Response:
     commission = portal.commission_by_code(session=session, code=commission_code)
     stamp = commission_stamp(session, commission.id)
@@ -87,7 +87,7 @@ def body_page(commission_code: str, body_id: Id, request: Request, session: Sess
     return cacheable(render_public(request, "portal/body.html", context), stamp, _key(request))
 
 
-@router.get("/hasil/{commission_code}/{round_id}")
+@router.api_route("/hasil/{commission_code}/{round_id}", methods=["GET", "HEAD"])
 def round_page(commission_code: str, round_id: Id, request: Request, session: SessionDep) -> Response:
     commission = portal.commission_by_code(session=session, code=commission_code)
     stamp = commission_stamp(session, commission.id)
@@ -118,7 +118,7 @@ def _page_number(text: str) -> int:
     return max(number, 1)
 
 
-@router.get("/hasil/{commission_code}/{round_id}/{category_code}")
+@router.api_route("/hasil/{commission_code}/{round_id}/{category_code}", methods=["GET", "HEAD"])
 def category_page(
     commission_code: str,
     round_id: Id,

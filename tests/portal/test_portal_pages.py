@@ -88,6 +88,9 @@ def test_every_page_is_public_cacheable_and_described(client: TestClient, gated:
         assert 'href="/login">Masuk petugas</a>' in page.text, name
         assert "<script" not in page.text, name
         assert "style=" not in page.text, name
+        if name != "root":  # crawlers and link checkers ask HEAD: the same headers, no body
+            head = client.head(url)
+            assert (head.status_code, head.content, head.headers["etag"]) == (200, b"", page.headers["etag"])
     assert "Cookie" in client.get("/").headers["vary"]
     assert "Cookie" not in client.get("/hasil").headers["vary"]
 
