@@ -18,9 +18,16 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 
-def send_file(build: Callable[[Path], str], media_type: str, suffix: str) -> FileResponse:
+def send_file(
+    build: Callable[[Path], str],
+    media_type: str,
+    suffix: str,
+    *,
+    disposition: Literal["attachment", "inline"] = "attachment",
+) -> FileResponse:
     """Run ``build`` on a fresh temporary file (it writes the file and returns the download's name) and
-    stream that file back; it is deleted once sent, or at once if ``build`` fails."""
+    stream that file back; it is deleted once sent, or at once if ``build`` fails. ``inline``: a browser
+    shows it (JSON) instead of saving it."""
     handle, name = tempfile.mkstemp(prefix="emonev-", suffix=suffix)
     os.close(handle)
     path = Path(name)
@@ -33,6 +40,7 @@ def send_file(build: Callable[[Path], str], media_type: str, suffix: str) -> Fil
         path,
         media_type=media_type,
         filename=filename,
+        content_disposition_type=disposition,
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
 

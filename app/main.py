@@ -25,6 +25,7 @@ from app.jobs import worker as job_worker
 from app.jobs.routes import router as jobs_router
 from app.letters.routes import router as letters_router
 from app.mail.routes import router as mail_router
+from app.opendata.routes import router as opendata_router
 from app.problems import install_problem_handlers
 from app.questionnaires.routes import router as questionnaires_router
 from app.request_body import ReadBodyFirst, body_limit
@@ -129,6 +130,7 @@ def create_app(
         mail_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(opendata_router)  # /data/...: files, outside the API prefix
     api_docs.install(app, openapi_url=app.openapi_url or "/openapi.json")  # before the pages' /static
     install_web_pages(app)  # pages at /, outside the API prefix; HTML errors on page paths
     return app

@@ -311,6 +311,11 @@ PUBLIC: set[tuple[str, str]] = {
     ("POST", "/api/v1/auth/set-password"),
     # The published ranking of a round, read-only, for integrators and the press (404 until published)
     ("GET", "/api/v1/public/rounds/{round_id}/rankings"),
+    # Open data: the files of every published revision and the latest one's addresses (404 until published)
+    ("GET", "/data/{commission_code}/{round_id}/revisi-{revision}/{name}"),
+    ("HEAD", "/data/{commission_code}/{round_id}/revisi-{revision}/{name}"),
+    ("GET", "/data/{commission_code}/{round_id}/terbaru/{name}"),
+    ("HEAD", "/data/{commission_code}/{round_id}/terbaru/{name}"),
     # Web pages: the login form (its POST is bound to a pre-session CSRF cookie)
     ("GET", "/login"),
     ("POST", "/login"),
@@ -323,6 +328,17 @@ PUBLIC: set[tuple[str, str]] = {
     ("POST", "/lupa-kata-sandi"),
     ("GET", "/atur-kata-sandi"),
     ("POST", "/atur-kata-sandi"),
+    # The public results portal: published revisions only, the same page for everybody
+    ("GET", "/hasil"),
+    ("HEAD", "/hasil"),
+    ("GET", "/hasil/{commission_code}"),
+    ("HEAD", "/hasil/{commission_code}"),
+    ("GET", "/hasil/{commission_code}/badan/{body_id}"),
+    ("HEAD", "/hasil/{commission_code}/badan/{body_id}"),
+    ("GET", "/hasil/{commission_code}/{round_id}"),
+    ("HEAD", "/hasil/{commission_code}/{round_id}"),
+    ("GET", "/hasil/{commission_code}/{round_id}/{category_code}"),
+    ("HEAD", "/hasil/{commission_code}/{round_id}/{category_code}"),
 }
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -554,7 +570,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/akun/{account_id}/undangan"): page(
         ADMINS, path=lambda c: {"account_id": c.params["invited_account_id"]}
     ),
-    ("GET", "/"): page(ANY_PRINCIPAL),
+    # Each role's start page; an anonymous visitor gets the public results portal there
+    ("GET", "/"): allow(ANY_PRINCIPAL, anonymous_status=200, refusal_is_problem=False),
     ("POST", "/logout"): page(ACCOUNT_HOLDERS),
     ("POST", "/pengisian/mulai/{round_id}"): page(BODY_WRITERS | {"other_operator"}),
     ("GET", "/pengisian/{submission_id}"): page(SAQ_READERS),

@@ -367,6 +367,15 @@ def _cell(value: Any) -> str | None:
     return text or None
 
 
+def _region_cell(value: Any) -> str | None:
+    """A region code as a workbook may hold it: a kabupaten/kota code typed without quotes is a number, and
+    32.10 (Kabupaten Majalengka) reads back as 32.1; its second part always has two digits, so a number with
+    at most two decimals is read with exactly two. Anything else is read as it is (and refused if wrong)."""
+    if isinstance(value, float) and not value.is_integer() and round(value, 2) == value:
+        return f"{value:.2f}"
+    return _cell(value)
+
+
 # Rows between progress reports (and flushes while writing).
 _PROGRESS_EVERY = 500
 
@@ -472,7 +481,7 @@ def import_bodies(
 
         name = _cell(row.get("name"))
         code = _cell(row.get("category"))
-        region = _cell(row.get("region_code"))
+        region = _region_cell(row.get("region_code"))
         parent = _cell(row.get("parent"))
         email = _cell(row.get("ppid_email"))
         if name is None:

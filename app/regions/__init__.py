@@ -2,8 +2,10 @@
 
 A code is ``31`` (province), ``31.71`` (kabupaten/kota), ``31.71.01`` (kecamatan) or ``31.71.01.1001``
 (kelurahan/desa); the format is checked where a body is registered (app/bodies/validation.py). The names of
-the first two levels come from ``kode_wilayah.csv`` beside this module (its source is in the README,
-"Region codes"); a code the list does not know is shown as the code itself.
+the first two levels come from ``kode_wilayah.csv`` beside this module: the 38 provinces and 514
+kabupaten/kota of Kepmendagri No. 300.2.2-2138 Tahun 2025 (the same 514 under No. 300.2.2-2430 Tahun 2025),
+taken from ``db/wilayah.sql`` of github.com/cahyadsn/wilayah (MIT), commit b7ad440 of 2026-08-08 (README,
+"Region codes"). A code the list does not know is shown as the code itself.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ each body's year-over-year history."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -15,6 +15,8 @@ from app.jobs.routes import ACCEPTED, job_out
 from app.jobs.schemas import JobOut
 from app.jobs.service import request_job
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParamsDep
+from app.portal.caching import cacheable, not_modified
+from app.portal.limits import PublicRateLimit
 from app.results import publication as publishing
 from app.results import service
 from app.results.schemas import HistoryOut, LiveResultsOut, PublicationOut, PublishIn, RankingOut
@@ -176,18 +178,45 @@ def rankings(
     )
 
 
-@router.get("/public/rounds/{round_id}/rankings")
+PUBLIC_RESPONSES: dict[int | str, dict[str, Any]] = {
+    304: {
+        "description": "Not modified: the request's `If-None-Match` (or `If-Modified-Since`) still holds; "
+        "no body. Carries the same `ETag`, `Last-Modified` and `Cache-Control`.",
+    },
+    429: {
+        "description": "Too many requests from this client address (`EMONEV_PUBLIC_RATE_LIMIT`): try again "
+        "after `Retry-After` seconds (problem+json).",
+        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    },
+}
+
+
+@router.get("/public/rounds/{round_id}/rankings", response_model=RankingOut, responses=PUBLIC_RESPONSES)
 def public_rankings(
     round_id: Id,
     session: SessionDep,
+    request: Request,
+    response: Response,
+    _limit: PublicRateLimit,
     category: Category,
     revision: Revision = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
     band: Band = None,
-) -> RankingOut:
+) -> RankingOut | Response:
     """PUBLIC, no login: a category's published ranking, read-only, for integrators and the press. The same
-    figures as the members' endpoint; 404 until the round is published."""
+    figures as the members' endpoint; 404 until the round is published.
+
+    Cacheable: `ETag` and `Last-Modified` change when the commission publishes or a body's name, region or
+    category changes; send `If-None-Match` to get `304 Not Modified` without the body. Requests are limited
+    per client address (429 with `Retry-After`)."""
+    stamp, key = service.public_rankings_stamp(
+        session=session, round_id=round_id, query=str(request.query_params)
+    )
+    unchanged = not_modified(request, stamp, key)
+    if unchanged is not None:
+        return unchanged
+    cacheable(response, stamp, key)
     return service.rankings(
         session=session,
         round_id=round_id,

@@ -71,6 +71,7 @@ from app.db.models import (
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.inputs import parse_digits
 from app.pagination import Page, PageParams, paginate
+from app.portal.caching import Stamp, commission_stamp
 from app.results import explain
 from app.results.explain import Outcome, PublishedRules, StageOutcome
 from app.results.schemas import (
@@ -1022,6 +1023,16 @@ def rankings(
         ],
         next_cursor=page.next_cursor,
     )
+
+
+def public_rankings_stamp(*, session: Session, round_id: int, query: str) -> tuple[Stamp, str]:
+    """The validators of a public ranking answer: the commission's public stamp (a new publication, a body
+    renamed or moved) and a key naming the round (its title and year are in the answer and may be edited
+    after publication) and the request's query."""
+    round_ = get_round(session=session, round_id=round_id)
+    return commission_stamp(
+        session, round_.commission_id
+    ), f"rankings:{round_.id}:{round_.year}:{round_.title}:{query}"
 
 
 def publications(

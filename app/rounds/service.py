@@ -42,6 +42,7 @@ from app.errors import (
     WindowClosed,
 )
 from app.mail import season as season_mail
+from app.portal.caching import touch
 
 DEADLINE_PATTERN = "%d-%m-%Y %H:%M"
 # A round's statuses as its messages in Indonesian name them (the pages' words).
@@ -579,6 +580,8 @@ def update_round(*, session: Session, round_: Round, changes: Mapping[str, Any],
     before = _round_snapshot(round_)
     for key, value in changes.items():
         setattr(round_, key, as_utc(value) if isinstance(value, datetime) else value)
+    if {"year", "title"} & changes.keys() and round_.status == "published":
+        touch(session, round_.commission_id)  # the portal and open data show them
     session.flush()
     after = _round_snapshot(round_)
     record(

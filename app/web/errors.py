@@ -71,6 +71,7 @@ HEADINGS: dict[int, tuple[str, str]] = {
     415: ("Jenis berkas tidak didukung", "Unggah dokumen PDF (atau gambar) yang sah."),
     422: ("Isian belum benar", "Beberapa isian belum benar. Periksa daftar berikut, lalu coba lagi."),
     428: ("Versi data diperlukan", "Muat ulang halaman lalu ulangi perubahan Anda."),
+    429: ("Terlalu banyak permintaan", "Tunggu sebentar, lalu coba lagi."),
     500: (
         "Terjadi kesalahan pada sistem",
         "Maaf, terjadi kesalahan yang tidak terduga. Kesalahan sudah dicatat; silakan coba lagi nanti.",

@@ -31,7 +31,7 @@ STATE_KEY = "form_state"
 # Fields of the page machinery, never typed by a person and never sent back as kept values.
 PRIVATE_FIELDS = frozenset({FORM_FIELD, PAGE_FIELD, "csrf_token"})
 # Paths that answer machines (problem+json), not people; a refused form is rendered again only on a page.
-MACHINE_PREFIXES = ("/api/", "/web/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
+MACHINE_PREFIXES = ("/api/", "/data/", "/web/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
 MAX_PAGE_LENGTH = 2000
 
 GENERIC_FIELD_MESSAGE = "Isian ini belum benar."

@@ -148,6 +148,16 @@ def render(
     return response
 
 
+def render_public(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """A public page (the results portal): the same for everyone, so it reads no session and sets no
+    cookie, carries no CSRF token and leaves caching to the caller (``app.portal.caching.cacheable``)."""
+    settings: Settings = request.app.state.settings
+    full = {"path": request.url.path, "site": settings.base_url.rstrip("/")} | context
+    return templates.TemplateResponse(request, name, full, status_code=status_code)
+
+
 def redirect(url: str, *, message: str | None = None) -> RedirectResponse:
     """303 See Other to a page (after a POST), optionally with a flash message code."""
     if message:

@@ -22,6 +22,7 @@ from app.db.base import utcnow
 from app.db.models import PublicBody
 from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthenticated
+from app.portal.limits import public_rate_limit
 from app.rounds import service as rounds
 from app.settings import SettingsDep
 from app.web import (
@@ -33,12 +34,20 @@ from app.web import (
     operator,
     panel,
     passwords,
+    portal,
     unsubscribe,
     verifier,
 )
 from app.web.errors import install_page_errors
 from app.web.render import redirect, render
-from app.web.session import CurrentUser, OptionalUser, clear_session_cookie, csrf_protect, set_session_cookie
+from app.web.session import (
+    CurrentUser,
+    OptionalUser,
+    PageUser,
+    clear_session_cookie,
+    csrf_protect,
+    set_session_cookie,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -110,8 +119,19 @@ def logout(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Res
 
 
 @router.get("/")
-def dashboard(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """Each role's starting page: the body's rounds, the verifier's bodies, or the commission's rounds."""
+def dashboard(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    """Each role's starting page: the body's rounds, the verifier's bodies, or the commission's rounds; an
+    anonymous visitor gets the public results portal. The answer depends on the cookie (``Vary``)."""
+    if user is None:
+        public_rate_limit(request)
+        response = portal.home_page(request, session)
+    else:
+        response = _start_page(request, session, user)
+    response.headers["Vary"] = "Accept-Encoding, Cookie, Authorization"
+    return response
+
+
+def _start_page(request: Request, session: SessionDep, user: PageUser) -> Response:
     principal = user.principal
     now = utcnow()
     timezone = commission_timezone(session, principal.commission_id)
@@ -153,6 +173,7 @@ def install(app: FastAPI) -> None:
     """Serve the pages and their static files, and give page paths HTML error pages."""
     app.include_router(router)
     app.include_router(unsubscribe.router)  # no CSRF: its link is the proof
+    app.include_router(portal.router)  # public, GET only: no session, no CSRF
     app.include_router(operator.json_router)
     app.include_router(jobs.json_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

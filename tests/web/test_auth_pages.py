@@ -26,9 +26,9 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> str:
 
 
 def test_a_page_without_a_session_redirects_to_login(client: TestClient) -> None:
-    response = client.get("/", follow_redirects=False)
+    response = client.get("/ronde", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/login"
+    assert response.headers["location"] == "/login?next=%2Fronde"
     response = client.get("/pengisian/1", follow_redirects=False)
     assert response.headers["location"] == "/login?next=%2Fpengisian%2F1"
 
@@ -77,7 +77,7 @@ def test_logout_revokes_the_session(client: TestClient, world: World) -> None:
     response = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303
     client.cookies.set("emonev_session", old_cookie or "")
-    assert client.get("/", follow_redirects=False).status_code == 303
+    assert client.get("/ronde", follow_redirects=False).status_code == 303
 
 
 def test_unknown_pages_are_html_while_the_api_keeps_problem_json(client: TestClient) -> None:

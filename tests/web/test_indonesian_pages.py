@@ -1,6 +1,7 @@
 """Every word a page shows is Indonesian: a real browser crawls every page reachable from each role's start
-page on the demo data that ``make run`` seeds, and the visible text of each is searched for English words,
-internal codes (``in_progress``, ``closes_at``) and band codes where their names belong.
+page (and an anonymous visitor's: the public results portal) on the demo data that ``make run`` seeds, and
+the visible text of each is searched for English words, internal codes (``in_progress``, ``closes_at``) and
+band codes where their names belong.
 
 The words looked for are English words that are not also Indonesian, and the codes the service uses
 internally; the few words a page may show in English (names of file types, of platforms) are allowed below.
@@ -52,6 +53,8 @@ BAND_CODE = re.compile(r"\b(?:tidak|kurang|cukup|menuju)-(?:informatif|mengikuti
 WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 # Addresses are not words: links (whose random tokens may spell anything), e-mail addresses, Message-IDs.
 URL = re.compile(r"https?://\S+|\S+@\S+")
+# Names are not words either: the licenses the open data is under ("CC BY 4.0").
+LICENSE = re.compile(r"\bCC BY(?:-SA)?\b")
 # Not pages: signing out, files and workbooks, the machine endpoints.
 SKIP = re.compile(
     r"^/(?:logout|berkas/|static/|api/|web/|docs|redoc|openapi\.json|healthz|readyz)|\.(?:xlsx|zip|pdf|csv)$|/unduh"
@@ -61,7 +64,7 @@ MAX_PAGES_PER_ACCOUNT = 80
 
 def english_in(text: str) -> list[str]:
     """The English words, internal codes and raw band codes in a page's visible text (addresses left out)."""
-    text = URL.sub(" ", text)
+    text = LICENSE.sub(" ", URL.sub(" ", text))
     codes = SNAKE_CASE.findall(text) + BAND_CODE.findall(text)
     words = WORD.findall(BAND_CODE.sub(" ", SNAKE_CASE.sub(" ", text)))
     return [w for w in words if w.lower() in ENGLISH and w.lower() not in ALLOWED] + codes
@@ -73,6 +76,7 @@ def test_the_word_check_finds_english_and_codes_and_leaves_indonesian_alone() ->
     assert english_in("Batas: closes_at 2025") == ["closes_at"]
     assert english_in("Kualifikasi tidak-informatif") == ["tidak-informatif"]
     assert english_in("Kualifikasi Tidak Informatif") == []
+    assert english_in("Lisensi: Creative Commons Atribusi 4.0 Internasional (CC BY 4.0)") == []
     assert english_in("Buka https://emonev.example/atur-kata-sandi?token=12.a-be-the-key") == []
 
 
@@ -126,6 +130,18 @@ def test_every_page_each_role_reaches_on_the_demo_data_is_in_indonesian(
     assert {"operator", "verifier", "commission_admin", "system_admin"} <= accounts.keys()
     findings: list[str] = []
     visited = 0
+    # An anonymous visitor: the public results portal, from its home at "/".
+    context = browser.new_context(base_url=demo_server.url, locale="id-ID")
+    page = context.new_page()
+    portal = 0
+    for path, text in crawl(page, demo_server.url):
+        visited += 1
+        portal += path.startswith("/hasil/")
+        words = english_in(text)
+        if words:
+            findings.append(f"anonymous {path}: {', '.join(dict.fromkeys(words))}")
+    context.close()
+    assert portal > 10, f"only {portal} portal pages were reached"
     for role, emails in accounts.items():
         for email in emails:
             context = browser.new_context(base_url=demo_server.url, locale="id-ID")

@@ -32,7 +32,7 @@ def test_after_ten_wrong_passwords_the_page_says_when_to_try_again(client: TestC
     assert "Terlalu banyak percobaan masuk yang gagal dengan surel ini." in text
     assert "Coba lagi dalam 15 menit." in text
     assert "emonev_session" not in response.headers.get("set-cookie", "")
-    assert client.get("/", follow_redirects=False).status_code == 303  # still not logged in
+    assert client.get("/ronde", follow_redirects=False).status_code == 303  # still not logged in
 
 
 def test_failures_on_the_page_and_the_api_count_together(client: TestClient, world: World) -> None:
