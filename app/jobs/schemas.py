@@ -20,7 +20,8 @@ class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(
-        description="`recap` (the recap workbook) or `result_sheets` (a ZIP of every body's result sheet).",
+        description="`recap` (the recap workbook), `result_sheets` (a ZIP of every body's result sheet) or "
+        "`letters` (a ZIP of every body's letter as PDF).",
         max_length=32,
         examples=["recap"],
     )
