@@ -5,7 +5,9 @@ verified answers to the bundled 2025 templates, so every such letter lists the q
 
 - ``bare``: ``render_letter`` of one fixed letter (no database: a typical letter's data, 30
   recommendations) ``--bare`` times in this process, each with another body name so Typst's cache does not
-  answer: letters per second, and the process's peak RSS afterwards.
+  answer: letters per second, and the process's peak RSS afterwards. Beside it (``oneoff``), the same
+  letters made the simplest way, one ``typst.compile`` each (a new compiler, fonts loaded every time: what
+  ``render_letter`` did before it kept its compilers).
 - ``one``: the letters job of the whole round in one process, ``emonev worker --once`` under
   ``/usr/bin/time -v`` with parts larger than the round (one job: query, score cards, render, ZIP):
   letters per second and peak resident set.
@@ -19,6 +21,7 @@ named ``emonev_bench_recap_letters<N>`` and kept (``--reseed`` seeds it again).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -33,6 +36,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import typst
 from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +51,10 @@ from app.letters.render import (  # noqa: E402
     Recommendation,
     Signature,
     StageScore,
+    payload,
     render_letter,
 )
+from app.letters.render import _root as letters_root  # noqa: E402
 from bench import recap_db  # noqa: E402
 from bench.jobs import BASE, EMONEV, FILES, environment, queue_job, wait_done  # noqa: E402
 
@@ -118,6 +124,35 @@ def bench_bare(count: int) -> float:
         f"bare render_letter, no database: {count} letters in {wall:.1f} s = {count / wall:.1f} letters/s "
         f"({wall / count * 1000:.1f} ms each, {size / count / 1024:.0f} KB each), peak RSS of this process "
         f"{peak:.0f} MB",
+        flush=True,
+    )
+    return count / wall
+
+
+def oneoff_letter(data: LetterData) -> bytes:
+    """The letter by one ``typst.compile`` (a new compiler each time): the same bytes as render_letter."""
+    root = letters_root()
+    output = typst.compile(
+        str(root / "letter.typ"),
+        root=str(root),
+        sys_inputs={"data": json.dumps(payload(data, None), ensure_ascii=False)},
+        ignore_system_fonts=True,
+        timestamp=data.published_at.replace(microsecond=0),
+    )
+    assert isinstance(output, bytes)
+    return output
+
+
+def bench_oneoff(count: int) -> float:
+    data = fixed_letter()
+    assert oneoff_letter(data) == render_letter(data)
+    started = time.perf_counter()
+    for i in range(count):
+        oneoff_letter(replace(data, body=f"Kelurahan Bench {i}"))
+    wall = time.perf_counter() - started
+    print(
+        f"one typst.compile per letter, no database: {count} letters in {wall:.1f} s = "
+        f"{count / wall:.1f} letters/s ({wall / count * 1000:.1f} ms each)",
         flush=True,
     )
     return count / wall
@@ -214,15 +249,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", nargs="*", default=["bare", "one", "two"])
+    parser.add_argument("what", nargs="*", default=["oneoff", "bare", "one", "two"])
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--bare", type=int, default=2000)
     parser.add_argument("--per-part", type=int, default=500)
     parser.add_argument("--reseed", action="store_true")
     args = parser.parse_args()
     print(f"{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, {date.today()}")
+    if "oneoff" in args.what:
+        bench_oneoff(args.bare)
     if "bare" in args.what:
         bench_bare(args.bare)
+    if "oneoff" in args.what:  # again, after: the load of a shared machine drifts
+        bench_oneoff(args.bare)
     if {"one", "two"} & set(args.what):
         url, round_id = database(args.n, args.reseed)
         expected = expected_letters(url, round_id)

@@ -6,7 +6,9 @@ placed there as text, never spliced into markup, so a body named ``#1 *Dinas* $x
 The figures are formatted here, once (decimal comma, Indonesian dates), so the template only lays out.
 
 Typst embeds its own fonts (Libertinus Serif) and reads no system font (``ignore_system_fonts``); the PDF's
-creation date is the publication's, so the same data always gives the same bytes. Typst reads images only
+creation date is the publication's, so the same data always gives the same bytes. A ``typst.Compiler`` is
+reused (one per concurrent render, kept in a pool): it loads the fonts once, not per letter (about 10 %
+of a letter's time); its output is the same bytes as a one-off ``typst.compile``. Typst reads images only
 from files: the commission's logo is written once per process to a cache folder under a name of its content
 hash, and that folder is the compilation's root.
 """
@@ -20,7 +22,8 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -238,20 +241,39 @@ def logo_file(logo: Logo) -> str:
     return f"/{name}"
 
 
+_idle: list[typst.Compiler] = []
+_idle_lock = threading.Lock()
+
+
+@contextmanager
+def _compiler() -> Iterator[typst.Compiler]:
+    """A compiler of the letter template that no other thread is using: an idle one, else a new one. A
+    compiler is not shared between threads (it is not thread-safe) and renders release the GIL, so the pool
+    grows to the number of letters rendered at once (one in a worker) and no further."""
+    with _idle_lock:
+        compiler = _idle.pop() if _idle else None
+    if compiler is None:
+        root = _root()
+        compiler = typst.Compiler(str(root / "letter.typ"), root=str(root), ignore_system_fonts=True)
+    try:
+        yield compiler
+    finally:
+        with _idle_lock:
+            _idle.append(compiler)
+
+
 def render_letter(data: LetterData, *, image: ImageFormat = "pdf", ppi: float = 96) -> bytes:
     """The letter as PDF (or, for a look at it, its first page as PNG at ``ppi``)."""
     logo = data.letterhead.logo
     inputs = {"data": json.dumps(payload(data, logo_file(logo) if logo else None), ensure_ascii=False)}
-    root = _root()
-    output: bytes | list[bytes] = typst.compile(
-        str(root / "letter.typ"),
-        root=str(root),
-        sys_inputs=inputs,
-        ignore_system_fonts=True,
-        timestamp=data.published_at.replace(microsecond=0),  # Typst takes whole seconds
-        format=image,
-        ppi=ppi if image == "png" else None,
-    )
+    with _compiler() as compiler:
+        output = compiler.compile(
+            sys_inputs=inputs,
+            timestamp=data.published_at.replace(microsecond=0),  # Typst takes whole seconds
+            format=image,
+            ppi=ppi if image == "png" else None,
+        )
+    assert output is not None  # no output path: the bytes are returned
     return output[0] if isinstance(output, list) else output  # PNG: one image per page
 
 

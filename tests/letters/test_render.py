@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 
@@ -45,6 +46,16 @@ def test_text_from_data_is_printed_as_is_never_read_as_markup() -> None:
 
 def test_the_same_data_gives_the_same_bytes() -> None:
     assert render_letter(letter()) == render_letter(letter())
+
+
+def test_letters_rendered_at_once_on_several_threads_are_each_their_own() -> None:
+    """The web server renders downloads on several threads; the reused compilers never mix two letters."""
+    names = [f"Kelurahan Nomor {n}" for n in range(8)]
+    alone = [render_letter(letter(body=name)) for name in names]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda name: render_letter(letter(body=name)), names))
+    assert together == alone
+    assert f"Pimpinan {names[5]}" in text_of(together[5])
 
 
 def test_every_font_is_embedded() -> None:
