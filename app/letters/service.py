@@ -39,7 +39,7 @@ from app.exports.result_sheet import ResultSheetData
 from app.exports.service import (
     BATCH,
     SheetContext,
-    publication_of,
+    readable_publication,
     result_data,
     sheet_context,
     slug,
@@ -417,14 +417,6 @@ def body_letter(
 # --- All letters of a round (a job) -----------------------------------------------------------------------
 
 
-def _readable_publication(
-    session: Session, round_id: int, revision: int | None, by: Principal
-) -> tuple[Round, Publication]:
-    round_ = get_round(session=session, round_id=round_id)
-    policy.ensure_commission_reader(by, round_.commission_id)
-    return round_, publication_of(session, round_, revision)
-
-
 def zip_name(round_: Round, publication: Publication) -> str:
     return f"surat-hasil-{slug(round_.title)}-revisi-{publication.revision}.zip"
 
@@ -465,7 +457,7 @@ def letters_zip(
 ) -> str:
     """Write a ZIP with the letter of every body of the publication (one folder per category) to
     ``target``; returns its file name. The commission's readers only; 409 while unpublished."""
-    round_, publication = _readable_publication(session, round_id, revision, by)
+    round_, publication = readable_publication(session, round_id, revision, by)
     _write_letters(session, round_, publication, target, None, progress)
     return zip_name(round_, publication)
 
@@ -474,7 +466,7 @@ def letter_parts(
     *, session: Session, round_id: int, revision: int | None, by: Principal, bodies_per_part: int
 ) -> list[list[int]]:
     """The body ids of the publication's letters in the ZIP's order, cut into parts of ``bodies_per_part``."""
-    round_, publication = _readable_publication(session, round_id, revision, by)
+    round_, publication = readable_publication(session, round_id, revision, by)
     ids = list(session.scalars(_letter_rows(round_, publication).with_only_columns(PublishedResult.body_id)))
     return [ids[start : start + bodies_per_part] for start in range(0, len(ids), bodies_per_part)]
 
@@ -491,7 +483,7 @@ def letters_part_zip(
 ) -> str:
     """Write the letters of ``body_ids`` (a part cut by ``letter_parts``), in the ZIP's order, to a ZIP
     at ``target``; returns the name the whole ZIP has."""
-    round_, publication = _readable_publication(session, round_id, revision, by)
+    round_, publication = readable_publication(session, round_id, revision, by)
     _write_letters(session, round_, publication, target, body_ids, progress)
     return zip_name(round_, publication)
 
