@@ -572,6 +572,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     # Each role's start page; an anonymous visitor gets the public results portal there
     ("GET", "/"): allow(ANY_PRINCIPAL, anonymous_status=200, refusal_is_problem=False),
+    ("HEAD", "/"): allow(ANY_PRINCIPAL, anonymous_status=200, refusal_is_problem=False),
     ("POST", "/logout"): page(ACCOUNT_HOLDERS),
     ("POST", "/pengisian/mulai/{round_id}"): page(BODY_WRITERS | {"other_operator"}),
     ("GET", "/pengisian/{submission_id}"): page(SAQ_READERS),

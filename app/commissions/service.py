@@ -206,7 +206,8 @@ def update_commission(
     before = {k: getattr(commission, k) for k in changes}
     for key, value in changes.items():
         setattr(commission, key, value)
-    if any(before[key] != changes[key] for key in ("name", "data_license") if key in changes):
+    # The portal shows the name and license, and its dates in the commission's time zone.
+    if any(before[key] != changes[key] for key in ("name", "timezone", "data_license") if key in changes):
         touch(session, commission.id)
     session.flush()
     record(

@@ -705,9 +705,11 @@ def _write_sheets(
                 progress(written, total)
 
 
-def _readable_publication(
+def readable_publication(
     session: Session, round_id: int, revision: int | None, by: Principal
 ) -> tuple[Round, Publication]:
+    """The round and its revision (the latest when None), for the commission's readers (the result sheets
+    ZIP, the letters): 404 while unpublished."""
     round_ = get_round(session=session, round_id=round_id)
     policy.ensure_commission_reader(by, round_.commission_id)
     return round_, publication_of(session, round_, revision)
@@ -730,7 +732,7 @@ def result_sheets_zip(
     """Write a ZIP with the result sheet of every body of the publication that has a submission (one folder
     per category) to ``target``; returns the file name. The commission's readers only. ``progress(done,
     total)`` hears of every sheet written (a job's progress; it may stop the work by raising)."""
-    round_, publication = _readable_publication(session, round_id, revision, by)
+    round_, publication = readable_publication(session, round_id, revision, by)
     ctx = sheet_context(session, round_, publication, now)
     total = 0
     if progress is not None:
@@ -763,7 +765,7 @@ def result_sheet_parts(
 ) -> list[list[int]]:
     """The submission ids of the publication's result sheets in the ZIP's order, cut into parts of
     ``bodies_per_part`` (one part for a round that size or smaller). The commission's readers only."""
-    round_, publication = _readable_publication(session, round_id, revision, by)
+    round_, publication = readable_publication(session, round_id, revision, by)
     ids = list(session.scalars(_sheet_rows(round_, publication).with_only_columns(Submission.id)))
     return [ids[start : start + bodies_per_part] for start in range(0, len(ids), bodies_per_part)]
 
@@ -781,7 +783,7 @@ def result_sheets_part_zip(
 ) -> str:
     """Write the result sheets of ``submission_ids`` (a part cut by ``result_sheet_parts``), in the ZIP's
     order, to a ZIP at ``target``; returns the name the whole ZIP has."""
-    round_, publication = _readable_publication(session, round_id, revision, by)
+    round_, publication = readable_publication(session, round_id, revision, by)
     ctx = sheet_context(session, round_, publication, now)
     if progress is not None:
         progress(0, len(submission_ids))

@@ -39,7 +39,7 @@ from app.exports.result_sheet import ResultSheetData
 from app.exports.service import (
     BATCH,
     SheetContext,
-    publication_of,
+    readable_publication,
     result_data,
     sheet_context,
     slug,
@@ -69,6 +69,10 @@ from app.verification.scores import load_answer_data
 PDF_MEDIA_TYPE = "application/pdf"
 DEFAULT_CHAIR_TITLE = "Ketua"
 MAX_LOGO_BYTES = 512 * 1024
+# A letterhead logo is printed about 2 cm wide: 2,000 pixels is far more than it needs.
+MAX_LOGO_PIXELS = 2000
+# JPEG start-of-frame markers (baseline, progressive, lossless...; not DHT C4, JPG C8, DAC CC).
+_JPEG_FRAMES = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 SAQ_STAGE_TITLE = "SAQ (nilai terverifikasi)"
 
 
@@ -111,15 +115,53 @@ def logo_type(data: bytes) -> str | None:
     return None
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR or a JPEG's start-of-frame header; None when not found. Read before
+    the image is decoded: a small file may hold a huge picture (a 400 KB PNG of 20,000 x 20,000 pixels takes
+    over 700 MB to draw)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    at = 2
+    while at + 9 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in _JPEG_FRAMES:
+            return int.from_bytes(data[at + 7 : at + 9], "big"), int.from_bytes(data[at + 5 : at + 7], "big")
+        if 0xD0 <= marker <= 0xD9 or marker == 0x01:  # markers without a length
+            at += 2
+            continue
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return None
+
+
 def set_logo(*, session: Session, commission: Commission, data: bytes, by: Principal) -> Commission:
     """Store the commission's letterhead logo (its administrators): a PNG or JPEG (by its bytes, 415
-    otherwise) that can be drawn (422 otherwise), at most 512 KB (413 before it is read further)."""
+    otherwise) of at most 2,000 pixels a side that can be drawn (422 otherwise), at most 512 KB (413 before
+    it is read further)."""
     policy.ensure_admin(by, commission.id)
     kind = logo_type(data)
     if kind is None:
         raise UnsupportedMedia(
             "the logo must be a PNG or JPEG image",
             indonesian="Logo harus berupa gambar PNG atau JPEG.",
+        )
+    size = image_size(data)
+    if size is not None and max(size) > MAX_LOGO_PIXELS:
+        width, height = size
+        text = (
+            f"Logo berukuran {width} x {height} piksel; paling besar {MAX_LOGO_PIXELS} piksel per sisi. "
+            "Perkecil gambarnya, lalu unggah lagi."
+        )
+        raise InvalidInput(
+            f"the logo is {width} x {height} pixels, more than {MAX_LOGO_PIXELS} on a side",
+            errors=[FieldProblem("file", f"at most {MAX_LOGO_PIXELS} pixels on a side", text)],
+            indonesian=text,
         )
     if not readable_logo(Logo(data, kind)):
         raise InvalidInput(
@@ -375,14 +417,6 @@ def body_letter(
 # --- All letters of a round (a job) -----------------------------------------------------------------------
 
 
-def _readable_publication(
-    session: Session, round_id: int, revision: int | None, by: Principal
-) -> tuple[Round, Publication]:
-    round_ = get_round(session=session, round_id=round_id)
-    policy.ensure_commission_reader(by, round_.commission_id)
-    return round_, publication_of(session, round_, revision)
-
-
 def zip_name(round_: Round, publication: Publication) -> str:
     return f"surat-hasil-{slug(round_.title)}-revisi-{publication.revision}.zip"
 
@@ -423,7 +457,7 @@ def letters_zip(
 ) -> str:
     """Write a ZIP with the letter of every body of the publication (one folder per category) to
     ``target``; returns its file name. The commission's readers only; 409 while unpublished."""
-    round_, publication = _readable_publication(session, round_id, revision, by)
+    round_, publication = readable_publication(session, round_id, revision, by)
     _write_letters(session, round_, publication, target, None, progress)
     return zip_name(round_, publication)
 
@@ -432,7 +466,7 @@ def letter_parts(
     *, session: Session, round_id: int, revision: int | None, by: Principal, bodies_per_part: int
 ) -> list[list[int]]:
     """The body ids of the publication's letters in the ZIP's order, cut into parts of ``bodies_per_part``."""
-    round_, publication = _readable_publication(session, round_id, revision, by)
+    round_, publication = readable_publication(session, round_id, revision, by)
     ids = list(session.scalars(_letter_rows(round_, publication).with_only_columns(PublishedResult.body_id)))
     return [ids[start : start + bodies_per_part] for start in range(0, len(ids), bodies_per_part)]
 
@@ -449,7 +483,7 @@ def letters_part_zip(
 ) -> str:
     """Write the letters of ``body_ids`` (a part cut by ``letter_parts``), in the ZIP's order, to a ZIP
     at ``target``; returns the name the whole ZIP has."""
-    round_, publication = _readable_publication(session, round_id, revision, by)
+    round_, publication = readable_publication(session, round_id, revision, by)
     _write_letters(session, round_, publication, target, body_ids, progress)
     return zip_name(round_, publication)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +30,7 @@ PAGE_MAX_AGE = 300
 STALE_SECONDS = 3600
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _APP = Path(__file__).resolve().parent.parent
+_RELEASE_SUFFIXES = frozenset({".py", ".html", ".css", ".js", ".svg", ".csv", ".typ"})
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,14 @@ class Stamp:
 
 @cache
 def release_digest() -> str:
-    """A digest of the pages' templates and static files as deployed (computed once per process)."""
+    """A digest of the deployed code that shapes public answers: the pages' templates and static files, the
+    region names and the Python that formats them (computed once per process). A deploy that changes any of
+    them changes every ETag, so caches fetch the new page."""
     digest = hashlib.sha256()
-    for folder in (_APP / "web" / "templates", _APP / "web" / "static"):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                digest.update(path.relative_to(_APP).as_posix().encode())
-                digest.update(path.read_bytes())
+    for path in sorted(_APP.rglob("*")):
+        if path.is_file() and path.suffix in _RELEASE_SUFFIXES:
+            digest.update(path.relative_to(_APP).as_posix().encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -99,23 +101,19 @@ def touch(session: Session, commission_id: int) -> None:
 
 
 def not_modified(request: Request, stamp: Stamp, key: str = "") -> Response | None:
-    """A 304 when the request's ``If-None-Match`` (or, without it, ``If-Modified-Since``) matches, else
-    None."""
+    """A 304 when the request's ``If-None-Match`` names this answer's ETag, else None.
+
+    ``If-None-Match: *`` is not a match here: on a GET it would answer 304 for anything, even a round that is
+    not published. ``If-Modified-Since`` is not used either: its one-second resolution cannot tell apart two
+    changes within the same second, and every browser and CDN sends the ETag it was given."""
     etag = stamp.etag(key)
-    headers = _validator_headers(stamp, etag)
     match = request.headers.get("if-none-match")
-    if match is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in match.split(",")}
-        return Response(status_code=304, headers=headers) if etag in tags or "*" in tags else None
-    since = request.headers.get("if-modified-since")
-    if since is not None:
-        try:
-            when = parsedate_to_datetime(since)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is not None and stamp.changed_at.replace(microsecond=0) <= when:
-            return Response(status_code=304, headers=headers)
-    return None
+    if match is None:
+        return None
+    tags = {tag.strip().removeprefix("W/") for tag in match.split(",")}
+    if etag not in tags:
+        return None
+    return Response(status_code=304, headers=_validator_headers(stamp, etag))
 
 
 def cacheable(response: Response, stamp: Stamp, key: str = "", *, max_age: int = PAGE_MAX_AGE) -> Response:

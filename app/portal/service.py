@@ -14,11 +14,13 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
+import scoring
 from app.commissions.licenses import License, license_of
 from app.db.models import (
     BodyCategory,
@@ -49,10 +51,8 @@ from app.submissions.service import template_of
 
 PAGE_SIZE = 50
 MAX_QUERY_LENGTH = 100
-_CENT = Decimal("0.01")
-_HUNDRED = Decimal(100)
-_PROVINCE = re.compile(r"^\d{2}$")
-_REGENCY = re.compile(r"^\d{2}\.\d{2}$")
+_PROVINCE = re.compile(r"[0-9]{2}")  # fullmatch; ASCII digits only
+_REGENCY = re.compile(r"[0-9]{2}\.[0-9]{2}")
 NOT_FOUND_COMMISSION = "Komisi Informasi ini tidak ditemukan."
 NOT_FOUND_ROUND = "Hasil E-Monev ini tidak ditemukan atau belum diumumkan."
 NOT_FOUND_CATEGORY = "Kategori badan publik ini tidak ada pada hasil yang diumumkan."
@@ -262,11 +262,11 @@ def _checked(filters: RankingFilters, bands: list[tuple[str, str]]) -> RankingFi
         raise _problem(
             "kualifikasi", "not a band of this round", "Kualifikasi ini tidak ada pada periode ini."
         )
-    if filters.province and not _PROVINCE.match(filters.province):
+    if filters.province and not _PROVINCE.fullmatch(filters.province):
         raise _problem(
             "provinsi", "a province code has two digits", "Kode provinsi terdiri atas dua angka, mis. 31."
         )
-    if filters.regency and not _REGENCY.match(filters.regency):
+    if filters.regency and not _REGENCY.fullmatch(filters.regency):
         raise _problem(
             "kabkota",
             "a regency code looks like 31.71",
@@ -461,17 +461,20 @@ def aspect_losses(
     template_aspects: list[tuple[str, str, Decimal]], scores: dict[str, Decimal]
 ) -> list[AspectLoss]:
     """Aspects (code, title, weight) with a published score, most points lost first (ties in template
-    order)."""
+    order). Points lost = (100 - aspect score) x effective weight / 100, where the effective weight rescales
+    the weights of the aspects that count (those with a score) to 100, as the SAQ score does when an aspect
+    has no applicable question; exact, rounded once (``scoring.publish``)."""
+    present = [(code, title, weight) for code, title, weight in template_aspects if code in scores]
+    weight_sum = sum((Fraction(weight) for _, _, weight in present), Fraction(0))
     found = [
-        AspectLoss(code, title, weight, scores[code], ((_HUNDRED - scores[code]) * weight / _HUNDRED))
-        for code, title, weight in template_aspects
-        if code in scores
+        (
+            AspectLoss(code, title, weight, scores[code], Decimal(0)),
+            (100 - Fraction(scores[code])) * Fraction(weight) / weight_sum if weight_sum else Fraction(0),
+        )
+        for code, title, weight in present
     ]
-    ordered = sorted(enumerate(found), key=lambda item: (-item[1].lost, item[0]))
-    return [
-        AspectLoss(a.code, a.title, a.weight, a.score, a.lost.quantize(_CENT, rounding=ROUND_HALF_UP))
-        for _, a in ordered
-    ]
+    ordered = sorted(enumerate(found), key=lambda item: (-item[1][1], item[0]))
+    return [AspectLoss(a.code, a.title, a.weight, a.score, scoring.publish(lost)) for _, (a, lost) in ordered]
 
 
 def body_profile(*, session: Session, commission: Commission, body_id: int) -> BodyProfile:

@@ -27,11 +27,13 @@ from app.audit.service import record
 from app.db.models import (
     BodyCategory,
     Invitation,
+    Objection,
     Publication,
     PublicBody,
     PublishedResult,
     Round,
     Stage,
+    Submission,
     TemplateVersion,
 )
 from app.errors import Conflict, TooLargeAtOnce
@@ -326,6 +328,24 @@ def _first_incomplete(results: list[LiveResult]) -> str:
     return f"{first.body_name}: {first.incomplete_text}"
 
 
+def _refuse_open_objections(session: Session, round_: Round) -> None:
+    """An objection still open would change a verified answer after the results are frozen (and the letters
+    and result sheets read the verified answers): decide every objection first."""
+    pending = session.scalar(
+        select(func.count())
+        .select_from(Objection)
+        .join(Submission, Submission.id == Objection.submission_id)
+        .where(Submission.round_id == round_.id, Objection.status == "open")
+    )
+    if pending:
+        raise Conflict(
+            f"{pending} objection(s) of round {round_.title} are still open: decide them before publishing",
+            open_objections=pending,
+            indonesian=f"Masih ada {pending} sanggahan yang belum diputus pada {round_.title}. Putuskan "
+            "semua sanggahan sebelum hasil diumumkan.",
+        )
+
+
 def publish(
     *,
     session: Session,
@@ -336,9 +356,9 @@ def publish(
     max_bodies: int | None = None,
 ) -> Publication:
     """Freeze the round's results as a new revision. Refused (409) unless the round is ``final`` (first
-    publication) or ``published`` (a correction), while a result is incomplete, or when nothing changed
-    since the latest revision, or (given ``max_bodies``) when the round is too large for a request. The
-    first publication moves the round to ``published``."""
+    publication) or ``published`` (a correction), while an objection is open or a result is incomplete, or
+    when nothing changed since the latest revision, or (given ``max_bodies``) when the round is too large
+    for a request. The first publication moves the round to ``published``."""
     round_ = get_round(session=session, round_id=round_id, for_update=True)
     policy.ensure_admin(by, round_.commission_id)
     refuse_in_request(
@@ -351,6 +371,7 @@ def publish(
             indonesian=f"Hasil {round_.title} baru dapat diumumkan setelah periode berstatus Penetapan nilai "
             "akhir. Ubah status periode lebih dahulu.",
         )
+    _refuse_open_objections(session, round_)
     weights = weights_of(session, round_)
     total = sum(weights.values(), Decimal(0))
     if total != 100:

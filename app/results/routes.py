@@ -180,7 +180,7 @@ def rankings(
 
 PUBLIC_RESPONSES: dict[int | str, dict[str, Any]] = {
     304: {
-        "description": "Not modified: the request's `If-None-Match` (or `If-Modified-Since`) still holds; "
+        "description": "Not modified: the request's `If-None-Match` names the current `ETag`; "
         "no body. Carries the same `ETag`, `Last-Modified` and `Cache-Control`.",
     },
     429: {

@@ -323,6 +323,14 @@ def decide_objection(
     policy.ensure_verify_body(
         session, by, commission_id=ctx.body.commission_id, body_id=ctx.body.id, round_id=ctx.round.id
     )
+    if ctx.round.status == "published":
+        # A decision changes verified answers, which the published letters and result sheets are read from.
+        raise Conflict(
+            f"the results of round {ctx.round.title} are published: objections are decided before "
+            "publication",
+            round_status=ctx.round.status,
+            indonesian=f"Hasil {ctx.round.title} sudah diumumkan: sanggahan diputus sebelum hasil diumumkan.",
+        )
     if row.status != "open":
         decided = "diterima" if row.status == "accepted" else "ditolak"
         raise Conflict(

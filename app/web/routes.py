@@ -118,7 +118,7 @@ def logout(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Res
     return response
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 def dashboard(request: Request, session: SessionDep, user: OptionalUser) -> Response:
     """Each role's starting page: the body's rounds, the verifier's bodies, or the commission's rounds; an
     anonymous visitor gets the public results portal. The answer depends on the cookie (``Vary``)."""

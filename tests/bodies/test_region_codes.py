@@ -15,7 +15,7 @@ from tests.exports.test_bodies_import import workbook
 from tests.factories import World, problem
 
 API = "/api/v1"
-BAD_CODES = ["3171", "31.7", "31.71.1", "31.71.01.101", "31-71", "31.71.01.1001.1", " "]
+BAD_CODES = ["3171", "31.7", "31.71.1", "31.71.01.101", "31-71", "31.71.01.1001.1", "\u0663\u0661.71", " "]
 MESSAGE = "not a Kemendagri region code such as 31, 31.71, 31.71.01 or 31.71.01.1001"
 
 

@@ -4,11 +4,12 @@ DELETE (PNG or JPEG by content, at most 512 KB), and the settings page with its 
 from __future__ import annotations
 
 import pytest
+import typst
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.db.models import Commission
-from app.letters.service import MAX_LOGO_BYTES
+from app.letters.service import MAX_LOGO_BYTES, image_size
 from tests.factories import World, problem, tiny_pdf
 from tests.letters.pdf import text_of
 from tests.letters.sample import logo_png
@@ -77,6 +78,12 @@ def test_the_logo_is_a_small_png_or_jpeg(client: TestClient, world: World, sessi
     assert huge.status_code == 413
     gif = client.put(url, content=b"GIF89a", headers=admin | {"Content-Type": "image/gif"})
     assert gif.status_code == 415
+    # A small file of a huge picture (it would take hundreds of MB to draw): 422 before it is decoded.
+    wide = typst.compile(b"#set page(width: 2001pt, height: 2pt, margin: 0pt)", format="png", ppi=72)
+    assert isinstance(wide, bytes)
+    too_wide = client.put(url, content=wide, headers=admin | {"Content-Type": "image/png"})
+    assert too_wide.status_code == 422, too_wide.text
+    assert "2001 x 2" in problem(too_wide)["detail"]
     assert (
         client.put(
             url, content=png, headers=world.token(world.panelist) | {"Content-Type": "image/png"}
@@ -147,3 +154,14 @@ def test_others_do_not_reach_the_settings(pages: Pages, world: World) -> None:
     pages.login(world.verifier)
     assert pages.get(f"/komisi/{world.commission.id}/surat").status_code == 403
     assert pages.get("/komisi/surat").status_code == 404
+
+
+def test_the_picture_size_is_read_from_png_and_jpeg_headers() -> None:
+    png = typst.compile(b"#set page(width: 30pt, height: 20pt, margin: 0pt)", format="png", ppi=72)
+    assert isinstance(png, bytes)
+    assert image_size(png) == (30, 20)
+    # SOI, an APP0 segment, then a baseline frame header: precision 8, height 480, width 640.
+    app0 = b"\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 9
+    jpeg = b"\xff\xd8" + app0 + b"\xff\xc0\x00\x11\x08\x01\xe0\x02\x80\x03"
+    assert image_size(jpeg + b"\x00" * 12) == (640, 480)
+    assert image_size(b"\xff\xd8\xff\xe0") is None

@@ -88,9 +88,8 @@ def test_every_page_is_public_cacheable_and_described(client: TestClient, gated:
         assert 'href="/login">Masuk petugas</a>' in page.text, name
         assert "<script" not in page.text, name
         assert "style=" not in page.text, name
-        if name != "root":  # crawlers and link checkers ask HEAD: the same headers, no body
-            head = client.head(url)
-            assert (head.status_code, head.content, head.headers["etag"]) == (200, b"", page.headers["etag"])
+        head = client.head(url)  # crawlers and link checkers ask HEAD: the same headers, no body
+        assert (head.status_code, head.content, head.headers["etag"]) == (200, b"", page.headers["etag"])
     assert "Cookie" in client.get("/").headers["vary"]
     assert "Cookie" not in client.get("/hasil").headers["vary"]
 
@@ -305,12 +304,37 @@ def test_bad_filters_are_refused_by_name_and_pages_are_clamped(
     for query, field_text in (
         ("kualifikasi=luar-biasa", "Kualifikasi ini tidak ada pada periode ini."),
         ("provinsi=3", "Kode provinsi terdiri atas dua angka"),
+        ("provinsi=31%0A", "Kode provinsi terdiri atas dua angka"),
+        ("provinsi=%D9%A3%D9%A1", "Kode provinsi terdiri atas dua angka"),  # Arabic-Indic 31
         ("kabkota=31-71", "Kode kabupaten/kota berbentuk"),
         ("q=" + "x" * 150, "Kata pencarian paling panjang 100 karakter."),
     ):
         refused = client.get(f"{url}?{query}")
         assert refused.status_code == 422, query
         assert field_text in refused.text, query
+
+
+def test_the_commissions_time_zone_changes_the_pages_and_a_star_is_no_match(
+    client: TestClient, gated: Gated
+) -> None:
+    world = gated.world
+    publish(client, world)
+    pages = urls(world, gated)
+    before = client.get(pages["round"])
+    assert "WIB" in text_of(before.text)
+    for url in pages.values():  # "*" would answer 304 for any address, a round not published included
+        assert client.get(url, headers={"If-None-Match": "*"}).status_code == 200, url
+    unpublished = f"/hasil/{world.commission.code}/{world.round.id + 1}"
+    assert client.get(unpublished, headers={"If-None-Match": "*"}).status_code == 404
+    moved = client.patch(
+        f"/api/v1/commissions/{world.commission.id}",
+        json={"timezone": "Asia/Jayapura"},
+        headers=world.token(world.admin),
+    )
+    assert moved.status_code == 200, moved.text
+    after = client.get(pages["round"], headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert "WIT" in text_of(after.text)
 
 
 def test_no_page_shows_personal_data(client: TestClient, session: Session, gated: Gated) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.deps import principal_for_account
-from app.db.models import AuditEntry, Submission, VerifiedAnswer, VerifierAssignment
+from app.db.models import AuditEntry, Objection, Submission, VerifiedAnswer, VerifierAssignment
 from app.errors import InvalidInput
 from app.verification.objections import decide_objection
 from tests.factories import World, get_json, make_answers, make_submission, make_verification, now, problem
@@ -273,3 +273,34 @@ def test_a_refused_accept_says_in_indonesian_what_to_choose(
         '(biasanya jawaban badan publik). Pilih "Tidak ada jawaban yang sah" hanya bila itu memang keputusan '
         "Anda."
     )
+
+
+def test_results_are_published_only_once_every_objection_is_decided_and_then_take_no_decision(
+    client: TestClient, session: Session, world: World, verified: Submission
+) -> None:
+    release(client, world)
+    objection = object_to(client, world, verified, "1.1.2").json()
+    world.round.status = "final"
+    session.flush()
+    publish_url = f"/api/v1/rounds/{world.round.id}/publish"
+    refused = client.post(publish_url, json={"reason": "Pleno 3/2025"}, headers=world.token(world.admin))
+    assert refused.status_code == 409, refused.text
+    assert problem(refused)["open_objections"] == 1
+    assert decide(client, world, objection["id"], accept=False).status_code == 200
+
+    published = client.post(publish_url, json={"reason": "Pleno 3/2025"}, headers=world.token(world.admin))
+    assert published.status_code == 201, published.text
+    # An objection left open by a round published before this rule: its decision would rewrite the answers
+    # the published letters and result sheets are read from.
+    late = Objection(submission_id=verified.id, question_code="2.2", explanation="terlambat", status="open")
+    session.add(late)
+    session.flush()
+    answer = decide(client, world, late.id, accept=True, value=95)
+    assert answer.status_code == 409, answer.text
+    assert "are published" in problem(answer)["detail"]
+    stored = session.scalar(
+        select(VerifiedAnswer.value).where(
+            VerifiedAnswer.question_code == "2.2", VerifiedAnswer.verification_id.is_not(None)
+        )
+    )
+    assert stored == 60
