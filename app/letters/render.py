@@ -7,7 +7,7 @@ The figures are formatted here, once (decimal comma, Indonesian dates), so the t
 
 Typst embeds its own fonts (Libertinus Serif) and reads no system font (``ignore_system_fonts``); the PDF's
 creation date is the publication's, so the same data always gives the same bytes. A ``typst.Compiler`` is
-reused (one per concurrent render, kept in a pool): it loads the fonts once, not per letter (about 10 %
+reused (one per concurrent render, kept in a pool): it loads the fonts once, not per letter (about 6 %
 of a letter's time); its output is the same bytes as a one-off ``typst.compile``. Typst reads images only
 from files: the commission's logo is written once per process to a cache folder under a name of its content
 hash, and that folder is the compilation's root.
