@@ -208,9 +208,14 @@ def payload(data: LetterData, logo_path: str | None) -> dict[str, Any]:
     }
 
 
+_DATA_LINE = b"#let data = json(bytes(sys.inputs.data))"
+
+
 @cache
 def template() -> bytes:
-    return resources.files("app.letters").joinpath("templates/letter.typ").read_bytes()
+    text = resources.files("app.letters").joinpath("templates/letter.typ").read_bytes()
+    assert _DATA_LINE in text
+    return text
 
 
 _logo_lock = threading.Lock()
@@ -254,7 +259,7 @@ def _compiler() -> Iterator[typst.Compiler]:
         compiler = _idle.pop() if _idle else None
     if compiler is None:
         root = _root()
-        compiler = typst.Compiler(str(root / "letter.typ"), root=str(root), ignore_system_fonts=True)
+        compiler = typst.Compiler(root=str(root), ignore_system_fonts=True)
     try:
         yield compiler
     finally:
@@ -262,13 +267,24 @@ def _compiler() -> Iterator[typst.Compiler]:
             _idle.append(compiler)
 
 
+def source(data: LetterData) -> bytes:
+    """The template with the letter's data in it: the JSON as a Typst string literal (only ``\\`` and ``"``
+    need escaping; JSON has no raw line breaks), which the template parses with ``json`` and places as
+    text. Not ``sys.inputs``: those are part of Typst's standard library, so a letter passed that way
+    would share no layout with the letter before it; in the source, only what differs is laid out again
+    (about three times faster for a round's letters)."""
+    logo = data.letterhead.logo
+    text = json.dumps(payload(data, logo_file(logo) if logo else None), ensure_ascii=False)
+    literal = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return template().replace(_DATA_LINE, f"#let data = json(bytes({literal}))".encode(), 1)
+
+
 def render_letter(data: LetterData, *, image: ImageFormat = "pdf", ppi: float = 96) -> bytes:
     """The letter as PDF (or, for a look at it, its first page as PNG at ``ppi``)."""
-    logo = data.letterhead.logo
-    inputs = {"data": json.dumps(payload(data, logo_file(logo) if logo else None), ensure_ascii=False)}
+    main = source(data)
     with _compiler() as compiler:
         output = compiler.compile(
-            sys_inputs=inputs,
+            input=main,
             timestamp=data.published_at.replace(microsecond=0),  # Typst takes whole seconds
             format=image,
             ppi=ppi if image == "png" else None,
