@@ -1,16 +1,18 @@
 """The commission's letter to a body (Lembar Hasil dan Rekomendasi) as PDF: data in, bytes out.
 
 Pure: :func:`render_letter` takes a :class:`LetterData` and returns the PDF that the Typst template
-``templates/letter.typ`` makes of it. Every text reaches the template as JSON (``sys.inputs.data``) and is
-placed there as text, never spliced into markup, so a body named ``#1 *Dinas* $x$ <a>`` prints as it is.
+``templates/letter.typ`` makes of it. Every text reaches the template as JSON (a string literal in its first
+lines, parsed there by ``json``) and is placed as text, never spliced into markup, so a body named
+``#1 *Dinas* $x$ <a>`` prints as it is.
 The figures are formatted here, once (decimal comma, Indonesian dates), so the template only lays out.
 
 Typst embeds its own fonts (Libertinus Serif) and reads no system font (``ignore_system_fonts``); the PDF's
 creation date is the publication's, so the same data always gives the same bytes. A ``typst.Compiler`` is
-reused (one per concurrent render, kept in a pool): it loads the fonts once, not per letter (about 6 %
-of a letter's time); its output is the same bytes as a one-off ``typst.compile``. Typst reads images only
-from files: the commission's logo is written once per process to a cache folder under a name of its content
-hash, and that folder is the compilation's root.
+reused (one per concurrent render, kept in a pool): it loads the fonts once, not per letter, and keeps
+Typst's memoised layout of what letters share (see :func:`source`); its output is the same bytes as a
+one-off ``typst.compile`` with the data in ``sys.inputs``. Typst reads images only from files: the
+commission's logo is written once per process to a cache folder under a name of its content hash, and that
+folder is the compilation's root.
 """
 
 from __future__ import annotations
@@ -271,8 +273,8 @@ def source(data: LetterData) -> bytes:
     """The template with the letter's data in it: the JSON as a Typst string literal (only ``\\`` and ``"``
     need escaping; JSON has no raw line breaks), which the template parses with ``json`` and places as
     text. Not ``sys.inputs``: those are part of Typst's standard library, so a letter passed that way
-    would share no layout with the letter before it; in the source, only what differs is laid out again
-    (about three times faster for a round's letters)."""
+    would share no layout with the letter before it; in the source, what letters share is laid out once
+    per process (a round's letters: about 22 ms each instead of 35, the same bytes)."""
     logo = data.letterhead.logo
     text = json.dumps(payload(data, logo_file(logo) if logo else None), ensure_ascii=False)
     literal = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

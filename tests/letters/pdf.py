@@ -37,6 +37,20 @@ def text_of(pdf: bytes) -> str:
     return "\n".join(" ".join(line.split()) for line in raw.splitlines())
 
 
+def pages_of(pdf: bytes) -> list[str]:
+    """The text of each page, as :func:`text_of` (pdftotext ends every page with a form feed)."""
+    raw = _run("pdftotext", pdf, "-layout", "-enc", "UTF-8")
+    return ["\n".join(" ".join(line.split()) for line in page.split("\n")) for page in raw.split("\f")[:-1]]
+
+
+def info_of(pdf: bytes) -> str:
+    """The PDF's properties as ``pdfinfo`` lists them (``Title: ...``, ``Author: ...``)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "letter.pdf"
+        path.write_bytes(pdf)
+        return subprocess.run([need("pdfinfo"), str(path)], capture_output=True, text=True, check=True).stdout
+
+
 def fonts_of(pdf: bytes) -> list[tuple[str, bool]]:
     """Each font of the PDF with whether it is embedded (``pdffonts``' ``emb`` column)."""
     tool = need("pdffonts")

@@ -5,11 +5,19 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 
-from app.letters.render import Correction, Letterhead, indonesian_date, rank_text, render_letter
-from tests.letters.pdf import fonts_of, png_pixels, text_of
+from app.letters.render import (
+    Correction,
+    Letterhead,
+    Recommendation,
+    indonesian_date,
+    rank_text,
+    render_letter,
+)
+from tests.letters.pdf import fonts_of, info_of, pages_of, png_pixels, text_of
 from tests.letters.sample import HOSTILE_NAME, letter
 
 A4_RATIO = 297 / 210
@@ -46,6 +54,25 @@ def test_text_from_data_is_printed_as_is_never_read_as_markup() -> None:
 
 def test_the_same_data_gives_the_same_bytes() -> None:
     assert render_letter(letter()) == render_letter(letter())
+
+
+def test_every_page_footer_names_the_letter_and_the_pages_and_the_pdf_its_title() -> None:
+    """Letters of a round one after another (the compiler reuses what they share): each keeps its own
+    number, body and page count in every footer, and its own title in the PDF's properties."""
+    long = [
+        Recommendation(
+            f"1.{n}", "Daftar Informasi Publik dimutakhirkan " * 6, "Jenis Informasi", "Belum", Decimal(1)
+        )
+        for n in range(40)
+    ]
+    for n, name in enumerate(["Kelurahan Satu", "Kelurahan Dua"], 1):
+        pdf = render_letter(letter(body=name, number=f"{n}/KI/XII/2026", recommendations=long))
+        pages = pages_of(pdf)
+        assert len(pages) >= 3
+        for page, text in enumerate(pages, 1):
+            assert f"{n}/KI/XII/2026 · {name} Halaman {page} dari {len(pages)}" in text
+        info = " ".join(info_of(pdf).split())
+        assert f"Title: Lembar Hasil dan Rekomendasi Monev 2026: {name} Author: Komisi Informasi" in info
 
 
 def test_letters_rendered_at_once_on_several_threads_are_each_their_own() -> None:
