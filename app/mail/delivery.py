@@ -51,7 +51,13 @@ from app.mail.outbox import (
     Event,
 )
 from app.mail.render import Rendered, Sender, default_signature, render
-from app.mail.transport import PermanentFailure, TemporaryFailure, Transport, transport_for
+from app.mail.transport import (
+    PermanentFailure,
+    TemporaryFailure,
+    Transport,
+    UncertainFailure,
+    transport_for,
+)
 from app.settings import Settings
 
 log = logging.getLogger("emonev.mail")
@@ -85,6 +91,7 @@ class DeliveryCounts:
     retry: int = 0
     failed: int = 0
     cancelled: int = 0
+    uncertain: int = 0
 
 
 # --- one notice -------------------------------------------------------------------------------------------
@@ -276,7 +283,7 @@ class _Outcome:
     """How the server answered one notice: recorded in the transaction that claims the next one."""
 
     notice: _Handed
-    kind: str  # sent | retry | down | failed
+    kind: str  # sent | retry | down | failed | uncertain
     values: dict[str, Any]
     audit: tuple[str, dict[str, Any]] | None
 
@@ -364,6 +371,13 @@ def _hand_over(settings: Settings, transport: Transport, handed: _Handed) -> _Ou
             "last_response": exc.response,
         }
         return _Outcome(handed, "down" if exc.connection else "retry", values, None)
+    except UncertainFailure as exc:
+        return _Outcome(
+            handed,
+            "uncertain",
+            {"status": UNCERTAIN, "claimed_at": None, "last_response": exc.response},
+            ("notice.uncertain", {"response": exc.response}),
+        )
     except PermanentFailure as exc:
         return _Outcome(
             handed,

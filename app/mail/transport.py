@@ -42,6 +42,15 @@ class TemporaryFailure(Exception):
         self.connection = connection
 
 
+class UncertainFailure(Exception):
+    """The connection failed after the message's data was handed over, before the server's answer: it may
+    have been delivered. Never sent again by itself (marked ``uncertain`` for the secretariat)."""
+
+    def __init__(self, response: str) -> None:
+        super().__init__(response)
+        self.response = response
+
+
 class PermanentFailure(Exception):
     """Refused for good (a 5xx answer: no such mailbox, a policy refusal)."""
 
@@ -171,8 +180,9 @@ class SmtpTransport:
             (lambda: client.rcpt(recipient), (250, 251)),
             (lambda: client.data(message.as_bytes(policy=SMTP_POLICY)), (250,)),
         ]
+        step_index = 0
         try:
-            for step, expected in steps:
+            for step_index, (step, expected) in enumerate(steps):  # noqa: B007 (read after the loop)
                 code, text = step()
                 if code not in expected:
                     self._after_refusal()
@@ -183,8 +193,15 @@ class SmtpTransport:
             failure = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
             raise failure(_answer(exc.smtp_code, exc.smtp_error)) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            # Dropped before the server said 250: by SMTP's rules it has not taken the message.
             self.close()
+            if step_index == len(steps) - 1:
+                # Lost (or timed out) while the data went or its answer was awaited: the server may have taken
+                # it without our hearing its 250 (RFC 1047). Sending it again could deliver it twice.
+                raise UncertainFailure(
+                    f"connection to {self.config.label} lost after the message was sent: "
+                    f"{exc or type(exc).__name__}; it may or may not have been delivered"
+                ) from exc
+            # Dropped before the data: by SMTP's rules the server has not taken the message.
             raise TemporaryFailure(
                 f"connection to {self.config.label} lost: {exc or type(exc).__name__}"
             ) from exc
