@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
 from app.created import location, new_resource
-from app.db.session import SessionDep, request_session
+from app.db.session import SessionDep, reading_only, request_session
 from app.inputs import Id, OrjsonBodyRoute
 from app.pagination import Page, PageParamsDep
 from app.submissions import reopen as reopening
@@ -96,6 +96,7 @@ async def get_submission(submission_id: Id, request: Request, _: None = Credenti
     # encoded by the response model.
     def read() -> tuple[int, bytes]:
         with request_session(request) as session:
+            reading_only(session)
             found = service.read_json(
                 session=session, submission_id=submission_id, by=authenticate(request, session)
             )

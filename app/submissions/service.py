@@ -74,13 +74,15 @@ from app.pagination import Page, PageParams, paginate
 from app.questionnaires.service import answers_or_422, parsed, parsed_if_known
 from app.rounds.service import (
     FILLING_AFTER_CLOSE,
+    WINDOW_COLUMNS,
     effective_closes_at,
     ensure_window_open,
     get_round,
     is_invited,
     settle_due_drafts,
     template_for,
-    window_for,
+    window_from_rows,
+    with_window_joins,
 )
 from app.submissions.schemas import (
     MAX_LINK_LENGTH,
@@ -294,7 +296,10 @@ _B = PublicBody.__table__.c
 _T = TemplateVersion.__table__.c
 
 
-# Built once (building a select costs more CPU than running it; every save runs these).
+_R = Round.__table__.c
+
+# Built once (building a select costs more CPU than running it; every save runs these). The body's window
+# comes in the same statement (a row per extension of the round).
 _DRAFT = (
     select(
         _S.id,
@@ -306,10 +311,13 @@ _DRAFT = (
         _B.commission_id,
         _S.template_version_id,
         _T.content_hash,
+        *WINDOW_COLUMNS,
     )
     .select_from(
-        _SUBMISSION.join(PublicBody.__table__, _B.id == _S.body_id).join(
-            TemplateVersion.__table__, _T.id == _S.template_version_id
+        with_window_joins(
+            _SUBMISSION.join(PublicBody.__table__, _B.id == _S.body_id)
+            .join(TemplateVersion.__table__, _T.id == _S.template_version_id)
+            .join(Round.__table__, _R.id == _S.round_id)
         )
     )
     .where(_S.id == bindparam("submission_id"))
@@ -332,13 +340,14 @@ def load_for_edit(
     lock: bool = True,
 ) -> Draft:
     """The submission, locked (``SELECT ... FOR UPDATE`` on PostgreSQL), for a change by its body's
-    operator while the window is open and it is a draft. Plain columns, not ORM entities, in two queries
-    (the submission, then its window): every save of answers goes through here."""
-    row = session.execute(_DRAFT_LOCKED if lock else _DRAFT, {"submission_id": submission_id}).first()
-    if row is None:
+    operator while the window is open and it is a draft. Plain columns, not ORM entities, with its window in
+    one statement: every save of answers goes through here."""
+    rows = session.execute(_DRAFT_LOCKED if lock else _DRAFT, {"submission_id": submission_id}).all()
+    if not rows:
         raise NotFound(f"submission {submission_id} does not exist")
+    row = rows[0]
     policy.ensure_answer_for_body(by, commission_id=row.commission_id, body_id=row.body_id)
-    window_for(session=session, round_id=row.round_id, body_id=row.body_id).ensure_open(now or utcnow())
+    window_from_rows(rows, body_id=row.body_id).ensure_open(now or utcnow())
     if row.status != "draft":
         zone = commission_timezone(session, row.commission_id)
         raise WindowClosed(
@@ -670,7 +679,6 @@ def detail(session: Session, ctx: Context) -> SubmissionOut:
 # statements built once, as plain columns, and written as JSON by orjson, not through the ORM and the
 # response model (for a full SAQ: six ORM queries and two validations of a hundred answers cost about four
 # times the reading). The document is the same as ``detail`` gives (a test holds the two together).
-_R = Round.__table__.c
 _CAT = BodyCategory.__table__.c
 _V = Verification.__table__.c
 _E = EvidenceFile.__table__.c
@@ -699,12 +707,15 @@ _HEAD = (
         _R.status.label("round_status"),
         _R.drafts_at_deadline,
         exists().where(_V.submission_id == _S.id).label("verification_started"),
+        *WINDOW_COLUMNS,
     )
     .select_from(
-        _SUBMISSION.join(PublicBody.__table__, _B.id == _S.body_id)
-        .join(BodyCategory.__table__, _CAT.id == _B.category_id)
-        .join(TemplateVersion.__table__, _T.id == _S.template_version_id)
-        .join(Round.__table__, _R.id == _S.round_id)
+        with_window_joins(
+            _SUBMISSION.join(PublicBody.__table__, _B.id == _S.body_id)
+            .join(BodyCategory.__table__, _CAT.id == _B.category_id)
+            .join(TemplateVersion.__table__, _T.id == _S.template_version_id)
+            .join(Round.__table__, _R.id == _S.round_id)
+        )
     )
     .where(_S.id == bindparam("submission_id"))
 )
@@ -743,18 +754,23 @@ _JSON_OPTIONS = orjson.OPT_UTC_Z
 def read_json(
     *, session: Session, submission_id: int, by: Principal, now: datetime | None = None
 ) -> tuple[int, bytes]:
-    """The submission as ``read`` returns it, as JSON bytes, with its version (the ETag)."""
-    head = session.execute(_HEAD, {"submission_id": submission_id}).first()
-    if head is None:
+    """The submission as ``read`` returns it, as JSON bytes, with its version (the ETag). Its statements may
+    run outside a transaction (``db.session.reading_only``): the version is read before the answers, so a save
+    landing in between shows newer answers under the older ETag, whose next save is refused (412) and
+    reloaded; never the reverse."""
+    rows = session.execute(_HEAD, {"submission_id": submission_id}).all()
+    if not rows:
         raise NotFound(f"submission {submission_id} does not exist")
+    head = rows[0]
     if (
         head.status == "draft"
         and head.drafts_at_deadline == "submit"
         and head.round_status in FILLING_AFTER_CLOSE
-    ):  # it may be due to be settled: the general path does that
+    ):  # it may be due to be settled: the general path does that, in a transaction
+        session.commit()  # ends a read without one (db.session.reading_only)
         out = read(session=session, submission_id=submission_id, by=by)
         return out.version, out.model_dump_json().encode()
-    closes = window_for(session=session, round_id=head.round_id, body_id=head.body_id).closes_at
+    closes = window_from_rows(rows, body_id=head.body_id).closes_at
     until = open_until(
         status=head.status, closes_at=closes, verification_started=head.verification_started, now=now
     )

@@ -3,14 +3,23 @@ document the schema path (service.detail, as opening and reopening return it) gi
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from app.db.models import DeadlineExtension, Round
+from app.db.session import get_engine, make_sessionmaker
+from app.main import create_app
+from app.settings import Settings
 from app.submissions import service
+from tests.conftest import BACKENDS, ROOT, migrated_database
 from tests.factories import World, get_json, now
 from tests.submissions.helpers import FULL_ANSWERS, open_submission, put_answers
 
@@ -38,7 +47,7 @@ def test_a_full_saq_with_files_notes_and_an_extension_reads_as_the_schema_gives_
 ) -> None:
     op = world.token(world.operator)
     sub = open_submission(client, world)
-    answers = {**FULL_ANSWERS, "1.1.2": {"value": "b", "note": "catatan: \"kutip\" & <tag> \u00e9"}}
+    answers = {**FULL_ANSWERS, "1.1.2": {"value": "b", "note": 'catatan: "kutip" & <tag> \u00e9'}}
     del answers["2.3"]
     saved = put_answers(client, sub["id"], op, answers, 1)
     assert saved.status_code == 200, saved.text
@@ -69,8 +78,10 @@ def test_a_full_saq_with_files_notes_and_an_extension_reads_as_the_schema_gives_
     assert [f["name"] for f in files] == ["dip-2024.pdf", "dip-2025.pdf"]  # upload order, removed left out
     assert files[0]["id"] == kept["id"]
     assert document["answers"]["1.1.2"]["note"] == answers["1.1.2"]["note"]
-    assert document["answers"]["2.3"]["value"] is None and len(document["answers"]["2.3"]["files"]) == 1
-    assert document["closes_at"].endswith("Z") and document["updated_at"].endswith("Z")
+    assert document["answers"]["2.3"]["value"] is None
+    assert len(document["answers"]["2.3"]["files"]) == 1
+    assert document["closes_at"].endswith("Z")
+    assert document["updated_at"].endswith("Z")
 
 
 def test_every_reader_gets_the_same_document(client: TestClient, world: World, session: Session) -> None:
@@ -81,7 +92,9 @@ def test_every_reader_gets_the_same_document(client: TestClient, world: World, s
         assert get_json(client, f"/api/v1/submissions/{sub['id']}", world.token(reader)) == expected
 
 
-def test_an_empty_draft_reads_as_the_schema_gives_it(client: TestClient, world: World, session: Session) -> None:
+def test_an_empty_draft_reads_as_the_schema_gives_it(
+    client: TestClient, world: World, session: Session
+) -> None:
     sub = open_submission(client, world)
     document = get_json(client, f"/api/v1/submissions/{sub['id']}", world.token(world.operator))
     assert document == _schema_document(session, sub["id"]) == {**sub, "answers": {}}
@@ -90,7 +103,7 @@ def test_an_empty_draft_reads_as_the_schema_gives_it(client: TestClient, world: 
 def test_a_draft_past_its_deadline_is_settled_when_read(
     client: TestClient, world: World, session: Session
 ) -> None:
-    """A round that submits drafts at the deadline: reading a due draft submits it first (the general path)."""
+    """A round submitting drafts at the deadline: reading a due draft submits it first (the general path)."""
     sub = open_submission(client, world)
     assert put_answers(client, sub["id"], world.token(world.operator), FULL_ANSWERS, 1).status_code == 200
     round_ = session.get_one(Round, world.round.id)
@@ -117,3 +130,56 @@ def test_unknown_and_forbidden_reads_are_problems(client: TestClient, world: Wor
     assert other.status_code == 403
     anonymous = client.get(f"/api/v1/submissions/{sub['id']}")
     assert anonymous.status_code == 401
+
+
+# --- A real engine: the app's own pool and connections, committing (PostgreSQL reads without a transaction)
+
+
+@pytest.fixture(params=BACKENDS)
+def committed(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[TestClient, Engine, World, dict[str, str], dict[str, str]]]:
+    with migrated_database(request.param, tmp_path, f"emonev_read_{uuid.uuid4().hex}") as (engine, url):
+        with make_sessionmaker(engine).begin() as session:
+            world = World(session)
+            op, admin = world.token(world.operator), world.token(world.admin)
+        settings = Settings(
+            environment="test",
+            database_url=url,
+            evidence_dir=tmp_path / "evidence",
+            questionnaires_dir=ROOT / "questionnaires",
+            demo_data=False,
+        )
+        try:
+            with TestClient(create_app(settings)) as client:
+                yield client, engine, world, op, admin
+        finally:
+            get_engine(url).dispose()
+
+
+def test_on_a_real_engine_reads_match_and_a_due_draft_is_settled_for_good(
+    committed: tuple[TestClient, Engine, World, dict[str, str], dict[str, str]],
+) -> None:
+    client, engine, world, op, admin = committed
+    sub = open_submission(client, world, op)
+    assert put_answers(client, sub["id"], op, FULL_ANSWERS, 1).status_code == 200
+    url = f"/api/v1/submissions/{sub['id']}"
+    assert get_json(client, url, op) == _committed_document(engine, sub["id"])
+    with Session(engine) as session:
+        session.execute(
+            update(Round)
+            .where(Round.id == world.round.id)
+            .values(drafts_at_deadline="submit", saq_closes_at=now() - timedelta(minutes=1), status="closed")
+        )
+        session.commit()
+
+    document = get_json(client, url, admin)
+
+    assert document["status"] == "submitted"
+    assert document == _committed_document(engine, sub["id"])  # stored, not only shown
+    assert get_json(client, url, admin) == document
+
+
+def _committed_document(engine: Engine, submission_id: int) -> dict[str, Any]:
+    with Session(engine) as session:
+        return _schema_document(session, submission_id)
