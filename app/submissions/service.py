@@ -751,6 +751,48 @@ _ANSWERS_AND_FILES = union_all(
 _JSON_OPTIONS = orjson.OPT_UTC_Z
 
 
+def _pg_instant(column: str) -> str:
+    # An instant as the schema writes it (pydantic: UTC with Z, microseconds only when there are some).
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN extract(microseconds FROM {column})::int % 1000000 = 0 "
+        f"""THEN to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') """
+        f"""ELSE to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END"""
+    )
+
+
+# On PostgreSQL the answers object is written by the server, as JSON text the document takes as it is: a
+# hundred answers cost Python nothing to read or encode (reading them as rows cost about 0.6 ms of CPU).
+_PG_ANSWERS_JSON = text(
+    """
+    WITH a AS (
+        SELECT question_code, value, evidence_links, note, updated_at, updated_by_id
+        FROM answer WHERE submission_id = :submission_id
+    ), f AS (
+        SELECT question_code, json_agg(json_build_object(
+            'id', id, 'question_code', question_code, 'name', original_name, 'content_type', content_type,
+            'size', size, 'sha256', sha256, 'uploaded_by_id', uploaded_by_id,
+            'uploaded_at', UPLOADED_AT_Z, 'url', '/api/v1/evidence/' || id,
+            'submission_version', NULL
+        ) ORDER BY id) AS files
+        FROM evidence_file WHERE submission_id = :submission_id AND removed_at IS NULL
+        GROUP BY question_code
+    )
+    SELECT coalesce(json_object_agg(
+        coalesce(a.question_code, f.question_code),
+        json_build_object(
+            'value', a.value, 'evidence', coalesce(a.evidence_links, '[]'::json),
+            'files', coalesce(f.files, '[]'::json), 'note', a.note,
+            'updated_at', UPDATED_AT_Z, 'updated_by_id', a.updated_by_id
+        ) ORDER BY coalesce(a.question_code, f.question_code)
+    ), '{}'::json)::text
+    FROM a FULL JOIN f ON f.question_code = a.question_code
+    """.replace("UPLOADED_AT_Z", _pg_instant("created_at")).replace(
+        "UPDATED_AT_Z", _pg_instant("a.updated_at")
+    )
+)
+
+
 def read_json(
     *, session: Session, submission_id: int, by: Principal, now: datetime | None = None
 ) -> tuple[int, bytes]:
@@ -782,6 +824,42 @@ def read_json(
         round_id=head.round_id,
         filling_until=until,
     )
+    answers: Any
+    if session.get_bind().dialect.name == "postgresql":
+        answers = orjson.Fragment(
+            session.execute(_PG_ANSWERS_JSON, {"submission_id": submission_id}).scalar_one()
+        )
+    else:
+        answers = _answers_and_files(session, submission_id)
+    document = {
+        "id": head.id,
+        "round_id": head.round_id,
+        "body": {
+            "id": head.body_id,
+            "name": head.name,
+            "category": head.code,
+            "region_code": head.region_code,
+        },
+        "status": head.status,
+        "version": head.version,
+        "template": {"key": head.key, "version": head.template_version, "title": head.title},
+        "updated_at": as_utc(head.updated_at),
+        "submitted_at": as_utc(head.submitted_at) if head.submitted_at else None,
+        "created_at": as_utc(head.created_at),
+        "submitted_by_id": head.submitted_by_id,
+        "closes_at": closes,
+        "reopened_at": as_utc(head.reopened_at) if head.reopened_at else None,
+        "reopen_reason": head.reopen_reason,
+        "answers": answers,
+    }
+    try:
+        return head.version, orjson.dumps(document, option=_JSON_OPTIONS)
+    except orjson.JSONEncodeError:  # an integer past 64 bits in an answer read as rows: the schema's encoder
+        return head.version, SubmissionOut.model_validate(document).model_dump_json().encode()
+
+
+def _answers_and_files(session: Session, submission_id: int) -> dict[str, dict[str, Any]]:
+    """The answers object of the document, in question order, from rows (SQLite)."""
     answers: dict[str, dict[str, Any]] = {}
     for row in session.execute(_ANSWERS_AND_FILES, {"submission_id": submission_id}):
         if row.file_id is None:
@@ -820,31 +898,7 @@ def read_json(
         )
     for answer in answers.values():
         answer["files"].sort(key=_file_id)
-    document = {
-        "id": head.id,
-        "round_id": head.round_id,
-        "body": {
-            "id": head.body_id,
-            "name": head.name,
-            "category": head.code,
-            "region_code": head.region_code,
-        },
-        "status": head.status,
-        "version": head.version,
-        "template": {"key": head.key, "version": head.template_version, "title": head.title},
-        "updated_at": as_utc(head.updated_at),
-        "submitted_at": as_utc(head.submitted_at) if head.submitted_at else None,
-        "created_at": as_utc(head.created_at),
-        "submitted_by_id": head.submitted_by_id,
-        "closes_at": closes,
-        "reopened_at": as_utc(head.reopened_at) if head.reopened_at else None,
-        "reopen_reason": head.reopen_reason,
-        "answers": dict(sorted(answers.items())),
-    }
-    try:
-        return head.version, orjson.dumps(document, option=_JSON_OPTIONS)
-    except orjson.JSONEncodeError:  # an integer past 64 bits in an answer: the schema's own encoder
-        return head.version, SubmissionOut.model_validate(document).model_dump_json().encode()
+    return dict(sorted(answers.items()))
 
 
 def _file_id(file: dict[str, Any]) -> int:

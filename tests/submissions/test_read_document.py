@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from app.db.models import DeadlineExtension, Round
+from app.db.models import Answer, DeadlineExtension, Round
 from app.db.session import get_engine, make_sessionmaker
 from app.main import create_app
 from app.settings import Settings
@@ -65,6 +65,12 @@ def test_a_full_saq_with_files_notes_and_an_extension_reads_as_the_schema_gives_
             reason="pleno",
         )
     )
+    # An instant on the second: written without a fraction, as the schema writes it.
+    session.execute(
+        update(Answer)
+        .where(Answer.submission_id == sub["id"], Answer.question_code == "2.1")
+        .values(updated_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    )
     session.flush()
 
     response = client.get(f"/api/v1/submissions/{sub['id']}", headers=op)
@@ -82,6 +88,7 @@ def test_a_full_saq_with_files_notes_and_an_extension_reads_as_the_schema_gives_
     assert len(document["answers"]["2.3"]["files"]) == 1
     assert document["closes_at"].endswith("Z")
     assert document["updated_at"].endswith("Z")
+    assert document["answers"]["2.1"]["updated_at"] == "2026-01-02T03:04:05Z"
 
 
 def test_every_reader_gets_the_same_document(client: TestClient, world: World, session: Session) -> None:
