@@ -264,6 +264,7 @@ class Timed:
     of generating them is taken off the writer's clock."""
 
     spent = 0.0
+    spent_cpu = 0.0
 
     def __init__(self, items: Iterator[Any]) -> None:
         self.items = items
@@ -272,21 +273,28 @@ class Timed:
         return self
 
     def __next__(self) -> Any:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         try:
             return next(self.items)
         finally:
             Timed.spent += time.perf_counter() - start
+            Timed.spent_cpu += time.process_time() - start_cpu
+
+
+def report(start: float, start_cpu: float) -> None:
+    """Print the writer's wall and CPU seconds with the generators' taken off, and the generators' own."""
+    print("WRITE_S", time.perf_counter() - start - Timed.spent)
+    print("WRITE_CPU_S", time.process_time() - start_cpu - Timed.spent_cpu)
+    print("GEN_S", Timed.spent)
 
 
 def child_recap_writer(n: int, seed: int, out: Path) -> None:
     """The whole recap (all sheets) with the time of making the synthetic rows taken off: WRITE_S is
     ``write_recap``'s wall time minus the time spent inside the row and correction generators (GEN_S)."""
     data = recap_data(n, seed)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     write_recap(out, data, Timed(rows(n, seed)), Timed(corrections(n, seed)))
-    print("WRITE_S", time.perf_counter() - start - Timed.spent)
-    print("GEN_S", Timed.spent)
+    report(start, start_cpu)
 
 
 def plain_rows(n: int, seed: int) -> Iterator[tuple[list[Any], list[Any], list[Any]]]:
@@ -351,7 +359,7 @@ def child_bare(n: int, seed: int, out: Path) -> None:
     cats = categories(n)
     ids = [c.id for c in cats]
     category_of = [cid for cid, size in zip(ids, _sizes(n, cats), strict=True) for _ in range(size)]
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     wb = xlsxwriter.Workbook(str(out), {"constant_memory": True})
     ringkasan = wb.add_worksheet("Ringkasan")
     ranking = wb.add_worksheet("Peringkat")
@@ -382,8 +390,7 @@ def child_bare(n: int, seed: int, out: Path) -> None:
     for values in Timed(plain_corrections(n, seed)):
         put(koreksi, values)
     wb.close()
-    print("WRITE_S", time.perf_counter() - start - Timed.spent)
-    print("GEN_S", Timed.spent)
+    report(start, start_cpu)
 
 
 def child_engine(engine: str, n: int, seed: int, out: Path) -> None:
@@ -467,6 +474,8 @@ class Measured(NamedTuple):
     """Cells in the workbook's worksheets (``<c>`` elements), counted when asked."""
     gen_s: float
     """Time the child spent making synthetic rows, already taken off ``seconds`` (GEN_S)."""
+    write_cpu: float
+    """The writer's CPU seconds, generation taken off (WRITE_CPU_S), when it prints them."""
 
 
 def measure(args: list[str], *, count_cells: bool = False) -> Measured:
@@ -490,6 +499,7 @@ def measure(args: list[str], *, count_cells: bool = False) -> Measured:
             db_cpu=float(printed["DB_CPU_S"]) if "DB_CPU_S" in printed else None,
             cells=count_worksheet_cells(out) if count_cells else 0,
             gen_s=float(printed.get("GEN_S", 0)),
+            write_cpu=float(printed.get("WRITE_CPU_S", 0)),
         )
 
 
@@ -510,24 +520,25 @@ def count_worksheet_cells(path: Path) -> int:
 
 
 def versus_bare(args: argparse.Namespace) -> None:
-    """The recap and its bare equivalent, alternating, ``--pairs`` times; cells per second of each and the
-    ratio (the recap's per-cell speed over the bare writer's)."""
+    """The recap and its bare equivalent, alternating, ``--pairs`` times: cells per second of each, by wall
+    time and by CPU time (generation taken off both), and the ratios (the recap's per-cell speed over the
+    bare writer's)."""
     what = ["--n", str(args.n), "--seed", str(args.seed)]
     for pair in range(1, args.pairs + 1):
         load = os.getloadavg()[0]
         recap = measure(["recap-writer", *what], count_cells=True)
         bare = measure(["bare", *what], count_cells=True)
-        recap_rate, bare_rate = recap.cells / recap.seconds, bare.cells / bare.seconds
-        print(
-            f"pair {pair}, {args.n} bodies (load average {load:.2f}): "
-            f"recap {recap.cells:,} cells in {recap.seconds:.2f} s = {recap_rate:,.0f} cells/s "
-            f"(generation {recap.gen_s:.2f} s off; peak RSS {recap.peak_mb:.1f} MB, "
-            f"file {recap.size / 1e6:.1f} MB); "
-            f"bare {bare.cells:,} cells in {bare.seconds:.2f} s = {bare_rate:,.0f} cells/s "
-            f"(generation {bare.gen_s:.2f} s off; peak RSS {bare.peak_mb:.1f} MB); "
-            f"ratio {recap_rate / bare_rate:.2f}",
-            flush=True,
-        )
+        print(f"pair {pair}, {args.n} bodies, load average {load:.2f}:")
+        for name, m in (("recap", recap), ("bare", bare)):
+            print(
+                f"  {name:5s} {m.cells:>9,} cells  wall {m.seconds:6.2f} s "
+                f"{m.cells / m.seconds:>9,.0f} cells/s  "
+                f"CPU {m.write_cpu:6.2f} s {m.cells / m.write_cpu:>9,.0f} cells/s  "
+                f"(generation {m.gen_s:.2f} s off)  peak RSS {m.peak_mb:.1f} MB  file {m.size / 1e6:.1f} MB"
+            )
+        wall = (recap.cells / recap.seconds) / (bare.cells / bare.seconds)
+        cpu = (recap.cells / recap.write_cpu) / (bare.cells / bare.write_cpu)
+        print(f"  ratio recap/bare per cell: wall {wall:.2f}, CPU {cpu:.2f}", flush=True)
 
 
 def database(args: argparse.Namespace) -> None:
@@ -539,7 +550,9 @@ def database(args: argparse.Namespace) -> None:
     try:
         for _ in range(args.runs):
             load = os.getloadavg()[0]
-            seconds, cpu, mb, size, db_cpu, _, _ = measure([kind, "--db", args.db, "--round", str(round_id)])
+            seconds, cpu, mb, size, db_cpu, _, _, _ = measure(
+                [kind, "--db", args.db, "--round", str(round_id)]
+            )
             print(
                 f"{what}, {args.n} bodies: {seconds:.2f} s, {cpu:.2f} s CPU (child), "
                 f"{db_cpu or 0:.2f} s CPU (PostgreSQL backend), peak RSS {mb:.1f} MB, "
@@ -611,13 +624,13 @@ def main() -> None:
         return
     if args.engines:
         for engine in ("openpyxl", "xlsxwriter", "xlsxwriter-constant"):
-            seconds, _, mb, size, _, _, _ = measure([engine, "--n", str(args.n), "--seed", str(args.seed)])
+            seconds, _, mb, size, _, _, _, _ = measure([engine, "--n", str(args.n), "--seed", str(args.seed)])
             print(
                 f"{engine:20s} {args.n:>7} rows: {seconds:6.2f} s  {args.n / seconds:8.0f} rows/s  "
                 f"peak {mb:6.1f} MB  file {size / 1e6:.1f} MB"
             )
         return
-    seconds, cpu, mb, size, _, _, _ = measure(["recap", "--n", str(args.n), "--seed", str(args.seed)])
+    seconds, cpu, mb, size, _, _, _, _ = measure(["recap", "--n", str(args.n), "--seed", str(args.seed)])
     print(
         f"recap of {args.n} bodies (all sheets): {seconds:.2f} s wall, {cpu:.2f} s CPU, "
         f"peak RSS {mb:.1f} MB, file {size / 1e6:.1f} MB"
