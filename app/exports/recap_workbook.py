@@ -292,10 +292,14 @@ class _Rows:
         self.sheet = sheet
         self.row = first_row
         self.widths = [0] * columns
+        # XlsxWriter's write_string, write_number and write_blank only wrap these to accept "A1" notation
+        # (an int() tried on every call); rows and columns here are always numbers. A tenth of what the
+        # recap adds to the bare writer's work per cell (bench/README.md, "Excel recap"). The output is the
+        # same; tests/exports/test_recap*.py read every kind of cell back.
         ws = sheet.ws
-        self._string = ws.write_string
-        self._number = ws.write_number
-        self._blank = ws.write_blank
+        self._string = ws._write_string
+        self._number = ws._write_number
+        self._blank = ws._write_blank
 
     def put(self, cells: list[Cell], odd: list[OddCell]) -> None:
         row = self.row
