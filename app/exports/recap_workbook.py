@@ -232,8 +232,8 @@ OddCell = tuple[int, str, "Format | None", "Format | None"]
 class _Texts:
     """What a text cell becomes, decided once per text: its format (quote-prefixed when the text could be
     taken for a formula) and its width. The recap writes about forty cells per body, so the per-cell work
-    of ``Sheet.text`` (two guard checks, three calls, a split) is done here once per row, or once per
-    workbook for texts that repeat (categories, band labels, "Tidak mengikuti")."""
+    of ``Sheet.text`` (two guard checks, three calls, a split) is one test here for plain text on one
+    line, and done once per workbook for texts of our own (band labels, "Tidak mengikuti")."""
 
     def __init__(self, formats: Formats) -> None:
         self.formats = formats
@@ -293,9 +293,9 @@ class _Rows:
         self.row = first_row
         self.widths = [0] * columns
         # XlsxWriter's write_string, write_number and write_blank only wrap these to accept "A1" notation
-        # (an int() tried on every call); rows and columns here are always numbers. A tenth of what the
-        # recap adds to the bare writer's work per cell (bench/README.md, "Excel recap"). The output is the
-        # same; tests/exports/test_recap*.py read every kind of cell back.
+        # (an int() tried on every call); rows and columns here are always numbers. About 5 % of the recap's
+        # CPU (bench/README.md, "Excel recap"). The output is the same; tests/exports/test_recap*.py read
+        # every kind of cell back.
         ws = sheet.ws
         self._string = ws._write_string
         self._number = ws._write_number
