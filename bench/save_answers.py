@@ -293,6 +293,24 @@ async def landed(http: Any, url: str, headers: dict[str, str], version: int, ans
     raise SystemExit("the server stopped answering")
 
 
+async def timed_get(
+    http: Any, url: str, headers: dict[str, str], result: ClientResult, window_from: float
+) -> Any | None:
+    """GET the submission, timed when started inside the measured window; the response if it was a 200."""
+    started = time.perf_counter()
+    try:
+        got = await http.get(url, headers=headers)
+    except httpx.TransportError:
+        result.transport_errors += 1
+        return None
+    if started >= window_from:
+        result.get_latencies.append(time.perf_counter() - started)
+    if got.status_code != 200:
+        result.errors[got.status_code] = result.errors.get(got.status_code, 0) + 1
+        return None
+    return got
+
+
 async def run_client(
     http: Any,
     base: str,
@@ -315,31 +333,14 @@ async def run_client(
     url = f"{base}/api/v1/submissions/{submission_id}"
     if reads_only:  # what the page (after a reload) and integrators do most
         while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            try:
-                got = await http.get(url, headers=headers)
-            except httpx.TransportError:
-                result.transport_errors += 1
-                continue
-            if started >= window_from:
-                result.get_latencies.append(time.perf_counter() - started)
-            if got.status_code != 200:
-                result.errors[got.status_code] = result.errors.get(got.status_code, 0) + 1
+            await timed_get(http, url, headers, result, window_from)
         return result
     etag: str | None = None
     attempts = 0
     while time.perf_counter() < deadline and result.saves < max_saves:
         if etag is None or attempts % get_every == 0:
-            started = time.perf_counter()
-            try:
-                got = await http.get(url, headers=headers)
-            except httpx.TransportError:
-                result.transport_errors += 1
-                continue
-            if started >= window_from:
-                result.get_latencies.append(time.perf_counter() - started)
-            if got.status_code != 200:
-                result.errors[got.status_code] = result.errors.get(got.status_code, 0) + 1
+            got = await timed_get(http, url, headers, result, window_from)
+            if got is None:
                 continue
             etag = got.headers["ETag"]
         body, answers = pool[rng.randrange(len(pool))]
