@@ -254,23 +254,27 @@ def _hashed(values: ObjectArray) -> tuple[Ints, ObjectArray]:
 
 def _question_indexes(compiled: CompiledTemplate, column: pd.Series) -> Ints:
     """For each row, the index of its question in the template; `AnswerError` for unknown or missing codes."""
-    if isinstance(column.dtype, pd.CategoricalDtype) or _hash_table is None:
-        codes, uniques = _factorized(column)
-        index_of = {question.code: question.index for question in compiled.questions}
-        mapping = np.array([index_of.get(code, -1) for code in uniques] + [-1], dtype=np.int32)
-        question: Ints = mapping[codes]
-    else:
+    question: Ints | None = None
+    if not isinstance(column.dtype, pd.CategoricalDtype) and _hash_table is not None:
         # The template's codes are known: each row's code is looked up among them, one hash per row.
         known = _hash_table(2 * len(compiled.questions))
         known.map_locations(np.array([q.code for q in compiled.questions], dtype=object))
-        question = known.lookup(_object_values(column))
+        try:
+            question = known.lookup(_object_values(column))
+        except TypeError:  # an unhashable code (a list): found unknown below
+            question = None
+    if question is None:
+        codes, uniques = _factorized(column)
+        index_of = {question.code: question.index for question in compiled.questions}
+        mapping = np.array([index_of.get(code, -1) for code in uniques] + [-1], dtype=np.int32)
+        question = mapping[codes]
     if (question < 0).any():
         raise AnswerError(_code_problems(compiled, column[question < 0]))
     return question
 
 
 def _code_problems(compiled: CompiledTemplate, column: pd.Series) -> list[AnswerProblem]:
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object))
+    codes, uniques = _factorized(pd.Series(column.to_numpy(dtype=object), dtype=object))
     problems = [
         AnswerProblem(str(code), "question_code", "unknown question code")
         for code in uniques
@@ -337,7 +341,15 @@ class _PairTable:
         unit_type: type[np.signedinteger[Any]],
     ) -> _PairTable:
         count = len(compiled.questions)
-        value_codes, uniques = _factorized(values)
+        try:
+            value_codes, uniques = _factorized(values)
+        except TypeError:
+            # An unhashable value (a dict, say) can only be a free text's, which is never scored (a scored
+            # question's raises as `score` would): read the values of scored questions alone.
+            scored_rows = np.array([q.scored for q in compiled.questions], dtype=bool)[question]
+            only_scored = _object_values(values).copy()
+            only_scored[~scored_rows] = None
+            value_codes, uniques = _factorized(pd.Series(only_scored, dtype=object))
         stride = len(uniques) + 1
         if count * stride > _DIRECT_TABLE_LIMIT and not all(q.scored for q in compiled.questions):
             # Many distinct values, often free text: count only the values of scored questions.

@@ -657,6 +657,7 @@ def detail(session: Session, ctx: Context) -> SubmissionOut:
         )
     for code, files in evidence_files(session=session, submission_id=sub.id).items():
         answers.setdefault(code, AnswerOut()).files.extend(files)
+    answers = dict(sorted(answers.items()))  # a question with files only in its place, as the GET gives it
     return SubmissionOut(
         id=sub.id,
         round_id=sub.round_id,
@@ -861,7 +862,9 @@ def read_json(
 def _answers_and_files(session: Session, submission_id: int) -> dict[str, dict[str, Any]]:
     """The answers object of the document, in question order, from rows (SQLite)."""
     answers: dict[str, dict[str, Any]] = {}
-    for row in session.execute(_ANSWERS_AND_FILES, {"submission_id": submission_id}):
+    rows = session.execute(_ANSWERS_AND_FILES, {"submission_id": submission_id}).all()
+    # Answers first, then their files, whatever order the union's rows came in.
+    for row in sorted(rows, key=_files_last):
         if row.file_id is None:
             answers[row.question_code] = {
                 "value": row.value,
@@ -899,6 +902,10 @@ def _answers_and_files(session: Session, submission_id: int) -> dict[str, dict[s
     for answer in answers.values():
         answer["files"].sort(key=_file_id)
     return dict(sorted(answers.items()))
+
+
+def _files_last(row: Any) -> bool:
+    return row.file_id is not None
 
 
 def _file_id(file: dict[str, Any]) -> int:

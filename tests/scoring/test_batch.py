@@ -220,3 +220,31 @@ def test_a_repeated_answer_is_found_in_rows_in_any_order() -> None:
     repeated = pd.concat([table, table.iloc[[1]]]).reset_index(drop=True)
     with pytest.raises(AnswerError, match=r"1\.3: question_code: answered twice by submission 1"):
         score_many(SAQ, repeated)
+
+
+def test_an_unhashable_free_text_value_scores_as_score_does() -> None:
+    """A free text is never scored, so whatever it holds (a dict, a list of lists) changes nothing."""
+    answers = {"1.1": answer("yes", evidence=True), "2.2": answer({"catatan": "1"})}
+    table = pd.DataFrame(
+        [
+            {"submission_id": 1, "question_code": "1.1", "value": "yes", "has_evidence": True},
+            {
+                "submission_id": 1,
+                "question_code": "2.2",
+                "value": {"catatan": "bebas"},
+                "has_evidence": False,
+            },
+            {"submission_id": 2, "question_code": "2.2", "value": [["a"], ["b"]], "has_evidence": False},
+        ]
+    )
+    result = score_many(SAQ, table)
+    assert list(result.loc[1]) == published(SAQ, answers)
+    assert list(result.loc[2]) == published(SAQ, {"2.2": answer("x")})
+
+
+def test_an_unhashable_question_code_is_an_unknown_code() -> None:
+    table = rows({1: {"1.1": answer("yes")}})
+    table["question_code"] = table["question_code"].astype(object)
+    table.at[0, "question_code"] = ["1.1"]
+    with pytest.raises(AnswerError, match="unknown question code"):
+        score_many(SAQ, table)

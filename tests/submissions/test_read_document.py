@@ -47,15 +47,18 @@ def test_a_full_saq_with_files_notes_and_an_extension_reads_as_the_schema_gives_
 ) -> None:
     op = world.token(world.operator)
     sub = open_submission(client, world)
-    answers = {**FULL_ANSWERS, "1.1.2": {"value": "b", "note": 'catatan: "kutip" & <tag> \u00e9'}}
-    del answers["2.3"]
+    answers = {
+        **FULL_ANSWERS,
+        "2.3": {"value": "https://ppid.example.go.id", "note": 'catatan: "kutip" & <tag> \u00e9'},
+    }
+    del answers["1.1.2"]
     saved = put_answers(client, sub["id"], op, answers, 1)
     assert saved.status_code == 200, saved.text
     kept = _upload(client, sub["id"], op, "1.1.1", "dip-2024.pdf")
     _upload(client, sub["id"], op, "1.1.1", "dip-2025.pdf")
     removed = _upload(client, sub["id"], op, "1.1.1", "salah.pdf")
     assert client.delete(removed["url"], headers=op).status_code == 204
-    _upload(client, sub["id"], op, "2.3", "tanpa-jawaban.pdf")  # a file on a question with no answer yet
+    _upload(client, sub["id"], op, "1.1.2", "tanpa-jawaban.pdf")  # a file on a question with no answer yet
     session.add(
         DeadlineExtension(
             round_id=world.round.id,
@@ -78,14 +81,16 @@ def test_a_full_saq_with_files_notes_and_an_extension_reads_as_the_schema_gives_
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     document = response.json()
-    assert document == _schema_document(session, sub["id"])
+    expected = _schema_document(session, sub["id"])
+    assert document == expected
+    assert list(document["answers"]) == list(expected["answers"]) == ["1.1.1", "1.1.2", "2.1", "2.2", "2.3"]
     assert response.headers["ETag"] == f'"{document["version"]}"'
     files = document["answers"]["1.1.1"]["files"]
     assert [f["name"] for f in files] == ["dip-2024.pdf", "dip-2025.pdf"]  # upload order, removed left out
     assert files[0]["id"] == kept["id"]
-    assert document["answers"]["1.1.2"]["note"] == answers["1.1.2"]["note"]
-    assert document["answers"]["2.3"]["value"] is None
-    assert len(document["answers"]["2.3"]["files"]) == 1
+    assert document["answers"]["2.3"]["note"] == answers["2.3"]["note"]
+    assert document["answers"]["1.1.2"]["value"] is None
+    assert len(document["answers"]["1.1.2"]["files"]) == 1
     assert document["closes_at"].endswith("Z")
     assert document["updated_at"].endswith("Z")
     assert document["answers"]["2.1"]["updated_at"] == "2026-01-02T03:04:05Z"
