@@ -77,17 +77,17 @@ class _Databases:
 
 
 @pytest.fixture(scope="session")
-def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Databases]:
+def migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Databases]:
     with ExitStack() as stack:
         yield _Databases(stack, tmp_path_factory.mktemp("db"))
 
 
-# pytest tears a parametrised session fixture down whenever the next test wants the other parameter, and
-# under pytest-xdist the two backends' tests alternate a dozen times or more in each worker: the migrated
-# databases themselves are kept (``databases``), so a switch costs nothing.
+# pytest tears a parametrised session fixture down whenever the next test wants the other parameter, and the
+# collected tests switch backend 19 times (module fixtures group them, not the backend): the migrated
+# databases themselves are kept (``migrated_databases``), so a switch no longer migrates a new database.
 @pytest.fixture(scope="session", params=BACKENDS)
-def engine(request: pytest.FixtureRequest, databases: _Databases) -> Engine:
-    return databases.engine(request.param)
+def engine(request: pytest.FixtureRequest, migrated_databases: _Databases) -> Engine:
+    return migrated_databases.engine(request.param)
 
 
 def _own_database(base_url: str, name: str) -> str:
