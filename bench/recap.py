@@ -3,6 +3,8 @@
     .venv/bin/python bench/recap.py                 # 10,000 bodies
     .venv/bin/python bench/recap.py --n 100000      # 100,000 bodies
     .venv/bin/python bench/recap.py --engines       # openpyxl write-only vs XlsxWriter on the ranking rows
+    .venv/bin/python bench/recap.py --versus-bare [--n 100000] [--pairs 3]
+                                                    # the recap beside raw XlsxWriter writing the same cells
     .venv/bin/python bench/recap.py --db postgresql+psycopg://postgres@127.0.0.1:5432/emonev_bench_recap
                                                     # 10,000 bodies through the database
 
@@ -15,7 +17,13 @@ dropped afterwards unless ``--keep``; its name must start with ``emonev_bench_re
 measures a kept one again), then the child writes the recap with ``app.exports.service.recap``
 (``--corrections-only``: only the ``Koreksi Verifikasi`` rows of ``iter_corrections``, timed alone).
 See ``bench/recap_db.py``.
-Targets: 10k bodies under 8 s, 100k under 90 s, both under 300 MB peak.
+With ``--versus-bare`` the recap (all sheets) and its bare equivalent (``child_bare``: raw XlsxWriter
+``constant_memory`` writing the same sheets, rows and values as plain cells) run alternately, each in a fresh
+child, ``--pairs`` times. Rows stay lazy (so the peak is the writer's, as when they stream from the
+database); the time spent inside the synthetic generators is measured per item (``Timed``) and taken off
+both clocks, wall and CPU, so only the writers' work is timed. Cells are counted in the written files.
+Targets: 10k bodies under 8 s, 100k under 90 s, both under 300 MB peak; per cell at least 0.7 of the bare
+writer (issue 18).
 """
 
 from __future__ import annotations
@@ -28,10 +36,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,6 +61,7 @@ from app.exports.recap_workbook import (  # noqa: E402
     TrendPoint,
     write_recap,
 )
+from app.results.explain import COUNTED_ZERO, NOT_TAKEN  # noqa: E402
 from app.results.service import percent  # noqa: E402
 from bench import recap_db  # noqa: E402
 
@@ -255,6 +266,141 @@ def child_recap(n: int, seed: int, out: Path) -> None:
     write_recap(out, recap_data(n, seed), rows(n, seed), corrections(n, seed))
 
 
+class Timed:
+    """An iterator that adds the time spent making each of its items to ``spent``: the synthetic rows are
+    generated lazily (so memory measures the writer, as rows streamed from the database would), and the time
+    of generating them is taken off the writer's clock."""
+
+    spent = 0.0
+    spent_cpu = 0.0
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Timed:
+        return self
+
+    def __next__(self) -> Any:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        try:
+            return next(self.items)
+        finally:
+            Timed.spent += time.perf_counter() - start
+            Timed.spent_cpu += time.process_time() - start_cpu
+
+
+def report(start: float, start_cpu: float) -> None:
+    """Print the writer's wall and CPU seconds with the generators' taken off, and the generators' own."""
+    print("WRITE_S", time.perf_counter() - start - Timed.spent)
+    print("WRITE_CPU_S", time.process_time() - start_cpu - Timed.spent_cpu)
+    print("GEN_S", Timed.spent)
+
+
+def child_recap_writer(n: int, seed: int, out: Path) -> None:
+    """The whole recap (all sheets) with the time of making the synthetic rows taken off: WRITE_S is
+    ``write_recap``'s wall time minus the time spent inside the row and correction generators (GEN_S)."""
+    data = recap_data(n, seed)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    write_recap(out, data, Timed(rows(n, seed)), Timed(corrections(n, seed)))
+    report(start, start_cpu)
+
+
+def plain_rows(n: int, seed: int) -> Iterator[tuple[list[Any], list[Any], list[Any]]]:
+    """The recap's body rows as plain cell values (str, int, float or None for no cell), one list per sheet
+    kind: ranking (``Peringkat`` and the category's sheet), ``Per Aspek``, ``Tren``. Made by the generator,
+    so the conversion is generation, not the bare writer's work."""
+    aspect_codes = [code for code, _ in ASPECTS]
+    labels = {b.code: b.label for b in BANDS}
+    for r in rows(n, seed):
+        band = (
+            labels.get(r.band, NOT_PARTICIPATING_LABEL)
+            if r.band and r.participating
+            else NOT_PARTICIPATING_LABEL
+        )
+        if r.participating:
+            presentasi = r.stage_scores.get("presentasi")
+            scores: list[Any] = [
+                _float(r.self_score),
+                _float(r.verified_score),
+                _float(presentasi) if presentasi is not None else COUNTED_ZERO,
+            ]
+        else:
+            scores = [NOT_TAKEN] * 3
+        ranking = [r.rank, r.body, r.category, r.region_code, *scores, _float(r.final_score), band]
+        aspects = [r.body, r.category, *(_float(r.aspect_scores.get(code)) for code in aspect_codes)]
+        trend: list[Any] = [r.body, r.category]
+        for earlier in EARLIER:
+            point = r.history.get(earlier.id)
+            trend += (
+                [_float(point.final_score), labels.get(point.band or "", point.band)]
+                if point
+                else [None, None]
+            )
+        trend += [_float(r.final_score), band, _float(r.score_change), r.band_change]
+        yield ranking, aspects, trend
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def plain_corrections(n: int, seed: int) -> Iterator[list[Any]]:
+    for c in corrections(n, seed):
+        yield [
+            c.body,
+            c.category,
+            c.question_code,
+            c.question_text,
+            c.self_value,
+            c.verified_value,
+            c.verifier,
+            c.note,
+        ]
+
+
+def child_bare(n: int, seed: int, out: Path) -> None:
+    """The bare equivalent of the recap: raw XlsxWriter in ``constant_memory`` mode writing the same sheets,
+    rows and values as plain cells (``write_string`` / ``write_number``, no format, no column widths, no text
+    guard, no tables), the values already str/int/float. Generation time is taken off as for the recap."""
+    import xlsxwriter
+
+    cats = categories(n)
+    ids = [c.id for c in cats]
+    category_of = [cid for cid, size in zip(ids, _sizes(n, cats), strict=True) for _ in range(size)]
+    start, start_cpu = time.perf_counter(), time.process_time()
+    wb = xlsxwriter.Workbook(str(out), {"constant_memory": True})
+    ringkasan = wb.add_worksheet("Ringkasan")
+    ranking = wb.add_worksheet("Peringkat")
+    per_category = {c.id: wb.add_worksheet(c.name.replace("/", "-")[:31]) for c in cats}
+    aspects = wb.add_worksheet("Per Aspek")
+    wb.add_worksheet("Partisipasi")
+    koreksi = wb.add_worksheet("Koreksi Verifikasi")
+    trend = wb.add_worksheet("Tren")
+    ringkasan.write_string(0, 0, "Rekapitulasi")
+    row_of = {id(ws): 0 for ws in [ranking, *per_category.values(), aspects, koreksi, trend]}
+
+    def put(ws: Any, values: list[Any]) -> None:
+        row = row_of[id(ws)]
+        for col, value in enumerate(values):
+            if value is None:
+                continue
+            if value.__class__ is str:
+                ws.write_string(row, col, value)
+            else:
+                ws.write_number(row, col, value)
+        row_of[id(ws)] = row + 1
+
+    for i, (rank_values, aspect_values, trend_values) in enumerate(Timed(plain_rows(n, seed))):
+        put(ranking, rank_values)
+        put(per_category[category_of[i]], rank_values)
+        put(aspects, aspect_values)
+        put(trend, trend_values)
+    for values in Timed(plain_corrections(n, seed)):
+        put(koreksi, values)
+    wb.close()
+    report(start, start_cpu)
+
+
 def child_engine(engine: str, n: int, seed: int, out: Path) -> None:
     """Only the ranking rows (the bulk of the recap), written by one engine. The rows are made first, so the
     time printed (WRITE_S) is the engine's alone."""
@@ -323,10 +469,25 @@ def peak_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measure(args: list[str]) -> tuple[float, float, float, int, float | None]:
-    """Run this script as a child with ``args``; return (seconds, the child's CPU seconds, its peak RSS in MB,
-    output size, its database backend's CPU seconds if it printed them). The seconds are the child's WRITE_S
-    when it prints one, else the child's whole wall time."""
+class Measured(NamedTuple):
+    seconds: float
+    """The child's WRITE_S when it prints one, else its whole wall time."""
+    cpu: float
+    """The child's CPU seconds (all of it, generation included)."""
+    peak_mb: float
+    size: int
+    db_cpu: float | None
+    """Its database backend's CPU seconds, if it printed them."""
+    cells: int
+    """Cells in the workbook's worksheets (``<c>`` elements), counted when asked."""
+    gen_s: float
+    """Time the child spent making synthetic rows, already taken off ``seconds`` (GEN_S)."""
+    write_cpu: float
+    """The writer's CPU seconds, generation taken off (WRITE_CPU_S), when it prints them."""
+
+
+def measure(args: list[str], *, count_cells: bool = False) -> Measured:
+    """Run this script as a child with ``args`` and read what it printed."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.xlsx"
         start = time.perf_counter()
@@ -338,12 +499,54 @@ def measure(args: list[str]) -> tuple[float, float, float, int, float | None]:
         )
         elapsed = time.perf_counter() - start
         printed = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
-        peak_kb = int(printed["PEAK_KB"])
-        cpu = float(printed["CPU_S"])
-        if "WRITE_S" in printed:
-            elapsed = float(printed["WRITE_S"])
-        db_cpu = float(printed["DB_CPU_S"]) if "DB_CPU_S" in printed else None
-        return elapsed, cpu, peak_kb / 1024, out.stat().st_size if out.exists() else 0, db_cpu
+        return Measured(
+            seconds=float(printed.get("WRITE_S", elapsed)),
+            cpu=float(printed["CPU_S"]),
+            peak_mb=int(printed["PEAK_KB"]) / 1024,
+            size=out.stat().st_size if out.exists() else 0,
+            db_cpu=float(printed["DB_CPU_S"]) if "DB_CPU_S" in printed else None,
+            cells=count_worksheet_cells(out) if count_cells else 0,
+            gen_s=float(printed.get("GEN_S", 0)),
+            write_cpu=float(printed.get("WRITE_CPU_S", 0)),
+        )
+
+
+def count_worksheet_cells(path: Path) -> int:
+    """Cells written in every worksheet of the workbook, read as a stream (a 100,000-body recap unpacks to
+    hundreds of MB)."""
+    cells = 0
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if not name.startswith("xl/worksheets/sheet"):
+                continue
+            tail = b""
+            with archive.open(name) as stream:
+                while chunk := stream.read(1 << 20):
+                    cells += (tail + chunk).count(b"<c r=")
+                    tail = chunk[-4:]
+    return cells
+
+
+def versus_bare(args: argparse.Namespace) -> None:
+    """The recap and its bare equivalent, alternating, ``--pairs`` times: cells per second of each, by wall
+    time and by CPU time (generation taken off both), and the ratios (the recap's per-cell speed over the
+    bare writer's)."""
+    what = ["--n", str(args.n), "--seed", str(args.seed)]
+    for pair in range(1, args.pairs + 1):
+        load = os.getloadavg()[0]
+        recap = measure(["recap-writer", *what], count_cells=True)
+        bare = measure(["bare", *what], count_cells=True)
+        print(f"pair {pair}, {args.n} bodies, load average {load:.2f}:")
+        for name, m in (("recap", recap), ("bare", bare)):
+            print(
+                f"  {name:5s} {m.cells:>9,} cells  wall {m.seconds:6.2f} s "
+                f"{m.cells / m.seconds:>9,.0f} cells/s  "
+                f"CPU {m.write_cpu:6.2f} s {m.cells / m.write_cpu:>9,.0f} cells/s  "
+                f"(generation {m.gen_s:.2f} s off)  peak RSS {m.peak_mb:.1f} MB  file {m.size / 1e6:.1f} MB"
+            )
+        wall = (recap.cells / recap.seconds) / (bare.cells / bare.seconds)
+        cpu = (recap.cells / recap.write_cpu) / (bare.cells / bare.write_cpu)
+        print(f"  ratio recap/bare per cell: wall {wall:.2f}, CPU {cpu:.2f}", flush=True)
 
 
 def database(args: argparse.Namespace) -> None:
@@ -355,7 +558,9 @@ def database(args: argparse.Namespace) -> None:
     try:
         for _ in range(args.runs):
             load = os.getloadavg()[0]
-            seconds, cpu, mb, size, db_cpu = measure([kind, "--db", args.db, "--round", str(round_id)])
+            seconds, cpu, mb, size, db_cpu, _, _, _ = measure(
+                [kind, "--db", args.db, "--round", str(round_id)]
+            )
             print(
                 f"{what}, {args.n} bodies: {seconds:.2f} s, {cpu:.2f} s CPU (child), "
                 f"{db_cpu or 0:.2f} s CPU (PostgreSQL backend), peak RSS {mb:.1f} MB, "
@@ -375,7 +580,16 @@ def main() -> None:
     parser.add_argument("--engines", action="store_true")
     parser.add_argument(
         "--child",
-        choices=["recap", "openpyxl", "xlsxwriter", "xlsxwriter-constant", "db-recap", "db-corrections"],
+        choices=[
+            "recap",
+            "recap-writer",
+            "bare",
+            "openpyxl",
+            "xlsxwriter",
+            "xlsxwriter-constant",
+            "db-recap",
+            "db-corrections",
+        ],
     )
     parser.add_argument("--out", type=Path)
     parser.add_argument(
@@ -385,11 +599,19 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="measure a kept database without seeding again")
     parser.add_argument("--runs", type=int, default=1, help="measurements of the seeded round (with --db)")
     parser.add_argument("--corrections-only", action="store_true")
+    parser.add_argument(
+        "--versus-bare", action="store_true", help="the recap beside raw XlsxWriter, alternating (--pairs)"
+    )
+    parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--round", type=int)
     args = parser.parse_args()
     if args.child:
         if args.child == "recap":
             child_recap(args.n, args.seed, args.out)
+        elif args.child == "recap-writer":
+            child_recap_writer(args.n, args.seed, args.out)
+        elif args.child == "bare":
+            child_bare(args.n, args.seed, args.out)
         elif args.child == "db-recap":
             recap_db.child_recap(args.db, args.round, args.out)
         elif args.child == "db-corrections":
@@ -405,15 +627,18 @@ def main() -> None:
     if args.db:
         database(args)
         return
+    if args.versus_bare:
+        versus_bare(args)
+        return
     if args.engines:
         for engine in ("openpyxl", "xlsxwriter", "xlsxwriter-constant"):
-            seconds, _, mb, size, _ = measure([engine, "--n", str(args.n), "--seed", str(args.seed)])
+            seconds, _, mb, size, _, _, _, _ = measure([engine, "--n", str(args.n), "--seed", str(args.seed)])
             print(
                 f"{engine:20s} {args.n:>7} rows: {seconds:6.2f} s  {args.n / seconds:8.0f} rows/s  "
                 f"peak {mb:6.1f} MB  file {size / 1e6:.1f} MB"
             )
         return
-    seconds, cpu, mb, size, _ = measure(["recap", "--n", str(args.n), "--seed", str(args.seed)])
+    seconds, cpu, mb, size, _, _, _, _ = measure(["recap", "--n", str(args.n), "--seed", str(args.seed)])
     print(
         f"recap of {args.n} bodies (all sheets): {seconds:.2f} s wall, {cpu:.2f} s CPU, "
         f"peak RSS {mb:.1f} MB, file {size / 1e6:.1f} MB"

@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -60,7 +59,9 @@ from app.db.models import (  # noqa: E402
     RoundTemplate,
     Submission,
 )
+from app.db.session import dispose_engines  # noqa: E402
 from app.questionnaires.service import import_template  # noqa: E402
+from bench import bare_save  # noqa: E402
 from bench.harness import free_port, fresh_database, percentile, start_server, stop_server  # noqa: E402
 
 TEMPLATE = ROOT / "questionnaires" / "kip-2025" / "kelurahan.yaml"
@@ -292,6 +293,24 @@ async def landed(http: Any, url: str, headers: dict[str, str], version: int, ans
     raise SystemExit("the server stopped answering")
 
 
+async def timed_get(
+    http: Any, url: str, headers: dict[str, str], result: ClientResult, window_from: float
+) -> Any | None:
+    """GET the submission, timed when started inside the measured window; the response if it was a 200."""
+    started = time.perf_counter()
+    try:
+        got = await http.get(url, headers=headers)
+    except httpx.TransportError:
+        result.transport_errors += 1
+        return None
+    if started >= window_from:
+        result.get_latencies.append(time.perf_counter() - started)
+    if got.status_code != 200:
+        result.errors[got.status_code] = result.errors.get(got.status_code, 0) + 1
+        return None
+    return got
+
+
 async def run_client(
     http: Any,
     base: str,
@@ -305,26 +324,23 @@ async def run_client(
     deadline: float,
     max_saves: int,
     get_every: int,
+    reads_only: bool = False,
 ) -> ClientResult:
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     rng = random.Random(seed_)
     result = ClientResult(submission_id)
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{base}/api/v1/submissions/{submission_id}"
+    if reads_only:  # what the page (after a reload) and integrators do most
+        while time.perf_counter() < deadline:
+            await timed_get(http, url, headers, result, window_from)
+        return result
     etag: str | None = None
     attempts = 0
     while time.perf_counter() < deadline and result.saves < max_saves:
         if etag is None or attempts % get_every == 0:
-            started = time.perf_counter()
-            try:
-                got = await http.get(url, headers=headers)
-            except httpx.TransportError:
-                result.transport_errors += 1
-                continue
-            if started >= window_from:
-                result.get_latencies.append(time.perf_counter() - started)
-            if got.status_code != 200:
-                result.errors[got.status_code] = result.errors.get(got.status_code, 0) + 1
+            got = await timed_get(http, url, headers, result, window_from)
+            if got is None:
                 continue
             etag = got.headers["ETag"]
         body, answers = pool[rng.randrange(len(pool))]
@@ -374,6 +390,7 @@ async def load(
     requests_per_connection: int,
     ramp: float,
     settle: float,
+    reads_only: bool = False,
 ) -> tuple[list[ClientResult], float, dict[str, Any]]:
     rng = random.Random(2026)
     pools = []
@@ -409,6 +426,7 @@ async def load(
                     deadline=deadline,
                     max_saves=max_saves,
                     get_every=get_every,
+                    reads_only=reads_only,
                 )
             )
             for index, (sid, tok) in enumerate(zip(seeded.submission_ids, seeded.tokens, strict=True))
@@ -551,17 +569,147 @@ def machine_speed() -> float:
     return time.process_time() - started
 
 
+def verify_bare(url: str, results: list[ClientResult]) -> list[str]:
+    """The same check for the bare app's table: version is 1 + saves, answers are the last ones sent."""
+    rows = bare_save.stored(
+        url.replace("postgresql+psycopg://", "postgresql://"), [r.submission_id for r in results]
+    )
+    problems = []
+    for result in results:
+        version, answers = rows[result.submission_id]
+        if version != 1 + result.saves:
+            problems.append(f"bare row {result.submission_id}: version {version}, saves {result.saves}")
+        if result.last_sent is not None and answers != result.last_sent:
+            problems.append(f"bare row {result.submission_id}: stored answers differ from the last sent")
+    return problems
+
+
+@dataclass
+class Figures:
+    """One measured run of one target (the service or the bare app)."""
+
+    target: str
+    saves_per_s: float
+    put_p50: float
+    put_p95: float
+    put_p99: float
+    save_gets: int
+    gets_per_s: float  # of the read-only window
+    get_p50: float
+    get_p95: float
+    cpu_per_save: dict[str, float]
+    workers: list[float]
+    errors: dict[int, int]
+    problems: list[str]
+
+
+def measure(target: str, args: argparse.Namespace, url: str, seeded: Seeded) -> Figures:
+    """Start the target's two workers, run the save window then the read-only window, stop them, verify."""
+    port = args.port or free_port()
+    env = {"EMONEV_EVIDENCE_DIR": str(ROOT / "var" / "bench-evidence"), "BARE_DATABASE_URL": url}
+    server = start_server(
+        url,
+        port,
+        workers=args.workers,
+        env=env,
+        options=["--timeout-keep-alive", "120"],
+        app="bench.bare_save:create_app" if target == "bare" else "app.main:create_app",
+    )
+    meter = CpuMeter(server.pid)
+    profile = args.profile / target if args.profile else None
+    profilers = profile_workers(server.pid, profile, args.seconds) if profile else []
+    base = f"http://127.0.0.1:{port}"
+    common = {
+        "meter": meter,
+        "raw": args.raw_client,
+        "requests_per_connection": args.requests_per_connection,
+        "ramp": args.ramp,
+        "settle": args.settle,
+    }
+    try:
+        results, elapsed, used = asyncio.run(
+            load(
+                base,
+                seeded,
+                seconds=args.seconds,
+                max_saves=args.max_saves,
+                get_every=args.get_every,
+                **common,
+            )
+        )
+        for profiler in profilers:
+            profiler.wait()
+        reads: list[ClientResult] = []
+        read_elapsed = 1.0
+        if args.reads:
+            reads, read_elapsed, _ = asyncio.run(
+                load(base, seeded, seconds=args.reads, max_saves=0, get_every=1, reads_only=True, **common)
+            )
+    finally:
+        stop_server(server)
+    saves = sum(r.window_saves for r in results)
+    puts = [x for r in results for x in r.put_latencies]
+    gets = [x for r in reads for x in r.get_latencies]
+    errors: dict[int, int] = {}
+    for r in [*results, *reads]:
+        for status, count in r.errors.items():
+            errors[status] = errors.get(status, 0) + count
+    return Figures(
+        target=target,
+        saves_per_s=saves / elapsed,
+        put_p50=percentile(puts, 50) * 1000,
+        put_p95=percentile(puts, 95) * 1000,
+        put_p99=percentile(puts, 99) * 1000,
+        save_gets=sum(len(r.get_latencies) for r in results),
+        gets_per_s=len(gets) / read_elapsed,
+        get_p50=percentile(gets, 50) * 1000,
+        get_p95=percentile(gets, 95) * 1000,
+        cpu_per_save={k: used[k] / max(saves, 1) * 1000 for k in ("server", "postgres", "client")},
+        workers=used["workers"],
+        errors=errors,
+        problems=verify_bare(url, results) if target == "bare" else verify(url, results),
+    )
+
+
+def report(f: Figures, args: argparse.Namespace) -> None:
+    print(
+        f"  {f.target:7} saves {f.saves_per_s:6.0f}/s  PUT p50/p95/p99 ms {f.put_p50:4.0f} / "
+        f"{f.put_p95:4.0f} / {f.put_p99:4.0f}  CPU/save ms app {f.cpu_per_save['server']:.1f} + PostgreSQL "
+        f"{f.cpu_per_save['postgres']:.1f} (client {f.cpu_per_save['client']:.1f}); workers' CPU s "
+        f"{', '.join(f'{c:.1f}' for c in f.workers)}"
+        + (
+            f"  | reads {f.gets_per_s:6.0f}/s  GET p50/p95 ms {f.get_p50:.1f} / {f.get_p95:.1f}"
+            if args.reads
+            else ""
+        )
+        + (f"  errors {f.errors}" if f.errors else "")
+    )
+    for problem in f.problems[:10]:
+        print(f"    LOST OR DUPLICATED WRITE: {problem}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=30.0, help="how long the measured window lasts")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long the measured save window lasts")
+    parser.add_argument(
+        "--reads", type=float, default=0.0, help="then a read-only window (GET only) of this many seconds"
+    )
     parser.add_argument("--ramp", type=float, default=5.0, help="seconds over which the clients arrive")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after the ramp before measuring")
     parser.add_argument("--max-saves", type=int, default=2000, help="per client, whatever the time")
     parser.add_argument("--get-every", type=int, default=1, help="GET the ETag before every Nth save")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--compare-bare",
+        type=int,
+        default=0,
+        metavar="PAIRS",
+        help="measure the bare app (bench/bare_save.py) and the service alternately, PAIRS times each, and "
+        "print the ratios",
+    )
     parser.add_argument(
         "--raw-client",
         action="store_true",
@@ -582,51 +730,10 @@ def main() -> int:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="record each worker with py-spy (must be installed) into DIR as collapsed stacks",
+        help="record each worker with py-spy (must be installed) into DIR/<target> as collapsed stacks",
     )
     args = parser.parse_args()
 
-    url = fresh_database(args.admin_url, args.database)
-    seeded = seed(url, args.clients)
-    questions = len(seeded.template.questions())
-    port = args.port or free_port()
-    server = start_server(
-        url,
-        port,
-        workers=args.workers,
-        env={"EMONEV_EVIDENCE_DIR": str(ROOT / "var" / "bench-evidence")},
-        options=["--timeout-keep-alive", "120"],
-    )
-    meter = CpuMeter(server.pid)
-    profilers = profile_workers(server.pid, args.profile, args.seconds) if args.profile else []
-    try:
-        results, elapsed, used = asyncio.run(
-            load(
-                f"http://127.0.0.1:{port}",
-                seeded,
-                seconds=args.seconds,
-                max_saves=args.max_saves,
-                get_every=args.get_every,
-                meter=meter,
-                raw=args.raw_client,
-                requests_per_connection=args.requests_per_connection,
-                ramp=args.ramp,
-                settle=args.settle,
-            )
-        )
-    finally:
-        for profiler in profilers:
-            profiler.wait()
-        stop_server(server)
-
-    saves = sum(r.window_saves for r in results)
-    puts = [x for r in results for x in r.put_latencies]
-    gets = [x for r in results for x in r.get_latencies]
-    errors: dict[int, int] = {}
-    for r in results:
-        for status, count in r.errors.items():
-            errors[status] = errors.get(status, 0) + count
-    problems = verify(url, results)
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -636,58 +743,38 @@ def main() -> int:
         platform.processor(),
     )
     print(
-        f"machine: {os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()}; speed probe "
-        f"{machine_speed():.3f} s (a fixed loop; lower is faster)"
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {os.cpu_count()} CPUs, {cpu}; Python "
+        f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"template: {TEMPLATE.relative_to(ROOT)} grown to {questions} questions, all answered in every save"
+        f"clients: {args.clients} ({'raw HTTP/1.1' if args.raw_client else 'httpx'}), uvicorn workers: "
+        f"{args.workers}, GET before every {args.get_every} save(s), {args.seconds:.0f} s of saves"
+        + (f", then {args.reads:.0f} s of GETs only" if args.reads else "")
+        + f"; {QUESTIONS} answers per save"
     )
-    print(
-        f"clients: {args.clients} ({'raw HTTP/1.1' if args.raw_client else 'httpx'}), "
-        f"uvicorn workers: {args.workers} (CPU seconds each: "
-        f"{', '.join(f'{cpu:.1f}' for cpu in used['workers'])}), GET before every {args.get_every} save(s), "
-        f"{elapsed:.1f} s"
-    )
-    print(
-        f"saves: {saves} ({saves / elapsed:.0f} saves/s), "
-        f"412: {sum(r.stale for r in results)}, errors: {errors}, "
-        f"connection errors: {sum(r.transport_errors for r in results)}"
-    )
-    print(
-        f"PUT latency ms: p50 {percentile(puts, 50) * 1000:.0f}, p95 {percentile(puts, 95) * 1000:.0f}, "
-        f"p99 {percentile(puts, 99) * 1000:.0f}, mean {statistics.fmean(puts or [0]) * 1000:.0f}"
-    )
-    # A client keeps its connection, so one uvicorn worker serves it throughout: a wide spread here means the
-    # workers hold unequal shares of the clients, not that some saves were unlucky.
-    by_client = sorted(statistics.fmean(r.put_latencies) * 1000 for r in results if r.put_latencies)
-    if by_client:
-        print(
-            f"mean PUT latency per client ms: min {by_client[0]:.0f}, median "
-            f"{statistics.median(by_client):.0f}, max {by_client[-1]:.0f}"
-        )
-    if gets:
-        print(
-            f"GET latency ms: p50 {percentile(gets, 50) * 1000:.0f}, p95 {percentile(gets, 95) * 1000:.0f} "
-            f"({len(gets) / elapsed:.0f} GET/s)"
-        )
-    per_save = {k: used[k] / max(saves, 1) * 1000 for k in ("server", "postgres", "client")}
-    cost = per_save["server"] + per_save["postgres"]
-    print(
-        f"CPU per save ms: app {per_save['server']:.1f}, PostgreSQL {per_save['postgres']:.1f}, "
-        f"load client {per_save['client']:.1f}; machine {used['busy'] / elapsed:.2f} of {os.cpu_count()} "
-        f"cores busy, {used['others'] / elapsed:.2f} of them by other work"
-    )
-    print(
-        f"capacity of {os.cpu_count()} cores for the service alone (app + PostgreSQL): "
-        f"{(os.cpu_count() or 1) * 1000 / cost:.0f} saves/s"
-    )
-    if problems:
-        print("LOST OR DUPLICATED WRITES:")
-        for problem in problems:
-            print("  " + problem)
-        return 1
-    print(f"verified: {len(results)} submissions, versions == saves + 1, stored answers == last sent")
-    return 0
+    targets = ["bare", "service"] * args.compare_bare if args.compare_bare else ["service"]
+    runs: list[Figures] = []
+    for index, target in enumerate(targets):
+        dispose_engines()  # the cached engine of the last run holds a connection to the dropped database
+        url = fresh_database(args.admin_url, args.database)
+        seeded = seed(url, args.clients)
+        if target == "bare":
+            bare_save.seed(url.replace("postgresql+psycopg://", "postgresql://"), seeded.submission_ids)
+        if index % 2 == 0:
+            print(f"speed probe {machine_speed():.3f} s (a fixed loop; lower is faster)")
+        runs.append(measure(target, args, url, seeded))
+        report(runs[-1], args)
+    if args.compare_bare:
+        print("ratios, service / bare, per pair:")
+        for bare, service in zip(runs[0::2], runs[1::2], strict=True):
+            line = (
+                f"  saves/s {service.saves_per_s / bare.saves_per_s:.2f} (goal >= 0.8), PUT p95 "
+                f"{service.put_p95 / bare.put_p95:.2f}x the bare (goal <= 2)"
+            )
+            if args.reads:
+                line += f", reads/s {service.gets_per_s / bare.gets_per_s:.2f} (goal >= 0.8)"
+            print(line)
+    return 1 if any(f.problems or f.errors for f in runs) else 0
 
 
 if __name__ == "__main__":

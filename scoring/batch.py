@@ -35,6 +35,17 @@ from scoring._compiled import CompiledTemplate, InvalidValue, evaluate
 from scoring.answers import AnswerError, AnswerProblem
 from scoring.template import Template
 
+# pandas' own hash table of Python objects, the one `pd.factorize` uses for values that are not all strings.
+# Called directly it hashes each value once; `pd.factorize` first checks that every value is a string and,
+# for strings, reads each of them twice: three passes over millions of string objects instead of one.
+_hash_table: Any
+try:
+    from pandas._libs import hashtable as _pandas_hashtable  # type: ignore[attr-defined]
+
+    _hash_table = _pandas_hashtable.PyObjectHashTable
+except (ImportError, AttributeError):  # pragma: no cover - a pandas without it: the public route, slower
+    _hash_table = None
+
 __all__ = ["score_many"]
 
 INT64_LIMIT = 2**63
@@ -130,23 +141,20 @@ def score_many(
     size = len(ids)
     question = _question_indexes(compiled, answers["question_code"])
     has_evidence = _bools(answers["has_evidence"])
-    rows = len(question)
 
     cell = sub * count if size * count < 2**31 else sub.astype(np.int64) * count
     cell += question
-    row_type = np.int32 if rows < 2**31 else np.int64
-    row_numbers = np.arange(rows, dtype=row_type)
-    cells: Ints = np.full(size * count, -1, dtype=row_type)
-    cells[cell] = row_numbers
-    _check_duplicates(compiled, ids, sub, question, cells[cell] != row_numbers)
-    del row_numbers
+    _check_duplicates(compiled, ids, sub, question, cell, size * count)
 
     table = _PairTable.build(compiled, units, question, answers["value"], ids, sub, unit_type)
-    earned_flat = np.zeros(size * count, dtype=unit_type)
-    earned_flat[cell] = table.units[table.code] * (~table.needs_evidence[table.code] | has_evidence)
-    earned_cells = cast(Ints, earned_flat.reshape(size, count))
-    del cell
-
+    # One cell per (submission, question): twice the pair's code, plus one when the answer has evidence.
+    # Unanswered cells hold twice their question's "no answer" code.
+    slots: Ints = np.tile(2 * table.missing.astype(table.code.dtype), size)
+    slot = table.code * 2
+    slot += has_evidence
+    slots[cell] = slot
+    del cell, slot
+    earned_cells = cast(Ints, table.units[slots].reshape(size, count))
     aspect_of = np.array([q.aspect for q in compiled.questions], dtype=np.intp)
     aspect_maximum = np.broadcast_to(
         np.array(units.aspect_maximum, dtype=wide_type), (size, len(compiled.aspects))
@@ -154,16 +162,12 @@ def score_many(
     conditional = [index for index in compiled.order if compiled.questions[index].condition is not None]
     if conditional:
         applicable = np.ones((size, count), dtype=bool)
-        answer_rows: Ints = cells.reshape(size, count)
+        answer_slots: Ints = slots.reshape(size, count)
         for index in conditional:
             condition = compiled.questions[index].condition
             assert condition is not None
             target = condition[0]
-            row = answer_rows[:, target]
-            code = np.full(size, table.missing[target], dtype=np.int64)
-            answered = row >= 0
-            code[answered] = table.code[row[answered]]
-            applicable[:, index] = applicable[:, target] & table.matches[index][code]
+            applicable[:, index] = applicable[:, target] & table.matches[index][answer_slots[:, target] >> 1]
             earned_cells[:, index] *= applicable[:, index]
         # The maximum an aspect loses through its not-applicable questions.
         lost = np.zeros((len(conditional), len(compiled.aspects)), dtype=wide_type)
@@ -220,34 +224,61 @@ def _submissions(column: pd.Series, extra: Iterable[Hashable]) -> tuple[pd.Index
     return ids, cast(Ints, rank[codes])
 
 
-def _factorized(column: pd.Series, rows: BoolArray | None = None) -> tuple[Ints, ObjectArray]:
-    """Codes (-1 for missing) and distinct values of a column, restricted to `rows` when given.
+def _object_values(column: pd.Series) -> ObjectArray:
+    values: ObjectArray = column.to_numpy(dtype=object)
+    return values
 
-    A categorical column is used as it is, without hashing its values again.
+
+def _factorized(column: pd.Series) -> tuple[Ints, ObjectArray]:
+    """Codes (-1 for missing: None, NaN, NA) and distinct values of a column.
+
+    A categorical column is used as it is, without hashing its values again. Otherwise every value is hashed
+    once, in one pass over the column (see `_hash_table`).
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy().astype(np.int64)
-        return (codes if rows is None else codes[rows]), column.cat.categories.to_numpy(dtype=object)
-    values = column.to_numpy(dtype=object)
-    if rows is not None:
-        values = values[rows]
+        return codes, column.cat.categories.to_numpy(dtype=object)
+    values = _object_values(column)
     try:
-        return pd.factorize(values)
+        return _hashed(values)
     except TypeError:
-        return pd.factorize(_tuples(values))
+        return _hashed(_tuples(values))
+
+
+def _hashed(values: ObjectArray) -> tuple[Ints, ObjectArray]:
+    if _hash_table is None:
+        return pd.factorize(values)
+    uniques, codes = _hash_table(max(len(values) // 1024, 256)).factorize(values)
+    return codes, uniques
 
 
 def _question_indexes(compiled: CompiledTemplate, column: pd.Series) -> Ints:
-    codes, uniques = _factorized(column)
-    index_of = {question.code: question.index for question in compiled.questions}
-    mapping = np.array([index_of.get(code, -1) for code in uniques] + [-1], dtype=np.int32)
-    unknown = [code for code in uniques if code not in index_of]
-    problems = [AnswerProblem(str(code), "question_code", "unknown question code") for code in unknown]
+    """For each row, the index of its question in the template; `AnswerError` for unknown or missing codes."""
+    if isinstance(column.dtype, pd.CategoricalDtype) or _hash_table is None:
+        codes, uniques = _factorized(column)
+        index_of = {question.code: question.index for question in compiled.questions}
+        mapping = np.array([index_of.get(code, -1) for code in uniques] + [-1], dtype=np.int32)
+        question: Ints = mapping[codes]
+    else:
+        # The template's codes are known: each row's code is looked up among them, one hash per row.
+        known = _hash_table(2 * len(compiled.questions))
+        known.map_locations(np.array([q.code for q in compiled.questions], dtype=object))
+        question = known.lookup(_object_values(column))
+    if (question < 0).any():
+        raise AnswerError(_code_problems(compiled, column[question < 0]))
+    return question
+
+
+def _code_problems(compiled: CompiledTemplate, column: pd.Series) -> list[AnswerProblem]:
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object))
+    problems = [
+        AnswerProblem(str(code), "question_code", "unknown question code")
+        for code in uniques
+        if code not in compiled.by_code
+    ]
     if (codes < 0).any():
         problems.append(AnswerProblem("", "question_code", "rows without a question code"))
-    if problems:
-        raise AnswerError(problems)
-    return mapping[codes]
+    return problems
 
 
 def _bools(column: pd.Series) -> BoolArray:
@@ -257,8 +288,16 @@ def _bools(column: pd.Series) -> BoolArray:
 
 
 def _check_duplicates(
-    compiled: CompiledTemplate, ids: pd.Index, sub: Ints, question: Ints, duplicate: BoolArray
+    compiled: CompiledTemplate, ids: pd.Index, sub: Ints, question: Ints, cell: Ints, cells: int
 ) -> None:
+    """`AnswerError` when a (submission, question) cell holds two rows."""
+    if len(cell) < 2 or bool((cell[1:] > cell[:-1]).all()):
+        return  # rows ordered by submission and question (as a database often returns them): no repeats
+    row_type = np.int32 if len(cell) < 2**31 else np.int64
+    row_numbers = np.arange(len(cell), dtype=row_type)
+    first: Ints = np.full(cells, -1, dtype=row_type)
+    first[cell] = row_numbers
+    duplicate = first[cell] != row_numbers
     if not duplicate.any():
         return
     problems = [
@@ -277,13 +316,13 @@ class _PairTable:
     """What each distinct (question, value) pair means, looked up per row through `code`.
 
     `missing[q]` is the code meaning "question q has no answer"; the tables hold 0 and False there.
-    `matches[q]` tells, for a conditional question q, whether a pair satisfies its condition.
+    `units[2 * code + e]` is what the pair earns without (e = 0) and with (e = 1) evidence.
+    `matches[q][code]` tells, for a conditional question q, whether a pair satisfies its condition.
     """
 
     code: Ints
     missing: Ints
     units: Ints
-    needs_evidence: BoolArray
     matches: dict[int, BoolArray]
 
     @classmethod
@@ -298,35 +337,38 @@ class _PairTable:
         unit_type: type[np.signedinteger[Any]],
     ) -> _PairTable:
         count = len(compiled.questions)
-        scored = np.array([q.scored for q in compiled.questions], dtype=bool)[question]
-        every_row_scored = bool(scored.all())
-        scored_question, scored_sub = question, sub
-        if not every_row_scored:
-            scored_question, scored_sub = question[scored], sub[scored]
-        value_codes, uniques = _factorized(values, None if every_row_scored else scored)
+        value_codes, uniques = _factorized(values)
         stride = len(uniques) + 1
-        key: Ints = value_codes
+        if count * stride > _DIRECT_TABLE_LIMIT and not all(q.scored for q in compiled.questions):
+            # Many distinct values, often free text: count only the values of scored questions.
+            value_codes = np.where(
+                np.array([q.scored for q in compiled.questions], dtype=bool)[question], value_codes, -1
+            )
+            used = np.bincount(value_codes + 1, minlength=stride) > 0
+            used[0] = True
+            renumber = np.cumsum(used) - 2
+            value_codes = renumber[value_codes + 1]
+            uniques = uniques[used[1:]]
+            stride = len(uniques) + 1
+        key: Ints = value_codes if value_codes.dtype == np.int64 else value_codes.astype(np.int64)
         key += 1
-        key += (
-            scored_question * stride if count * stride < 2**31 else scored_question.astype(np.int64) * stride
-        )
+        key += np.multiply(question, stride, dtype=np.int64)
 
         if count * stride <= max(_DIRECT_TABLE_LIMIT, 2 * len(key)):
             present = np.zeros(count * stride, dtype=bool)
             present[key] = True
             pairs = np.flatnonzero(present)
             slots = pairs
-            scored_code = key
+            code = key
             missing = np.arange(count, dtype=np.int64) * stride
             size = count * stride
         else:
-            scored_code, pairs = pd.factorize(key)
+            code, pairs = pd.factorize(key)
             slots = np.arange(len(pairs))
             missing = np.full(count, len(pairs), dtype=np.int64)
             size = len(pairs) + 1
 
-        table_units = np.zeros(size, dtype=unit_type)
-        needs_evidence = np.zeros(size, dtype=bool)
+        table_units = np.zeros(2 * size, dtype=unit_type)
         matches = {q.index: np.zeros(size, dtype=bool) for q in compiled.questions if q.condition is not None}
         dependants: dict[int, list[int]] = {}
         for q in compiled.questions:
@@ -337,6 +379,8 @@ class _PairTable:
         for slot, pair in zip(slots.tolist(), pairs.tolist(), strict=True):
             q = compiled.questions[pair // stride]
             value_code = pair % stride - 1
+            if not q.scored:
+                continue
             try:
                 fraction, chosen = evaluate(q, None if value_code < 0 else uniques[value_code])
             except InvalidValue as exc:
@@ -347,21 +391,15 @@ class _PairTable:
             amount = fraction * units.factor[q.index]
             if amount.denominator != 1:
                 raise AssertionError(f"{q.code}: a value is not a whole number of units")
-            table_units[slot] = amount.numerator
-            needs_evidence[slot] = bool(fraction) and q.evidence_required
+            table_units[2 * slot + 1] = amount.numerator
+            table_units[2 * slot] = 0 if fraction and q.evidence_required else amount.numerator
             for dependant in dependants.get(q.index, ()):
                 condition = compiled.questions[dependant].condition
                 assert condition is not None
                 matches[dependant][slot] = not condition[1].isdisjoint(chosen)
         if problems:
-            raise AnswerError(_value_problems(problems, key, ids, scored_sub))
-
-        if every_row_scored:
-            code = scored_code
-        else:
-            code = missing[question]
-            code[scored] = scored_code
-        return cls(code, missing, table_units, needs_evidence, matches)
+            raise AnswerError(_value_problems(problems, key, ids, sub))
+        return cls(code, cast(Ints, missing), table_units, matches)
 
 
 def _tuples(values: ObjectArray) -> ObjectArray:

@@ -219,6 +219,25 @@ def _end(session: Session, *, commit: bool) -> None:
         session.close()  # rolls back whatever was not committed and returns the connection to the pool
 
 
+def request_session(request: Request) -> Session:
+    """A new session for a route that does all its database work in one thread-pool call and ends the
+    session itself (``with request_session(request) as session: ...``), instead of taking ``SessionDep``: the
+    busiest routes save the dependency's set-up and clean-up on every request."""
+    session: Session = request.app.state.sessionmaker()
+    return session
+
+
+def reading_only(session: Session) -> None:
+    """On PostgreSQL, run the session's next statements without a transaction (no ``BEGIN``/``COMMIT`` round
+    trips): for a request that only reads, where each statement seeing the latest committed data is enough.
+    Call it before the session's first statement; a request that turns out to need a transaction commits
+    (which ends the autocommit connection) and carries on with a transactional one. On SQLite, and for a
+    session bound to one connection (the tests'), a no-op."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     # async, with the commit (or roll-back) and close in one thread-pool call: a sync generator dependency
     # costs a thread-pool hop to enter and another to exit on every request, and opening a session does no

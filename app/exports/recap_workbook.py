@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 
 from app.exports.layout import (
@@ -31,6 +32,7 @@ from app.exports.layout import (
     band_style,
     sheet_name,
 )
+from app.exports.workbook_safety import EXCEL_MAX_STRING, FORMULA_TRIGGERS, write_user_text
 from app.results.explain import COUNTED_ZERO, NOT_COUNTED, NOT_TAKEN, ZERO
 
 RINGKASAN = "Ringkasan"
@@ -215,18 +217,120 @@ def trend_headers(data: RecapData) -> list[str]:
     ]
 
 
+# Text that cannot go the short way: it may run a formula (guarded), carry XlsxWriter's rich-text markers or
+# be longer than a cell holds (``write_user_text`` handles those).
+_NOT_PLAIN = (*FORMULA_TRIGGERS, "<r>")
+_SCORE_WIDTH = 7
+
+Cell = tuple[int, "str | float | None", "Format | None"]
+"""A cell of a body row: column, value (a string, a number, or None for a blank that only carries its
+format) and format."""
+OddCell = tuple[int, str, "Format | None", "Format | None"]
+"""A text cell that needs ``write_user_text``: column, text, format, its quote-prefixed twin."""
+
+
+class _Texts:
+    """What a text cell becomes, decided once per text: its format (quote-prefixed when the text could be
+    taken for a formula) and its width. The recap writes about forty cells per body, so the per-cell work
+    of ``Sheet.text`` (two guard checks, three calls, a split) is one test here for plain text on one
+    line, and done once per workbook for texts of our own (band labels, "Tidak mengikuti")."""
+
+    def __init__(self, formats: Formats) -> None:
+        self.formats = formats
+        self.plain = formats.get()
+        self._guarded: dict[int, Format] = {}
+
+    def guarded(self, fmt: Format) -> Format:
+        found = self._guarded.get(id(fmt))
+        if found is None:
+            found = self._guarded[id(fmt)] = self.formats.guarded(fmt)
+        return found
+
+    def decide(self, value: str, fmt: Format) -> tuple[Format, int, bool]:
+        """(format, width, odd) of a non-empty text: ``odd`` texts (XlsxWriter's rich-text markers, longer
+        than a cell holds) go through ``write_user_text``."""
+        width = len(value) if "\n" not in value else max(len(line) for line in value.split("\n"))
+        if not value.startswith(_NOT_PLAIN) and len(value) <= EXCEL_MAX_STRING:
+            return fmt, width, False
+        if value.startswith(FORMULA_TRIGGERS) and len(value) <= EXCEL_MAX_STRING:
+            return self.guarded(fmt), width, False
+        return fmt, width, True
+
+    def add(
+        self,
+        cells: list[Cell],
+        odd: list[OddCell],
+        widths: list[int],
+        col: int,
+        value: str | None,
+        fmt: Format | None = None,
+    ) -> None:
+        """A text cell as ``Sheet.text`` writes it: nothing for no text (a blank when ``fmt`` is given)."""
+        if not value:
+            if fmt is not None:
+                cells.append((col, None, fmt))
+            return
+        if value.startswith(_NOT_PLAIN) or len(value) > EXCEL_MAX_STRING or "\n" in value:
+            use, width, strange = self.decide(value, fmt or self.plain)
+            if strange:
+                guarded = self.guarded(use) if value.startswith(FORMULA_TRIGGERS) else None
+                odd.append((col, value, use, guarded))
+            else:
+                cells.append((col, value, use))
+        else:
+            # The common case, kept to one test: plain text on one line.
+            cells.append((col, value, fmt or self.plain))
+            width = len(value)
+        if width > widths[col]:
+            widths[col] = width
+
+
+class _Rows:
+    """The body rows of one sheet, written top to bottom, each row's cells worked out beforehand."""
+
+    def __init__(self, sheet: Sheet, first_row: int, columns: int) -> None:
+        self.sheet = sheet
+        self.row = first_row
+        self.widths = [0] * columns
+        # XlsxWriter's write_string, write_number and write_blank only wrap these to accept "A1" notation
+        # (an int() tried on every call); rows and columns here are always numbers. About 5 % of the recap's
+        # CPU (bench/README.md, "Excel recap"). The output is the same; tests/exports/test_recap*.py read
+        # every kind of cell back.
+        ws = sheet.ws
+        self._string = ws._write_string
+        self._number = ws._write_number
+        self._blank = ws._write_blank
+
+    def put(self, cells: list[Cell], odd: list[OddCell]) -> None:
+        row = self.row
+        for col, value, fmt in cells:
+            if value.__class__ is str:
+                self._string(row, col, value, fmt)
+            elif value is None:
+                self._blank(row, col, None, fmt)
+            else:
+                self._number(row, col, value, fmt)
+        for col, text, fmt, guarded in odd:
+            write_user_text(self.sheet.ws, row, col, text, fmt, guarded)
+        self.row = row + 1
+
+    def fit(self) -> None:
+        """Hand the widths of what was written to the sheet (which sizes the columns when finished)."""
+        widths = self.sheet.widths
+        for col, width in enumerate(self.widths):
+            if width > widths.get(col, 0):
+                widths[col] = width
+
+
 class _Ranking:
     """A ranking sheet (``Peringkat`` or one category's) filled row by row."""
 
-    def __init__(self, sheet: Sheet, data: RecapData, bands: Bands, title: str, *, printable: bool) -> None:
+    def __init__(self, sheet: Sheet, data: RecapData, title: str, *, printable: bool) -> None:
         self.sheet = sheet
-        self.data = data
-        self.bands = bands
         self.header_row = sheet.stamp(title, data.stamp)
         self.headers = ranking_headers(data)
         sheet.header(self.header_row, self.headers)
-        self.row = self.header_row + 1
-        self.stages = [s.code for s in data.later_stages]
+        self.rows = _Rows(sheet, self.header_row + 1, len(self.headers))
         if printable:
             ws = sheet.ws
             ws.set_landscape()
@@ -234,37 +338,153 @@ class _Ranking:
             ws.fit_to_pages(1, 0)
             ws.repeat_rows(self.header_row)
 
-    def add(self, r: RecapRow) -> None:
-        s, row = self.sheet, self.row
-        if r.rank is not None:
-            s.number(row, 0, r.rank)
-        s.text(row, 1, r.body)
-        s.text(row, 2, r.category)
-        s.text(row, 3, r.region_code)
-        if r.participating:
-            s.score(row, 4, r.self_score)
-            s.score(row, 5, r.verified_score)
-        else:
-            s.text(row, 4, NOT_TAKEN, s.f.muted)
-            s.text(row, 5, NOT_TAKEN, s.f.muted)
-        missed = COUNTED_ZERO if self.data.missing_stage_policy == ZERO else NOT_COUNTED
-        col = 6
-        for code in self.stages:
-            if not r.participating:
-                s.text(row, col, NOT_TAKEN, s.f.muted)
-            elif code in r.missing_stages or code not in r.stage_scores:
-                s.text(row, col, missed, s.f.muted)
-            else:
-                s.score(row, col, r.stage_scores[code])
-            col += 1
-        s.score(row, col, r.final_score)
-        band = r.band if r.participating else None
-        s.text(row, col + 1, self.bands.label(band), s.f.band(self.bands.index(band)))
-        self.row += 1
-
-    def close(self) -> None:
-        self.sheet.table(self.header_row, self.row - 1, len(self.headers), freeze_cols=2)
+    def close(self, *parts: _Ranking) -> None:
+        """Size the columns (to the widths of ``parts`` too: ``Peringkat`` holds the category sheets' rows)
+        and finish the sheet."""
+        widths = self.rows.widths
+        for part in parts:
+            widths[:] = map(max, widths, part.rows.widths)
+        self.rows.fit()
+        self.sheet.table(self.header_row, self.rows.row - 1, len(self.headers), freeze_cols=2)
         self.sheet.finish()
+
+
+class _BodyCells:
+    """The cells of a body row on each sheet it goes to (ranking, ``Per Aspek``, ``Tren``), each computed
+    once: a body's ranking row is the same on ``Peringkat`` and on its category's sheet."""
+
+    def __init__(self, data: RecapData, bands: Bands, formats: Formats) -> None:
+        self.texts = _Texts(formats)
+        self.bands = bands
+        self.formats = formats
+        self.stages = [s.code for s in data.later_stages]
+        self.aspects = [a.code for a in data.aspects]
+        self.earlier = [r.id for r in data.earlier_rounds]
+        self.labels = dict(data.band_labels)
+        self.labels.update({b.code: b.label for b in data.bands})
+        self.score = formats.get(num_format=SCORE_FORMAT)
+        self.change = formats.get(num_format=CHANGE_FORMAT)
+        self.step = formats.get(num_format=STEP_FORMAT)
+        missed = COUNTED_ZERO if data.missing_stage_policy == ZERO else NOT_COUNTED
+        self.not_taken = self._fixed(NOT_TAKEN)
+        self.missed = self._fixed(missed)
+        self._band: dict[str | None, tuple[str, Format]] = {}
+        self._earlier_band: dict[str | None, tuple[str, Format]] = {}
+
+    def _fixed(self, text: str) -> tuple[str, Format, int]:
+        """One of our own muted texts ("Tidak mengikuti"): never guarded, never odd."""
+        fmt, width, odd = self.texts.decide(text, self.formats.muted)
+        assert not odd
+        return text, fmt, width
+
+    def band(self, code: str | None) -> tuple[str, Format]:
+        """The round's band: its label and its colours."""
+        found = self._band.get(code)
+        if found is None:
+            found = self._band[code] = (self.bands.label(code), self.formats.band(self.bands.index(code)))
+        return found
+
+    def earlier_band(self, code: str | None) -> tuple[str, Format]:
+        """A band of an earlier round (named by its own labels when the round's bands do not)."""
+        found = self._earlier_band.get(code)
+        if found is None:
+            label = self.labels.get(code, code) if code else NOT_PARTICIPATING_LABEL
+            found = self._earlier_band[code] = (label, self.formats.band(self.bands.index(code)))
+        return found
+
+    def ranking(self, r: RecapRow, widths: list[int]) -> tuple[list[Cell], list[OddCell]]:
+        """Rank, body, category, region, self and verified score, the later stages, final score, band."""
+        texts, score = self.texts, self.score
+        cells: list[Cell] = []
+        odd: list[OddCell] = []
+        if r.rank is not None:
+            cells.append((0, r.rank, None))
+            width = len(str(r.rank)) + 1
+            if width > widths[0]:
+                widths[0] = width
+        texts.add(cells, odd, widths, 1, r.body)
+        texts.add(cells, odd, widths, 2, r.category)
+        texts.add(cells, odd, widths, 3, r.region_code)
+        last = 6 + len(self.stages)
+        if r.participating:
+            # False: a later stage the body did not take part in (it did not pass the gate).
+            scores: list[Decimal | bool | None] = [r.self_score, r.verified_score]
+            for code in self.stages:
+                scores.append(False if code in r.missing_stages else r.stage_scores.get(code, False))
+            for col, value in enumerate(scores, start=4):
+                if value is False:
+                    text, fmt, width = self.missed
+                    cells.append((col, text, fmt))
+                    if width > widths[col]:
+                        widths[col] = width
+                elif value is not None:
+                    cells.append((col, float(value), score))
+                    if widths[col] < _SCORE_WIDTH:
+                        widths[col] = _SCORE_WIDTH
+        else:
+            text, fmt, width = self.not_taken
+            for col in range(4, last):
+                cells.append((col, text, fmt))
+                if width > widths[col]:
+                    widths[col] = width
+        if r.final_score is not None:
+            cells.append((last, float(r.final_score), score))
+            if widths[last] < _SCORE_WIDTH:
+                widths[last] = _SCORE_WIDTH
+        label, fmt = self.band(r.band if r.participating else None)
+        texts.add(cells, odd, widths, last + 1, label, fmt)
+        return cells, odd
+
+    def aspect(self, r: RecapRow, widths: list[int]) -> tuple[list[Cell], list[OddCell]]:
+        """Body, category, the verified score of each aspect."""
+        score = self.score
+        cells: list[Cell] = []
+        odd: list[OddCell] = []
+        self.texts.add(cells, odd, widths, 0, r.body)
+        self.texts.add(cells, odd, widths, 1, r.category)
+        get = r.aspect_scores.get
+        for col, code in enumerate(self.aspects, start=2):
+            value = get(code)
+            if value is not None:
+                cells.append((col, float(value), score))
+                if widths[col] < _SCORE_WIDTH:
+                    widths[col] = _SCORE_WIDTH
+        return cells, odd
+
+    def trend(self, r: RecapRow, widths: list[int]) -> tuple[list[Cell], list[OddCell]]:
+        """Body, category, final score and band of each earlier round, of this one, and the changes."""
+        texts, score = self.texts, self.score
+        cells: list[Cell] = []
+        odd: list[OddCell] = []
+        texts.add(cells, odd, widths, 0, r.body)
+        texts.add(cells, odd, widths, 1, r.category)
+        col = 2
+        for round_id in self.earlier:
+            point = r.history.get(round_id)
+            if point is not None:
+                if point.final_score is not None:
+                    cells.append((col, float(point.final_score), score))
+                    if widths[col] < _SCORE_WIDTH:
+                        widths[col] = _SCORE_WIDTH
+                label, fmt = self.earlier_band(point.band)
+                texts.add(cells, odd, widths, col + 1, label, fmt)
+            col += 2
+        if r.final_score is not None:
+            cells.append((col, float(r.final_score), score))
+            if widths[col] < _SCORE_WIDTH:
+                widths[col] = _SCORE_WIDTH
+        label, fmt = self.band(r.band if r.participating else None)
+        texts.add(cells, odd, widths, col + 1, label, fmt)
+        if r.score_change is not None:
+            cells.append((col + 2, float(r.score_change), self.change))
+            if widths[col + 2] < _SCORE_WIDTH:
+                widths[col + 2] = _SCORE_WIDTH
+        if r.band_change is not None:
+            cells.append((col + 3, r.band_change, self.step))
+            width = len(str(r.band_change)) + 1
+            if width > widths[col + 3]:
+                widths[col + 3] = width
+        return cells, odd
 
 
 def write_recap(
@@ -295,13 +515,13 @@ def write_recap(
     taken = {name.lower() for name in FIXED_SHEETS}
     summary = Sheet(workbook, f, RINGKASAN)
     ranking = _Ranking(
-        Sheet(workbook, f, PERINGKAT), data, bands, f"Peringkat — {data.round_title}", printable=False
+        Sheet(workbook, f, PERINGKAT), data, f"Peringkat — {data.round_title}", printable=False
     )
     per_category: dict[int, _Ranking] = {}
     for category in data.categories:
         sheet = Sheet(workbook, f, sheet_name(category.name, taken))
         per_category[category.id] = _Ranking(
-            sheet, data, bands, f"Peringkat {category.name} — {data.round_title}", printable=True
+            sheet, data, f"Peringkat {category.name} — {data.round_title}", printable=True
         )
     aspects = Sheet(workbook, f, PER_ASPEK)
     participation = Sheet(workbook, f, PARTISIPASI)
@@ -313,90 +533,75 @@ def write_recap(
     trend_header = trend.stamp(f"Tren Nilai Akhir — {data.round_title}", data.stamp)
     trend.header(trend_header, trend_headers(data))
 
-    aspect_codes = [a.code for a in data.aspects]
-    labels = dict(data.band_labels)
-    labels.update({b.code: b.label for b in data.bands})
-    aspect_row = aspect_header + 1
-    trend_row = trend_header + 1
+    cells = _BodyCells(data, bands, f)
+    aspect_rows = _Rows(aspects, aspect_header + 1, len(data.aspects) + 2)
+    trend_rows = _Rows(trend, trend_header + 1, len(trend_headers(data)))
+    ranking_rows = ranking.rows
     written = 0
     for r in rows:
-        ranking.add(r)
+        # A body's ranking cells go to Peringkat and to its category's sheet; the widths are kept per
+        # category sheet (or on Peringkat's own for a body whose category has none) and Peringkat takes the
+        # widest at the end.
         category_ranking = per_category.get(r.category_id)
+        own = category_ranking.rows if category_ranking is not None else ranking_rows
+        row_cells, odd = cells.ranking(r, own.widths)
+        ranking_rows.put(row_cells, odd)
         if category_ranking is not None:
-            category_ranking.add(r)
-        aspects.text(aspect_row, 0, r.body)
-        aspects.text(aspect_row, 1, r.category)
-        for i, code in enumerate(aspect_codes, start=2):
-            aspects.score(aspect_row, i, r.aspect_scores.get(code))
-        aspect_row += 1
-        _trend_row(trend, trend_row, r, data, bands, labels)
-        trend_row += 1
+            category_ranking.rows.put(row_cells, odd)
+        aspect_rows.put(*cells.aspect(r, aspect_rows.widths))
+        trend_rows.put(*cells.trend(r, trend_rows.widths))
         written += 1
         if progress is not None and written % PROGRESS_EVERY == 0:
             progress(written)
     if progress is not None:
         progress(written)
 
-    ranking.close()
+    ranking.close(*per_category.values())
     for sheet_ranking in per_category.values():
         sheet_ranking.close()
-    aspects.table(aspect_header, aspect_row - 1, len(data.aspects) + 2, freeze_cols=1)
+    aspect_rows.fit()
+    aspects.table(aspect_header, aspect_rows.row - 1, len(data.aspects) + 2, freeze_cols=1)
     aspects.finish()
-    trend.table(trend_header, trend_row - 1, len(trend_headers(data)), freeze_cols=1)
+    trend_rows.fit()
+    trend.table(trend_header, trend_rows.row - 1, len(trend_headers(data)), freeze_cols=1)
     trend.finish()
-    _write_corrections(koreksi, data, corrections)
+    _write_corrections(koreksi, data, corrections, cells.texts)
     _write_participation(participation, data)
     _write_summary(workbook, summary, data, bands)
     workbook.close()
 
 
-def _trend_row(
-    sheet: Sheet, row: int, r: RecapRow, data: RecapData, bands: Bands, labels: Mapping[str, str]
+def _write_corrections(
+    sheet: Sheet, data: RecapData, corrections: Iterable[CorrectionRow], texts: _Texts
 ) -> None:
-    sheet.text(row, 0, r.body)
-    sheet.text(row, 1, r.category)
-    col = 2
-    for earlier in data.earlier_rounds:
-        point = r.history.get(earlier.id)
-        if point is not None:
-            sheet.score(row, col, point.final_score)
-            label = labels.get(point.band, point.band) if point.band else NOT_PARTICIPATING_LABEL
-            sheet.text(row, col + 1, label, sheet.f.band(bands.index(point.band)))
-        col += 2
-    sheet.score(row, col, r.final_score)
-    band = r.band if r.participating else None
-    sheet.text(row, col + 1, bands.label(band), sheet.f.band(bands.index(band)))
-    if r.score_change is not None:
-        sheet.score(row, col + 2, r.score_change, sheet.f.get(num_format=CHANGE_FORMAT))
-    if r.band_change is not None:
-        sheet.number(row, col + 3, r.band_change, sheet.f.get(num_format=STEP_FORMAT))
-
-
-def _write_corrections(sheet: Sheet, data: RecapData, corrections: Iterable[CorrectionRow]) -> None:
     header = sheet.stamp(f"Koreksi Verifikasi — {data.round_title}", data.stamp)
     sheet.header(header, CORRECTION_HEADERS)
     wrap = sheet.f.get(text_wrap=True, valign="top")
-    row = header + 1
+    rows = _Rows(sheet, header + 1, len(CORRECTION_HEADERS))
+    widths = rows.widths
+    add = texts.add
     for c in corrections:
-        sheet.text(row, 0, c.body)
-        sheet.text(row, 1, c.category)
-        sheet.text(row, 2, c.question_code)
-        sheet.text(row, 3, c.question_text, wrap)
-        _value(sheet, row, 4, c.self_value)
-        _value(sheet, row, 5, c.verified_value)
-        sheet.text(row, 6, c.verifier)
-        sheet.text(row, 7, c.note, wrap)
-        row += 1
+        cells: list[Cell] = []
+        odd: list[OddCell] = []
+        add(cells, odd, widths, 0, c.body)
+        add(cells, odd, widths, 1, c.category)
+        add(cells, odd, widths, 2, c.question_code)
+        add(cells, odd, widths, 3, c.question_text, wrap)
+        for col, value in ((4, c.self_value), (5, c.verified_value)):
+            if isinstance(value, Decimal):
+                cells.append((col, float(value), None))
+                width = len(str(value)) + 1
+                if width > widths[col]:
+                    widths[col] = width
+            else:
+                add(cells, odd, widths, col, value)
+        add(cells, odd, widths, 6, c.verifier)
+        add(cells, odd, widths, 7, c.note, wrap)
+        rows.put(cells, odd)
+    rows.fit()
     sheet.fixed.update({3: 50, 7: 40})
-    sheet.table(header, row - 1, len(CORRECTION_HEADERS), freeze_cols=1)
+    sheet.table(header, rows.row - 1, len(CORRECTION_HEADERS), freeze_cols=1)
     sheet.finish()
-
-
-def _value(sheet: Sheet, row: int, col: int, value: str | Decimal | None) -> None:
-    if isinstance(value, Decimal):
-        sheet.number(row, col, value)
-    else:
-        sheet.text(row, col, value)
 
 
 def _write_participation(sheet: Sheet, data: RecapData) -> None:

@@ -166,28 +166,39 @@ _C = Commission.__table__.c
 _I = Invitation.__table__.c
 
 
+# The columns a body's window is decided on, a row per extension of the round (none: one row of nulls), for
+# statements that read them beside their own (the save and the GET of a submission read them with the
+# submission, in one round trip): select them from ``WINDOW_JOINS`` applied to the round and the body.
+WINDOW_COLUMNS = (
+    _R.title.label("window_round_title"),
+    _R.status.label("window_round_status"),
+    _R.saq_opens_at.label("window_opens_at"),
+    _R.saq_closes_at.label("window_closes_at"),
+    _R.saq_closed_at.label("window_closed_at"),
+    _C.timezone.label("window_timezone"),
+    _B.name.label("window_body_name"),
+    _B.category_id.label("window_category_id"),
+    (
+        (_B.commission_id == _R.commission_id) & exists().where(_I.round_id == _R.id, _I.body_id == _B.id)
+    ).label("window_invited"),
+    _E.closes_at.label("extension_closes_at"),
+    _E.scope.label("extension_scope"),
+    _E.category_ids.label("extension_category_ids"),
+    _E.body_ids.label("extension_body_ids"),
+)
+
+
+def with_window_joins(from_: Any) -> Any:
+    """``from_`` (which holds the round and the body) joined to what :data:`WINDOW_COLUMNS` read."""
+    return from_.join(Commission.__table__, _C.id == _R.commission_id).outerjoin(
+        DeadlineExtension.__table__, _E.round_id == _R.id
+    )
+
+
 # Built once: constructing a select costs several times more CPU than running it, and every save asks.
 _WINDOW = (
-    select(
-        _R.title,
-        _R.status,
-        _R.saq_opens_at,
-        _R.saq_closes_at,
-        _R.saq_closed_at,
-        _C.timezone,
-        _B.name,
-        _B.category_id,
-        (_B.commission_id == _R.commission_id) & exists().where(_I.round_id == _R.id, _I.body_id == _B.id),
-        _E.closes_at,
-        _E.scope,
-        _E.category_ids,
-        _E.body_ids,
-    )
-    .select_from(
-        Round.__table__.join(Commission.__table__, _C.id == _R.commission_id)
-        .join(PublicBody.__table__, _B.id == bindparam("body_id"))
-        .outerjoin(DeadlineExtension.__table__, _E.round_id == _R.id)
-    )
+    select(*WINDOW_COLUMNS)
+    .select_from(with_window_joins(Round.__table__.join(PublicBody.__table__, _B.id == bindparam("body_id"))))
     .where(_R.id == bindparam("round_id"))
 )
 
@@ -197,24 +208,35 @@ def window_for(*, session: Session, round_id: int, body_id: int) -> Window:
     rows = session.execute(_WINDOW, {"round_id": round_id, "body_id": body_id}).all()
     if not rows:
         raise NotFound(f"round {round_id} or public body {body_id} does not exist")
+    return window_from_rows(rows, body_id=body_id)
+
+
+def window_from_rows(rows: Sequence[Any], *, body_id: int) -> Window:
+    """The window of the body from the rows of :data:`WINDOW_COLUMNS` (at least one)."""
     first = rows[0]
     extended = [
-        as_utc(row.closes_at)
+        as_utc(row.extension_closes_at)
         for row in rows
-        if row.scope is not None
-        and _covers(row.scope, row.category_ids, row.body_ids, category_id=first.category_id, body_id=body_id)
+        if row.extension_scope is not None
+        and _covers(
+            row.extension_scope,
+            row.extension_category_ids,
+            row.extension_body_ids,
+            category_id=first.window_category_id,
+            body_id=body_id,
+        )
     ]
     extended_until = max(extended) if extended else None
-    own = _round_close(first.saq_closes_at, first.saq_closed_at)
+    own = _round_close(first.window_closes_at, first.window_closed_at)
     return Window(
-        round_title=first.title,
-        round_status=first.status,
-        opens_at=as_utc(first.saq_opens_at),
+        round_title=first.window_round_title,
+        round_status=first.window_round_status,
+        opens_at=as_utc(first.window_opens_at),
         closes_at=max(own, extended_until) if extended_until else own,
         extended_until=extended_until,
-        timezone=first.timezone,
-        body_name=first.name,
-        invited=bool(first[8]),
+        timezone=first.window_timezone,
+        body_name=first.window_body_name,
+        invited=bool(first.window_invited),
     )
 
 

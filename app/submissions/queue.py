@@ -10,10 +10,11 @@ quarter lower at 50 clients).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-import anyio.to_thread
+import anyio
 from anyio import CapacityLimiter
 from fastapi import FastAPI, Request
 from sqlalchemy.orm import Session
@@ -26,15 +27,21 @@ def install(app: FastAPI, concurrency: int) -> None:
     app.state.save_queue = CapacityLimiter(concurrency)
 
 
-async def run_save(request: Request, session: Session, save: Callable[[], T]) -> T:
+async def run_save(request: Request, save: Callable[[], T], *, session: Session | None = None) -> T:
     """Run ``save`` in a worker thread when its turn in the process's queue comes.
 
     A save must not wait holding a database connection: the read-only transaction of whatever ran before it
-    (the pages' session and CSRF checks) is ended first. On SQLite it would hold the write lock (every
-    transaction begins IMMEDIATE) and stall the saves ahead of it; on PostgreSQL a long queue would drain the
-    connection pool.
+    in ``session`` (the pages' session and CSRF checks) is ended first. On SQLite it would hold the write lock
+    (every transaction begins IMMEDIATE) and stall the saves ahead of it; on PostgreSQL a long queue would
+    drain the connection pool. (The API's save opens its session inside ``save``: it holds nothing.)
     """
-    if session.in_transaction():
+    if session is not None and session.in_transaction():
         await run_in_threadpool(session.rollback)
     limiter: CapacityLimiter = request.app.state.save_queue
-    return await anyio.to_thread.run_sync(save, limiter=limiter)
+    async with limiter:
+        # asyncio's own executor hands over for less CPU than anyio's thread pool; shielded, so a cancelled
+        # request keeps its turn until its save has finished (never more saves at once than the setting).
+        with anyio.CancelScope(shield=True):
+            done = asyncio.get_running_loop().run_in_executor(None, save)
+            result = await done
+    return result

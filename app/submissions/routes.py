@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
 from app.created import location, new_resource
-from app.db.session import SessionDep
+from app.db.session import SessionDep, reading_only, request_session
 from app.inputs import Id, OrjsonBodyRoute
 from app.pagination import Page, PageParamsDep
 from app.submissions import reopen as reopening
@@ -83,17 +84,30 @@ def list_submissions(
     )
 
 
-@router.get("/submissions/{submission_id}")
-def get_submission(
-    submission_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
-) -> SubmissionOut:
+@router.get("/submissions/{submission_id}", response_model=SubmissionOut)
+async def get_submission(submission_id: Id, request: Request, _: None = CredentialRequired) -> Response:
     """A submission with every answer, its evidence links and files, status and version.
 
     The ``ETag`` header is the version: send it back as ``If-Match`` when saving answers.
     """
-    out = service.read(session=session, submission_id=submission_id, by=principal)
-    response.headers["ETag"] = service.etag(out.version)
-    return out
+
+    # Read most of all: authentication, the reading and the end of the transaction in one thread-pool call
+    # with a session of its own, and the document written once (service.read_json) instead of validated and
+    # encoded by the response model.
+    def read() -> tuple[int, bytes]:
+        with request_session(request) as session:
+            reading_only(session)
+            found = service.read_json(
+                session=session, submission_id=submission_id, by=authenticate(request, session)
+            )
+            session.commit()  # a draft settled at its deadline is stored before it is shown
+            return found
+
+    # asyncio's own executor: the hand-over costs about 0.2 ms less CPU than anyio's thread pool (no cancel
+    # scope, no capacity limiter). The call owns its session, so a cancelled request leaves it to finish and
+    # close it; the executor's few threads (CPUs + 4) also bound how many reads run at once.
+    version, body = await asyncio.get_running_loop().run_in_executor(None, read)
+    return Response(body, media_type="application/json", headers={"ETag": service.etag(version)})
 
 
 @router.get("/submissions/{submission_id}/score")
@@ -124,7 +138,6 @@ def get_checklist(submission_id: Id, session: SessionDep, principal: CurrentPrin
 async def save_answers(
     submission_id: Id,
     payload: AnswersPut,
-    session: SessionDep,
     request: Request,
     response: Response,
     if_match: Annotated[str | None, Header(description='The version you read, e.g. "3".')] = None,
@@ -142,17 +155,18 @@ async def save_answers(
     # three (each call costs the event loop and the threads a hand-over; about 1 ms of CPU per save in all),
     # in its turn in the process's save queue.
     def save() -> SaveResult:
-        result = service.save_answers(
-            session=session,
-            submission_id=submission_id,
-            if_match=if_match,
-            answers=payload.answers,
-            by=authenticate(request, session),
-        )
-        session.commit()
-        return result
+        with request_session(request) as session:
+            result = service.save_answers(
+                session=session,
+                submission_id=submission_id,
+                if_match=if_match,
+                answers=payload.answers,
+                by=authenticate(request, session),
+            )
+            session.commit()
+            return result
 
-    result = await run_save(request, session, save)
+    result = await run_save(request, save)
     response.headers["ETag"] = service.etag(result.version)
     return result
 

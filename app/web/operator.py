@@ -163,7 +163,6 @@ async def save_form(submission_id: Id, request: Request, session: SessionDep, us
     try:
         await run_save(
             request,
-            session,
             lambda: submissions.save_answers(
                 session=session,
                 submission_id=submission_id,
@@ -171,6 +170,7 @@ async def save_form(submission_id: Id, request: Request, session: SessionDep, us
                 answers=patches,
                 by=user.principal,
             ),
+            session=session,
         )
     except InvalidInput as refused:
         # The service names answers' fields (answers.1.1.1.evidence[0]); the form comes back with each
@@ -430,7 +430,7 @@ async def save_json(
             "view": _view(session, submission_id, user),
         }
 
-    return JSONResponse(await run_save(request, session, save))
+    return JSONResponse(await run_save(request, save, session=session))
 
 
 @json_router.get("/pengisian/{submission_id}/keadaan")

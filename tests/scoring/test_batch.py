@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import scoring.batch
 from scoring import Answer, AnswerError, Template, score, score_many
 from scoring.batch import INT64_LIMIT, _units
 from tests.scoring.builders import answer, aspect, choice, multi_choice, number, template, text, when, yes_no
@@ -189,3 +190,33 @@ def test_categorical_columns_give_the_same_figures() -> None:
     table = rows(SUBMISSIONS)
     categorical = table.astype({"question_code": "category", "value": "category"})
     assert score_many(SAQ, categorical).equals(score_many(SAQ, table))
+
+
+def test_many_distinct_free_texts_leave_the_figures_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Free text makes the distinct values many; past the direct table's size only the scored questions'
+    # values are counted. The limit is lowered so that a small table takes that path.
+    monkeypatch.setattr(scoring.batch, "_DIRECT_TABLE_LIMIT", 8)
+    submissions: dict[object, dict[str, Answer]] = {
+        sid: {**answers, "2.2": answer(f"catatan nomor {sid}")} for sid, answers in SUBMISSIONS.items()
+    }
+    submissions |= {
+        100 + n: {"1.1": answer("yes" if n % 2 else "no"), "1.3": answer(["x"]), "2.2": answer(f"teks {n}")}
+        for n in range(40)
+    }
+    result = score_many(SAQ, rows(submissions))
+    for sid, answers in submissions.items():
+        assert list(result.loc[sid]) == published(SAQ, answers)
+
+
+def test_rows_without_a_question_code_are_refused() -> None:
+    table = rows({1: {"1.1": answer("yes")}})
+    table.loc[0, "question_code"] = None
+    with pytest.raises(AnswerError, match="rows without a question code"):
+        score_many(SAQ, table)
+
+
+def test_a_repeated_answer_is_found_in_rows_in_any_order() -> None:
+    table = rows({1: {"1.1": answer("yes"), "1.3": answer(["web"])}, 2: {"1.1": answer("no")}})
+    repeated = pd.concat([table, table.iloc[[1]]]).reset_index(drop=True)
+    with pytest.raises(AnswerError, match=r"1\.3: question_code: answered twice by submission 1"):
+        score_many(SAQ, repeated)

@@ -25,7 +25,7 @@ def _queued_app(concurrency: int, work: Callable[[int], None]) -> FastAPI:
 
     @app.post("/save/{n}")
     async def save(n: int, request: Request) -> dict[str, int]:
-        await queue.run_save(request, Session(), lambda: work(n))
+        await queue.run_save(request, lambda: work(n), session=Session())
         return {"n": n}
 
     return app
