@@ -41,7 +41,7 @@ typecheck:
 pytest:
 	@if [ -z "$$EMONEV_TEST_POSTGRES_URL" ]; then \
 	  echo "NOTE: EMONEV_TEST_POSTGRES_URL is not set: the PostgreSQL suite is SKIPPED, only SQLite runs."; fi
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 --dist worksteal -p no:cacheprovider
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/scoring.py

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,11 +59,35 @@ def migrated_database(backend: str, directory: Path, name: str) -> Iterator[tupl
             _drop_database(POSTGRES_URL, name)
 
 
+class _Databases:
+    """Each backend's migrated database of this test process, made the first time a test asks for it and kept
+    to the end of the session."""
+
+    def __init__(self, stack: ExitStack, directory: Path) -> None:
+        self.stack = stack
+        self.directory = directory
+        self.engines: dict[str, Engine] = {}
+
+    def engine(self, backend: str) -> Engine:
+        if backend not in self.engines:
+            name = f"emonev_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+            eng, _url = self.stack.enter_context(migrated_database(backend, self.directory, name))
+            self.engines[backend] = eng
+        return self.engines[backend]
+
+
+@pytest.fixture(scope="session")
+def migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Databases]:
+    with ExitStack() as stack:
+        yield _Databases(stack, tmp_path_factory.mktemp("db"))
+
+
+# pytest tears a parametrised session fixture down whenever the next test wants the other parameter, and the
+# collected tests switch backend 19 times (module fixtures group them, not the backend): the migrated
+# databases themselves are kept (``migrated_databases``), so a switch no longer migrates a new database.
 @pytest.fixture(scope="session", params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    name = f"emonev_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
-    with migrated_database(request.param, tmp_path_factory.mktemp("db"), name) as (eng, _url):
-        yield eng
+def engine(request: pytest.FixtureRequest, migrated_databases: _Databases) -> Engine:
+    return migrated_databases.engine(request.param)
 
 
 def _own_database(base_url: str, name: str) -> str:
@@ -133,3 +157,35 @@ def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterat
 @pytest.fixture
 def world(session: Session) -> World:
     return World(session)
+
+
+# The test files that take longest (real processes, a second PostgreSQL cluster, a browser), longest first:
+# run before the rest, so that with ``-n 2 --dist worksteal`` (the Makefile) the other worker takes the many
+# short tests meanwhile and both finish together, instead of one waiting on a minute-long test at the end.
+# Measured with ``--durations`` (bench/README.md, "The test suite's time"); a file not listed keeps its place.
+SLOW_FIRST = (
+    "tests/web/test_indonesian_pages.py",
+    "tests/backups/test_backup_restore.py",
+    "tests/faults/test_job_workers.py",
+    "tests/faults/test_mail_faults.py",
+    "tests/faults/test_kill.py",
+    "tests/app/test_startup_heap.py",
+    "tests/web/test_browser.py",
+    "tests/faults/test_slow_uploads.py",
+    "tests/web/test_browser_password.py",
+    "tests/faults/test_letter_workers.py",
+    "tests/mail/test_mail_startup.py",
+    "tests/faults/test_import_job_processes.py",
+    "tests/faults/test_workers.py",
+    "tests/faults/",
+    "tests/web/test_browser_",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next((i for i, prefix in enumerate(SLOW_FIRST) if path.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: each file's tests keep their order

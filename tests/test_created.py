@@ -15,6 +15,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.db.models import VerifierAssignment
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import ROOT
 from tests.factories import (
     MINI_TEMPLATE,
     World,
@@ -73,17 +76,39 @@ def not_created(response: Any) -> None:
     assert "Location" not in response.headers
 
 
+@pytest.fixture(scope="module")
+def openapi_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The served OpenAPI document's paths, read once: it is the same on every database (no test of it needs
+    one), and building it takes a second."""
+    root = tmp_path_factory.mktemp("openapi")
+    settings = Settings(
+        environment="test",
+        database_url="sqlite://",
+        evidence_dir=root / "evidence",
+        job_files_dir=root / "job-files",
+        questionnaires_dir=ROOT / "questionnaires",
+        demo_data=False,
+    )
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/openapi.json")
+    assert answer.status_code == 200
+    paths: dict[str, Any] = answer.json()["paths"]
+    return paths
+
+
 @pytest.mark.parametrize(("method", "path"), CREATING)
-def test_the_openapi_document_says_201_with_location(client: TestClient, method: str, path: str) -> None:
-    operation = client.get("/openapi.json").json()["paths"][path][method]
+def test_the_openapi_document_says_201_with_location(
+    openapi_paths: dict[str, Any], method: str, path: str
+) -> None:
+    operation = openapi_paths[path][method]
     answer = operation["responses"]["201"]
     assert "Location" in answer["headers"]
     if path not in DEFAULT_200:
         assert next(iter(operation["responses"])) == "201"  # the route's own status code
 
 
-def test_every_201_in_the_openapi_document_names_its_location(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+def test_every_201_in_the_openapi_document_names_its_location(openapi_paths: dict[str, Any]) -> None:
+    paths = openapi_paths
     with_201 = {
         (method, path)
         for path, operations in paths.items()

@@ -6,13 +6,17 @@
         [message] = smtp.wait_for(1)
 
 It can refuse: ``smtp.refuse_data = "451 4.3.0 try again later"`` answers every message so (a 4xx is
-temporary, a 5xx permanent); an address in ``smtp.refuse_recipients`` gets its code at RCPT. ``stop()`` and
+temporary, a 5xx permanent); an address in ``smtp.refuse_recipients`` gets its code at RCPT. It can be slow
+or cut off after taking a message's data: ``smtp.data_delay = 3.0`` stores every message, then waits that long
+before its "250" (a client that gives up meanwhile cannot take it back); ``smtp.drop_after_data = True``
+stores the message and closes the connection without answering. ``stop()`` and
 ``start()`` take it away and bring it back on the same port (connection refused meanwhile). Each message
 received says whether it came over TLS and who logged in (``tls``, ``login``); ``logins`` lists every AUTH.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -88,6 +92,10 @@ class _Handler:
         received = Received(envelope.mail_from, list(envelope.rcpt_tos), message, _over_tls(server), login)
         with self.server.lock:
             self.server.received.append(received)
+        if self.server.data_delay:
+            await asyncio.sleep(self.server.data_delay)
+        if self.server.drop_after_data:
+            server.transport.abort()  # taken, and no answer ever comes back (the "250" below goes nowhere)
         return "250 2.0.0 Ok: queued"
 
 
@@ -113,6 +121,8 @@ class SmtpServer:
         self.lock = threading.Lock()
         self.refuse_data: str | None = None
         self.refuse_recipients: dict[str, str] = {}
+        self.data_delay = 0.0
+        self.drop_after_data = False
         # Every AUTH the server saw: (login, password, whether the connection was TLS by then).
         self.logins: list[tuple[str, str, bool]] = []
         self.controller: Controller | None = None
