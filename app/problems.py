@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.db.faults import DATABASE_FAULTS, INCIDENTS
 from app.db.uniqueness import broken_index, unique_conflict
@@ -28,6 +29,24 @@ PROBLEM_JSON = "application/problem+json"
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM_JSON, headers=headers)
+
+
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def http_error_headers(request: Request, exc: StarletteHTTPException) -> dict[str, str] | None:
+    """The headers of a routing error: a 405 names in ``Allow`` every method the path answers (RFC 9110).
+    Starlette's own header names only the methods of the first route on the path, but a path often has a
+    route per method (``GET`` and ``POST /api/v1/rounds/{round_id}/submissions``), and pages raise it bare."""
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        routes = request.app.router.routes
+        headers["Allow"] = ", ".join(
+            method
+            for method in METHOD_ORDER
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+        )
+    return headers or None
 
 
 def error_headers(exc: EmonevError) -> dict[str, str] | None:
@@ -124,7 +143,7 @@ def install_problem_handlers(app: FastAPI) -> None:
                 "detail": str(exc.detail),
                 "instance": request.url.path,
             },
-            dict(exc.headers) if exc.headers else None,
+            http_error_headers(request, exc),
         )
 
     @app.exception_handler(Exception)

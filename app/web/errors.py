@@ -29,7 +29,7 @@ from starlette.types import Message
 
 from app.db.faults import DATABASE_FAULTS, INCIDENTS
 from app.errors import EmonevError, FieldProblem, Unauthenticated
-from app.problems import error_headers, race_conflict
+from app.problems import error_headers, http_error_headers, race_conflict
 from app.web.forms import (
     MACHINE_PREFIXES,
     STATE_KEY,
@@ -246,7 +246,7 @@ def install_page_errors(app: FastAPI) -> None:
         return error_page(request, 422, problems=[e.message for e in page_errors(problems)])
 
     async def http(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_page(request, exc.status_code)
+        return error_page(request, exc.status_code, headers=http_error_headers(request, exc))
 
     async def bug(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on page %s %s", request.method, request.url.path)
