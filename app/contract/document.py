@@ -17,6 +17,7 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 
 from app.accounts.deps import get_optional_principal, require_credential, require_principal
+from app.contract import constraints, links
 from app.contract.problems import FieldProblemOut, Problem, problem_response
 
 SECURITY_SCHEMES = {
@@ -115,4 +116,4 @@ def complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
             security = _security(calls)
             if security is not None:
                 operation["security"] = security
-    return spec
+    return links.add_links(constraints.refuse_nul(spec))

@@ -1,0 +1,67 @@
+"""Rules the validation enforces on every input, written into the OpenAPI document so a client (and a
+generated one) knows them before the server refuses a request.
+
+``app.inputs.refuse_unstorable_input`` refuses the NUL character (U+0000) anywhere in a request's text: path,
+query and header values, and every key and string of a body (PostgreSQL text cannot hold it). Here every
+string schema without a pattern of its own gets ``NUL_FREE``, and every object that takes keys of the
+client's choosing gets it as ``propertyNames``. Strings that already have a pattern keep it (each is a
+character class without NUL, ``test_every_string_refuses_nul`` checks); uploaded files (``format: binary``)
+are bytes, not text, and are left alone. What the server answers never holds a NUL either, so the response
+schemas that share these components stay true.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# ECMA-262 and Python's ``re`` read ``\u0000`` alike, so validators and generators agree on it.
+NUL_FREE = "^[^\\u0000]*$"
+
+
+def _takes_any_key(node: dict[str, Any]) -> bool:
+    if node.get("type") != "object" and "properties" not in node and "additionalProperties" not in node:
+        return False
+    return node.get("additionalProperties", True) is not False
+
+
+def _refuse_nul(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _refuse_nul(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if (
+        node.get("type") == "string"
+        and "pattern" not in node
+        and "enum" not in node
+        and "const" not in node
+        and node.get("format") != "binary"
+    ):
+        node["pattern"] = NUL_FREE
+    if _takes_any_key(node):
+        names = node.setdefault("propertyNames", {})
+        if "pattern" not in names and "enum" not in names and "const" not in names:
+            names["pattern"] = NUL_FREE
+    for key, value in node.items():
+        if key in ("examples", "example", "default", "const", "enum", "links", "description"):
+            continue  # data, not schemas
+        if key == "properties" and isinstance(value, dict):
+            for child in value.values():
+                _refuse_nul(child)
+        else:
+            _refuse_nul(value)
+
+
+def refuse_nul(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with the NUL rule in every input schema: the components and each operation's parameters
+    and bodies (responses share the components; their own inline schemas are left as they are)."""
+    _refuse_nul(spec.get("components", {}).get("schemas", {}))
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                _refuse_nul(parameter.get("schema"))
+            _refuse_nul(operation.get("requestBody"))
+    return spec

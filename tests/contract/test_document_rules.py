@@ -1,0 +1,83 @@
+"""The OpenAPI document says the rules the validation enforces (no NUL character in any text) and links
+the operations a client walks a season through."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+
+APP = create_app(Settings(environment="test", database_url="sqlite://", demo_data=False))
+SPEC = APP.openapi()
+OPERATIONS = {
+    operation["operationId"]: (path, method, operation)
+    for path, operations in SPEC["paths"].items()
+    for method, operation in operations.items()
+    if isinstance(operation, dict) and "operationId" in operation
+}
+
+
+def strings(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every string schema (and key schema) under ``node`` that takes free text."""
+    if isinstance(node, list):
+        for n, item in enumerate(node):
+            yield from strings(item, f"{where}[{n}]")
+        return
+    if not isinstance(node, dict):
+        return
+    fixed = "enum" in node or "const" in node
+    if node.get("type") == "string" and not fixed and node.get("format") != "binary":
+        yield where, node
+    if node.get("additionalProperties", False) is not False:
+        yield f"{where} keys", node.get("propertyNames", {})
+    for key, value in node.items():
+        if key not in ("examples", "example", "default", "enum", "const", "description"):
+            yield from strings(value, f"{where}.{key}")
+
+
+def inputs() -> Iterator[tuple[str, dict[str, Any]]]:
+    yield from strings(SPEC["components"]["schemas"], "components")
+    for operation_id, (_path, _method, operation) in OPERATIONS.items():
+        for parameter in operation.get("parameters", []):
+            yield from strings(parameter["schema"], f"{operation_id} {parameter['name']}")
+        yield from strings(operation.get("requestBody"), f"{operation_id} body")
+
+
+def test_every_text_input_says_it_refuses_nul() -> None:
+    allowing = [where for where, schema in inputs() if re.search(schema.get("pattern", ""), "a\x00b")]
+    assert allowing == []
+
+
+def test_a_text_with_nul_is_refused_as_the_document_says() -> None:
+    """What the document now says is what the server does (app.inputs.refuse_unstorable_input)."""
+    with TestClient(APP) as client:
+        answer = client.get("/api/v1/public/rounds/1/rankings", params={"cursor": "a\x00b"})
+    assert answer.status_code == 422
+
+
+def test_a_created_round_links_to_its_operations() -> None:
+    links = SPEC["paths"]["/api/v1/commissions/{commission_id}/rounds"]["post"]["responses"]["201"]["links"]
+    targets = {OPERATIONS[link["operationId"]][0]: link["parameters"] for link in links.values()}
+    assert targets["/api/v1/rounds/{round_id}"] == {"path.round_id": "$response.body#/id"}
+    assert "/api/v1/rounds/{round_id}/submissions" in targets
+
+
+def test_a_page_links_its_first_item() -> None:
+    links = SPEC["paths"]["/api/v1/rounds/{round_id}/jobs"]["get"]["responses"]["200"]["links"]
+    targets = {OPERATIONS[link["operationId"]][0]: link["parameters"] for link in links.values()}
+    assert targets["/api/v1/jobs/{job_id}"] == {"path.job_id": "$response.body#/items/0/id"}
+
+
+def test_every_link_fills_every_path_parameter_of_an_operation_that_exists() -> None:
+    for path, operations in SPEC["paths"].items():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                for name, link in response.get("links", {}).items():
+                    _target, _method, target = OPERATIONS[link["operationId"]]
+                    needed = {f"path.{p['name']}" for p in target.get("parameters", []) if p["in"] == "path"}
+                    assert set(link["parameters"]) == needed, f"{path} {status} {name}"
