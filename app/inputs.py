@@ -168,3 +168,18 @@ class OrjsonBodyRoute(APIRoute):
             return await handler(_OrjsonRequest(request.scope, request.receive, request._send))
 
         return parse_json_with_orjson
+
+
+def not_null_in_schema(*fields: str) -> Callable[[dict[str, Any]], None]:
+    """``json_schema_extra`` of a PATCH model whose ``fields`` may be left out but not sent as ``null`` (the
+    service refuses a null there): the document offers no null for them."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for name in fields:
+            field = schema["properties"][name]
+            field.pop("default", None)
+            options = [o for o in field.pop("anyOf", [field]) if o.get("type") != "null"]
+            if options and options[0] is not field:
+                field.update(options[0] if len(options) == 1 else {"anyOf": options})
+
+    return extra

@@ -29,9 +29,10 @@ from app.accounts.schemas import (
     TokenOut,
 )
 from app.accounts.throttle import LoginThrottle, LoginThrottled, RequestsThrottled
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.session import SessionDep
-from app.errors import Unauthenticated
+from app.errors import Conflict, Unauthenticated
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep
 from app.problems import problem_response
@@ -43,7 +44,8 @@ router = APIRouter(tags=["accounts"])
 @router.post(
     "/auth/login",
     response_model=TokenOut,
-    responses={
+    responses=problems(Unauthenticated)
+    | {
         429: {
             "description": "Too many failed logins with this email: try again after `Retry-After` seconds",
             "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
@@ -265,6 +267,7 @@ def update_account(
     "/accounts/{account_id}/invitation",
     response_model=InvitationOut,
     status_code=status.HTTP_202_ACCEPTED,
+    responses=problems(Conflict),
 )
 def send_invitation(
     account_id: Id, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep

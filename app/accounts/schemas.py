@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.accounts.principal import Role
-from app.inputs import Id
+from app.inputs import Id, not_null_in_schema
 
 
 def _utc(value: datetime) -> datetime:
@@ -79,11 +79,15 @@ class AccountCreate(BaseModel):
     )
 
 
+# What a change may leave out but not clear.
+PATCH_NOT_NULL = ("name", "email", "role", "active", "password", "old_password")
+
+
 class AccountPatch(BaseModel):
     """Only the fields sent are changed. Owners may change `name` and `password` (with `old_password`);
     administrators change the rest, and an administrator's new password for someone else needs no old one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null_in_schema(*PATCH_NOT_NULL))
 
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)

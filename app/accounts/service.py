@@ -20,6 +20,7 @@ from app.accounts import policy
 from app.accounts import throttle as throttling
 from app.accounts.notices import write_invitation
 from app.accounts.principal import Principal, Role
+from app.accounts.schemas import PATCH_NOT_NULL
 from app.accounts.security import (
     digest,
     hash_password,
@@ -396,9 +397,6 @@ def get_account(*, session: Session, by: Principal, account_id: int) -> Account:
     return account
 
 
-_NOT_NULL = ("name", "email", "role", "active", "password", "old_password")
-
-
 def update_account(
     *, session: Session, by: Principal, account_id: int, changes: Mapping[str, Any]
 ) -> Account:
@@ -410,7 +408,7 @@ def update_account(
     policy.ensure_change_account(by, account, fields=fields, new_role=new_role)
 
     problems = ProblemCollector()
-    for field in _NOT_NULL:
+    for field in PATCH_NOT_NULL:
         if field in changes and changes[field] is None:
             problems.add(field, "must not be null", "Isian ini wajib diisi.")
     problems.raise_if_any("the account cannot be changed", "Akun belum dapat diubah.")

@@ -11,9 +11,11 @@ from app.accounts.deps import CurrentPrincipal
 from app.bodies import service
 from app.bodies.schemas import BodyIn, BodyOut, BodyPatch, ImportReportOut
 from app.commissions.service import get_commission
+from app.contract.problems import merge, problems
 from app.created import location, new_resource
 from app.db.models import PublicBody
 from app.db.session import LongWorkSessionDep, SessionDep
+from app.errors import Conflict
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.settings import SettingsDep
@@ -32,7 +34,7 @@ def body_out(body: PublicBody) -> BodyOut:
     "/commissions/{commission_id}/bodies",
     response_model=BodyOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The new body; `Location` is its URL"),
+    responses=merge(new_resource("The new body; `Location` is its URL"), problems(Conflict)),
 )
 def create_body(
     commission_id: Id,

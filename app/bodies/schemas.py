@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from app.bodies.validation import check_email, check_region_code
 from app.errors import MAX_LISTED_PROBLEMS
-from app.inputs import Id
+from app.inputs import Id, not_null_in_schema
 
 if TYPE_CHECKING:
     from app.bodies.service import ImportReport
@@ -41,8 +41,12 @@ class BodyIn(BaseModel):
     active: bool = True
 
 
+# What a change may leave out but not clear.
+NOT_NULL = ("name", "category", "active")
+
+
 class BodyPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null_in_schema(*NOT_NULL))
 
     name: BodyName | None = None
     category: str | None = None

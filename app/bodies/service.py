@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
+from app.bodies.schemas import NOT_NULL
 from app.bodies.validation import (
     EMAIL_MESSAGE_ID,
     REGION_CODE,
@@ -165,7 +166,6 @@ def create_body(
     return body
 
 
-NOT_NULL = ("name", "category", "active")
 # What the public portal and open data show of a body besides its published figures.
 PUBLIC_FIELDS = ("name", "category_id", "region_code")
 

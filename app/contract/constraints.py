@@ -53,6 +53,25 @@ def _refuse_nul(node: Any) -> None:
             _refuse_nul(value)
 
 
+def require_if_match(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with ``If-Match`` required where the operation answers 428 without it (the route reads the
+    header as optional only to answer that 428 with a problem that says what to send)."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "428" not in operation.get("responses", {}):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
+                    parameter["required"] = True
+                    schema = parameter.get("schema", {})
+                    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+                    if len(options) == 1:
+                        schema.update(options[0])
+                    elif options:
+                        schema["anyOf"] = options
+    return spec
+
+
 def refuse_nul(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` with the NUL rule in every input schema: the components and each operation's parameters
     and bodies (responses share the components; their own inline schemas are left as they are)."""

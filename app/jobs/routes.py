@@ -8,9 +8,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.problems import merge, problems
 from app.db.models import Job
 from app.db.session import SessionDep
 from app.downloads import stored_file
+from app.errors import Conflict
 from app.inputs import Id
 from app.jobs import service
 from app.jobs.kinds import registry
@@ -44,7 +46,12 @@ def accepted(request: Request, response: Response, job: Job) -> JobOut:
     return job_out(request, job)
 
 
-@router.post("/rounds/{round_id}/exports", status_code=202, response_model=JobOut, responses=ACCEPTED)
+@router.post(
+    "/rounds/{round_id}/exports",
+    status_code=202,
+    response_model=JobOut,
+    responses=merge(ACCEPTED, problems(Conflict)),
+)
 def request_export(
     round_id: Id,
     body: ExportRequest,
@@ -89,7 +96,12 @@ def cancel_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, req
     return job_out(request, service.cancel_job(session=session, job_id=job_id, by=principal))
 
 
-@router.post("/jobs/{job_id}/retry", status_code=202, response_model=JobOut, responses=ACCEPTED)
+@router.post(
+    "/jobs/{job_id}/retry",
+    status_code=202,
+    response_model=JobOut,
+    responses=merge(ACCEPTED, problems(Conflict)),
+)
 def retry_job(
     job_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
 ) -> JobOut:

@@ -11,6 +11,8 @@ from app.db.base import utcnow
 from app.db.models import Job
 from app.inputs import Id
 
+# The job kinds registered with ``export=True`` (tests/jobs checks the two agree).
+ExportKind = Literal["letters", "recap", "result_sheets"]
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
@@ -19,10 +21,9 @@ class ExportRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(
+    kind: ExportKind = Field(
         description="`recap` (the recap workbook), `result_sheets` (a ZIP of every body's result sheet) or "
         "`letters` (a ZIP of every body's letter as PDF).",
-        max_length=32,
         examples=["recap"],
     )
     revision: Id | None = Field(

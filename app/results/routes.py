@@ -8,8 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.problems import merge, problems
 from app.created import location, new_resource
 from app.db.session import SessionDep
+from app.errors import Conflict
 from app.inputs import Id
 from app.jobs.routes import ACCEPTED, job_out
 from app.jobs.schemas import JobOut
@@ -72,7 +74,9 @@ def live_results(
 @router.post(
     "/rounds/{round_id}/publish",
     status_code=201,
-    responses=new_resource("The new revision; `Location` is the round's publications"),
+    responses=merge(
+        new_resource("The new revision; `Location` is the round's publications"), problems(Conflict)
+    ),
 )
 def publish(
     round_id: Id,

@@ -14,9 +14,11 @@ from app.accounts.deps import CurrentPrincipal
 from app.accounts.principal import Principal
 from app.commissions.service import categories_by_code, find_commission, get_commission
 from app.commissions.timezones import as_utc, format_local
+from app.contract.problems import merge, problems
 from app.created import location, new_resource
 from app.db.models import Account, DeadlineExtension, PublicBody, Round
 from app.db.session import SessionDep
+from app.errors import Conflict, NotFound
 from app.inputs import DbInt, Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.rounds import service
@@ -107,7 +109,7 @@ def round_out(session: Session, round_: Round, principal: Principal) -> RoundOut
     "/commissions/{commission_id}/rounds",
     response_model=RoundOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The new round; `Location` is its URL"),
+    responses=merge(new_resource("The new round; `Location` is its URL"), problems(Conflict)),
 )
 def create_round(
     commission_id: Id,
@@ -144,7 +146,7 @@ def list_rounds(
     return result.map(lambda r: round_out(session, r, principal))
 
 
-@router.get("/rounds", response_model=Page[RoundOut])
+@router.get("/rounds", response_model=Page[RoundOut], responses=problems(NotFound))
 def list_all_rounds(
     session: SessionDep,
     principal: CurrentPrincipal,

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.inputs import MAX_INT, Id
+from app.inputs import MAX_INT, Id, not_null_in_schema
 
 RoundStatus = Literal["draft", "open", "closed", "verification", "objection", "stages", "final", "published"]
 StageKind = Literal["presentation", "site_visit", "interview"]
@@ -67,10 +67,21 @@ class RoundIn(BaseModel):
     )
 
 
+# What a change may leave out but not clear.
+NOT_NULL = (
+    "year",
+    "title",
+    "saq_opens_at",
+    "saq_closes_at",
+    "missing_stage_policy",
+    "drafts_at_deadline",
+)
+
+
 class RoundPatch(BaseModel):
     """Only the fields sent change. `null` clears the objection dates and the gate."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=not_null_in_schema(*NOT_NULL))
 
     year: int | None = Field(default=None, ge=2000, le=2100)
     title: Title | None = None

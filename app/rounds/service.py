@@ -43,6 +43,7 @@ from app.errors import (
 )
 from app.mail import season as season_mail
 from app.portal.caching import touch
+from app.rounds.schemas import NOT_NULL
 
 DEADLINE_PATTERN = "%d-%m-%Y %H:%M"
 # A round's statuses as its messages in Indonesian name them (the pages' words).
@@ -480,16 +481,6 @@ def rounds_of_body(*, session: Session, body: PublicBody, limit: int = 50) -> li
             BodyRound(round_, window.closes_at, submission, published is not None, window.is_open(now))
         )
     return result
-
-
-NOT_NULL = (
-    "year",
-    "title",
-    "saq_opens_at",
-    "saq_closes_at",
-    "missing_stage_policy",
-    "drafts_at_deadline",
-)
 
 
 def update_round(*, session: Session, round_: Round, changes: Mapping[str, Any], by: Principal) -> Round:
