@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Coroutine, Iterator
 from email.message import Message
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from annotated_types import Interval
 from fastapi import Request, Response
 from fastapi.params import Form
 from fastapi.routing import APIRoute
+from pydantic import BeforeValidator, WithJsonSchema
 
 from app.errors import ProblemCollector
 from app.json_text import json_value
@@ -183,3 +185,26 @@ def not_null_in_schema(*fields: str) -> Callable[[dict[str, Any]], None]:
                 field.update(options[0] if len(options) == 1 else {"anyOf": options})
 
     return extra
+
+
+# The text forms of a percentage-like decimal the API takes besides a JSON number: plain digits, no sign,
+# exponent, space or other script's digits (Decimal() would take all of those), within the bounds.
+PERCENT_TEXT = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"  # 0 to 100, two decimals
+WEIGHT_TEXT = r"^(100(\.0{1,3})?|[1-9][0-9]?(\.[0-9]{1,3})?|0?\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$"
+
+
+def decimal_input(
+    text: str, *, places: int, positive: bool = False
+) -> tuple[BeforeValidator, WithJsonSchema]:
+    """What a decimal input from 0 (or above 0, ``positive``) to 100 with ``places`` decimals takes, said the
+    same way in the validation and in the document: a JSON number, or a string matching ``text``."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, str) and re.fullmatch(text, value) is None:
+            raise ValueError(f"must be a number from 0 to 100 with at most {places} decimals, e.g. 85.5")
+        return value
+
+    number: dict[str, Any] = {"type": "number", "maximum": 100, "multipleOf": 10**-places}
+    number["exclusiveMinimum" if positive else "minimum"] = 0
+    schema = {"anyOf": [number, {"type": "string", "pattern": text}]}
+    return BeforeValidator(plain), WithJsonSchema(schema, mode="validation")

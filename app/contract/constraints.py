@@ -16,6 +16,8 @@ from typing import Any
 
 # ECMA-262 and Python's ``re`` read ``\u0000`` alike, so validators and generators agree on it.
 NUL_FREE = "^[^\\u0000]*$"
+# Some text besides spaces, without NUL: an empty or blank If-Match is a missing one (428).
+VERSION_GIVEN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 
 
 def _takes_any_key(node: dict[str, Any]) -> bool:
@@ -69,6 +71,8 @@ def require_if_match(spec: dict[str, Any]) -> dict[str, Any]:
                         schema.update(options[0])
                     elif options:
                         schema["anyOf"] = options
+                    if schema.get("type") == "string":
+                        schema["pattern"] = VERSION_GIVEN
     return spec
 
 

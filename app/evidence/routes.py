@@ -63,6 +63,7 @@ async def receive_evidence(
         **new_resource("The attached file; `Location` is where it is downloaded"),
         413: {"description": "Larger than the evidence size limit (EMONEV_EVIDENCE_MAX_BYTES)"},
         415: {"description": "Not a PDF, PNG or JPEG by content"},
+        409: {"description": "The submission is submitted or its window closed: its files no longer change"},
     },
     openapi_extra={
         "requestBody": {

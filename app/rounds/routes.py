@@ -190,7 +190,7 @@ def update_round(
     )
 
 
-@router.post("/rounds/{round_id}/status", response_model=RoundOut)
+@router.post("/rounds/{round_id}/status", response_model=RoundOut, responses=problems(Conflict))
 def change_status(round_id: Id, body: StatusIn, session: SessionDep, principal: CurrentPrincipal) -> RoundOut:
     """Move the round one step: draft -> open -> closed -> verification -> objection -> stages -> final
     (commission administrators; audited), with `{"status": "<next>", "confirm": false}`. Any other move is a
@@ -248,7 +248,9 @@ def status_preview(
     )
 
 
-@router.put("/rounds/{round_id}/templates", response_model=list[RoundTemplateOut])
+@router.put(
+    "/rounds/{round_id}/templates", response_model=list[RoundTemplateOut], responses=problems(Conflict)
+)
 def set_templates(
     round_id: Id, body: dict[str, TemplateRef], session: SessionDep, principal: CurrentPrincipal
 ) -> list[RoundTemplateOut]:

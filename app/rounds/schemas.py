@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.inputs import MAX_INT, Id, not_null_in_schema
+from app.inputs import MAX_INT, PERCENT_TEXT, WEIGHT_TEXT, Id, decimal_input, not_null_in_schema
 
 RoundStatus = Literal["draft", "open", "closed", "verification", "objection", "stages", "final", "published"]
 StageKind = Literal["presentation", "site_visit", "interview"]
@@ -37,8 +37,14 @@ def _aware(value: datetime) -> datetime:
 
 
 Instant = Annotated[datetime, AfterValidator(_aware)]
-Weight = Annotated[Decimal, Field(gt=0, le=100, max_digits=7, decimal_places=3)]
-GateScore = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
+Weight = Annotated[
+    Decimal,
+    Field(gt=0, le=100, max_digits=7, decimal_places=3),
+    *decimal_input(WEIGHT_TEXT, places=3, positive=True),
+]
+GateScore = Annotated[
+    Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2), *decimal_input(PERCENT_TEXT, places=2)
+]
 
 
 class RoundIn(BaseModel):

@@ -9,9 +9,14 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.commissions.timezones import as_utc
+from app.inputs import PERCENT_TEXT, decimal_input
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
-PanelValue = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
+PanelValue = Annotated[
+    Decimal,
+    Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False),
+    *decimal_input(PERCENT_TEXT, places=2),
+]
 
 
 class PanelScoreIn(BaseModel):

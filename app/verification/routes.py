@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
 from app.contract.headers import ETAG, with_etag
+from app.contract.problems import merge, problems
 from app.created import location, new_resource
 from app.db.session import SessionDep
+from app.errors import Conflict, WindowClosed
 from app.inputs import Id
 from app.jobs.routes import ACCEPTED, accepted
 from app.jobs.schemas import JobOut
@@ -328,7 +330,7 @@ def request_link_sweep(
 # --- Release and objections --------------------------------------------------------------------------------
 
 
-@router.post("/rounds/{round_id}/release-verification")
+@router.post("/rounds/{round_id}/release-verification", responses=problems(Conflict))
 def release_verification(round_id: Id, session: SessionDep, principal: CurrentPrincipal) -> ReleaseOut:
     """Release the verification results to the bodies (administrators). Every verification of a body that
     took part must be completed (409 listing ``pending_submission_ids``). Objections are then accepted
@@ -346,7 +348,10 @@ def release_verification(round_id: Id, session: SessionDep, principal: CurrentPr
 @router.post(
     "/submissions/{submission_id}/objections",
     status_code=201,
-    responses=new_resource("The objection; `Location` is the submission's objections"),
+    responses=merge(
+        new_resource("The objection; `Location` is the submission's objections"),
+        problems(Conflict, WindowClosed),
+    ),
 )
 def create_objection(
     submission_id: Id,
