@@ -37,6 +37,8 @@ MAX_BIGINT = 2**63 - 1  # the largest integer either database driver binds
 Id = Annotated[int, Interval(ge=1, le=MAX_INT)]
 DbInt = Annotated[int, Interval(ge=MIN_INT, le=MAX_INT)]
 
+# An id as a JSON object's key (``{"<body id>": ...}``): 1 to 999,999,999 in plain digits.
+ID_KEY = "^[1-9][0-9]{0,8}$"
 NUL = "\x00"
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"
 NOT_FINITE_MESSAGE = "must be a finite number (NaN and Infinity are not JSON)"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.bodies.validation import check_email, check_region_code
+from app.bodies.validation import EMAIL_PATTERN, REGION_CODE_PATTERN, check_email, check_region_code
 from app.errors import MAX_LISTED_PROBLEMS
 from app.inputs import Id, not_null_in_schema
 
@@ -20,8 +20,12 @@ BodyName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
     AfterValidator(lambda v: " ".join(v.split())),
 ]
-RegionCode = Annotated[str, AfterValidator(check_region_code)]
-Email = Annotated[str, AfterValidator(check_email)]
+RegionCode = Annotated[
+    str, AfterValidator(check_region_code), Field(json_schema_extra={"pattern": REGION_CODE_PATTERN})
+]
+Email = Annotated[
+    str, AfterValidator(check_email), Field(json_schema_extra={"pattern": EMAIL_PATTERN, "maxLength": 320})
+]
 
 
 class BodyIn(BaseModel):

@@ -21,8 +21,10 @@ from app.bodies import jobs as import_jobs
 from app.bodies.routes import CSV_TYPES, IMPORTED, import_report_out
 from app.bodies.schemas import ImportReportOut
 from app.contract.headers import with_etag
+from app.contract.problems import merge, problems
 from app.db.session import LongWorkSessionDep, SessionDep
 from app.downloads import send_file
+from app.errors import Conflict
 from app.exports import service
 from app.exports.jobs import RECAP, RESULT_SHEETS
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE, UploadLimits
@@ -134,7 +136,7 @@ def result_sheets(
 @router.get(
     "/submissions/{submission_id}/result.xlsx",
     response_class=FileResponse,
-    responses=_xlsx_response("The body's result sheet."),
+    responses=merge(_xlsx_response("The body's result sheet."), problems(Conflict)),
 )
 def result_sheet(
     submission_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal, revision: Revision = None

@@ -114,7 +114,10 @@ def retry_job(
 @router.get(
     "/jobs/{job_id}/file",
     response_class=FileResponse,
-    responses={200: {"description": "The file the job made.", "content": {"application/octet-stream": {}}}},
+    responses={
+        200: {"description": "The file the job made.", "content": {"application/octet-stream": {}}},
+        **problems(Conflict),
+    },
 )
 def get_job_file(
     job_id: Id, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep

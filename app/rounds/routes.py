@@ -173,7 +173,7 @@ def get_round(round_id: Id, session: SessionDep, principal: CurrentPrincipal) ->
     return round_out(session, service.get_round(session=session, round_id=round_id, by=principal), principal)
 
 
-@router.patch("/rounds/{round_id}", response_model=RoundOut)
+@router.patch("/rounds/{round_id}", response_model=RoundOut, responses=problems(Conflict))
 def update_round(
     round_id: Id, body: RoundPatch, session: SessionDep, principal: CurrentPrincipal
 ) -> RoundOut:
@@ -218,7 +218,9 @@ def _affected(body: service.BodyDeadline, timezone: str) -> AffectedBodyOut:
     )
 
 
-@router.get("/rounds/{round_id}/status-preview", response_model=StatusPreviewOut)
+@router.get(
+    "/rounds/{round_id}/status-preview", response_model=StatusPreviewOut, responses=problems(Conflict)
+)
 def status_preview(
     round_id: Id,
     session: SessionDep,
@@ -383,7 +385,7 @@ def _category_codes(session: Session, round_: Round) -> dict[int, str]:
     "/rounds/{round_id}/extensions",
     response_model=ExtensionOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The extension; `Location` is the round's extensions"),
+    responses=merge(new_resource("The extension; `Location` is the round's extensions"), problems(Conflict)),
 )
 def add_extension(
     round_id: Id,

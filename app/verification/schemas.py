@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.commissions.timezones import as_utc
 from app.evidence.schemas import EvidenceFileOut
-from app.inputs import Id
+from app.inputs import ID_KEY, Id
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
@@ -25,7 +25,11 @@ class AssignmentsPut(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"assignments": {"12": 5, "13": 5, "14": 6}}]}
     )
 
-    assignments: dict[Id, Id] = Field(min_length=1, max_length=MAX_ASSIGNMENTS)
+    assignments: dict[Id, Id] = Field(
+        min_length=1,
+        max_length=MAX_ASSIGNMENTS,
+        json_schema_extra={"propertyNames": {"pattern": ID_KEY}},
+    )
 
 
 class SpreadIn(BaseModel):
