@@ -30,13 +30,16 @@ def _aware(value: datetime) -> datetime:
         raise ValueError(
             "a time without a UTC offset is ambiguous: give one, e.g. 2025-08-31T23:59:00+07:00 for 23:59 WIB"
         )
-    # Aware datetimes compare without converting, so this cannot overflow.
-    if not EARLIEST <= value < LATEST:
+    # The year as written, so that the document can say the rule (INSTANT_PATTERN); 2100-12-31T23:00-05:00
+    # is stored as 2101-01-01T04:00Z, far from where a datetime overflows.
+    if not EARLIEST.year <= value.year < LATEST.year:
         raise ValueError("must be in the years 2000 to 2100")
     return value
 
 
-Instant = Annotated[datetime, AfterValidator(_aware)]
+# What the validation above takes, as the document says it (besides ``format: date-time``).
+INSTANT_PATTERN = r"^(20[0-9]{2}|2100)-"
+Instant = Annotated[datetime, AfterValidator(_aware), Field(json_schema_extra={"pattern": INSTANT_PATTERN})]
 Weight = Annotated[
     Decimal,
     Field(gt=0, le=100, max_digits=7, decimal_places=3),

@@ -57,7 +57,7 @@ from tests.processes import ROOT, emonev, serve
 
 POSTGRES_URL = os.environ.get("EMONEV_TEST_POSTGRES_URL")
 FIXED_SEED = 20251205
-SECONDS = int(os.environ.get("EMONEV_CONTRACT_SECONDS", "12"))
+SECONDS = int(os.environ.get("EMONEV_CONTRACT_SECONDS", "18"))
 ST = Path(sys.executable).parent / "st"
 HERE = Path(__file__).parent
 # The account each role logs in as (None: no credentials at all).
@@ -178,17 +178,18 @@ class Run:
 
 
 def plan(role_seconds: int) -> list[Run]:
-    """The runs of one role, in order, on one server: the fixed seed through every phase (the stateful walk
-    in a run of its own, so that it gets its share of the time whatever the others took), then the random
-    seed through the phases a seed changes (examples and coverage are drawn from the document alone)."""
+    """The runs of one role, in order, on one server, sharing ``role_seconds``: the fixed seed through every
+    phase (half the time; the stateful walk in a run of its own, so that it gets its share whatever the others
+    took), then the random seed's fuzzing and stateful walk (examples and coverage are drawn from the document
+    alone: a seed changes nothing there)."""
     fixed, other = seeds()
-    quarter = max(1, role_seconds // 4)
+    share = max(1, role_seconds // 6)
     runs = [
-        Run(fixed, ("examples", "coverage", "fuzzing"), max(1, role_seconds - 3 * quarter)),
-        Run(fixed, ("stateful",), quarter),
+        Run(fixed, ("examples", "coverage", "fuzzing"), max(1, role_seconds - 3 * share)),
+        Run(fixed, ("stateful",), share),
     ]
     if other is not None:
-        runs += [Run(other, ("fuzzing",), quarter), Run(other, ("stateful",), quarter)]
+        runs += [Run(other, ("fuzzing",), share), Run(other, ("stateful",), share)]
     return runs
 
 
@@ -246,11 +247,12 @@ def test_schemathesis_finds_nothing(season: Season, role: str) -> None:
     phase asked for ran."""
     runs = plan(SECONDS)
     run_schemathesis(season, role, runs)
+    ran: set[str] = set()
     for run in runs:
         report = run.report
         problem = f"st run {run.describe()} as {role}:\n{run.output}"
         assert not report["failures"], problem
         assert not report["errors"], problem
-        assert {name: report["phases"][name]["status"] for name in run.phases} == {
-            name: "success" for name in run.phases
-        }, problem
+        ran |= {name for name in run.phases if report["phases"][name]["status"] == "success"}
+    # A phase can run out of its share on a slow machine; each must have run in one of the runs.
+    assert ran == {"examples", "coverage", "fuzzing", "stateful"}, "\n".join(run.output for run in runs)
