@@ -166,6 +166,7 @@ def world(session: Session) -> World:
 # short tests meanwhile and both finish together, instead of one waiting on a minute-long test at the end.
 # Measured with ``--durations`` (bench/README.md, "The test suite's time"); a file not listed keeps its place.
 SLOW_FIRST = (
+    "tests/contract/test_schemathesis.py",
     "tests/web/test_indonesian_pages.py",
     "tests/backups/test_backup_restore.py",
     "tests/faults/test_job_workers.py",

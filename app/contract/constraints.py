@@ -55,6 +55,26 @@ def _refuse_nul(node: Any) -> None:
             _refuse_nul(value)
 
 
+def _without_null(schema: dict[str, Any]) -> None:
+    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+
+
+def parameters_are_never_null(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` without the ``null`` FastAPI writes for an optional parameter (``str | None``): a path, query
+    or header value is text or absent, and a client that sends ``null`` sends the four letters."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                for parameter in operation.get("parameters", []):
+                    if "anyOf" in parameter.get("schema", {}):
+                        _without_null(parameter["schema"])
+    return spec
+
+
 def require_if_match(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` with ``If-Match`` required where the operation answers 428 without it (the route reads the
     header as optional only to answer that 428 with a problem that says what to send)."""
@@ -66,11 +86,7 @@ def require_if_match(spec: dict[str, Any]) -> dict[str, Any]:
                 if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
                     parameter["required"] = True
                     schema = parameter.get("schema", {})
-                    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
-                    if len(options) == 1:
-                        schema.update(options[0])
-                    elif options:
-                        schema["anyOf"] = options
+                    _without_null(schema)
                     if schema.get("type") == "string":
                         schema["pattern"] = VERSION_GIVEN
     return spec

@@ -116,4 +116,5 @@ def complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
             security = _security(calls)
             if security is not None:
                 operation["security"] = security
-    return links.add_links(constraints.require_if_match(constraints.refuse_nul(spec)))
+    spec = constraints.parameters_are_never_null(constraints.refuse_nul(spec))
+    return links.add_links(constraints.require_if_match(spec))
