@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.headers import CACHE_VALIDATORS
 from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.session import SessionDep
@@ -192,9 +193,11 @@ def rankings(
 
 
 PUBLIC_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The ranking", "headers": CACHE_VALIDATORS},
     304: {
         "description": "Not modified: the request's `If-None-Match` names the current `ETag`; "
         "no body. Carries the same `ETag`, `Last-Modified` and `Cache-Control`.",
+        "headers": CACHE_VALIDATORS,
     },
     429: {
         "description": "Too many requests from this client address (`EMONEV_PUBLIC_RATE_LIMIT`): try again "
