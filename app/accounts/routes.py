@@ -44,12 +44,13 @@ router = APIRouter(tags=["accounts"])
 @router.post(
     "/auth/login",
     response_model=TokenOut,
-    responses=problems(Unauthenticated)
-    | {
+    responses={
+        401: {"description": "The email or the password is wrong (one answer for both)"},
+        403: {"description": "The account is deactivated"},
         429: {
             "description": "Too many failed logins with this email: try again after `Retry-After` seconds",
             "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
-        }
+        },
     },
 )
 def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> Response | TokenOut:
@@ -178,7 +179,7 @@ def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     "/accounts",
     response_model=AccountOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The new account; `Location` is its URL"),
+    responses={**problems(Conflict), **new_resource("The new account; `Location` is its URL")},
 )
 def create_account(
     body: AccountCreate,
@@ -246,7 +247,7 @@ def get_account(account_id: Id, principal: CurrentPrincipal, session: SessionDep
     )
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountOut)
+@router.patch("/accounts/{account_id}", response_model=AccountOut, responses=problems(Conflict))
 def update_account(
     account_id: Id, body: AccountPatch, principal: CurrentPrincipal, session: SessionDep
 ) -> AccountOut:

@@ -13,7 +13,7 @@ from app.commissions.schemas import (
     CommissionOut,
     CommissionPatch,
 )
-from app.contract.problems import merge, problems
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.models import BodyCategory, Commission
 from app.db.session import SessionDep
@@ -30,7 +30,7 @@ CLEARABLE = frozenset({"mail_reply_to", "mail_signature", *service.LETTER_FIELDS
     "/commissions",
     response_model=CommissionOut,
     status_code=status.HTTP_201_CREATED,
-    responses=merge(new_resource("The new commission; `Location` is its URL"), problems(Conflict)),
+    responses={**problems(Conflict), **new_resource("The new commission; `Location` is its URL")},
 )
 def create_commission(
     body: CommissionIn, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
@@ -88,10 +88,10 @@ def update_commission(
     "/commissions/{commission_id}/categories",
     response_model=CategoryOut,
     status_code=status.HTTP_201_CREATED,
-    responses=merge(
-        new_resource("The new category; `Location` is the list of the commission's categories"),
-        problems(Conflict),
-    ),
+    responses={
+        **problems(Conflict),
+        **new_resource("The new category; `Location` is the list of the commission's categories"),
+    },
 )
 def create_category(
     commission_id: Id,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from app.accounts.deps import CurrentPrincipal
-from app.contract.problems import merge, problems
+from app.contract.problems import problems
 from app.db.models import Job
 from app.db.session import SessionDep
 from app.downloads import stored_file
@@ -17,6 +17,7 @@ from app.inputs import Id
 from app.jobs import service
 from app.jobs.kinds import registry
 from app.jobs.schemas import ExportRequest, JobOut
+from app.jobs.service import FileGone
 from app.pagination import Page, PageParamsDep
 from app.settings import SettingsDep
 
@@ -50,7 +51,7 @@ def accepted(request: Request, response: Response, job: Job) -> JobOut:
     "/rounds/{round_id}/exports",
     status_code=202,
     response_model=JobOut,
-    responses=merge(ACCEPTED, problems(Conflict)),
+    responses={**problems(Conflict), **ACCEPTED},
 )
 def request_export(
     round_id: Id,
@@ -89,7 +90,7 @@ def get_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, reques
     return job_out(request, service.get_job(session=session, job_id=job_id, by=principal))
 
 
-@router.delete("/jobs/{job_id}", response_model=JobOut)
+@router.delete("/jobs/{job_id}", response_model=JobOut, responses=problems(Conflict))
 def cancel_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request) -> JobOut:
     """Cancel a queued or running job (the person who asked for it, or an administrator of its commission): a
     running one stops at its next progress report and no file is kept. 409 when it has already ended."""
@@ -100,7 +101,7 @@ def cancel_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, req
     "/jobs/{job_id}/retry",
     status_code=202,
     response_model=JobOut,
-    responses=merge(ACCEPTED, problems(Conflict)),
+    responses={**problems(Conflict), **ACCEPTED},
 )
 def retry_job(
     job_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
@@ -115,8 +116,8 @@ def retry_job(
     "/jobs/{job_id}/file",
     response_class=FileResponse,
     responses={
+        **problems(Conflict, FileGone),
         200: {"description": "The file the job made.", "content": {"application/octet-stream": {}}},
-        **problems(Conflict),
     },
 )
 def get_job_file(

@@ -10,7 +10,7 @@ from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
 from app.commissions.schemas import CommissionOut
 from app.commissions.service import get_commission
-from app.contract.problems import merge, problems
+from app.contract.problems import problems
 from app.db.session import LongWorkSessionDep, SessionDep
 from app.errors import Conflict
 from app.inputs import Id
@@ -66,7 +66,7 @@ def body_letter(
     "/rounds/{round_id}/letter-jobs",
     status_code=202,
     response_model=JobOut,
-    responses=merge(ACCEPTED, problems(Conflict)),
+    responses={**problems(Conflict), **ACCEPTED},
 )
 def request_letters(
     round_id: Id,
