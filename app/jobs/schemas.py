@@ -11,7 +11,7 @@ from app.db.base import utcnow
 from app.db.models import Job
 from app.inputs import Id
 
-# The job kinds registered with ``export=True`` (tests/jobs checks the two agree).
+# The job kinds registered with ``export=True`` (tests/contract/test_document_rules.py checks they agree).
 ExportKind = Literal["letters", "recap", "result_sheets"]
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 

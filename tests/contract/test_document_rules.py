@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args
 
 from fastapi.testclient import TestClient
 
+from app.jobs.kinds import registry
+from app.jobs.schemas import ExportKind
 from app.main import create_app
 from app.settings import Settings
 
@@ -81,3 +83,7 @@ def test_every_link_fills_every_path_parameter_of_an_operation_that_exists() -> 
                     _target, _method, target = OPERATIONS[link["operationId"]]
                     needed = {f"path.{p['name']}" for p in target.get("parameters", []) if p["in"] == "path"}
                     assert set(link["parameters"]) == needed, f"{path} {status} {name}"
+
+
+def test_the_export_kinds_the_document_offers_are_the_registered_ones() -> None:
+    assert set(get_args(ExportKind)) == {kind.name for kind in registry().values() if kind.export}
