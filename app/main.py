@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
 
@@ -15,6 +16,7 @@ from app.accounts.routes import router as accounts_router
 from app.bodies.routes import router as bodies_router
 from app.body_timeout import BodyReadTimeoutMiddleware
 from app.commissions.routes import router as commissions_router
+from app.contract import security as contract_security
 from app.db.session import Timeouts, get_engine, make_sessionmaker
 from app.evidence.routes import router as evidence_router
 from app.exports.routes import router as exports_router
@@ -49,6 +51,10 @@ def freeze_startup_objects() -> None:
     the process is serving (bench/README.md, "Saving answers")."""
     gc.collect()
     gc.freeze()
+
+
+def operation_id(route: APIRoute) -> str:
+    return route.name
 
 
 class EmonevApp(FastAPI):
@@ -97,6 +103,11 @@ def create_app(
             "Commissions' yearly E-Monev of public information disclosure (UU 14/2008). Errors are RFC 9457 "
             "problem+json; messages are in English."
         ),
+        license_info={"name": "MIT", "identifier": "MIT"},
+        servers=[{"url": settings.base_url, "description": "this deployment (EMONEV_BASE_URL)"}],
+        # Operation ids are the route functions' names (unique in the app), so generated clients get
+        # ``get_submission`` rather than ``get_submission_api_v1_submissions__submission_id__get``.
+        generate_unique_id_function=operation_id,
         lifespan=lifespan,
         docs_url=None,  # app/api_docs.py serves /docs and /redoc without a CDN
         redoc_url=None,
@@ -133,6 +144,7 @@ def create_app(
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(opendata_router)  # /data/...: files, outside the API prefix
+    contract_security.install(app)
     api_docs.install(app, openapi_url=app.openapi_url or "/openapi.json")  # before the pages' /static
     install_web_pages(app)  # pages at /, outside the API prefix; HTML errors on page paths
     return app

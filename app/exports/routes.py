@@ -250,7 +250,7 @@ async def bodies_upload(
     ),
     responses=IMPORTED,
 )
-def import_bodies(
+def import_bodies_workbook(
     commission_id: Id,
     session: LongWorkSessionDep,
     settings: SettingsDep,

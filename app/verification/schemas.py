@@ -114,7 +114,7 @@ class VerifiedAnswersPut(BaseModel):
     answers: dict[str, VerifiedAnswerIn] = Field(min_length=1, max_length=1000)
 
 
-class ScoreSummary(BaseModel):
+class VerificationScore(BaseModel):
     score: str = Field(description="Published score, two decimals.")
     band: str
     band_label: str
@@ -183,8 +183,8 @@ class VerificationOut(BaseModel):
     version: int | None
     verifier_id: int | None
     completed_at: UtcDateTime | None
-    self_score: ScoreSummary
-    verified_score: ScoreSummary
+    self_score: VerificationScore
+    verified_score: VerificationScore
     aspects: list[AspectSide]
     reviewed: int = Field(
         description="Of the questions counted in ``total``, how many have a verified value."
