@@ -16,7 +16,6 @@ from app.accounts.routes import router as accounts_router
 from app.bodies.routes import router as bodies_router
 from app.body_timeout import BodyReadTimeoutMiddleware
 from app.commissions.routes import router as commissions_router
-from app.contract import security as contract_security
 from app.db.session import Timeouts, get_engine, make_sessionmaker
 from app.evidence.routes import router as evidence_router
 from app.exports.routes import router as exports_router
@@ -144,7 +143,6 @@ def create_app(
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(opendata_router)  # /data/...: files, outside the API prefix
-    contract_security.install(app)
     api_docs.install(app, openapi_url=app.openapi_url or "/openapi.json")  # before the pages' /static
     install_web_pages(app)  # pages at /, outside the API prefix; HTML errors on page paths
     return app
