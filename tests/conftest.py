@@ -179,6 +179,7 @@ SLOW_FIRST = (
     "tests/mail/test_mail_startup.py",
     "tests/faults/test_import_job_processes.py",
     "tests/faults/test_workers.py",
+    "tests/test_generated_client.py",
     "tests/faults/",
     "tests/web/test_browser_",
 )

@@ -75,8 +75,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         prepare=[
             ["db", "upgrade"],
             ["templates", "import", str(TEMPLATE)],
-            ["users", "create", "--email", ADMIN_EMAIL, "--name", "Admin Sistem", "--role", "system_admin"]
-            + ["--password", PASSWORD],
+            [
+                "users",
+                "create",
+                "--email",
+                ADMIN_EMAIL,
+                "--name",
+                "Admin Sistem",
+                "--role",
+                "system_admin",
+                "--password",
+                PASSWORD,
+            ],
         ],
     ) as live:
         yield live
@@ -215,7 +225,7 @@ def play_season(server: LiveServer, clients: ExitStack) -> None:
     operator = login(people["operator"].email)
     verifier = login(people["verifier"].email)
 
-    # --- The round: window, template, invitations, open ------------------------------------------------------
+    # --- The round: window, template, invitations, open ----------------------------------------------------
     now = datetime.now(UTC)
     round_ = parsed(
         api["rounds.create_round"].sync_detailed(
@@ -342,7 +352,9 @@ def play_season(server: LiveServer, clients: ExitStack) -> None:
         200,
     )
     assert reviewed.verified_score.score == "90.00"
-    done = parsed(api["verification.complete_verification"].sync_detailed(submission.id, client=verifier), 200)
+    done = parsed(
+        api["verification.complete_verification"].sync_detailed(submission.id, client=verifier), 200
+    )
     assert (done.status, done.verified_score.score, done.verified_score.band) == (
         "completed",
         "90.00",
