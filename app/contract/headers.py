@@ -6,9 +6,15 @@ from typing import Any
 
 ETAG: dict[str, Any] = {
     "ETag": {
-        "description": 'The version of what you read, e.g. `"3"`: send it back in `If-Match` to change it.',
+        "description": 'The version of what you read, e.g. `"3"`: send it back in `If-Match` to change it '
+        "(or in `If-None-Match` to read it only when it changed, where the operation says so).",
         "schema": {"type": "string"},
     }
+}
+CACHE_VALIDATORS: dict[str, Any] = {
+    **ETAG,
+    "Last-Modified": {"description": "When what you read last changed.", "schema": {"type": "string"}},
+    "Cache-Control": {"description": "How long caches may keep it.", "schema": {"type": "string"}},
 }
 IDEMPOTENT_REPLAYED: dict[str, Any] = {
     "Idempotent-Replayed": {

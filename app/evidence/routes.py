@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.downloads import stored_file
+from app.errors import Conflict, PreconditionRequired, WindowClosed
 from app.evidence import service
 from app.evidence.schemas import EvidenceFileOut
 from app.evidence.storage import StagedUpload, receive_upload
@@ -54,6 +56,7 @@ async def receive_evidence(
     "/submissions/{submission_id}/answers/{code}/files",
     status_code=201,
     responses={
+        **problems(Conflict, WindowClosed, PreconditionRequired),
         200: {
             "description": "The same file (same SHA-256) is already attached to the question: that file, "
             "nothing stored again, the version unchanged; `Location` is where it is downloaded",
@@ -147,7 +150,10 @@ def download_file(
     "/evidence/{file_id}",
     status_code=204,
     response_class=Response,
-    responses={412: {"description": "If-Match was sent and names another version of the submission"}},
+    responses={
+        **problems(WindowClosed, PreconditionRequired),
+        412: {"description": "If-Match was sent and names another version of the submission"},
+    },
 )
 def remove_file(
     file_id: Id,
