@@ -28,3 +28,19 @@ IDEMPOTENT_REPLAYED: dict[str, Any] = {
 def with_etag(description: str, *, status: int = 200, **more: Any) -> dict[int | str, dict[str, Any]]:
     """The ``responses`` entry of a route whose ``status`` answer carries an ``ETag``."""
     return {status: {"description": description, "headers": {**ETAG, **more.pop("headers", {})}, **more}}
+
+
+FILE_HEADERS: dict[str, Any] = {
+    "ETag": {"description": "The file's validator (changes with its content).", "schema": {"type": "string"}},
+    "Last-Modified": {"description": "When the file was written.", "schema": {"type": "string"}},
+    "Content-Disposition": {
+        "description": "The file's name, to save it under.",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def file_download(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` entry of a route whose 200 answer is a file of one of ``media_types``."""
+    content = {media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in media_types}
+    return {200: {"description": description, "content": content, "headers": FILE_HEADERS}}

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.headers import file_download
 from app.contract.problems import problems
 from app.db.models import Job
 from app.db.session import SessionDep
@@ -117,7 +118,7 @@ def retry_job(
     response_class=FileResponse,
     responses={
         **problems(Conflict, FileGone),
-        200: {"description": "The file the job made.", "content": {"application/octet-stream": {}}},
+        **file_download("The file the job made (its media type is the job's).", "application/octet-stream"),
     },
 )
 def get_job_file(
