@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.accounts.deps import CurrentPrincipal
 from app.created import location, new_resource
@@ -16,10 +16,19 @@ from app.db.session import SessionDep
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.settings import SettingsDep
+from app.verification.linkcheck import Resolver, system_resolver
 from app.webhooks import service
 from app.webhooks.schemas import DeliveryOut, DeliveryStatus, WebhookCreated, WebhookIn, WebhookOut
 
 router = APIRouter(tags=["webhooks"])
+
+
+def get_resolver() -> Resolver:
+    """How an endpoint's host name is resolved when it is registered (the fuzz tests resolve without DNS)."""
+    return system_resolver
+
+
+ResolverDep = Annotated[Resolver, Depends(get_resolver)]
 
 
 @router.post(
@@ -34,6 +43,7 @@ def create_webhook(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
+    resolver: ResolverDep,
     request: Request,
     response: Response,
 ) -> WebhookCreated:
@@ -49,6 +59,7 @@ def create_webhook(
         events=body.events,
         by=principal,
         settings=settings,
+        resolver=resolver,
     )
     response.headers["Location"] = location(request, "get_webhook", webhook_id=webhook.id)
     return WebhookCreated.model_validate(webhook, from_attributes=True).model_copy(update={"secret": secret})

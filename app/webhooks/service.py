@@ -88,10 +88,11 @@ def create_webhook(
     events: list[EventType],
     by: Principal,
     settings: Settings,
+    resolver: Resolver = system_resolver,
 ) -> tuple[Webhook, str]:
     """Register an endpoint; returns it and its secret (shown once)."""
     policy.ensure_admin(by, commission.id)
-    check_url(url, settings)
+    check_url(url, settings, resolver)
     count = session.scalar(select(func.count()).where(Webhook.commission_id == commission.id)) or 0
     if count >= MAX_PER_COMMISSION:
         raise Conflict(

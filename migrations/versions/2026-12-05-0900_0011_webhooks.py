@@ -33,7 +33,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["commission_id"], ["commission.id"], name=op.f("fk_webhook_commission_id_commission")
         ),
-        sa.ForeignKeyConstraint(["created_by_id"], ["account.id"], name=op.f("fk_webhook_created_by_id_account")),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["account.id"], name=op.f("fk_webhook_created_by_id_account")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook")),
     )
     with op.batch_alter_table("webhook", schema=None) as batch_op:
