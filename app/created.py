@@ -34,10 +34,12 @@ LOCATION_HEADER = {
 }
 
 
-def new_resource(description: str, model: type[Any] | None = None) -> dict[int | str, dict[str, Any]]:
+def new_resource(
+    description: str, model: type[Any] | None = None, *, headers: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI ``responses`` entry of a route that answers 201 with a ``Location`` header (and, when its
-    201 answer differs from its default one, the ``model`` of that answer)."""
-    entry: dict[str, Any] = {"description": description, "headers": LOCATION_HEADER}
+    201 answer differs from its default one, the ``model`` of that answer; any other ``headers`` it sends)."""
+    entry: dict[str, Any] = {"description": description, "headers": {**LOCATION_HEADER, **(headers or {})}}
     if model is not None:
         entry["model"] = model
     return {201: entry}

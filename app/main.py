@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,7 @@ from app.accounts.routes import router as accounts_router
 from app.bodies.routes import router as bodies_router
 from app.body_timeout import BodyReadTimeoutMiddleware
 from app.commissions.routes import router as commissions_router
+from app.contract import document as contract_document
 from app.db.session import Timeouts, get_engine, make_sessionmaker
 from app.evidence.routes import router as evidence_router
 from app.exports.routes import router as exports_router
@@ -55,6 +57,13 @@ def freeze_startup_objects() -> None:
 class EmonevApp(FastAPI):
     """The app with its security headers added outermost, outside Starlette's own error handling, so that
     every response (a 500 included) carries them."""
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document completed with every error answer and how each operation authenticates
+        (app/contract/document.py); built once."""
+        if self.openapi_schema is None:
+            self.openapi_schema = contract_document.complete(self, super().openapi())
+        return self.openapi_schema
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("EMONEV_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"]
 
+pytest_plugins = ["tests.documented_statuses"]
+
 
 def migrate(connection: Connection) -> None:
     config = Config(str(ROOT / "alembic.ini"))

@@ -20,6 +20,7 @@ from app.accounts.deps import CurrentPrincipal
 from app.bodies import jobs as import_jobs
 from app.bodies.routes import CSV_TYPES, IMPORTED, import_report_out
 from app.bodies.schemas import ImportReportOut
+from app.contract.headers import with_etag
 from app.db.session import LongWorkSessionDep, SessionDep
 from app.downloads import send_file
 from app.exports import service
@@ -198,6 +199,7 @@ async def answers_upload(
 @router.post(
     "/submissions/{submission_id}/answers.xlsx",
     response_model=SaveResult,
+    responses=with_etag("Saved; `ETag` is the submission's new version"),
     openapi_extra=request_body_doc(XLSX_TYPES, "The filled answer workbook (.xlsx)."),
 )
 def upload_answers(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
+from app.contract.headers import ETAG, IDEMPOTENT_REPLAYED, with_etag
 from app.created import location, new_resource
 from app.db.session import SessionDep, reading_only, request_session
 from app.inputs import Id, OrjsonBodyRoute
@@ -34,8 +35,8 @@ router = APIRouter(tags=["submissions"], route_class=OrjsonBodyRoute)
     "/rounds/{round_id}/submissions",
     response_model=SubmissionOut,
     responses={
-        **new_resource("The new submission; `Location` is its URL"),
-        200: {"description": "The body already had a submission in this round"},
+        **new_resource("The new submission; `Location` is its URL", headers=ETAG),
+        **with_etag("The body already had a submission in this round", model=SubmissionOut),
     },
     status_code=201,
 )
@@ -84,7 +85,11 @@ def list_submissions(
     )
 
 
-@router.get("/submissions/{submission_id}", response_model=SubmissionOut)
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmissionOut,
+    responses=with_etag("The submission; `ETag` is its version"),
+)
 async def get_submission(submission_id: Id, request: Request, _: None = CredentialRequired) -> Response:
     """A submission with every answer, its evidence links and files, status and version.
 
@@ -130,6 +135,7 @@ def get_checklist(submission_id: Id, session: SessionDep, principal: CurrentPrin
 @router.put(
     "/submissions/{submission_id}/answers",
     responses={
+        **with_etag("Saved; `ETag` is the new version"),
         409: {"description": "The window is closed or the submission was submitted"},
         412: {"description": "If-Match names an older version; the problem carries current_version"},
         428: {"description": "If-Match is missing"},
@@ -175,11 +181,12 @@ async def save_answers(
     "/submissions/{submission_id}/submit",
     response_model=SubmitResult,
     responses={
+        **with_etag("Submitted; `ETag` is the new version", headers=IDEMPOTENT_REPLAYED),
         409: {
             "description": "Already submitted, the window is closed, or (type ``submission-incomplete``) "
             "the SAQ is incomplete and ``acknowledge_incomplete`` is missing or names other counts than "
             "the current ``unanswered`` and ``evidence_missing`` the problem carries"
-        }
+        },
     },
 )
 def submit(
@@ -220,6 +227,7 @@ def submit(
     "/submissions/{submission_id}/reopen",
     response_model=SubmissionOut,
     responses={
+        **with_etag("Reopened; `ETag` is the new version"),
         409: {
             "description": "Not submitted, its verification has started, or the round is past verification"
         },

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.headers import ETAG, with_etag
 from app.created import location, new_resource
 from app.db.session import SessionDep
 from app.inputs import Id
@@ -131,8 +132,8 @@ def my_assignments(
     "/submissions/{submission_id}/verification",
     status_code=201,
     responses={
-        **new_resource("The verification started; `Location` is its URL"),
-        200: {"description": "The verification had already started"},
+        **new_resource("The verification started; `Location` is its URL", headers=ETAG),
+        **with_etag("The verification had already started", model=VerificationOut),
     },
 )
 def start_verification(
@@ -151,7 +152,10 @@ def start_verification(
     return out
 
 
-@router.get("/submissions/{submission_id}/verification")
+@router.get(
+    "/submissions/{submission_id}/verification",
+    responses=with_etag("The verification; `ETag` is its version (none before it started)"),
+)
 def get_verification(
     submission_id: Id, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> VerificationOut:
@@ -172,6 +176,7 @@ def get_verification(
 @router.put(
     "/submissions/{submission_id}/verification/answers",
     responses={
+        **with_etag("Saved; `ETag` is the verification's new version"),
         409: {"description": "The verification is not started or already completed"},
         412: {"description": "If-Match names an older version"},
         428: {"description": "If-Match is missing"},
@@ -215,6 +220,7 @@ def complete_verification(
 @router.post(
     "/submissions/{submission_id}/verification/approve-unreviewed",
     responses={
+        **with_etag("Approved; `ETag` is the verification's new version"),
         409: {"description": "Not started, already completed, or nothing left unreviewed"},
         412: {"description": "If-Match names an older version"},
         428: {"description": "If-Match is missing"},

@@ -1,0 +1,118 @@
+"""The OpenAPI document, completed from the code so that it tells the whole truth.
+
+FastAPI writes each operation's parameters, body and success answer. This adds, from what each route is:
+
+- every error status it can answer, as ``application/problem+json`` with the ``Problem`` schema
+  (app/contract/problems.py says which status comes from what); FastAPI's own 422 schema is replaced,
+  since the service never answers in that shape;
+- how it authenticates (``security``: a bearer token from ``POST /auth/login`` or an ``X-API-Key``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import FastAPI, routing
+from fastapi.dependencies.models import Dependant
+
+from app.accounts.deps import get_optional_principal, require_credential, require_principal
+from app.contract.problems import FieldProblemOut, Problem, problem_response
+
+SECURITY_SCHEMES = {
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A session token from `POST /api/v1/auth/login`.",
+    },
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key a commission administrator issued (`POST /api/v1/api-keys`).",
+    },
+}
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearerToken": []}, {"apiKey": []}]
+JSON_BODY = "application/json"
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    if dependant.call is not None:
+        yield dependant.call
+    for sub in dependant.dependencies:
+        yield from _calls(sub)
+
+
+def _statuses(operation: dict[str, Any], calls: set[Callable[..., Any]], path: str) -> set[int]:
+    """The error statuses every route like this one can answer."""
+    found: set[int] = set()
+    if path.startswith("/api/"):
+        found.add(503)  # every API operation reads the database
+    body = operation.get("requestBody")
+    if body is not None:
+        found |= {408, 413, 422}  # app/body_timeout.py, app/request_body.py, validation
+        if JSON_BODY in body.get("content", {}):
+            found.add(400)  # malformed JSON
+        if set(body.get("content", {})) - {JSON_BODY}:
+            found.add(415)
+    parameters = operation.get("parameters", [])
+    if parameters:
+        found.add(422)
+    if any(p["in"] == "path" for p in parameters):
+        found.add(404)
+    if require_principal in calls or require_credential in calls:
+        found |= {401, 403}
+    elif get_optional_principal in calls:
+        found.add(401)  # a credential that is sent must be valid
+    return found
+
+
+def _as_problem(response: dict[str, Any], status: int) -> dict[str, Any]:
+    """An error response declared by a route (or FastAPI's 422) as problem+json, keeping its description
+    and headers."""
+    description = response.get("description")
+    if description == "Validation Error":  # FastAPI's own 422
+        description = None
+    completed = problem_response(status, description or None)
+    if "headers" in response:
+        completed["headers"] = {**completed.get("headers", {}), **response["headers"]}
+    return completed
+
+
+def _security(calls: set[Callable[..., Any]]) -> list[dict[str, list[str]]] | None:
+    if require_principal in calls or require_credential in calls:
+        return SIGNED_IN
+    if get_optional_principal in calls:
+        return [{}, *SIGNED_IN]  # anonymous, or signed in for more
+    return None
+
+
+def complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` (FastAPI's document of ``app``) with every operation's error answers and security."""
+    components = spec.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["FieldProblemOut"] = FieldProblemOut.model_json_schema()
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas["Problem"].pop("$defs", None)
+    components["securitySchemes"] = SECURITY_SCHEMES
+
+    for context in routing.iter_route_contexts(app.routes):
+        if not isinstance(context.original_route, routing.APIRoute) or not context.include_in_schema:
+            continue
+        calls = set(_calls(context.dependant))
+        path = str(context.path_format)
+        for method in context.methods or ():
+            operation = spec["paths"][path][method.lower()]
+            responses = operation["responses"]
+            for status in _statuses(operation, calls, path):
+                responses.setdefault(str(status), {})
+            for key in list(responses):
+                if key.isdigit() and int(key) >= 400:
+                    responses[key] = _as_problem(responses[key], int(key))
+            operation["responses"] = dict(sorted(responses.items()))
+            security = _security(calls)
+            if security is not None:
+                operation["security"] = security
+    return spec
