@@ -10,9 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.models import Webhook, WebhookDelivery
 from app.db.session import SessionDep
+from app.errors import Conflict
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.settings import SettingsDep
@@ -35,7 +37,10 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
     "/commissions/{commission_id}/webhooks",
     response_model=WebhookCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The new endpoint with its secret (shown only here); `Location` is its URL"),
+    responses={
+        **new_resource("The new endpoint with its secret (shown only here); `Location` is its URL"),
+        **problems(Conflict),
+    },
 )
 def create_webhook(
     commission_id: Id,

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.db.base import utcnow
-from app.db.models import AuditEntry, WebhookDelivery
+from app.db.models import AuditEntry, Submission, Verification, VerifiedAnswer, WebhookDelivery
 from app.settings import Settings
 from app.webhooks import outbox
 from app.webhooks.delivery import queue_due_delivery
-from tests.factories import World, get_json, make_verified_submission, now
+from tests.factories import World, get_json, make_submission, make_verified_submission, now
 from tests.submissions.helpers import FULL_ANSWERS, open_submission, put_answers
 from tests.webhooks.conftest import deliver, register
 from tests.webhooks.receiver import Receiver
@@ -301,3 +301,70 @@ def test_an_event_rolled_back_writes_and_sends_nothing(
     assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
     deliver(session_factory, hook_settings)
     assert receiver.received() == []
+
+
+def test_a_draft_submitted_at_the_deadline_is_told_so(
+    hook_client: TestClient,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    hook_settings: Settings,
+    world: World,
+    receiver: Receiver,
+) -> None:
+    webhook = register(hook_client, world, receiver.url, ["submission.submitted", "round.status_changed"])
+    world.round.drafts_at_deadline = "submit"
+    world.round.saq_closes_at = now() - timedelta(minutes=1)
+    draft = make_submission(session, world.round, world.body, world.template)
+    session.commit()
+    close_round(hook_client, world)
+    deliver(session_factory, hook_settings)
+
+    events = [r.verified(str(webhook["secret"])) for r in receiver.received()]
+    told = {event["type"]: event["data"] for event in events}
+    assert set(told) == {"submission.submitted", "round.status_changed"}
+    assert told["submission.submitted"]["submission_id"] == draft.id
+    assert told["submission.submitted"]["at_deadline"] is True
+
+
+def test_each_revision_of_the_results_is_an_event_of_its_own(
+    hook_client: TestClient,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    hook_settings: Settings,
+    world: World,
+    receiver: Receiver,
+) -> None:
+    webhook = register(hook_client, world, receiver.url, ["results.published"])
+    make_verified_submission(session, world.round, world.body, world.template, world.verifier, {})
+    make_verified_submission(
+        session, world.round, world.other_body, world.template, world.verifier, {"1.1.2": "b"}
+    )
+    world.round.status = "final"
+    session.commit()
+    publish = f"/api/v1/rounds/{world.round.id}/publish"
+    admin = world.token(world.admin)
+    assert hook_client.post(publish, json={"reason": "Pleno 1/2025"}, headers=admin).status_code == 201
+    # A correction: the other body's 1.1.2 verified as "a" after all.
+    session.execute(
+        update(VerifiedAnswer)
+        .where(
+            VerifiedAnswer.question_code == "1.1.2",
+            VerifiedAnswer.verification_id.in_(
+                select(Verification.id)
+                .join(Submission, Submission.id == Verification.submission_id)
+                .where(Submission.body_id == world.other_body.id)
+            ),
+        )
+        .values(value="a")
+    )
+    session.commit()
+    assert hook_client.post(publish, json={"reason": "Koreksi 1.1.2"}, headers=admin).status_code == 201
+    deliver(session_factory, hook_settings)
+
+    events = [r.verified(str(webhook["secret"])) for r in receiver.received()]
+    assert [(e["type"], e["data"]["revision"], e["data"]["corrects_revision"]) for e in events] == [
+        ("results.published", 1, None),
+        ("results.published", 2, 1),
+    ]
+    assert len({e["id"] for e in events}) == 2
+    assert "Koreksi" not in receiver.received()[1].body.decode()  # the reason stays in the service
