@@ -147,7 +147,17 @@ def _excerpt(response: httpx.Response, deadline: float) -> str:
 
 
 def post(client: httpx.Client, settings: Settings, handed: _Handed) -> _Answer:
-    """Post the event once to the address the URL resolves to now (checked again); how it went."""
+    """Post the event once to the address the URL resolves to now (checked again); how it went. Whatever
+    goes wrong is an answer to record (so a delivery that cannot be posted still ends ``failed`` in time,
+    rather than ``sending`` again after every lease)."""
+    try:
+        return _post(client, settings, handed)
+    except Exception as exc:
+        log.exception("webhook %s to %s could not be posted", handed.event_id, handed.url)
+        return _Answer(None, f"could not be posted: {type(exc).__name__}")
+
+
+def _post(client: httpx.Client, settings: Settings, handed: _Handed) -> _Answer:
     timeout = settings.webhook_timeout_seconds
     try:
         where = destination(handed.url, settings)
@@ -225,7 +235,9 @@ def _next(session: Session, settings: Settings, worker: str) -> _Handed | None:
     if delivery is None:
         return None
     webhook = session.get(Webhook, delivery.webhook_id)
-    assert webhook is not None  # (deleting an endpoint deletes its deliveries)
+    if webhook is None:  # removed meanwhile (its deliveries go with it): nothing to post
+        session.delete(delivery)
+        return _next(session, settings, worker)
     return _Handed(
         id=delivery.id,
         webhook_id=webhook.id,
