@@ -25,7 +25,14 @@ from app.main import EmonevApp, create_app
 from app.settings import Settings
 
 # Response headers an integrator acts on: each one an answer carries must be in its documented response.
-WATCHED_HEADERS = ("etag", "location", "retry-after", "www-authenticate", "deprecation")
+WATCHED_HEADERS = (
+    "etag",
+    "location",
+    "retry-after",
+    "www-authenticate",
+    "idempotent-replayed",
+    "deprecation",
+)
 
 SEEN: set[tuple[str, str, int, str]] = set()
 DIRECTORY_VARIABLE = "EMONEV_TEST_STATUS_LOG"
@@ -84,6 +91,8 @@ def undocumented(seen: set[tuple[str, str, int, str]], spec: dict[str, Any]) -> 
         operation = spec["paths"].get(template, {}).get(method) if template else None
         if operation is None:
             continue  # not an operation of the document (pages, test-only routes, a wrong method: 405)
+        if status == 500:
+            continue  # a bug, never documented: the tests that provoke one on purpose check it is logged
         response = operation["responses"].get(str(status))
         if response is None:
             found.add(f"{method.upper()} {template} answered {status}")

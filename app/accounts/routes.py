@@ -29,9 +29,10 @@ from app.accounts.schemas import (
     TokenOut,
 )
 from app.accounts.throttle import LoginThrottle, LoginThrottled, RequestsThrottled
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.session import SessionDep
-from app.errors import Unauthenticated
+from app.errors import Conflict, Unauthenticated
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep
 from app.problems import problem_response
@@ -44,10 +45,12 @@ router = APIRouter(tags=["accounts"])
     "/auth/login",
     response_model=TokenOut,
     responses={
+        401: {"description": "The email or the password is wrong (one answer for both)"},
+        403: {"description": "The account is deactivated"},
         429: {
             "description": "Too many failed logins with this email: try again after `Retry-After` seconds",
             "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
-        }
+        },
     },
 )
 def login(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> Response | TokenOut:
@@ -176,7 +179,7 @@ def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     "/accounts",
     response_model=AccountOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The new account; `Location` is its URL"),
+    responses={**problems(Conflict), **new_resource("The new account; `Location` is its URL")},
 )
 def create_account(
     body: AccountCreate,
@@ -244,7 +247,7 @@ def get_account(account_id: Id, principal: CurrentPrincipal, session: SessionDep
     )
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountOut)
+@router.patch("/accounts/{account_id}", response_model=AccountOut, responses=problems(Conflict))
 def update_account(
     account_id: Id, body: AccountPatch, principal: CurrentPrincipal, session: SessionDep
 ) -> AccountOut:
@@ -265,6 +268,7 @@ def update_account(
     "/accounts/{account_id}/invitation",
     response_model=InvitationOut,
     status_code=status.HTTP_202_ACCEPTED,
+    responses=problems(Conflict),
 )
 def send_invitation(
     account_id: Id, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep

@@ -11,9 +11,11 @@ from app.accounts.deps import CurrentPrincipal
 from app.bodies import service
 from app.bodies.schemas import BodyIn, BodyOut, BodyPatch, ImportReportOut
 from app.commissions.service import get_commission
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.models import PublicBody
 from app.db.session import LongWorkSessionDep, SessionDep
+from app.errors import Conflict, TooLargeAtOnce
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.settings import SettingsDep
@@ -32,7 +34,7 @@ def body_out(body: PublicBody) -> BodyOut:
     "/commissions/{commission_id}/bodies",
     response_model=BodyOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The new body; `Location` is its URL"),
+    responses={**problems(Conflict), **new_resource("The new body; `Location` is its URL")},
 )
 def create_body(
     commission_id: Id,
@@ -98,7 +100,7 @@ def get_body(body_id: Id, session: SessionDep, principal: CurrentPrincipal) -> B
     return body_out(service.get_body(session=session, body_id=body_id, by=principal))
 
 
-@router.patch("/bodies/{body_id}", response_model=BodyOut)
+@router.patch("/bodies/{body_id}", response_model=BodyOut, responses=problems(Conflict))
 def update_body(body_id: Id, body: BodyPatch, session: SessionDep, principal: CurrentPrincipal) -> BodyOut:
     """Change a body (commission administrators): send only the fields to change; `null` clears
     `region_code`, `parent_id` or `ppid_email`. The parent must be a body of the same commission and may not
@@ -140,7 +142,7 @@ async def csv_upload(
         CSV_TYPES,
         "A CSV with the header name,category,region_code,parent,ppid_email (UTF-8; comma, semicolon or tab).",
     ),
-    responses=IMPORTED,
+    responses={**problems(Conflict, TooLargeAtOnce), **IMPORTED},
 )
 def import_bodies(
     commission_id: Id,

@@ -13,9 +13,11 @@ from app.commissions.schemas import (
     CommissionOut,
     CommissionPatch,
 )
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.models import BodyCategory, Commission
 from app.db.session import SessionDep
+from app.errors import Conflict
 from app.inputs import Id
 from app.pagination import Page, PageParamsDep, paginate
 
@@ -28,7 +30,7 @@ CLEARABLE = frozenset({"mail_reply_to", "mail_signature", *service.LETTER_FIELDS
     "/commissions",
     response_model=CommissionOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The new commission; `Location` is its URL"),
+    responses={**problems(Conflict), **new_resource("The new commission; `Location` is its URL")},
 )
 def create_commission(
     body: CommissionIn, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
@@ -86,7 +88,10 @@ def update_commission(
     "/commissions/{commission_id}/categories",
     response_model=CategoryOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The new category; `Location` is the list of the commission's categories"),
+    responses={
+        **problems(Conflict),
+        **new_resource("The new category; `Location` is the list of the commission's categories"),
+    },
 )
 def create_category(
     commission_id: Id,

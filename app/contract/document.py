@@ -111,7 +111,12 @@ def complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
             for key in list(responses):
                 if key.isdigit() and int(key) >= 400:
                     responses[key] = _as_problem(responses[key], int(key))
-            operation["responses"] = dict(sorted(responses.items()))
+            # The route's own answer first (FastAPI's order), then the errors by status.
+            errors = sorted(key for key in responses if key.isdigit() and int(key) >= 400)
+            operation["responses"] = {
+                **{key: answer for key, answer in responses.items() if key not in errors},
+                **{key: responses[key] for key in errors},
+            }
             security = _security(calls)
             if security is not None:
                 operation["security"] = security

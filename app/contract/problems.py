@@ -15,13 +15,24 @@ answer is listed, and schemathesis checks it again from outside.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from app.errors import EmonevError
+from app.errors import (
+    Conflict,
+    EmonevError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionRequired,
+    StaleVersion,
+    Unauthenticated,
+    UnsupportedMedia,
+)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -94,11 +105,29 @@ def problem_response(status: int, description: str | None = None) -> dict[str, A
     return response
 
 
+# The kinds that are just their status; any other kind is named in the description with its own `type`.
+PLAIN_KINDS: frozenset[type[EmonevError]] = frozenset(
+    {
+        EmonevError,
+        InvalidInput,
+        NotFound,
+        Unauthenticated,
+        Forbidden,
+        Conflict,
+        StaleVersion,
+        PreconditionRequired,
+        PayloadTooLarge,
+        UnsupportedMedia,
+    }
+)
+
+
 def _kind_meaning(kind: type[EmonevError]) -> str:
-    doc = (kind.__doc__ or "").strip()
-    if kind.__mro__[1] is not EmonevError and doc:  # a named kind of a status: say which
-        return f"{kind.title}: {' '.join(doc.split())}"
-    return MEANING.get(kind.status, kind.title + ".")
+    if kind in PLAIN_KINDS:
+        return MEANING.get(kind.status, kind.title + ".")
+    doc = " ".join((kind.__doc__ or "").split())
+    named = f"{kind.title} (type `{kind.type_slug}`)"
+    return f"{named}: {doc}" if doc else f"{named}."
 
 
 def problems(*kinds: type[EmonevError] | int) -> dict[int | str, dict[str, Any]]:
@@ -113,16 +142,3 @@ def problems(*kinds: type[EmonevError] | int) -> dict[int | str, dict[str, Any]]
         if meaning not in listed:
             listed.append(meaning)
     return {status: problem_response(status, " ".join(m)) for status, m in sorted(meanings.items())}
-
-
-def merge(*declarations: Mapping[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
-    """Several ``responses`` declarations as one (later ones add to earlier ones of the same status)."""
-    merged: dict[int | str, dict[str, Any]] = {}
-    for declaration in declarations:
-        for status, entry in declaration.items():
-            merged[status] = {**merged.get(status, {}), **entry}
-    return merged
-
-
-def statuses(responses: Iterable[str]) -> set[int]:
-    return {int(s) for s in responses if s.isdigit()}

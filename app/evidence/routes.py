@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
-from app.created import location, new_resource
+from app.contract.headers import file_download
+from app.contract.problems import problems
+from app.created import LOCATION_HEADER, location, new_resource
 from app.db.session import SessionDep
 from app.downloads import stored_file
+from app.errors import Conflict, PreconditionRequired, WindowClosed
 from app.evidence import service
 from app.evidence.schemas import EvidenceFileOut
 from app.evidence.storage import StagedUpload, receive_upload
@@ -54,10 +57,12 @@ async def receive_evidence(
     "/submissions/{submission_id}/answers/{code}/files",
     status_code=201,
     responses={
+        **problems(Conflict, WindowClosed, PreconditionRequired),
         200: {
             "description": "The same file (same SHA-256) is already attached to the question: that file, "
             "nothing stored again, the version unchanged; `Location` is where it is downloaded",
             "model": EvidenceFileOut,
+            "headers": LOCATION_HEADER,
         },
         412: {"description": "If-Match was sent and names another version than the submission's current one"},
         **new_resource("The attached file; `Location` is where it is downloaded"),
@@ -131,7 +136,7 @@ async def upload_file(
 @router.get(
     "/evidence/{file_id}",
     response_class=FileResponse,
-    responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
+    responses=file_download("The evidence file.", "application/pdf", "image/png", "image/jpeg"),
 )
 def download_file(
     file_id: Id, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
@@ -147,7 +152,10 @@ def download_file(
     "/evidence/{file_id}",
     status_code=204,
     response_class=Response,
-    responses={412: {"description": "If-Match was sent and names another version of the submission"}},
+    responses={
+        **problems(WindowClosed, PreconditionRequired),
+        412: {"description": "If-Match was sent and names another version of the submission"},
+    },
 )
 def remove_file(
     file_id: Id,

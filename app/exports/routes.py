@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from io import BytesIO
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -20,9 +20,11 @@ from app.accounts.deps import CurrentPrincipal
 from app.bodies import jobs as import_jobs
 from app.bodies.routes import CSV_TYPES, IMPORTED, import_report_out
 from app.bodies.schemas import ImportReportOut
-from app.contract.headers import with_etag
+from app.contract.headers import file_download, with_etag
+from app.contract.problems import problems
 from app.db.session import LongWorkSessionDep, SessionDep
 from app.downloads import send_file
+from app.errors import Conflict, PreconditionRequired, StaleVersion, TooLargeAtOnce, WindowClosed
 from app.exports import service
 from app.exports.jobs import RECAP, RESULT_SHEETS
 from app.exports.workbook_safety import XLSX_MEDIA_TYPE, UploadLimits
@@ -43,8 +45,8 @@ Revision = Annotated[
 _FILENAME = re.compile(r'filename="?([^";]+)"?')
 
 
-def _xlsx_response(description: str) -> dict[int | str, dict[str, object]]:
-    return {200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": description}}
+def _xlsx_response(description: str) -> dict[int | str, dict[str, Any]]:
+    return file_download(description, XLSX_MEDIA_TYPE)
 
 
 def _exports_path(request: Request, round_id: int) -> str:
@@ -55,7 +57,7 @@ def _exports_path(request: Request, round_id: int) -> str:
 @router.get(
     "/rounds/{round_id}/recap.xlsx",
     response_class=FileResponse,
-    responses=_xlsx_response("The recap workbook (Rekapitulasi)."),
+    responses={**problems(Conflict, TooLargeAtOnce), **_xlsx_response("The recap workbook (Rekapitulasi).")},
 )
 def recap(
     round_id: Id,
@@ -98,7 +100,10 @@ def recap(
 @router.get(
     "/rounds/{round_id}/result-sheets.zip",
     response_class=FileResponse,
-    responses={200: {"content": {service.ZIP_MEDIA_TYPE: {}}, "description": "A ZIP of result sheets."}},
+    responses={
+        **problems(Conflict, TooLargeAtOnce),
+        **file_download("A ZIP of result sheets.", service.ZIP_MEDIA_TYPE),
+    },
 )
 def result_sheets(
     round_id: Id,
@@ -134,7 +139,7 @@ def result_sheets(
 @router.get(
     "/submissions/{submission_id}/result.xlsx",
     response_class=FileResponse,
-    responses=_xlsx_response("The body's result sheet."),
+    responses={**problems(Conflict), **_xlsx_response("The body's result sheet.")},
 )
 def result_sheet(
     submission_id: Id, session: LongWorkSessionDep, principal: CurrentPrincipal, revision: Revision = None
@@ -199,7 +204,10 @@ async def answers_upload(
 @router.post(
     "/submissions/{submission_id}/answers.xlsx",
     response_model=SaveResult,
-    responses=with_etag("Saved; `ETag` is the submission's new version"),
+    responses={
+        **problems(WindowClosed, StaleVersion, PreconditionRequired),
+        **with_etag("Saved; `ETag` is the submission's new version"),
+    },
     openapi_extra=request_body_doc(XLSX_TYPES, "The filled answer workbook (.xlsx)."),
 )
 def upload_answers(
@@ -250,7 +258,7 @@ async def bodies_upload(
         "An .xlsx whose first sheet has the header name, category, region_code, parent, ppid_email "
         "(or Nama Badan Publik, Kategori, Kode Wilayah, Induk, Email PPID).",
     ),
-    responses=IMPORTED,
+    responses={**problems(Conflict, TooLargeAtOnce), **IMPORTED},
 )
 def import_bodies(
     commission_id: Id,
@@ -299,7 +307,7 @@ async def bodies_file_upload(
         (*XLSX_TYPES, *CSV_TYPES),
         "The .xlsx workbook or the CSV, as for `import.xlsx` and `import`.",
     ),
-    responses=ACCEPTED,
+    responses={**problems(Conflict), **ACCEPTED},
 )
 def request_bodies_import(
     commission_id: Id,

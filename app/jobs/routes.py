@@ -8,13 +8,17 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.headers import file_download
+from app.contract.problems import problems
 from app.db.models import Job
 from app.db.session import SessionDep
 from app.downloads import stored_file
+from app.errors import Conflict
 from app.inputs import Id
 from app.jobs import service
 from app.jobs.kinds import registry
 from app.jobs.schemas import ExportRequest, JobOut
+from app.jobs.service import FileGone
 from app.pagination import Page, PageParamsDep
 from app.settings import SettingsDep
 
@@ -44,7 +48,12 @@ def accepted(request: Request, response: Response, job: Job) -> JobOut:
     return job_out(request, job)
 
 
-@router.post("/rounds/{round_id}/exports", status_code=202, response_model=JobOut, responses=ACCEPTED)
+@router.post(
+    "/rounds/{round_id}/exports",
+    status_code=202,
+    response_model=JobOut,
+    responses={**problems(Conflict), **ACCEPTED},
+)
 def request_export(
     round_id: Id,
     body: ExportRequest,
@@ -82,14 +91,19 @@ def get_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, reques
     return job_out(request, service.get_job(session=session, job_id=job_id, by=principal))
 
 
-@router.delete("/jobs/{job_id}", response_model=JobOut)
+@router.delete("/jobs/{job_id}", response_model=JobOut, responses=problems(Conflict))
 def cancel_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request) -> JobOut:
     """Cancel a queued or running job (the person who asked for it, or an administrator of its commission): a
     running one stops at its next progress report and no file is kept. 409 when it has already ended."""
     return job_out(request, service.cancel_job(session=session, job_id=job_id, by=principal))
 
 
-@router.post("/jobs/{job_id}/retry", status_code=202, response_model=JobOut, responses=ACCEPTED)
+@router.post(
+    "/jobs/{job_id}/retry",
+    status_code=202,
+    response_model=JobOut,
+    responses={**problems(Conflict), **ACCEPTED},
+)
 def retry_job(
     job_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
 ) -> JobOut:
@@ -102,7 +116,10 @@ def retry_job(
 @router.get(
     "/jobs/{job_id}/file",
     response_class=FileResponse,
-    responses={200: {"description": "The file the job made.", "content": {"application/octet-stream": {}}}},
+    responses={
+        **problems(Conflict, FileGone),
+        **file_download("The file the job made (its media type is the job's).", "application/octet-stream"),
+    },
 )
 def get_job_file(
     job_id: Id, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep

@@ -10,7 +10,9 @@ from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
 from app.commissions.schemas import CommissionOut
 from app.commissions.service import get_commission
+from app.contract.problems import problems
 from app.db.session import LongWorkSessionDep, SessionDep
+from app.errors import Conflict
 from app.inputs import Id
 from app.jobs import service as jobs
 from app.jobs.routes import ACCEPTED, accepted
@@ -60,7 +62,12 @@ def body_letter(
     )
 
 
-@router.post("/rounds/{round_id}/letter-jobs", status_code=202, response_model=JobOut, responses=ACCEPTED)
+@router.post(
+    "/rounds/{round_id}/letter-jobs",
+    status_code=202,
+    response_model=JobOut,
+    responses={**problems(Conflict), **ACCEPTED},
+)
 def request_letters(
     round_id: Id,
     session: SessionDep,

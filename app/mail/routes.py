@@ -12,8 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.problems import problems
 from app.db.models import Notice
 from app.db.session import SessionDep
+from app.errors import Conflict
 from app.inputs import MAX_INT, Id
 from app.mail import service
 from app.mail.outbox import Event
@@ -99,7 +101,9 @@ def get_notice(notice_id: Id, session: SessionDep, principal: CurrentPrincipal) 
     return NoticeOut.model_validate(service.get_notice(session=session, notice_id=notice_id, by=principal))
 
 
-@router.post("/notices/{notice_id}/resend", response_model=NoticeOut, status_code=202)
+@router.post(
+    "/notices/{notice_id}/resend", response_model=NoticeOut, status_code=202, responses=problems(Conflict)
+)
 def resend_notice(notice_id: Id, session: SessionDep, principal: CurrentPrincipal) -> NoticeOut:
     """Send a sent, failed, uncertain or cancelled notice again (202: it is pending, with a new Message-ID
     once sent). 409 while it is pending or sending, and for account invitations and password resets, whose

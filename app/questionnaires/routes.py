@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.accounts import policy
 from app.accounts.deps import CurrentPrincipal
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.session import LongWorkSessionDep, SessionDep
+from app.errors import Conflict
 from app.questionnaires import service
 from app.questionnaires.schemas import (
     ScoreCardOut,
@@ -22,7 +24,11 @@ from app.uploads import Upload, read_upload, request_body_doc, upload_text
 router = APIRouter(tags=["templates"])
 
 
-@router.post("/score-preview", response_model=ScoreCardOut)
+@router.post(
+    "/score-preview",
+    response_model=ScoreCardOut,
+    responses={404: {"description": "No such template version"}},
+)
 def score_preview(body: ScorePreviewIn, session: SessionDep, principal: CurrentPrincipal) -> ScoreCardOut:
     """Score answers against a stored template version without saving anything; explains every point."""
     card = service.preview(
@@ -57,6 +63,7 @@ async def yaml_upload(request: Request, settings: SettingsDep, principal: Curren
     status_code=status.HTTP_201_CREATED,
     openapi_extra=request_body_doc(YAML_TYPES, "One SAQ template version in the format of questionnaires/."),
     responses={
+        **problems(Conflict),
         **new_resource("The new template version; `Location` is its URL"),
         200: {"model": TemplateVersionOut, "description": "The same content was already imported."},
     },

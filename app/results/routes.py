@@ -8,8 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.headers import CACHE_VALIDATORS
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.session import SessionDep
+from app.errors import Conflict, TooLargeAtOnce
 from app.inputs import Id
 from app.jobs.routes import ACCEPTED, job_out
 from app.jobs.schemas import JobOut
@@ -41,7 +44,7 @@ Band = Annotated[
 ]
 
 
-@router.get("/rounds/{round_id}/results")
+@router.get("/rounds/{round_id}/results", responses=problems(TooLargeAtOnce))
 def live_results(
     round_id: Id,
     session: SessionDep,
@@ -72,7 +75,10 @@ def live_results(
 @router.post(
     "/rounds/{round_id}/publish",
     status_code=201,
-    responses=new_resource("The new revision; `Location` is the round's publications"),
+    responses={
+        **problems(Conflict, TooLargeAtOnce),
+        **new_resource("The new revision; `Location` is the round's publications"),
+    },
 )
 def publish(
     round_id: Id,
@@ -101,7 +107,10 @@ def publish(
 
 
 @router.post(
-    "/rounds/{round_id}/results/preview-jobs", status_code=202, response_model=JobOut, responses=ACCEPTED
+    "/rounds/{round_id}/results/preview-jobs",
+    status_code=202,
+    response_model=JobOut,
+    responses={**problems(Conflict), **ACCEPTED},
 )
 def request_results_preview(
     round_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
@@ -117,7 +126,12 @@ def request_results_preview(
     return job_out(request, job)
 
 
-@router.post("/rounds/{round_id}/publish-jobs", status_code=202, response_model=JobOut, responses=ACCEPTED)
+@router.post(
+    "/rounds/{round_id}/publish-jobs",
+    status_code=202,
+    response_model=JobOut,
+    responses={**problems(Conflict), **ACCEPTED},
+)
 def request_publish(
     round_id: Id,
     payload: PublishIn,
@@ -179,9 +193,11 @@ def rankings(
 
 
 PUBLIC_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The ranking", "headers": CACHE_VALIDATORS},
     304: {
         "description": "Not modified: the request's `If-None-Match` names the current `ETag`; "
         "no body. Carries the same `ETag`, `Last-Modified` and `Cache-Control`.",
+        "headers": CACHE_VALIDATORS,
     },
     429: {
         "description": "Too many requests from this client address (`EMONEV_PUBLIC_RATE_LIMIT`): try again "

@@ -14,9 +14,11 @@ from app.accounts.deps import CurrentPrincipal
 from app.accounts.principal import Principal
 from app.commissions.service import categories_by_code, find_commission, get_commission
 from app.commissions.timezones import as_utc, format_local
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.models import Account, DeadlineExtension, PublicBody, Round
 from app.db.session import SessionDep
+from app.errors import Conflict
 from app.inputs import DbInt, Id
 from app.pagination import Page, PageParamsDep, paginate
 from app.rounds import service
@@ -107,7 +109,7 @@ def round_out(session: Session, round_: Round, principal: Principal) -> RoundOut
     "/commissions/{commission_id}/rounds",
     response_model=RoundOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The new round; `Location` is its URL"),
+    responses={**problems(Conflict), **new_resource("The new round; `Location` is its URL")},
 )
 def create_round(
     commission_id: Id,
@@ -144,7 +146,7 @@ def list_rounds(
     return result.map(lambda r: round_out(session, r, principal))
 
 
-@router.get("/rounds", response_model=Page[RoundOut])
+@router.get("/rounds", response_model=Page[RoundOut], responses={404: {"description": "No such commission"}})
 def list_all_rounds(
     session: SessionDep,
     principal: CurrentPrincipal,
@@ -171,7 +173,7 @@ def get_round(round_id: Id, session: SessionDep, principal: CurrentPrincipal) ->
     return round_out(session, service.get_round(session=session, round_id=round_id, by=principal), principal)
 
 
-@router.patch("/rounds/{round_id}", response_model=RoundOut)
+@router.patch("/rounds/{round_id}", response_model=RoundOut, responses=problems(Conflict))
 def update_round(
     round_id: Id, body: RoundPatch, session: SessionDep, principal: CurrentPrincipal
 ) -> RoundOut:
@@ -188,7 +190,7 @@ def update_round(
     )
 
 
-@router.post("/rounds/{round_id}/status", response_model=RoundOut)
+@router.post("/rounds/{round_id}/status", response_model=RoundOut, responses=problems(Conflict))
 def change_status(round_id: Id, body: StatusIn, session: SessionDep, principal: CurrentPrincipal) -> RoundOut:
     """Move the round one step: draft -> open -> closed -> verification -> objection -> stages -> final
     (commission administrators; audited), with `{"status": "<next>", "confirm": false}`. Any other move is a
@@ -216,7 +218,9 @@ def _affected(body: service.BodyDeadline, timezone: str) -> AffectedBodyOut:
     )
 
 
-@router.get("/rounds/{round_id}/status-preview", response_model=StatusPreviewOut)
+@router.get(
+    "/rounds/{round_id}/status-preview", response_model=StatusPreviewOut, responses=problems(Conflict)
+)
 def status_preview(
     round_id: Id,
     session: SessionDep,
@@ -246,7 +250,9 @@ def status_preview(
     )
 
 
-@router.put("/rounds/{round_id}/templates", response_model=list[RoundTemplateOut])
+@router.put(
+    "/rounds/{round_id}/templates", response_model=list[RoundTemplateOut], responses=problems(Conflict)
+)
 def set_templates(
     round_id: Id, body: dict[str, TemplateRef], session: SessionDep, principal: CurrentPrincipal
 ) -> list[RoundTemplateOut]:
@@ -268,7 +274,7 @@ def set_templates(
     ]
 
 
-@router.put("/rounds/{round_id}/stages", response_model=RoundOut)
+@router.put("/rounds/{round_id}/stages", response_model=RoundOut, responses=problems(Conflict))
 def set_stages(round_id: Id, body: StagesIn, session: SessionDep, principal: CurrentPrincipal) -> RoundOut:
     """Set the SAQ weight and the later stages (presentation, site_visit, interview) with their weights, which
     sum to 100: `{"saq_weight": 70, "stages": [{"code": "presentasi", "kind": "presentation", "title":
@@ -289,6 +295,7 @@ def set_stages(round_id: Id, body: StagesIn, session: SessionDep, principal: Cur
     response_model=InvitationsResultOut,
     status_code=status.HTTP_201_CREATED,
     responses={
+        **problems(Conflict),
         **new_resource("Bodies were newly invited; `Location` is the round's invitations"),
         200: {"description": "Every body was invited already; nothing changed"},
     },
@@ -379,7 +386,7 @@ def _category_codes(session: Session, round_: Round) -> dict[int, str]:
     "/rounds/{round_id}/extensions",
     response_model=ExtensionOut,
     status_code=status.HTTP_201_CREATED,
-    responses=new_resource("The extension; `Location` is the round's extensions"),
+    responses={**problems(Conflict), **new_resource("The extension; `Location` is the round's extensions")},
 )
 def add_extension(
     round_id: Id,

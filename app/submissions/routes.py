@@ -10,8 +10,10 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
 from app.contract.headers import ETAG, IDEMPOTENT_REPLAYED, with_etag
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.session import SessionDep, reading_only, request_session
+from app.errors import Conflict, WindowClosed
 from app.inputs import Id, OrjsonBodyRoute
 from app.pagination import Page, PageParamsDep
 from app.submissions import reopen as reopening
@@ -35,6 +37,7 @@ router = APIRouter(tags=["submissions"], route_class=OrjsonBodyRoute)
     "/rounds/{round_id}/submissions",
     response_model=SubmissionOut,
     responses={
+        **problems(Conflict, WindowClosed),
         **new_resource("The new submission; `Location` is its URL", headers=ETAG),
         **with_etag("The body already had a submission in this round", model=SubmissionOut),
     },
@@ -88,7 +91,7 @@ def list_submissions(
 @router.get(
     "/submissions/{submission_id}",
     response_model=SubmissionOut,
-    responses=with_etag("The submission; `ETag` is its version"),
+    responses={**problems(WindowClosed), **with_etag("The submission; `ETag` is its version")},
 )
 async def get_submission(submission_id: Id, request: Request, _: None = CredentialRequired) -> Response:
     """A submission with every answer, its evidence links and files, status and version.

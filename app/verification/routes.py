@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
 from app.contract.headers import ETAG, with_etag
+from app.contract.problems import problems
 from app.created import location, new_resource
 from app.db.session import SessionDep
+from app.errors import Conflict, StaleVersion, WindowClosed
 from app.inputs import Id
 from app.jobs.routes import ACCEPTED, accepted
 from app.jobs.schemas import JobOut
@@ -132,6 +134,7 @@ def my_assignments(
     "/submissions/{submission_id}/verification",
     status_code=201,
     responses={
+        **problems(Conflict),
         **new_resource("The verification started; `Location` is its URL", headers=ETAG),
         **with_etag("The verification had already started", model=VerificationOut),
     },
@@ -208,7 +211,7 @@ def put_verified_answers(
     return out
 
 
-@router.post("/submissions/{submission_id}/verification/complete")
+@router.post("/submissions/{submission_id}/verification/complete", responses=problems(Conflict))
 def complete_verification(
     submission_id: Id, session: SessionDep, principal: CurrentPrincipal
 ) -> VerificationOut:
@@ -253,7 +256,7 @@ def approve_unreviewed(
     return out
 
 
-@router.post("/rounds/{round_id}/verification/bulk")
+@router.post("/rounds/{round_id}/verification/bulk", responses=problems(StaleVersion))
 def bulk_verification(
     round_id: Id, payload: BulkIn, session: SessionDep, principal: CurrentPrincipal
 ) -> BulkResult:
@@ -271,7 +274,7 @@ def bulk_verification(
     )
 
 
-@router.post("/verification/bulk/{batch_id}/undo")
+@router.post("/verification/bulk/{batch_id}/undo", responses=problems(Conflict, StaleVersion))
 def undo_bulk(batch_id: str, session: SessionDep, principal: CurrentPrincipal) -> BulkResult:
     """Undo a bulk action from the audit trail: each value it set goes back to what it was, unless it
     changed since (reported in ``failed``). A batch is undone once (409 after)."""
@@ -301,7 +304,12 @@ def list_link_checks(
     return links.latest_link_checks(session=session, submission_id=submission_id, by=principal, params=page)
 
 
-@router.post("/rounds/{round_id}/link-sweeps", status_code=202, response_model=JobOut, responses=ACCEPTED)
+@router.post(
+    "/rounds/{round_id}/link-sweeps",
+    status_code=202,
+    response_model=JobOut,
+    responses={**problems(Conflict), **ACCEPTED},
+)
 def request_link_sweep(
     round_id: Id,
     session: SessionDep,
@@ -328,7 +336,7 @@ def request_link_sweep(
 # --- Release and objections --------------------------------------------------------------------------------
 
 
-@router.post("/rounds/{round_id}/release-verification")
+@router.post("/rounds/{round_id}/release-verification", responses=problems(Conflict))
 def release_verification(round_id: Id, session: SessionDep, principal: CurrentPrincipal) -> ReleaseOut:
     """Release the verification results to the bodies (administrators). Every verification of a body that
     took part must be completed (409 listing ``pending_submission_ids``). Objections are then accepted
@@ -346,7 +354,10 @@ def release_verification(round_id: Id, session: SessionDep, principal: CurrentPr
 @router.post(
     "/submissions/{submission_id}/objections",
     status_code=201,
-    responses=new_resource("The objection; `Location` is the submission's objections"),
+    responses={
+        **problems(Conflict, WindowClosed),
+        **new_resource("The objection; `Location` is the submission's objections"),
+    },
 )
 def create_objection(
     submission_id: Id,
@@ -394,7 +405,7 @@ def list_round_objections(
     )
 
 
-@router.post("/objections/{objection_id}/decision")
+@router.post("/objections/{objection_id}/decision", responses=problems(Conflict, StaleVersion))
 def decide_objection(
     objection_id: Id, payload: DecisionIn, session: SessionDep, principal: CurrentPrincipal
 ) -> ObjectionOut:
