@@ -41,6 +41,7 @@ from app.submissions import queue as save_queue
 from app.submissions.routes import router as submissions_router
 from app.verification.routes import router as verification_router
 from app.web.routes import install as install_web_pages
+from app.webhooks.routes import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -149,6 +150,7 @@ def create_app(
         jobs_router,
         letters_router,
         mail_router,
+        webhooks_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(opendata_router)  # /data/...: files, outside the API prefix

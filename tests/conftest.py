@@ -171,6 +171,7 @@ SLOW_FIRST = (
     "tests/faults/test_job_workers.py",
     "tests/faults/test_mail_faults.py",
     "tests/faults/test_kill.py",
+    "tests/webhooks/test_webhook_processes.py",
     "tests/app/test_startup_heap.py",
     "tests/web/test_browser.py",
     "tests/faults/test_slow_uploads.py",
