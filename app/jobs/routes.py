@@ -22,6 +22,14 @@ from app.jobs.service import FileGone
 from app.pagination import Page, PageParamsDep
 from app.settings import SettingsDep
 
+# What the kinds of job make (JobOutcome.media_type): recaps and answer workbooks, ZIPs of result sheets and
+# letters, a results preview in JSON.
+JOB_FILE_TYPES = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/zip",
+    "application/json",
+)
+
 router = APIRouter(tags=["jobs"])
 
 ACCEPTED: dict[int | str, dict[str, Any]] = {
@@ -118,7 +126,7 @@ def retry_job(
     response_class=FileResponse,
     responses={
         **problems(Conflict, FileGone),
-        **file_download("The file the job made (its media type is the job's).", "application/octet-stream"),
+        **file_download("The file the job made, in its kind's media type.", *JOB_FILE_TYPES),
     },
 )
 def get_job_file(
