@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export EMONEV_DATABASE_URL ?= sqlite:///var/emonev.sqlite3
 
-.PHONY: run test check lint typecheck pytest bench clean
+LINT_TOOLS := tools/openapi-lint
+
+.PHONY: run test check lint typecheck pytest bench clean openapi-lint-tools
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -26,7 +28,16 @@ run: $(VENV)/.installed
 	$(BIN)/emonev serve --host 127.0.0.1 --port 8000
 
 ## test: set up the test extra, then lint, type-check and run the whole suite
-test: $(VENV)/.installed-test check pytest
+test: $(VENV)/.installed-test openapi-lint-tools check pytest
+
+# Redocly CLI for tests/test_openapi_lint.py, exactly as package-lock.json pins it. Without npm the test is
+# skipped (a failure under CI=true, where .ci/run installs npm).
+openapi-lint-tools:
+	@if command -v npm >/dev/null; then \
+	  [ $(LINT_TOOLS)/node_modules/.installed -nt $(LINT_TOOLS)/package-lock.json ] || { \
+	    npm ci --prefix $(LINT_TOOLS) --no-audit --no-fund --loglevel=error && \
+	    touch $(LINT_TOOLS)/node_modules/.installed; }; \
+	else echo "NOTE: npm is not installed: the OpenAPI lint test (Redocly CLI) is SKIPPED."; fi
 
 check: $(VENV)/.installed-test lint typecheck
 
@@ -47,4 +58,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/scoring.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(LINT_TOOLS)/node_modules

@@ -3,6 +3,11 @@
 A generated file (workbook, ZIP) is written to a temporary file and streamed from it, then deleted, so memory
 stays flat however large the round. A stored evidence file goes out with a Content-Disposition that survives
 any name (an ASCII fallback and the UTF-8 name), ``nosniff`` and no shared caching.
+
+A download may be resumed: a ``Range`` of one byte range answers 206 with that part. Any other ``Range``
+(malformed, past the end, several ranges) is ignored and the whole file sent with 200, as RFC 9110 allows,
+so a download never answers a plain-text 400 or 416 outside the API's problem+json, nor a
+``multipart/byteranges`` body the OpenAPI document would have to describe.
 """
 
 from __future__ import annotations
@@ -16,6 +21,19 @@ from urllib.parse import quote
 
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
+
+
+class Download(FileResponse):
+    """A file answer that honours one byte range and ignores any other ``Range``."""
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        try:
+            ranges = super()._parse_range_header(http_range, file_size)
+        except (MalformedRangeHeader, RangeNotSatisfiable):
+            return []  # the whole file
+        return ranges if len(ranges) == 1 else []
 
 
 def send_file(
@@ -36,7 +54,7 @@ def send_file(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return FileResponse(
+    return Download(
         path,
         media_type=media_type,
         filename=filename,
@@ -52,7 +70,7 @@ def stored_file(
     (``inline``)."""
     ascii_name = name.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "_")
     header = f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    return FileResponse(
+    return Download(
         path,
         media_type=content_type,
         headers={

@@ -13,11 +13,13 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -110,9 +112,24 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+class CheckOut(BaseModel):
+    ok: bool
+    detail: str
+
+
+class ReadinessOut(BaseModel):
+    """Each check and its outcome; ``status`` is ``ready`` when all passed."""
+
+    status: Literal["ready", "not ready"]
+    checks: dict[str, CheckOut]
+
+
 @router.get(
     "/readyz",
-    responses={503: {"description": "A check failed: this process should get no traffic now"}},
+    response_model=ReadinessOut,
+    responses={
+        503: {"description": "A check failed: this process should get no traffic now", "model": ReadinessOut}
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
     """Readiness: the database answers within a few seconds, its migrations are at head and the evidence

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
 
@@ -40,6 +41,7 @@ from app.submissions import queue as save_queue
 from app.submissions.routes import router as submissions_router
 from app.verification.routes import router as verification_router
 from app.web.routes import install as install_web_pages
+from app.webhooks.routes import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -51,6 +53,10 @@ def freeze_startup_objects() -> None:
     the process is serving (bench/README.md, "Saving answers")."""
     gc.collect()
     gc.freeze()
+
+
+def operation_id(route: APIRoute) -> str:
+    return route.name
 
 
 class EmonevApp(FastAPI):
@@ -106,6 +112,11 @@ def create_app(
             "Commissions' yearly E-Monev of public information disclosure (UU 14/2008). Errors are RFC 9457 "
             "problem+json; messages are in English."
         ),
+        license_info={"name": "MIT", "identifier": "MIT"},
+        servers=[{"url": settings.base_url, "description": "this deployment (EMONEV_BASE_URL)"}],
+        # Operation ids are the route functions' names (unique in the app), so generated clients get
+        # ``get_submission`` rather than ``get_submission_api_v1_submissions__submission_id__get``.
+        generate_unique_id_function=operation_id,
         lifespan=lifespan,
         docs_url=None,  # app/api_docs.py serves /docs and /redoc without a CDN
         redoc_url=None,
@@ -139,6 +150,7 @@ def create_app(
         jobs_router,
         letters_router,
         mail_router,
+        webhooks_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(opendata_router)  # /data/...: files, outside the API prefix

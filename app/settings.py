@@ -145,6 +145,18 @@ class Settings(BaseSettings):
     reminder_days: Annotated[list[int], NoDecode] = Field(default=[7, 3, 1])
     reminder_hour: int = Field(default=8, ge=0, le=23)
 
+    # Webhooks (README, "Webhooks"). Endpoints must resolve to public addresses only, like evidence links,
+    # except these: host names (exact) or IP networks that on-premise integrations use, comma-separated
+    # (EMONEV_WEBHOOK_ALLOWED_HOSTS=hooks.ki.internal,10.20.0.0/16). Outside production http is accepted as
+    # well as https; in production only https, except for a host let through here.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default=[])
+    # Each delivery's connect and read timeout; the response is not waited for longer than twice this.
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    # The waits between attempts, in seconds: after the first failure the first, and so on; the last is
+    # repeated until webhook_give_up_hours after the event, when the delivery is marked failed.
+    webhook_retry_seconds: Annotated[list[float], NoDecode] = Field(default=[30, 120, 600, 1800, 3600, 7200])
+    webhook_give_up_hours: float = Field(default=24, gt=0, le=24 * 30)
+
     @field_validator("reminder_days", mode="before")
     @classmethod
     def _days_list(cls, value: object) -> object:
@@ -158,6 +170,28 @@ class Settings(BaseSettings):
         if any(day < 0 or day > 90 for day in value):
             raise ValueError("reminder days must be between 0 and 90")
         return sorted(set(value), reverse=True)
+
+    @field_validator("webhook_allowed_hosts", "webhook_retry_seconds", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _allowed_hosts_parse(cls, value: list[str]) -> list[str]:
+        from app.verification.linkcheck import AllowList
+
+        AllowList.parse(value)  # raises naming the entry that is neither a host nor a network
+        return value
+
+    @field_validator("webhook_retry_seconds")
+    @classmethod
+    def _retries_in_range(cls, value: list[float]) -> list[float]:
+        if not value or any(wait <= 0 or wait > 24 * 3600 for wait in value):
+            raise ValueError("webhook retry waits must be more than 0 and at most 86400 seconds")
+        return value
 
     @field_validator("public_rate_limit")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import FieldProblem, InvalidInput, PayloadTooLarge, UnsupportedMedia
 
@@ -38,7 +39,14 @@ async def read_upload(request: Request, *, raw_types: Collection[str], max_bytes
     of ``raw_types``. 415 for any other media type, 413 past ``max_bytes``, 422 when empty."""
     kind = media_type(request)
     if kind == MULTIPART:
-        form = await request.form(max_files=1, max_fields=10)
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except StarletteHTTPException as exc:  # no boundary, a second file, too many fields: Starlette's 400
+            raise InvalidInput(
+                f"the multipart form cannot be read: {exc.detail}",
+                errors=[FieldProblem("file", str(exc.detail), "Formulir unggahan tidak terbaca.")],
+                indonesian="Formulir unggahan tidak terbaca: kirim satu berkas di kolom 'file'.",
+            ) from exc
         try:
             item = form.get("file")
             if not isinstance(item, UploadFile):

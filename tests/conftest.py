@@ -172,6 +172,7 @@ SLOW_FIRST = (
     "tests/faults/test_job_workers.py",
     "tests/faults/test_mail_faults.py",
     "tests/faults/test_kill.py",
+    "tests/webhooks/test_webhook_processes.py",
     "tests/app/test_startup_heap.py",
     "tests/web/test_browser.py",
     "tests/faults/test_slow_uploads.py",
@@ -180,6 +181,7 @@ SLOW_FIRST = (
     "tests/mail/test_mail_startup.py",
     "tests/faults/test_import_job_processes.py",
     "tests/faults/test_workers.py",
+    "tests/test_generated_client.py",
     "tests/faults/",
     "tests/web/test_browser_",
 )

@@ -34,7 +34,8 @@ WATCHED_HEADERS = (
     "deprecation",
 )
 
-SEEN: set[tuple[str, str, int, str]] = set()
+# (method, path, status, the watched headers it carried, the media type of its body or "" without one)
+SEEN: set[tuple[str, str, int, str, str]] = set()
 DIRECTORY_VARIABLE = "EMONEV_TEST_STATUS_LOG"
 
 
@@ -48,19 +49,25 @@ class _Recorder:
             return
         status: list[int] = []
         headers: list[str] = []
+        media_type: list[str] = []
+        body: list[bool] = []
 
         async def record(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
-                names = {name.decode("latin-1").lower() for name, _ in message.get("headers", [])}
-                headers.extend(h for h in WATCHED_HEADERS if h in names)
+                found = {name.decode("latin-1").lower(): value for name, value in message.get("headers", [])}
+                headers.extend(h for h in WATCHED_HEADERS if h in found)
+                media_type.append(found.get("content-type", b"").decode("latin-1").split(";")[0].strip())
+            elif message["type"] in ("http.response.body", "http.response.pathsend"):
+                body.append(bool(message.get("body")) or message["type"] == "http.response.pathsend")
             await send(message)
 
         try:
             await self.app(scope, receive, record)
         finally:
             if status:
-                SEEN.add((scope["method"].lower(), scope["path"], status[0], ",".join(headers)))
+                kind = media_type[0] if any(body) and scope["method"] != "HEAD" else ""
+                SEEN.add((scope["method"].lower(), scope["path"], status[0], ",".join(headers), kind))
 
 
 _original_stack = EmonevApp.build_middleware_stack
@@ -81,12 +88,12 @@ def _templates(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
     return [(pattern, path) for _, pattern, path in sorted(patterns, key=lambda t: -t[0])]
 
 
-def undocumented(seen: set[tuple[str, str, int, str]], spec: dict[str, Any]) -> list[str]:
+def undocumented(seen: set[tuple[str, str, int, str, str]], spec: dict[str, Any]) -> list[str]:
     """The recorded answers whose status the operation (found by its path template) does not list, or
-    whose watched headers its documented response does not."""
+    whose watched headers or body's media type its documented response does not."""
     templates = _templates(spec)
     found = set()
-    for method, path, status, headers in seen:
+    for method, path, status, headers, kind in seen:
         template = next((t for pattern, t in templates if pattern.match(path)), None)
         operation = spec["paths"].get(template, {}).get(method) if template else None
         if operation is None:
@@ -101,6 +108,8 @@ def undocumented(seen: set[tuple[str, str, int, str]], spec: dict[str, Any]) -> 
         for header in headers.split(",") if headers else ():
             if header not in documented:
                 found.add(f"{method.upper()} {template} answered {status} with {header}")
+        if kind and kind not in response.get("content", {}):
+            found.add(f"{method.upper()} {template} answered {status} in {kind}")
     return sorted(found)
 
 
@@ -118,8 +127,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     seen = set(SEEN)
     for log in directory.glob("*.json"):
-        seen |= {(m, p, s, h) for m, p, s, h in json.loads(log.read_text())}
+        seen |= {(m, p, s, h, k) for m, p, s, h, k in json.loads(log.read_text())}
         log.unlink()
+    directory.rmdir()
     if not seen:
         return
     spec = create_app(Settings(environment="test", database_url="sqlite://", demo_data=False)).openapi()

@@ -44,12 +44,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest
 from app.db.base import Base
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Notice, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Notice, Objection, VerifierAssignment, Webhook
 from app.inputs import MAX_INT
 from app.main import create_app
 from app.settings import Settings
 from app.verification.linkcheck import LinkChecker
 from app.verification.routes import get_link_checker
+from app.webhooks.routes import get_resolver
+from app.webhooks.service import new_secret
 from tests.factories import World, make_api_key, make_job, make_stage, make_verified_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +135,13 @@ class FuzzWorld(World):
             status="failed",
             last_response="550 5.1.1 no such user",
         )
-        session.add_all([evidence, objection, batch, notice])
+        webhook = Webhook(
+            commission_id=self.commission.id,
+            url="https://93.184.215.14/kait",
+            events=["results.published"],
+            secret=new_secret(),
+        )
+        session.add_all([evidence, objection, batch, notice, webhook])
         job = make_job(session, self.round, self.admin)
         key = make_api_key(session, self.commission, "read")
         api_key_id = session.scalars(select(ApiKey.id).where(ApiKey.key_hash == digest(key))).one()
@@ -153,6 +161,7 @@ class FuzzWorld(World):
             "code": "1.1.1",
             "job_id": job.id,
             "notice_id": notice.id,
+            "webhook_id": webhook.id,
         }
         self.callers: dict[str, dict[str, str]] = {
             "anonymous": {},
@@ -169,6 +178,11 @@ def offline_link_checker() -> LinkChecker:
         transport=httpx.MockTransport(lambda request: httpx.Response(200, text="ok")),
         resolver=lambda host, port: ["93.184.215.14"],
     )
+
+
+def offline_resolver(host: str, port: int) -> list[str]:
+    """Every webhook host resolves to a public address, without asking DNS."""
+    return ["93.184.215.14"]
 
 
 def row_counts(connection: Connection) -> dict[str, int]:
@@ -235,6 +249,7 @@ def fuzz(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[F
     )
     app = create_app(settings_, session_factory=factory)
     app.dependency_overrides[get_link_checker] = offline_link_checker
+    app.dependency_overrides[get_resolver] = lambda: offline_resolver
     with get_client(app) as client:
         yield Fuzz(connection, world, app, client)
     outer.rollback()

@@ -50,6 +50,7 @@ CREATING = (
     ("post", "/api/v1/submissions/{submission_id}/objections"),
     ("put", "/api/v1/stages/{stage_id}/scores/{body_id}"),
     ("post", "/api/v1/rounds/{round_id}/publish"),
+    ("post", "/api/v1/commissions/{commission_id}/webhooks"),
 )
 # Operations that create only sometimes answer 200 by default: a dry run of an import creates nothing.
 DEFAULT_200 = {

@@ -42,11 +42,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.security import digest, unusable_password
-from app.db.models import ApiKey, AuditEntry, EvidenceFile, Notice, Objection, VerifierAssignment
+from app.db.models import ApiKey, AuditEntry, EvidenceFile, Notice, Objection, VerifierAssignment, Webhook
 from app.mail import tokens
 from app.mail.outbox import Event, Letter, Recipient, notify
 from app.main import create_app
 from app.settings import Settings
+from app.webhooks.service import new_secret
 from tests.factories import (
     World,
     make_account,
@@ -227,6 +228,19 @@ def _notice_id(w: MatrixWorld) -> int:
     return notice.id
 
 
+def _webhook_id(w: MatrixWorld) -> int:
+    """An endpoint of world.commission (a public address: no DNS look-up)."""
+    webhook = Webhook(
+        commission_id=w.commission.id,
+        url="https://93.184.216.34/kait",
+        events=["results.published"],
+        secret=new_secret(),
+    )
+    w.session.add(webhook)
+    w.session.flush()
+    return webhook.id
+
+
 def _job_id(w: MatrixWorld) -> int:
     """A recap of world.round asked for by the commission's administrator, still queued."""
     return make_job(w.session, w.round, w.admin).id
@@ -257,6 +271,7 @@ PARAMS: dict[str, Callable[[MatrixWorld], Any]] = {
     "objection_id": _objection_id,
     "job_id": _job_id,
     "notice_id": _notice_id,
+    "webhook_id": _webhook_id,
 }
 
 
@@ -561,6 +576,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/commissions/{commission_id}/notices"): allow(ADMINS),
     ("GET", "/api/v1/notices/{notice_id}"): allow(ADMINS),
     ("POST", "/api/v1/notices/{notice_id}/resend"): allow(ADMINS),
+    # Webhook endpoints: the commission's administrators (404 outside the commission, 403 inside it)
+    ("POST", "/api/v1/commissions/{commission_id}/webhooks"): allow(
+        ADMINS, json=lambda c: {"url": "https://93.184.216.34/kait-baru", "events": ["round.status_changed"]}
+    ),
+    ("GET", "/api/v1/commissions/{commission_id}/webhooks"): allow(ADMINS),
+    ("GET", "/api/v1/webhooks/{webhook_id}"): allow(ADMINS),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): allow(ADMINS),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): allow(ADMINS),
     # Web pages (HTML; anonymous visitors go to /login) and the JSON endpoints of their scripts (/web/...)
     ("GET", "/akun"): page(ADMINS | {"other_commission_admin"}),
     ("POST", "/akun"): page(

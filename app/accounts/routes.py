@@ -131,7 +131,7 @@ def password_reset(
     return AcceptedOut(detail=RESET_ACCEPTED)
 
 
-@router.post("/auth/set-password", response_model=TokenOut, responses=problems(400, LinkInvalid))
+@router.post("/auth/set-password", response_model=TokenOut, responses=problems(LinkInvalid))
 def set_password(body: SetPasswordIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
     """Set a password with the single-use link of an invitation or a password reset (its `token`), and log
     in. The link stops working, as do the account's other links and sessions. A link that is unknown, used,

@@ -18,7 +18,7 @@ from fastapi.dependencies.models import Dependant
 
 from app.accounts.deps import get_optional_principal, require_credential, require_principal
 from app.contract import constraints, links
-from app.contract.problems import FieldProblemOut, Problem, problem_response
+from app.contract.problems import PROBLEM_JSON, FieldProblemOut, Problem, problem_response
 
 SECURITY_SCHEMES = {
     "bearerToken": {
@@ -46,26 +46,30 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 def _statuses(operation: dict[str, Any], calls: set[Callable[..., Any]], path: str) -> set[int]:
     """The error statuses every route like this one can answer."""
-    found: set[int] = set()
+    # Any request: a NUL in any query parameter or header (app/inputs.py); a body sent too slowly or too
+    # large, to any operation (app/body_timeout.py, app/request_body.py).
+    found: set[int] = {408, 413, 422}
     if path.startswith("/api/"):
         found.add(503)  # every API operation reads the database
     body = operation.get("requestBody")
     if body is not None:
-        found |= {408, 413, 422}  # app/body_timeout.py, app/request_body.py, validation
         if JSON_BODY in body.get("content", {}):
             found.add(400)  # malformed JSON
         if set(body.get("content", {})) - {JSON_BODY}:
             found.add(415)
-    parameters = operation.get("parameters", [])
-    if parameters:
-        found.add(422)
-    if any(p["in"] == "path" for p in parameters):
+    if any(p["in"] == "path" for p in operation.get("parameters", [])):
         found.add(404)
     if require_principal in calls or require_credential in calls:
         found |= {401, 403}
     elif get_optional_principal in calls:
         found.add(401)  # a credential that is sent must be valid
     return found
+
+
+def _own_body(response: dict[str, Any]) -> bool:
+    """An error status whose body the route declares itself (the readiness checks), not a problem."""
+    content = response.get("content", {})
+    return bool(content) and PROBLEM_JSON not in content and "HTTPValidationError" not in str(content)
 
 
 def _as_problem(response: dict[str, Any], status: int) -> dict[str, Any]:
@@ -80,12 +84,12 @@ def _as_problem(response: dict[str, Any], status: int) -> dict[str, Any]:
     return completed
 
 
-def _security(calls: set[Callable[..., Any]]) -> list[dict[str, list[str]]] | None:
+def _security(calls: set[Callable[..., Any]]) -> list[dict[str, list[str]]]:
     if require_principal in calls or require_credential in calls:
         return SIGNED_IN
     if get_optional_principal in calls:
         return [{}, *SIGNED_IN]  # anonymous, or signed in for more
-    return None
+    return []  # no credential needed (said outright: linters and generators read a missing one as unknown)
 
 
 def complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +114,7 @@ def complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
             for status in _statuses(operation, calls, path):
                 responses.setdefault(str(status), {})
             for key in list(responses):
-                if key.isdigit() and int(key) >= 400:
+                if key.isdigit() and int(key) >= 400 and not _own_body(responses[key]):
                     responses[key] = _as_problem(responses[key], int(key))
             # The route's own answer first (FastAPI's order), then the errors by status.
             errors = sorted(key for key in responses if key.isdigit() and int(key) >= 400)
@@ -118,8 +122,6 @@ def complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                 **{key: answer for key, answer in responses.items() if key not in errors},
                 **{key: responses[key] for key in errors},
             }
-            security = _security(calls)
-            if security is not None:
-                operation["security"] = security
+            operation["security"] = _security(calls)
     spec = constraints.parameters_are_never_null(constraints.refuse_nul(spec))
     return links.add_links(constraints.require_if_match(spec))

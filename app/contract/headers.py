@@ -28,3 +28,38 @@ IDEMPOTENT_REPLAYED: dict[str, Any] = {
 def with_etag(description: str, *, status: int = 200, **more: Any) -> dict[int | str, dict[str, Any]]:
     """The ``responses`` entry of a route whose ``status`` answer carries an ``ETag``."""
     return {status: {"description": description, "headers": {**ETAG, **more.pop("headers", {})}, **more}}
+
+
+FILE_HEADERS: dict[str, Any] = {
+    "ETag": {"description": "The file's validator (changes with its content).", "schema": {"type": "string"}},
+    "Last-Modified": {"description": "When the file was written.", "schema": {"type": "string"}},
+    "Content-Disposition": {
+        "description": "The file's name, to save it under.",
+        "schema": {"type": "string"},
+    },
+}
+
+
+PART_HEADERS: dict[str, Any] = {
+    **FILE_HEADERS,
+    "Content-Range": {
+        "description": "Which bytes of the file: `bytes 0-1023/52311`.",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def file_download(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` entries of a route answering a file of one of ``media_types`` (app/downloads.py): the
+    whole file (200), or the one byte range a ``Range`` asked for (206)."""
+    binary = {"type": "string", "format": "binary"}
+    content = {kind: {"schema": {} if kind == "application/json" else dict(binary)} for kind in media_types}
+    return {
+        200: {"description": description, "content": content, "headers": FILE_HEADERS},
+        206: {
+            "description": "The byte range a `Range: bytes=...` header asked for (one range; any other "
+            "`Range` is ignored and the whole file sent).",
+            "content": content,
+            "headers": PART_HEADERS,
+        },
+    }

@@ -48,6 +48,10 @@ class FieldProblemOut(BaseModel):
     message: str = Field(description="Why, in English.")
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem. Some kinds add members of their own (e.g. `job_id` on a 409 that names the
     job doing the work, `max_bytes` on a 413); clients must ignore members they do not know."""
@@ -58,9 +62,15 @@ class Problem(BaseModel):
     title: str = Field(description="A short summary of the kind, in English.")
     status: int = Field(ge=400, le=599, description="The HTTP status, repeated.")
     detail: str = Field(description="What went wrong this time, in English.")
-    instance: str | SkipJsonSchema[None] = Field(default=None, description="The path of the request.")
+    # Optional members: absent when there is nothing to say, never null, so no `default` in the schema
+    # (a default of null would contradict the member's own type: openapi-spec-validator refuses it).
+    instance: str | SkipJsonSchema[None] = Field(
+        default=None, description="The path of the request.", json_schema_extra=_no_default
+    )
     errors: list[FieldProblemOut] | SkipJsonSchema[None] = Field(
-        default=None, description="Each offending field (at most 100, then one entry counting the rest)."
+        default=None,
+        description="Each offending field (at most 100, then one entry counting the rest).",
+        json_schema_extra=_no_default,
     )
 
 

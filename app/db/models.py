@@ -598,6 +598,61 @@ class Notice(CreatedAt, Base):
     resends: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Webhook(CreatedAt, Base):
+    """An endpoint a commission's administrator registered to hear of its events (app/webhooks/).
+
+    ``secret`` (``whsec_`` and base64 of 32 random bytes) signs every delivery (Standard Webhooks); it is
+    shown once, when the endpoint is registered, and stored as it is (not encrypted at rest: whoever reads
+    the database could sign as the service). ``events`` lists the event types it is subscribed to."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commission_id: Mapped[int] = mapped_column(ForeignKey("commission.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[Any] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(100))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+
+class WebhookDelivery(CreatedAt, Base):
+    """One event to one endpoint: the webhooks' transactional outbox, written in the transaction of the event.
+
+    ``event_id`` (``evt_...``, the ``webhook-id`` header) names the event and is the same in every attempt,
+    so the receiver can drop a repeat; (webhook, event) is unique. ``data`` is what the event says (ids,
+    status, instants and ``paths``, which become absolute links when it is sent), never personal data.
+
+    status: ``pending`` (waiting for ``next_attempt_at``), ``sending`` (a worker is posting it; one that stops
+    meanwhile leaves it so, and after the lease it is pending again: at least once), ``delivered`` (a 2xx
+    answer), ``failed`` (no 2xx by ``webhook_give_up_hours`` after the event)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id"),
+        Index("ix_webhook_delivery_status_next_attempt_at", "status", "next_attempt_at", "id"),
+        Index("ix_webhook_delivery_webhook_id_id", "webhook_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime]
+    data: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    # The receiver's last HTTP status, or None when there was no answer (see last_error).
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    # Why the last attempt did not deliver: "HTTP 500: <the first 200 characters of the answer>", "timed
+    # out", "could not connect to the server", "blocked: ...".
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
 class AccountToken(CreatedAt, Base):
     """A single-use link to set an account's password: an invitation or a password reset.
 

@@ -144,6 +144,7 @@ NOT_RULES: dict[str, str] = {
     "uq_job_dedup_key": "request_job catches it: the identical job already queued is the answer",
     "uq_notice_key": "the outbox inserts with ON CONFLICT DO NOTHING: the notice written is the answer",
     "pk_mail_opt_out": "opting out again is the same opt-out: written with ON CONFLICT DO NOTHING",
+    "uq_webhook_delivery_webhook_id": "one row per endpoint of a fresh random event id",
 }
 
 

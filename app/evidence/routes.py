@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
+from app.contract.headers import file_download
 from app.contract.problems import problems
-from app.created import location, new_resource
+from app.created import LOCATION_HEADER, location, new_resource
 from app.db.session import SessionDep
 from app.downloads import stored_file
 from app.errors import Conflict, PreconditionRequired, WindowClosed
@@ -61,6 +62,7 @@ async def receive_evidence(
             "description": "The same file (same SHA-256) is already attached to the question: that file, "
             "nothing stored again, the version unchanged; `Location` is where it is downloaded",
             "model": EvidenceFileOut,
+            "headers": LOCATION_HEADER,
         },
         412: {"description": "If-Match was sent and names another version than the submission's current one"},
         **new_resource("The attached file; `Location` is where it is downloaded"),
@@ -134,7 +136,7 @@ async def upload_file(
 @router.get(
     "/evidence/{file_id}",
     response_class=FileResponse,
-    responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
+    responses=file_download("The evidence file.", "application/pdf", "image/png", "image/jpeg"),
 )
 def download_file(
     file_id: Id, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep

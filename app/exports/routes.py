@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from io import BytesIO
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ from app.accounts.deps import CurrentPrincipal
 from app.bodies import jobs as import_jobs
 from app.bodies.routes import CSV_TYPES, IMPORTED, import_report_out
 from app.bodies.schemas import ImportReportOut
-from app.contract.headers import with_etag
+from app.contract.headers import file_download, with_etag
 from app.contract.problems import problems
 from app.db.session import LongWorkSessionDep, SessionDep
 from app.downloads import send_file
@@ -45,8 +45,8 @@ Revision = Annotated[
 _FILENAME = re.compile(r'filename="?([^";]+)"?')
 
 
-def _xlsx_response(description: str) -> dict[int | str, dict[str, object]]:
-    return {200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": description}}
+def _xlsx_response(description: str) -> dict[int | str, dict[str, Any]]:
+    return file_download(description, XLSX_MEDIA_TYPE)
 
 
 def _exports_path(request: Request, round_id: int) -> str:
@@ -102,7 +102,7 @@ def recap(
     response_class=FileResponse,
     responses={
         **problems(Conflict, TooLargeAtOnce),
-        200: {"content": {service.ZIP_MEDIA_TYPE: {}}, "description": "A ZIP of result sheets."},
+        **file_download("A ZIP of result sheets.", service.ZIP_MEDIA_TYPE),
     },
 )
 def result_sheets(
@@ -260,7 +260,7 @@ async def bodies_upload(
     ),
     responses={**problems(Conflict, TooLargeAtOnce), **IMPORTED},
 )
-def import_bodies(
+def import_bodies_workbook(
     commission_id: Id,
     session: LongWorkSessionDep,
     settings: SettingsDep,

@@ -27,6 +27,7 @@ KIND_MODULES = (
     "app.results.jobs",
     "app.verification.sweeps",
     "app.mail.delivery",
+    "app.webhooks.delivery",
 )
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract.headers import file_download
 from app.contract.problems import problems
 from app.db.models import Job
 from app.db.session import SessionDep
@@ -20,6 +21,14 @@ from app.jobs.schemas import ExportRequest, JobOut
 from app.jobs.service import FileGone
 from app.pagination import Page, PageParamsDep
 from app.settings import SettingsDep
+
+# What the kinds of job make (JobOutcome.media_type): recaps and answer workbooks, ZIPs of result sheets and
+# letters, a results preview in JSON.
+JOB_FILE_TYPES = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/zip",
+    "application/json",
+)
 
 router = APIRouter(tags=["jobs"])
 
@@ -117,7 +126,7 @@ def retry_job(
     response_class=FileResponse,
     responses={
         **problems(Conflict, FileGone),
-        200: {"description": "The file the job made.", "content": {"application/octet-stream": {}}},
+        **file_download("The file the job made, in its kind's media type.", *JOB_FILE_TYPES),
     },
 )
 def get_job_file(

@@ -37,6 +37,7 @@ from app.mail.delivery import queue_due_delivery, settle_interrupted
 from app.mail.reminders import run_duty as _write_deadline_reminders
 from app.settings import Settings
 from app.verification.sweeps import queue_nightly_sweeps
+from app.webhooks import delivery as webhooks
 
 if TYPE_CHECKING:
     from procrastinate.worker import Worker
@@ -156,10 +157,17 @@ def _settle_interrupted_mail(sessions: sessionmaker[Session], settings: Settings
         log.warning("%s e-mails marked uncertain: their worker stopped while sending them", settled)
 
 
+def _queue_due_webhooks(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
+    webhooks.queue_due_delivery(sessions, settings, now)
+
+
 PERIODIC: list[Duty] = [
     # Cheap (one indexed look): a retry whose time came, or the next slice of a long mailing, waits seconds.
     Duty("queue e-mail delivery", timedelta(seconds=10), _queue_due_mail),
     Duty("settle e-mails interrupted while sending", timedelta(minutes=1), _settle_interrupted_mail),
+    # Likewise a webhook delivery whose retry is due, or whose worker stopped while posting it (the job
+    # hands those back to the queue as it starts).
+    Duty("queue webhook delivery", timedelta(seconds=10), _queue_due_webhooks),
     Duty("prune the queue's finished rows", timedelta(hours=6), _prune_queue),
     Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
     Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),

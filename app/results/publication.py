@@ -46,6 +46,7 @@ from app.results.service import SAQ, latest_publication, score_text, scores_text
 from app.rounds.service import change_status, get_round
 from app.stages.service import competition_ranks, gate_results, round_stage_scores
 from app.verification.scores import round_scores
+from app.webhooks import outbox as webhook_events
 
 PUBLISHABLE = frozenset({"final", "published"})
 
@@ -450,6 +451,7 @@ def publish(
         change_status(session=session, round_=round_, to="published", by=by)
     session.flush()
     season_mail.results_published(session, round_=round_, publication=publication)
+    webhook_events.results_published(session, round_=round_, publication=publication)
     return publication
 
 

@@ -3,11 +3,13 @@ each body's year-over-year history."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
+from app.contract import deprecation
 from app.contract.headers import CACHE_VALIDATORS
 from app.contract.problems import problems
 from app.created import location, new_resource
@@ -33,15 +35,35 @@ Category = Annotated[
 Revision = Annotated[Id | None, Query(description="A published revision; the latest by default.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1 to 500).")]
 Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page.")]
-Band = Annotated[
-    str | None,
-    Query(
-        min_length=1,
-        max_length=64,
-        description="Only this band code, or `tidak-mengikuti` for the bodies that did not take part "
-        "(`tidak_mengikuti`, the old spelling, is still read; deprecated, gone in 0.2.0).",
-    ),
-]
+BAND_SPELLING = deprecation.Notice(
+    since=datetime(2026, 12, 4, tzinfo=UTC),
+    replacement="Write `tidak-mengikuti`: the old spelling `tidak_mengikuti` is read until release 0.2.0.",
+)
+
+
+def band_filter(
+    response: Response,
+    band: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="Only this band code, or `tidak-mengikuti` for the bodies that did not take part "
+            "(`tidak_mengikuti`, the old spelling, is still read until 0.2.0, and the answer then carries a "
+            "`Deprecation` header).",
+        ),
+    ] = None,
+) -> str | None:
+    """The band filter; a request that still uses the old spelling is told so in the answer's headers."""
+    if band == service.LEGACY_NOT_PARTICIPATING:
+        deprecation.announce(response, BAND_SPELLING)
+    return band
+
+
+Band = Annotated[str | None, Depends(band_filter)]
+RANKING: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The ranking", "headers": deprecation.HEADERS}
+}
 
 
 @router.get("/rounds/{round_id}/results", responses=problems(TooLargeAtOnce))
@@ -163,16 +185,16 @@ def list_publications(
     return service.publications(session=session, round_id=round_id, by=principal, params=page)
 
 
-@router.get("/rounds/{round_id}/rankings")
+@router.get("/rounds/{round_id}/rankings", responses=RANKING)
 def rankings(
     round_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     category: Category,
+    band: Band,
     revision: Revision = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-    band: Band = None,
 ) -> RankingOut:
     """A category's published ranking (members of the commission): standard competition ranks by final
     score (1, 2, 2, 4), then the bodies that did not take part. The first page carries the band counts
@@ -193,7 +215,7 @@ def rankings(
 
 
 PUBLIC_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The ranking", "headers": CACHE_VALIDATORS},
+    200: {"description": "The ranking", "headers": {**CACHE_VALIDATORS, **deprecation.HEADERS}},
     304: {
         "description": "Not modified: the request's `If-None-Match` names the current `ETag`; "
         "no body. Carries the same `ETag`, `Last-Modified` and `Cache-Control`.",
@@ -215,10 +237,10 @@ def public_rankings(
     response: Response,
     _limit: PublicRateLimit,
     category: Category,
+    band: Band,
     revision: Revision = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-    band: Band = None,
 ) -> RankingOut | Response:
     """PUBLIC, no login: a category's published ranking, read-only, for integrators and the press. The same
     figures as the members' endpoint; 404 until the round is published.

@@ -26,9 +26,9 @@ from app.rounds.schemas import (
     AffectedBodyOut,
     ExtensionIn,
     ExtensionOut,
-    InvitationOut,
     InvitationsIn,
     InvitationsResultOut,
+    InvitedBodyOut,
     RoundIn,
     RoundOut,
     RoundPatch,
@@ -38,7 +38,7 @@ from app.rounds.schemas import (
     StagesIn,
     StatusIn,
     StatusPreviewOut,
-    TemplateRef,
+    TemplateChoice,
 )
 
 router = APIRouter(tags=["rounds"])
@@ -254,7 +254,7 @@ def status_preview(
     "/rounds/{round_id}/templates", response_model=list[RoundTemplateOut], responses=problems(Conflict)
 )
 def set_templates(
-    round_id: Id, body: dict[str, TemplateRef], session: SessionDep, principal: CurrentPrincipal
+    round_id: Id, body: dict[str, TemplateChoice], session: SessionDep, principal: CurrentPrincipal
 ) -> list[RoundTemplateOut]:
     """Set which template version each body category answers: `{"kelurahan": {"key": ..., "version": ...}}`
     replaces the whole mapping (commission administrators, while draft or open). The template's
@@ -328,14 +328,14 @@ def invite(
     )
 
 
-@router.get("/rounds/{round_id}/invitations", response_model=Page[InvitationOut])
+@router.get("/rounds/{round_id}/invitations", response_model=Page[InvitedBodyOut])
 def list_invitations(
     round_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
     page: PageParamsDep,
     category: Annotated[str | None, Query(description="A category code.")] = None,
-) -> Page[InvitationOut]:
+) -> Page[InvitedBodyOut]:
     """The invited bodies you may see, ordered by body id, paginated."""
     round_ = service.get_round(session=session, round_id=round_id, by=principal)
     stmt = service.invitations_query(round_=round_, category=category, by=principal)
@@ -343,9 +343,9 @@ def list_invitations(
         session=session, stmt=stmt, id_column=PublicBody.id, params=page, id_of=lambda row: row[0].id
     )
 
-    def item(row: Any) -> InvitationOut:
+    def item(row: Any) -> InvitedBodyOut:
         body, invited_at = row
-        return InvitationOut(
+        return InvitedBodyOut(
             body_id=body.id,
             name=body.name,
             category=body.category.code,

@@ -106,7 +106,7 @@ class RoundPatch(BaseModel):
     )
 
 
-class TemplateRef(BaseModel):
+class TemplateChoice(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: str = Field(examples=["kip-saq-kelurahan"])
@@ -245,7 +245,7 @@ class InvitationsResultOut(BaseModel):
     body_ids: list[int] = Field(description="The bodies newly invited.")
 
 
-class InvitationOut(BaseModel):
+class InvitedBodyOut(BaseModel):
     body_id: int
     name: str
     category: str

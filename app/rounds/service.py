@@ -44,6 +44,7 @@ from app.errors import (
 from app.mail import season as season_mail
 from app.portal.caching import touch
 from app.rounds.schemas import NOT_NULL
+from app.webhooks import outbox as webhook_events
 
 DEADLINE_PATTERN = "%d-%m-%Y %H:%M"
 # A round's statuses as its messages in Indonesian name them (the pages' words).
@@ -679,6 +680,7 @@ def change_status(
     session.flush()
     if to == "open":
         season_mail.round_opened(session, round_=round_)
+    webhook_events.round_status_changed(session, round_=round_, previous=current)
     record(
         session=session,
         actor=by,
@@ -996,6 +998,15 @@ def settle_due_drafts(
         )
         if not changed.rowcount:  # type: ignore[attr-defined]
             continue  # settled by a concurrent request
+        webhook_events.submission_submitted(
+            session,
+            commission_id=round_.commission_id,
+            round_id=round_.id,
+            submission_id=body.submission_id,
+            body_id=body.body_id,
+            submitted_at=at,
+            at_deadline=True,
+        )
         record(
             session=session,
             actor=None,

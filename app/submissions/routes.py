@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CredentialRequired, CurrentPrincipal, authenticate
@@ -196,7 +196,7 @@ def submit(
     submission_id: Id,
     session: SessionDep,
     principal: CurrentPrincipal,
-    payload: SubmitIn | None = None,
+    payload: Annotated[SubmitIn, Body(default_factory=SubmitIn)],
     idempotency_key: Annotated[
         str | None,
         Header(description="Any unique string; a retry with the same key returns the first response."),
@@ -217,7 +217,7 @@ def submit(
         session=session,
         submission_id=submission_id,
         by=principal,
-        acknowledge_incomplete=payload.acknowledge_incomplete if payload is not None else None,
+        acknowledge_incomplete=payload.acknowledge_incomplete,
         idempotency_key=idempotency_key,
     )
     headers = {"ETag": service.etag(outcome.body["version"])}

@@ -73,6 +73,7 @@ _ANSWERS_SCHEMA: dict[str, Any] = {
     "additionalProperties": {
         "anyOf": [
             {
+                "title": "AnswerChange",
                 "type": "object",
                 "properties": {
                     "value": {},

@@ -100,6 +100,7 @@ from app.submissions.schemas import (
     SubmitResult,
     TemplateRef,
 )
+from app.webhooks import outbox as webhook_events
 
 EMPTY: dict[str, Any] = {"value": None, "evidence": [], "note": None}
 STALE_TEXT = (
@@ -1350,6 +1351,15 @@ def submit(
             "acknowledged_incomplete": None if acknowledged is None else acknowledged.model_dump(),
         },
         commission_id=ctx.body.commission_id,
+    )
+    webhook_events.submission_submitted(
+        session,
+        commission_id=ctx.body.commission_id,
+        round_id=ctx.round.id,
+        submission_id=sub.id,
+        body_id=ctx.body.id,
+        submitted_at=now,
+        at_deadline=False,
     )
     result = SubmitResult(
         submission_id=sub.id,

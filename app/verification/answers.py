@@ -48,9 +48,9 @@ from app.verification.common import (
 from app.verification.schemas import (
     AspectSide,
     QuestionSide,
-    ScoreSummary,
     SelfSide,
     VerificationOut,
+    VerificationScore,
     VerifiedAnswerIn,
     VerifiedSide,
 )
@@ -155,8 +155,8 @@ def start_refusal(
     return _start_refusal(session, ctx, as_utc(now or utcnow()))
 
 
-def _summary(card: scoring.ScoreCard, *, provisional: bool = False) -> ScoreSummary:
-    return ScoreSummary(
+def _summary(card: scoring.ScoreCard, *, provisional: bool = False) -> VerificationScore:
+    return VerificationScore(
         score=str(card.score), band=card.band.code, band_label=card.band.label, provisional=provisional
     )
 

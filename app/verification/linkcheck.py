@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import socket
 import ssl
 import time
@@ -120,12 +121,97 @@ def request_failure(exc: httpx.HTTPError) -> str:
     return "the request failed"
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """A URL the checker will not fetch (blocked) or cannot parse."""
 
     def __init__(self, message: str, *, blocked: bool = True) -> None:
         super().__init__(message)
         self.blocked = blocked
+
+
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """Destinations let through although their addresses are not public (an on-premise integration on the
+    commission's own network): host names, matched exactly, and networks, holding every address the host
+    resolves to. Empty: nothing is let through. The evidence link checker uses none."""
+
+    hosts: frozenset[str] = frozenset()
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def parse(cls, entries: Sequence[str]) -> AllowList:
+        """From ``["hooks.internal.example", "10.20.0.0/16", "127.0.0.1"]``; raises ValueError naming an entry
+        that is neither a host name nor an address or network."""
+        hosts: set[str] = set()
+        networks = []
+        for raw in entries:
+            entry = raw.strip().lower().rstrip(".")
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+                continue
+            except ValueError:
+                pass
+            if not _HOST_NAME.fullmatch(entry):
+                raise ValueError(f"{raw!r} is neither a host name nor an IP address or network")
+            hosts.add(entry)
+        return cls(frozenset(hosts), tuple(networks))
+
+    def lets_through(self, host: str, addresses: Sequence[IPAddress]) -> bool:
+        if host.lower().rstrip(".") in self.hosts:
+            return True
+        return bool(self.networks) and all(any(a in net for net in self.networks) for a in addresses)
+
+
+NO_EXCEPTIONS = AllowList()
+
+
+def pin(
+    url: httpx.URL, resolver: Resolver = system_resolver, allowed: AllowList = NO_EXCEPTIONS
+) -> tuple[httpx.URL, str]:
+    """The URL with its host replaced by a checked address, and the host name to send (``Host``, TLS server
+    name); raises :class:`Refused`. Every address the host resolves to must be public, unless ``allowed``
+    lets the host through; the connection then goes to the first of them, so a later DNS answer cannot
+    point it elsewhere."""
+    if url.scheme not in {"http", "https"}:
+        raise Refused(f"scheme {url.scheme!r} is not http or https")
+    if url.userinfo:
+        raise Refused("credentials in the URL")
+    host = url.host
+    if not host:
+        raise Refused("no host in the URL", blocked=False)
+    if "%" in host:
+        raise Refused("an IPv6 zone id in the URL")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses: list[IPAddress] = [literal]
+    else:
+        try:
+            resolved = resolver(host, port)
+        except (OSError, UnicodeError) as exc:
+            raise Refused(f"the host {host} does not resolve ({exc})", blocked=False) from exc
+        try:
+            addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
+        except ValueError as exc:
+            raise Refused(f"the host {host} resolved to an unusable address", blocked=False) from exc
+        if not addresses:
+            raise Refused(f"the host {host} does not resolve", blocked=False)
+    if not allowed.lets_through(host, addresses):
+        for address in addresses:
+            reason = refusal(address)
+            if reason:
+                raise Refused(f"{host} resolves to a {reason}")
+    chosen = addresses[0]
+    return url.copy_with(host=str(chosen)), host
 
 
 def outcome(ok: bool, status_code: int | None, error: str | None) -> str:
@@ -183,42 +269,6 @@ class LinkChecker:
         with self._client() as client:
             return self._check(client, url)
 
-    def _pinned(self, url: httpx.URL) -> tuple[httpx.URL, str]:
-        """The URL with its host replaced by a checked address, and that address; raises _Refused."""
-        if url.scheme not in {"http", "https"}:
-            raise _Refused(f"scheme {url.scheme!r} is not http or https")
-        if url.userinfo:
-            raise _Refused("credentials in the URL")
-        host = url.host
-        if not host:
-            raise _Refused("no host in the URL", blocked=False)
-        if "%" in host:
-            raise _Refused("an IPv6 zone id in the URL")
-        port = url.port or (443 if url.scheme == "https" else 80)
-        try:
-            literal: IPAddress | None = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
-        if literal is not None:
-            addresses: list[IPAddress] = [literal]
-        else:
-            try:
-                resolved = self.resolver(host, port)
-            except (OSError, UnicodeError) as exc:
-                raise _Refused(f"the host {host} does not resolve ({exc})", blocked=False) from exc
-            try:
-                addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
-            except ValueError as exc:
-                raise _Refused(f"the host {host} resolved to an unusable address", blocked=False) from exc
-            if not addresses:
-                raise _Refused(f"the host {host} does not resolve", blocked=False)
-        for address in addresses:
-            reason = refusal(address)
-            if reason:
-                raise _Refused(f"{host} resolves to a {reason}")
-        chosen = addresses[0]
-        return url.copy_with(host=str(chosen)), host
-
     def _check(self, client: httpx.Client, url_text: str) -> LinkResult:
         started = time.monotonic()
         deadline = started + 2 * self.timeout
@@ -233,8 +283,8 @@ class LinkChecker:
             return result(ok=False, error=f"not a valid URL: {exc}")
         for _hop in range(self.max_redirects + 1):
             try:
-                target, host = self._pinned(url)
-            except _Refused as exc:
+                target, host = pin(url, self.resolver)
+            except Refused as exc:
                 return result(ok=False, error=(BLOCKED if exc.blocked else "") + str(exc))
             host_header = url.netloc.decode("ascii")
             extensions = {"sni_hostname": host} if url.scheme == "https" else {}

@@ -31,6 +31,7 @@ from app.verification.common import (
     value_text,
 )
 from app.verification.schemas import ObjectionOut
+from app.webhooks import outbox as webhook_events
 
 MAX_LINK_LENGTH = 2000
 
@@ -88,6 +89,7 @@ def release(*, session: Session, round_id: int, by: Principal, now: datetime | N
         commission_id=round_.commission_id,
     )
     season_mail.verification_released(session, round_=round_)
+    webhook_events.verification_released(session, round_=round_)
     return round_
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
 from app.accounts.deps import CurrentPrincipal
 from app.contract.headers import ETAG, with_etag
@@ -234,7 +234,7 @@ def approve_unreviewed(
     session: SessionDep,
     principal: CurrentPrincipal,
     response: Response,
-    payload: ApproveUnreviewedIn | None = None,
+    payload: Annotated[ApproveUnreviewedIn, Body(default_factory=ApproveUnreviewedIn)],
     if_match: Annotated[
         str | None, Header(description='The verification version you read, e.g. "3".')
     ] = None,
@@ -250,7 +250,7 @@ def approve_unreviewed(
         submission_id=submission_id,
         by=principal,
         if_match=if_match,
-        evidence_checked=payload.evidence_checked if payload is not None else False,
+        evidence_checked=payload.evidence_checked,
     )
     response.headers["ETag"] = etag(out.version)
     return out
@@ -316,7 +316,7 @@ def request_link_sweep(
     principal: CurrentPrincipal,
     request: Request,
     response: Response,
-    body: LinkSweepRequest | None = None,
+    body: Annotated[LinkSweepRequest, Body(default_factory=LinkSweepRequest)],
 ) -> JobOut:
     """Check every evidence link of every submission of the round in the background, recording each result
     as a submission's link check does. Answers 202 with `Location: /api/v1/jobs/{id}`; the job's progress
@@ -328,7 +328,7 @@ def request_link_sweep(
         session=session,
         round_id=round_id,
         by=principal,
-        skip_ok_hours=body.skip_ok_hours if body is not None else None,
+        skip_ok_hours=body.skip_ok_hours,
     )
     return accepted(request, response, job)
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.commissions.timezones import as_utc
+from app.contract import deprecation
 from app.evidence.schemas import EvidenceFileOut
 from app.inputs import ID_KEY, Id
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 MAX_NOTE_LENGTH = 4000
+FILE_IDS = deprecation.Notice(
+    since=datetime(2026, 12, 4, tzinfo=UTC),
+    replacement="Read `files` (name, size, type and upload time of each file); `file_ids` goes in 0.2.0.",
+)
 MAX_ASSIGNMENTS = 10_000
 
 
@@ -118,7 +123,7 @@ class VerifiedAnswersPut(BaseModel):
     answers: dict[str, VerifiedAnswerIn] = Field(min_length=1, max_length=1000)
 
 
-class ScoreSummary(BaseModel):
+class VerificationScore(BaseModel):
     score: str = Field(description="Published score, two decimals.")
     band: str
     band_label: str
@@ -139,8 +144,8 @@ class AspectSide(BaseModel):
 class SelfSide(BaseModel):
     value: Any = None
     evidence: list[str] = Field(default_factory=list)
-    file_ids: list[int] = Field(
-        default_factory=list, description="Ids of the uploaded files (kept for one release: read ``files``)."
+    file_ids: list[int] = deprecation.field(
+        FILE_IDS, description="Ids of the uploaded files.", default_factory=list
     )
     files: list[EvidenceFileOut] = Field(
         default_factory=list, description="The uploaded evidence files: name, size, type, upload time."
@@ -187,8 +192,8 @@ class VerificationOut(BaseModel):
     version: int | None
     verifier_id: int | None
     completed_at: UtcDateTime | None
-    self_score: ScoreSummary
-    verified_score: ScoreSummary
+    self_score: VerificationScore
+    verified_score: VerificationScore
     aspects: list[AspectSide]
     reviewed: int = Field(
         description="Of the questions counted in ``total``, how many have a verified value."

@@ -31,6 +31,9 @@ def test_every_error_is_problem_json_with_the_problem_schema(
     method: str, path: str, operation: dict[str, Any]
 ) -> None:
     for status, response in errors_of(operation).items():
+        if (path, status) == ("/readyz", "503"):
+            assert response["content"]["application/json"]["schema"]["$ref"].endswith("/ReadinessOut")
+            continue
         assert response["content"] == {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}, status
         assert response["description"], status
 
@@ -69,10 +72,10 @@ def test_what_a_route_is_decides_its_shared_statuses() -> None:
     upload = SPEC["paths"]["/api/v1/submissions/{submission_id}/answers/{code}/files"]["post"]
     assert "415" in upload["responses"]
     login = SPEC["paths"]["/api/v1/auth/login"]["post"]
-    assert "security" not in login
+    assert login["security"] == []  # said outright: the OpenAPI linter refuses an operation without it
     assert "404" not in login["responses"]
     public = SPEC["paths"]["/api/v1/public/rounds/{round_id}/rankings"]["get"]
-    assert "security" not in public  # no login at all
+    assert public["security"] == []  # no login at all
     assert not {"401", "403"} & set(public["responses"])
     assert "ETag" in public["responses"]["304"]["headers"]
 
@@ -116,13 +119,24 @@ def test_the_suite_fails_on_an_answer_the_document_does_not_list() -> None:
     app.include_router(router, prefix="/api/v1")
     spec = app.openapi()
     seen = {
-        ("post", "/api/v1/things/7", 412, ""),  # declared
-        ("post", "/api/v1/things/7", 404, ""),  # a path parameter
-        ("post", "/api/v1/things/7", 409, ""),  # not declared
-        ("post", "/api/v1/things/7", 412, "etag"),  # a header its answer does not document
-        ("get", "/nowhere", 409, ""),  # not an operation of the document
+        ("post", "/api/v1/things/7", 412, "", PROBLEM_JSON),  # declared
+        ("post", "/api/v1/things/7", 404, "", PROBLEM_JSON),  # a path parameter
+        ("post", "/api/v1/things/7", 409, "", PROBLEM_JSON),  # not declared
+        ("post", "/api/v1/things/7", 412, "etag", ""),  # a header its answer does not document
+        ("post", "/api/v1/things/7", 422, "", "text/plain"),  # a body its answer does not document
+        ("get", "/nowhere", 409, "", PROBLEM_JSON),  # not an operation of the document
     }
     assert undocumented(seen, spec) == [
         "POST /api/v1/things/{thing_id} answered 409",
         "POST /api/v1/things/{thing_id} answered 412 with etag",
+        "POST /api/v1/things/{thing_id} answered 422 in text/plain",
     ]
+
+
+def test_a_nul_in_any_query_is_a_documented_422_even_where_nothing_is_declared(tmp_path: Any) -> None:
+    app = create_app(Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}"))
+    with TestClient(app) as client:
+        answer = client.get("/healthz?x=%00")
+    assert answer.status_code == 422
+    assert "422" in SPEC["paths"]["/healthz"]["get"]["responses"]
+    assert "413" in SPEC["paths"]["/api/v1/auth/logout"]["post"]["responses"]  # a body sent to any operation

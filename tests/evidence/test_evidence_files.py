@@ -319,3 +319,53 @@ def test_uploads_and_removals_are_audited(
 def test_at_most_ten_files_per_question(client: TestClient, sub: dict[str, Any], op: dict[str, str]) -> None:
     statuses = [upload(client, sub["id"], op, tiny_pdf(f"bukti {i}")).status_code for i in range(11)]
     assert statuses == [201] * 10 + [409]
+
+
+@pytest.mark.parametrize(
+    ("asked", "status", "part"),
+    [
+        ("bytes=0-3", 206, slice(0, 4)),  # a resumed download gets the part it asked for
+        ("bytes=-5", 206, slice(-5, None)),
+        ("bytes=99999999-", 200, slice(None)),  # past the end: the whole file, never a plain-text 416
+        ("items=0-3", 200, slice(None)),  # malformed: the whole file, never a plain-text 400
+        ("bytes=0-1,4-5", 200, slice(None)),  # several ranges: the whole file, not multipart/byteranges
+    ],
+)
+def test_a_download_honours_one_byte_range_and_ignores_any_other(
+    client: TestClient, sub: dict[str, Any], op: dict[str, str], asked: str, status: int, part: slice
+) -> None:
+    pdf = tiny_pdf()
+    file_id = upload(client, sub["id"], op, pdf).json()["id"]
+
+    response = client.get(f"/api/v1/evidence/{file_id}", headers={**op, "Range": asked})
+
+    assert response.status_code == status, response.text
+    assert response.content == pdf[part]
+    assert response.headers["content-type"] == "application/pdf"
+    if status == 206:
+        assert response.headers["content-range"].endswith(f"/{len(pdf)}")
+
+
+@pytest.mark.parametrize(
+    ("files", "content_type"),
+    [
+        (
+            [
+                ("file", ("a.pdf", b"%PDF-1", "application/pdf")),
+                ("file", ("b.pdf", b"%PDF-1", "application/pdf")),
+            ],
+            None,
+        ),
+        (None, "multipart/form-data"),  # no boundary
+    ],
+)
+def test_an_unreadable_multipart_form_is_a_422_naming_the_file(
+    client: TestClient, world: World, files: Any, content_type: str | None
+) -> None:
+    admin = world.token(world.system_admin)
+    headers = {**admin, **({"Content-Type": content_type} if content_type else {})}
+    response = client.post("/api/v1/templates", headers=headers, files=files, content=None if files else b"x")
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert problem(response)["errors"][0]["field"] == "file"

@@ -174,6 +174,13 @@ def test_the_band_filter_reads_both_spellings_of_tidak_mengikuti(client: TestCli
         f"/api/v1/public/rounds/{world.round.id}/rankings?category=kelurahan&band=tidak_mengikuti"
     )
     assert [i["body_name"] for i in public.json()["items"]] == [gated.absent.name]
+    # The old spelling is deprecated: an answer to a request that uses it says so (RFC 9745, 2026-12-04).
+    assert public.headers["Deprecation"] == "@1796342400"
+    members = f"/api/v1/rounds/{world.round.id}/rankings?category=kelurahan&band="
+    old = client.get(members + "tidak_mengikuti", headers=world.token(world.admin))
+    new = client.get(members + "tidak-mengikuti", headers=world.token(world.admin))
+    assert old.headers["Deprecation"] == "@1796342400"
+    assert "Deprecation" not in new.headers
     bad = client.get(
         f"/api/v1/rounds/{world.round.id}/rankings?category=kelurahan&band=juara",
         headers=world.token(world.admin),
