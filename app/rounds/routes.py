@@ -297,7 +297,10 @@ def set_stages(round_id: Id, body: StagesIn, session: SessionDep, principal: Cur
     responses={
         **problems(Conflict),
         **new_resource("Bodies were newly invited; `Location` is the round's invitations"),
-        200: {"description": "Every body was invited already; nothing changed"},
+        200: {
+            "description": "Every body was invited already; nothing changed",
+            "model": InvitationsResultOut,
+        },
     },
 )
 def invite(

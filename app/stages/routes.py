@@ -22,7 +22,7 @@ router = APIRouter(tags=["stages"])
     status_code=201,
     responses={
         **new_resource("The judge's first score of this body; `Location` is the stage's scores"),
-        200: {"description": "The judge's score of this body, changed"},
+        200: {"description": "The judge's score of this body, changed", "model": PanelScoreOut},
     },
 )
 def put_panel_score(

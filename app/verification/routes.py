@@ -76,7 +76,10 @@ def put_assignments(
     status_code=201,
     responses={
         **new_resource("Bodies were assigned; `Location` is the round's assignments"),
-        200: {"description": "Every body of the category had a verifier already; nothing changed"},
+        200: {
+            "description": "Every body of the category had a verifier already; nothing changed",
+            "model": SpreadResult,
+        },
     },
 )
 def spread_assignments(
