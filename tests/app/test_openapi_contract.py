@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
 
 from app.accounts.deps import CurrentPrincipal
 from app.contract.problems import PROBLEM_JSON, PROBLEM_REF, Problem, problems
@@ -15,6 +16,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.documented_statuses import undocumented
 
+JSON = "application/json"
 SETTINGS = Settings(environment="test", database_url="sqlite://", demo_data=False)
 SPEC = create_app(SETTINGS).openapi()
 OPERATIONS = [(method, path, op) for path, ops in SPEC["paths"].items() for method, op in ops.items()]
@@ -97,14 +99,26 @@ def test_problems_names_each_kind_once_per_status() -> None:
     assert declared[428]["content"][PROBLEM_JSON]
 
 
-def test_a_real_problem_matches_the_problem_schema(tmp_path: Any) -> None:
+def test_real_problems_match_the_documents_problem_schema(tmp_path: Any) -> None:
+    """Problems of several kinds, as served, against the document's own JSON Schema of ``Problem``."""
+    schema = {**SPEC["components"]["schemas"]["Problem"], "components": SPEC["components"]}
+    validator = Draft202012Validator(schema)
     app = create_app(Settings(environment="test", database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}"))
     with TestClient(app) as client:
-        answer = client.put(
-            "/api/v1/submissions/1/answers", content=b"{", headers={"Content-Type": "application/json"}
-        )
-    assert answer.headers["content-type"] == PROBLEM_JSON
-    Problem.model_validate(answer.json())
+        answers = [
+            client.put("/api/v1/submissions/1/answers", content=b"{", headers={"Content-Type": JSON}),  # 400
+            client.post("/api/v1/auth/login", json={"email": "x"}),  # 422 with errors
+            client.get("/api/v1/rounds/1"),  # 401
+            client.get("/api/v1/nowhere"),  # 404
+        ]
+    assert [a.status_code for a in answers] == [400, 422, 401, 404]
+    for answer in answers:
+        assert answer.headers["content-type"] == PROBLEM_JSON
+        assert not list(validator.iter_errors(answer.json())), answer.json()
+        Problem.model_validate(answer.json())
+    assert answers[1].json()["errors"]
+    # The schema is not empty: a problem without its status is refused.
+    assert list(validator.iter_errors({k: v for k, v in answers[0].json().items() if k != "status"}))
 
 
 def test_the_suite_fails_on_an_answer_the_document_does_not_list() -> None:
