@@ -30,6 +30,11 @@ from pydantic import BeforeValidator, WithJsonSchema
 from app.errors import ProblemCollector
 from app.json_text import json_value
 
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+"""Text with something besides white space, and no NUL: the pattern of a required name or reason whose white
+space is stripped, so that the OpenAPI document says what the validation refuses (checked by pydantic's
+regex engine and by JSON Schema's alike)."""
+
 MAX_INT = 2**31 - 1
 MIN_INT = -(2**31)
 MAX_BIGINT = 2**63 - 1  # the largest integer either database driver binds

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from app.bodies.validation import EMAIL_PATTERN, REGION_CODE_PATTERN, check_email, check_region_code
 from app.errors import MAX_LISTED_PROBLEMS
-from app.inputs import Id, not_null_in_schema
+from app.inputs import NOT_BLANK, Id, not_null_in_schema
 
 if TYPE_CHECKING:
     from app.bodies.service import ImportReport
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 BodyName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    StringConstraints(strip_whitespace=True, min_length=1, pattern=NOT_BLANK, max_length=300),
     AfterValidator(lambda v: " ".join(v.split())),
 ]
 RegionCode = Annotated[

@@ -7,13 +7,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.inputs import NOT_BLANK
+
 Timezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
 DataLicense = Literal["CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODbL-1.0"]  # app/commissions/licenses.py
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
 # The signature of the commission's e-mail: a few lines, not a letter.
 MAX_SIGNATURE_LINES = 6
 MAX_SIGNATURE_LENGTH = 500
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NOT_BLANK, max_length=200)
+]
 # The letterhead of the commission's letters (app/letters/): a few short lines each.
 MAX_LETTER_LINES = 4
 MAX_LETTER_BLOCK = 400

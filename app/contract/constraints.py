@@ -77,13 +77,17 @@ def parameters_are_never_null(spec: dict[str, Any]) -> dict[str, Any]:
 
 def require_if_match(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` with ``If-Match`` required where the operation answers 428 without it (the route reads the
-    header as optional only to answer that 428 with a problem that says what to send)."""
+    header as optional only to answer that 428 with a problem that says what to send). A route whose header
+    is truly optional says so in its description ("Optional: ..."; an evidence upload or removal): it answers
+    428 only to an If-Match that names no single version (``*``, a list), never to a missing one."""
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
             if not isinstance(operation, dict) or "428" not in operation.get("responses", {}):
                 continue
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
+                    if parameter.get("description", "").startswith("Optional"):
+                        continue
                     parameter["required"] = True
                     schema = parameter.get("schema", {})
                     _without_null(schema)
@@ -92,10 +96,15 @@ def require_if_match(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+# Answers that repeat what was sent: a 422 names the offending field, which may be a key holding a NUL.
+ECHOES = frozenset({"Problem", "FieldProblemOut"})
+
+
 def refuse_nul(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec`` with the NUL rule in every input schema: the components and each operation's parameters
     and bodies (responses share the components; their own inline schemas are left as they are)."""
-    _refuse_nul(spec.get("components", {}).get("schemas", {}))
+    schemas = spec.get("components", {}).get("schemas", {})
+    _refuse_nul({name: schema for name, schema in schemas.items() if name not in ECHOES})
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
             if not isinstance(operation, dict):

@@ -8,15 +8,19 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.inputs import MAX_INT, PERCENT_TEXT, WEIGHT_TEXT, Id, decimal_input, not_null_in_schema
+from app.inputs import MAX_INT, NOT_BLANK, PERCENT_TEXT, WEIGHT_TEXT, Id, decimal_input, not_null_in_schema
 
 RoundStatus = Literal["draft", "open", "closed", "verification", "objection", "stages", "final", "published"]
 StageKind = Literal["presentation", "site_visit", "interview"]
 MissingStagePolicy = Literal["zero", "saq_only"]
 DraftsAtDeadline = Literal["not_participating", "submit"]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-StageTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NOT_BLANK, max_length=300)
+]
+StageTitle = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NOT_BLANK, max_length=200)
+]
 
 
 # The years a round may have. Beyond them an instant is a typo, and near the calendar's ends converting it
@@ -261,9 +265,9 @@ class ExtensionIn(BaseModel):
     scope: Literal["round", "categories", "bodies"]
     category_codes: list[str] = Field(default_factory=list, max_length=200)
     body_ids: list[Id] = Field(default_factory=list, max_length=100_000)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] = Field(
-        examples=["Keputusan Rapat Pleno KI DKI Jakarta tanggal 29 Agustus 2025"]
-    )
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NOT_BLANK, max_length=5000)
+    ] = Field(examples=["Keputusan Rapat Pleno KI DKI Jakarta tanggal 29 Agustus 2025"])
 
 
 class ExtensionOut(BaseModel):

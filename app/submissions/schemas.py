@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from app.commissions.timezones import as_utc
 from app.evidence.schemas import EvidenceFileOut
+from app.inputs import NOT_BLANK
 from app.rounds.schemas import Instant
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
@@ -190,7 +191,9 @@ class ReopenIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] = Field(
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NOT_BLANK, max_length=5000)
+    ] = Field(
         description="Why; recorded in the audit log and shown to the body until it submits again.",
         examples=["Data dukung 2.1 salah unggah; permintaan PPID tanggal 2 September 2025"],
     )
