@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import FieldProblem, InvalidInput, PayloadTooLarge, UnsupportedMedia
+from app.inputs import NUL
 
 MULTIPART = "multipart/form-data"
 
@@ -48,6 +49,13 @@ async def read_upload(request: Request, *, raw_types: Collection[str], max_bytes
                 indonesian="Formulir unggahan tidak terbaca: kirim satu berkas di kolom 'file'.",
             ) from exc
         try:
+            named = [name for name in form if NUL in name]
+            if named:  # the other fields are ignored, but nothing unstorable passes unremarked
+                raise InvalidInput(
+                    "a form field's name holds a NUL character",
+                    errors=[FieldProblem(named[0], "NUL is not allowed", "Nama kolom formulir tidak sah.")],
+                    indonesian="Formulir unggahan memuat nama kolom yang tidak sah.",
+                )
             item = form.get("file")
             if not isinstance(item, UploadFile):
                 raise InvalidInput(
