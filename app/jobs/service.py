@@ -238,12 +238,16 @@ def _asked_by(job: Job, by: Principal) -> bool:
 
 
 def cancel_job(*, session: Session, job_id: int, by: Principal) -> Job:
-    """Cancel a queued or running job: the person who asked for it, or an administrator of its commission.
+    """Cancel a queued or running job: the person who asked for it, or an administrator of its commission
+    (the system administrator for a duty of the service, which has no commission).
     A running job stops at its next progress report and its half-made file is removed; 409 when it has
     already ended. Cancelling a part of a job cancels the whole job, and the job its parts."""
     job = _whole(session, get_job(session=session, job_id=job_id, by=by))
-    if not _asked_by(job, by):
-        assert job.commission_id is not None
+    if job.commission_id is None:
+        # A duty of the service (e-mail, webhook delivery) belongs to no commission: the system
+        # administrator may stop a stuck one; the duty is queued again when work is due.
+        policy.ensure_system_admin(by)
+    elif not _asked_by(job, by):
         policy.ensure_admin(by, job.commission_id)
     session.refresh(job, with_for_update=True)
     if job.status not in PENDING:

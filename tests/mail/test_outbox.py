@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,6 +103,30 @@ def test_a_notice_reaches_the_smtp_server_once_with_text_html_and_a_working_link
     deliver(session_factory, mail_settings)
     assert delivery.queue_due_delivery(session_factory, mail_settings, utcnow()) is False
     assert len(smtp.messages()) == 1
+
+
+def test_the_system_administrator_may_cancel_the_delivery_duty_and_it_comes_back(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    world: World,
+    smtp: SmtpServer,
+    mail_settings: Settings,
+    client: TestClient,
+) -> None:
+    """The delivery job belongs to no commission: its cancelling was a 500 (schemathesis, seed 593953051)."""
+    _invite(session, world, "ppid@example.go.id")  # queues the delivery
+    job_id = session.scalars(select(Job.id).where(Job.kind == delivery.KIND)).one()
+
+    assert client.delete(f"/api/v1/jobs/{job_id}", headers=world.token(world.admin)).status_code == 404
+    cancelled = client.delete(f"/api/v1/jobs/{job_id}", headers=world.token(world.system_admin))
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert smtp.messages() == []
+
+    # The notice is still due, so the duty is queued again and the letter goes.
+    assert delivery.queue_due_delivery(session_factory, mail_settings, utcnow()) is True
+    deliver(session_factory, mail_settings)
+    assert [m.recipients for m in smtp.wait_for(1)] == [["ppid@example.go.id"]]
 
 
 def test_a_rolled_back_event_sends_nothing(
