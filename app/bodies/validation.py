@@ -12,6 +12,8 @@ EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})
 # The same as the document says them (a value is stripped before it is checked).
 REGION_CODE_PATTERN = rf"^\s*{REGION_CODE.pattern[1:-1]}\s*$"
 EMAIL_PATTERN = rf"^\s*{EMAIL.pattern[1:-1]}\s*$"
+# An address or nothing (blank text clears a setting such as a commission's Reply-To).
+OPTIONAL_EMAIL_PATTERN = rf"^\s*(?:{EMAIL.pattern[1:-1]})?\s*$"
 
 REGION_MESSAGE = "not a Kemendagri region code such as 31, 31.71, 31.71.01 or 31.71.01.1001"
 REGION_MESSAGE_ID = "Bukan kode wilayah Kemendagri seperti 31, 31.71, 31.71.01 atau 31.71.01.1001."

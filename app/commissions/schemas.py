@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.bodies.validation import OPTIONAL_EMAIL_PATTERN
 from app.inputs import NOT_BLANK
 
 Timezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
@@ -18,6 +19,8 @@ MAX_SIGNATURE_LENGTH = 500
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NOT_BLANK, max_length=200)
 ]
+# Where replies go: an address, or blank for none (checked in app/commissions/service.py, said here).
+ReplyTo = Annotated[str, Field(max_length=320, json_schema_extra={"pattern": OPTIONAL_EMAIL_PATTERN})]
 # The letterhead of the commission's letters (app/letters/): a few short lines each.
 MAX_LETTER_LINES = 4
 MAX_LETTER_BLOCK = 400
@@ -40,10 +43,10 @@ class CommissionPatch(BaseModel):
 
     name: Name | None = None
     timezone: Timezone | None = None
-    mail_reply_to: str | None = Field(
+    mail_reply_to: ReplyTo | None = Field(
         default=None,
-        max_length=320,
-        description="Where replies to the commission's e-mail go (Reply-To); null or empty: none.",
+        description="Where replies to the commission's e-mail go (Reply-To): an e-mail address; null or "
+        "empty: none.",
         examples=["sekretariat@komisiinformasi.example.go.id"],
     )
     mail_signature: str | None = Field(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.accounts import policy
 from app.accounts.principal import Principal
 from app.audit.service import record
+from app.bodies.validation import email_problem
 from app.commissions.licenses import LICENSES
 from app.commissions.schemas import (
     MAX_LETTER_BLOCK,
@@ -90,9 +90,6 @@ def commissions_query(*, by: Principal) -> Select[Any]:
     return stmt
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
 def check_mail_settings(changes: dict[str, Any]) -> dict[str, Any]:
     """``mail_reply_to`` (an address, stored in lower case) and ``mail_signature`` (a few lines) as stored:
     empty text is ``None`` (no Reply-To; the default signature). A 422 naming each field that does not fit."""
@@ -100,7 +97,7 @@ def check_mail_settings(changes: dict[str, Any]) -> dict[str, Any]:
     checked = dict(changes)
     if "mail_reply_to" in changes:
         address = (changes["mail_reply_to"] or "").strip().lower()
-        if address and (not _EMAIL.match(address) or len(address) > 320):
+        if address and email_problem(address):
             problems.add("mail_reply_to", "is not an email address", "Alamat balasan surel ini tidak sah.")
         checked["mail_reply_to"] = address or None
     if "mail_signature" in changes:
