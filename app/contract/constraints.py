@@ -16,8 +16,9 @@ from typing import Any
 
 # ECMA-262 and Python's ``re`` read ``\u0000`` alike, so validators and generators agree on it.
 NUL_FREE = "^[^\\u0000]*$"
-# Some text besides spaces, without NUL: an empty or blank If-Match is a missing one (428).
-VERSION_GIVEN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+# One version named, without NUL (app/submissions/service.py parse_if_match): an empty or blank If-Match is a
+# missing one, and "*" or a list (a comma) names no single version (428 for both).
+VERSION_GIVEN = "^\\s*(?:[^\\s\\u0000,*]|\\*[^\\u0000,]*[^\\s\\u0000,])[^\\u0000,]*$"
 
 
 def _takes_any_key(node: dict[str, Any]) -> bool:

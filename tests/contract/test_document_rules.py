@@ -10,10 +10,12 @@ from typing import Any, get_args
 from fastapi.testclient import TestClient
 
 from app.contract.constraints import ECHOES
+from app.errors import PreconditionRequired, StaleVersion
 from app.jobs.kinds import registry
 from app.jobs.schemas import ExportKind
 from app.main import create_app
 from app.settings import Settings
+from app.submissions.service import parse_if_match
 
 APP = create_app(Settings(environment="test", database_url="sqlite://", demo_data=False))
 SPEC = APP.openapi()
@@ -90,3 +92,31 @@ def test_every_link_fills_every_path_parameter_of_an_operation_that_exists() -> 
 
 def test_the_export_kinds_the_document_offers_are_the_registered_ones() -> None:
     assert set(get_args(ExportKind)) == {kind.name for kind in registry().values() if kind.export}
+
+
+def names_no_single_version(header: str) -> bool:
+    """Whether ``parse_if_match`` answers 428 (a 412 for a stale or weak tag is no concern here)."""
+    try:
+        parse_if_match(header)
+    except PreconditionRequired:
+        return True
+    except StaleVersion:
+        return False
+    return False
+
+
+def test_a_required_if_match_is_refused_with_428_exactly_when_the_document_says_so() -> None:
+    """The document's If-Match pattern takes what parse_if_match takes as one version: it took a list
+    (``00Ly,h0-000``), which is a 428, schema-valid (schemathesis's stateful phase, fixed seed 20251205, as
+    the verifier on POST /submissions/{submission_id}/verification/approve-unreviewed)."""
+    patterns = {
+        parameter["schema"]["pattern"]
+        for _path, _method, operation in OPERATIONS.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "header" and parameter["name"].lower() == "if-match" and parameter["required"]
+    }
+    assert len(patterns) == 1
+    (pattern,) = patterns
+    samples = ['"3"', "3", ' "3" ', 'W/"3"', "*3", "x*", "", " ", "*", " * ", '"3", "4"', "00Ly,h0-000", ","]
+    for header in samples:
+        assert (re.search(pattern, header) is None) == names_no_single_version(header), header
