@@ -29,7 +29,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,14 +37,12 @@ import httpx
 from sqlalchemy import exists, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.accounts import policy
 from app.accounts.principal import Principal, Role
 from app.audit.service import record
 from app.commissions.timezones import as_utc
 from app.db.base import utcnow
 from app.db.models import Job, Webhook, WebhookDelivery
-from app.errors import Conflict
-from app.jobs.kinds import JobKind, JobOutcome, JobRun, JobScope, register
+from app.jobs.kinds import duty_kind
 from app.jobs.service import queue_job
 from app.settings import Settings
 from app.verification.linkcheck import request_failure
@@ -378,26 +376,7 @@ def deliver_due(
 
 # --- the job -----------------------------------------------------------------------------------------------
 
-
-def _prepare(session: Session, by: Principal, scope: JobScope, params: dict[str, Any]) -> dict[str, Any]:
-    raise Conflict(
-        "webhooks are delivered by the service itself, not asked for",
-        indonesian="Pengiriman webhook dijalankan oleh layanan sendiri dan tidak dapat diminta.",
-    )
-
-
-def _may_read(session: Session, by: Principal, job: Job) -> None:
-    policy.ensure_system_admin(by)
-
-
-def _run(run: JobRun) -> JobOutcome:
-    counts = deliver_due(run.sessions, run.settings, progress=lambda done: run.progress(done))
-    return JobOutcome(result=asdict(counts))
-
-
-WEBHOOKS = register(
-    JobKind(name=KIND, title="Pengiriman webhook", run=_run, prepare=_prepare, ensure_may_read=_may_read)
-)
+WEBHOOKS = duty_kind(KIND, "Pengiriman webhook", deliver_due, english="webhook delivery")
 
 
 # --- the periodic duty -------------------------------------------------------------------------------------
