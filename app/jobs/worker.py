@@ -161,6 +161,12 @@ def _queue_due_webhooks(sessions: sessionmaker[Session], settings: Settings, now
     webhooks.queue_due_delivery(sessions, settings, now)
 
 
+def _prune_webhook_deliveries(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
+    pruned = webhooks.prune_ended(sessions, settings, now)
+    if pruned:
+        log.info("removed %s webhook deliveries ended over %s days ago", pruned, settings.webhook_keep_days)
+
+
 PERIODIC: list[Duty] = [
     # Cheap (one indexed look): a retry whose time came, or the next slice of a long mailing, waits seconds.
     Duty("queue e-mail delivery", timedelta(seconds=10), _queue_due_mail),
@@ -168,6 +174,7 @@ PERIODIC: list[Duty] = [
     # Likewise a webhook delivery whose retry is due, or whose worker stopped while posting it (the job
     # hands those back to the queue as it starts).
     Duty("queue webhook delivery", timedelta(seconds=10), _queue_due_webhooks),
+    Duty("remove ended webhook deliveries", timedelta(hours=6), _prune_webhook_deliveries),
     Duty("prune the queue's finished rows", timedelta(hours=6), _prune_queue),
     Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
     Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),

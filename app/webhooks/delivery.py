@@ -1,4 +1,4 @@
-"""Delivering webhook events: the ``webhooks`` job, and the periodic duty that keeps it moving.
+"""Delivering webhook events: the ``webhooks`` job, and the periodic duties that keep it moving and tidy.
 
 At least once. A delivery is claimed by one worker (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's single
 writer) and marked ``sending`` in a committed transaction before it is posted, then ``delivered`` on a 2xx
@@ -16,6 +16,7 @@ secret's decoded bytes>``. Redirects are not followed; of the answer only its st
 
 The job runs for at most ``SLICE_SECONDS`` and ends; the duty ``queue_due_delivery`` queues it again within
 seconds while deliveries are due (or a lease ran out).
+Another duty, ``prune_ended``, removes the deliveries that ended more than ``EMONEV_WEBHOOK_KEEP_DAYS`` ago.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import exists, or_, select, text, update
+from sqlalchemy import delete, exists, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.principal import Principal, Role
@@ -59,6 +60,8 @@ SLICE_SECONDS = 60.0
 LEASE_TIMEOUTS = 4
 EXCERPT = 200
 USER_AGENT = "E-Monev webhooks"
+# Ended deliveries are removed this many at a time, each batch in a transaction of its own.
+PRUNE_BATCH = 500
 
 
 def queue_delivery(session: Session) -> None:
@@ -401,3 +404,37 @@ def queue_due_delivery(sessions: sessionmaker[Session], settings: Settings, now:
             return False
         queue_delivery(session)
     return True
+
+
+def prune_ended(
+    sessions: sessionmaker[Session], settings: Settings, now: datetime, *, batch: int = PRUNE_BATCH
+) -> int:
+    """Delete the deliveries that ended (delivered, or failed for good) more than ``EMONEV_WEBHOOK_KEEP_DAYS``
+    before ``now``, by their last attempt; returns how many. Pending and sending ones are never touched. A
+    batch at a time, each in a short transaction of its own, so no lock is held for long; workers running it
+    at once skip each other's rows (``SKIP LOCKED`` on PostgreSQL; SQLite has one writer at a time)."""
+    cutoff = now - timedelta(days=settings.webhook_keep_days)
+    ended = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status.in_((DELIVERED, FAILED)),
+            WebhookDelivery.last_attempt_at < cutoff,
+            # Implied by the line above (a delivery is attempted no sooner than it is due; at worst a late
+            # answer leaves a retry's time a few hours later, and the row waits that much longer), and it
+            # lets the (status, next_attempt_at) index bound the search.
+            WebhookDelivery.next_attempt_at < cutoff,
+        )
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    pruned = 0
+    while True:
+        with sessions.begin() as session:
+            removed: int = session.execute(
+                delete(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(ended))
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+        pruned += removed
+        if removed < batch:
+            return pruned
