@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +32,7 @@ from app.db.models import Job
 from app.db.session import engine_for_long_work, make_sessionmaker
 from app.jobs import files, parts, queue
 from app.jobs.runner import run_job
-from app.jobs.service import QUEUED, RUNNING
+from app.jobs.service import ENDED, QUEUED, RUNNING
 from app.mail.delivery import queue_due_delivery, settle_interrupted
 from app.mail.reminders import run_duty as _write_deadline_reminders
 from app.settings import Settings
@@ -141,10 +141,39 @@ def prune_queue(sessions: sessionmaker[Session], now: datetime) -> int:
     return pruned
 
 
+# The duties' own jobs (delivering e-mail and webhooks) are queued by the service whenever such work is due:
+# a row each time, that nobody asked for and only the system administrator reads. Those ended go after the
+# same time; every job someone asked for is kept with its state.
+DUTY_JOBS_BATCH = 500
+
+
+def prune_duty_jobs(sessions: sessionmaker[Session], now: datetime, *, batch: int = DUTY_JOBS_BATCH) -> int:
+    """Delete the jobs of the service's duties (they have no commission) that ended more than
+    ``QUEUE_ROWS_KEPT`` before ``now``, a batch per short transaction; returns how many."""
+    ended = (
+        select(Job.id)
+        .where(Job.commission_id.is_(None), Job.status.in_(ENDED), Job.finished_at < now - QUEUE_ROWS_KEPT)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    pruned = 0
+    while True:
+        with sessions.begin() as session:
+            removed: int = session.execute(
+                delete(Job).where(Job.id.in_(ended)).execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+        pruned += removed
+        if removed < batch:
+            return pruned
+
+
 def _prune_queue(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
     pruned = prune_queue(sessions, now)
     if pruned:
         log.info("removed %s finished jobs from the queue's own table", pruned)
+    pruned = prune_duty_jobs(sessions, now)
+    if pruned:
+        log.info("removed %s ended delivery jobs of the service's duties", pruned)
 
 
 def _queue_due_mail(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
@@ -175,7 +204,7 @@ PERIODIC: list[Duty] = [
     # hands those back to the queue as it starts).
     Duty("queue webhook delivery", timedelta(seconds=10), _queue_due_webhooks),
     Duty("remove ended webhook deliveries", timedelta(hours=6), _prune_webhook_deliveries),
-    Duty("prune the queue's finished rows", timedelta(hours=6), _prune_queue),
+    Duty("prune the queue's finished rows and ended duty jobs", timedelta(hours=6), _prune_queue),
     Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
     Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),
     # Looked at every few minutes; each round's sweep is queued once a night, from 02:00 its local time.

@@ -4,19 +4,22 @@ never asked for, each saying which duty in both languages, and read by the syste
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.principal import Principal, Role
+from app.db.base import utcnow
 from app.db.models import Job
 from app.errors import Conflict
 from app.jobs.service import request_job
+from app.jobs.worker import prune_duty_jobs
 from app.mail import delivery as mail
 from app.webhooks import delivery as webhooks
-from tests.factories import World
+from tests.factories import World, make_job
 
 pytestmark = pytest.mark.db
 
@@ -55,3 +58,33 @@ def test_a_duty_job_is_read_by_the_system_administrator_only(
     shown = client.get(f"/api/v1/jobs/{job_id}", headers=world.token(world.system_admin))
     assert shown.status_code == 200, shown.text
     assert (shown.json()["kind"], shown.json()["title"]) == (kind, title)
+
+
+def test_ended_duty_jobs_go_after_thirty_days_and_asked_for_jobs_stay(
+    session: Session, session_factory: sessionmaker[Session], world: World
+) -> None:
+    now = utcnow()
+
+    def job(kind: str, status: str, days_ago: float, commission_id: int | None = None) -> int:
+        row = make_job(
+            session,
+            world.round,
+            world.admin,
+            kind=kind,
+            status=status,
+            commission_id=commission_id,
+            finished_at=None if status in ("queued", "running") else now - timedelta(days=days_ago),
+        )
+        return row.id
+
+    old = [job(mail.KIND, "done", 31), job(webhooks.KIND, "failed", 40), job(mail.KIND, "cancelled", 90)]
+    kept = [
+        job(mail.KIND, "done", 29),  # recent
+        job(mail.KIND, "running", 0),  # still running, however long
+        job("recap", "done", 400, commission_id=world.commission.id),  # asked for: kept with its state
+    ]
+    session.commit()
+
+    assert prune_duty_jobs(session_factory, now, batch=2) == len(old)
+    assert set(session.scalars(select(Job.id))) == set(kept)
+    assert prune_duty_jobs(session_factory, now) == 0
