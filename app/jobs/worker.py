@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
 from app.db.models import Job
+from app.db.pruning import delete_in_batches
 from app.db.session import engine_for_long_work, make_sessionmaker
 from app.jobs import files, parts, queue
 from app.jobs.runner import run_job
@@ -149,22 +150,14 @@ DUTY_JOBS_BATCH = 500
 
 def prune_duty_jobs(sessions: sessionmaker[Session], now: datetime, *, batch: int = DUTY_JOBS_BATCH) -> int:
     """Delete the jobs of the service's duties (they have no commission) that ended more than
-    ``QUEUE_ROWS_KEPT`` before ``now``, a batch per short transaction; returns how many."""
+    ``QUEUE_ROWS_KEPT`` before ``now``, a batch at a time (app/db/pruning.py); returns how many."""
     ended = (
         select(Job.id)
         .where(Job.commission_id.is_(None), Job.status.in_(ENDED), Job.finished_at < now - QUEUE_ROWS_KEPT)
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
-    pruned = 0
-    while True:
-        with sessions.begin() as session:
-            removed: int = session.execute(
-                delete(Job).where(Job.id.in_(ended)).execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-        pruned += removed
-        if removed < batch:
-            return pruned
+    return delete_in_batches(sessions, Job, ended, batch)
 
 
 def _prune_queue(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, exists, or_, select, text, update
+from sqlalchemy import exists, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.principal import Principal, Role
@@ -43,6 +43,7 @@ from app.audit.service import record
 from app.commissions.timezones import as_utc
 from app.db.base import utcnow
 from app.db.models import Job, Webhook, WebhookDelivery
+from app.db.pruning import delete_in_batches
 from app.jobs.kinds import duty_kind
 from app.jobs.service import queue_job
 from app.settings import Settings
@@ -410,9 +411,8 @@ def prune_ended(
     sessions: sessionmaker[Session], settings: Settings, now: datetime, *, batch: int = PRUNE_BATCH
 ) -> int:
     """Delete the deliveries that ended (delivered, or failed for good) more than ``EMONEV_WEBHOOK_KEEP_DAYS``
-    before ``now``, by their last attempt; returns how many. Pending and sending ones are never touched. A
-    batch at a time, each in a short transaction of its own, so no lock is held for long; workers running it
-    at once skip each other's rows (``SKIP LOCKED`` on PostgreSQL; SQLite has one writer at a time)."""
+    before ``now``, by their last attempt, a batch at a time (app/db/pruning.py); returns how many. Pending
+    and sending ones are never touched."""
     cutoff = now - timedelta(days=settings.webhook_keep_days)
     ended = (
         select(WebhookDelivery.id)
@@ -427,14 +427,4 @@ def prune_ended(
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
-    pruned = 0
-    while True:
-        with sessions.begin() as session:
-            removed: int = session.execute(
-                delete(WebhookDelivery)
-                .where(WebhookDelivery.id.in_(ended))
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-        pruned += removed
-        if removed < batch:
-            return pruned
+    return delete_in_batches(sessions, WebhookDelivery, ended, batch)
