@@ -25,7 +25,7 @@ from annotated_types import Interval
 from fastapi import Request, Response
 from fastapi.params import Form
 from fastapi.routing import APIRoute
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, Strict, WithJsonSchema
 
 from app.errors import ProblemCollector
 from app.json_text import json_value
@@ -41,6 +41,11 @@ MAX_BIGINT = 2**63 - 1  # the largest integer either database driver binds
 
 Id = Annotated[int, Interval(ge=1, le=MAX_INT)]
 DbInt = Annotated[int, Interval(ge=MIN_INT, le=MAX_INT)]
+# An id in a JSON body. Path and query parameters arrive as text and take ``Id``; a JSON body says what type
+# it sends, and pydantic's lax mode would take ``true`` for 1 and ``"5"`` for 5, which the document's
+# ``integer`` does not allow. Numbers and booleans of request bodies are strict for the same reason
+# (``StrictInt``, ``StrictFloat``, ``StrictBool``); decimals take a number or a string, as documented.
+StrictId = Annotated[int, Strict(), Interval(ge=1, le=MAX_INT)]
 
 # An id as a JSON object's key (``{"<body id>": ...}``): 1 to 999,999,999 in plain digits.
 ID_KEY = "^[1-9][0-9]{0,8}$"

@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     # repeated until webhook_give_up_hours after the event, when the delivery is marked failed.
     webhook_retry_seconds: Annotated[list[float], NoDecode] = Field(default=[30, 120, 600, 1800, 3600, 7200])
     webhook_give_up_hours: float = Field(default=24, gt=0, le=24 * 30)
+    # Deliveries that ended (delivered, or failed for good) are removed this many days after their last
+    # attempt; pending ones never are.
+    webhook_keep_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("reminder_days", mode="before")
     @classmethod

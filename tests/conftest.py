@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts import security
 from app.db.session import create_sqlite_engine
 from app.main import create_app
 from app.settings import Settings
@@ -28,6 +30,11 @@ POSTGRES_URL = os.environ.get("EMONEV_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"]
 
 pytest_plugins = ["tests.documented_statuses"]
+
+# argon2 is slow on purpose (about 0.1 s a password), and the suite logs in and fails logins thousands of
+# times. In-process tests hash and check with the smallest parameters argon2 takes: the same code, a
+# hundredth of the work. Processes the tests start (emonev serve) keep the real ones.
+security._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def migrate(connection: Connection) -> None:

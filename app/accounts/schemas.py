@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from app.accounts.principal import Role
-from app.inputs import Id, not_null_in_schema
+from app.inputs import StrictId, not_null_in_schema
 
 
 def _utc(value: datetime) -> datetime:
@@ -64,17 +64,17 @@ class AccountCreate(BaseModel):
         description="At least 10 characters. Leave it out to invite the holder instead: the account cannot "
         "log in until they set a password through the invitation's single-use link.",
     )
-    invite: bool | None = Field(
+    invite: StrictBool | None = Field(
         default=None,
         description="Without a password an invitation is sent unless this is false (then send one later with "
         "POST /accounts/{id}/invitation). true together with a password is refused (422).",
     )
-    commission_id: Id | None = Field(
+    commission_id: StrictId | None = Field(
         default=None,
         description="Required for every role but system_admin; a commission administrator may leave it out "
         "(its own commission).",
     )
-    body_id: Id | None = Field(
+    body_id: StrictId | None = Field(
         default=None, description="Required for an operator: a public body of the commission."
     )
 
@@ -92,8 +92,8 @@ class AccountPatch(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     role: AccountRole | None = None
-    body_id: Id | None = None
-    active: bool | None = Field(
+    body_id: StrictId | None = None
+    active: StrictBool | None = Field(
         default=None, description="false deactivates: the account can no longer log in."
     )
     password: str | None = Field(default=None, max_length=1024)
@@ -110,8 +110,8 @@ class ApiKeyCreate(BaseModel):
         description="`read`: reads the whole commission, changes nothing. `body`: acts as the PPID operator "
         "of one public body (`body_id`)."
     )
-    body_id: Id | None = None
-    commission_id: Id | None = Field(
+    body_id: StrictId | None = None
+    commission_id: StrictId | None = Field(
         default=None, description="A system administrator must name it; a commission administrator's own."
     )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.bodies.validation import EMAIL_PATTERN, REGION_CODE_PATTERN, check_email, check_region_code
 from app.errors import MAX_LISTED_PROBLEMS
-from app.inputs import NOT_BLANK, Id, not_null_in_schema
+from app.inputs import NOT_BLANK, StrictId, not_null_in_schema
 
 if TYPE_CHECKING:
     from app.bodies.service import ImportReport
@@ -38,11 +38,11 @@ class BodyIn(BaseModel):
     region_code: RegionCode | None = Field(
         default=None, description="Kemendagri kode wilayah, e.g. 31.71.01.1001.", examples=["31.71.01.1001"]
     )
-    parent_id: Id | None = Field(
+    parent_id: StrictId | None = Field(
         default=None, description="A body of the same commission, e.g. its kecamatan."
     )
     ppid_email: Email | None = Field(default=None, examples=["ppid.gondangdia@jakarta.go.id"])
-    active: bool = True
+    active: StrictBool = True
 
 
 # What a change may leave out but not clear.
@@ -55,9 +55,9 @@ class BodyPatch(BaseModel):
     name: BodyName | None = None
     category: str | None = None
     region_code: RegionCode | None = None
-    parent_id: Id | None = None
+    parent_id: StrictId | None = None
     ppid_email: Email | None = None
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 class BodyOut(BaseModel):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,8 +16,11 @@ from app.accounts import policy
 from app.accounts.principal import Principal
 from app.db.models import Job, Round
 from app.db.session import read_only
-from app.errors import Forbidden
+from app.errors import Conflict, Forbidden
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # Modules that register job kinds when imported.
 KIND_MODULES = (
@@ -137,3 +140,32 @@ def registry() -> dict[str, JobKind]:
     for module in KIND_MODULES:
         importlib.import_module(module)
     return _KINDS
+
+
+class DutyWork(Protocol):
+    """The work of a duty's job (``deliver_due``): it calls ``progress(n)`` after each item and returns its
+    counts as a dataclass."""
+
+    def __call__(
+        self, sessions: sessionmaker[Session], settings: Settings, *, progress: Callable[[int], None]
+    ) -> DataclassInstance: ...
+
+
+def duty_kind(name: str, title: str, deliver: DutyWork, *, english: str) -> JobKind:
+    """Register the job of a duty of the service (delivering e-mail, webhooks): queued by the service itself
+    without a commission, never asked for (409, saying ``english``/``title``), read by the system
+    administrator only; its run is ``deliver`` and its result the counts it returns."""
+
+    def prepare(session: Session, by: Principal, scope: JobScope, params: dict[str, Any]) -> dict[str, Any]:
+        raise Conflict(
+            f"{english} is a duty of the service itself, not asked for",
+            indonesian=f"{title} dijalankan oleh layanan sendiri dan tidak dapat diminta.",
+        )
+
+    def may_read(session: Session, by: Principal, job: Job) -> None:
+        policy.ensure_system_admin(by)
+
+    def run(job: JobRun) -> JobOutcome:
+        return JobOutcome(result=asdict(deliver(job.sessions, job.settings, progress=job.progress)))
+
+    return register(JobKind(name=name, title=title, run=run, prepare=prepare, ensure_may_read=may_read))

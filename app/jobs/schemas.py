@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.base import utcnow
 from app.db.models import Job
-from app.inputs import Id
+from app.inputs import StrictId
 
 # The job kinds registered with ``export=True`` (tests/contract/test_document_rules.py checks they agree).
 ExportKind = Literal["letters", "recap", "result_sheets"]
@@ -26,7 +26,7 @@ class ExportRequest(BaseModel):
         "`letters` (a ZIP of every body's letter as PDF).",
         examples=["recap"],
     )
-    revision: Id | None = Field(
+    revision: StrictId | None = Field(
         default=None, description="A published revision; the latest when left out (resolved when asked)."
     )
 

@@ -29,10 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
 from app.db.models import Job
+from app.db.pruning import delete_in_batches
 from app.db.session import engine_for_long_work, make_sessionmaker
 from app.jobs import files, parts, queue
 from app.jobs.runner import run_job
-from app.jobs.service import QUEUED, RUNNING
+from app.jobs.service import ENDED, QUEUED, RUNNING
 from app.mail.delivery import queue_due_delivery, settle_interrupted
 from app.mail.reminders import run_duty as _write_deadline_reminders
 from app.settings import Settings
@@ -141,10 +142,31 @@ def prune_queue(sessions: sessionmaker[Session], now: datetime) -> int:
     return pruned
 
 
+# The duties' own jobs (delivering e-mail and webhooks) are queued by the service whenever such work is due:
+# a row each time, that nobody asked for and only the system administrator reads. Those ended go after the
+# same time; every job someone asked for is kept with its state.
+DUTY_JOBS_BATCH = 500
+
+
+def prune_duty_jobs(sessions: sessionmaker[Session], now: datetime, *, batch: int = DUTY_JOBS_BATCH) -> int:
+    """Delete the jobs of the service's duties (they have no commission) that ended more than
+    ``QUEUE_ROWS_KEPT`` before ``now``, a batch at a time (app/db/pruning.py); returns how many."""
+    ended = (
+        select(Job.id)
+        .where(Job.commission_id.is_(None), Job.status.in_(ENDED), Job.finished_at < now - QUEUE_ROWS_KEPT)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    return delete_in_batches(sessions, Job, ended, batch)
+
+
 def _prune_queue(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
     pruned = prune_queue(sessions, now)
     if pruned:
         log.info("removed %s finished jobs from the queue's own table", pruned)
+    pruned = prune_duty_jobs(sessions, now)
+    if pruned:
+        log.info("removed %s ended delivery jobs of the service's duties", pruned)
 
 
 def _queue_due_mail(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
@@ -161,6 +183,12 @@ def _queue_due_webhooks(sessions: sessionmaker[Session], settings: Settings, now
     webhooks.queue_due_delivery(sessions, settings, now)
 
 
+def _prune_webhook_deliveries(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
+    pruned = webhooks.prune_ended(sessions, settings, now)
+    if pruned:
+        log.info("removed %s webhook deliveries ended over %s days ago", pruned, settings.webhook_keep_days)
+
+
 PERIODIC: list[Duty] = [
     # Cheap (one indexed look): a retry whose time came, or the next slice of a long mailing, waits seconds.
     Duty("queue e-mail delivery", timedelta(seconds=10), _queue_due_mail),
@@ -168,7 +196,8 @@ PERIODIC: list[Duty] = [
     # Likewise a webhook delivery whose retry is due, or whose worker stopped while posting it (the job
     # hands those back to the queue as it starts).
     Duty("queue webhook delivery", timedelta(seconds=10), _queue_due_webhooks),
-    Duty("prune the queue's finished rows", timedelta(hours=6), _prune_queue),
+    Duty("remove ended webhook deliveries", timedelta(hours=6), _prune_webhook_deliveries),
+    Duty("prune the queue's finished rows and ended duty jobs", timedelta(hours=6), _prune_queue),
     Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
     Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),
     # Looked at every few minutes; each round's sweep is queued once a night, from 02:00 its local time.

@@ -21,7 +21,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -30,14 +30,12 @@ from typing import Any
 from sqlalchemy import exists, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.accounts import policy
 from app.accounts.principal import Principal, Role
 from app.audit.service import record
 from app.commissions.timezones import as_utc
 from app.db.base import utcnow
 from app.db.models import AccountToken, Commission, Job, MailOptOut, Notice
-from app.errors import Conflict
-from app.jobs.kinds import JobKind, JobOutcome, JobRun, JobScope, register
+from app.jobs.kinds import duty_kind
 from app.jobs.service import queue_job
 from app.mail import tokens
 from app.mail.outbox import (
@@ -476,26 +474,7 @@ def deliver_due(
 
 # --- the job -----------------------------------------------------------------------------------------------
 
-
-def _prepare(session: Session, by: Principal, scope: JobScope, params: dict[str, Any]) -> dict[str, Any]:
-    raise Conflict(
-        "e-mail is delivered by the service itself, not asked for",
-        indonesian="Pengiriman surel dijalankan oleh layanan sendiri dan tidak dapat diminta.",
-    )
-
-
-def _may_read(session: Session, by: Principal, job: Job) -> None:
-    policy.ensure_system_admin(by)
-
-
-def _run(run: JobRun) -> JobOutcome:
-    counts = deliver_due(run.sessions, run.settings, progress=lambda done: run.progress(done))
-    return JobOutcome(result=asdict(counts))
-
-
-MAIL = register(
-    JobKind(name=KIND, title="Pengiriman surel", run=_run, prepare=_prepare, ensure_may_read=_may_read)
-)
+MAIL = duty_kind(KIND, "Pengiriman surel", deliver_due, english="e-mail delivery")
 
 
 # --- periodic duties ---------------------------------------------------------------------------------------

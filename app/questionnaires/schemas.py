@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 
 class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: str | list[str] | float | int | None = None
+    value: str | list[str] | StrictFloat | StrictInt | None = None
     evidence: list[str] = Field(default_factory=list)
     note: str | None = None
 

@@ -6,9 +6,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
-from app.inputs import MAX_INT, NOT_BLANK, PERCENT_TEXT, WEIGHT_TEXT, Id, decimal_input, not_null_in_schema
+from app.inputs import (
+    MAX_INT,
+    NOT_BLANK,
+    PERCENT_TEXT,
+    WEIGHT_TEXT,
+    StrictId,
+    decimal_input,
+    not_null_in_schema,
+)
 
 RoundStatus = Literal["draft", "open", "closed", "verification", "objection", "stages", "final", "published"]
 StageKind = Literal["presentation", "site_visit", "interview"]
@@ -57,7 +65,7 @@ GateScore = Annotated[
 class RoundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    year: int = Field(ge=2000, le=2100, examples=[2025])
+    year: StrictInt = Field(ge=2000, le=2100, examples=[2025])
     title: Title = Field(examples=["Monev KIP 2025"])
     saq_opens_at: Instant = Field(description="ISO 8601 with offset.", examples=["2025-08-01T00:00:00+07:00"])
     saq_closes_at: Instant = Field(
@@ -66,7 +74,7 @@ class RoundIn(BaseModel):
     objection_opens_at: Instant | None = None
     objection_closes_at: Instant | None = None
     gate_min_score: GateScore | None = Field(default=None, description="Minimum verified SAQ score to go on.")
-    gate_top_n: int | None = Field(
+    gate_top_n: StrictInt | None = Field(
         default=None, ge=1, le=MAX_INT, description="Only the top N per category go on."
     )
     missing_stage_policy: MissingStagePolicy = Field(
@@ -96,14 +104,14 @@ class RoundPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=not_null_in_schema(*NOT_NULL))
 
-    year: int | None = Field(default=None, ge=2000, le=2100)
+    year: StrictInt | None = Field(default=None, ge=2000, le=2100)
     title: Title | None = None
     saq_opens_at: Instant | None = None
     saq_closes_at: Instant | None = None
     objection_opens_at: Instant | None = None
     objection_closes_at: Instant | None = None
     gate_min_score: GateScore | None = None
-    gate_top_n: int | None = Field(default=None, ge=1, le=MAX_INT)
+    gate_top_n: StrictInt | None = Field(default=None, ge=1, le=MAX_INT)
     missing_stage_policy: MissingStagePolicy | None = None
     drafts_at_deadline: DraftsAtDeadline | None = Field(
         default=None, description="Changes until the SAQ stage closes."
@@ -194,7 +202,7 @@ class StatusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: RoundStatus
-    confirm: bool = Field(
+    confirm: StrictBool = Field(
         default=False,
         description="Confirms a move that affects bodies (see GET /rounds/{id}/status-preview); without it "
         "such a move is a 409 naming how many bodies of each kind it affects.",
@@ -239,7 +247,7 @@ class InvitationsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body_ids: list[Id] | None = Field(default=None, min_length=1, max_length=100_000)
+    body_ids: list[StrictId] | None = Field(default=None, min_length=1, max_length=100_000)
     category_codes: list[str] | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -264,7 +272,7 @@ class ExtensionIn(BaseModel):
     closes_at: Instant = Field(examples=["2025-09-07T23:59:00+07:00"])
     scope: Literal["round", "categories", "bodies"]
     category_codes: list[str] = Field(default_factory=list, max_length=200)
-    body_ids: list[Id] = Field(default_factory=list, max_length=100_000)
+    body_ids: list[StrictId] = Field(default_factory=list, max_length=100_000)
     reason: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NOT_BLANK, max_length=5000)
     ] = Field(examples=["Keputusan Rapat Pleno KI DKI Jakarta tanggal 29 Agustus 2025"])

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from app.commissions.timezones import as_utc
 from app.evidence.schemas import EvidenceFileOut
@@ -140,8 +148,8 @@ class IncompleteCounts(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    unanswered: int = Field(ge=0, le=MAX_ANSWERS_PER_SAVE * 100)
-    evidence_missing: int = Field(ge=0, le=MAX_ANSWERS_PER_SAVE * 100)
+    unanswered: StrictInt = Field(ge=0, le=MAX_ANSWERS_PER_SAVE * 100)
+    evidence_missing: StrictInt = Field(ge=0, le=MAX_ANSWERS_PER_SAVE * 100)
 
 
 class SubmitIn(BaseModel):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat
 
 from app.commissions.timezones import as_utc
 from app.contract import deprecation
 from app.evidence.schemas import EvidenceFileOut
-from app.inputs import ID_KEY, Id
+from app.inputs import ID_KEY, Id, StrictId
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
@@ -30,7 +30,7 @@ class AssignmentsPut(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"assignments": {"12": 5, "13": 5, "14": 6}}]}
     )
 
-    assignments: dict[Id, Id] = Field(
+    assignments: dict[Id, StrictId] = Field(
         min_length=1,
         max_length=MAX_ASSIGNMENTS,
         json_schema_extra={"propertyNames": {"pattern": ID_KEY}},
@@ -43,7 +43,7 @@ class SpreadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category_code: str = Field(min_length=1, max_length=64)
-    verifier_ids: list[Id] = Field(min_length=1, max_length=500)
+    verifier_ids: list[StrictId] = Field(min_length=1, max_length=500)
 
 
 class AssignmentOut(BaseModel):
@@ -101,7 +101,7 @@ class VerifiedAnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Any = None
-    evidence_checked: bool | None = None
+    evidence_checked: StrictBool | None = None
     note: str | None = Field(default=None, max_length=MAX_NOTE_LENGTH)
 
 
@@ -217,7 +217,7 @@ class BulkFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: str | None = Field(default=None, max_length=64, description="A body category code.")
-    body_ids: list[Id] | None = Field(default=None, max_length=MAX_ASSIGNMENTS)
+    body_ids: list[StrictId] | None = Field(default=None, max_length=MAX_ASSIGNMENTS)
 
 
 class BulkIn(BaseModel):
@@ -254,7 +254,7 @@ class ApproveUnreviewedIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"evidence_checked": False}]})
 
-    evidence_checked: bool = False
+    evidence_checked: StrictBool = False
 
 
 class ApprovedUnreviewed(BulkResult):
@@ -291,7 +291,7 @@ class LinkSweepRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    skip_ok_hours: float | None = Field(
+    skip_ok_hours: StrictFloat | None = Field(
         default=None,
         ge=0,
         le=720,
@@ -324,10 +324,10 @@ class DecisionIn(BaseModel):
         },
     )
 
-    accept: bool
+    accept: StrictBool
     reason: str = Field(min_length=1, max_length=MAX_NOTE_LENGTH)
     value: Any = None
-    no_valid_answer: bool = False
+    no_valid_answer: StrictBool = False
 
 
 class ObjectionOut(BaseModel):

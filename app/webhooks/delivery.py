@@ -1,4 +1,4 @@
-"""Delivering webhook events: the ``webhooks`` job, and the periodic duty that keeps it moving.
+"""Delivering webhook events: the ``webhooks`` job, and the periodic duties that keep it moving and tidy.
 
 At least once. A delivery is claimed by one worker (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's single
 writer) and marked ``sending`` in a committed transaction before it is posted, then ``delivered`` on a 2xx
@@ -16,6 +16,7 @@ secret's decoded bytes>``. Redirects are not followed; of the answer only its st
 
 The job runs for at most ``SLICE_SECONDS`` and ends; the duty ``queue_due_delivery`` queues it again within
 seconds while deliveries are due (or a lease ran out).
+Another duty, ``prune_ended``, removes the deliveries that ended more than ``EMONEV_WEBHOOK_KEEP_DAYS`` ago.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,14 +38,13 @@ import httpx
 from sqlalchemy import exists, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.accounts import policy
 from app.accounts.principal import Principal, Role
 from app.audit.service import record
 from app.commissions.timezones import as_utc
 from app.db.base import utcnow
 from app.db.models import Job, Webhook, WebhookDelivery
-from app.errors import Conflict
-from app.jobs.kinds import JobKind, JobOutcome, JobRun, JobScope, register
+from app.db.pruning import delete_in_batches
+from app.jobs.kinds import duty_kind
 from app.jobs.service import queue_job
 from app.settings import Settings
 from app.verification.linkcheck import request_failure
@@ -61,6 +61,8 @@ SLICE_SECONDS = 60.0
 LEASE_TIMEOUTS = 4
 EXCERPT = 200
 USER_AGENT = "E-Monev webhooks"
+# Ended deliveries are removed this many at a time, each batch in a transaction of its own.
+PRUNE_BATCH = 500
 
 
 def queue_delivery(session: Session) -> None:
@@ -378,26 +380,7 @@ def deliver_due(
 
 # --- the job -----------------------------------------------------------------------------------------------
 
-
-def _prepare(session: Session, by: Principal, scope: JobScope, params: dict[str, Any]) -> dict[str, Any]:
-    raise Conflict(
-        "webhooks are delivered by the service itself, not asked for",
-        indonesian="Pengiriman webhook dijalankan oleh layanan sendiri dan tidak dapat diminta.",
-    )
-
-
-def _may_read(session: Session, by: Principal, job: Job) -> None:
-    policy.ensure_system_admin(by)
-
-
-def _run(run: JobRun) -> JobOutcome:
-    counts = deliver_due(run.sessions, run.settings, progress=lambda done: run.progress(done))
-    return JobOutcome(result=asdict(counts))
-
-
-WEBHOOKS = register(
-    JobKind(name=KIND, title="Pengiriman webhook", run=_run, prepare=_prepare, ensure_may_read=_may_read)
-)
+WEBHOOKS = duty_kind(KIND, "Pengiriman webhook", deliver_due, english="webhook delivery")
 
 
 # --- the periodic duty -------------------------------------------------------------------------------------
@@ -422,3 +405,26 @@ def queue_due_delivery(sessions: sessionmaker[Session], settings: Settings, now:
             return False
         queue_delivery(session)
     return True
+
+
+def prune_ended(
+    sessions: sessionmaker[Session], settings: Settings, now: datetime, *, batch: int = PRUNE_BATCH
+) -> int:
+    """Delete the deliveries that ended (delivered, or failed for good) more than ``EMONEV_WEBHOOK_KEEP_DAYS``
+    before ``now``, by their last attempt, a batch at a time (app/db/pruning.py); returns how many. Pending
+    and sending ones are never touched."""
+    cutoff = now - timedelta(days=settings.webhook_keep_days)
+    ended = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.status.in_((DELIVERED, FAILED)),
+            WebhookDelivery.last_attempt_at < cutoff,
+            # Implied by the line above (a delivery is attempted no sooner than it is due; at worst a late
+            # answer leaves a retry's time a few hours later, and the row waits that much longer), and it
+            # lets the (status, next_attempt_at) index bound the search.
+            WebhookDelivery.next_attempt_at < cutoff,
+        )
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    return delete_in_batches(sessions, WebhookDelivery, ended, batch)

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.base import utcnow
 from app.jobs.worker import run_queued
 from app.main import create_app
 from app.settings import Settings
+from app.webhooks import outbox
 from tests.factories import World
 from tests.webhooks.receiver import Receiver
 
@@ -65,3 +69,31 @@ def register(
 def deliver(sessions: sessionmaker[Session], settings: Settings) -> int:
     """Run the queued jobs (the webhook delivery among them) as a worker would."""
     return run_queued(sessions, settings)
+
+
+def delivery_rows(
+    webhook_id: int,
+    status: str,
+    last_attempt: datetime | None,
+    count: int = 1,
+    *,
+    due: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """``count`` deliveries to insert, each of its own event, in ``status``, last attempted at
+    ``last_attempt`` (None: never) and due at ``due`` (default: the last attempt)."""
+    at = due or last_attempt or utcnow()
+    return [
+        {
+            "webhook_id": webhook_id,
+            "event_id": outbox.new_event_id(),
+            "event_type": "round.status_changed",
+            "occurred_at": at - timedelta(hours=1),
+            "data": {},
+            "status": status,
+            "attempts": 0 if last_attempt is None else 1,
+            "next_attempt_at": at,
+            "last_attempt_at": last_attempt,
+            "delivered_at": last_attempt if status == outbox.DELIVERED else None,
+        }
+        for _ in range(count)
+    ]

@@ -6,6 +6,8 @@
 - The process delivering is killed with SIGKILL while the receiver holds its request: the event still
   arrives (posted again after the lease), and every copy the receiver saw has the same ``webhook-id``, so
   dropping repeats by id gives exactly once. PostgreSQL: an ``emonev worker``; SQLite: ``emonev serve``.
+- Deliveries that ended more than ``EMONEV_WEBHOOK_KEEP_DAYS`` ago are removed by the running processes
+  (two workers at once on PostgreSQL), the others kept.
 
 PostgreSQL cases skip without EMONEV_TEST_POSTGRES_URL (fail under CI=true), like the other fault tests.
 About 15 to 30 s each: each starts its own database and processes, and the kill waits out the lease (4 x
@@ -17,20 +19,23 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.base import utcnow
 from app.db.models import Invitation, Round, Webhook, WebhookDelivery
 from app.webhooks import outbox
 from app.webhooks.service import new_secret
 from tests.factories import World, make_body, make_verified_submission
 from tests.faults.live import SETTINGS, postgres_database, prepare
 from tests.processes import LiveServer, launch_worker, serve, wait_until_listening, workers
+from tests.webhooks.conftest import delivery_rows
 from tests.webhooks.receiver import Receiver
 
 WAIT_SECONDS = 60
@@ -219,5 +224,56 @@ def test_a_delivering_process_killed_mid_post_loses_nothing_and_repeats_only_the
             assert {r.event_id for r in received} == {event_id}
             for copy in received:
                 assert copy.verified(secret)["id"] == event_id
+        finally:
+            engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_running_service_removes_ended_deliveries_after_the_setting_and_keeps_the_rest(
+    backend: str, tmp_path: Path
+) -> None:
+    """The duty as the processes run it, ``EMONEV_WEBHOOK_KEEP_DAYS`` from the environment: two ``emonev
+    worker`` started together on PostgreSQL (both prune as they start), ``emonev serve`` on SQLite."""
+    with database(backend, tmp_path) as url:
+        engine = create_engine(url)
+        sessions = sessionmaker(engine, expire_on_commit=False)
+        now = utcnow()
+        try:
+            with sessions.begin() as session:
+                round_ = session.scalars(select(Round).order_by(Round.id)).first()
+                assert round_ is not None
+                webhook = Webhook(
+                    commission_id=round_.commission_id,
+                    url="https://hooks.example/emonev",
+                    events=["round.status_changed"],
+                    secret=new_secret(),
+                )
+                session.add(webhook)
+                session.flush()
+                session.execute(
+                    insert(WebhookDelivery),
+                    delivery_rows(webhook.id, "delivered", now - timedelta(days=11), 150)
+                    + delivery_rows(webhook.id, "failed", now - timedelta(days=20), 50)
+                    + delivery_rows(webhook.id, "delivered", now - timedelta(days=9), 5)
+                    # Retried until given up, however long that takes: never removed before it ends.
+                    + delivery_rows(webhook.id, "pending", None, 5, due=now + timedelta(days=365)),
+                )
+            env = os.environ | environment(tmp_path, url) | {"EMONEV_WEBHOOK_KEEP_DAYS": "10"}
+
+            def pruned() -> bool:
+                return len(deliveries(sessions)) == 10
+
+            if backend == "postgresql":
+                with workers(tmp_path, env, "satu", "dua") as started:
+                    until(pruned, "pruned")
+                    logs = "".join(one.log.read_text() for one in started)
+            else:
+                settings = {k: v for k, v in env.items() if k.startswith("EMONEV_")}
+                with serve(tmp_path, settings, prepare=[], database_url=url) as server:
+                    until(pruned, "pruned")
+                    logs = server.log.read_text()
+            assert sorted(d.status for d in deliveries(sessions)) == ["delivered"] * 5 + ["pending"] * 5
+            assert "periodic duty 'remove ended webhook deliveries' failed" not in logs
+            assert "Traceback" not in logs
         finally:
             engine.dispose()
