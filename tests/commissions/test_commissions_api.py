@@ -173,7 +173,7 @@ def test_admin_sets_the_open_data_license_and_an_unknown_one_is_refused(
 
 def test_the_document_says_which_reply_to_addresses_are_taken(client: TestClient, world: World) -> None:
     """The document's pattern for ``mail_reply_to`` takes exactly what the PATCH takes: it stated no rule,
-    and schemathesis's coverage phase (fixed seed 20251205) sent a schema-valid "0000…" the service refused."""
+    and schemathesis's coverage phase (fixed seed 20251205) sent a schema-valid "0000…" that was refused."""
     schema = client.get("/openapi.json").json()["components"]["schemas"]["CommissionPatch"]
     (text,) = [s for s in schema["properties"]["mail_reply_to"]["anyOf"] if s["type"] == "string"]
     samples = [
