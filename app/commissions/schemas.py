@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.bodies.validation import OPTIONAL_EMAIL_PATTERN
 from app.inputs import NOT_BLANK
+from app.letters.numbers import PADDING, PLACEHOLDERS
 
 Timezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
 DataLicense = Literal["CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODbL-1.0"]  # app/commissions/licenses.py
@@ -24,6 +25,30 @@ ReplyTo = Annotated[str, Field(max_length=320, json_schema_extra={"pattern": OPT
 # The letterhead of the commission's letters (app/letters/): a few short lines each.
 MAX_LETTER_LINES = 4
 MAX_LETTER_BLOCK = 400
+
+# The rules app/commissions/service.py checks, said as patterns in the document: text is trimmed first, lines
+# are what str.splitlines() reads, and none holds NUL.
+_BREAK = "\\n\\r\\x0b\\x0c\\x1c-\\x1e\\x85\\u2028\\u2029"
+ONE_LINE = "^\\s*[^\\n\\r\\u0000]*\\s*$"
+# At most this many lines, blank ones included (the e-mail signature).
+_IN_LINE = f"[^{_BREAK}\\u0000]*"
+SIGNATURE_LINES = f"^\\s*(?:{_IN_LINE}(?:\\r\\n|[{_BREAK}])){{0,{MAX_SIGNATURE_LINES - 1}}}{_IN_LINE}\\s*$"
+# At most this many lines that are not blank (the letterhead drops blank ones).
+LETTER_LINES = f"^\\s*(?:[^\\s\\u0000][^{_BREAK}\\u0000]*(?:$|[{_BREAK}]\\s*)){{0,{MAX_LETTER_LINES}}}$"
+# One line of text and placeholders (app/letters/numbers.py pattern_problem); {{ and }} write a brace.
+_PADDED = "|".join(p for p in sorted(PADDING) if p)
+_OTHERS = "|".join(p for p in PLACEHOLDERS if p != "urut")
+_PLACEHOLDER = f"\\{{(?:urut(?::(?:{_PADDED})?)?|(?:{_OTHERS}):?)\\}}"
+NUMBER_FORMAT = f"^\\s*(?:[^{{}}\\n\\r\\u0000]|\\{{\\{{|\\}}\\}}|{_PLACEHOLDER})*\\s*$"
+
+
+Signature = Annotated[
+    str, Field(max_length=MAX_SIGNATURE_LENGTH, json_schema_extra={"pattern": SIGNATURE_LINES})
+]
+LetterBlock = Annotated[str, Field(max_length=MAX_LETTER_BLOCK, json_schema_extra={"pattern": LETTER_LINES})]
+CityLine = Annotated[str, Field(max_length=100, json_schema_extra={"pattern": ONE_LINE})]
+PersonLine = Annotated[str, Field(max_length=200, json_schema_extra={"pattern": ONE_LINE})]
+NumberFormat = Annotated[str, Field(max_length=200, json_schema_extra={"pattern": NUMBER_FORMAT})]
 
 
 class CommissionIn(BaseModel):
@@ -49,9 +74,8 @@ class CommissionPatch(BaseModel):
         "empty: none.",
         examples=["sekretariat@komisiinformasi.example.go.id"],
     )
-    mail_signature: str | None = Field(
+    mail_signature: Signature | None = Field(
         default=None,
-        max_length=MAX_SIGNATURE_LENGTH,
         description=f"The lines that sign the commission's e-mail (at most {MAX_SIGNATURE_LINES} lines, "
         f'{MAX_SIGNATURE_LENGTH} characters); null or empty: "Sekretariat <commission\'s name>".',
         examples=["Sekretariat Komisi Informasi Provinsi DKI Jakarta\nTelp. (021) 1234567"],
@@ -62,37 +86,32 @@ class CommissionPatch(BaseModel):
         "and written into every data package.",
         examples=["CC-BY-4.0"],
     )
-    letter_heading: str | None = Field(
+    letter_heading: LetterBlock | None = Field(
         default=None,
-        max_length=MAX_LETTER_BLOCK,
         description=f"The letterhead's heading lines (at most {MAX_LETTER_LINES}); null or empty: the "
         "commission's name.",
         examples=["Komisi Informasi\nProvinsi DKI Jakarta"],
     )
-    letter_address: str | None = Field(
+    letter_address: LetterBlock | None = Field(
         default=None,
-        max_length=MAX_LETTER_BLOCK,
         description=f"The letterhead's address lines under the heading (at most {MAX_LETTER_LINES}).",
         examples=["Jl. Abdul Muis No. 8, Jakarta Pusat 10160\nTelp. (021) 1234567"],
     )
-    letter_city: str | None = Field(
+    letter_city: CityLine | None = Field(
         default=None,
-        max_length=100,
         description="Where letters are dated: the city before the date.",
         examples=["Jakarta"],
     )
-    letter_chair_name: str | None = Field(
-        default=None, max_length=200, description="The chair who signs the letters.", examples=["Nama Ketua"]
+    letter_chair_name: PersonLine | None = Field(
+        default=None, description="The chair who signs the letters.", examples=["Nama Ketua"]
     )
-    letter_chair_title: str | None = Field(
+    letter_chair_title: PersonLine | None = Field(
         default=None,
-        max_length=200,
         description="The signer's title before the commission's name; null or empty: \"Ketua\".",
         examples=["Ketua"],
     )
-    letter_number_format: str | None = Field(
+    letter_number_format: NumberFormat | None = Field(
         default=None,
-        max_length=200,
         description="The letter number's pattern, with placeholders {urut} (the body's sequence number in "
         "the round; {urut:03} pads it), {tahun}, {bulan}, {romawi}, {kode}, {kategori}, "
         '{revisi}; null or empty: "{urut}/KI/{romawi}/{tahun}".',

@@ -22,7 +22,7 @@ from datetime import date
 DEFAULT_NUMBER_FORMAT = "{urut}/KI/{romawi}/{tahun}"
 PLACEHOLDERS = ("urut", "tahun", "bulan", "romawi", "kode", "kategori", "revisi")
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
-_PADDING = {"", "02", "03", "04", "05", "06"}
+PADDING = {"", "02", "03", "04", "05", "06"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def pattern_problem(pattern: str) -> str | None:
         if name not in PLACEHOLDERS:
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
             return f"{{{name}}} tidak dikenal. Yang dapat dipakai: {known}."
-        if conversion is not None or (spec and (name != "urut" or spec not in _PADDING)):
+        if conversion is not None or (spec and (name != "urut" or spec not in PADDING)):
             return (
                 f"Format {{{name}:{spec}}} tidak dikenal. Hanya nomor urut yang dapat diberi nol di depan, "
                 "misalnya {urut:03}."

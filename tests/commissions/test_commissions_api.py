@@ -195,3 +195,35 @@ def test_the_document_says_which_reply_to_addresses_are_taken(client: TestClient
         )
         assert response.status_code in (200, 422), response.text
         assert (response.status_code == 200) == bool(re.search(text["pattern"], value)), value
+
+
+# Text for the mail and letter settings: line breaks as str.splitlines() reads them, blank lines, braces.
+SETTING_SAMPLES = {
+    "mail_signature": [
+        *("a\nb\nc\nd\ne\nf", "a\nb\nc\nd\ne\nf\ng", "a\n\n\n\n\nb", "a\n\n\n\n\n\nb", "a\r\nb"),
+        *("\n\n\na\n\n\n\n\n\n", "a\x1cb\x85c\u2028d\re\x0bf\x0cg", "a\x1fb", " ", ""),
+    ],
+    "letter_heading": [
+        *("a\nb\nc\nd", "a\nb\nc\nd\ne", "a\n\n\nb\n \n\tc\nd", "a\x1cb\x85c\u2028d\re", "  "),
+        *("\n a \n\n", "a\r\nb\r\nc\r\nd\r\n", "a\x1fb\x1fc\x1fd\x1fe"),
+    ],
+    "letter_city": ["Jakarta", "Jakarta\nPusat", "Jakarta\r", "\n Jakarta \n", "a\x0bb\x85c\u2028d", ""],
+    "letter_number_format": [
+        *("{urut:03}/KI/{romawi}/{tahun}", "{urut:07}", "{tahun:03}", "{tahun:}", "{urut:}", "{urut}\n/KI"),
+        *("{", "}", "{{", "}}", "{{urut}", "{{{urut}}}", "{urut!r}", "{0}", "{}", "{nomor}", "{urut[0]}"),
+        *(" {kode}/{kategori}/{revisi}/{bulan} ", "{urut:03:x}", "a{{b}}c"),
+    ],
+}
+
+
+def test_the_document_says_which_mail_and_letter_settings_are_taken(client: TestClient, world: World) -> None:
+    """Each setting's pattern in the document takes exactly what the PATCH takes (the service counts lines,
+    wants one line, or reads the placeholders): none stated its rule, which a schema-valid text broke."""
+    properties = client.get("/openapi.json").json()["components"]["schemas"]["CommissionPatch"]["properties"]
+    for field, samples in SETTING_SAMPLES.items():
+        (text,) = [s for s in properties[field]["anyOf"] if s["type"] == "string"]
+        for value in samples:
+            url = f"{API}/commissions/{world.commission.id}"
+            response = client.patch(url, json={field: value}, headers=world.token(world.admin))
+            assert response.status_code in (200, 422), response.text
+            assert (response.status_code == 200) == bool(re.search(text["pattern"], value)), (field, value)
