@@ -25,7 +25,8 @@ from annotated_types import Interval
 from fastapi import Request, Response
 from fastapi.params import Form
 from fastapi.routing import APIRoute
-from pydantic import BeforeValidator, Strict, WithJsonSchema
+from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from app.errors import ProblemCollector
 from app.json_text import json_value
@@ -41,11 +42,24 @@ MAX_BIGINT = 2**63 - 1  # the largest integer either database driver binds
 
 Id = Annotated[int, Interval(ge=1, le=MAX_INT)]
 DbInt = Annotated[int, Interval(ge=MIN_INT, le=MAX_INT)]
-# An id in a JSON body. Path and query parameters arrive as text and take ``Id``; a JSON body says what type
-# it sends, and pydantic's lax mode would take ``true`` for 1 and ``"5"`` for 5, which the document's
-# ``integer`` does not allow. Numbers and booleans of request bodies are strict for the same reason
-# (``StrictInt``, ``StrictFloat``, ``StrictBool``); decimals take a number or a string, as documented.
-StrictId = Annotated[int, Strict(), Interval(ge=1, le=MAX_INT)]
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's ``integer``: a number without a fraction, ``5`` or ``5.0`` alike (schemathesis sends
+    both); never ``true`` or ``"5"``, which pydantic's lax mode would take. (Strict mode refused ``5.0``.)"""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+JSON_INTEGER = BeforeValidator(_json_integer)
+"""An integer in a JSON body, after its bounds (``Annotated[int, Interval(...), JSON_INTEGER]``: bounds
+after it reach the document as ``ge``/``le``, which JSON Schema does not know). Path and query parameters
+arrive as text and take ``Id``; a JSON body says what type it sends, and the document's ``integer`` takes
+neither a boolean nor text. Numbers and booleans of request bodies are strict for the same reason
+(``StrictFloat``, ``StrictBool``: a JSON number or boolean); decimals take a number or a string, as
+documented."""
+StrictId = Annotated[int, Interval(ge=1, le=MAX_INT), JSON_INTEGER]
 
 # An id as a JSON object's key (``{"<body id>": ...}``): 1 to 999,999,999 in plain digits.
 ID_KEY = "^[1-9][0-9]{0,8}$"

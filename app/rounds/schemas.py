@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.inputs import (
+    JSON_INTEGER,
     MAX_INT,
     NOT_BLANK,
     PERCENT_TEXT,
@@ -23,6 +24,8 @@ StageKind = Literal["presentation", "site_visit", "interview"]
 MissingStagePolicy = Literal["zero", "saq_only"]
 DraftsAtDeadline = Literal["not_participating", "submit"]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
+Year = Annotated[int, Field(ge=2000, le=2100), JSON_INTEGER]
+TopN = Annotated[int, Field(ge=1, le=MAX_INT), JSON_INTEGER]
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NOT_BLANK, max_length=300)
 ]
@@ -65,7 +68,7 @@ GateScore = Annotated[
 class RoundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    year: StrictInt = Field(ge=2000, le=2100, examples=[2025])
+    year: Year = Field(examples=[2025])
     title: Title = Field(examples=["Monev KIP 2025"])
     saq_opens_at: Instant = Field(description="ISO 8601 with offset.", examples=["2025-08-01T00:00:00+07:00"])
     saq_closes_at: Instant = Field(
@@ -74,9 +77,7 @@ class RoundIn(BaseModel):
     objection_opens_at: Instant | None = None
     objection_closes_at: Instant | None = None
     gate_min_score: GateScore | None = Field(default=None, description="Minimum verified SAQ score to go on.")
-    gate_top_n: StrictInt | None = Field(
-        default=None, ge=1, le=MAX_INT, description="Only the top N per category go on."
-    )
+    gate_top_n: TopN | None = Field(default=None, description="Only the top N per category go on.")
     missing_stage_policy: MissingStagePolicy = Field(
         default="zero",
         description="A body that did not reach a stage: 0 for it (zero) or its SAQ score only.",
@@ -104,14 +105,14 @@ class RoundPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=not_null_in_schema(*NOT_NULL))
 
-    year: StrictInt | None = Field(default=None, ge=2000, le=2100)
+    year: Year | None = None
     title: Title | None = None
     saq_opens_at: Instant | None = None
     saq_closes_at: Instant | None = None
     objection_opens_at: Instant | None = None
     objection_closes_at: Instant | None = None
     gate_min_score: GateScore | None = None
-    gate_top_n: StrictInt | None = Field(default=None, ge=1, le=MAX_INT)
+    gate_top_n: TopN | None = None
     missing_stage_policy: MissingStagePolicy | None = None
     drafts_at_deadline: DraftsAtDeadline | None = Field(
         default=None, description="Changes until the SAQ stage closes."

@@ -10,14 +10,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictInt,
     StringConstraints,
     WithJsonSchema,
 )
 
 from app.commissions.timezones import as_utc
 from app.evidence.schemas import EvidenceFileOut
-from app.inputs import NOT_BLANK
+from app.inputs import JSON_INTEGER, NOT_BLANK
 from app.rounds.schemas import Instant
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
@@ -142,14 +141,18 @@ class SaveResult(BaseModel):
     score: ScoreSummary
 
 
+# How many questions, as a JSON integer (app/inputs.py JSON_INTEGER).
+Count = Annotated[int, Field(ge=0, le=MAX_ANSWERS_PER_SAVE * 100), JSON_INTEGER]
+
+
 class IncompleteCounts(BaseModel):
     """How much of an SAQ is left open: questions without an answer, and answers that lack the evidence their
     question requires (as ``GET .../checklist`` lists them)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    unanswered: StrictInt = Field(ge=0, le=MAX_ANSWERS_PER_SAVE * 100)
-    evidence_missing: StrictInt = Field(ge=0, le=MAX_ANSWERS_PER_SAVE * 100)
+    unanswered: Count
+    evidence_missing: Count
 
 
 class SubmitIn(BaseModel):

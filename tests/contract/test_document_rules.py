@@ -173,6 +173,47 @@ def test_a_json_body_takes_numbers_and_booleans_only_as_such() -> None:
     assert taken == []
 
 
+def integral_numbers(schema: dict[str, Any]) -> list[Any]:
+    """JSON values for ``schema`` that are integers as JSON Schema reads them, written with a fraction of zero
+    (``5.0``), inside arrays and objects too."""
+    wrong: list[Any] = []
+    for kind in schema.get("anyOf", [schema]):
+        if kind.get("type") == "integer":
+            wrong.append(float(kind.get("minimum", 1)))
+        elif kind.get("type") == "array" and "items" in kind:
+            wrong += [[value] for value in integral_numbers(kind["items"])]
+        elif kind.get("type") == "object" and isinstance(kind.get("additionalProperties"), dict):
+            wrong += [{"1": value} for value in integral_numbers(kind["additionalProperties"])]
+    return wrong
+
+
+def test_a_json_body_takes_an_integer_written_with_a_zero_fraction() -> None:
+    """JSON Schema's ``integer`` is any number without a fraction, so ``5.0`` is one, and schemathesis sends
+    it: strict integers refused it (``body_ids: [1335.0]`` on POST /rounds/{round_id}/invitations and every
+    other integer of a body, for every role, schemathesis's random seed 2051787217)."""
+    models = app_models()
+    schemas = SPEC["components"]["schemas"]
+    refused = []
+    checked = 0
+    for name in sorted(body_models()):
+        for field, schema in schemas[name].get("properties", {}).items():
+            for value in integral_numbers(schema):
+                checked += 1
+                model = models[name]
+                if field in refused_fields(model, field, value):
+                    refused.append(f"{name}.{field} = {value!r}")
+    assert checked >= 20
+    assert refused == []
+
+
+def refused_fields(model: type[BaseModel], field: str, value: Any) -> set[str]:
+    try:
+        model.__pydantic_validator__.validate_assignment(model.model_construct(), field, value)
+    except ValidationError as exc:
+        return {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+    return set()
+
+
 def names_no_single_version(header: str) -> bool:
     """Whether ``parse_if_match`` answers 428 (a 412 for a stale or weak tag is no concern here)."""
     try:
@@ -199,3 +240,22 @@ def test_a_required_if_match_is_refused_with_428_exactly_when_the_document_says_
     samples = ['"3"', "3", ' "3" ', 'W/"3"', "*3", "x*", "", " ", "*", " * ", '"3", "4"', "00Ly,h0-000", ","]
     for header in samples:
         assert (re.search(pattern, header) is None) == names_no_single_version(header), header
+
+
+def keys(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from keys(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            if key not in ("examples", "example", "default", "properties"):
+                yield from keys(value)
+            elif key == "properties":
+                yield from keys(list(value.values()))
+
+
+def test_bounds_reach_the_document_as_json_schema_says_them() -> None:
+    """A bound set after a validator reached the document as pydantic's ``ge``/``le``, which JSON Schema does
+    not know: the year of a round's PATCH had no bounds in the document."""
+    assert {"ge", "le", "gt", "lt"} & set(keys(SPEC["components"]["schemas"])) == set()
