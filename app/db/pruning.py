@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def delete_in_batches(sessions: sessionmaker[Session], model: Any, ids: Select[Any], batch: int) -> int:
-    """Delete the rows of ``model`` whose ``id`` the query ``ids`` selects (at most ``batch`` of them, locked
-    with ``skip_locked``), a batch per transaction, until a batch comes back short; returns how many."""
+    """Delete the rows of ``model`` whose ``id`` the query ``ids`` selects, ``batch`` at a time (each batch
+    locked with ``skip_locked``, in a transaction of its own) until a batch comes back short; returns how
+    many."""
+    ids = ids.limit(batch).with_for_update(skip_locked=True)
     deleted = 0
     while True:
         with sessions.begin() as session:

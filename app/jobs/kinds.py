@@ -7,13 +7,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts import policy
 from app.accounts.principal import Principal
+from app.db.base import utcnow
 from app.db.models import Job, Round
 from app.db.session import read_only
 from app.errors import Conflict, Forbidden
@@ -143,12 +146,44 @@ def registry() -> dict[str, JobKind]:
 
 
 class DutyWork(Protocol):
-    """The work of a duty's job (``deliver_due``): it calls ``progress(n)`` after each item and returns its
-    counts as a dataclass."""
+    """The work of a duty's job (``deliver_due``): it calls ``progress(n)`` after each item, ends early when
+    ``give_way()`` says a job someone asked for is waiting, and returns its counts as a dataclass."""
 
     def __call__(
-        self, sessions: sessionmaker[Session], settings: Settings, *, progress: Callable[[int], None]
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        *,
+        progress: Callable[[int], None],
+        give_way: Callable[[], bool],
     ) -> DataclassInstance: ...
+
+
+# How long a job someone asked for may wait for a runner before a duty's job ends its slice for it. On SQLite
+# one runner does every job, and a paced mailing would hold it for a minute while an administrator waits for
+# a recap; the duty is queued again, behind that job, once it is due. (With several PostgreSQL workers, a
+# job is taken at once while any is free, so this only happens when all are busy.)
+GIVE_WAY_AFTER = timedelta(seconds=2)
+
+
+def someone_is_waiting(sessions: sessionmaker[Session], now: datetime, stalled_after: timedelta) -> bool:
+    """Whether a job someone asked for (it has a commission; the duties' have none) has been queued longer
+    than ``GIVE_WAY_AFTER``, or was left running by a runner that stopped (its heartbeat older than
+    ``stalled_after``: it waits to be taken again, e.g. after the SQLite server was killed)."""
+    with sessions() as session:
+        return bool(
+            session.scalar(
+                select(
+                    exists().where(
+                        Job.commission_id.is_not(None),
+                        or_(
+                            and_(Job.status == "queued", Job.created_at < now - GIVE_WAY_AFTER),
+                            and_(Job.status == "running", Job.heartbeat_at < now - stalled_after),
+                        ),
+                    )
+                )
+            )
+        )
 
 
 def duty_kind(name: str, title: str, deliver: DutyWork, *, english: str) -> JobKind:
@@ -166,6 +201,12 @@ def duty_kind(name: str, title: str, deliver: DutyWork, *, english: str) -> JobK
         policy.ensure_system_admin(by)
 
     def run(job: JobRun) -> JobOutcome:
-        return JobOutcome(result=asdict(deliver(job.sessions, job.settings, progress=job.progress)))
+        stalled_after = timedelta(seconds=job.settings.worker_stalled_after_seconds)
+
+        def give_way() -> bool:
+            return someone_is_waiting(job.sessions, utcnow(), stalled_after)
+
+        counts = deliver(job.sessions, job.settings, progress=job.progress, give_way=give_way)
+        return JobOutcome(result=asdict(counts))
 
     return register(JobKind(name=name, title=title, run=run, prepare=prepare, ensure_may_read=may_read))

@@ -101,8 +101,9 @@ def get_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, reques
 
 @router.delete("/jobs/{job_id}", response_model=JobOut, responses=problems(Conflict))
 def cancel_job(job_id: Id, session: SessionDep, principal: CurrentPrincipal, request: Request) -> JobOut:
-    """Cancel a queued or running job (the person who asked for it, or an administrator of its commission): a
-    running one stops at its next progress report and no file is kept. 409 when it has already ended."""
+    """Cancel a queued or running job (the person who asked for it, or an administrator of its commission; the
+    system administrator for a job of the service's own delivery duties): a running one stops at its next
+    progress report and no file is kept. 409 when it has already ended."""
     return job_out(request, service.cancel_job(session=session, job_id=job_id, by=principal))
 
 

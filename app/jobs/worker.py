@@ -151,11 +151,8 @@ DUTY_JOBS_BATCH = 500
 def prune_duty_jobs(sessions: sessionmaker[Session], now: datetime, *, batch: int = DUTY_JOBS_BATCH) -> int:
     """Delete the jobs of the service's duties (they have no commission) that ended more than
     ``QUEUE_ROWS_KEPT`` before ``now``, a batch at a time (app/db/pruning.py); returns how many."""
-    ended = (
-        select(Job.id)
-        .where(Job.commission_id.is_(None), Job.status.in_(ENDED), Job.finished_at < now - QUEUE_ROWS_KEPT)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
+    ended = select(Job.id).where(
+        Job.commission_id.is_(None), Job.status.in_(ENDED), Job.finished_at < now - QUEUE_ROWS_KEPT
     )
     return delete_in_batches(sessions, Job, ended, batch)
 
@@ -164,6 +161,9 @@ def _prune_queue(sessions: sessionmaker[Session], settings: Settings, now: datet
     pruned = prune_queue(sessions, now)
     if pruned:
         log.info("removed %s finished jobs from the queue's own table", pruned)
+
+
+def _prune_duty_jobs(sessions: sessionmaker[Session], settings: Settings, now: datetime) -> None:
     pruned = prune_duty_jobs(sessions, now)
     if pruned:
         log.info("removed %s ended delivery jobs of the service's duties", pruned)
@@ -197,7 +197,8 @@ PERIODIC: list[Duty] = [
     # hands those back to the queue as it starts).
     Duty("queue webhook delivery", timedelta(seconds=10), _queue_due_webhooks),
     Duty("remove ended webhook deliveries", timedelta(hours=6), _prune_webhook_deliveries),
-    Duty("prune the queue's finished rows and ended duty jobs", timedelta(hours=6), _prune_queue),
+    Duty("prune the queue's finished rows", timedelta(hours=6), _prune_queue),
+    Duty("remove ended duty jobs", timedelta(hours=6), _prune_duty_jobs),
     Duty("remove expired job files", timedelta(hours=1), _remove_expired_files),
     Duty("settle jobs the queue dropped", timedelta(minutes=5), _settle_jobs_the_queue_dropped),
     # Looked at every few minutes; each round's sweep is queued once a night, from 02:00 its local time.

@@ -423,9 +423,11 @@ def deliver_due(
     progress: Callable[[int], None] | None = None,
     slice_seconds: float | None = SLICE_SECONDS,
     transport: Transport | None = None,
+    give_way: Callable[[], bool] | None = None,
 ) -> DeliveryCounts:
     """Send the notices that are due, one at a time, until none is left, the SMTP server cannot be reached,
-    or ``slice_seconds`` have passed. ``progress(n)`` is called after each (it may raise to stop).
+    ``slice_seconds`` have passed, or ``give_way()`` says a job someone asked for waits (after one message at
+    least, so a mailing always moves). ``progress(n)`` is called after each (it may raise to stop).
 
     One committed transaction a message: it records how the server answered the previous notice and claims
     the next (``sending``) before that one is handed over. So at any instant at most one notice of this run
@@ -448,6 +450,8 @@ def deliver_due(
 
     try:
         while slice_seconds is None or time.monotonic() - started < slice_seconds:
+            if done and give_way is not None and give_way():
+                break
             pacer.wait(check)
             with sessions.begin() as session:
                 if previous is not None:

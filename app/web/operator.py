@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -406,7 +406,7 @@ def download_evidence(file_id: Id, session: SessionDep, settings: SettingsDep, u
 class SaveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: StrictInt = Field(ge=1)  # true is not version 1
     answers: dict[str, dict[str, Any] | None] = Field(max_length=MAX_ANSWERS)
 
 

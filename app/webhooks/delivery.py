@@ -353,10 +353,12 @@ def deliver_due(
     *,
     progress: Callable[[int], None] | None = None,
     slice_seconds: float | None = SLICE_SECONDS,
+    give_way: Callable[[], bool] | None = None,
 ) -> DeliveryCounts:
-    """Post the deliveries that are due, one at a time, until none is left or ``slice_seconds`` have
-    passed. ``progress(n)`` is called after each (it may raise to stop). Each is claimed (``sending``) in a
-    committed transaction before it is posted, and its outcome recorded in the next."""
+    """Post the deliveries that are due, one at a time, until none is left, ``slice_seconds`` have passed,
+    or ``give_way()`` says a job someone asked for waits (after one post at least). ``progress(n)`` is called
+    after each (it may raise to stop). Each is claimed (``sending``) in a committed transaction before it is
+    posted, and its outcome recorded in the next."""
     counts = DeliveryCounts()
     worker = worker_name()
     started = time.monotonic()
@@ -364,6 +366,8 @@ def deliver_due(
     done = 0
     with client_for(settings) as client:
         while slice_seconds is None or time.monotonic() - started < slice_seconds:
+            if done and give_way is not None and give_way():
+                break
             with sessions.begin() as session:
                 handed = _next(session, settings, worker)
             if handed is None:
@@ -414,17 +418,12 @@ def prune_ended(
     before ``now``, by their last attempt, a batch at a time (app/db/pruning.py); returns how many. Pending
     and sending ones are never touched."""
     cutoff = now - timedelta(days=settings.webhook_keep_days)
-    ended = (
-        select(WebhookDelivery.id)
-        .where(
-            WebhookDelivery.status.in_((DELIVERED, FAILED)),
-            WebhookDelivery.last_attempt_at < cutoff,
-            # Implied by the line above (a delivery is attempted no sooner than it is due; at worst a late
-            # answer leaves a retry's time a few hours later, and the row waits that much longer), and it
-            # lets the (status, next_attempt_at) index bound the search.
-            WebhookDelivery.next_attempt_at < cutoff,
-        )
-        .limit(batch)
-        .with_for_update(skip_locked=True)
+    ended = select(WebhookDelivery.id).where(
+        WebhookDelivery.status.in_((DELIVERED, FAILED)),
+        WebhookDelivery.last_attempt_at < cutoff,
+        # Implied by the line above (a delivery is attempted no sooner than it is due; at worst a late
+        # answer leaves a retry's time a few hours later, and the row waits that much longer), and it
+        # lets the (status, next_attempt_at) index bound the search.
+        WebhookDelivery.next_attempt_at < cutoff,
     )
     return delete_in_batches(sessions, WebhookDelivery, ended, batch)

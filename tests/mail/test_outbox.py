@@ -4,6 +4,7 @@ job, refusals kept with the server's answer, a worker that stopped mid-send neve
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
 from app.db.models import AuditEntry, Job, Notice
+from app.jobs.worker import run_queued
 from app.mail import delivery, tokens
 from app.mail.outbox import Event, Letter, Recipient, notify
 from app.settings import Settings
-from tests.factories import World
+from tests.factories import World, make_job
 from tests.mail.conftest import deliver
 from tests.mail.smtp import SmtpServer
 
@@ -127,6 +129,44 @@ def test_the_system_administrator_may_cancel_the_delivery_duty_and_it_comes_back
     assert delivery.queue_due_delivery(session_factory, mail_settings, utcnow()) is True
     deliver(session_factory, mail_settings)
     assert [m.recipients for m in smtp.wait_for(1)] == [["ppid@example.go.id"]]
+
+
+@pytest.mark.parametrize(
+    "waiting",
+    [
+        {"created_at": timedelta(seconds=10)},  # queued, no runner free
+        {"status": "running", "heartbeat_at": timedelta(minutes=5)},  # its runner was killed: taken again
+    ],
+    ids=["queued", "interrupted"],
+)
+def test_the_delivery_job_gives_way_to_a_job_someone_waits_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    world: World,
+    smtp: SmtpServer,
+    mail_settings: Settings,
+    waiting: dict[str, Any],
+) -> None:
+    """On SQLite one runner does every job: a long mailing ends its slice after a message when a job someone
+    asked for waits, and is queued again behind it."""
+    _invite(session, world, "a@example.go.id", "b@example.go.id", "c@example.go.id")  # queues the delivery
+    ago = {key: utcnow() - value if isinstance(value, timedelta) else value for key, value in waiting.items()}
+    asked_for = make_job(session, world.round, world.admin, **ago)
+    session.commit()
+
+    assert run_queued(session_factory, mail_settings, limit=1) == 1  # the delivery job, oldest
+    mailing = session.scalars(select(Job).where(Job.kind == delivery.KIND)).one()
+    session.refresh(mailing)
+    assert (mailing.status, mailing.result["sent"]) == ("done", 1)
+    assert len(smtp.messages()) == 1
+    assert session.scalar(select(func.count()).where(Notice.status == "pending")) == 2
+
+    # The waiting job is taken next and ends; the mailing comes back behind it and finishes.
+    asked_for.status = "done"
+    session.commit()
+    assert delivery.queue_due_delivery(session_factory, mail_settings, utcnow()) is True
+    deliver(session_factory, mail_settings)
+    assert len(smtp.messages()) == 3
 
 
 def test_a_rolled_back_event_sends_nothing(

@@ -85,6 +85,17 @@ def test_a_save_on_a_stale_version_is_refused_and_changes_nothing(
     assert stored == "a"
 
 
+def test_a_version_that_is_not_a_number_is_refused_not_taken_as_one(pages: Pages, world: World) -> None:
+    pages.login(world.operator)
+    sid = open_form(pages, world)
+    for version in (True, "1"):
+        response = pages.post_json(
+            f"/web/pengisian/{sid}/jawaban", {"version": version, "answers": {"2.3": {"value": "a"}}}
+        )
+        assert response.status_code == 422, response.text
+        assert [e["field"] for e in problem(response)["errors"]] == ["version"]
+
+
 def test_a_bad_link_is_named_so_the_page_can_mark_it(pages: Pages, world: World) -> None:
     pages.login(world.operator)
     sid = open_form(pages, world)
