@@ -98,8 +98,12 @@ def validation_agrees_with_the_schema(
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
         return None
+    if any(value is None for value in (case.path_parameters or {}).values()):
+        return None  # a link schemathesis guessed from a nullable id (``/submissions/None/...``): not valid
     problem = response.json()
     errors = problem.get("errors") or []
+    if (case.media_type or "").startswith("multipart/") and all(e.get("field") == "file" for e in errors):
+        return None  # what an uploaded file holds (a workbook, a CSV) is a service's rule, never the schema's
     joined = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
     if errors and problem.get("detail") == joined:
         raise AssertionError(f"the schema allows what the request validation refuses: {joined}")
