@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,14 @@ def parsed_if_known(content_hash: str) -> scoring.Template | None:
     return _PARSED.get(content_hash)
 
 
+@lru_cache(maxsize=16)
+def _parsed_text(text: str, source_name: str) -> scoring.Template:
+    """The same file imported again (``emonev templates import`` at every start, a retried upload, the
+    tests' fixtures) is parsed once per process: parsing is most of an import's time. Templates are
+    immutable, and a refused text is not kept (its error is raised again)."""
+    return parse_or_422(text, source_name)
+
+
 def parse_or_422(text: str, source_name: str) -> scoring.Template:
     try:
         return scoring.parse_template(text, source=source_name)
@@ -119,7 +128,7 @@ def import_template(
     """Store a template version. Importing the same content again is a no-op; a (key, version) that
     exists with other content is refused: a published version never changes."""
     source_name = _source_label(source_name)
-    template = parse_or_422(text, source_name)
+    template = _parsed_text(text, source_name)
     _ensure_storable(template)
     _remember(template)
     existing = session.scalar(
